@@ -1,0 +1,45 @@
+"""gunicorn settings for the web process: threaded workers (a thread per WebSocket)."""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+timeout = 60
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+accesslog = None  # the app writes one JSON line per request itself
+wsgi_app = "wsgi:app"
+
+
+def on_starting(server):  # noqa: ANN001, ANN201
+    """Prometheus multiprocess mode: one directory of metric files shared by every worker, emptied at start."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(path, name))
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201
+    """On SIGTERM, readiness fails at once while in-flight requests finish."""
+    import signal
+
+    from nous.health.service import DRAINING
+
+    original = worker.handle_exit
+
+    def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+        DRAINING.set()
+        original(sig, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

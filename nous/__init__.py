@@ -1,0 +1,87 @@
+"""NOUS Beta Console: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import ROOT, load_config
+from nous import embedded
+from nous.extensions import cache, db, init_redis, limiter, migrate, sock
+
+__version__ = "1.0.0"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _limiter_storage(redis_url: str) -> str:
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    config = load_config()
+    if test_config:
+        config.update(test_config)
+    instance = Path(config["INSTANCE_PATH"])
+    instance.mkdir(parents=True, exist_ok=True)
+    if not config["REDIS_URL"]:
+        config["REDIS_URL"] = embedded.ensure(instance)
+
+    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.update(config)
+    app.config.update(
+        RATELIMIT_STORAGE_URI=_limiter_storage(config["REDIS_URL"]),
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 1, "socket_connect_timeout": 1},
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        CACHE_TYPE="SimpleCache",
+        CACHE_DEFAULT_TIMEOUT=30,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    if config["PROXY_COUNT"]:
+        n = config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    init_redis(app)
+    cache.init_app(app)
+    limiter.init_app(app)
+    sock.init_app(app)
+
+    from nous import models  # noqa: F401  every table, so Alembic and create_all see them
+    from nous.dbmonitor.monitor import STATS as query_stats
+    from nous.dbmonitor.monitor import instrument
+    from nous.telemetry import FLUSHERS
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+        instrument(db.engine)
+    if query_stats not in FLUSHERS:
+        FLUSHERS.append(query_stats)
+
+    from nous import cli, errors, telemetry, web
+    from nous.health import bp as health_bp
+    from nous.openapi import bp as openapi_bp
+
+    telemetry.init_app(app)
+    web.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(openapi_bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""Database performance monitor: statement timing, slow-query plans, index suggestions."""

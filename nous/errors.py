@@ -1,0 +1,74 @@
+"""Error responses: JSON for API and health paths, a readable page for people. Never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from nous.extensions import db
+
+log = logging.getLogger("nous.errors")
+JSON_PREFIXES = ("/api/", "/health", "/readyz", "/healthz", "/metrics", "/openapi.json", "/widget.js")
+
+
+def wants_json() -> bool:
+    if request.path.startswith(JSON_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, title: str, message: str) -> Response:
+    if wants_json():
+        resp = jsonify({"error": title, "message": message})
+    else:
+        resp = Response(render_template("error.html", status=status, title=title, message=message))
+    resp.status_code = status
+    return resp
+
+
+def _http(exc: HTTPException) -> Response:
+    resp = error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    retry = getattr(exc, "retry_after", None)
+    if exc.code == 429 and exc.response is not None:
+        for key in ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+            if key in exc.response.headers:
+                resp.headers[key] = exc.response.headers[key]
+    elif retry:
+        resp.headers["Retry-After"] = str(retry)
+    return resp
+
+
+def _unavailable(exc: Exception) -> Response:
+    db.session.rollback()
+    what = "Redis" if isinstance(exc, (redis.RedisError, OSError)) else "the database"
+    log.warning("dependency unavailable", extra={"dependency": what, "error": str(exc).splitlines()[0][:200]})
+    resp = error_response(503, "Service Unavailable", f"{what} is not reachable right now; try again shortly.")
+    resp.headers["Retry-After"] = "5"
+    return resp
+
+
+def _internal(exc: Exception) -> Response:
+    original = getattr(exc, "original_exception", None) or exc
+    if isinstance(original, (redis.RedisError, OperationalError)):
+        return _unavailable(original)
+    log.exception("unhandled error", exc_info=original)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass
+    return error_response(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(redis.RedisError, _unavailable)
+    app.register_error_handler(OperationalError, _unavailable)
+    app.register_error_handler(InternalServerError, _internal)
+    app.register_error_handler(Exception, _internal)

@@ -1,0 +1,133 @@
+"""`/openapi.json`: the OpenAPI 3.1 document of the public and client APIs.
+
+Each area registers the paths it serves (`register(...)`) next to its routes; a test checks that
+every documented path is a route and every public API route is documented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, json
+
+from nous import __version__
+
+bp = Blueprint("openapi", __name__)
+
+_paths: dict[str, dict[str, Any]] = {}
+_schemas: dict[str, Any] = {}
+_security: dict[str, Any] = {}
+
+
+def register(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None,
+             security_schemes: dict[str, Any] | None = None) -> None:
+    for path, ops in paths.items():
+        _paths.setdefault(path, {}).update(ops)
+    _schemas.update(schemas or {})
+    _security.update(security_schemes or {})
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "NOUS Beta Console API",
+            "version": __version__,
+            "description": "Health, feedback and feature-flag APIs of the NOUS closed beta.",
+        },
+        "paths": dict(sorted(_paths.items())),
+        "components": {"schemas": dict(sorted(_schemas.items())), "securitySchemes": _security},
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return Response(json.dumps(document()), mimetype="application/json")
+
+
+_HEALTH_CHECK = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"enum": ["pass", "warn", "fail"]},
+        "version": {"type": "string"},
+        "releaseId": {"type": "string"},
+        "serviceId": {"type": "string"},
+        "description": {"type": "string"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["status", "time"],
+                    "properties": {
+                        "componentType": {"type": "string"},
+                        "componentId": {"type": "string"},
+                        "observedValue": {},
+                        "observedUnit": {"type": "string"},
+                        "status": {"enum": ["pass", "warn", "fail"]},
+                        "time": {"type": "string", "format": "date-time"},
+                        "output": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+_BEARER = [{}, {"healthToken": []}]
+
+register(
+    {
+        "/healthz": {"get": {
+            "summary": "Liveness: the process answers. Never touches the database.",
+            "operationId": "healthz", "tags": ["health"],
+            "responses": {"200": {"description": "alive", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status"], "properties": {"status": {"const": "pass"}}}}}}},
+        }},
+        "/readyz": {"get": {
+            "summary": "Readiness: database and Redis reachable and the process not draining.",
+            "operationId": "readyz", "tags": ["health"],
+            "parameters": [{"name": "verbose", "in": "query", "required": False, "allowEmptyValue": True,
+                            "schema": {"type": "string"}, "description": "One line per check, as text."}],
+            "responses": {
+                "200": {"description": "ready", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"status": {"const": "pass"}}}},
+                    "text/plain": {"schema": {"type": "string"}}}},
+                "503": {"description": "not ready", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"status": {"const": "fail"}}}},
+                    "text/plain": {"schema": {"type": "string"}}}},
+            },
+        }},
+        "/health/detailed": {"get": {
+            "summary": "Every check in the IETF health-check format; details for the admin or the health token.",
+            "operationId": "healthDetailed", "tags": ["health"], "security": _BEARER,
+            "responses": {
+                "200": {"description": "pass or warn", "content": {"application/health+json": {"schema": {"$ref": "#/components/schemas/HealthCheck"}}}},
+                "503": {"description": "fail", "content": {"application/health+json": {"schema": {"$ref": "#/components/schemas/HealthCheck"}}}},
+            },
+        }},
+        "/health/metrics": {"get": {
+            "summary": "Request, database and queue figures aggregated across every web process.",
+            "operationId": "healthMetrics", "tags": ["health"], "security": _BEARER,
+            "parameters": [{"name": "window", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 10, "maximum": 3600}}],
+            "responses": {
+                "200": {"description": "figures", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "403": {"description": "no token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "503": {"description": "Redis down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        }},
+        "/metrics": {"get": {
+            "summary": "Prometheus exposition.",
+            "operationId": "prometheusMetrics", "tags": ["health"], "security": _BEARER,
+            "responses": {
+                "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "403": {"description": "no token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        }},
+    },
+    schemas={"HealthCheck": _HEALTH_CHECK, "Error": _ERROR},
+    security_schemes={"healthToken": {"type": "http", "scheme": "bearer", "description": "HEALTH_TOKEN"}},
+)

@@ -1,0 +1,1 @@
+"""Runtime settings: typed, validated, stored in the database, applied in every process within a second."""

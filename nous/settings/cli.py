@@ -1,0 +1,101 @@
+"""`flask nous settings get|set|history|import|export`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from nous.settings import service
+from nous.settings.registry import DEFINITIONS, SettingError
+
+
+def _fmt_for(path: str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "json" if path.endswith(".json") else "yaml"
+
+
+@click.group("settings")
+def settings_group() -> None:
+    """Runtime settings (applied in every process within a second)."""
+
+
+@settings_group.command("get")
+@click.argument("key", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def get_command(key: str | None, as_json: bool) -> None:
+    """Show one setting, or all of them with their meaning."""
+    try:
+        values = {key: service.get(key)} if key else service.all_values()
+    except SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return
+    for k, v in values.items():
+        click.echo(f"{k} = {json.dumps(v)}")
+        if not key:
+            click.echo(f"    {DEFINITIONS[k].help}")
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value")
+def set_command(key: str, value: str) -> None:
+    """Change a setting. VALUE may be JSON (lists, objects) or plain text."""
+    from nous.cli import cli_actor
+
+    raw: object = value
+    if value[:1] in "[{":
+        try:
+            raw = json.loads(value)
+        except ValueError:
+            raise click.ClickException(f"{key}: {value!r} is not valid JSON") from None
+    try:
+        new = service.set_value(key, raw, actor=cli_actor())
+    except SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{key} = {json.dumps(new)}")
+
+
+@settings_group.command("history")
+@click.argument("key", required=False, default="")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+def history_command(key: str, limit: int) -> None:
+    """Changes with old and new values, newest first."""
+    if key and key not in DEFINITIONS:
+        raise click.ClickException(f"{key}: no such setting")
+    for e in service.history(key, limit):
+        click.echo(f"{e['at']}  {e['actor']:<24} {e['target']}: {json.dumps(e['before'])} -> {json.dumps(e['after'])}")
+
+
+@settings_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="File (default: stdout).")
+def export_command(fmt: str, output: str | None) -> None:
+    """Write every setting as YAML or JSON."""
+    text = service.export(fmt)
+    if output:
+        Path(output).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+@settings_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default=None, help="Default: from the file name.")
+def import_command(path: str, fmt: str | None) -> None:
+    """Apply a YAML/JSON file of settings: all of them, or none if any is invalid."""
+    from nous.cli import cli_actor
+
+    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    try:
+        changes = service.import_text(text, _fmt_for(path, fmt), actor=cli_actor())
+    except (SettingError, ValueError) as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    for key, (old, new) in changes.items():
+        click.echo(f"{key}: {json.dumps(old)} -> {json.dumps(new)}")
+    click.echo(f"{len(changes)} setting(s) changed")

@@ -1,0 +1,156 @@
+"""Read and change runtime settings.
+
+Reads come from a per-process cache. At most every half second a read asks Redis for the settings
+version (one GET); when another process changed a setting the version differs and the cache reloads
+from the database, so a change applies everywhere within a second without a restart. With Redis
+down the cache reloads from the database every five seconds instead.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import redis
+import yaml
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from nous.audit import service as audit
+from nous.extensions import db, get_redis
+from nous.settings.models import Setting
+from nous.settings.registry import DEFINITIONS, SettingError, parse
+
+VERSION_KEY = "nous:settings:version"
+CHECK_EVERY = 0.5
+OFFLINE_RELOAD = 5.0
+
+__all__ = ["SettingError", "get", "all_values", "set_value", "export", "import_text", "history"]
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: dict[str, Any] = {}
+        self.version: bytes | None = None
+        self.loaded_at = 0.0
+        self.checked_at = 0.0
+        self.loaded = False
+
+
+def _cache() -> _Cache:
+    return current_app.extensions.setdefault("nous.settings", _Cache())
+
+
+def _load(cache: _Cache, version: bytes | None) -> None:
+    try:
+        stored = {s.key: s.value for s in db.session.scalars(db.select(Setting))}
+    except SQLAlchemyError:
+        db.session.rollback()
+        if not cache.loaded:  # database down before the first load: defaults until it is back
+            cache.values = {k: d.default for k, d in DEFINITIONS.items()}
+        return
+    values = {}
+    for key, definition in DEFINITIONS.items():
+        try:
+            values[key] = definition.parse(stored[key]) if key in stored else definition.default
+        except ValueError:
+            values[key] = definition.default  # a value a newer definition no longer accepts
+    cache.values, cache.version, cache.loaded = values, version, True
+    cache.loaded_at = time.monotonic()
+
+
+def _fresh() -> dict[str, Any]:
+    cache = _cache()
+    now = time.monotonic()
+    if cache.values and now - cache.checked_at < CHECK_EVERY:
+        return cache.values
+    with cache.lock:
+        if cache.values and now - cache.checked_at < CHECK_EVERY:
+            return cache.values
+        cache.checked_at = now
+        try:
+            version = get_redis().get(VERSION_KEY)
+            if not cache.loaded or version != cache.version:
+                _load(cache, version)
+        except (redis.RedisError, OSError):
+            if not cache.loaded or now - cache.loaded_at > OFFLINE_RELOAD:
+                _load(cache, None)
+    return cache.values
+
+
+def get(key: str) -> Any:
+    if key not in DEFINITIONS:
+        raise SettingError(key, "no such setting")
+    return _fresh()[key]
+
+
+def all_values() -> dict[str, Any]:
+    return dict(_fresh())
+
+
+def _announce() -> None:
+    try:
+        get_redis().incr(VERSION_KEY)
+    except (redis.RedisError, OSError):
+        pass  # other processes pick the change up on their offline reload
+    _cache().checked_at = 0.0
+
+
+def set_value(key: str, raw: Any, actor: str, ip: str = "") -> Any:
+    """Validate and store one setting; audited with old and new value. Raises SettingError."""
+    value = parse(key, raw)
+    old = get(key)
+    if value == old:
+        return value
+    _store(key, value, actor)
+    audit.record(actor, "settings.set", key, before=old, after=value, ip=ip, commit=False)
+    db.session.commit()
+    _announce()
+    return value
+
+
+def _store(key: str, value: Any, actor: str) -> None:
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value, updated_by=actor))
+    else:
+        row.value, row.updated_by = value, actor
+
+
+def export(fmt: str = "yaml") -> str:
+    values = all_values()
+    if fmt == "json":
+        return json.dumps(values, indent=2, sort_keys=True) + "\n"
+    return yaml.safe_dump(values, sort_keys=True, allow_unicode=True)
+
+
+def import_text(text: str, fmt: str, actor: str, ip: str = "") -> dict[str, tuple[Any, Any]]:
+    """Apply every setting in a YAML/JSON document, or none: all are validated first.
+
+    Returns {key: (old, new)} for the settings that changed. Raises SettingError naming the first
+    bad key, or ValueError when the document itself cannot be read.
+    """
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read the {fmt.upper()} document: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ValueError("expected a mapping of setting names to values")
+    parsed = {str(k): parse(str(k), v) for k, v in data.items()}
+    current = all_values()
+    changes = {k: (current[k], v) for k, v in parsed.items() if current[k] != v}
+    for key, (old, new) in changes.items():
+        _store(key, new, actor)
+        audit.record(actor, "settings.set", key, before=old, after=new, ip=ip, commit=False)
+    db.session.commit()
+    if changes:
+        _announce()
+    return changes
+
+
+def history(key: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    return [e.as_dict() for e in audit.query(action="settings.set", target=key, limit=limit)
+            if not key or e.target == key]

@@ -1,0 +1,84 @@
+"""Shared web plumbing: page-or-fragment rendering, CSRF, security headers, safe `next` paths."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, render_template, request, session
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+# Public endpoints that take no cookies, so they cannot be forged across sites.
+CSRF_EXEMPT_PREFIXES = ("/api/",)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+def is_fragment_request() -> bool:
+    """An HTMX request that wants a fragment (not a boosted navigation, not a history restore)."""
+    h = request.headers
+    return h.get("HX-Request") == "true" and h.get("HX-Boosted") != "true" and h.get("HX-History-Restore-Request") != "true"
+
+
+def render(page: str, fragment: str | None = None, **context: Any) -> str:
+    """The fragment for HTMX, the whole page otherwise: every fragment URL also works as a page."""
+    if fragment and is_fragment_request():
+        return render_template(fragment, **context)
+    return render_template(page, **context)
+
+
+def csrf_token() -> str:
+    token = session.get("_csrf")
+    if not token:
+        token = session["_csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _check_csrf() -> None:
+    if request.method in SAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
+        return
+    if request.endpoint and request.endpoint.startswith("health."):
+        return
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    expected = session.get("_csrf", "")
+    if not expected or not sent or not hmac.compare_digest(sent, expected):
+        abort(400, description="The form's security token is missing or out of date. Reload the page and try again.")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` when it is a path on this site, else `default` (no open redirects)."""
+    if not target:
+        return default
+    target = target.strip().replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if any(ord(c) < 32 for c in target):
+        return default
+    return target
+
+
+def _security_headers(response: Response) -> Response:
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_check_csrf)
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["is_fragment_request"] = is_fragment_request
