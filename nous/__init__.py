@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,21 @@ from nous import embedded
 from nous.extensions import cache, db, init_redis, limiter, migrate, sock
 
 __version__ = "1.0.0"
+
+# Feature areas, each a package with `init_app(app)` that registers its blueprints and CLI commands.
+AREAS = ("health", "admin", "settings", "audit", "dbmonitor", "jobs", "email", "testers", "feedback",
+         "flags", "live", "workflows")
+
+
+def _areas() -> list[str]:
+    return [a for a in AREAS if importlib.util.find_spec(f"nous.{a}") is not None]
+
+
+def import_models() -> None:
+    """Import every area's `models` module so the metadata (and Alembic) knows every table."""
+    for area in _areas():
+        if importlib.util.find_spec(f"nous.{area}.models") is not None:
+            importlib.import_module(f"nous.{area}.models")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -62,7 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     sock.init_app(app)
 
-    from nous import models  # noqa: F401  every table, so Alembic and create_all see them
+    import_models()
     from nous.dbmonitor.monitor import STATS as query_stats
     from nous.dbmonitor.monitor import instrument
     from nous.telemetry import FLUSHERS
@@ -75,13 +92,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         FLUSHERS.append(query_stats)
 
     from nous import cli, errors, telemetry, web
-    from nous.health import bp as health_bp
     from nous.openapi import bp as openapi_bp
 
     telemetry.init_app(app)
     web.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(health_bp)
     app.register_blueprint(openapi_bp)
+    for area in _areas():
+        module = importlib.import_module(f"nous.{area}")
+        if hasattr(module, "init_app"):
+            module.init_app(app)
     cli.init_app(app)
     return app

@@ -98,7 +98,5 @@ def db_report_command(as_json: bool, limit: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from nous.settings.cli import settings_group
-
-    nous.add_command(settings_group)
-    app.cli.add_command(nous)
+    if "nous" not in app.cli.commands:
+        app.cli.add_command(nous)

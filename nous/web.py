@@ -44,6 +44,8 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in SAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return
+    if request.routing_exception is not None:  # 404/405 answer for themselves
+        return
     if request.endpoint and request.endpoint.startswith("health."):
         return
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
