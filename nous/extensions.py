@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import redis
-from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 from flask_caching import Cache
 from flask_limiter import Limiter
@@ -26,7 +25,6 @@ NAMING = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 login = LoginManager()
-oauth = OAuth()
 cache = Cache()
 sock = Sock()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -179,3 +179,20 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
         [sys.executable, "-m", "flask", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+ADMIN_EMAIL = "admin@nous.test"
+CSRF = "test-csrf-token"
+
+
+@pytest.fixture
+def admin_client(app):  # noqa: ANN001, ANN201
+    """A test client signed in as the admin, sending the CSRF header on every request."""
+    import time
+
+    c = app.test_client()
+    with c.session_transaction() as s:
+        now = int(time.time())
+        s.update({"_user_id": ADMIN_EMAIL, "_fresh": True, "signed_in_at": now, "seen_at": now, "_csrf": CSRF})
+    c.environ_base["HTTP_X_CSRF_TOKEN"] = CSRF
+    return c

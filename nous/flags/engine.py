@@ -29,8 +29,9 @@ import ipaddress
 import json
 import math
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import eq, ge, gt, le, lt
 from typing import Any
@@ -71,7 +72,7 @@ FLAG_TYPES = frozenset({"release", "experiment", "operational", "kill-switch", "
 PAYLOAD_TYPES = frozenset({"string", "json", "csv", "number"})
 
 _COMPARE = {"EQ": eq, "GT": gt, "GTE": ge, "LT": lt, "LTE": le}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _CACHE_LIMIT = 4096  # per-constraint memo of regex results; cleared when full (safe to lose)
 
@@ -109,9 +110,9 @@ def _props_get(ctx: dict, name: str) -> Any:
 def _lookup(ctx: dict, name: str) -> Any:
     """The context value for `name`: top level first, then `properties`; None and "" mean missing."""
     v = ctx.get(name)
-    if v is None or v.__class__ is str and not v:
+    if v is None or (v.__class__ is str and not v):
         v = _props_get(ctx, name)
-        if v is None or v.__class__ is str and not v:
+        if v is None or (v.__class__ is str and not v):
             return None
     return v
 
@@ -155,7 +156,7 @@ def _normalize_context(context: Any) -> dict:
     if isinstance(context, Mapping):
         try:
             return dict(context)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a broken mapping is an empty context, never an error
             return {}
     return {}
 
@@ -184,7 +185,7 @@ def _number(v: Any) -> float | None:
 
 def _datetime_micros(dt: datetime) -> int:
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return (dt - _EPOCH) // _MICROSECOND
 
 
@@ -209,7 +210,7 @@ def _date(v: Any) -> int | None:
 
 
 def _now_micros() -> int:
-    return _datetime_micros(datetime.now(timezone.utc))
+    return time.time_ns() // 1000
 
 
 @lru_cache(maxsize=_CACHE_LIMIT)
@@ -226,29 +227,33 @@ def _semver_key(s: str) -> tuple | None:
 
 
 @lru_cache(maxsize=_CACHE_LIMIT)
-def _parse_ip(s: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
-    """The address, plus its IPv4 form for an IPv4-mapped IPv6 address; () when invalid."""
+def _parse_ip(s: str) -> tuple[tuple[int, int], ...]:
+    """(version, integer) of the address, plus its IPv4 form when IPv4-mapped; () when invalid."""
     try:
         ip = ipaddress.ip_address(s.strip())
     except ValueError:
         return ()
     mapped = getattr(ip, "ipv4_mapped", None)
-    return (ip, mapped) if mapped is not None else (ip,)
+    if mapped is not None:
+        return ((6, int(ip)), (4, int(mapped)))
+    return ((ip.version, int(ip)),)
 
 
-def _parse_network(s: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def _parse_network(s: Any) -> tuple[int, int, int] | None:
+    """An IP or CIDR as (version, network integer, netmask integer); None when invalid."""
     if not isinstance(s, str) or not s.strip():
         return None
     try:
-        return ipaddress.ip_network(s.strip(), strict=False)
+        net = ipaddress.ip_network(s.strip(), strict=False)
     except ValueError:
         return None
+    return (net.version, int(net.network_address), int(net.netmask))
 
 
-def _in_networks(value: str, networks: tuple) -> bool:
-    for ip in _parse_ip(value):
-        for net in networks:
-            if ip in net:
+def _in_networks(value: str, networks: tuple[tuple[int, int, int], ...]) -> bool:
+    for version, address in _parse_ip(value):
+        for net_version, network, mask in networks:
+            if version == net_version and address & mask == network:
                 return True
     return False
 
@@ -268,7 +273,7 @@ def _compile_regex(pattern: str, case_insensitive: bool) -> Callable[[str], bool
         regex_set = re2.Set.SearchSet(_re2_options(case_insensitive))
         regex_set.Add(pattern)
         regex_set.Compile()
-    except Exception:
+    except (re2.error, TypeError, ValueError):
         return None
     match = regex_set.Match
     return lambda s: bool(match(s))
@@ -316,6 +321,9 @@ def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bo
 
     def check(ctx: dict) -> bool:
         v = ctx.get(name)
+        if v is None:
+            p = ctx.get("properties")
+            v = p.get(name) if p.__class__ is dict else _props_get(ctx, name)
         if v.__class__ is not str or not v:
             v = _resolve_str(ctx, name, v)
             if v is None:
@@ -352,13 +360,16 @@ def _compile_constraint(c: Any) -> Check:
             networks = tuple(n for n in map(_parse_network, values) if n is not None)
             return _string_check(name, lambda s: _in_networks(s, networks), False, inv)
         needles = tuple(v.lower() for v in values) if ci else tuple(values)
-        fold: Callable[[str], str] = str.lower if ci else str
         if op == "STR_STARTS_WITH":
-            pred = lambda s: fold(s).startswith(needles)  # noqa: E731
+            pred = (lambda s: s.lower().startswith(needles)) if ci else (
+                lambda s: s.startswith(needles))
         elif op == "STR_ENDS_WITH":
-            pred = lambda s: fold(s).endswith(needles)  # noqa: E731
+            pred = (lambda s: s.lower().endswith(needles)) if ci else (
+                lambda s: s.endswith(needles))
+        elif ci:
+            pred = lambda s: any(n in s.lower() for n in needles)  # noqa: E731
         else:
-            pred = lambda s: any(n in fold(s) for n in needles)  # noqa: E731
+            pred = lambda s: any(n in s for n in needles)  # noqa: E731
         return _string_check(name, pred, False, inv)
 
     if op not in _SINGLE_VALUE_OPERATORS:
@@ -407,14 +418,11 @@ def _compile_constraint(c: Any) -> Check:
             return _false
         cmp = _COMPARE[op[7:]]
 
-        def semver_check(ctx: dict) -> bool:
-            v = _lookup_str(ctx, name)
-            k = None if v is None else _semver_key(v)
-            if k is None:
-                return inv
-            return cmp(k, target) is not inv
+        def semver_pred(s: str) -> bool:
+            k = _semver_key(s)
+            return k is not None and cmp(k, target)
 
-        return semver_check
+        return _string_check(name, semver_pred, False, inv)
 
     # REGEX
     if not isinstance(value, str) or not value:
@@ -539,7 +547,7 @@ def _seg_key(v: Any) -> Any:
 
 
 class _Segment:
-    __slots__ = ("id", "checks", "raw_constraints")
+    __slots__ = ("checks", "id", "raw_constraints")
 
     def __init__(self, seg: Mapping) -> None:
         self.id = seg.get("id")
@@ -555,7 +563,7 @@ class _Segment:
 class _Variants:
     """Weighted sticky variants (flag level or strategy level)."""
 
-    __slots__ = ("names", "payloads", "steps", "total", "prefix", "stickiness", "overrides")
+    __slots__ = ("names", "overrides", "payloads", "prefix", "steps", "stickiness", "total")
 
     def __init__(self, variants: list, group: str, stickiness: str) -> None:
         names: list[str] = []
@@ -633,8 +641,18 @@ def _compile_variants(raw: Any, group: str, stickiness: Any) -> _Variants | None
 
 
 class _Strategy:
-    __slots__ = ("index", "name", "raw", "rule", "constraints", "segments", "check", "variants",
-                 "group", "known")
+    __slots__ = (
+        "check",
+        "constraints",
+        "group",
+        "index",
+        "known",
+        "name",
+        "raw",
+        "rule",
+        "segments",
+        "variants",
+    )
 
     def __init__(self, index: int, raw: Any, flag_name: str, segments: Mapping) -> None:
         self.index = index
@@ -675,11 +693,18 @@ class _Strategy:
 
     @staticmethod
     def _combine(checks: tuple[Check, ...], rule: Check) -> Check:
+        """All constraint checks, then the rule: unrolled for short lists (the common case)."""
         if not checks:
             return rule
         if len(checks) == 1:
-            only = checks[0]
-            return lambda ctx: only(ctx) and rule(ctx)
+            a = checks[0]
+            return lambda ctx: a(ctx) and rule(ctx)
+        if len(checks) == 2:
+            a, b = checks
+            return lambda ctx: a(ctx) and b(ctx) and rule(ctx)
+        if len(checks) == 3:
+            a, b, c = checks
+            return lambda ctx: a(ctx) and b(ctx) and c(ctx) and rule(ctx)
 
         def check(ctx: dict) -> bool:
             for c in checks:
@@ -691,8 +716,17 @@ class _Strategy:
 
 
 class _Flag:
-    __slots__ = ("name", "raw", "enabled", "strategies", "checks", "no_strategies", "variants",
-                 "deps")
+    __slots__ = (
+        "checks",
+        "deps",
+        "enabled",
+        "fn",
+        "name",
+        "no_strategies",
+        "raw",
+        "strategies",
+        "variants",
+    )
 
     def __init__(self, raw: Mapping, segments: Mapping) -> None:
         self.name: str = raw["name"]
@@ -707,6 +741,7 @@ class _Flag:
         self.strategies = tuple(_Strategy(i, s, self.name, segments) for i, s in enumerate(strategies))
         self.checks = tuple(s.check for s in self.strategies)
         self.no_strategies = not self.strategies
+        self.fn = self._any(self.checks)
         self.variants = _compile_variants(raw.get("variants"), self.name, None)
         deps = raw.get("dependencies")
         compiled: list[tuple[Any, bool, frozenset]] = []
@@ -721,6 +756,22 @@ class _Flag:
                 variants, list) else frozenset()
             compiled.append((d["feature"], d.get("enabled") is not False, names))
         self.deps = tuple(compiled)
+
+    @staticmethod
+    def _any(checks: tuple[Check, ...]) -> Check:
+        """On when any strategy matches; on for everyone without strategies (Unleash)."""
+        if not checks:
+            return _true
+        if len(checks) == 1:
+            return checks[0]
+
+        def any_strategy(ctx: dict) -> bool:
+            for check in checks:
+                if check(ctx):
+                    return True
+            return False
+
+        return any_strategy
 
     def first_match(self, ctx: dict) -> _Strategy | None:
         for s in self.strategies:
@@ -737,7 +788,7 @@ def _override(overrides: Any, key: Any) -> bool | None:
         return None
     try:
         o = overrides.get(key)
-    except Exception:
+    except Exception:  # noqa: BLE001 - unusable overrides are no overrides
         return None
     return o if o is True or o is False else None
 
@@ -776,7 +827,7 @@ class Engine:
                 continue
             try:
                 flags[f["name"]] = _Flag(f, segs)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a flag that cannot be compiled is off, never an error
                 flags[f["name"]] = _Flag({"name": f["name"], "enabled": False}, {})
         self._flags = flags
 
@@ -809,11 +860,8 @@ class Engine:
             ctx = context if context.__class__ is dict else _normalize_context(context)
             if flag.deps and not self._deps_ok(flags, flag, ctx, overrides):
                 return False
-            for check in flag.checks:
-                if check(ctx):
-                    return True
-            return flag.no_strategies
-        except Exception:
+            return flag.fn(ctx)
+        except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
             return False
 
     def get_variant(self, key: str, context: Mapping | None = None,
@@ -827,7 +875,7 @@ class Engine:
                 return _disabled(_override(overrides, key) is True)
             enabled, strategy = self._resolve(flags, flag, ctx, overrides)
             return self._variant(flag, enabled, strategy, ctx)
-        except Exception:
+        except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
             return _disabled(False)
 
     def evaluate_all(self, context: Mapping | None = None,
@@ -840,7 +888,7 @@ class Engine:
             try:
                 enabled, strategy = self._resolve(flags, flag, ctx, overrides)
                 variant = self._variant(flag, enabled, strategy, ctx)
-            except Exception:
+            except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
                 enabled, variant = False, _disabled(False)
             out[key] = {"enabled": enabled, "variant": variant}
         return out
@@ -921,7 +969,7 @@ class Engine:
             return out
         try:
             return self._explain(flags, flag, ctx, overrides, o, out)
-        except Exception as exc:  # never raise from the preview either
+        except Exception as exc:  # noqa: BLE001 - never raise from the preview either
             out.update(enabled=False, reason=f"evaluation failed: {type(exc).__name__}",
                        variant=_disabled(False))
             return out
@@ -999,7 +1047,7 @@ class Engine:
     @staticmethod
     def _explain_constraints(raw: list, checks: tuple[Check, ...], ctx: dict) -> list[dict]:
         rows = []
-        for c, check in zip(raw, checks):
+        for c, check in zip(raw, checks, strict=False):
             row = _describe_constraint(c)
             name = c.get("contextName") if isinstance(c, Mapping) else None
             row["context_value"] = _lookup(ctx, name) if isinstance(name, str) else None

@@ -1,0 +1,115 @@
+"""Throughput of the feature-flag evaluation engine, in process, no I/O.
+
+Measures `Engine.is_enabled` on a flag with a flexibleRollout strategy and three constraints (the
+requirement: at least 200,000 evaluations per second), plus a few other shapes for context. Each
+figure is the median of several timed runs over a rotating set of testers.
+
+    .venv/bin/python benchmarks/flags_engine.py [--runs 7] [--calls 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nous.flags.engine import Engine
+
+REQUIRED_RATE = 200_000
+
+HEADLINE = {
+    "name": "checkout.new-flow",
+    "enabled": True,
+    "strategies": [{
+        "name": "flexibleRollout",
+        "parameters": {"rollout": "50", "stickiness": "default", "groupId": "checkout.new-flow"},
+        "constraints": [
+            {"contextName": "environment", "operator": "IN", "values": ["production", "staging"]},
+            {"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@example.com"],
+             "caseInsensitive": True},
+            {"contextName": "appVersion", "operator": "SEMVER_GTE", "value": "2.1.0"},
+        ],
+    }],
+}
+
+OTHERS = [
+    {"name": "simple.default", "enabled": True, "strategies": [{"name": "default"}]},
+    {"name": "rollout.only", "enabled": True, "strategies": [{
+        "name": "flexibleRollout", "parameters": {"rollout": "25", "stickiness": "userId"}}]},
+    {"name": "regex.and.cidr", "enabled": True, "strategies": [{
+        "name": "flexibleRollout", "parameters": {"rollout": "100"},
+        "constraints": [
+            {"contextName": "email", "operator": "REGEX", "value": "^[a-z0-9.]+@example\\.com$",
+             "caseInsensitive": True},
+            {"contextName": "remoteAddress", "operator": "IN_CIDR",
+             "values": ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32"]},
+            {"contextName": "currentTime", "operator": "DATE_AFTER",
+             "value": "2024-01-01T00:00:00+01:00"},
+        ]}]},
+    {"name": "with.variants", "enabled": True, "strategies": [{
+        "name": "flexibleRollout", "parameters": {"rollout": "100"},
+        "variants": [{"name": "a", "weight": 500}, {"name": "b", "weight": 500,
+                                                     "payload": {"type": "string", "value": "x"}}]}]},
+]
+
+
+def contexts(n: int) -> list[dict[str, Any]]:
+    return [{
+        "userId": f"user-{i}",
+        "sessionId": f"session-{i}",
+        "remoteAddress": f"10.1.{i % 250}.{i % 200}",
+        "environment": "production",
+        "appName": "nous",
+        "properties": {"email": f"tester{i}@Example.com", "appVersion": f"2.{1 + i % 5}.{i % 3}"},
+    } for i in range(n)]
+
+
+def rate(fn: Any, key: str, ctxs: list[dict], calls: int) -> float:
+    n = len(ctxs)
+    rounds, rest = divmod(calls, n)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for ctx in ctxs:
+            fn(key, ctx)
+    for ctx in ctxs[:rest]:
+        fn(key, ctx)
+    return calls / (time.perf_counter() - start)
+
+
+def median_rate(fn: Any, key: str, ctxs: list[dict], calls: int, runs: int) -> float:
+    rate(fn, key, ctxs, min(calls, 20_000))  # warm up caches
+    return statistics.median(rate(fn, key, ctxs, calls) for _ in range(runs))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=200_000)
+    parser.add_argument("--testers", type=int, default=1_000)
+    args = parser.parse_args()
+
+    engine = Engine([HEADLINE, *OTHERS])
+    ctxs = contexts(args.testers)
+    print(f"python {sys.version.split()[0]}, {args.runs} runs of {args.calls:,} calls, "
+          f"{args.testers:,} rotating testers")
+    headline = median_rate(engine.is_enabled, HEADLINE["name"], ctxs, args.calls, args.runs)
+    print(f"is_enabled  {HEADLINE['name']:<22} flexibleRollout + 3 constraints: "
+          f"{headline:>12,.0f} evaluations/s (median)")
+    for flag in OTHERS:
+        r = median_rate(engine.is_enabled, flag["name"], ctxs, args.calls, args.runs)
+        print(f"is_enabled  {flag['name']:<22} {'':33}{r:>12,.0f} evaluations/s (median)")
+    r = median_rate(engine.get_variant, "with.variants", ctxs, args.calls, args.runs)
+    print(f"get_variant {'with.variants':<22} {'':33}{r:>12,.0f} evaluations/s (median)")
+    ok = headline >= REQUIRED_RATE
+    print(f"requirement: >= {REQUIRED_RATE:,}/s for flexibleRollout + 3 constraints: "
+          f"{'MET' if ok else 'NOT MET'} ({headline:,.0f}/s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
