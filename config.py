@@ -72,6 +72,15 @@ def _emails(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return emails
 
 
+def _admins(env: Mapping[str, str], production: bool) -> tuple[str, ...]:
+    emails = _emails(env, "NOUS_ADMIN_EMAILS")
+    if emails:
+        return emails
+    if production:
+        raise ConfigError("NOUS_ADMIN_EMAILS: required when NOUS_ENV=production (the admin's Google address)")
+    return ("admin@localhost",)  # a local run signs in through `flask nous login-link`
+
+
 def _database_url(env: Mapping[str, str], instance: Path) -> str:
     raw = _url(env, "DATABASE_URL", ("sqlite", "postgresql", "postgresql+psycopg", "postgres"))
     if raw == "":
@@ -146,7 +155,7 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         "GOOGLE_CLIENT_ID": env.get("GOOGLE_CLIENT_ID", "").strip(),
         "GOOGLE_CLIENT_SECRET": env.get("GOOGLE_CLIENT_SECRET", "").strip(),
         "OIDC_METADATA_URL": _url(env, "OIDC_METADATA_URL", ("http", "https"), default=GOOGLE_METADATA),
-        "NOUS_ADMIN_EMAILS": _emails(env, "NOUS_ADMIN_EMAILS"),
+        "NOUS_ADMIN_EMAILS": _admins(env, production),
         "EMAIL_HOST": email_host,
         "EMAIL_PORT": email_port,
         "EMAIL_USER": env.get("EMAIL_USER", "").strip(),

@@ -12,7 +12,6 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, load_config
-from nous import embedded
 from nous.extensions import cache, db, init_redis, limiter, migrate, sock
 
 __version__ = "1.0.0"
@@ -53,6 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance = Path(config["INSTANCE_PATH"])
     instance.mkdir(parents=True, exist_ok=True)
     if not config["REDIS_URL"]:
+        from nous import embedded
+
         config["REDIS_URL"] = embedded.ensure(instance)
 
     app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),

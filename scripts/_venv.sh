@@ -17,7 +17,7 @@ ensure_requirements() {  # $1: requirements file; installs only when it changed 
   sum="$(cat "$req" requirements.txt | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
     echo "==> installing $req"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
     if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req" 2> >(grep -v "^WARNING: Location" >&2); then
       echo "installing $req failed" >&2
       exit 1

@@ -25,8 +25,8 @@ NAV = (
     NavItem("jobs", "Jobs", "jobs.index"),
     NavItem("workflows", "Workflows", "workflows.index"),
     NavItem("system", "System", "admin.system"),
-    NavItem("settings", "Settings", "admin.settings"),
-    NavItem("audit", "Audit log", "admin.audit"),
+    NavItem("settings", "Settings", "admin.settings_page"),
+    NavItem("audit", "Audit log", "admin.audit_page"),
 )
 
 
@@ -41,7 +41,16 @@ def init_app(app: Flask) -> None:
     from nous.admin.auth import init_auth
     from nous.admin.oidc import init_oidc
 
+    from nous.admin.cli import audit_command, login_link_command
+    from nous.cli import nous
+
+    for command in (login_link_command, audit_command):
+        if command.name not in nous.commands:
+            nous.add_command(command)
     init_auth(app)
     init_oidc(app)
     app.register_blueprint(bp)
+    from nous.admin.forms import display_value
+
     app.jinja_env.globals["admin_nav"] = admin_nav
+    app.jinja_env.filters["setting_display"] = display_value

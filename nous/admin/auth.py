@@ -54,6 +54,8 @@ def _session_expired() -> bool:
 
 
 def _touch_session() -> None:
+    if not request.path.startswith("/admin"):  # health, API and widget requests never read the session
+        return
     if getattr(current_user, "is_authenticated", False):
         if _session_expired():
             logout_user()

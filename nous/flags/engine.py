@@ -315,11 +315,31 @@ def _constraint_value(c: Mapping) -> Any:
     return value
 
 
-def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bool) -> Check:
-    """`pred` on the context value as a string; `missing` when the field is absent."""
+def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bool,
+                  memo: bool = False) -> Check:
+    """`pred` on the context value as a string (`missing` when the field is absent), then negated
+    when inverted. With `memo`, results are remembered per value: a cache that is safe to lose,
+    cleared when full, for predicates dearer than a dict lookup (the same testers come back)."""
     missing_result = missing is not inv
+    if not memo:
 
-    def check(ctx: dict) -> bool:
+        def check(ctx: dict) -> bool:
+            v = ctx.get(name)
+            if v is None:
+                p = ctx.get("properties")
+                v = p.get(name) if p.__class__ is dict else _props_get(ctx, name)
+            if v.__class__ is not str or not v:
+                v = _resolve_str(ctx, name, v)
+                if v is None:
+                    return missing_result
+            return pred(v) is not inv
+
+        return check
+
+    results: dict[str, bool] = {}
+    remembered = results.get
+
+    def memo_check(ctx: dict) -> bool:
         v = ctx.get(name)
         if v is None:
             p = ctx.get("properties")
@@ -328,9 +348,15 @@ def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bo
             v = _resolve_str(ctx, name, v)
             if v is None:
                 return missing_result
-        return pred(v) is not inv
+        r = remembered(v)
+        if r is None:
+            r = pred(v) is not inv
+            if len(results) >= _CACHE_LIMIT:
+                results.clear()
+            results[v] = r
+        return r
 
-    return check
+    return memo_check
 
 
 def _compile_constraint(c: Any) -> Check:
@@ -354,11 +380,11 @@ def _compile_constraint(c: Any) -> Check:
             contains = member.__contains__
             pred = (lambda s: contains(s.lower())) if ci else contains
             if op == "IN":
-                return _string_check(name, pred, False, inv)
-            return _string_check(name, lambda s: not pred(s), True, inv)
+                return _string_check(name, pred, False, inv, memo=ci)
+            return _string_check(name, lambda s: not pred(s), True, inv, memo=ci)
         if op == "IN_CIDR":
             networks = tuple(n for n in map(_parse_network, values) if n is not None)
-            return _string_check(name, lambda s: _in_networks(s, networks), False, inv)
+            return _string_check(name, lambda s: _in_networks(s, networks), False, inv, memo=True)
         needles = tuple(v.lower() for v in values) if ci else tuple(values)
         if op == "STR_STARTS_WITH":
             pred = (lambda s: s.lower().startswith(needles)) if ci else (
@@ -370,7 +396,7 @@ def _compile_constraint(c: Any) -> Check:
             pred = lambda s: any(n in s.lower() for n in needles)  # noqa: E731
         else:
             pred = lambda s: any(n in s for n in needles)  # noqa: E731
-        return _string_check(name, pred, False, inv)
+        return _string_check(name, pred, False, inv, memo=True)
 
     if op not in _SINGLE_VALUE_OPERATORS:
         return _false
@@ -422,7 +448,7 @@ def _compile_constraint(c: Any) -> Check:
             k = _semver_key(s)
             return k is not None and cmp(k, target)
 
-        return _string_check(name, semver_pred, False, inv)
+        return _string_check(name, semver_pred, False, inv, memo=True)
 
     # REGEX
     if not isinstance(value, str) or not value:
@@ -430,18 +456,7 @@ def _compile_constraint(c: Any) -> Check:
     search = _compile_regex(value, ci)
     if search is None:
         return _false
-    memo: dict[str, bool] = {}
-
-    def regex_pred(s: str) -> bool:
-        r = memo.get(s)
-        if r is None:
-            r = search(s)
-            if len(memo) >= _CACHE_LIMIT:
-                memo.clear()
-            memo[s] = r
-        return r
-
-    return _string_check(name, regex_pred, False, inv)
+    return _string_check(name, search, False, inv, memo=True)
 
 
 def _describe_constraint(c: Any) -> dict:
@@ -462,16 +477,29 @@ def _percentage(v: Any) -> float:
 
 
 def _rollout(group: str, pct: float, stickiness: str) -> Check:
-    """flexibleRollout and gradualRollout*: on when 0 < pct and bucket(groupId, value) <= pct."""
+    """flexibleRollout and gradualRollout*: on when 0 < pct and bucket(groupId, value) <= pct.
+    Answers are remembered per stickiness value (a cache that is safe to lose)."""
     if not pct > 0:  # also NaN
         return _false
-    prefix = group + ":"
-    h = _hash
     if stickiness == "random":
         return lambda _ctx: _random() * 100 < pct
+    if stickiness == "default" and pct >= 100:
+        return _true
+    prefix = group + ":"
+    h = _hash
+    results: dict[str, bool] = {}
+    remembered = results.get
+
+    def in_rollout(v: str) -> bool:
+        r = remembered(v)
+        if r is None:
+            r = h(prefix + v, 0, False) % 100 + 1 <= pct
+            if len(results) >= _CACHE_LIMIT:
+                results.clear()
+            results[v] = r
+        return r
+
     if stickiness == "default":
-        if pct >= 100:
-            return _true
 
         def default_rollout(ctx: dict) -> bool:
             v = ctx.get("userId")
@@ -479,7 +507,8 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
                 v = _resolve_str(ctx, "userId", v) or _lookup_str(ctx, "sessionId")
                 if v is None:
                     return _random() * 100 < pct
-            return h(prefix + v, 0, False) % 100 + 1 <= pct
+            r = remembered(v)
+            return in_rollout(v) if r is None else r
 
         return default_rollout
 
@@ -489,7 +518,8 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
             v = _resolve_str(ctx, stickiness, v)
             if v is None:
                 return False
-        return h(prefix + v, 0, False) % 100 + 1 <= pct
+        r = remembered(v)
+        return in_rollout(v) if r is None else r
 
     return field_rollout
 
