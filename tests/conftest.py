@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def app():  # noqa: ANN201
 
     application = create_app()
     with application.app_context():
-        upgrade()
+        upgrade(revision="heads")
     _APP = application
     return application
 
@@ -130,12 +130,19 @@ def _clean(application) -> None:  # noqa: ANN001
 
     with application.app_context():
         db.session.remove()
+        existing = set(inspect(db.engine).get_table_names())
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table.name in existing:
+                    conn.execute(table.delete())
         get_redis().flushdb()
     application.extensions.pop("nous.settings", None)
+    from nous.dbmonitor.monitor import STATS as query_stats
     from nous.health import service
+    from nous.telemetry.requests import STATS as request_stats
+
+    query_stats.reset()
+    request_stats.reset()
 
     service._cache.clear()
     service.DRAINING.clear()

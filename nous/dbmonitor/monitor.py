@@ -123,17 +123,22 @@ class QueryStats:
                     pipe.lpush(SLOW_KEY, *slow)
                     pipe.ltrim(SLOW_KEY, 0, SLOW_KEPT - 1)
                 pipe.execute()
-            self.refresh_threshold()
         except (redis.RedisError, OSError):
             self._pause_until = time.monotonic() + 10
+        self.refresh_threshold()
 
     def refresh_threshold(self) -> None:
+        """Take the threshold from this process's settings cache (no I/O; it refreshes elsewhere)."""
+        from flask import has_app_context
+
         from nous.settings import service as settings
 
-        try:
-            self.slow_ms = float(settings.get("db.slow_query_ms"))
-        except Exception:  # settings unreachable: keep the last threshold  # noqa: BLE001
-            pass
+        if has_app_context():
+            self.slow_ms = float(settings.peek("db.slow_query_ms"))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._reset()
 
 
 STATS = QueryStats()

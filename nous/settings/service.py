@@ -87,6 +87,14 @@ def get(key: str) -> Any:
     return _fresh()[key]
 
 
+def peek(key: str) -> Any:
+    """The value this process last loaded, without any I/O (the default before the first load)."""
+    values = current_app.extensions.get("nous.settings")
+    if values is not None and key in values.values:
+        return values.values[key]
+    return DEFINITIONS[key].default
+
+
 def all_values() -> dict[str, Any]:
     return dict(_fresh())
 

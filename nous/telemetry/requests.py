@@ -62,6 +62,10 @@ class RequestStats:
         now = time.monotonic()
         return now - self._last_flush >= FLUSH_EVERY and now >= self._pause_until
 
+    def reset(self) -> None:
+        with self._lock:
+            self._fields = Counter()
+
     def flush(self, conn: redis.Redis) -> None:
         with self._lock:
             fields, self._fields = self._fields, Counter()

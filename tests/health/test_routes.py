@@ -1,0 +1,173 @@
+"""Health endpoints: liveness, readiness, the IETF health document, metrics."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from nous.dbmonitor.monitor import STATS as query_stats
+from nous.health import service
+
+REQUIRED_CHECKS = {"database:responseTime", "redis:responseTime", "queue:depth", "workers:count",
+                   "cpu:utilization", "memory:utilization", "disk:utilization", "smtp:responseTime"}
+
+
+def test_healthz_is_fast_and_touches_no_database(client) -> None:  # noqa: ANN001
+    before = query_stats.total
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "pass"}
+    assert query_stats.total == before
+    assert "Set-Cookie" not in resp.headers
+
+
+def test_request_id_is_echoed_or_generated(client) -> None:  # noqa: ANN001
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    generated = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"}).headers["X-Request-ID"]
+    assert generated and generated != "bad id <script>" and len(generated) == 16
+
+
+def test_readyz_passes_and_explains_itself(client) -> None:  # noqa: ANN001
+    assert client.get("/readyz").get_json() == {"status": "pass"}
+    text = client.get("/readyz?verbose").get_data(as_text=True)
+    assert "[+]database ok" in text and "[+]redis ok" in text
+
+
+def test_readyz_fails_while_draining(client) -> None:  # noqa: ANN001
+    service.DRAINING.set()
+    resp = client.get("/readyz?verbose")
+    assert resp.status_code == 503
+    assert "[-]shutdown failed: draining" in resp.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_detailed_follows_the_health_check_format(client) -> None:  # noqa: ANN001
+    resp = client.get("/health/detailed")  # the test client comes from 127.0.0.1 and no token is set
+    assert resp.mimetype == "application/health+json"
+    doc = resp.get_json()
+    assert doc["status"] in {"pass", "warn"} and resp.status_code == 200
+    assert {"version", "releaseId", "checks"} <= doc.keys()
+    assert REQUIRED_CHECKS <= doc["checks"].keys()
+    for name, results in doc["checks"].items():
+        for r in results:
+            assert {"componentType", "observedValue", "observedUnit", "status", "time"} <= r.keys(), name
+            if r["status"] != "pass":
+                assert r["output"], name
+    assert doc["checks"]["workers:count"][0]["status"] == "warn"  # no worker runs in this test
+
+
+def test_details_need_the_token_when_one_is_configured(app, client) -> None:  # noqa: ANN001
+    app.config["HEALTH_TOKEN"] = "monitor-token"
+    try:
+        assert client.get("/health/detailed").get_json().keys() == {"status"}
+        assert client.get("/health/detailed", headers={"Authorization": "Bearer wrong"}).get_json().keys() == {"status"}
+        full = client.get("/health/detailed", headers={"Authorization": "Bearer monitor-token"}).get_json()
+        assert "checks" in full
+        assert client.get("/health/metrics").status_code == 403
+        assert client.get("/metrics").status_code == 403
+        assert client.get("/metrics", headers={"Authorization": "Bearer monitor-token"}).status_code == 200
+    finally:
+        app.config["HEALTH_TOKEN"] = ""
+
+
+def test_details_are_hidden_from_remote_callers_without_token(client) -> None:  # noqa: ANN001
+    resp = client.get("/health/detailed", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert resp.get_json() == {"status": resp.get_json()["status"]}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200 if self.path == "/ok" else 500)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def probe_target():  # noqa: ANN201
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_configured_probes_are_checked(ctx, client, probe_target) -> None:  # noqa: ANN001
+    from nous.settings import service as settings
+
+    settings.set_value("health.probes", [
+        {"name": "model", "url": f"{probe_target}/ok", "expect_status": 200},
+        {"name": "search", "url": f"{probe_target}/broken", "expect_status": 200},
+    ], actor="test")
+    checks = client.get("/health/detailed").get_json()["checks"]
+    assert checks["probe:model:responseTime"][0]["status"] == "pass"
+    broken = checks["probe:search:responseTime"][0]
+    assert broken["status"] == "warn" and "answered 500, expected 200" in broken["output"]
+
+
+def test_metrics_are_aggregated_from_every_process(app, client, redis_conn) -> None:  # noqa: ANN001
+    """Counts flushed by another process (here: a subprocess) show up next to ours."""
+    from tests.conftest import ROOT
+
+    import subprocess
+    import sys
+
+    code = ("from nous import create_app\n"
+            "app = create_app()\n"
+            "c = app.test_client()\n"
+            "for _ in range(7): c.get('/healthz')\n"
+            "from nous.telemetry.requests import STATS\n"
+            "from nous.extensions import get_redis\n"
+            "with app.app_context(): STATS.flush(get_redis())\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60, capture_output=True)
+    from nous.telemetry.requests import STATS
+
+    STATS.reset()
+    for _ in range(3):
+        client.get("/healthz")
+    STATS.flush(redis_conn)
+    data = client.get("/health/metrics").get_json()
+    assert data["requests"]["endpoints"]["health.healthz"]["requests"] == 10
+    assert data["requests"]["endpoints"]["health.healthz"]["by_status"] == {"2xx": 10}
+    assert data["requests"]["latency_ms"]["p95"] is not None
+    assert set(data["queues"]) == {"high", "default", "low"}
+    assert "by_type" in data["database"]
+
+
+def test_prometheus_exposition(client) -> None:  # noqa: ANN001
+    client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'nous_http_requests_total{endpoint="health.healthz",method="GET",status="200"}' in text
+    assert "nous_http_request_duration_seconds_bucket" in text
+
+
+def test_errors_are_json_on_api_paths_and_never_500(client) -> None:  # noqa: ANN001
+    resp = client.post("/healthz")
+    assert resp.status_code == 405 and resp.get_json()["error"] == "Method Not Allowed"
+    assert client.get("/health/nothing").get_json()["error"] == "Not Found"
+    assert client.get("/health/metrics?window=abc").status_code == 200
+
+
+def test_openapi_documents_every_public_route(app, client) -> None:  # noqa: ANN001
+    doc = client.get("/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    rules = {r.rule.replace("<", "{").replace(">", "}").split(":")[-1]: r for r in app.url_map.iter_rules()}
+    normalized = {}
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", f"{{{arg}}}")
+            for conv in ("int", "string", "path", "uuid"):
+                path = path.replace(f"<{conv}:{arg}>", f"{{{arg}}}")
+        normalized[path] = rule
+    for path, ops in doc["paths"].items():
+        assert path in normalized, f"{path} is documented but not served"
+        for method in ops:
+            assert method.upper() in normalized[path].methods, f"{method} {path} is documented but not served"
+    public = [p for p in normalized if p.startswith("/api/") or p in {"/healthz", "/readyz", "/metrics"} or p.startswith("/health/")]
+    for path in public:
+        assert path in doc["paths"], f"{path} is served but not documented"
+    assert rules
