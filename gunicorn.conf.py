@@ -7,7 +7,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = 60
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))  # after the drain delay
 keepalive = 5
 accesslog = None  # the app writes one JSON line per request itself
 wsgi_app = "wsgi:app"
@@ -23,17 +23,27 @@ def on_starting(server):  # noqa: ANN001, ANN201
                 os.unlink(os.path.join(path, name))
 
 
+DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "2"))
+
+
 def post_worker_init(worker):  # noqa: ANN001, ANN201
-    """On SIGTERM, readiness fails at once while in-flight requests finish."""
+    """On SIGTERM readiness fails at once; the worker keeps serving for DRAIN_SECONDS so the balancer
+    sees it, then stops accepting and finishes its in-flight requests (graceful_timeout)."""
     import signal
+    import threading
 
     from nous.health.service import DRAINING
 
     original = worker.handle_exit
 
     def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+        if DRAINING.is_set():
+            return
         DRAINING.set()
-        original(sig, frame)
+        if DRAIN_SECONDS > 0:
+            threading.Timer(DRAIN_SECONDS, original, (sig, frame)).start()
+        else:
+            original(sig, frame)
 
     signal.signal(signal.SIGTERM, handle_exit)
 

@@ -1,0 +1,93 @@
+"""The web process as it runs in production: gunicorn with threaded workers."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.support.live import free_port, wait_port
+
+
+@pytest.fixture
+def gunicorn(app, tmp_path):  # noqa: ANN001, ANN201
+    """Start gunicorn with the project's config; yields (base url, process)."""
+    procs = []
+
+    def start(workers: int = 2, drain: float = 0) -> tuple[str, subprocess.Popen]:
+        port = free_port()
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prom-{port}"), "WEB_CONCURRENCY": str(workers),
+               "DRAIN_SECONDS": str(drain), "GUNICORN_THREADS": "4", "LOG_LEVEL": "WARNING"}
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        wait_port(port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while requests.get(f"{base}/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        return base, proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_prometheus_counts_every_worker(gunicorn) -> None:  # noqa: ANN001
+    base, _ = gunicorn(workers=2)
+    for _ in range(40):
+        requests.get(f"{base}/healthz", headers={"Connection": "close"}, timeout=5)
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    line = next(ln for ln in text.splitlines()
+                if ln.startswith('nous_http_requests_total{endpoint="health.healthz",method="GET",status="200"}'))
+    assert float(line.split()[-1]) == 40.0
+
+
+class _Slow(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        time.sleep(2.5)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_sigterm_fails_readiness_first_and_finishes_inflight_requests(gunicorn, ctx) -> None:  # noqa: ANN001
+    from nous.settings import service as settings
+
+    slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    settings.set_value("health.probes", [{"name": "slow", "url": f"http://127.0.0.1:{slow.server_port}/", "timeout": 10}],
+                       actor="test")
+    try:
+        base, proc = gunicorn(workers=1, drain=1.5)
+        result: dict = {}
+
+        def inflight() -> None:
+            result["resp"] = requests.get(f"{base}/health/detailed", timeout=30)
+
+        t = threading.Thread(target=inflight)
+        t.start()
+        time.sleep(0.5)  # the slow request is now being served
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        ready = requests.get(f"{base}/readyz?verbose", timeout=5)
+        assert ready.status_code == 503 and "draining" in ready.text
+        t.join(timeout=30)
+        assert result["resp"].status_code == 200
+        assert result["resp"].json()["checks"]["probe:slow:responseTime"][0]["status"] == "pass"
+        assert proc.wait(timeout=30) == 0
+    finally:
+        slow.shutdown()
