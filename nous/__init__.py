@@ -78,6 +78,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_redis(app)
     cache.init_app(app)
     limiter.init_app(app)
+    # Only decorated routes have limits, and their decorators check them; the global before-request
+    # hook would only cost every other request its time.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     sock.init_app(app)
 
     import_models()

@@ -84,20 +84,38 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def _security_headers(response: Response) -> Response:
     h = response.headers
-    h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if "Content-Security-Policy" in h:  # a route that set its own policy keeps it
+        for key, value in SECURITY_HEADERS[1:]:
+            h.setdefault(key, value)
+    else:
+        h.extend(SECURITY_HEADERS)
     if request.is_secure:
         h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 
+# Paths served without a session: probes, the public API, the widget and static files never need one.
+SESSIONLESS_PREFIXES = ("/healthz", "/readyz", "/api/", "/widget.js", "/static/")
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure whenever the request came over HTTPS."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:  # noqa: ANN401
+        if request.path.startswith(SESSIONLESS_PREFIXES):
+            return None  # Flask then uses a null session: nothing read, nothing written
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)

@@ -21,11 +21,15 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if has_request_context() and "request_id" in g:
-            out["request_id"] = g.request_id
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value
+        fields = getattr(record, "fields", None)
+        if fields is not None:  # the per-request line: everything it needs is in one dict
+            out.update(fields)
+        else:
+            if has_request_context() and "request_id" in g:
+                out["request_id"] = g.request_id
+            for key, value in vars(record).items():
+                if key not in _STANDARD and not key.startswith("_"):
+                    out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str, ensure_ascii=False)

@@ -165,11 +165,10 @@ def _after(response: Response) -> Response:
     STATS.record(endpoint, status, ms)
     PROM_REQUESTS.labels(request.method, endpoint, str(status)).inc()
     PROM_LATENCY.labels(endpoint).observe(ms / 1000)
-    log.info(
-        "request",
-        extra={"method": request.method, "path": request.path, "status": status,
-               "duration_ms": round(ms, 2), "endpoint": endpoint},
-    )
+    if log.isEnabledFor(logging.INFO):
+        log.info("request", extra={"fields": {
+            "request_id": response.headers["X-Request-ID"], "method": request.method, "path": request.path,
+            "status": status, "duration_ms": round(ms, 2), "endpoint": endpoint}})
     return response
 
 
