@@ -5,6 +5,10 @@ requirement: at least 200,000 evaluations per second), plus a few other shapes f
 figure is the median of several timed runs over a rotating set of testers.
 
     .venv/bin/python benchmarks/flags_engine.py [--runs 7] [--calls 200000]
+
+"warm" rotates 1,000 testers, so the engine's per-value memos answer most calls (a beta population);
+"cold" rotates 20,000, far more than the memos hold, so every rollout bucket and string test is
+computed afresh. The exit status is 1 when either is below the requirement.
 """
 
 from __future__ import annotations
@@ -90,24 +94,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--calls", type=int, default=200_000)
-    parser.add_argument("--testers", type=int, default=1_000)
+    parser.add_argument("--testers", type=int, default=1_000, help="rotating testers in the warm runs")
+    parser.add_argument("--cold-testers", type=int, default=20_000,
+                        help="rotating testers in the cold runs (far more than the engine's memos hold)")
     args = parser.parse_args()
 
     engine = Engine([HEADLINE, *OTHERS])
-    ctxs = contexts(args.testers)
-    print(f"python {sys.version.split()[0]}, {args.runs} runs of {args.calls:,} calls, "
-          f"{args.testers:,} rotating testers")
-    headline = median_rate(engine.is_enabled, HEADLINE["name"], ctxs, args.calls, args.runs)
-    print(f"is_enabled  {HEADLINE['name']:<22} flexibleRollout + 3 constraints: "
-          f"{headline:>12,.0f} evaluations/s (median)")
+    warm, cold = contexts(args.testers), contexts(args.cold_testers)
+    print(f"python {sys.version.split()[0]}, median of {args.runs} runs of {args.calls:,} calls")
+    key = HEADLINE["name"]
+    headline = median_rate(engine.is_enabled, key, warm, args.calls, args.runs)
+    headline_cold = median_rate(engine.is_enabled, key, cold, args.calls, args.runs)
+    print(f"is_enabled  {key:<18} rollout + 3 constraints, {args.testers:,} testers (warm): "
+          f"{headline:>10,.0f} evaluations/s")
+    print(f"is_enabled  {key:<18} rollout + 3 constraints, {args.cold_testers:,} testers (cold): "
+          f"{headline_cold:>10,.0f} evaluations/s")
     for flag in OTHERS:
-        r = median_rate(engine.is_enabled, flag["name"], ctxs, args.calls, args.runs)
-        print(f"is_enabled  {flag['name']:<22} {'':33}{r:>12,.0f} evaluations/s (median)")
-    r = median_rate(engine.get_variant, "with.variants", ctxs, args.calls, args.runs)
-    print(f"get_variant {'with.variants':<22} {'':33}{r:>12,.0f} evaluations/s (median)")
-    ok = headline >= REQUIRED_RATE
-    print(f"requirement: >= {REQUIRED_RATE:,}/s for flexibleRollout + 3 constraints: "
-          f"{'MET' if ok else 'NOT MET'} ({headline:,.0f}/s)")
+        r = median_rate(engine.is_enabled, flag["name"], warm, args.calls, args.runs)
+        print(f"is_enabled  {flag['name']:<18} {'':42}{r:>10,.0f} evaluations/s")
+    r = median_rate(engine.get_variant, "with.variants", warm, args.calls, args.runs)
+    print(f"get_variant {'with.variants':<18} {'':42}{r:>10,.0f} evaluations/s")
+    worst = min(headline, headline_cold)
+    ok = worst >= REQUIRED_RATE
+    print(f"requirement >= {REQUIRED_RATE:,}/s (flexibleRollout + 3 constraints, warm and cold): "
+          f"{'MET' if ok else 'NOT MET'}, worst median {worst:,.0f}/s")
     return 0 if ok else 1
 
 

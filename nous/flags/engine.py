@@ -25,6 +25,7 @@ must never change; a different algorithm needs a new version number and a migrat
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import math
@@ -74,7 +75,7 @@ PAYLOAD_TYPES = frozenset({"string", "json", "csv", "number"})
 _COMPARE = {"EQ": eq, "GT": gt, "GTE": ge, "LT": lt, "LTE": le}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_CACHE_LIMIT = 4096  # per-constraint memo of regex results; cleared when full (safe to lose)
+_CACHE_LIMIT = 4096  # entries per memo (answers per context value, parsed values); cleared when full
 
 _hash = mmh3.hash
 _random = random.random
@@ -283,8 +284,9 @@ def _compile_regex(pattern: str, case_insensitive: bool) -> Callable[[str], bool
 
 
 def _string_list(values: Any) -> list[str] | None:
+    """Usable string values, trimmed, empty ones dropped (as Unleash does); None if not a list."""
     if isinstance(values, str):
-        return [values]
+        values = [values]
     if not isinstance(values, (list, tuple)):
         return None
     out = []
@@ -318,8 +320,8 @@ def _constraint_value(c: Mapping) -> Any:
 def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bool,
                   memo: bool = False) -> Check:
     """`pred` on the context value as a string (`missing` when the field is absent), then negated
-    when inverted. With `memo`, results are remembered per value: a cache that is safe to lose,
-    cleared when full, for predicates dearer than a dict lookup (the same testers come back)."""
+    when inverted. With `memo`, answers are remembered per value (a cache that is safe to lose,
+    cleared when full): only for dear predicates (RE2, CIDR), as a miss costs more than a cheap test."""
     missing_result = missing is not inv
     if not memo:
 
@@ -380,8 +382,8 @@ def _compile_constraint(c: Any) -> Check:
             contains = member.__contains__
             pred = (lambda s: contains(s.lower())) if ci else contains
             if op == "IN":
-                return _string_check(name, pred, False, inv, memo=ci)
-            return _string_check(name, lambda s: not pred(s), True, inv, memo=ci)
+                return _string_check(name, pred, False, inv)
+            return _string_check(name, lambda s: not pred(s), True, inv)
         if op == "IN_CIDR":
             networks = tuple(n for n in map(_parse_network, values) if n is not None)
             return _string_check(name, lambda s: _in_networks(s, networks), False, inv, memo=True)
@@ -396,7 +398,7 @@ def _compile_constraint(c: Any) -> Check:
             pred = lambda s: any(n in s.lower() for n in needles)  # noqa: E731
         else:
             pred = lambda s: any(n in s for n in needles)  # noqa: E731
-        return _string_check(name, pred, False, inv, memo=True)
+        return _string_check(name, pred, False, inv)
 
     if op not in _SINGLE_VALUE_OPERATORS:
         return _false
@@ -448,7 +450,7 @@ def _compile_constraint(c: Any) -> Check:
             k = _semver_key(s)
             return k is not None and cmp(k, target)
 
-        return _string_check(name, semver_pred, False, inv, memo=True)
+        return _string_check(name, semver_pred, False, inv)
 
     # REGEX
     if not isinstance(value, str) or not value:
@@ -457,6 +459,15 @@ def _compile_constraint(c: Any) -> Check:
     if search is None:
         return _false
     return _string_check(name, search, False, inv, memo=True)
+
+
+def _plain(v: Any) -> Any:
+    """A context value as JSON can carry it, for explain()."""
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return repr(v)
 
 
 def _describe_constraint(c: Any) -> dict:
@@ -477,8 +488,7 @@ def _percentage(v: Any) -> float:
 
 
 def _rollout(group: str, pct: float, stickiness: str) -> Check:
-    """flexibleRollout and gradualRollout*: on when 0 < pct and bucket(groupId, value) <= pct.
-    Answers are remembered per stickiness value (a cache that is safe to lose)."""
+    """flexibleRollout and gradualRollout*: on when 0 < pct and bucket(groupId, value) <= pct."""
     if not pct > 0:  # also NaN
         return _false
     if stickiness == "random":
@@ -487,17 +497,6 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
         return _true
     prefix = group + ":"
     h = _hash
-    results: dict[str, bool] = {}
-    remembered = results.get
-
-    def in_rollout(v: str) -> bool:
-        r = remembered(v)
-        if r is None:
-            r = h(prefix + v, 0, False) % 100 + 1 <= pct
-            if len(results) >= _CACHE_LIMIT:
-                results.clear()
-            results[v] = r
-        return r
 
     if stickiness == "default":
 
@@ -507,8 +506,7 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
                 v = _resolve_str(ctx, "userId", v) or _lookup_str(ctx, "sessionId")
                 if v is None:
                     return _random() * 100 < pct
-            r = remembered(v)
-            return in_rollout(v) if r is None else r
+            return h(prefix + v, 0, False) % 100 + 1 <= pct
 
         return default_rollout
 
@@ -518,8 +516,7 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
             v = _resolve_str(ctx, stickiness, v)
             if v is None:
                 return False
-        r = remembered(v)
-        return in_rollout(v) if r is None else r
+        return h(prefix + v, 0, False) % 100 + 1 <= pct
 
     return field_rollout
 
@@ -678,7 +675,9 @@ class _Strategy:
         "index",
         "known",
         "name",
-        "raw",
+        "params",
+        "problems",
+        "raw_constraints",
         "rule",
         "segments",
         "variants",
@@ -686,40 +685,49 @@ class _Strategy:
 
     def __init__(self, index: int, raw: Any, flag_name: str, segments: Mapping) -> None:
         self.index = index
-        self.raw = raw
         self.variants: _Variants | None = None
         self.segments: list[tuple[Any, _Segment | None]] = []
         self.constraints: tuple[Check, ...] = ()
+        self.raw_constraints: list = []
+        self.params: Mapping = {}
+        self.problems: list[str] = []  # why this strategy can never match; shown by explain()
         if not isinstance(raw, Mapping):
             self.name, self.known, self.group = None, False, flag_name
             self.rule = self.check = _false
+            self.problems.append("strategy is not an object")
             return
         self.name = raw.get("name")
         self.known = self.name in STRATEGIES
+        if not self.known:
+            self.problems.append(f'unknown strategy "{self.name}"')
+        if raw.get("disabled") is True:
+            self.problems.append("strategy is disabled")
         params = raw.get("parameters")
-        params = params if isinstance(params, Mapping) else {}
+        self.params = params = params if isinstance(params, Mapping) else {}
         group = params.get("groupId")
         self.group = group if isinstance(group, str) and group else flag_name
         self.rule = _compile_rule(self.name, params, flag_name) if self.known else _false
         raw_constraints = raw.get("constraints")
-        usable = raw.get("disabled") is not True and (
-            raw_constraints is None or isinstance(raw_constraints, list))
         if isinstance(raw_constraints, list):
+            self.raw_constraints = raw_constraints
             self.constraints = tuple(map(_compile_constraint, raw_constraints))
+        elif raw_constraints is not None:
+            self.problems.append("constraints is not a list")
         raw_segments = raw.get("segments") or []
         if not isinstance(raw_segments, list):
-            usable = False
+            self.problems.append("segments is not a list")
             raw_segments = []
         seg_checks: list[Check] = []
         for sid in raw_segments:
             seg = segments.get(_seg_key(sid))
             self.segments.append((sid, seg))
             if seg is None:
-                usable = False
+                self.problems.append(f'unknown segment "{sid}"')
             else:
                 seg_checks.extend(seg.checks)
         self.variants = _compile_variants(raw.get("variants"), self.group, params.get("stickiness"))
-        self.check = self._combine(tuple(seg_checks) + self.constraints, self.rule) if usable else _false
+        checks = (*seg_checks, *self.constraints)
+        self.check = _false if self.problems else self._combine(checks, self.rule)
 
     @staticmethod
     def _combine(checks: tuple[Check, ...], rule: Check) -> Check:
@@ -753,14 +761,12 @@ class _Flag:
         "fn",
         "name",
         "no_strategies",
-        "raw",
         "strategies",
         "variants",
     )
 
     def __init__(self, raw: Mapping, segments: Mapping) -> None:
         self.name: str = raw["name"]
-        self.raw = raw
         self.enabled = raw.get("enabled") is True
         strategies = raw.get("strategies")
         if strategies is None:
@@ -827,6 +833,14 @@ def _disabled(feature_enabled: bool) -> dict:
     return {"name": "disabled", "enabled": False, "feature_enabled": feature_enabled}
 
 
+def _private_copy(v: Mapping) -> Mapping:
+    """The engine keeps its own copy, so later edits of the caller's dicts change nothing."""
+    try:
+        return copy.deepcopy(v)
+    except Exception:  # noqa: BLE001 - an uncopyable object: compile from the original
+        return v
+
+
 def _as_list(v: Any) -> list:
     if v is None:
         return []
@@ -850,13 +864,13 @@ class Engine:
         segs: dict[Any, _Segment] = {}
         for s in _as_list(segments):
             if isinstance(s, Mapping) and _seg_key(s.get("id")) is not None:
-                segs[_seg_key(s.get("id"))] = _Segment(s)
+                segs[_seg_key(s.get("id"))] = _Segment(_private_copy(s))
         flags: dict[str, _Flag] = {}
         for f in _as_list(features):
             if not isinstance(f, Mapping) or not isinstance(f.get("name"), str):
                 continue
             try:
-                flags[f["name"]] = _Flag(f, segs)
+                flags[f["name"]] = _Flag(_private_copy(f), segs)
             except Exception:  # noqa: BLE001 - a flag that cannot be compiled is off, never an error
                 flags[f["name"]] = _Flag({"name": f["name"], "enabled": False}, {})
         self._flags = flags
@@ -1039,39 +1053,23 @@ class Engine:
 
     @staticmethod
     def _explain_strategy(s: _Strategy, ctx: dict) -> dict:
-        raw = s.raw if isinstance(s.raw, Mapping) else {}
-        params = raw.get("parameters") if isinstance(raw.get("parameters"), Mapping) else {}
         info: dict[str, Any] = {"index": s.index, "name": s.name, "known": s.known,
-                                "parameters": dict(params), "segments": [], "constraints": []}
-        problems = []
-        if not isinstance(s.raw, Mapping):
-            problems.append("strategy is not an object")
-        elif not s.known:
-            problems.append(f'unknown strategy "{s.name}"')
-        if raw.get("disabled") is True:
-            problems.append("strategy is disabled")
-        all_ok = not problems
+                                "parameters": dict(s.params), "segments": [], "constraints": [],
+                                "problems": list(s.problems)}
+        all_ok = not s.problems
         for sid, seg in s.segments:
             if seg is None:
-                info["segments"].append({"id": sid, "found": False, "passed": False,
-                                         "constraints": []})
-                all_ok = False
+                info["segments"].append({"id": sid, "found": False, "passed": False, "constraints": []})
                 continue
             rows = Engine._explain_constraints(seg.raw_constraints, seg.checks, ctx)
             passed = all(r["passed"] for r in rows) and len(seg.checks) == len(rows)
             info["segments"].append({"id": sid, "found": True, "passed": passed, "constraints": rows})
             all_ok = all_ok and passed
-        raw_constraints = raw.get("constraints")
-        if raw_constraints is not None and not isinstance(raw_constraints, list):
-            problems.append("constraints is not a list")
-            all_ok = False
-        rows = Engine._explain_constraints(raw_constraints or [], s.constraints, ctx)
-        info["constraints"] = rows
+        info["constraints"] = rows = Engine._explain_constraints(s.raw_constraints, s.constraints, ctx)
         all_ok = all_ok and all(r["passed"] for r in rows)
         rule_passed = s.rule(ctx)
-        info["rule"] = Engine._explain_rule(s, params, ctx, rule_passed)
+        info["rule"] = Engine._explain_rule(s, s.params, ctx, rule_passed)
         info["matched"] = bool(all_ok and rule_passed)
-        info["problems"] = problems
         return info
 
     @staticmethod
@@ -1080,7 +1078,7 @@ class Engine:
         for c, check in zip(raw, checks, strict=False):
             row = _describe_constraint(c)
             name = c.get("contextName") if isinstance(c, Mapping) else None
-            row["context_value"] = _lookup(ctx, name) if isinstance(name, str) else None
+            row["context_value"] = _plain(_lookup(ctx, name)) if isinstance(name, str) else None
             row["passed"] = bool(check(ctx))
             if isinstance(c, Mapping) and c.get("operator") not in OPERATORS:
                 row["problem"] = f'unknown operator "{c.get("operator")}"'
@@ -1141,8 +1139,6 @@ def _validate_constraint(c: Any, path: str, problems: list[str]) -> None:
     _check_bool(c, "caseInsensitive", path + ".", problems)
     if op in _MULTI_VALUE_OPERATORS:
         values = c.get("values")
-        if values is None and isinstance(c.get("value"), str):
-            values = [c["value"]]
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             problems.append(f"{path}.values: required list of strings")
             return
@@ -1151,7 +1147,7 @@ def _validate_constraint(c: Any, path: str, problems: list[str]) -> None:
                 if _parse_network(v) is None:
                     problems.append(f'{path}.values: invalid IP address or CIDR "{v}"')
         return
-    value = _constraint_value(c)
+    value = c.get("value")
     if value is None or value == "":
         problems.append(f"{path}.value: required")
     elif op.startswith("NUM_"):
