@@ -157,11 +157,18 @@ def _before() -> None:
     g.request_id = rid if _REQUEST_ID.match(rid) else secrets.token_hex(8)
 
 
+# Liveness probes arrive every few seconds from every balancer: no log line and no metrics for them,
+# so they stay as cheap as the probe needs and do not drown the figures that matter.
+QUIET_ENDPOINTS = frozenset({"health.healthz"})
+
+
 def _after(response: Response) -> Response:
-    ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    endpoint = request.endpoint or "unmatched"
-    status = response.status_code
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    endpoint = request.endpoint or "unmatched"
+    if endpoint in QUIET_ENDPOINTS:
+        return response
+    ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    status = response.status_code
     STATS.record(endpoint, status, ms)
     PROM_REQUESTS.labels(request.method, endpoint, str(status)).inc()
     PROM_LATENCY.labels(endpoint).observe(ms / 1000)

@@ -118,7 +118,7 @@ def test_metrics_are_aggregated_from_every_process(app, client, redis_conn) -> N
     code = ("from nous import create_app\n"
             "app = create_app()\n"
             "c = app.test_client()\n"
-            "for _ in range(7): c.get('/healthz')\n"
+            "for _ in range(7): c.get('/openapi.json')\n"
             "from nous.telemetry.requests import STATS\n"
             "from nous.extensions import get_redis\n"
             "with app.app_context(): STATS.flush(get_redis())\n")
@@ -127,20 +127,23 @@ def test_metrics_are_aggregated_from_every_process(app, client, redis_conn) -> N
 
     STATS.reset()
     for _ in range(3):
-        client.get("/healthz")
+        client.get("/openapi.json")
+    client.get("/health/nothing-here")
     STATS.flush(redis_conn)
     data = client.get("/health/metrics").get_json()
-    assert data["requests"]["endpoints"]["health.healthz"]["requests"] == 10
-    assert data["requests"]["endpoints"]["health.healthz"]["by_status"] == {"2xx": 10}
+    assert data["requests"]["endpoints"]["openapi.openapi_json"]["requests"] == 10
+    assert data["requests"]["endpoints"]["openapi.openapi_json"]["by_status"] == {"2xx": 10}
+    assert data["requests"]["endpoints"]["unmatched"]["by_status"] == {"4xx": 1}
+    assert "health.healthz" not in data["requests"]["endpoints"]  # liveness probes are not counted
     assert data["requests"]["latency_ms"]["p95"] is not None
     assert set(data["queues"]) == {"high", "default", "low"}
     assert "by_type" in data["database"]
 
 
 def test_prometheus_exposition(client) -> None:  # noqa: ANN001
-    client.get("/healthz")
+    client.get("/openapi.json")
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'nous_http_requests_total{endpoint="health.healthz",method="GET",status="200"}' in text
+    assert 'nous_http_requests_total{endpoint="openapi.openapi_json",method="GET",status="200"}' in text
     assert "nous_http_request_duration_seconds_bucket" in text
 
 
