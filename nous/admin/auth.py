@@ -42,7 +42,8 @@ def current_actor() -> str:
     return current_user.email if getattr(current_user, "is_authenticated", False) else "anonymous"
 
 
-def _session_expired() -> bool:
+def session_expired() -> bool:
+    """The signed-in session is past its idle or absolute lifetime (runtime settings)."""
     from nous.settings import service as settings
 
     now = time.time()
@@ -57,7 +58,7 @@ def _touch_session() -> None:
     if not request.path.startswith("/admin"):  # health, API and widget requests never read the session
         return
     if getattr(current_user, "is_authenticated", False):
-        if _session_expired():
+        if session_expired():
             logout_user()
             session.clear()
             return

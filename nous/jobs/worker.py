@@ -1,21 +1,344 @@
-"""The RQ worker process: builds its own app, listens on high, default, low with the scheduler."""
+"""The RQ worker process: builds its own app, listens on high, default, low with the scheduler.
+
+What it adds to RQ's forking `Worker` (and why):
+- the durable history is written here, in the worker process around each job, not in the forked
+  work-horse (which would need a new database connection per job);
+- heartbeats every 5 s with a 15 s grace, and a sweep of the started-job registry every 5 s, so a
+  job whose worker was killed is found and retried within half a minute (RQ's defaults take
+  minutes: 30 s monitoring + 60 s grace, maintenance every 10 minutes); both are worker options;
+- the work-horse and the scheduler process die with the worker (PR_SET_PDEATHSIG): a SIGKILLed
+  worker leaves no orphan that could finish a job a second time after it was retried;
+- scheduler locks expire 10 s after their holder dies instead of 61 s, so a new worker takes over
+  scheduled jobs quickly;
+- the scheduler process also runs the recurring schedules (one leader through a Redis lock) and
+  restores jobs Redis lost from the history.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import math
+import os
+import signal
+import time
+from datetime import datetime
+from typing import Any
 
-from flask import current_app
-from rq import Queue, Worker
+from flask import Flask, current_app
+from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.scheduler import RQScheduler
+from rq.scripts import ACQUIRE_OR_REFRESH_LOCK_SCRIPT, acquire_or_refresh_lock, release_lock
+from rq.utils import now as rq_now
+from rq.utils import utcformat
 
-from nous.extensions import get_redis
+from nous.extensions import db, get_redis
+from nous.jobs import history
+from nous.jobs import registry as tasks
+from nous.jobs.models import FAILED, utcnow
+from nous.telemetry import maybe_flush
 
 log = logging.getLogger("nous.worker")
 
+JOB_MONITORING_INTERVAL = 5  # seconds between heartbeats of a running job
+HEARTBEAT_GRACE = 15  # a job whose heartbeat is this late is abandoned
+MAINTENANCE_INTERVAL = 5  # registry clean-up in idle workers
+DEQUEUE_TIMEOUT = 5  # idle workers wake this often (heartbeat, maintenance)
+SCHEDULER_LOCK_TTL = 10
+SWEEP_INTERVAL = 5  # the scheduler's sweep of started jobs
+HOUSEKEEPING_INTERVAL = 60  # restore lost jobs, re-send stuck mail
+CRON_LOCK = "nous:cron:leader"
+ERROR_LOG_INTERVAL = 60  # seconds between two reports of the same scheduler failure
+PR_SET_PDEATHSIG = 1
 
-def run_worker(queue_names: list[str], burst: bool = False, name: str | None = None) -> bool:
+
+class NousJob(Job):
+    """RQ's job; a retry is scheduled no earlier than its interval (RQ keeps whole seconds and
+    rounds down, so a 2 s retry could start after 1.1 s)."""
+
+    def retry(self, queue: Queue, pipeline: Any) -> None:
+        interval = self.get_retry_interval() if self.retries_left else 0
+        super().retry(queue, pipeline)
+        if interval:
+            registry = ScheduledJobRegistry(queue=queue)
+            pipeline.zadd(registry.key, {self.id: math.ceil(time.time() + interval)})
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def after_fork() -> None:
+    """A forked child must not share the parent's database connections."""
+    with contextlib.suppress(Exception):
+        db.engine.dispose(close=False)
+
+
+def abandoned_handler(job: Job, exc_type: type[BaseException] | None, exc_value: Any, tb: Any) -> bool:
+    """Exception handler given to the started-registry clean-up: write down abandoned jobs."""
+    if exc_type is AbandonedJobError:
+        history.record_abandoned(job, will_retry=bool(job.retries_left and job.retries_left > 0))
+    return True
+
+
+def sweep_abandoned(connection: Any, queue_names: list[str]) -> None:
+    """RQ's own abandoned-job handling, run now: expired started jobs are retried or failed."""
+    for name in queue_names:
+        queue = Queue(name, connection=connection, job_class=NousJob)
+        if queue.acquire_maintenance_lock():
+            try:
+                StartedJobRegistry(queue=queue, job_class=NousJob).cleanup(exception_handlers=[abandoned_handler])
+            finally:
+                queue.release_maintenance_lock()
+
+
+def notify_failure(job: Job, outcome: dict[str, Any]) -> None:
+    task = tasks.tasks_registry.get(str(job.meta.get("task", "")))
+    if task is None or not task.notify_on_failure:
+        return
+    try:
+        from nous.email import service as email
+
+        base = current_app.config["SYSTEM_BASE_URL"]
+        for admin in current_app.config["NOUS_ADMIN_EMAILS"]:
+            email.queue_email(admin, "job_failed", {
+                "job_id": job.id, "task": task.name, "error": outcome.get("error", ""),
+                "url": f"{base}/admin/jobs/{job.id}",
+            })
+    except Exception:  # notification is best effort; the failure itself is on record
+        log.exception("could not send the job-failed email", extra={"job_id": job.id})
+
+
+class NousScheduler(RQScheduler):
+    """RQ's scheduler process, with short lock lifetimes, the cron leader and the abandoned-job sweep."""
+
+    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = app
+        self._reported: dict[tuple[str, str, str], float] = {}
+
+    def acquire_locks(self, auto_start: bool = False) -> set[str]:
+        successful = set()
+        for name in self._queue_names:
+            outcome = acquire_or_refresh_lock(self.connection, self.get_locking_key(name), self.name,
+                                              SCHEDULER_LOCK_TTL)
+            if outcome in ("acquired", "refreshed"):
+                successful.add(name)
+        self._scheduled_job_registries = []
+        self._acquired_locks = successful
+        self.lock_acquisition_time = datetime.now()
+        if self._acquired_locks and auto_start and (not self._process or not self._process.is_alive()):
+            self.start()
+        return successful
+
+    def heartbeat(self) -> None:
+        self.last_heartbeat = rq_now()
+        names = sorted(self._acquired_locks)
+        script = self.connection.register_script(ACQUIRE_OR_REFRESH_LOCK_SCRIPT)
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, "last_heartbeat", utcformat(self.last_heartbeat))
+            pipe.expire(self.key, SCHEDULER_LOCK_TTL)
+            for name in names:
+                script(keys=[self.get_locking_key(name)], args=[self.name, SCHEDULER_LOCK_TTL], client=pipe)
+            results = pipe.execute()
+        lost = {name for name, outcome in zip(names, results[2:], strict=False) if outcome == 0}
+        if lost:
+            self._acquired_locks -= lost
+            self._scheduled_job_registries = []
+
+    def save(self, pipeline: Any = None) -> None:
+        conn = pipeline if pipeline is not None else self.connection.pipeline()
+        conn.hset(self.key, mapping=self.to_dict())
+        conn.expire(self.key, SCHEDULER_LOCK_TTL)
+        if pipeline is None:
+            conn.execute()
+
+    def tick_cron(self) -> None:
+        if acquire_or_refresh_lock(self.connection, CRON_LOCK, self.name, SCHEDULER_LOCK_TTL) == "taken":
+            return
+        from nous.jobs import service
+
+        service.run_due_schedules()
+
+    def housekeeping(self) -> None:
+        from nous.jobs import service
+
+        service.reconcile()
+        try:
+            from nous.email import service as email
+
+            email.requeue_stuck()
+        except ImportError:
+            pass
+
+    def _guarded(self, what: str, fn: Any) -> None:
+        try:
+            fn()
+        except Exception as exc:  # the scheduler keeps scheduling whatever one step does
+            db.session.rollback()
+            # The same failure every second (database down, not migrated) is logged once a minute.
+            key = (what, type(exc).__name__, str(exc)[:200])
+            if time.monotonic() - self._reported.get(key, -1e9) >= ERROR_LOG_INTERVAL:
+                self._reported[key] = time.monotonic()
+                log.error("scheduler step failed", exc_info=True, extra={"step": what})
+
+    def work(self) -> None:
+        die_with_parent()
+        with self.app.app_context():
+            after_fork()
+            self._install_signal_handlers()
+            self.register_birth()
+            self._guarded("sync schedules", self._sync_schedules)
+            last_sweep = last_housekeeping = 0.0
+            while True:
+                if self._stop_requested:
+                    self.stop()
+                    release_lock(self.connection, CRON_LOCK, self.name)
+                    break
+                if self.should_reacquire_locks:
+                    self.acquire_locks()
+                self.heartbeat()
+                self.enqueue_scheduled_jobs()
+                self._guarded("cron", self.tick_cron)
+                mono = time.monotonic()
+                if mono - last_sweep >= SWEEP_INTERVAL:
+                    last_sweep = mono
+                    self._guarded("sweep", lambda: sweep_abandoned(self.connection, sorted(self._queue_names)))
+                if mono - last_housekeeping >= HOUSEKEEPING_INTERVAL:
+                    last_housekeeping = mono
+                    self._guarded("housekeeping", self.housekeeping)
+                db.session.remove()
+                time.sleep(self.interval)
+
+    def _sync_schedules(self) -> None:
+        from nous.jobs import service
+
+        service.sync_declared_schedules()
+
+    def run_once(self) -> None:
+        """Burst mode: what one turn of the loop does, in this process."""
+        self.enqueue_scheduled_jobs()
+        self._guarded("sync schedules", self._sync_schedules)
+        self._guarded("cron", self.tick_cron)
+        self._guarded("sweep", lambda: sweep_abandoned(self.connection, sorted(self._queue_names)))
+
+
+class HistoryMixin:
+    """Write the job history around each job, in the worker process."""
+
+    name: str
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        started = utcnow()
+        history.record_started(job.id, self.name)
+        try:
+            super().execute_job(job, queue)  # type: ignore[misc]
+        finally:
+            outcome = history.record_ended(job, started, utcnow())
+            if outcome and outcome["status"] == FAILED:
+                notify_failure(job, outcome)
+            maybe_flush(self.connection)  # type: ignore[attr-defined]  # this process's DB statistics
+
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", date_format: str = "",
+                         log_format: str = "") -> None:
+        from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+
+        self.scheduler = NousScheduler(  # type: ignore[attr-defined]
+            self.queues, connection=self.connection,  # type: ignore[attr-defined]
+            logging_level=logging_level or "INFO", date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT,
+            log_format=log_format or DEFAULT_LOGGING_FORMAT, serializer=self.serializer,  # type: ignore[attr-defined]
+            app=current_app._get_current_object(),  # type: ignore[attr-defined]
+        )
+        scheduler: NousScheduler = self.scheduler  # type: ignore[attr-defined]
+        scheduler.acquire_locks()
+        if scheduler.acquired_locks:
+            if burst:
+                try:
+                    scheduler.register_birth()
+                    scheduler.run_once()
+                finally:
+                    scheduler.release_locks()
+                    scheduler.register_death()
+            else:
+                scheduler.start()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return DEQUEUE_TIMEOUT
+
+
+class NousWorker(HistoryMixin, Worker):
+    """RQ's forking worker with the history, fast abandoned-job detection and no orphans."""
+
+    heartbeat_grace = HEARTBEAT_GRACE
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        if job.timeout and job.timeout > 0:
+            remaining = max(1.0, job.timeout - working_time)
+            return int(min(remaining, self.job_monitoring_interval)) + self.heartbeat_grace
+        return self.job_monitoring_interval + self.heartbeat_grace
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        die_with_parent()
+        after_fork()
+        super().main_work_horse(job, queue)
+
+    def handle_work_horse_killed(self, job: Job, retpid: Any, ret_val: Any, rusage: Any) -> None:
+        sig = os.WTERMSIG(ret_val) if ret_val and os.WIFSIGNALED(ret_val) else None
+        message = f"WorkHorseKilled: the process running the job ended unexpectedly (signal {sig}, status {ret_val})"
+        try:
+            job.get_meta(refresh=True)
+            job.meta["error"] = {"type": "WorkHorseKilled", "message": message[:500], "traceback": message}
+            job.save_meta()
+        except Exception:  # noqa: BLE001
+            log.warning("could not note the killed work-horse", extra={"job_id": job.id})
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+
+
+class NousSimpleWorker(HistoryMixin, SimpleWorker):
+    """Runs jobs in its own process (no fork): for tests and debugging."""
+
+
+def make_worker(queue_names: list[str], name: str | None = None, simple: bool = False,
+                job_monitoring_interval: int = JOB_MONITORING_INTERVAL,
+                heartbeat_grace: int = HEARTBEAT_GRACE) -> Worker:
     conn = get_redis()
-    queues = [Queue(q, connection=conn) for q in queue_names]
-    worker = Worker(queues, connection=conn, name=name)
-    log.info("worker starting", extra={"queues": queue_names, "burst": burst})
+    cls = NousSimpleWorker if simple else NousWorker
+    worker = cls(
+        [Queue(q, connection=conn, job_class=NousJob) for q in queue_names], connection=conn, name=name,
+        job_class=NousJob,
+        job_monitoring_interval=job_monitoring_interval, maintenance_interval=MAINTENANCE_INTERVAL,
+        worker_ttl=DEQUEUE_TIMEOUT + 30,
+    )
+    if isinstance(worker, NousWorker):
+        worker.heartbeat_grace = heartbeat_grace
+    worker.push_exc_handler(abandoned_handler)
+    return worker
+
+
+def run_worker(queue_names: list[str], burst: bool = False, name: str | None = None, *, simple: bool = False,
+               job_monitoring_interval: int = JOB_MONITORING_INTERVAL, heartbeat_grace: int = HEARTBEAT_GRACE) -> bool:
+    """Work on `queue_names` (in that order) with the scheduler until stopped (or, with `burst`,
+    until the queues are empty). Returns whether any job was processed.
+
+    A running job's heartbeat comes every `job_monitoring_interval` seconds; one that is
+    `heartbeat_grace` seconds late is abandoned (its worker died) and retried per its policy."""
+    tasks.discover()
+    worker = make_worker(queue_names, name=name, simple=simple, job_monitoring_interval=job_monitoring_interval,
+                         heartbeat_grace=heartbeat_grace)
+    log.info("worker starting", extra={"queues": queue_names, "burst": burst, "worker": worker.name})
     with current_app.app_context():
         return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")

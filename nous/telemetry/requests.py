@@ -165,8 +165,8 @@ QUIET_ENDPOINTS = frozenset({"health.healthz"})
 def _after(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     endpoint = request.endpoint or "unmatched"
-    if endpoint in QUIET_ENDPOINTS:
-        return response
+    if endpoint in QUIET_ENDPOINTS or request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+        return response  # a socket's lifetime is not a request latency
     ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     status = response.status_code
     STATS.record(endpoint, status, ms)

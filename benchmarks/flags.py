@@ -1,0 +1,208 @@
+"""Feature flags end to end: the public Python API in process, and POST /api/flags/evaluate under gunicorn.
+
+1. `nous.flags.is_enabled` (the cache, the override lookup and the evaluation counter included) on a
+   flag with a flexibleRollout and three constraints — the flag and contexts of benchmarks/flags_engine.py,
+   loaded through the flag store. Target: >= 200,000 evaluations/s; and no SQL statement meanwhile.
+2. `POST /api/flags/evaluate` answering 20 flags, against `/healthz`, on the same gunicorn (2 gthread
+   workers), side by side with wrk (-t2 -c32), rounds alternated. Target: >= 50 % of /healthz's rate
+   and zero SQL statements per request, counted server-side by the DB monitor (its per-statement counts,
+   which every process adds to Redis).
+
+    .venv/bin/python benchmarks/flags.py [--rounds 3] [--seconds 8] [--runs 7]
+
+Runs on its own SQLite file and embedded Redis in a temporary folder (or DATABASE_URL / REDIS_URL when
+BENCH_USE_ENV=1). Exit status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import Gunicorn, median, wrk
+from flags_engine import HEADLINE, OTHERS, contexts, median_rate
+
+REQUIRED_RATE = 200_000
+REQUIRED_RATIO = 0.50
+FLAG_COUNT = 20
+
+LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"userId":"user-%d","sessionId":"s-%d","environment":"production",' ..
+    '"appName":"nous","properties":{"email":"tester%d@example.com","appVersion":"2.%d.0","plan":"pro"}}',
+    n % 1000, n % 1000, n % 1000, n % 5)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "TOKEN"}, body)
+end
+"""
+
+
+def twenty_flags() -> list[dict]:
+    """HEADLINE and the other engine-benchmark flags, plus rollouts with constraints up to 20."""
+    features = [HEADLINE, *OTHERS]
+    i = 0
+    while len(features) < FLAG_COUNT:
+        features.append({
+            "name": f"bench.flag-{i}", "enabled": True, "type": "release",
+            "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": str(10 + 4 * i),
+                                                                      "stickiness": "default"},
+                            "constraints": [
+                                {"contextName": "environment", "operator": "IN", "values": ["production"]},
+                                {"contextName": "plan", "operator": "IN", "values": ["pro", "team"]},
+                                {"contextName": "appVersion", "operator": "SEMVER_GTE", "value": "2.0.0"}]}]})
+        i += 1
+    return features
+
+
+def setup_environment(folder: Path) -> object | None:
+    """Our own SQLite file and embedded Redis, unless BENCH_USE_ENV=1 says to use the configured ones."""
+    os.environ.setdefault("SESSION_SECRET", "benchmark-secret-" + "x" * 32)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    if os.environ.get("BENCH_USE_ENV") == "1":
+        return None
+    from nous import embedded
+
+    os.environ["NOUS_INSTANCE_PATH"] = str(folder / "instance")
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.db'}"
+    proc = embedded.start(folder / "redis", daemonize=False)
+    os.environ["REDIS_URL"] = embedded.socket_url(folder / "redis" / embedded.SOCKET_NAME)
+    return proc
+
+
+def sql_statements(conn: object) -> int:
+    """Every statement every process has reported to the DB monitor so far."""
+    from nous.dbmonitor.monitor import STATS_KEY
+
+    return sum(int(v) for k, v in conn.hgetall(STATS_KEY).items() if k.endswith(b"|count"))  # type: ignore[attr-defined]
+
+
+def flush_server_counts(url: str, token: str) -> None:
+    """The DB monitor flushes at request teardown at most every 2 s: wait, then touch every worker."""
+    time.sleep(2.2)
+    for _ in range(40):
+        requests.post(f"{url}/api/flags/evaluate", json={}, headers={"Authorization": token}, timeout=5)
+    time.sleep(0.3)
+
+
+def in_process(app: object, runs: int, calls: int) -> dict[str, float]:
+    from nous import flags
+    from nous.dbmonitor.monitor import STATS
+    from nous.flags.engine import Engine
+
+    warm, cold = contexts(1_000), contexts(20_000)
+    key = HEADLINE["name"]
+    bare = Engine([HEADLINE, *OTHERS])  # the engine alone, measured alongside (the machine may be busy)
+    with app.app_context():  # type: ignore[attr-defined]
+        flags.is_enabled(key, warm[0])
+        before = STATS.total
+        result = {"warm": median_rate(flags.is_enabled, key, warm, calls, runs),
+                  "engine_warm": median_rate(bare.is_enabled, key, warm, calls, runs),
+                  "cold": median_rate(flags.is_enabled, key, cold, calls, runs),
+                  "engine_cold": median_rate(bare.is_enabled, key, cold, calls, runs),
+                  "variant": median_rate(flags.get_variant, "with.variants", warm, calls, runs)}
+        result["sql"] = STATS.total - before
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=200_000)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="nous-bench-flags-"))
+    redis_proc = setup_environment(folder)
+    try:
+        from flask_migrate import upgrade
+
+        from nous import create_app
+        from nous.extensions import get_redis
+        from nous.flags import service
+        from nous.settings import service as settings
+
+        app = create_app()
+        with app.app_context():
+            upgrade(revision="heads")
+            service.import_document({"version": 2, "features": twenty_flags()}, mode="replace", actor="benchmark")
+            settings.set_value("api.rate_limit", "100000000/minute", actor="benchmark")
+            _row, token = service.create_token("benchmark", actor="benchmark")
+            conn = get_redis()
+
+        local = in_process(app, args.runs, args.calls)
+        print(f"python {sys.version.split()[0]}; in process, median of {args.runs} runs of {args.calls:,} calls")
+        print(f"nous.flags.is_enabled  rollout + 3 constraints, 1,000 testers (warm):  {local['warm']:>10,.0f}/s")
+        print(f"nous.flags.is_enabled  rollout + 3 constraints, 20,000 testers (cold): {local['cold']:>10,.0f}/s")
+        print(f"nous.flags.get_variant two variants, 1,000 testers:                   {local['variant']:>10,.0f}/s")
+        print(f"the bare Engine on the same flag, same run: warm {local['engine_warm']:,.0f}/s, cold "
+              f"{local['engine_cold']:,.0f}/s (the public API keeps {local['warm'] / local['engine_warm']:.0%} / "
+              f"{local['cold'] / local['engine_cold']:.0%} of it)")
+        print(f"SQL statements during the in-process runs: {local['sql']}")
+
+        script = folder / "evaluate.lua"
+        script.write_text(LUA.replace("TOKEN", token))
+        server = Gunicorn("wsgi:app")
+        try:
+            url = server.url
+            check = requests.post(f"{url}/api/flags/evaluate", json={"userId": "u"}, headers={"Authorization": token},
+                                  timeout=5)
+            assert check.status_code == 200 and len(check.json()["flags"]) == FLAG_COUNT, check.text[:300]
+            wrk(f"{url}/healthz", seconds=2)
+            wrk(f"{url}/api/flags/evaluate", seconds=2, script=str(script))
+            flush_server_counts(url, token)
+            sql_before = sql_statements(conn)
+            results: dict[str, list[dict[str, float]]] = {"healthz": [], "evaluate": []}
+            for _ in range(args.rounds):
+                results["healthz"].append(wrk(f"{url}/healthz", seconds=args.seconds))
+                results["evaluate"].append(wrk(f"{url}/api/flags/evaluate", seconds=args.seconds, script=str(script)))
+            flush_server_counts(url, token)
+            sql_after = sql_statements(conn)
+            rss = server.worker_rss_mb()
+        finally:
+            server.stop()
+
+        evaluated = sum(r["requests"] for r in results["evaluate"]) + 40
+        print(f"\n{'endpoint':<24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {args.rounds} runs of "
+              f"{args.seconds}s, wrk -t2 -c32, gunicorn gthread 2 workers)")
+        med = {}
+        for name, runs in results.items():
+            med[name] = {k: median([r[k] for r in runs]) for k in ("rps", "p50_ms", "p99_ms")}
+            bad = sum(r["non2xx"] for r in runs)
+            label = "/healthz" if name == "healthz" else f"/api/flags/evaluate ({FLAG_COUNT})"
+            print(f"{label:<24} {med[name]['rps']:>10.0f} {med[name]['p50_ms']:>8.2f} {med[name]['p99_ms']:>8.2f}"
+                  f"{'   non-2xx: ' + str(bad) if bad else ''}")
+        ratio = med["evaluate"]["rps"] / med["healthz"]["rps"]
+        sql = sql_after - sql_before
+        print(f"ratio evaluate/healthz: {ratio:.3f}  (target >= {REQUIRED_RATIO:.2f})")
+        print(f"SQL statements server-side during {evaluated:,} evaluate requests: {sql}  (target 0)")
+        print(f"web worker RSS after the run: {rss:.1f} MB")
+        worst = min(local["warm"], local["cold"])
+        ok_local = worst >= REQUIRED_RATE and local["sql"] == 0
+        ok_http = ratio >= REQUIRED_RATIO and sql == 0 and all(r["non2xx"] == 0 for r in results["evaluate"])
+        print(json.dumps({"in_process_warm": round(local["warm"]), "in_process_cold": round(local["cold"]),
+                          "healthz_rps": round(med["healthz"]["rps"]), "evaluate_rps": round(med["evaluate"]["rps"]),
+                          "ratio": round(ratio, 3), "sql_per_request": sql / evaluated}))
+        print(f"in process >= {REQUIRED_RATE:,}/s with no SQL: {'MET' if ok_local else 'NOT MET'}; "
+              f"HTTP >= {REQUIRED_RATIO:.0%} of /healthz with no SQL: {'MET' if ok_http else 'NOT MET'}")
+        return 0 if ok_local and ok_http else 1
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()  # type: ignore[attr-defined]
+            redis_proc.wait(timeout=10)  # type: ignore[attr-defined]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

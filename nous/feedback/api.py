@@ -1,0 +1,252 @@
+"""The public feedback API and the widget script: `POST /api/feedback`, `GET /api/feedback/stats`, `GET /widget.js`.
+
+CORS is answered only for the origins in the setting `feedback.widget_origins`, never with credentials;
+a browser POST from any other site is refused with 403 (plain form posts need no preflight, so the
+CORS headers alone would not stop them). Rate limits come from the setting `feedback.rate_limit`.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, jsonify, request, send_from_directory
+from werkzeug.exceptions import BadRequest
+
+from nous import openapi
+from nous.errors import error_response
+from nous.extensions import limiter
+from nous.feedback import bp
+from nous.feedback import service as feedback
+from nous.feedback.models import CATEGORIES
+from nous.settings import service as settings
+
+MAX_BODY = 64 * 1024  # a full 4000-character message in any script fits many times over
+CORS_ENDPOINTS = frozenset({"feedback.submit_feedback", "feedback.feedback_stats"})
+EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Accept-Language"
+
+
+def _rate_limit() -> str:
+    return settings.get("feedback.rate_limit")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def origin_allowed(origin: str) -> bool:
+    """The widget may be used from this origin (configured), or it is this site itself."""
+    origin = origin.strip().lower()
+    allowed = settings.get("feedback.widget_origins")
+    if "*" in allowed or origin in allowed:
+        return True
+    return origin in {_origin_of(request.host_url), _origin_of(current_app.config["SYSTEM_BASE_URL"])}
+
+
+@bp.after_request
+def _cors(resp: Response) -> Response:
+    if request.endpoint not in CORS_ENDPOINTS:
+        return resp
+    resp.vary.add("Origin")
+    resp.headers.pop("Access-Control-Allow-Credentials", None)
+    origin = request.headers.get("Origin", "")
+    if not origin or not origin_allowed(origin):
+        return resp
+    resp.headers["Access-Control-Allow-Origin"] = origin
+    resp.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    if request.method == "OPTIONS":
+        posts = request.endpoint == "feedback.submit_feedback"
+        resp.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS" if posts else "GET, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = ALLOWED_REQUEST_HEADERS
+        resp.headers["Access-Control-Max-Age"] = "600"
+    return resp
+
+
+def _invalid(errors: dict[str, str], message: str = "Some fields need attention.") -> tuple[Response, int]:
+    return jsonify({"error": "Bad Request", "message": message, "errors": errors}), 400
+
+
+@bp.route("/api/feedback", methods=["POST", "OPTIONS"], provide_automatic_options=False)
+@limiter.limit(_rate_limit, methods=["POST"])
+def submit_feedback() -> Any:
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    origin = request.headers.get("Origin")
+    if origin and not origin_allowed(origin):
+        return error_response(403, "Forbidden", "Feedback from this site is not accepted: its origin is not in "
+                                                "the setting feedback.widget_origins.")
+    request.max_content_length = MAX_BODY
+    try:
+        if request.is_json:
+            data = request.get_json(silent=True)
+            from_form = False
+            if not isinstance(data, dict):
+                return _invalid({"body": "expected a JSON object"}, "The body is not a JSON object.")
+        elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+            data = request.form.to_dict(flat=True)
+            from_form = True
+        else:
+            return error_response(415, "Unsupported Media Type",
+                                  "Send application/json or a form (application/x-www-form-urlencoded).")
+    except BadRequest as exc:  # a malformed form body
+        return _invalid({"body": exc.description or "the body cannot be read"}, "The body cannot be read.")
+    try:
+        outcome = feedback.submit(data, from_form=from_form, user_agent=request.headers.get("User-Agent", ""))
+    except feedback.ValidationFailed as exc:
+        return _invalid(exc.errors)
+    resp = jsonify({"id": outcome.id})
+    resp.status_code = 201
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/api/feedback/stats", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+def feedback_stats() -> Any:
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    resp = jsonify(feedback.stats())
+    resp.headers["Cache-Control"] = f"public, max-age={feedback.STATS_CACHE_SECONDS}"
+    return resp
+
+
+@bp.get("/widget.js")
+def widget_js() -> Response:
+    """The embeddable widget; loadable from any origin (CORS and CORP), cached briefly by browsers."""
+    folder = Path(current_app.static_folder or "static") / "widget"
+    resp = send_from_directory(folder, "widget.js", mimetype="text/javascript", max_age=300)
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    resp.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
+# --- /openapi.json ------------------------------------------------------------------------------
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """The value, an empty string (forms send empty fields) or null."""
+    return {"anyOf": [schema, {"const": ""}, {"type": "null"}]}
+
+
+SUBMISSION: dict[str, Any] = {
+    "type": "object",
+    "required": ["rating", "message", "category"],
+    "properties": {
+        "rating": {"type": "integer", "minimum": 1, "maximum": 5, "description": "1 (bad) to 5 (great)."},
+        "message": {"type": "string", "minLength": 1, "maxLength": feedback.MESSAGE_MAX,
+                    "pattern": feedback.MESSAGE_PATTERN, "description": "What the tester wrote; not only spaces."},
+        "category": {"enum": list(CATEGORIES)},
+        "feature": {"type": ["string", "null"], "maxLength": feedback.FEATURE_MAX,
+                    "description": "The part of NOUS the feedback is about."},
+        "email": _nullable({"type": "string", "format": "email", "maxLength": feedback.EMAIL_MAX}),
+        "page_url": _nullable({"type": "string", "maxLength": feedback.PAGE_URL_MAX,
+                               "pattern": feedback.PAGE_URL_PATTERN}),
+        "viewport": _nullable({"type": "string", "pattern": feedback.VIEWPORT_PATTERN,
+                               "description": "Width x height in CSS pixels, e.g. 1280x720."}),
+        "app_version": {"type": ["string", "null"], "maxLength": feedback.APP_VERSION_MAX},
+        "tester_id": _nullable({"type": "string", "format": "uuid"}),
+        "elapsed_ms": {"type": ["number", "null"], "minimum": 0,
+                       "description": "How long the form was open, in milliseconds. Faster than the setting "
+                                      "feedback.min_submit_ms: dropped as a bot (still 201)."},
+        feedback.HONEYPOT_FIELD: {"type": ["string", "null"],
+                                  "description": "Honeypot: people leave it empty; when filled the submission is "
+                                                 "dropped (still 201)."},
+    },
+}
+
+
+def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same fields for a form body: no nulls (a form has only strings and missing fields)."""
+    out = copy.deepcopy(schema)
+    for prop in out["properties"].values():
+        if isinstance(prop.get("type"), list):
+            prop["type"] = next(t for t in prop["type"] if t != "null")
+        if "anyOf" in prop:
+            prop["anyOf"] = [s for s in prop["anyOf"] if s.get("type") != "null"]
+    return out
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_AVERAGE = {"type": ["number", "null"], "minimum": 1, "maximum": 5}
+STATS: dict[str, Any] = {
+    "type": "object",
+    "required": ["total", "average_rating", "distribution", "per_feature", "last_30_days", "generated_at"],
+    "additionalProperties": False,
+    "properties": {
+        "total": _COUNT,
+        "average_rating": _AVERAGE,
+        "distribution": {"type": "object", "required": ["1", "2", "3", "4", "5"], "additionalProperties": False,
+                         "properties": {str(i): _COUNT for i in range(1, 6)}},
+        "per_feature": {"type": "array", "maxItems": 20, "description": "The 20 features with most feedback.",
+                        "items": {"type": "object", "required": ["feature", "count", "average_rating"],
+                                  "additionalProperties": False,
+                                  "properties": {"feature": {"type": ["string", "null"]}, "count": _COUNT,
+                                                 "average_rating": {"type": "number", "minimum": 1, "maximum": 5}}}},
+        "last_30_days": {
+            "type": "object", "required": ["total", "average_rating", "daily"], "additionalProperties": False,
+            "properties": {
+                "total": _COUNT, "average_rating": _AVERAGE,
+                "daily": {"type": "array", "minItems": 30, "maxItems": 30, "items": {
+                    "type": "object", "required": ["date", "count", "average_rating"], "additionalProperties": False,
+                    "properties": {"date": {"type": "string", "format": "date"}, "count": _COUNT,
+                                   "average_rating": _AVERAGE}}},
+            },
+        },
+        "generated_at": {"type": "string", "format": "date-time"},
+    },
+}
+VALIDATION_ERROR: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "message", "errors"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                   "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "One message per field that needs attention."}},
+}
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+openapi.register(
+    {
+        "/api/feedback": {"post": {
+            "summary": "Send feedback (the widget uses this). Public; CORS for the configured widget origins only.",
+            "operationId": "submitFeedback", "tags": ["feedback"],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/FeedbackSubmission"}},
+                "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/FeedbackForm"}},
+            }},
+            "responses": {
+                "201": {"description": "Stored (or dropped as a bot, which looks the same).",
+                        "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["id"], "additionalProperties": False,
+                            "properties": {"id": {"type": "integer", "minimum": 1}}}}}},
+                "400": {"description": "One message per field that needs attention.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}}},
+                "403": _error("Sent from a web page whose origin is not allowed."),
+                "413": _error("The body is larger than 64 KiB."),
+                "415": _error("Neither JSON nor a form."),
+                "429": _error("Too many submissions from this address; try again later.", headers={
+                    "Retry-After": {"required": True, "description": "Seconds until a submission is accepted again.",
+                                    "schema": {"type": "integer", "minimum": 0}}}),
+            },
+        }},
+        "/api/feedback/stats": {"get": {
+            "summary": "Public figures: total, average rating, distribution 1–5, per feature, last 30 days "
+                       "(spam excluded; cached for a few seconds).",
+            "operationId": "feedbackStats", "tags": ["feedback"],
+            "responses": {"200": {"description": "figures", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/FeedbackStats"}}}}},
+        }},
+    },
+    schemas={"FeedbackSubmission": SUBMISSION, "FeedbackForm": _form_schema(SUBMISSION), "FeedbackStats": STATS,
+             "ValidationError": VALIDATION_ERROR},
+)

@@ -1,0 +1,109 @@
+"""Feedback from testers, its tags and the replies sent to it.
+
+The admin list is ordered newest first by (created_at, id) and paged by keyset; each filter the list
+offers has a composite index ending in (created_at, id), so a page is an index range scan at any table
+size, on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from nous.audit.models import utcnow
+from nous.extensions import db
+from nous.testers.models import aware
+
+CATEGORIES = ("bug", "idea", "praise", "other")
+STATUSES = ("new", "triaged", "planned", "resolved", "spam")
+
+# BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER PRIMARY KEY (its rowid).
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Feedback(db.Model):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
+        CheckConstraint("category IN ('bug', 'idea', 'praise', 'other')", name="category"),
+        CheckConstraint("status IN ('new', 'triaged', 'planned', 'resolved', 'spam')", name="status"),
+        Index("ix_feedback_created_at_id", "created_at", "id"),
+        Index("ix_feedback_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_feedback_rating_created_at_id", "rating", "created_at", "id"),
+        Index("ix_feedback_category_created_at_id", "category", "created_at", "id"),
+        Index("ix_feedback_feature_created_at_id", "feature", "created_at", "id"),
+        Index("ix_feedback_tester_id_created_at", "tester_id", "created_at"),
+        Index("ix_feedback_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    message: Mapped[str] = mapped_column(Text)
+    feature: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    category: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="new")
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    tester_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("beta_users.id", ondelete="SET NULL"),
+                                                        nullable=True)
+    page_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    viewport: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    app_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+    tag_rows: Mapped[list[FeedbackTag]] = relationship(back_populates="feedback", cascade="all, delete-orphan",
+                                                       order_by="FeedbackTag.tag", lazy="raise")
+
+    def as_dict(self, tags: list[str] | None = None) -> dict[str, Any]:
+        created = aware(self.created_at)
+        return {
+            "id": self.id, "created_at": created.isoformat() if created else None, "rating": self.rating,
+            "message": self.message, "feature": self.feature, "category": self.category, "status": self.status,
+            "email": self.email, "tester_id": str(self.tester_id) if self.tester_id else None,
+            "page_url": self.page_url, "user_agent": self.user_agent, "viewport": self.viewport,
+            "app_version": self.app_version, "tags": tags if tags is not None else [],
+        }
+
+
+class FeedbackTag(db.Model):
+    """One tag on one feedback: a row per pair. It repeats the feedback's created_at (which never
+    changes) so "newest feedback tagged x" is one ordered walk of (tag, created_at, feedback_id)."""
+
+    __tablename__ = "feedback_tags"
+    __table_args__ = (Index("ix_feedback_tags_tag_created_at", "tag", "created_at", "feedback_id"),)
+
+    feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    feedback: Mapped[Feedback] = relationship(back_populates="tag_rows")
+
+
+class FeedbackReply(db.Model):
+    """A reply the admin sent to the tester by email (the message itself is in the email outbox)."""
+
+    __tablename__ = "feedback_replies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_by: Mapped[str] = mapped_column(String(320))
+    to_email: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    email_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the outbox row, when known

@@ -1,0 +1,174 @@
+"""The triage console at /admin/beta/feedback: thin — parse, call the service, render a page or a fragment."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+
+from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.audit import service as audit
+from nous.exports import csv_response
+from nous.feedback import bp
+from nous.feedback import service as feedback
+from nous.feedback.models import CATEGORIES, STATUSES
+from nous.testers.service import TesterError
+from nous.web import is_fragment_request, render, safe_next
+
+PREFIX = "/admin/beta/feedback"
+REFRESH_EVENT = "feedback-changed"
+PAGE_SIZE = 50
+
+
+def _with_toast(resp: Response, message: str, kind: str = "success", refresh: bool = False) -> Response:
+    events: dict[str, Any] = {"toast": {"message": message, "kind": kind}}
+    if refresh:
+        events[REFRESH_EVENT] = True
+    resp.headers["HX-Trigger"] = json.dumps(events)
+    return resp
+
+
+def _row_or_404(feedback_id: int) -> Any:
+    row = feedback.get(feedback_id)
+    if row is None:
+        abort(404, description="There is no such feedback.")
+    return row
+
+
+def _list_context() -> dict[str, Any]:
+    f = feedback.parse_filter(request.args)
+    page = feedback.list_page(f, before=request.args.get("before"), after=request.args.get("after"), limit=PAGE_SIZE)
+    return {"f": f, "page": page, "statuses": STATUSES, "categories": CATEGORIES, "back": request.full_path}
+
+
+@bp.get(PREFIX)
+@admin_required
+def admin_index() -> str:
+    ctx = _list_context()
+    if is_fragment_request():
+        return render_template("feedback/_results.html", **ctx)
+    stats = feedback.stats()
+    return render_template("feedback/index.html", **ctx, stats=stats, by_status=feedback.counts_by_status(),
+                           features=[p["feature"] for p in stats["per_feature"] if p["feature"]],
+                           tags=feedback.known_tags(), active="feedback")
+
+
+@bp.get(PREFIX + "/export.csv")
+@admin_required
+def admin_export() -> Response:
+    f = feedback.parse_filter(request.args)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return csv_response(f"nous-feedback-{stamp}.csv", feedback.EXPORT_HEADER, feedback.export_rows(f))
+
+
+@bp.get(PREFIX + "/charts.json")
+@admin_required
+def admin_charts() -> Response:
+    days = request.args.get("days", "90")
+    return jsonify(feedback.charts(int(days) if days.isdigit() and len(days) < 4 else 90))
+
+
+@bp.get(PREFIX + "/panel/latest")
+@admin_required
+def panel_latest() -> str:
+    return render("feedback/panel_page.html", "feedback/_panel_latest.html", items=feedback.latest(limit=8),
+                  active="dashboard")
+
+
+def _detail_context(row: Any) -> dict[str, Any]:
+    history = [e for e in audit.query(target=f"feedback:{row.id}", limit=50) if e.target == f"feedback:{row.id}"]
+    tester = None
+    if row.tester_id:
+        from nous.testers import service as testers
+
+        tester = testers.get(row.tester_id)
+    return {"fb": row, "tags": feedback.tags_for([row.id])[row.id], "replies": feedback.replies(row.id),
+            "reply_to": feedback.reply_address(row), "history": history, "tester": tester, "statuses": STATUSES,
+            "back": safe_next(request.args.get("back"), url_for("feedback.admin_index"))}
+
+
+@bp.get(PREFIX + "/<int:feedback_id>")
+@admin_required
+def admin_show(feedback_id: int) -> str:
+    row = _row_or_404(feedback_id)
+    return render_template("feedback/show.html", **_detail_context(row), known_tags=feedback.known_tags(),
+                           active="feedback")
+
+
+def _back_to_detail(row: Any, message: str, kind: str = "success") -> Response:
+    flash(message, "success" if kind == "success" else "error")
+    return redirect(url_for("feedback.admin_show", feedback_id=row.id), 303)  # type: ignore[return-value]
+
+
+@bp.post(PREFIX + "/<int:feedback_id>/status")
+@admin_required
+def admin_set_status(feedback_id: int) -> Any:
+    row = _row_or_404(feedback_id)
+    try:
+        feedback.set_status(row.id, request.form.get("status", ""), actor=current_actor(), ip=client_ip())
+    except feedback.FeedbackError as exc:
+        if not is_fragment_request():
+            return _back_to_detail(row, exc.message, "error")
+        return make_response(exc.message, 422)
+    message = f"#{row.id} is now {row.status}"
+    if not is_fragment_request():
+        return _back_to_detail(row, message)
+    if request.form.get("view") == "row":
+        html = render_template("feedback/_row.html", fb=row, tags=feedback.tags_for([row.id])[row.id],
+                               statuses=STATUSES, back=request.form.get("back", ""))
+    else:
+        html = render_template("feedback/_status_form.html", fb=row, statuses=STATUSES, saved=True)
+    return _with_toast(make_response(html), message)
+
+
+@bp.post(PREFIX + "/bulk")
+@admin_required
+def admin_bulk_status() -> Any:
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 19]
+    status = request.form.get("bulk_status", "")
+    if not ids:
+        return _with_toast(make_response(""), "Select some feedback first.", "error")
+    try:
+        changed = feedback.bulk_status(ids, status, actor=current_actor(), ip=client_ip())
+    except feedback.FeedbackError as exc:
+        return _with_toast(make_response(""), exc.message, "error")
+    if not is_fragment_request():
+        flash(f"{changed} feedback marked {status}.", "success")
+        return redirect(safe_next(request.form.get("back"), url_for("feedback.admin_index")), 303)
+    return _with_toast(make_response(""), f"{changed} marked {status}", refresh=True)
+
+
+@bp.post(PREFIX + "/<int:feedback_id>/tags")
+@admin_required
+def admin_set_tags(feedback_id: int) -> Any:
+    row = _row_or_404(feedback_id)
+    error = ""
+    try:
+        tags = feedback.set_tags(row.id, request.form.get("tags", ""), actor=current_actor(), ip=client_ip())
+    except feedback.FeedbackError as exc:
+        error, tags = exc.message, feedback.tags_for([row.id])[row.id]
+    if not is_fragment_request():
+        return _back_to_detail(row, error or "Tags saved.", "error" if error else "success")
+    html = render_template("feedback/_tags_form.html", fb=row, tags=tags, error=error,
+                           known_tags=feedback.known_tags(), raw=request.form.get("tags", "") if error else None)
+    return _with_toast(make_response(html), error or "Tags saved", "error" if error else "success")
+
+
+@bp.post(PREFIX + "/<int:feedback_id>/reply")
+@admin_required
+def admin_reply(feedback_id: int) -> Any:
+    row = _row_or_404(feedback_id)
+    text = request.form.get("reply", "")
+    error = ""
+    try:
+        feedback.reply(row.id, text, actor=current_actor(), ip=client_ip())
+    except (feedback.FeedbackError, TesterError) as exc:  # TesterError: EmailUnavailable
+        error = exc.message
+    if not is_fragment_request():
+        return _back_to_detail(row, error or "Reply queued.", "error" if error else "success")
+    html = render_template("feedback/_reply.html", fb=row, replies=feedback.replies(row.id),
+                           reply_to=feedback.reply_address(row), error=error, draft=text if error else "")
+    return _with_toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
+                       "error" if error else "success")

@@ -1,0 +1,41 @@
+"""Feature flags (SPEC section 7): Unleash semantics, evaluated in process without touching the database.
+
+    from nous import flags
+
+    flags.is_enabled("checkout.new-flow", {"userId": tester_id, "properties": {"plan": "pro"}})
+    flags.get_variant("search.ranking", context)  # {"name", "enabled", "payload", "feature_enabled"}
+    flags.evaluate_all(context)                    # {key: {"enabled", "variant"}} for every flag
+
+Flags live in the database with their history (`service`); every process keeps them compiled in
+memory (`cache`) and follows any change within a second. Clients use `POST /api/flags/evaluate` or
+the Unleash client API (`api`); the admin uses the console at /admin/beta/flags (`routes`) and
+`flask nous flags …` (`cli`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from nous.flags.cache import bump_version, evaluate_all, get_variant, is_enabled
+
+bp = Blueprint("flags", __name__, url_prefix="/admin/beta/flags")
+api_bp = Blueprint("flags_api", __name__)
+
+__all__ = ["api_bp", "bp", "bump_version", "evaluate_all", "get_variant", "init_app", "is_enabled"]
+
+
+def init_app(app: Flask) -> None:
+    from nous.cli import nous
+    from nous.flags import api, routes  # noqa: F401 - the routes register on the blueprints
+    from nous.flags.cache import EVALS, install
+    from nous.flags.cli import flags_group
+    from nous.telemetry import FLUSHERS
+
+    install(app)
+    if EVALS not in FLUSHERS:
+        FLUSHERS.append(EVALS)
+    if "flags" not in app.blueprints:
+        app.register_blueprint(bp)
+        app.register_blueprint(api_bp)
+    if "flags" not in nous.commands:
+        nous.add_command(flags_group)

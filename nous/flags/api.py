@@ -1,0 +1,483 @@
+"""The client APIs: `POST /api/flags/evaluate` and the Unleash client API that the official SDKs use.
+
+    POST /api/flags/evaluate      a context in, every flag's answer out
+    GET  /api/client/features     flags and segments in Unleash's client-API format (ETag / 304)
+    POST /api/client/register     an SDK says hello (202)
+    POST /api/client/metrics      an SDK's yes/no counts, added to the evaluation counts (202)
+
+All need a client token (created in the console or with `flask nous flags tokens create`) in the
+`Authorization` header, raw as the Unleash SDKs send it or as `Bearer <token>`. Tokens are checked
+against the in-memory snapshot, so a request does no SQL at all. Limits: the setting
+`api.rate_limit`, per token.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask_limiter.util import get_remote_address
+
+from nous import openapi
+from nous.errors import error_response
+from nous.extensions import limiter
+from nous.flags import api_bp
+from nous.flags import service as flags
+from nous.flags.cache import EVALS, evaluate_all, snapshot
+from nous.settings import service as settings
+
+TEXT_MAX = 1000
+PROPERTIES_MAX = 200
+PROPERTY_NAME_MAX = 200
+TOGGLES_MAX = 10_000
+COUNT_MAX = 10**12
+CONTEXT_FIELDS = ("userId", "sessionId", "remoteAddress", "environment", "appName")
+# RFC 3339 date-time, as JSON Schema's "date-time" format (leap seconds and lower-case t/z included)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+# --------------------------------------------------------------------------- tokens and limits
+
+
+def _presented_token() -> str:
+    raw = request.headers.get("Authorization", "").strip()
+    if raw[:7].lower() == "bearer ":
+        raw = raw[7:].strip()
+    return raw
+
+
+def _client() -> tuple[int, str] | None:
+    """The (id, name) of the valid token sent with this request, or None (remembered per request)."""
+    env = request.environ
+    if "nous.flags.client" not in env:
+        raw = _presented_token()
+        env["nous.flags.client"] = snapshot().tokens.get(flags.token_hash(raw)) if raw and len(raw) <= 512 else None
+    return env["nous.flags.client"]
+
+
+def _limit_key() -> str:
+    client = _client()
+    return f"flags-token:{client[0]}" if client else f"flags-ip:{get_remote_address()}"
+
+
+def _api_limit() -> str:
+    return settings.get("api.rate_limit")
+
+
+def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        client = _client()
+        if client is None:
+            resp = error_response(401, "Unauthorized", "Send a client token in the Authorization header "
+                                                       "(create one in the console under Feature flags → Tokens).")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="nous-flags"'
+            return resp
+        EVALS.token_used(client[0])
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _invalid(errors: dict[str, str], message: str = "Some fields need attention.") -> tuple[Response, int]:
+    return jsonify({"error": "Bad Request", "message": message, "errors": errors}), 400
+
+
+def _json_object() -> dict[str, Any] | None:
+    data = request.get_json(force=True, silent=True)
+    return data if isinstance(data, dict) else None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+_ABSENT = object()
+
+
+def _text(value: Any, where: str, errors: dict[str, str], required: bool = False) -> str | None:
+    """A string field; `_ABSENT` when not sent (an explicit null is not a string)."""
+    if value is _ABSENT:
+        if required:
+            errors[where] = "required"
+        return None
+    if not isinstance(value, str):
+        errors[where] = "must be a string"
+        return None
+    if len(value) > TEXT_MAX:
+        errors[where] = f"at most {TEXT_MAX} characters"
+        return None
+    if required and not value:
+        errors[where] = "required"
+    return value
+
+
+def parse_context(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A context from a request body: the spec's fields, checked; unknown fields are refused."""
+    errors: dict[str, str] = {}
+    ctx: dict[str, Any] = {}
+    for name in data:
+        if name not in (*CONTEXT_FIELDS, "currentTime", "properties"):
+            errors[str(name)[:100]] = "unknown context field; put your own fields in properties"
+    for name in CONTEXT_FIELDS:
+        value = _text(data.get(name, _ABSENT), name, errors)
+        if value is not None:
+            ctx[name] = value
+    when = data.get("currentTime", _ABSENT)
+    if when is not _ABSENT:
+        if not isinstance(when, str) or not _DATE_TIME.match(when):
+            errors["currentTime"] = "expected an RFC 3339 date-time like 2026-12-01T09:00:00Z"
+        else:
+            text = when.upper().replace(" ", "T").replace("Z", "+00:00")
+            try:
+                ctx["currentTime"] = datetime.fromisoformat(text)
+            except ValueError:  # a leap second or a date the calendar lacks: as if not given
+                pass
+    props = data.get("properties", _ABSENT)
+    if props is not _ABSENT:
+        if not isinstance(props, dict):
+            errors["properties"] = "must be an object"
+        elif len(props) > PROPERTIES_MAX:
+            errors["properties"] = f"at most {PROPERTIES_MAX} properties"
+        else:
+            clean: dict[str, Any] = {}
+            for k, v in props.items():
+                where = f"properties.{k}"[:200]
+                if len(k) > PROPERTY_NAME_MAX:
+                    errors[where] = f"property names have at most {PROPERTY_NAME_MAX} characters"
+                elif isinstance(v, bool) or (isinstance(v, (int, float)) and math.isfinite(v)):
+                    clean[k] = v
+                elif isinstance(v, str):
+                    if len(v) > TEXT_MAX:
+                        errors[where] = f"at most {TEXT_MAX} characters"
+                    else:
+                        clean[k] = v
+                else:
+                    errors[where] = "must be a string, number or boolean"
+            ctx["properties"] = clean
+    return ctx, errors
+
+
+def _count(value: Any, where: str, errors: dict[str, str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= COUNT_MAX:
+        errors[where] = f"a whole number from 0 to {COUNT_MAX}"
+        return 0
+    return value
+
+
+def parse_metrics(data: dict[str, Any]) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """The toggles of an SDK's metrics report: {flag: {yes, no}}."""
+    errors: dict[str, str] = {}
+    _text(data.get("appName", _ABSENT), "appName", errors, required=True)
+    _text(data.get("instanceId", _ABSENT), "instanceId", errors)
+    bucket = data.get("bucket")
+    toggles: dict[str, dict[str, int]] = {}
+    if not isinstance(bucket, dict):
+        errors["bucket"] = "required object with start, stop and toggles"
+        return toggles, errors
+    for name in ("start", "stop"):
+        if name in bucket and not isinstance(bucket[name], str):
+            errors[f"bucket.{name}"] = "must be a date-time string"
+    raw = bucket.get("toggles")
+    if not isinstance(raw, dict):
+        errors["bucket.toggles"] = "required object {flag: {yes, no}}"
+        return toggles, errors
+    if len(raw) > TOGGLES_MAX:
+        errors["bucket.toggles"] = f"at most {TOGGLES_MAX} flags per report"
+        return toggles, errors
+    for key, counts in raw.items():
+        where = f"bucket.toggles.{key}"[:200]
+        if not isinstance(counts, dict):
+            errors[where] = "must be an object {yes, no}"
+            continue
+        yes = _count(counts.get("yes", 0), f"{where}.yes", errors)
+        no = _count(counts.get("no", 0), f"{where}.no", errors)
+        variants = counts.get("variants")
+        if variants is not None and (not isinstance(variants, dict) or not all(
+                not isinstance(n, bool) and isinstance(n, int) and 0 <= n <= COUNT_MAX for n in variants.values())):
+            errors[f"{where}.variants"] = "must be an object {variant: count}"
+        toggles[key] = {"yes": yes, "no": no}
+    return toggles, errors
+
+
+def parse_registration(data: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    _text(data.get("appName", _ABSENT), "appName", errors, required=True)
+    for name in ("instanceId", "sdkVersion", "environment", "started", "connectionId"):
+        _text(data.get(name, _ABSENT), name, errors)
+    strategies = data.get("strategies", _ABSENT)
+    if strategies is not _ABSENT and (not isinstance(strategies, list) or not all(
+            isinstance(s, str) and len(s) <= TEXT_MAX for s in strategies) or len(strategies) > 1000):
+        errors["strategies"] = "must be a list of strategy names"
+    interval = data.get("interval", _ABSENT)
+    if interval is not _ABSENT and (isinstance(interval, bool) or not isinstance(interval, (int, float))
+                                 or not math.isfinite(interval) or interval < 0):
+        errors["interval"] = "must be a number of milliseconds ≥ 0"
+    return errors
+
+
+@api_bp.after_request
+def _without_rate_limit_headers(resp: Response) -> Response:
+    """Successful answers go without X-RateLimit-* headers: computing them costs two more Redis round
+    trips per request (flask-limiter reads the window back), more than the evaluation itself. The
+    limit still applies and a 429 still carries Retry-After. (Blueprint hooks run before the app's.)"""
+    if resp.status_code < 400:
+        try:
+            limiter.context.view_rate_limit = None
+        except (AttributeError, RuntimeError):  # a flask-limiter without this context: headers as usual
+            pass
+    return resp
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@api_bp.post("/api/flags/evaluate")
+@limiter.limit(_api_limit, key_func=_limit_key)
+@token_required
+def evaluate() -> Any:
+    data = _json_object()
+    if data is None:
+        return _invalid({"body": "expected a JSON object: the context"}, "The body is not a JSON object.")
+    context, errors = parse_context(data)
+    if errors:
+        return _invalid(errors)
+    # json.dumps directly: Flask's provider sorts keys, which costs more than the evaluation of 20 flags
+    body = json.dumps({"flags": evaluate_all(context)}, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+@api_bp.get("/api/client/features")
+@limiter.limit(_api_limit, key_func=_limit_key)
+@token_required
+def client_features() -> Any:
+    prefix = request.args.get("namePrefix", "")
+    if len(prefix) > 200:
+        return _invalid({"namePrefix": "at most 200 characters"})
+    snap = snapshot()
+    projects = [p for p in request.args.getlist("project") if p]
+    etag = snap.etag if not prefix and not projects else flags.token_hash(
+        f"{snap.etag}|{prefix}|{','.join(sorted(projects))}")[:32]
+    if request.if_none_match.contains_weak(etag):
+        resp = Response(status=304)
+        resp.set_etag(etag)
+        return resp
+    features = snap.features
+    if prefix:
+        features = [f for f in features if f["name"].startswith(prefix)]
+    if projects and "default" not in projects:
+        features = []
+    query: dict[str, Any] = {"environment": "default", "inlineSegmentConstraints": False}
+    if prefix:
+        query["namePrefix"] = prefix
+    if projects:
+        query["project"] = projects
+    resp = jsonify({"version": 2, "features": features, "segments": snap.segments, "query": query,
+                    "meta": {"etag": f'"{etag}"', "revisionId": None, "queryHash": etag}})
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@api_bp.post("/api/client/register")
+@limiter.limit(_api_limit, key_func=_limit_key)
+@token_required
+def client_register() -> Any:
+    data = _json_object()
+    if data is None:
+        return _invalid({"body": "expected a JSON object"}, "The body is not a JSON object.")
+    errors = parse_registration(data)
+    if errors:
+        return _invalid(errors)
+    flags.record_client(data, _client()[1])  # type: ignore[index]
+    return Response(status=202)
+
+
+@api_bp.post("/api/client/metrics")
+@limiter.limit(_api_limit, key_func=_limit_key)
+@token_required
+def client_metrics() -> Any:
+    data = _json_object()
+    if data is None:
+        return _invalid({"body": "expected a JSON object"}, "The body is not a JSON object.")
+    toggles, errors = parse_metrics(data)
+    if errors:
+        return _invalid(errors)
+    flags.record_metrics(toggles, snapshot().keys)
+    return Response(status=202)
+
+
+# --------------------------------------------------------------------------- /openapi.json
+
+_TEXT = {"type": "string", "maxLength": TEXT_MAX}
+CONTEXT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Who is asking. Tester overrides apply when userId is a tester's id or email.",
+    "properties": {
+        "userId": _TEXT, "sessionId": _TEXT, "remoteAddress": _TEXT, "environment": _TEXT, "appName": _TEXT,
+        "currentTime": {"type": "string", "format": "date-time",
+                        "description": "RFC 3339; the server's clock when absent."},
+        "properties": {"type": "object", "maxProperties": PROPERTIES_MAX,
+                       "propertyNames": {"maxLength": PROPERTY_NAME_MAX},
+                       "additionalProperties": {"anyOf": [_TEXT, {"type": "number"}, {"type": "boolean"}]}},
+    },
+}
+PAYLOAD = {"type": "object", "required": ["type", "value"],
+           "properties": {"type": {"enum": ["string", "json", "csv", "number"]}, "value": {"type": "string"}}}
+VARIANT = {
+    "type": "object", "required": ["name", "enabled", "feature_enabled", "payload"],
+    "properties": {"name": {"type": "string"}, "enabled": {"type": "boolean"},
+                   "feature_enabled": {"type": "boolean"},
+                   "payload": {"anyOf": [{"$ref": "#/components/schemas/FlagVariantPayload"}, {"type": "null"}]}},
+}
+EVALUATION = {
+    "type": "object", "required": ["flags"], "additionalProperties": False,
+    "properties": {"flags": {"type": "object", "additionalProperties": {
+        "type": "object", "required": ["enabled", "variant"], "additionalProperties": False,
+        "properties": {"enabled": {"type": "boolean"}, "variant": {"$ref": "#/components/schemas/FlagVariant"}}}}},
+}
+_CONSTRAINT = {"type": "object", "required": ["contextName", "operator"],
+               "properties": {"contextName": {"type": "string"}, "operator": {"type": "string"},
+                              "values": {"type": "array", "items": {"type": "string"}}, "value": {"type": "string"},
+                              "inverted": {"type": "boolean"}, "caseInsensitive": {"type": "boolean"}}}
+CLIENT_FEATURES = {
+    "type": "object", "required": ["version", "features", "segments"],
+    "properties": {
+        "version": {"const": 2},
+        "features": {"type": "array", "items": {
+            "type": "object", "required": ["name", "type", "enabled", "stale", "strategies", "variants"],
+            "properties": {
+                "name": {"type": "string"}, "type": {"type": "string"}, "description": {"type": "string"},
+                "enabled": {"type": "boolean"}, "stale": {"type": "boolean"}, "impressionData": {"type": "boolean"},
+                "project": {"type": "string"},
+                "strategies": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "parameters", "constraints"],
+                    "properties": {"name": {"type": "string"}, "parameters": {"type": "object"},
+                                   "constraints": {"type": "array", "items": _CONSTRAINT},
+                                   "segments": {"type": "array", "items": {"type": ["integer", "string"]}},
+                                   "variants": {"type": "array", "items": {"type": "object"}}}}},
+                "variants": {"type": "array", "items": {"type": "object", "required": ["name", "weight"],
+                                                        "properties": {"name": {"type": "string"},
+                                                                       "weight": {"type": "integer"}}}},
+                "dependencies": {"type": "array", "items": {
+                    "type": "object", "required": ["feature"],
+                    "properties": {"feature": {"type": "string"}, "enabled": {"type": "boolean"},
+                                   "variants": {"type": "array", "items": {"type": "string"}}}}},
+            }}},
+        "segments": {"type": "array", "items": {
+            "type": "object", "required": ["id", "constraints"],
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                           "constraints": {"type": "array", "items": _CONSTRAINT}}}},
+        "query": {"type": "object"},
+        "meta": {"type": "object"},
+    },
+}
+_NAME = {"type": "string", "minLength": 1, "maxLength": TEXT_MAX}
+REGISTRATION = {
+    "type": "object", "required": ["appName"],
+    "description": "What the Unleash SDKs send when they start; other fields are accepted and ignored.",
+    "properties": {"appName": _NAME, "instanceId": _TEXT, "connectionId": _TEXT, "sdkVersion": _TEXT,
+                   "environment": _TEXT, "started": _TEXT,
+                   "strategies": {"type": "array", "maxItems": 1000, "items": _TEXT},
+                   "interval": {"type": "number", "minimum": 0, "description": "Milliseconds."}},
+}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": COUNT_MAX}
+METRICS = {
+    "type": "object", "required": ["appName", "bucket"],
+    "description": "An Unleash SDK's counts since its last report; other fields are accepted and ignored.",
+    "properties": {
+        "appName": _NAME, "instanceId": _TEXT,
+        "bucket": {"type": "object", "required": ["toggles"], "properties": {
+            "start": {"type": "string"}, "stop": {"type": "string"},
+            "toggles": {"type": "object", "maxProperties": TOGGLES_MAX, "additionalProperties": {
+                "type": "object", "properties": {
+                    "yes": _COUNT, "no": _COUNT,
+                    "variants": {"type": "object", "additionalProperties": _COUNT}}}}}},
+    },
+}
+VALIDATION_ERROR = {
+    "type": "object", "required": ["error", "message", "errors"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                   "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "One message per field (a dotted path) that needs attention."}},
+}
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+_SECURITY = [{"flagsClientToken": []}]
+_COMMON = {
+    "400": {"description": "One message per field that needs attention.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FlagValidationError"}}}},
+    "401": _error("No client token, or not a valid one.", {"WWW-Authenticate": {"schema": {"type": "string"}}}),
+    "413": _error("The body is too large."),
+    "429": _error("Too many requests for this token (the setting api.rate_limit); try again later.", {
+        "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}}),
+}
+
+
+def _json_body(ref: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+openapi.register(
+    {
+        "/api/flags/evaluate": {"post": {
+            "summary": "Every flag's answer for one context (tester overrides included). No SQL per request.",
+            "operationId": "evaluateFlags", "tags": ["flags"], "security": _SECURITY,
+            "requestBody": _json_body("FlagContext"),
+            "responses": {"200": {"description": "One entry per flag that is not archived.",
+                                  "content": {"application/json": {"schema": {
+                                      "$ref": "#/components/schemas/FlagEvaluation"}}}}, **_COMMON},
+        }},
+        "/api/client/features": {"get": {
+            "summary": "Flags and segments in Unleash's client-API format, for the official Unleash SDKs.",
+            "operationId": "clientFeatures", "tags": ["flags"], "security": _SECURITY,
+            "parameters": [
+                {"name": "namePrefix", "in": "query", "required": False,
+                 "schema": {"type": "string", "maxLength": 200}, "description": "Only flags whose name starts so."},
+                {"name": "project", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "Every flag is in the project `default`."},
+                {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "The ETag of the copy the client has: 304 when nothing changed."},
+            ],
+            "responses": {
+                "200": {"description": "The flags.", "headers": {"ETag": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClientFeatures"}}}},
+                "304": {"description": "Not modified since the ETag sent in If-None-Match.",
+                        "headers": {"ETag": {"schema": {"type": "string"}}}},
+                "400": _COMMON["400"], "401": _COMMON["401"], "429": _COMMON["429"],
+            },
+        }},
+        "/api/client/register": {"post": {
+            "summary": "An Unleash SDK registers when it starts (shown on the console's tokens page).",
+            "operationId": "clientRegister", "tags": ["flags"], "security": _SECURITY,
+            "requestBody": _json_body("ClientRegistration"),
+            "responses": {"202": {"description": "Accepted."}, **_COMMON},
+        }},
+        "/api/client/metrics": {"post": {
+            "summary": "An Unleash SDK's yes/no counts per flag; added to the evaluation counts.",
+            "operationId": "clientMetrics", "tags": ["flags"], "security": _SECURITY,
+            "requestBody": _json_body("ClientMetrics"),
+            "responses": {"202": {"description": "Accepted."}, **_COMMON},
+        }},
+    },
+    schemas={"FlagContext": CONTEXT, "FlagVariantPayload": PAYLOAD, "FlagVariant": VARIANT,
+             "FlagEvaluation": EVALUATION, "ClientFeatures": CLIENT_FEATURES, "ClientRegistration": REGISTRATION,
+             "ClientMetrics": METRICS, "FlagValidationError": VALIDATION_ERROR},
+    security_schemes={"flagsClientToken": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "A client token, raw (as the Unleash SDKs send it) or as `Bearer <token>`."}},
+)

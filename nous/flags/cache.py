@@ -1,0 +1,398 @@
+"""The per-process flag cache and the evaluation counters: evaluation does no SQL and no Redis call.
+
+Each process keeps one compiled `Engine` with everything evaluation needs — flags, segments, the
+per-tester overrides and the client tokens — in a `Snapshot` that is swapped whole. At most every
+half second an evaluation asks Redis for the flags version (one GET); when another process changed
+something the version differs and the snapshot is rebuilt from the database (four SELECTs, on a
+connection of its own so a caller's transaction is never touched). A change therefore reaches every
+process within a second; the process that made it sees it at once (`bump_version`). With Redis down
+the snapshot is rebuilt every five seconds instead; with the database down the last one is kept.
+
+Evaluations are counted in memory (yes/no per flag) and added to Redis at most once a second, at
+request teardown (nous.telemetry FLUSHERS) or at the next version check: one pipeline, never one
+Redis call per evaluation. The counts are safe to lose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from nous.flags.engine import Engine
+
+try:  # the app of the current context without LocalProxy's cost (evaluation is on hot paths)
+    from flask.globals import _cv_app
+except ImportError:  # pragma: no cover - a Flask without it: the public proxy, slower but correct
+    _cv_app = None
+
+log = logging.getLogger("nous.flags")
+_monotonic = time.monotonic
+
+VERSION_KEY = "nous:flags:version"
+CHECK_EVERY = 0.5  # seconds between version checks: a change elsewhere is seen within a second
+OFFLINE_RELOAD = 5.0  # Redis down: rebuild from the database this often
+RETRY_AFTER_FAILURE = 2.0  # database down during a rebuild: keep the old snapshot, retry after this
+
+YES_KEY = "nous:flags:evals:yes"  # hash {flag key: evaluations that answered on}, all time
+NO_KEY = "nous:flags:evals:no"
+HOUR_KEY = "nous:flags:evals:{hour}:{answer}"  # the same per UTC hour, kept HOURS_KEPT hours
+HOURS_KEPT = 8 * 24
+TOKEN_SEEN_KEY = "nous:flags:token-seen"  # noqa: S105 - a Redis key: hash {token id: unix time last used}
+FLUSH_EVERY = 1.0
+
+
+class Snapshot:
+    """Everything evaluation reads, built together and replaced together."""
+
+    __slots__ = ("engine", "etag", "features", "flag_enabled", "keys", "overrides", "segments", "stale", "tokens")
+
+    def __init__(self, engine: Engine, overrides: dict[str, dict[str, bool]], tokens: dict[str, tuple[int, str]],
+                 features: list[dict[str, Any]], segments: list[dict[str, Any]], stale: frozenset[str]) -> None:
+        self.engine = engine
+        self.overrides = overrides  # {tester id or lower-case email: {flag key: on/off}}
+        self.tokens = tokens  # {sha256 hex of a client token: (id, name)}
+        self.features = features  # Unleash client-API features (what the SDKs get)
+        self.segments = segments
+        self.stale = stale
+        self.flag_enabled = {f["name"]: f["enabled"] for f in features}  # the flags' own switches
+        self.keys = frozenset(self.flag_enabled)
+        body = json.dumps({"features": features, "segments": segments}, sort_keys=True, default=str)
+        self.etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        return cls(Engine(), {}, {}, [], [], frozenset())
+
+    def overrides_for(self, context: Any) -> dict[str, bool] | None:
+        """The tester overrides that apply to this context (by its userId: tester id or email)."""
+        if not self.overrides:
+            return None
+        try:
+            uid = context.get("userId") if context is not None else None
+        except Exception:  # noqa: BLE001 - not a mapping: no tester
+            return None
+        if uid.__class__ is not str or not uid:
+            return None
+        found = self.overrides.get(uid)
+        if found is None:
+            found = self.overrides.get(uid.strip().lower())
+        return found
+
+
+def client_strategy(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A strategy as the Unleash SDKs expect it: parameters and constraints always present."""
+    out: dict[str, Any] = {"name": raw.get("name"), "parameters": dict(raw.get("parameters") or {}),
+                           "constraints": list(raw.get("constraints") or [])}
+    for key in ("segments", "variants", "title"):
+        if raw.get(key):
+            out[key] = raw[key]
+    return out
+
+
+def client_feature(row: Mapping[str, Any], stale: bool) -> dict[str, Any]:
+    """One flag in Unleash's client-API format; disabled strategies are left out, as Unleash does."""
+    out: dict[str, Any] = {
+        "name": row["key"], "type": row["type"], "description": row["description"] or "",
+        "enabled": bool(row["enabled"]), "stale": stale, "impressionData": False, "project": "default",
+        "strategies": [client_strategy(s) for s in row["strategies"] or []
+                       if isinstance(s, Mapping) and s.get("disabled") is not True],
+        "variants": list(row["variants"] or []),
+    }
+    if row["dependencies"]:
+        out["dependencies"] = list(row["dependencies"])
+    return out
+
+
+def is_stale(flag_type: str, updated_at: datetime | None, stale_days: int, now: datetime | None = None) -> bool:
+    """Unchanged for `stale_days`; kill switches are never stale (they wait for the day they are needed)."""
+    if flag_type == "kill-switch" or updated_at is None:
+        return False
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - updated_at > timedelta(days=stale_days)
+
+
+def _load_snapshot() -> Snapshot:
+    """Build a snapshot from the database (inside an app context), on a connection of its own."""
+    from nous.extensions import db
+    from nous.flags.models import ClientToken, Flag, Segment
+    from nous.settings import service as settings
+
+    stale_days = settings.get("flags.stale_days")
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(
+            Flag.key, Flag.description, Flag.type, Flag.enabled, Flag.strategies, Flag.variants,
+            Flag.dependencies, Flag.updated_at).where(Flag.archived.is_(False)).order_by(Flag.key)).mappings().all()
+        segs = conn.execute(select(Segment.id, Segment.name, Segment.constraints).order_by(Segment.id)).all()
+        toks = conn.execute(select(ClientToken.id, ClientToken.name, ClientToken.token_hash)
+                            .where(ClientToken.revoked_at.is_(None))).all()
+        overrides: dict[str, dict[str, bool]] = {}
+        if importlib.util.find_spec("nous.testers.models") is not None:
+            from nous.testers.models import BetaUser
+
+            for uid, email, flag_set in conn.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set)):
+                chosen = {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}
+                if chosen:
+                    overrides[str(uid).lower()] = chosen
+                    overrides[str(email).strip().lower()] = chosen
+    now = datetime.now(UTC)
+    stale = frozenset(r["key"] for r in rows if is_stale(r["type"], r["updated_at"], stale_days, now))
+    features = [client_feature(r, r["key"] in stale) for r in rows]
+    segments = [{"id": i, "name": n, "constraints": list(c or [])} for i, n, c in segs]
+    engine_features = [{"name": r["key"], "enabled": bool(r["enabled"]), "strategies": r["strategies"] or [],
+                        "variants": r["variants"] or [], "dependencies": r["dependencies"] or []} for r in rows]
+    return Snapshot(Engine(engine_features, segments), overrides, {h: (i, n) for i, n, h in toks},
+                    features, segments, stale)
+
+
+class FlagCache:
+    """The snapshot of one app in this process, kept fresh against the Redis version key."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.snap = Snapshot.empty()
+        self.version: bytes | None = None
+        self.loaded = False
+        self.checked_at = -1e9
+        self.loaded_at = -1e9
+        self.retry_at = -1e9
+        self.changed_here = False  # this process made a change: reload at the next check, Redis or not
+        self.reloads = 0  # how many times this process rebuilt its snapshot (tests, diagnostics)
+
+    def current(self) -> Snapshot:
+        if time.monotonic() - self.checked_at < CHECK_EVERY:
+            return self.snap
+        return self.refresh()
+
+    def invalidate(self) -> None:
+        """Reload at the next evaluation (this process made a change)."""
+        self.changed_here = True
+        self.checked_at = -1e9
+
+    def reset(self) -> None:
+        """Forget everything (tests start from an empty database)."""
+        with self.lock:
+            self.snap, self.version, self.loaded, self.changed_here = Snapshot.empty(), None, False, False
+            self.checked_at = self.loaded_at = self.retry_at = -1e9
+
+    def refresh(self) -> Snapshot:
+        with self.lock:
+            now = time.monotonic()
+            if now - self.checked_at < CHECK_EVERY:
+                return self.snap
+            self.checked_at = now
+            conn = self.app.extensions["nous.redis"]
+            try:
+                version = conn.get(VERSION_KEY)
+                if EVALS.due():
+                    EVALS.flush(conn)
+                if (not self.loaded or self.changed_here or version != self.version) and now >= self.retry_at:
+                    self._reload(version, now)
+            except (redis.RedisError, OSError):
+                due = not self.loaded or self.changed_here or now - self.loaded_at > OFFLINE_RELOAD
+                if due and now >= self.retry_at:
+                    self._reload(None, now)
+            return self.snap
+
+    def _reload(self, version: bytes | None, now: float) -> None:
+        self.changed_here = False  # before reading: a change committed meanwhile asks again
+        try:
+            if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
+                snap = _load_snapshot()
+            else:
+                with self.app.app_context():
+                    snap = _load_snapshot()
+        except SQLAlchemyError as exc:
+            log.warning("flags: cannot reload from the database, keeping the last flags",
+                        extra={"error": str(exc).splitlines()[0][:200]})
+            self.retry_at = now + RETRY_AFTER_FAILURE
+            self.changed_here = True
+            return
+        self.snap, self.version, self.loaded = snap, version, True
+        self.loaded_at = now
+        self.reloads += 1
+
+
+_ACTIVE: FlagCache | None = None  # the cache of the last app set up in this process, for callers without a context
+
+
+def install(app: Flask) -> FlagCache:
+    global _ACTIVE
+    cache = app.extensions.get("nous.flags")
+    if cache is None:
+        cache = app.extensions["nous.flags"] = FlagCache(app)
+    _ACTIVE = cache
+    return cache
+
+
+def get_cache() -> FlagCache:
+    """The cache of the current app (or of the app set up last, outside any app context)."""
+    ctx = _cv_app.get(None) if _cv_app is not None else None
+    if ctx is not None:
+        return ctx.app.extensions["nous.flags"]
+    if _cv_app is None and has_app_context():  # pragma: no cover
+        return current_app.extensions["nous.flags"]
+    if _ACTIVE is None:
+        raise RuntimeError("nous.flags is not set up: create the app first (nous.create_app())")
+    return _ACTIVE
+
+
+def bump_version() -> None:
+    """Tell every process that flags (or tester overrides, or tokens) changed: call after the commit."""
+    cache = get_cache()
+    try:
+        cache.app.extensions["nous.redis"].incr(VERSION_KEY)
+    except (redis.RedisError, OSError):
+        log.warning("flags: Redis unreachable, other processes see the change within %s s", OFFLINE_RELOAD)
+    cache.invalidate()
+
+
+class EvalCounts:
+    """Evaluations of this process since its last flush, per flag and answer (safe to lose).
+
+    Increments are plain dict updates without a lock (the GIL makes each one atomic enough); an
+    increment racing a flush may be lost, which a counter shown to people can afford."""
+
+    def __init__(self) -> None:
+        self.yes: dict[str, int] = {}
+        self.no: dict[str, int] = {}
+        self.tokens: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+        self._pause_until = 0.0
+
+    def add(self, key: str, yes: int, no: int) -> None:
+        if yes:
+            self.yes[key] = self.yes.get(key, 0) + yes
+        if no:
+            self.no[key] = self.no.get(key, 0) + no
+
+    def token_used(self, token_id: int) -> None:
+        self.tokens[token_id] = int(time.time())
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        return now - self._last_flush >= FLUSH_EVERY and now >= self._pause_until
+
+    def reset(self) -> None:
+        with self._lock:
+            self.yes, self.no, self.tokens = {}, {}, {}
+
+    def flush(self, conn: redis.Redis) -> None:
+        with self._lock:
+            yes, no, tokens = self.yes, self.no, self.tokens
+            self.yes, self.no, self.tokens = {}, {}, {}
+            self._last_flush = time.monotonic()
+        if not (yes or no or tokens):
+            return
+        hour = int(time.time()) // 3600
+        try:
+            pipe = conn.pipeline(transaction=False)
+            for answer, total_key, counts in (("yes", YES_KEY, yes), ("no", NO_KEY, no)):
+                if not counts:
+                    continue
+                hour_key = HOUR_KEY.format(hour=hour, answer=answer)
+                for key, n in counts.items():
+                    pipe.hincrby(total_key, key, n)
+                    pipe.hincrby(hour_key, key, n)
+                pipe.expire(hour_key, HOURS_KEPT * 3600)
+            if tokens:
+                pipe.hset(TOKEN_SEEN_KEY, mapping={str(k): v for k, v in tokens.items()})
+            pipe.execute()
+        except (redis.RedisError, OSError):
+            self._pause_until = time.monotonic() + 10  # Redis is down: drop these, try again later
+
+
+EVALS = EvalCounts()
+
+
+def read_counts(conn: redis.Redis, hours: int = 24) -> dict[str, dict[str, int]]:
+    """{flag key: {yes, no, total, recent_yes, recent_no, recent}} — all time and the last `hours` hours."""
+    now_hour = int(time.time()) // 3600
+    pipe = conn.pipeline(transaction=False)
+    pipe.hgetall(YES_KEY)
+    pipe.hgetall(NO_KEY)
+    for h in range(hours):
+        pipe.hgetall(HOUR_KEY.format(hour=now_hour - h, answer="yes"))
+        pipe.hgetall(HOUR_KEY.format(hour=now_hour - h, answer="no"))
+    results = pipe.execute()
+    out: dict[str, dict[str, int]] = {}
+
+    def add(data: dict[bytes, bytes], field: str) -> None:
+        for raw_key, raw_n in data.items():
+            row = out.setdefault(raw_key.decode(), {"yes": 0, "no": 0, "recent_yes": 0, "recent_no": 0})
+            row[field] += int(raw_n)
+
+    add(results[0], "yes")
+    add(results[1], "no")
+    for i, data in enumerate(results[2:]):
+        add(data, "recent_yes" if i % 2 == 0 else "recent_no")
+    for row in out.values():
+        row["total"] = row["yes"] + row["no"]
+        row["recent"] = row["recent_yes"] + row["recent_no"]
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation (the public API)
+
+
+def _count(key: Any, on: bool) -> None:
+    if key.__class__ is str:
+        counts = EVALS.yes if on else EVALS.no
+        counts[key] = counts.get(key, 0) + 1
+
+
+def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
+    """Whether flag `key` is on for `context` (a plain dict: userId, sessionId, remoteAddress,
+    currentTime, environment, appName, properties). Unknown flags are off; never raises, no I/O
+    besides the half-second version check."""
+    app_ctx = _cv_app.get(None) if _cv_app is not None else None  # get_cache() inlined: this is the hot path
+    cache = app_ctx.app.extensions["nous.flags"] if app_ctx is not None else get_cache()
+    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    on = snap.engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
+    if key.__class__ is str:
+        counts = EVALS.yes if on else EVALS.no
+        counts[key] = counts.get(key, 0) + 1
+    return on
+
+
+def get_variant(key: str, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """{"name", "enabled", "payload", "feature_enabled"}; the variant is "disabled" when the flag is
+    off or has no variants, and "payload" is None when the variant has none."""
+    cache = get_cache()
+    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    variant = snap.engine.get_variant(key, context, snap.overrides_for(context))
+    variant.setdefault("payload", None)
+    _count(key, variant["feature_enabled"])
+    return variant
+
+
+def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived."""
+    cache = get_cache()
+    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    out = snap.engine.evaluate_all(context, snap.overrides_for(context))
+    yes, no = EVALS.yes, EVALS.no
+    for key, result in out.items():
+        result["variant"].setdefault("payload", None)
+        counts = yes if result["enabled"] else no
+        counts[key] = counts.get(key, 0) + 1
+    return out
+
+
+def snapshot() -> Snapshot:
+    """The current snapshot (checked against the version like an evaluation)."""
+    return get_cache().current()

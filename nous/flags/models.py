@@ -1,0 +1,148 @@
+"""Feature flags, their versions, segments and client tokens (SPEC section 7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nous.audit.models import utcnow
+from nous.extensions import db
+
+FLAG_TYPES = ("release", "experiment", "operational", "kill-switch", "permission")
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    value = aware(value)
+    return value.isoformat() if value else None
+
+
+class Flag(db.Model):
+    __tablename__ = "flags"
+    __table_args__ = (
+        CheckConstraint("type IN ('release', 'experiment', 'operational', 'kill-switch', 'permission')",
+                        name="type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(20), default="release")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Unleash client-API shapes: an ordered list of strategies, variants, parent-flag dependencies.
+    strategies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    variants: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    dependencies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    enable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    disable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+
+    def state(self) -> dict[str, Any]:
+        """Everything a version records: the definition, archive state and schedule (JSON-ready)."""
+        return {
+            "key": self.key, "description": self.description or "", "type": self.type,
+            "enabled": bool(self.enabled), "strategies": list(self.strategies or []),
+            "variants": list(self.variants or []), "dependencies": list(self.dependencies or []),
+            "archived": bool(self.archived), "enable_at": iso(self.enable_at), "disable_at": iso(self.disable_at),
+        }
+
+    def feature(self) -> dict[str, Any]:
+        """The flag in Unleash's client-API feature format (what the engine compiles)."""
+        return {
+            "name": self.key, "description": self.description or "", "type": self.type,
+            "enabled": bool(self.enabled), "strategies": list(self.strategies or []),
+            "variants": list(self.variants or []), "dependencies": list(self.dependencies or []),
+        }
+
+
+class FlagVersion(db.Model):
+    """One change of one flag: the state before and after and the computed diff."""
+
+    __tablename__ = "flag_versions"
+    __table_args__ = (UniqueConstraint("flag_id", "version", name="uq_flag_versions_flag_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
+    flag_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(30))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON)
+    diff: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    actor: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.flag_key, "version": self.version, "action": self.action, "note": self.note,
+            "actor": self.actor, "at": iso(self.created_at), "diff": self.diff, "before": self.before,
+            "after": self.after,
+        }
+
+
+class Segment(db.Model):
+    """A named, reusable list of constraints that strategies refer to by id (Unleash segments)."""
+
+    __tablename__ = "flag_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    constraints: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "description": self.description or "",
+                "constraints": list(self.constraints or [])}
+
+
+class ClientToken(db.Model):
+    """A client-API token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+
+    __tablename__ = "flag_client_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "prefix": self.prefix, "created_at": iso(self.created_at),
+                "created_by": self.created_by, "revoked_at": iso(self.revoked_at)}
+
+
+Index("ix_flag_versions_flag_key", FlagVersion.flag_key)

@@ -1,0 +1,413 @@
+"""Console pages for feature flags at /admin/beta/flags: thin — parse, call the service, render.
+
+Flag pages live at /admin/beta/flags/<key>; everything else under /admin/beta/flags/-/… (a key can
+never be "-/…" because keys have no "/"), so no flag name can shadow a page.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+
+from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.flags import bp
+from nous.flags import service as flags
+from nous.flags.engine import OPERATORS
+from nous.flags.models import FLAG_TYPES
+from nous.web import is_fragment_request, render
+
+CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _toast(resp: Response, message: str, kind: str = "success") -> Response:
+    resp.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
+    return resp
+
+
+def _fragment(template: str, status: int = 200, toast: str = "", kind: str = "success", **ctx: Any) -> Response:
+    resp = Response(render_template(template, **ctx), status=status)
+    return _toast(resp, toast, kind) if toast else resp
+
+
+def _go(endpoint: str, message: str = "", kind: str = "success", **values: Any) -> Response:
+    """After a change: HTMX follows HX-Redirect, a plain form a 303; the message as a flash."""
+    if message:
+        flash(message, kind)
+    url = url_for(endpoint, **values)
+    if request.headers.get("HX-Request"):
+        resp = Response(status=204)
+        resp.headers["HX-Redirect"] = url
+        return resp
+    return redirect(url, 303)  # type: ignore[return-value]
+
+
+def _flag_or_404(key: str) -> Any:
+    try:
+        return flags.get_flag(key)
+    except flags.FlagNotFound:
+        abort(404, description=f"There is no flag named {key!r}.")
+
+
+def _expected_version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+# --------------------------------------------------------------------------- list
+
+
+@bp.get("/")
+@admin_required
+def index() -> str:
+    q = request.args.get("q", "").strip()[:200]
+    archived = request.args.get("archived") == "1"
+    rows = flags.overview(q, archived)
+    return render("flags/index.html", "flags/_rows.html", rows=rows, q=q, archived=archived, active="flags")
+
+
+@bp.post("/<key>/toggle")
+@admin_required
+def toggle_flag(key: str) -> Any:
+    flag = _flag_or_404(key)
+    try:
+        flag = flags.set_enabled(key, not flag.enabled, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        if is_fragment_request():
+            return _toast(Response(status=204), exc.message, "error")
+        return _go("flags.show_flag", exc.message, "error", key=key)
+    message = f"{key} is {'on' if flag.enabled else 'off'}"
+    if is_fragment_request() and request.args.get("from") == "list":
+        row = next(r for r in flags.overview(key, False) if r["key"] == key)
+        return _fragment("flags/_row.html", toast=message, row=row)
+    return _go("flags.show_flag", message, key=key)
+
+
+# --------------------------------------------------------------------------- create
+
+
+@bp.get("/-/new")
+@admin_required
+def new_flag() -> str:
+    return render_template("flags/new.html", form={}, errors={}, types=FLAG_TYPES, active="flags")
+
+
+@bp.post("/-/new")
+@admin_required
+def create_flag() -> Any:
+    form = {k: request.form.get(k, "") for k in ("key", "type", "description")}
+    try:
+        flag = flags.create_flag({"key": form["key"].strip(), "type": form["type"], "description": form["description"],
+                                  "enabled": request.form.get("enabled") == "on"},
+                                 actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return render_template("flags/new.html", form=form, errors=exc.errors, message=exc.message,
+                               types=FLAG_TYPES, active="flags"), exc.status
+    return _go("flags.show_flag", f"Created {flag.key}. Choose who gets it below.", key=flag.key)
+
+
+# --------------------------------------------------------------------------- one flag
+
+
+def _show_context(flag: Any, **extra: Any) -> dict[str, Any]:
+    model = flags.simple_model(flag)
+    counts = flags.counts().get(flag.key, {})
+    definition = {"strategies": flag.strategies or [], "variants": flag.variants or [],
+                  "dependencies": flag.dependencies or []}
+    ctx = {"flag": flag, "model": model, "counts": counts, "types": FLAG_TYPES, "operators": sorted(OPERATORS),
+           "context_names": CONTEXT_NAMES, "definition_json": json.dumps(definition, indent=2, ensure_ascii=False),
+           "versions": flags.history(flag.key, limit=5), "stale": flags.flag_is_stale(flag),
+           "summary": flags.rollout_summary(flag), "errors": {}, "active": "flags",
+           "new_row_id": secrets.token_hex(3)}
+    ctx.update(extra)
+    return ctx
+
+
+@bp.get("/<key>")
+@admin_required
+def show_flag(key: str) -> str:
+    flag = _flag_or_404(key)
+    return render_template("flags/show.html", **_show_context(flag))
+
+
+def _conditions_from_form() -> list[dict[str, Any]]:
+    out = []
+    for row_id in request.form.getlist("cond"):
+        row_id = row_id[:20]
+        name = request.form.get(f"cond_{row_id}_context", "").strip()
+        if not name:
+            continue  # an empty row is no condition
+        out.append(flags.condition_from_form(
+            name, request.form.get(f"cond_{row_id}_operator", "IN"), request.form.get(f"cond_{row_id}_values", ""),
+            inverted=request.form.get(f"cond_{row_id}_inverted") == "on",
+            case_insensitive=request.form.get(f"cond_{row_id}_ci") == "on"))
+    return out
+
+
+@bp.post("/<key>/simple")
+@admin_required
+def save_simple(key: str) -> Any:
+    flag = _flag_or_404(key)
+    users = request.form.get("user_ids", "").replace("\n", ",").split(",")
+    try:
+        strategies = flags.strategies_from_simple(key, request.form.get("rollout", "0"), users,
+                                                  _conditions_from_form())
+        flag = flags.update_flag(key, {"enabled": request.form.get("enabled") == "on", "strategies": strategies},
+                                 actor=current_actor(), ip=client_ip(), expected_version=_expected_version())
+    except flags.FlagError as exc:
+        ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message)
+        return _fragment("flags/_simple.html", status=exc.status, **ctx)
+    if not is_fragment_request():
+        return _go("flags.show_flag", f"Saved {key}", key=key)
+    return _fragment("flags/_simple.html", toast=f"Saved {key} (version {flag.version})",
+                     **_show_context(flag, saved=True))
+
+
+@bp.get("/-/condition-row")
+@admin_required
+def condition_row() -> Any:
+    """One empty condition for the simple form ("Add condition"); alone it is no page, so a direct
+    visit goes to the flag list."""
+    if not is_fragment_request():
+        return redirect(url_for("flags.index"))
+    return render_template("flags/_condition.html", row_id=secrets.token_hex(3), cond={},
+                           operators=sorted(OPERATORS), context_names=CONTEXT_NAMES)
+
+
+@bp.post("/<key>/definition")
+@admin_required
+def save_definition(key: str) -> Any:
+    _flag_or_404(key)
+    text = request.form.get("definition", "")
+    try:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise flags.FlagError("The full model is not valid JSON.", {"definition": str(exc)}, status=422) from None
+        if not isinstance(data, dict):
+            raise flags.FlagError("The full model is an object.", {"definition": "expected {\"strategies\": […], "
+                                                                                  "\"variants\": […], "
+                                                                                  "\"dependencies\": […]}"},
+                                  status=422)
+        unknown = sorted(set(data) - {"strategies", "variants", "dependencies"})
+        if unknown:
+            raise flags.FlagError("The full model has unknown fields.", {k: "unknown field" for k in unknown},
+                                  status=422)
+        flag = flags.update_flag(key, data, actor=current_actor(), ip=client_ip(),
+                                 expected_version=_expected_version())
+    except flags.FlagError as exc:
+        ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message, definition_json=text)
+        return _fragment("flags/_definition.html", status=exc.status, **ctx)
+    if not is_fragment_request():
+        return _go("flags.show_flag", f"Saved {key}", key=key)
+    resp = _fragment("flags/_definition.html", toast=f"Saved {key} (version {flag.version})",
+                     **_show_context(flag, saved=True))
+    resp.headers["HX-Refresh"] = "true"  # the simple form above shows the new strategies too
+    return resp
+
+
+@bp.post("/<key>/details")
+@admin_required
+def save_details(key: str) -> Any:
+    _flag_or_404(key)
+    changes = {"description": request.form.get("description", ""), "type": request.form.get("type", ""),
+               "enable_at": request.form.get("enable_at", "").strip() or None,
+               "disable_at": request.form.get("disable_at", "").strip() or None}
+    try:
+        flag = flags.update_flag(key, changes, actor=current_actor(), ip=client_ip(),
+                                 expected_version=_expected_version())
+    except flags.FlagError as exc:
+        ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message)
+        return _fragment("flags/_details.html", status=exc.status, **ctx)
+    if not is_fragment_request():
+        return _go("flags.show_flag", f"Saved {key}", key=key)
+    return _fragment("flags/_details.html", toast=f"Saved {key} (version {flag.version})",
+                     **_show_context(flag, saved=True))
+
+
+@bp.post("/<key>/preview")
+@admin_required
+def preview_flag(key: str) -> Any:
+    _flag_or_404(key)
+    context: dict[str, Any] = {}
+    for name in CONTEXT_NAMES:
+        value = request.form.get(name, "").strip()
+        if value:
+            context[name] = value
+    errors: dict[str, str] = {}
+    props_text = request.form.get("properties", "").strip()
+    if props_text:
+        try:
+            props = json.loads(props_text)
+            if not isinstance(props, dict):
+                raise ValueError("expected an object")
+            context["properties"] = props
+        except ValueError as exc:
+            errors["properties"] = f"a JSON object like {{\"plan\": \"pro\"}} ({exc})"
+    result = None if errors else flags.preview(key, context)
+    return render("flags/preview_page.html", "flags/_preview.html", flag=flags.get_flag(key), result=result,
+                  context=context, errors=errors, active="flags")
+
+
+@bp.post("/<key>/archive")
+@admin_required
+def archive_flag(key: str) -> Any:
+    _flag_or_404(key)
+    try:
+        flags.archive_flag(key, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return _go("flags.show_flag", exc.message, "error", key=key)
+    return _go("flags.show_flag", f"{key} is archived: off everywhere and hidden from clients.", key=key)
+
+
+@bp.post("/<key>/unarchive")
+@admin_required
+def unarchive_flag(key: str) -> Any:
+    _flag_or_404(key)
+    try:
+        flags.unarchive_flag(key, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return _go("flags.show_flag", str(exc), "error", key=key)
+    return _go("flags.show_flag", f"{key} is back, switched off.", key=key)
+
+
+@bp.get("/<key>/history")
+@admin_required
+def flag_history(key: str) -> str:
+    flag = _flag_or_404(key)
+    return render("flags/history.html", "flags/_history.html", flag=flag, versions=flags.history(key, limit=500),
+                  active="flags")
+
+
+@bp.post("/<key>/restore/<int:version>")
+@admin_required
+def restore_version(key: str, version: int) -> Any:
+    _flag_or_404(key)
+    try:
+        flag = flags.restore_version(key, version, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return _go("flags.flag_history", str(exc), "error", key=key)
+    return _go("flags.flag_history", f"Restored version {version} of {key} as version {flag.version}.", key=key)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@bp.get("/-/tokens")
+@admin_required
+def tokens() -> str:
+    return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(), clients=flags.clients(),
+                  created=None, errors={}, active="flags")
+
+
+@bp.post("/-/tokens")
+@admin_required
+def create_token() -> Any:
+    try:
+        row, raw = flags.create_token(request.form.get("name", ""), actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(), clients=flags.clients(),
+                      created=None, errors=exc.errors, active="flags"), 422
+    # The token is shown in this response only: it is stored hashed.
+    resp = Response(render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
+                           clients=flags.clients(), created={"name": row.name, "token": raw}, errors={},
+                           active="flags"))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/-/tokens/<int:token_id>/revoke")
+@admin_required
+def revoke_token(token_id: int) -> Any:
+    try:
+        row = flags.revoke_token(token_id, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        abort(404, description=exc.message)
+    return _go("flags.tokens", f"Revoked {row.name}: clients using it are refused within a second.")
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@bp.get("/-/segments")
+@admin_required
+def segments() -> str:
+    return render_template("flags/segments.html", segments=flags.list_segments(), errors={}, form={},
+                           active="flags")
+
+
+@bp.post("/-/segments")
+@admin_required
+def save_segment() -> Any:
+    form = {k: request.form.get(k, "") for k in ("id", "name", "description", "constraints")}
+    try:
+        try:
+            constraints = json.loads(form["constraints"] or "[]")
+        except ValueError as exc:
+            raise flags.FlagError("The constraints are not valid JSON.", {"constraints": str(exc)}, status=422) \
+                from None
+        row = flags.save_segment(int(form["id"]) if form["id"].isdigit() else None, form["name"], constraints,
+                                 description=form["description"], actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return render_template("flags/segments.html", segments=flags.list_segments(), errors=exc.errors,
+                               message=exc.message, form=form, active="flags"), exc.status
+    return _go("flags.segments", f"Saved segment {row.name}")
+
+
+@bp.post("/-/segments/<int:segment_id>/delete")
+@admin_required
+def delete_segment(segment_id: int) -> Any:
+    try:
+        flags.delete_segment(segment_id, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return _go("flags.segments", exc.message, "error")
+    return _go("flags.segments", "Segment deleted")
+
+
+# --------------------------------------------------------------------------- import / export
+
+
+@bp.get("/-/transfer")
+@admin_required
+def transfer() -> str:
+    return render_template("flags/transfer.html", report=None, errors={}, active="flags")
+
+
+@bp.get("/-/export.json")
+@admin_required
+def export_flags() -> Response:
+    doc = flags.export_document(include_archived=request.args.get("archived") == "1")
+    resp = jsonify(doc)
+    resp.headers["Content-Disposition"] = 'attachment; filename="nous-flags.json"'
+    return resp
+
+
+@bp.post("/-/import")
+@admin_required
+def import_flags() -> Any:
+    upload = request.files.get("file")
+    raw = upload.read(MAX_UPLOAD + 1) if upload else request.form.get("document", "").encode()
+    mode = request.form.get("mode", "merge")
+    try:
+        if len(raw) > MAX_UPLOAD:
+            raise flags.FlagError("Nothing imported: the file is larger than 5 MB.", {"file": "too large"}, 413)
+        if not raw.strip():
+            raise flags.FlagError("Nothing imported: choose a file.", {"file": "required"})
+        report = flags.import_document(flags.parse_document(raw), mode=mode, actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        return render_template("flags/transfer.html", report=None, errors=exc.errors, message=exc.message,
+                               active="flags"), exc.status if exc.status != 404 else 400
+    return render_template("flags/transfer.html", report=report, errors={}, active="flags")
+
+
+# --------------------------------------------------------------------------- dashboard panel
+
+
+@bp.get("/-/panel/changes")
+@admin_required
+def panel_changes() -> str:
+    return render("flags/panel_page.html", "flags/_panel_changes.html", changes=flags.recent_changes(8),
+                  active="dashboard")

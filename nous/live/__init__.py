@@ -1,0 +1,34 @@
+"""Live operations: the metrics collector, alert rules, and `/ws/live` streaming to the dashboard.
+
+Other areas tell live viewers about changes with one call, which never raises:
+
+    from nous.live import publish
+    publish("jobs", {"job_id": job_id, "task": "email.send", "status": "failed", "error": "…"})
+
+Topics and the shape of each event are documented in `nous.live.events`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from nous.live.events import TOPICS, publish
+
+bp = Blueprint("live", __name__)
+
+__all__ = ["TOPICS", "bp", "init_app", "publish"]
+
+
+def init_app(app: Flask) -> None:
+    from nous.cli import nous
+    from nous.live import routes  # noqa: F401
+    from nous.live.alerts import fmt
+    from nous.live.cli import metrics_group
+    from nous.live.hub import Hub
+
+    app.extensions["nous.live.hub"] = Hub(lambda: app.extensions["nous.redis"])
+    if "live" not in app.blueprints:
+        app.register_blueprint(bp)
+    if metrics_group.name not in nous.commands:
+        nous.add_command(metrics_group)
+    app.jinja_env.filters["live_value"] = fmt

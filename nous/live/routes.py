@@ -1,0 +1,131 @@
+"""Live routes: the `/ws/live` socket, the dashboard's chart and alert panels, the metrics history."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import redis
+from flask import Response, current_app, g, jsonify, request, session
+from flask_login import current_user
+from simple_websocket import ConnectionClosed
+
+from nous.admin.auth import session_expired
+from nous.admin.auth import admin_required
+from nous.errors import error_response
+from nous.extensions import db, get_redis, sock
+from nous.health.service import DRAINING
+from nous.live import alerts, bp, service
+from nous.live.events import parse_after, parse_topics
+from nous.live.hub import Hub, serve
+from nous.web import render
+
+log = logging.getLogger("nous.live")
+
+SOCKET = "live.live_socket"
+HEARTBEAT_SECONDS = 20
+# Each open socket holds one of the web process's threads; leave some for pages and APIs.
+THREADS_KEPT_FOR_HTTP = 4
+
+CHARTS: tuple[dict[str, Any], ...] = (
+    {"id": "resources", "title": "CPU and memory", "series": ("cpu_percent", "memory_percent")},
+    {"id": "traffic", "title": "Requests and errors", "series": ("requests_per_second", "error_rate")},
+    {"id": "latency", "title": "Latency p95", "series": ("latency_p95_ms", "db_p95_ms")},
+    {"id": "queue", "title": "Queue depth", "series": ("queue_depth",)},
+)
+
+
+def _hub() -> Hub:
+    return current_app.extensions["nous.live.hub"]
+
+
+def max_sockets() -> int:
+    configured = current_app.config.get("LIVE_MAX_SOCKETS")
+    if configured:
+        return int(configured)
+    threads = int(os.environ.get("GUNICORN_THREADS", "16") or 16)  # gunicorn.conf.py reads the same variable
+    return max(1, threads - THREADS_KEPT_FOR_HTTP)
+
+
+def _refuse(status: int, title: str, why: str) -> Response:
+    log.warning("live socket refused", extra={"status": status, "reason": why, "ip": request.remote_addr,
+                                              "origin": (request.headers.get("Origin") or "")[:200]})
+    resp = error_response(status, title, why)
+    if status == 503:
+        resp.headers["Retry-After"] = "10"
+    return resp
+
+
+@bp.before_request
+def _gate_socket() -> Response | None:
+    """Refuse before the WebSocket handshake: wrong Origin, no admin session, or no room."""
+    if request.endpoint != SOCKET:
+        return None
+    own = f"{request.scheme}://{request.host}"
+    if not service.origin_allowed(request.headers.get("Origin"), own, current_app.config.get("SYSTEM_BASE_URL", "")):
+        return _refuse(403, "Forbidden", "This socket only accepts pages of this site (Origin).")
+    if not getattr(current_user, "is_authenticated", False) or session_expired():
+        return _refuse(401, "Unauthorized", "Sign in as the admin first.")
+    if DRAINING.is_set():
+        return _refuse(503, "Service Unavailable", "This process is shutting down; retrying elsewhere.")
+    if _hub().count() >= max_sockets():
+        return _refuse(503, "Service Unavailable", "Too many live viewers on this process; retrying shortly.")
+    g.live_deadline = service.session_deadline(session.get("signed_in_at"))
+    return None
+
+
+@sock.route("/ws/live", bp=bp)
+def live_socket(ws: Any) -> None:
+    topics = parse_topics(request.args.get("topics"))
+    after = parse_after(request.args.get("after"))
+    heartbeat = float(current_app.config.get("LIVE_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
+    deadline = g.get("live_deadline")
+    db.session.remove()  # an open socket holds no database connection
+    try:
+        why = serve(ws, _hub(), get_redis(), topics, after, heartbeat, deadline, stopping=DRAINING)
+    except (ConnectionClosed, OSError):
+        why = "connection lost"
+    except redis.RedisError:
+        why = "Redis unreachable"
+        try:
+            ws.close(1013, "live updates unavailable; retrying")
+        except (ConnectionClosed, OSError):
+            pass
+    log.info("live socket closed", extra={"reason": why, "topics": list(topics)})
+    # The socket's lifetime is not a request latency: keep it out of the p95 the alerts watch.
+    g.started = time.perf_counter()
+
+
+# --- dashboard panels --------------------------------------------------------------------------
+
+@bp.get("/admin/live/panel/charts")
+@admin_required
+def panel_charts() -> str:
+    return render("live/charts_page.html", "live/_charts_panel.html", charts=CHARTS, ranges=list(service.RANGES),
+                  default_range=service.DEFAULT_RANGE, active="dashboard")
+
+
+@bp.get("/admin/live/panel/alerts")
+@admin_required
+def panel_alerts() -> str:
+    return render("live/alerts_panel_page.html", "live/_alerts_panel.html", alerts=alerts.open_alerts(),
+                  active="dashboard")
+
+
+@bp.get("/admin/live/alerts")
+@admin_required
+def list_alerts() -> str:
+    return render("live/alerts.html", "live/_open_alerts.html", alerts=alerts.open_alerts(),
+                  recent=alerts.recent_alerts(100), active="dashboard")
+
+
+@bp.get("/admin/live/metrics.json")
+@admin_required
+def metrics_history() -> Response:
+    range_key = request.args.get("range", service.DEFAULT_RANGE)
+    try:
+        return jsonify(service.history(range_key))
+    except ValueError as exc:
+        return error_response(400, "Bad Request", str(exc))

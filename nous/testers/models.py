@@ -1,0 +1,75 @@
+"""`beta_users`: the testers of the closed beta (SPEC section 5)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nous.audit.models import utcnow
+from nous.extensions import db
+
+ROLES = ("TESTER", "ADMIN", "OWNER")
+SOURCES = ("admin", "import", "cli", "feedback", "demo")
+
+
+def new_invite_code() -> str:
+    """32 URL-safe characters from 24 random bytes: unguessable, fits in any link."""
+    return secrets.token_urlsafe(24)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class BetaUser(db.Model):
+    __tablename__ = "beta_users"
+    __table_args__ = (
+        CheckConstraint("role IN ('TESTER', 'ADMIN', 'OWNER')", name="role"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320))
+    invite_code: Mapped[str] = mapped_column(String(64), unique=True, default=new_invite_code)
+    role: Mapped[str] = mapped_column(String(10), default="TESTER")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(20), default="admin")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    invite_sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Per-tester feature-flag overrides {flag_key: bool}; they win over every strategy.
+    flag_set: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @property
+    def invite_state(self) -> str:
+        """joined | invited | not invited."""
+        if self.joined_at is not None:
+            return "joined"
+        return "invited" if self.invited_at is not None else "not invited"
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(v: datetime | None) -> str | None:
+            v = aware(v)
+            return v.isoformat() if v else None
+
+        return {
+            "id": str(self.id), "email": self.email, "role": self.role, "is_active": self.is_active,
+            "invite_state": self.invite_state, "source": self.source, "created_at": iso(self.created_at),
+            "invited_at": iso(self.invited_at), "invite_sent_count": self.invite_sent_count,
+            "joined_at": iso(self.joined_at), "last_seen_at": iso(self.last_seen_at), "notes": self.notes,
+            "flag_set": dict(self.flag_set or {}),
+        }
+
+
+# Unique whatever the case, also against rows written by something other than this service.
+Index("uq_beta_users_email_lower", func.lower(BetaUser.email), unique=True)

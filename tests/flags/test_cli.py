@@ -1,0 +1,69 @@
+"""`flask nous flags …` in real subprocesses: output, exit codes, audit actor."""
+
+from __future__ import annotations
+
+import json
+
+from nous.audit import service as audit
+from nous.flags import service
+from tests.conftest import run_cli
+
+
+def test_create_enable_rollout_show_list_history_restore(ctx) -> None:
+    created = run_cli("nous", "flags", "create", "cli.flag", "--type", "experiment", "--description", "from a shell")
+    assert created.returncode == 0 and "created cli.flag (off)" in created.stdout
+    assert "cli.flag is on (version 2)" in run_cli("nous", "flags", "enable", "cli.flag").stdout
+    rolled = run_cli("nous", "flags", "rollout", "cli.flag", "25")
+    assert rolled.returncode == 0 and "25 %" in rolled.stdout
+    shown = json.loads(run_cli("nous", "flags", "show", "cli.flag", "--json").stdout)
+    assert shown["strategies"][0]["parameters"]["rollout"] == "25" and shown["version"] == 3
+    listed = run_cli("nous", "flags", "list")
+    assert "cli.flag" in listed.stdout and "experiment" in listed.stdout and "25 %" in listed.stdout
+    history = run_cli("nous", "flags", "history", "cli.flag")
+    assert "v3" in history.stdout and "rollout" in history.stdout
+    assert "strategies[0]:" in history.stdout and "enabled: false -> true" in history.stdout
+    restored = run_cli("nous", "flags", "restore", "cli.flag", "1")
+    assert restored.returncode == 0 and "restored version 1 as version 4" in restored.stdout
+    flag = service.get_flag("cli.flag")
+    assert flag.enabled is False and flag.strategies == []
+    actors = {e.actor for e in audit.query(action="flags.")}
+    assert len(actors) == 1 and actors.pop().startswith("cli:")
+
+
+def test_refusals_exit_1_with_the_reason(ctx, make_flag) -> None:
+    make_flag("x")
+    missing = run_cli("nous", "flags", "enable", "nope")
+    assert missing.returncode == 1 and "no flag named 'nope'" in missing.stderr and "Traceback" not in missing.stderr
+    bad = run_cli("nous", "flags", "rollout", "x", "250")
+    assert bad.returncode == 1 and "rollout: a whole number from 0 to 100" in bad.stderr
+    usage = run_cli("nous", "flags", "restore", "x", "zero")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_export_import_files(ctx, make_flag, tmp_path) -> None:
+    make_flag("one", enabled=True)
+    path = tmp_path / "flags.json"
+    assert run_cli("nous", "flags", "export", "-o", str(path)).returncode == 0
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2 and doc["features"][0]["name"] == "one"
+    doc["features"].append({"name": "two", "enabled": True, "strategies": [
+        {"name": "flexibleRollout", "parameters": {"rollout": "10"}}]})
+    path.write_text(json.dumps(doc))
+    imported = run_cli("nous", "flags", "import", str(path), "--mode", "replace")
+    assert imported.returncode == 0 and "1 created" in imported.stdout and "created: two" in imported.stdout
+    doc["features"][1]["strategies"][0]["parameters"]["rollout"] = "ten"
+    path.write_text(json.dumps(doc))
+    refused = run_cli("nous", "flags", "import", str(path))
+    assert refused.returncode == 1 and "Nothing imported" in refused.stderr
+    assert 'features[1] "two".strategies[0].parameters.rollout' in refused.stderr
+    assert service.get_flag("two").strategies[0]["parameters"]["rollout"] == "10"
+
+
+def test_tokens_create_list_revoke(ctx) -> None:
+    created = run_cli("nous", "flags", "tokens", "create", "ops")
+    raw = created.stdout.strip()
+    assert created.returncode == 0 and raw.startswith("nous_") and "not shown again" in created.stderr
+    token_id = service.list_tokens()[0]["id"]
+    assert run_cli("nous", "flags", "tokens", "revoke", str(token_id)).returncode == 0
+    listed = run_cli("nous", "flags", "tokens", "list")
+    assert "ops" in listed.stdout and raw not in listed.stdout and "revoked" in listed.stdout

@@ -1,0 +1,1 @@
+from tests.jobs.helpers import start_worker  # noqa: F401  (fixture)

@@ -1,0 +1,87 @@
+"""Shared by the job and email tests: real worker subprocesses, waiting, an in-process worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20, every: float = 0.1, what: str = "condition") -> Any:
+    """Poll until `predicate()` is truthy; its value. Fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
+
+
+class WorkerProcess:
+    def __init__(self, proc: subprocess.Popen, log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill_hard(self) -> None:
+        """SIGKILL the worker's whole process group (the worker and its scheduler), like a lost machine."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@pytest.fixture
+def start_worker(app, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start `python -m flask nous worker` (environment of the test run, plus `env`)."""
+    workers: list[WorkerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        log = tmp_path / f"worker-{len(workers)}.log"
+        with open(log, "wb") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flask", "nous", "worker", *args], cwd=ROOT,
+                env={**os.environ, **(env or {})}, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        w = WorkerProcess(proc, log)
+        workers.append(w)
+        return w
+
+    yield start
+    for w in workers:
+        w.stop()
+
+
+def run_jobs_here(burst: bool = True) -> None:
+    """Run every queued job in this process (RQ SimpleWorker with the history), then return."""
+    from nous.jobs.worker import make_worker
+
+    worker = make_worker(["high", "default", "low"], simple=True)
+    worker.work(burst=burst, with_scheduler=False, logging_level="ERROR")

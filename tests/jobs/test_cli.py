@@ -1,0 +1,95 @@
+"""`flask nous jobs …` and `flask nous worker`: output, audit, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from nous.audit.models import AuditEvent
+from nous.extensions import db
+from nous.jobs import service
+from tests.conftest import run_cli
+from tests.jobs import tasks as test_tasks  # noqa: F401
+from tests.jobs.helpers import run_jobs_here
+
+
+def test_list_shows_the_history_and_filters(runner, ctx):
+    ok = service.enqueue("tests.echo", "listed")
+    bad = service.enqueue("jobs.fail", "cli failure")
+    run_jobs_here()
+    out = runner.invoke(args=["nous", "jobs", "list"]).output
+    assert ok in out and bad in out and "RuntimeError: cli failure" in out
+    failed = runner.invoke(args=["nous", "jobs", "list", "--status", "failed", "--json"])
+    rows = [json.loads(line) for line in failed.output.splitlines()]
+    assert [r["id"] for r in rows] == [bad] and rows[0]["error"] == "RuntimeError: cli failure"
+    assert "no jobs match" in runner.invoke(args=["nous", "jobs", "list", "--task", "nope.nope"]).output
+
+
+def test_list_refuses_an_unknown_status(runner, ctx):
+    result = runner.invoke(args=["nous", "jobs", "list", "--status", "exploded"])
+    assert result.exit_code == 2 and "Invalid value for '--status'" in result.output
+
+
+def test_stats_prints_each_task(runner, ctx):
+    service.enqueue("tests.echo")
+    service.enqueue("jobs.fail")
+    run_jobs_here()
+    out = runner.invoke(args=["nous", "jobs", "stats"]).output
+    line = next(x for x in out.splitlines() if x.startswith("jobs.fail"))
+    assert line.split()[1:4] == ["0", "1", "0"] and "100.0" in line
+    data = json.loads(runner.invoke(args=["nous", "jobs", "stats", "--json", "--hours", "2"]).output)
+    assert data["hours"] == 2 and {t["task"] for t in data["tasks"]} == {"tests.echo", "jobs.fail"}
+    assert [q["name"] for q in data["queues"]] == ["high", "default", "low"]
+
+
+def test_retry_one_or_all_failed_and_the_audit_names_the_cli(runner, ctx):
+    ids = [service.enqueue("jobs.fail", f"x{i}") for i in range(2)]
+    run_jobs_here()
+    result = runner.invoke(args=["nous", "jobs", "retry", ids[0]])
+    assert result.exit_code == 0 and f"{ids[0]}: queued again" in result.output
+    result = runner.invoke(args=["nous", "jobs", "retry", "--all-failed"])
+    assert result.exit_code == 0 and "1 failed job(s) queued again" in result.output
+    actors = {e.actor for e in db.session.scalars(select(AuditEvent))}
+    assert len(actors) == 1 and actors.pop().startswith("cli:")
+
+
+def test_retry_and_cancel_errors_are_one_line_and_exit_non_zero(runner, ctx):
+    result = runner.invoke(args=["nous", "jobs", "retry"])
+    assert result.exit_code == 2 and "give a JOB_ID or --all-failed" in result.output
+    result = runner.invoke(args=["nous", "jobs", "retry", "abc", "--all-failed"])
+    assert result.exit_code == 2
+    result = runner.invoke(args=["nous", "jobs", "retry", "nope"])
+    assert result.exit_code == 1 and "Error: no job nope" in result.output
+    result = runner.invoke(args=["nous", "jobs", "cancel", "../bad id"])
+    assert result.exit_code == 1 and "is not a job id" in result.output
+    done = service.enqueue("tests.echo")
+    run_jobs_here()
+    result = runner.invoke(args=["nous", "jobs", "cancel", done])
+    assert result.exit_code == 1 and "already ended" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_cancel_delete_enqueue_and_schedules(runner, ctx):
+    result = runner.invoke(args=["nous", "jobs", "enqueue", "tests.echo", "7", '{"a": 1}', "text"])
+    job_id = result.output.strip()
+    db.session.remove()
+    assert service.get_run(job_id).args == {"args": [7, {"a": 1}, "text"], "kwargs": {}}
+    assert runner.invoke(args=["nous", "jobs", "cancel", job_id]).output.strip() == f"{job_id}: canceled"
+    assert runner.invoke(args=["nous", "jobs", "delete", job_id]).output.strip() == f"{job_id}: deleted"
+    bad = runner.invoke(args=["nous", "jobs", "enqueue", "no.such"])
+    assert bad.exit_code == 1 and "no task named 'no.such'" in bad.output
+    assert "no recurring jobs" in runner.invoke(args=["nous", "jobs", "schedules"]).output
+    service.sync_declared_schedules()
+    assert "jobs.prune_history" in runner.invoke(args=["nous", "jobs", "schedules"]).output
+
+
+def test_worker_refuses_unknown_queues(runner):
+    result = runner.invoke(args=["nous", "worker", "--queues", "high,urgent", "--burst"])
+    assert result.exit_code == 2 and "unknown queue urgent" in result.output
+
+
+def test_real_cli_process_gives_a_clear_error_not_a_traceback(ctx):
+    result = run_cli("nous", "jobs", "cancel", "0123456789abcdef")
+    assert result.returncode == 1
+    assert "Error: no job 0123456789abcdef" in result.stderr and "Traceback" not in result.stderr
