@@ -47,21 +47,6 @@ def health_command(as_json: bool, allow_warn: bool) -> None:
     sys.exit(0 if ok else 1)
 
 
-@nous.command("worker")
-@click.option("--burst", is_flag=True, help="Run the jobs that are queued, then stop.")
-@click.option("--queues", default="high,default,low", show_default=True, help="Queues to listen on, in order.")
-@click.option("--name", default=None, help="Worker name (default: host and pid).")
-def worker_command(burst: bool, queues: str, name: str | None) -> None:
-    """Run an RQ worker with its scheduler on the queues high, default, low."""
-    from nous.jobs.worker import run_worker
-
-    names = [q.strip() for q in queues.split(",") if q.strip()]
-    unknown = [q for q in names if q not in {"high", "default", "low"}]
-    if unknown or not names:
-        raise click.BadParameter(f"unknown queue {', '.join(unknown) or '(none)'}; use high, default, low", param_hint="--queues")
-    run_worker(names, burst=burst, name=name)
-
-
 @nous.group("db")
 def db_group() -> None:
     """Database performance report."""

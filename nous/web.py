@@ -112,7 +112,7 @@ SESSIONLESS_PREFIXES = ("/healthz", "/readyz", "/api/", "/widget.js", "/static/"
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure whenever the request came over HTTPS."""
 
-    def open_session(self, app: Flask, request: Any) -> Any:  # noqa: ANN401
+    def open_session(self, app: Flask, request: Any) -> Any:
         if request.path.startswith(SESSIONLESS_PREFIXES):
             return None  # Flask then uses a null session: nothing read, nothing written
         return super().open_session(app, request)

@@ -112,7 +112,7 @@ _APP = None
 
 
 @pytest.fixture(scope="session")
-def app():  # noqa: ANN201
+def app():
     global _APP
     from flask_migrate import upgrade
 
@@ -125,7 +125,7 @@ def app():  # noqa: ANN201
     return application
 
 
-def _clean(application) -> None:  # noqa: ANN001
+def _clean(application) -> None:
     from nous.extensions import db, get_redis
 
     with application.app_context():
@@ -157,23 +157,23 @@ def _isolate(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()
 
 
 @pytest.fixture
-def runner(app):  # noqa: ANN001, ANN201
+def runner(app):
     return app.test_cli_runner()
 
 
 @pytest.fixture
-def ctx(app):  # noqa: ANN001, ANN201
+def ctx(app):
     with app.app_context():
         yield app
 
 
 @pytest.fixture
-def redis_conn(app):  # noqa: ANN001, ANN201
+def redis_conn(app):
     from nous.extensions import get_redis
 
     with app.app_context():
@@ -193,7 +193,7 @@ CSRF = "test-csrf-token"
 
 
 @pytest.fixture
-def admin_client(app):  # noqa: ANN001, ANN201
+def admin_client(app):
     """A test client signed in as the admin, sending the CSRF header on every request."""
     import time
 

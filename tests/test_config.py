@@ -13,11 +13,11 @@ from config import ConfigError, load_config
 from tests.conftest import ROOT
 
 
-def cfg(tmp_path, **env: str) -> dict:  # noqa: ANN001
+def cfg(tmp_path, **env: str) -> dict:
     return load_config({"NOUS_INSTANCE_PATH": str(tmp_path), **env}, env_file=None)
 
 
-def test_defaults_run_on_one_machine(tmp_path) -> None:  # noqa: ANN001
+def test_defaults_run_on_one_machine(tmp_path) -> None:
     c = cfg(tmp_path)
     assert c["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'nous.db'}"
     assert c["REDIS_URL"] == ""  # the embedded Redis
@@ -26,7 +26,7 @@ def test_defaults_run_on_one_machine(tmp_path) -> None:  # noqa: ANN001
     assert c["NOUS_ADMIN_EMAILS"] == ("admin@localhost",)
 
 
-def test_session_secret_is_generated_once_and_private(tmp_path) -> None:  # noqa: ANN001
+def test_session_secret_is_generated_once_and_private(tmp_path) -> None:
     first = cfg(tmp_path)["SECRET_KEY"]
     assert len(first) >= 32
     assert cfg(tmp_path)["SECRET_KEY"] == first
@@ -51,33 +51,33 @@ def test_session_secret_is_generated_once_and_private(tmp_path) -> None:  # noqa
     ({"NOUS_ENV": "production", "SESSION_SECRET": "s" * 40, "REDIS_URL": "redis://r:6379/0"},
      "NOUS_ADMIN_EMAILS: required when NOUS_ENV=production"),
 ])
-def test_bad_values_are_named(tmp_path, env: dict, message: str) -> None:  # noqa: ANN001
+def test_bad_values_are_named(tmp_path, env: dict, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         cfg(tmp_path, **env)
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
 
 
-def test_postgres_urls_use_psycopg3(tmp_path) -> None:  # noqa: ANN001
+def test_postgres_urls_use_psycopg3(tmp_path) -> None:
     c = cfg(tmp_path, DATABASE_URL="postgres://u:p@db.example:5432/nous")
     assert c["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example:5432/nous"
     assert c["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 10
 
 
-def test_pool_settings_come_from_the_environment(tmp_path) -> None:  # noqa: ANN001
+def test_pool_settings_come_from_the_environment(tmp_path) -> None:
     c = cfg(tmp_path, DATABASE_URL="postgresql://db/nous", DB_POOL_SIZE="3", DB_MAX_OVERFLOW="0", DB_POOL_RECYCLE="60")
     opts = c["SQLALCHEMY_ENGINE_OPTIONS"]
     assert (opts["pool_size"], opts["max_overflow"], opts["pool_recycle"], opts["pool_pre_ping"]) == (3, 0, 60, True)
 
 
-def test_dotenv_file_is_read_and_environment_wins(tmp_path) -> None:  # noqa: ANN001
+def test_dotenv_file_is_read_and_environment_wins(tmp_path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("PORT=5100\nHEALTH_TOKEN=from-file\n")
     c = load_config({"NOUS_INSTANCE_PATH": str(tmp_path), "PORT": "5200"}, env_file=env_file)
     assert c["PORT"] == 5200 and c["HEALTH_TOKEN"] == "from-file"
 
 
-def test_bad_configuration_stops_the_process_with_one_line(tmp_path) -> None:  # noqa: ANN001
+def test_bad_configuration_stops_the_process_with_one_line(tmp_path) -> None:
     env = {**os.environ, "PORT": "not-a-port", "NOUS_INSTANCE_PATH": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "flask", "nous", "health"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)

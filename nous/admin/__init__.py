@@ -39,9 +39,8 @@ from nous.admin import routes  # noqa: E402,F401
 
 def init_app(app: Flask) -> None:
     from nous.admin.auth import init_auth
-    from nous.admin.oidc import init_oidc
-
     from nous.admin.cli import audit_command, login_link_command
+    from nous.admin.oidc import init_oidc
     from nous.cli import nous
 
     for command in (login_link_command, audit_command):

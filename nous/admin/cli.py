@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from flask import current_app, url_for
@@ -45,7 +45,7 @@ def audit_command(actor: str, action: str, target: str, since: str | None, limit
             when = datetime.fromisoformat(since)
         except ValueError:
             raise click.BadParameter(f"{since!r} is not an ISO date like 2026-01-31", param_hint="--since") from None
-        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
     for e in audit.query(actor=actor, action=action, target=target, since=when, limit=limit):
         if as_json:
             click.echo(json.dumps(e.as_dict(), default=str))

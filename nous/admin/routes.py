@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from authlib.integrations.base_client import OAuthError
@@ -247,7 +247,7 @@ def _audit_filters() -> dict[str, Any]:
             except ValueError:
                 continue
             if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
+                when = when.replace(tzinfo=UTC)
             out[name] = when + (timedelta(days=1) if name == "until" and len(raw) == 10 else timedelta(0))
     return out
 

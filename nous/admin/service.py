@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -25,7 +25,7 @@ class Admission:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def admit(claims: dict[str, Any], allowed: tuple[str, ...], ip: str, issuer: str = "") -> Admission:
@@ -46,7 +46,7 @@ def admit(claims: dict[str, Any], allowed: tuple[str, ...], ip: str, issuer: str
         elif identity.sub != sub:
             reason = "this email belongs to a different account than the one first used to sign in"
         else:
-            identity.last_sign_in = datetime.now(timezone.utc)
+            identity.last_sign_in = datetime.now(UTC)
     if reason:
         db.session.rollback()
         audit.record(email or "unknown", "auth.refused", email, after={"reason": reason, "method": "oidc"}, ip=ip)
@@ -62,7 +62,7 @@ def _hash(token: str) -> str:
 def create_login_link(email: str, actor: str) -> str:
     """A new one-time token for `email` (valid 10 minutes); returns the raw token."""
     token = secrets.token_urlsafe(32)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     db.session.add(LoginToken(token_hash=_hash(token), email=email, created_at=now, expires_at=now + LINK_LIFETIME))
     audit.record(actor, "auth.login_link_created", email, after={"expires_at": (now + LINK_LIFETIME).isoformat()},
                  commit=False)
@@ -72,7 +72,7 @@ def create_login_link(email: str, actor: str) -> str:
 
 def use_login_link(token: str, allowed: tuple[str, ...], ip: str) -> Admission:
     """Spend a token: works once, before it expires, for an address still on the allow-list."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = db.session.get(LoginToken, _hash(token)) if 10 <= len(token) <= 200 else None
     reason = ""
     if row is None:

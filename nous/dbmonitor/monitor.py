@@ -154,17 +154,17 @@ def _jsonable(params: Any) -> Any:
     return str(params)
 
 
-def _before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+def _before(conn, cursor, statement, parameters, context, executemany) -> None:
     conn.info.setdefault("nous_started", []).append(time.perf_counter())
 
 
-def _after(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+def _after(conn, cursor, statement, parameters, context, executemany) -> None:
     started = conn.info["nous_started"].pop()
     if not _quiet.get():
         STATS.record(statement, None if executemany else parameters, time.perf_counter() - started)
 
 
-def _error(exception_context) -> None:  # noqa: ANN001
+def _error(exception_context) -> None:
     conn = exception_context.connection
     if conn is not None and conn.info.get("nous_started"):
         conn.info["nous_started"].pop()

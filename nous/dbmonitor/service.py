@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -175,7 +175,7 @@ def capture_plans(conn: redis.Redis, limit: int = 100) -> int:
         except Exception as exc:  # a plan that cannot be taken is recorded, never fatal  # noqa: BLE001
             error = str(exc).splitlines()[0][:500]
         db.session.add(SlowQuery(
-            at=datetime.fromtimestamp(item["at"], timezone.utc), digest=item["digest"], statement=item["text"],
+            at=datetime.fromtimestamp(item["at"], UTC), digest=item["digest"], statement=item["text"],
             duration_ms=item["ms"], plan=plan, plan_error=error, suggestions=hints,
         ))
         done += 1

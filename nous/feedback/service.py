@@ -270,12 +270,14 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
 
 
 def _announce(stored: dict[str, Any]) -> None:
-    if not feedback_created.receivers:
-        return
-    try:
-        feedback_created.send(current_app._get_current_object(), feedback=stored)  # type: ignore[attr-defined]
-    except Exception:  # a listener's failure must not turn stored feedback into an error
-        log.exception("a feedback_created listener failed", extra={"feedback_id": stored["id"]})
+    """Tell every listener, each on its own: one that fails neither stops the others nor turns
+    feedback that is already stored into an error (blinker's send() would stop at the first)."""
+    sender = current_app._get_current_object()  # type: ignore[attr-defined]
+    for receiver in list(feedback_created.receivers_for(sender)):
+        try:
+            receiver(sender, feedback=stored)
+        except Exception:
+            log.exception("a feedback_created listener failed", extra={"feedback_id": stored["id"]})
 
 
 # --- the admin list -----------------------------------------------------------------------------

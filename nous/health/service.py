@@ -8,12 +8,11 @@ costly are cached for `health.cache_seconds`.
 from __future__ import annotations
 
 import smtplib
-import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import psutil
@@ -34,7 +33,7 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nous-health")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _result(component_type: str, value: Any, unit: str, status: str = "pass", output: str = "",

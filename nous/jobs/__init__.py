@@ -27,4 +27,4 @@ def init_app(app: Flask) -> None:
     if "jobs" not in app.blueprints:
         app.register_blueprint(bp)
     nous.add_command(jobs_group)
-    nous.add_command(worker_command)  # replaces the foundation's `worker` with the one of this area
+    nous.add_command(worker_command)

@@ -13,9 +13,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import bindparam, insert, update
+from rq.results import Result
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.extensions import db
@@ -47,6 +49,16 @@ START_RUN = (update(RUNS).where(RUNS.c.job_id == bindparam("jid"))
                      worker=bindparam("worker"), progress=None, progress_message="", updated_at=bindparam("now"))
              .returning(RUNS.c.attempts))
 INSERT_ATTEMPT = insert(ATTEMPTS)
+_OUTCOME = {"status": bindparam("status"), "updated_at": bindparam("now"), "error": bindparam("error"),
+            "traceback": bindparam("tb"), "progress": bindparam("progress"),
+            "progress_message": bindparam("message"), "duration_ms": bindparam("duration")}
+END_RUN = (update(RUNS).where(RUNS.c.job_id == bindparam("jid"))
+           .values(**_OUTCOME, ended_at=bindparam("ended"), result_summary=bindparam("result")))
+RETRY_RUN = (update(RUNS).where(RUNS.c.job_id == bindparam("jid"))
+             .values(**_OUTCOME, scheduled_for=bindparam("next_at")))
+CLOSE_ATTEMPT = (update(ATTEMPTS).where(ATTEMPTS.c.job_id == bindparam("jid"), ATTEMPTS.c.outcome == STARTED)
+                 .values(outcome=bindparam("outcome"), ended_at=bindparam("ended"), error=bindparam("error"),
+                         traceback=bindparam("tb")))
 
 
 def summarize(value: Any, limit: int) -> str:
@@ -66,13 +78,43 @@ def summarize_text(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _safely(what: str, job_id: str, fn: Any) -> Any:
+class Writer:
+    """Where the worker process writes the history: one connection kept for the worker's life (no pool
+    checkout, pre-ping and reset for every job), replaced after an error. Without one, the session."""
+
+    def __init__(self) -> None:
+        self._conn: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = db.engine.connect()
+        return self._conn
+
+    def discard(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+        self._conn = None
+
+
+def _safely(what: str, job_id: str, fn: Any, writer: Writer | None = None) -> Any:
+    """Run `fn(executor)` in a transaction; log (never raise) when the database is unreachable."""
     try:
-        result = fn()
-        db.session.commit()
-        return result
+        if writer is None:
+            result = fn(db.session)
+            db.session.commit()
+            return result
+        conn = writer.connection()
+        with conn.begin():
+            return fn(conn)
     except SQLAlchemyError as exc:
-        db.session.rollback()
+        if writer is None:
+            db.session.rollback()
+        else:
+            writer.discard()
         log.warning("job history not written", extra={"job_id": job_id, "step": what, "error": str(exc)[:200]})
         return None
 
@@ -91,15 +133,15 @@ def record_enqueued(*, job_id: str, task: str, queue: str, priority: int, args: 
     db.session.commit()
 
 
-def record_started(job_id: str, worker: str) -> None:
-    def write() -> None:
+def record_started(job_id: str, worker: str, writer: Writer | None = None) -> None:
+    def write(ex: Any) -> None:
         now = utcnow()
-        attempt = db.session.execute(START_RUN, {"jid": job_id, "now": now, "worker": worker[:200]}).scalar()
+        attempt = ex.execute(START_RUN, {"jid": job_id, "now": now, "worker": worker[:200]}).scalar()
         if attempt is not None:
-            db.session.execute(INSERT_ATTEMPT, {"job_id": job_id, "attempt": attempt, "worker": worker[:200],
-                                                "started_at": now, "outcome": STARTED, "error": "", "traceback": ""})
+            ex.execute(INSERT_ATTEMPT, {"job_id": job_id, "attempt": attempt, "worker": worker[:200],
+                                        "started_at": now, "outcome": STARTED, "error": "", "traceback": ""})
 
-    _safely("started", job_id, write)
+    _safely("started", job_id, write, writer)
 
 
 def _progress(meta: dict[str, Any]) -> tuple[int | None, str]:
@@ -109,18 +151,32 @@ def _progress(meta: dict[str, Any]) -> tuple[int | None, str]:
     return None, ""
 
 
-def outcome_of(job: Job) -> dict[str, Any]:
-    """What the history should say about a job RQ has just finished with (one or two Redis reads)."""
+def load(job: Job) -> Result | None:
+    """Refresh `job` from Redis and fetch its latest result, in one round trip."""
+    with job.connection.pipeline(transaction=False) as pipe:
+        pipe.hgetall(job.key)
+        pipe.xrevrange(Result.get_key(job.id), "+", "-", count=1)
+        data, latest = pipe.execute()
+    if not data:
+        raise NoSuchJobError(f"no job {job.id} in Redis")
+    job.restore(data)
+    if not latest:
+        return None
+    result_id, payload = latest[0]
+    return Result.restore(job.id, result_id.decode(), payload, connection=job.connection, serializer=job.serializer)
+
+
+def outcome_of(job: Job, result: Result | None) -> dict[str, Any]:
+    """What the history should say about a job RQ has just finished with."""
     status = job.get_status(refresh=False)
     note = job.meta.get("error") if isinstance(job.meta.get("error"), dict) else None
     out: dict[str, Any] = {"error": "", "traceback": "", "result_summary": "", "scheduled_for": None}
     if status == JobStatus.FINISHED:
         out["status"] = FINISHED
-        result = job.latest_result()
-        out["result_summary"] = summarize(result.return_value, 500) if result is not None else ""
+        ok = result is not None and result.type == Result.Type.SUCCESSFUL
+        out["result_summary"] = summarize(result.return_value, 500) if ok else ""  # type: ignore[union-attr]
     elif status in (JobStatus.FAILED, JobStatus.STOPPED):
         out["status"] = FAILED if status == JobStatus.FAILED else STOPPED
-        result = job.latest_result()
         exc_string = (result.exc_string if result is not None else "") or ""
         out["traceback"] = (note or {}).get("traceback") or exc_string
         out["error"] = (note or {}).get("message") or (exc_string.strip().splitlines() or [""])[-1][:500]
@@ -143,11 +199,11 @@ def outcome_of(job: Job) -> dict[str, Any]:
     return out
 
 
-def record_ended(job: Job, fallback_started: datetime, fallback_ended: datetime) -> dict[str, Any] | None:
+def record_ended(job: Job, fallback_started: datetime, fallback_ended: datetime,
+                 writer: Writer | None = None) -> dict[str, Any] | None:
     """Fetch the job's fate from Redis and write it down. Returns the outcome."""
     try:
-        job.refresh()
-        outcome = outcome_of(job)
+        outcome = outcome_of(job, load(job))
     except Exception as exc:  # the job hash is gone (result_ttl=0, deleted): it ran and is over  # noqa: BLE001
         log.info("job ended without a record in Redis", extra={"job_id": job.id, "error": str(exc)[:200]})
         outcome = {"status": FINISHED, "error": "", "traceback": "", "result_summary": "", "scheduled_for": None}
@@ -158,43 +214,37 @@ def record_ended(job: Job, fallback_started: datetime, fallback_ended: datetime)
     if outcome["status"] == FINISHED and percent is not None:
         percent = 100
 
-    def write() -> None:
-        now = utcnow()
-        values: dict[str, Any] = {
-            "status": outcome["status"], "updated_at": now, "error": outcome["error"][:500],
-            "traceback": outcome["traceback"], "progress": percent, "progress_message": message,
-            "duration_ms": round(duration, 3),
-        }
+    def write(ex: Any) -> None:
+        params = {"jid": job.id, "status": outcome["status"], "now": utcnow(), "error": outcome["error"][:500],
+                  "tb": outcome["traceback"], "progress": percent, "message": message,
+                  "duration": round(duration, 3)}
         if outcome["status"] == RETRYING:
-            values["scheduled_for"] = outcome["scheduled_for"]
+            ex.execute(RETRY_RUN, {**params, "next_at": outcome["scheduled_for"]})
         else:
-            values["ended_at"] = ended
-            values["result_summary"] = outcome["result_summary"]
-        db.session.execute(update(RUNS).where(RUNS.c.job_id == job.id).values(**values))
+            ex.execute(END_RUN, {**params, "ended": ended, "result": outcome["result_summary"]})
         attempt_outcome = FAILED if outcome["status"] == RETRYING else outcome["status"]
-        _close_attempt(job.id, attempt_outcome, ended, outcome["error"], outcome["traceback"])
+        _close_attempt(ex, job.id, attempt_outcome, ended, outcome["error"], outcome["traceback"])
 
-    _safely("ended", job.id, write)
+    _safely("ended", job.id, write, writer)
     return outcome
 
 
-def _close_attempt(job_id: str, outcome: str, ended: datetime, error: str, tb: str) -> None:
+def _close_attempt(ex: Any, job_id: str, outcome: str, ended: datetime, error: str, tb: str) -> None:
     """The attempt still open (one per job at a time: a job runs on one worker at once)."""
-    db.session.execute(update(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id, ATTEMPTS.c.outcome == STARTED)
-                       .values(outcome=outcome, ended_at=ended, error=error[:500], traceback=tb))
+    ex.execute(CLOSE_ATTEMPT, {"jid": job_id, "outcome": outcome, "ended": ended, "error": error[:500], "tb": tb})
 
 
 def record_abandoned(job: Job, will_retry: bool) -> None:
     """A worker died while running the job (found by the started-registry sweep)."""
     message = "AbandonedJobError: the worker running this job died (killed or lost)"
 
-    def write() -> None:
+    def write(ex: Any) -> None:
         now = utcnow()
         values: dict[str, Any] = {"status": RETRYING if will_retry else FAILED, "error": message, "updated_at": now}
         if not will_retry:
             values["ended_at"] = now
-        db.session.execute(update(RUNS).where(RUNS.c.job_id == job.id).values(**values))
-        _close_attempt(job.id, "abandoned", now, message, "")
+        ex.execute(update(RUNS).where(RUNS.c.job_id == job.id).values(**values))
+        _close_attempt(ex, job.id, "abandoned", now, message, "")
 
     log.warning("abandoned job found", extra={"job_id": job.id, "retry": will_retry})
     _safely("abandoned", job.id, write)

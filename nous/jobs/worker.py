@@ -16,13 +16,13 @@ What it adds to RQ's forking `Worker` (and why):
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import logging
 import math
 import os
 import signal
 import time
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,8 @@ from rq.scheduler import RQScheduler
 from rq.scripts import ACQUIRE_OR_REFRESH_LOCK_SCRIPT, acquire_or_refresh_lock, release_lock
 from rq.utils import now as rq_now
 from rq.utils import utcformat
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine
 
 from nous.extensions import db, get_redis
 from nous.jobs import history
@@ -68,22 +70,44 @@ class NousJob(Job):
             pipeline.zadd(registry.key, {self.id: math.ceil(time.time() + interval)})
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
-    parent = os.getppid()
+def _load_prctl() -> Any:
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before prctl took effect
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_prctl = _load_prctl()  # loaded once, before any fork
+_guarded_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this forked process when its parent dies (no-op elsewhere)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before that took effect
         os._exit(1)
 
 
-def after_fork() -> None:
-    """A forked child must not share the parent's database connections."""
-    with contextlib.suppress(Exception):
-        db.engine.dispose(close=False)
+def guard_connections_across_fork(engine: Engine) -> None:
+    """SQLAlchemy's recipe for a pool used across os.fork(): a connection made in another process is
+    never used here; it is dropped without being closed (closing would disturb its owner). Unlike
+    disposing of the pool in every child, this costs nothing for jobs that do not use the database."""
+    if engine in _guarded_engines:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection made in another process; making a new one")
+
+    _guarded_engines.add(engine)
+    engine.dispose()  # connections made before the guard carry no pid: close them here, in their process
 
 
 def abandoned_handler(job: Job, exc_type: type[BaseException] | None, exc_value: Any, tb: Any) -> bool:
@@ -127,6 +151,7 @@ class NousScheduler(RQScheduler):
     def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
+        self.parent_pid = os.getpid()
         self._reported: dict[tuple[str, str, str], float] = {}
 
     def acquire_locks(self, auto_start: bool = False) -> set[str]:
@@ -195,9 +220,8 @@ class NousScheduler(RQScheduler):
                 log.error("scheduler step failed", exc_info=True, extra={"step": what})
 
     def work(self) -> None:
-        die_with_parent()
+        die_with_parent(self.parent_pid)
         with self.app.app_context():
-            after_fork()
             self._install_signal_handlers()
             self.register_birth()
             self._guarded("sync schedules", self._sync_schedules)
@@ -239,14 +263,17 @@ class HistoryMixin:
     """Write the job history around each job, in the worker process."""
 
     name: str
+    _history: history.Writer | None = None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
+        if self._history is None:
+            self._history = history.Writer()
         started = utcnow()
-        history.record_started(job.id, self.name)
+        history.record_started(job.id, self.name, self._history)
         try:
             super().execute_job(job, queue)  # type: ignore[misc]
         finally:
-            outcome = history.record_ended(job, started, utcnow())
+            outcome = history.record_ended(job, started, utcnow(), self._history)
             if outcome and outcome["status"] == FAILED:
                 notify_failure(job, outcome)
             maybe_flush(self.connection)  # type: ignore[attr-defined]  # this process's DB statistics
@@ -292,8 +319,7 @@ class NousWorker(HistoryMixin, Worker):
         return self.job_monitoring_interval + self.heartbeat_grace
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
-        die_with_parent()
-        after_fork()
+        die_with_parent(self.pid or 0)
         super().main_work_horse(job, queue)
 
     def handle_work_horse_killed(self, job: Job, retpid: Any, ret_val: Any, rusage: Any) -> None:
@@ -325,6 +351,7 @@ def make_worker(queue_names: list[str], name: str | None = None, simple: bool = 
     )
     if isinstance(worker, NousWorker):
         worker.heartbeat_grace = heartbeat_grace
+        guard_connections_across_fork(db.engine)
     worker.push_exc_handler(abandoned_handler)
     return worker
 

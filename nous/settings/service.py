@@ -27,7 +27,7 @@ VERSION_KEY = "nous:settings:version"
 CHECK_EVERY = 0.5
 OFFLINE_RELOAD = 5.0
 
-__all__ = ["SettingError", "get", "all_values", "set_value", "export", "import_text", "history"]
+__all__ = ["SettingError", "all_values", "export", "get", "history", "import_text", "set_value"]
 
 
 class _Cache:

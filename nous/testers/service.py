@@ -281,9 +281,12 @@ def remove(user_id: Any, *, actor: str, ip: str = "") -> str:
     """Delete the tester; their feedback stays (its tester link is cleared). Returns the email."""
     user = _require(user_id)
     email = user.email
+    had_overrides = bool(user.flag_set)
     audit.record(actor, "testers.remove", email, user.as_dict(), None, ip=ip, commit=False)
     db.session.delete(user)
     db.session.commit()
+    if had_overrides:
+        _flags_changed()
     return email
 
 
@@ -304,7 +307,20 @@ def set_flag_override(user_id: Any, flag_key: str, value: bool | None, *, actor:
         audit.record(actor, "testers.flag_override", user.email, {key: before.get(key)}, {key: after.get(key)},
                      ip=ip, commit=False)
         db.session.commit()
+        _flags_changed()
     return user
+
+
+def _flags_changed() -> None:
+    """Overrides are part of the flags area's per-process snapshot: tell every process to rebuild it."""
+    if importlib.util.find_spec("nous.flags") is None or importlib.util.find_spec("nous.flags.cache") is None:
+        return
+    from nous.flags.cache import bump_version
+
+    try:
+        bump_version()
+    except RuntimeError:  # the flags area is not set up in this app
+        pass
 
 
 # --- invitations --------------------------------------------------------------------------------

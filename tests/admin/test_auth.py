@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter, UUIDConverter
@@ -19,7 +19,7 @@ PUBLIC_ADMIN_ENDPOINTS = {"admin.index", "admin.login", "admin.login_start", "ad
                           "admin.login_link", "admin.use_login_link", "admin.logout"}
 
 
-def sample_value(rule, arg: str) -> str:  # noqa: ANN001
+def sample_value(rule, arg: str) -> str:
     converter = rule._converters.get(arg)
     if isinstance(converter, AnyConverter):
         return sorted(converter.items)[0]
@@ -30,7 +30,7 @@ def sample_value(rule, arg: str) -> str:  # noqa: ANN001
     return SAMPLE.get(arg, "nope")
 
 
-def console_routes(app) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def console_routes(app) -> list[tuple[str, str, str]]:
     """(method, url, endpoint) for every console route, with sample values for its arguments."""
     out = []
     adapter = app.url_map.bind("localhost")
@@ -43,7 +43,7 @@ def console_routes(app) -> list[tuple[str, str, str]]:  # noqa: ANN001
     return out
 
 
-def test_every_console_route_refuses_anonymous_requests(app, client) -> None:  # noqa: ANN001
+def test_every_console_route_refuses_anonymous_requests(app, client) -> None:
     routes = console_routes(app)
     assert len(routes) >= 10
     for method, url, endpoint in routes:
@@ -57,14 +57,14 @@ def test_every_console_route_refuses_anonymous_requests(app, client) -> None:  #
             assert "/admin/login" in resp.headers["Location"]
 
 
-def test_console_routes_answer_the_admin_without_server_errors(admin_client, app) -> None:  # noqa: ANN001
+def test_console_routes_answer_the_admin_without_server_errors(admin_client, app) -> None:
     for method, url, _ in console_routes(app):
         if method == "GET":
             resp = admin_client.get(url)
             assert resp.status_code < 500, f"GET {url} answered {resp.status_code}"
 
 
-def test_login_link_works_once(client, ctx) -> None:  # noqa: ANN001
+def test_login_link_works_once(client, ctx) -> None:
     token = service.create_login_link(ADMIN_EMAIL, actor="test")
     assert client.get(f"/admin/login/link/{token}").status_code == 200  # a GET never spends it
     with client.session_transaction() as s:
@@ -79,10 +79,10 @@ def test_login_link_works_once(client, ctx) -> None:  # noqa: ANN001
     assert second.status_code == 403 and b"already been used" in second.data
 
 
-def test_login_link_expires(client, ctx) -> None:  # noqa: ANN001
+def test_login_link_expires(client, ctx) -> None:
     token = service.create_login_link(ADMIN_EMAIL, actor="test")
     row = db.session.scalars(db.select(LoginToken)).one()
-    row.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     db.session.commit()
     with client.session_transaction() as s:
         s["_csrf"] = "t"
@@ -91,7 +91,7 @@ def test_login_link_expires(client, ctx) -> None:  # noqa: ANN001
     assert client.get("/admin/beta/").status_code == 302
 
 
-def test_unknown_login_link_is_refused_and_audited(client, ctx) -> None:  # noqa: ANN001
+def test_unknown_login_link_is_refused_and_audited(client, ctx) -> None:
     from nous.audit import service as audit
 
     with client.session_transaction() as s:
@@ -101,7 +101,7 @@ def test_unknown_login_link_is_refused_and_audited(client, ctx) -> None:  # noqa
     assert audit.query(action="auth.refused")[0].after["reason"] == "this sign-in link is not valid"
 
 
-def test_login_link_cli_prints_a_working_link(client, ctx) -> None:  # noqa: ANN001
+def test_login_link_cli_prints_a_working_link(client, ctx) -> None:
     proc = run_cli("nous", "login-link")
     assert proc.returncode == 0, proc.stderr
     link = proc.stdout.strip()
@@ -114,7 +114,7 @@ def test_login_link_cli_prints_a_working_link(client, ctx) -> None:  # noqa: ANN
     assert bad.returncode != 0 and "not on NOUS_ADMIN_EMAILS" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_state_change_without_csrf_token_is_refused(admin_client) -> None:  # noqa: ANN001
+def test_state_change_without_csrf_token_is_refused(admin_client) -> None:
     resp = admin_client.post("/admin/settings/db.slow_query_ms", data={"value": "250"}, headers={"X-CSRF-Token": ""})
     assert resp.status_code == 400
     assert b"security token" in resp.data
@@ -124,7 +124,7 @@ def test_state_change_without_csrf_token_is_refused(admin_client) -> None:  # no
     assert ok.status_code == 200
 
 
-def test_security_headers_on_every_response(client) -> None:  # noqa: ANN001
+def test_security_headers_on_every_response(client) -> None:
     for path in ("/admin/login", "/healthz", "/nothing-here"):
         h = client.get(path).headers
         csp = h["Content-Security-Policy"]
@@ -142,7 +142,7 @@ def test_security_headers_on_every_response(client) -> None:  # noqa: ANN001
     ("javascript:alert(1)", "/admin/beta/"),
     ("/admin/audit?x=1", "/admin/audit?x=1"),
 ])
-def test_next_only_accepts_local_paths(client, ctx, target: str, expected: str) -> None:  # noqa: ANN001
+def test_next_only_accepts_local_paths(client, ctx, target: str, expected: str) -> None:
     client.get("/admin/login", query_string={"next": target})
     token = service.create_login_link(ADMIN_EMAIL, actor="test")
     with client.session_transaction() as s:
@@ -151,7 +151,7 @@ def test_next_only_accepts_local_paths(client, ctx, target: str, expected: str) 
     assert resp.headers["Location"] == expected
 
 
-def test_sessions_expire_when_idle_and_absolutely(app, client) -> None:  # noqa: ANN001
+def test_sessions_expire_when_idle_and_absolutely(app, client) -> None:
     now = int(time.time())
     with client.session_transaction() as s:
         s.update({"_user_id": ADMIN_EMAIL, "signed_in_at": now, "seen_at": now - 61 * 60})
@@ -164,7 +164,7 @@ def test_sessions_expire_when_idle_and_absolutely(app, client) -> None:  # noqa:
     assert client.get("/admin/beta/").status_code == 200
 
 
-def test_session_cookie_is_secure_behind_https(app) -> None:  # noqa: ANN001
+def test_session_cookie_is_secure_behind_https(app) -> None:
     c = app.test_client()
     resp = c.get("/admin/login", base_url="https://console.example")
     cookie = resp.headers.get("Set-Cookie", "")
@@ -173,13 +173,13 @@ def test_session_cookie_is_secure_behind_https(app) -> None:  # noqa: ANN001
     assert "Secure" not in plain
 
 
-def test_sign_out_ends_the_session(admin_client) -> None:  # noqa: ANN001
+def test_sign_out_ends_the_session(admin_client) -> None:
     assert admin_client.get("/admin/beta/").status_code == 200
     assert admin_client.post("/admin/logout").status_code == 302
     assert admin_client.get("/admin/beta/").status_code == 302
 
 
-def test_sign_in_attempts_are_rate_limited(client, ctx) -> None:  # noqa: ANN001
+def test_sign_in_attempts_are_rate_limited(client, ctx) -> None:
     from nous.settings import service as settings
 
     settings.set_value("auth.rate_limit", "3/minute", actor="test")

@@ -15,7 +15,7 @@ ADMIN = "admin@nous.test"
 
 
 @pytest.fixture(scope="module")
-def stack(app):  # noqa: ANN001, ANN201
+def stack(app):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     provider = OidcProvider("nous-console", "s3cret-for-tests", f"{base}/admin/auth/callback")
@@ -33,7 +33,7 @@ def stack(app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def page(stack):  # noqa: ANN001, ANN201
+def page(stack):
     context = stack["browser"].new_context()
     yield context.new_page()
     context.close()
@@ -52,14 +52,14 @@ def sign_in_at_provider(page: Page, base: str, login: str) -> None:
         page.wait_for_load_state()
 
 
-def audit_actions(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def audit_actions(app) -> list[tuple[str, str]]:
     from nous.audit import service as audit
 
     with app.app_context():
         return [(e.action, (e.after or {}).get("reason", "")) for e in audit.query(limit=20)]
 
 
-def test_admin_signs_in_and_reaches_the_dashboard(stack, page) -> None:  # noqa: ANN001
+def test_admin_signs_in_and_reaches_the_dashboard(stack, page) -> None:
     sign_in_at_provider(page, stack["base"], ADMIN)
     assert page.url == f"{stack['base']}/admin/beta/"
     assert page.get_by_role("heading", name="Dashboard").is_visible()
@@ -69,7 +69,7 @@ def test_admin_signs_in_and_reaches_the_dashboard(stack, page) -> None:  # noqa:
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 
 
-def test_verified_stranger_gets_403_and_no_session(stack, page) -> None:  # noqa: ANN001
+def test_verified_stranger_gets_403_and_no_session(stack, page) -> None:
     responses = []
     page.on("response", lambda r: responses.append(r) if "/admin/auth/callback" in r.url else None)
     sign_in_at_provider(page, stack["base"], "stranger@example.test")
@@ -80,21 +80,21 @@ def test_verified_stranger_gets_403_and_no_session(stack, page) -> None:  # noqa
     assert any(a == "auth.refused" and "not the admin" in r for a, r in audit_actions(stack["app"]))
 
 
-def test_unverified_email_is_refused(stack, page) -> None:  # noqa: ANN001
+def test_unverified_email_is_refused(stack, page) -> None:
     sign_in_at_provider(page, stack["base"], f"unverified-{ADMIN}")
     assert "not verified" in page.content()
     page.goto(f"{stack['base']}/admin/beta/")
     assert "/admin/login" in page.url
 
 
-def test_sub_is_pinned_at_first_admission(stack, page) -> None:  # noqa: ANN001
+def test_sub_is_pinned_at_first_admission(stack, page) -> None:
     sign_in_at_provider(page, stack["base"], ADMIN)  # pins sub = ADMIN
     page.context.clear_cookies()
     sign_in_at_provider(page, stack["base"], f"other-{ADMIN}")  # same email, another sub
     assert "different account" in page.content()
 
 
-def test_tampered_state_is_refused(stack) -> None:  # noqa: ANN001
+def test_tampered_state_is_refused(stack) -> None:
     session = requests.Session()
     start = session.get(f"{stack['base']}/admin/login/start", allow_redirects=False)
     assert start.status_code == 302 and start.headers["Location"].startswith(stack["provider"].issuer)
@@ -107,7 +107,7 @@ def test_tampered_state_is_refused(stack) -> None:  # noqa: ANN001
     assert any(a == "auth.refused" and "mismatching_state" in r for a, r in audit_actions(stack["app"]))
 
 
-def test_replayed_callback_is_refused(stack, page) -> None:  # noqa: ANN001
+def test_replayed_callback_is_refused(stack, page) -> None:
     callbacks: list[str] = []
     page.on("request", lambda r: callbacks.append(r.url) if "/admin/auth/callback" in r.url else None)
     sign_in_at_provider(page, stack["base"], ADMIN)

@@ -7,7 +7,7 @@ import json
 from tests.conftest import run_cli
 
 
-def test_health_exit_status_follows_the_checks(app) -> None:  # noqa: ANN001
+def test_health_exit_status_follows_the_checks(app) -> None:
     proc = run_cli("nous", "health")
     # no worker runs during this test, so the workers check warns
     assert proc.returncode == 1
@@ -17,14 +17,14 @@ def test_health_exit_status_follows_the_checks(app) -> None:  # noqa: ANN001
     assert doc["status"] == "warn" and "checks" in doc
 
 
-def test_unknown_command_and_bad_options_fail_cleanly(app) -> None:  # noqa: ANN001
+def test_unknown_command_and_bad_options_fail_cleanly(app) -> None:
     for args in (["nous", "nope"], ["nous", "worker", "--queues", "urgent"], ["nous", "audit", "--since", "yesterday"]):
         proc = run_cli(*args)
         assert proc.returncode == 2, args
         assert "Traceback" not in proc.stderr and ("Error" in proc.stderr or "Usage" in proc.stderr)
 
 
-def test_every_command_has_help(app) -> None:  # noqa: ANN001
+def test_every_command_has_help(app) -> None:
     from click import Group
 
     from nous.cli import nous

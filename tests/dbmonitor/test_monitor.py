@@ -28,7 +28,7 @@ def test_statement_types() -> None:
         "SELECT", "INSERT", "SELECT", "OTHER"]
 
 
-def test_statements_are_counted_across_processes(ctx, redis_conn) -> None:  # noqa: ANN001
+def test_statements_are_counted_across_processes(ctx, redis_conn) -> None:
     STATS.reset()
     for i in range(5):
         db.session.execute(text("SELECT :n + 1"), {"n": i})
@@ -41,7 +41,7 @@ def test_statements_are_counted_across_processes(ctx, redis_conn) -> None:  # no
     assert mine["max_ms"] >= mine["p95_ms"] >= 0 and mine["mean_ms"] is not None
 
 
-def test_slow_queries_get_plans_and_index_suggestions(ctx, redis_conn) -> None:  # noqa: ANN001
+def test_slow_queries_get_plans_and_index_suggestions(ctx, redis_conn) -> None:
     from nous.settings import service as settings
 
     db.session.execute(text("CREATE TABLE big_things (id INTEGER PRIMARY KEY, owner VARCHAR(40), n INTEGER)"))
@@ -74,7 +74,7 @@ def test_slow_queries_get_plans_and_index_suggestions(ctx, redis_conn) -> None: 
         db.session.commit()
 
 
-def test_db_report_cli_prints_the_report(ctx) -> None:  # noqa: ANN001
+def test_db_report_cli_prints_the_report(ctx) -> None:
     proc = run_cli("nous", "db", "report")
     assert proc.returncode == 0, proc.stderr
     assert "slow-query threshold: 100 ms" in proc.stdout and "index suggestions" in proc.stdout
@@ -82,7 +82,7 @@ def test_db_report_cli_prints_the_report(ctx) -> None:  # noqa: ANN001
     assert bad.returncode == 2 and "Invalid value" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_console_db_report(admin_client) -> None:  # noqa: ANN001
+def test_console_db_report(admin_client) -> None:
     resp = admin_client.get("/admin/system/db-report", headers={"HX-Request": "true"})
     assert resp.status_code == 200 and b"Slow queries" in resp.data and b"<html" not in resp.data
     full = admin_client.get("/admin/system/db-report")

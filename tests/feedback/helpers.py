@@ -1,4 +1,4 @@
-"""Helpers shared by the testers and feedback tests (fixtures are in tests/conftest.py and tests/feedback/conftest.py)."""
+"""Helpers shared by the testers and feedback tests (fixtures: tests/conftest.py, tests/feedback/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-HAS_EMAIL = importlib.util.find_spec("nous.email") is not None and importlib.util.find_spec("nous.email.service") is not None
+HAS_EMAIL = (importlib.util.find_spec("nous.email") is not None
+             and importlib.util.find_spec("nous.email.service") is not None)
 needs_email = pytest.mark.skipif(not HAS_EMAIL, reason="the email layer (nous.email.service) is not in this tree yet")
 without_email = pytest.mark.skipif(HAS_EMAIL, reason="the email layer is installed")
 

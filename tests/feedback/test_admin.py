@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from tests.feedback.helpers import needs_email, outbox
 
 BASE = "/admin/beta/feedback"
 HX = {"HX-Request": "true"}
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _make(app, n: int = 1, **fields) -> list[int]:
@@ -42,7 +42,8 @@ def _ids(html: bytes) -> list[int]:
     return [int(x) for x in re.findall(rb'<tr id="feedback-(\d+)"', html)]
 
 
-@pytest.mark.parametrize("path", [BASE, BASE + "/1", BASE + "/export.csv", BASE + "/charts.json", BASE + "/panel/latest"])
+@pytest.mark.parametrize("path", [BASE, BASE + "/1", BASE + "/export.csv", BASE + "/charts.json",
+                                  BASE + "/panel/latest"])
 def test_console_needs_the_admin(client, path: str) -> None:
     resp = client.get(path)
     assert resp.status_code == 302 and "/admin/login" in resp.headers["Location"]
@@ -132,9 +133,9 @@ def test_detail_and_status_changes_are_audited(app, admin_client) -> None:
         assert feedback.get(fid).status == "resolved"
         events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.status")
                                          .order_by(AuditEvent.id)))
-        assert [(e.before["status"], e.after["status"], e.target, e.actor) for e in events] == [
-            ("new", "triaged", f"feedback:{fid}", "admin@nous.test"), ("triaged", "planned", f"feedback:{fid}", "admin@nous.test"),
-            ("planned", "resolved", f"feedback:{fid}", "admin@nous.test")]
+        assert {(e.target, e.actor) for e in events} == {(f"feedback:{fid}", "admin@nous.test")}
+        assert [(e.before["status"], e.after["status"]) for e in events] == [
+            ("new", "triaged"), ("triaged", "planned"), ("planned", "resolved")]
     assert b"feedback.status" in admin_client.get(f"{BASE}/{fid}").data  # history on the detail page
 
 
@@ -219,8 +220,8 @@ def test_export_streams_the_current_filter_formula_safe(app, admin_client) -> No
 
 
 def test_charts_and_panel(app, admin_client) -> None:
-    _make(app, 1, rating=5, feature="calendar", created_at=datetime.now(timezone.utc))
-    _make(app, 1, rating=3, feature="calendar", created_at=datetime.now(timezone.utc))
+    _make(app, 1, rating=5, feature="calendar", created_at=datetime.now(UTC))
+    _make(app, 1, rating=3, feature="calendar", created_at=datetime.now(UTC))
     data = admin_client.get(f"{BASE}/charts.json?days=30").get_json()
     assert len(data["days"]) == len(data["count"]) == len(data["average"]) == 30
     assert data["count"][-1] == 2 and data["average"][-1] == 4.0

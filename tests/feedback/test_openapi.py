@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, Phase, assume, settings
 
 
 @pytest.fixture
-def feedback_api(app, unlimited):  # noqa: ANN001, ANN201
+def feedback_api(app, unlimited):
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
@@ -20,8 +20,9 @@ schema = schemathesis.pytest.from_fixture("feedback_api").include(path_regex="^/
 # the patterned, length-limited fields (4000-character messages, 2000-character URLs); those
 # boundaries are tested directly in test_api.py.
 @settings(max_examples=75, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
-def test_feedback_api_matches_its_document(case) -> None:  # noqa: ANN001
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])
+def test_feedback_api_matches_its_document(case) -> None:
     # Negative form cases can be a list of pairs with no names, which the WSGI test client cannot send.
     assume(not (case.media_type == "application/x-www-form-urlencoded" and not isinstance(case.body, dict)))
     case.call_and_validate()

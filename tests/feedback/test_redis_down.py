@@ -43,7 +43,7 @@ def throwaway_redis(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
 
 
 @pytest.fixture
-def second_app(app, throwaway_redis):  # noqa: ANN001, ANN201
+def second_app(app, throwaway_redis):
     """Another app of this process on the throwaway Redis (same database as `app`).
 
     flask-limiter's Limiter is one object per process whose storage the last `init_app` sets, so

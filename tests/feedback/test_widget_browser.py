@@ -29,7 +29,7 @@ def _serve(wsgi: Any) -> tuple[str, Any]:
 
 
 @pytest.fixture
-def console(app) -> Iterator[str]:  # noqa: ANN001
+def console(app) -> Iterator[str]:
     url, server = _serve(app)
     yield url
     server.shutdown()
@@ -50,10 +50,10 @@ def _host_page(console_url: str) -> tuple[bytes, str]:
 
 
 @pytest.fixture
-def host(console) -> Iterator[str]:  # noqa: ANN001
+def host(console) -> Iterator[str]:
     html, csp = _host_page(console)
 
-    def site(environ, start_response):  # noqa: ANN001, ANN202
+    def site(environ, start_response):
         if environ["PATH_INFO"] != "/":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
@@ -74,7 +74,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser, app, host) -> Iterator[Any]:  # noqa: ANN001
+def page(browser, app, host) -> Iterator[Any]:
     set_setting(app, "feedback.widget_origins", [host])
     set_setting(app, "feedback.min_submit_ms", 300)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -88,17 +88,18 @@ def page(browser, app, host) -> Iterator[Any]:  # noqa: ANN001
     context.close()
 
 
-def _focused(page) -> str:  # noqa: ANN001
+def _focused(page) -> str:
     """What has focus inside the widget's shadow root, as 'tag:label'."""
     return page.evaluate("""() => {
         const host = document.querySelector('nous-feedback');
         const el = host && host.shadowRoot.activeElement;
         if (!el) return document.activeElement ? 'page:' + document.activeElement.tagName : 'none';
-        return el.tagName.toLowerCase() + ':' + (el.getAttribute('aria-label') || el.textContent.trim() || el.value || '');
+        const name = el.getAttribute('aria-label') || el.textContent.trim() || el.value || '';
+        return el.tagName.toLowerCase() + ':' + name;
     }""")
 
 
-def _rows(app) -> list[Feedback]:  # noqa: ANN001
+def _rows(app) -> list[Feedback]:
     with app.app_context():
         rows = list(db.session.scalars(select(Feedback)))
         db.session.expunge_all()
@@ -142,7 +143,8 @@ def test_keyboard_user_sends_feedback_and_it_reaches_the_console(app, page, cons
     assert page.problems == []
 
     [row] = _rows(app)
-    assert (row.rating, row.category, row.feature, row.email, row.app_version) == (4, "idea", "calendar", "ada@example.com", "2.0.0")
+    assert (row.rating, row.category, row.feature, row.email, row.app_version) == (
+        4, "idea", "calendar", "ada@example.com", "2.0.0")
     assert row.message == "Week view should <b>start</b> on Monday"
     assert row.page_url.startswith("http://127.0.0.1:") and row.viewport == "1280x800"
     assert "Chrome" in row.user_agent
@@ -174,7 +176,7 @@ def test_errors_are_shown_and_the_dialog_keeps_focus(page) -> None:
     page.get_by_role("dialog").wait_for(state="hidden")
 
 
-def _fill(page) -> None:  # noqa: ANN001
+def _fill(page) -> None:
     page.get_by_role("button", name="Feedback").click()
     page.get_by_label("3 of 5").check(force=True)  # the radio is visually hidden behind its star
     page.get_by_label("Your message").fill("Sent through a flaky network")
@@ -184,7 +186,7 @@ def _fill(page) -> None:  # noqa: ANN001
 def test_one_retry_after_a_network_failure(app, page) -> None:
     calls: list[str] = []
 
-    def flaky(route, request):  # noqa: ANN001, ANN202
+    def flaky(route, request):
         if request.method != "POST":
             return route.continue_()
         calls.append(request.method)
@@ -201,7 +203,7 @@ def test_one_retry_after_a_network_failure(app, page) -> None:
 def test_failure_is_shown_after_the_retry_and_nothing_typed_is_lost(app, page) -> None:
     calls: list[str] = []
 
-    def down(route, request):  # noqa: ANN001, ANN202
+    def down(route, request):
         if request.method != "POST":
             return route.continue_()
         calls.append(request.method)

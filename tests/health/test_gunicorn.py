@@ -18,7 +18,7 @@ from tests.support.live import free_port, wait_port
 
 
 @pytest.fixture
-def gunicorn(app, tmp_path):  # noqa: ANN001, ANN201
+def gunicorn(app, tmp_path):
     """Start gunicorn with the project's config; yields (base url, process)."""
     procs = []
 
@@ -44,7 +44,7 @@ def gunicorn(app, tmp_path):  # noqa: ANN001, ANN201
             proc.wait(timeout=10)
 
 
-def test_prometheus_counts_every_worker(gunicorn) -> None:  # noqa: ANN001
+def test_prometheus_counts_every_worker(gunicorn) -> None:
     base, _ = gunicorn(workers=2)
     for _ in range(40):
         requests.get(f"{base}/openapi.json", headers={"Connection": "close"}, timeout=20)
@@ -55,7 +55,7 @@ def test_prometheus_counts_every_worker(gunicorn) -> None:  # noqa: ANN001
 
 
 class _Slow(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         time.sleep(2.5)
         self.send_response(200)
         self.end_headers()
@@ -64,7 +64,7 @@ class _Slow(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_sigterm_fails_readiness_first_and_finishes_inflight_requests(gunicorn, ctx) -> None:  # noqa: ANN001
+def test_sigterm_fails_readiness_first_and_finishes_inflight_requests(gunicorn, ctx) -> None:
     from nous.settings import service as settings
 
     slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)

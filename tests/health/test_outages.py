@@ -9,14 +9,14 @@ from nous import create_app
 from tests.support.live import ThrowawayPostgres, ThrowawayRedis
 
 
-def _eventually(check, timeout: float = 10) -> None:  # noqa: ANN001
+def _eventually(check, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.1)
 
 
-def test_redis_outage_and_recovery(tmp_path, app) -> None:  # noqa: ANN001
+def test_redis_outage_and_recovery(tmp_path, app) -> None:
     server = ThrowawayRedis(tmp_path)
     try:
         own = create_app({"REDIS_URL": server.url})
@@ -42,7 +42,7 @@ def test_redis_outage_and_recovery(tmp_path, app) -> None:  # noqa: ANN001
         server.stop()
 
 
-def test_postgres_outage_and_recovery(tmp_path, app) -> None:  # noqa: ANN001
+def test_postgres_outage_and_recovery(tmp_path, app) -> None:
     server = ThrowawayPostgres()
     try:
         own = create_app({"SQLALCHEMY_DATABASE_URI": server.url,

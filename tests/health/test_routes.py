@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 
 import pytest
@@ -15,7 +14,7 @@ REQUIRED_CHECKS = {"database:responseTime", "redis:responseTime", "queue:depth",
                    "cpu:utilization", "memory:utilization", "disk:utilization", "smtp:responseTime"}
 
 
-def test_healthz_is_fast_and_touches_no_database(client) -> None:  # noqa: ANN001
+def test_healthz_is_fast_and_touches_no_database(client) -> None:
     before = query_stats.total
     resp = client.get("/healthz")
     assert resp.status_code == 200
@@ -24,19 +23,19 @@ def test_healthz_is_fast_and_touches_no_database(client) -> None:  # noqa: ANN00
     assert "Set-Cookie" not in resp.headers
 
 
-def test_request_id_is_echoed_or_generated(client) -> None:  # noqa: ANN001
+def test_request_id_is_echoed_or_generated(client) -> None:
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"}).headers["X-Request-ID"]
     assert generated and generated != "bad id <script>" and len(generated) == 16
 
 
-def test_readyz_passes_and_explains_itself(client) -> None:  # noqa: ANN001
+def test_readyz_passes_and_explains_itself(client) -> None:
     assert client.get("/readyz").get_json() == {"status": "pass"}
     text = client.get("/readyz?verbose").get_data(as_text=True)
     assert "[+]database ok" in text and "[+]redis ok" in text
 
 
-def test_readyz_fails_while_draining(client) -> None:  # noqa: ANN001
+def test_readyz_fails_while_draining(client) -> None:
     service.DRAINING.set()
     resp = client.get("/readyz?verbose")
     assert resp.status_code == 503
@@ -44,7 +43,7 @@ def test_readyz_fails_while_draining(client) -> None:  # noqa: ANN001
     assert client.get("/healthz").status_code == 200
 
 
-def test_detailed_follows_the_health_check_format(client) -> None:  # noqa: ANN001
+def test_detailed_follows_the_health_check_format(client) -> None:
     resp = client.get("/health/detailed")  # the test client comes from 127.0.0.1 and no token is set
     assert resp.mimetype == "application/health+json"
     doc = resp.get_json()
@@ -59,7 +58,7 @@ def test_detailed_follows_the_health_check_format(client) -> None:  # noqa: ANN0
     assert doc["checks"]["workers:count"][0]["status"] == "warn"  # no worker runs in this test
 
 
-def test_details_need_the_token_when_one_is_configured(app, client) -> None:  # noqa: ANN001
+def test_details_need_the_token_when_one_is_configured(app, client) -> None:
     app.config["HEALTH_TOKEN"] = "monitor-token"
     try:
         assert client.get("/health/detailed").get_json().keys() == {"status"}
@@ -73,13 +72,13 @@ def test_details_need_the_token_when_one_is_configured(app, client) -> None:  # 
         app.config["HEALTH_TOKEN"] = ""
 
 
-def test_details_are_hidden_from_remote_callers_without_token(client) -> None:  # noqa: ANN001
+def test_details_are_hidden_from_remote_callers_without_token(client) -> None:
     resp = client.get("/health/detailed", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert resp.get_json() == {"status": resp.get_json()["status"]}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200 if self.path == "/ok" else 500)
         self.end_headers()
 
@@ -88,14 +87,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def probe_target():  # noqa: ANN201
+def probe_target():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
 
-def test_configured_probes_are_checked(ctx, client, probe_target) -> None:  # noqa: ANN001
+def test_configured_probes_are_checked(ctx, client, probe_target) -> None:
     from nous.settings import service as settings
 
     settings.set_value("health.probes", [
@@ -108,12 +107,12 @@ def test_configured_probes_are_checked(ctx, client, probe_target) -> None:  # no
     assert broken["status"] == "warn" and "answered 500, expected 200" in broken["output"]
 
 
-def test_metrics_are_aggregated_from_every_process(app, client, redis_conn) -> None:  # noqa: ANN001
+def test_metrics_are_aggregated_from_every_process(app, client, redis_conn) -> None:
     """Counts flushed by another process (here: a subprocess) show up next to ours."""
-    from tests.conftest import ROOT
-
     import subprocess
     import sys
+
+    from tests.conftest import ROOT
 
     code = ("from nous import create_app\n"
             "app = create_app()\n"
@@ -140,21 +139,21 @@ def test_metrics_are_aggregated_from_every_process(app, client, redis_conn) -> N
     assert "by_type" in data["database"]
 
 
-def test_prometheus_exposition(client) -> None:  # noqa: ANN001
+def test_prometheus_exposition(client) -> None:
     client.get("/openapi.json")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'nous_http_requests_total{endpoint="openapi.openapi_json",method="GET",status="200"}' in text
     assert "nous_http_request_duration_seconds_bucket" in text
 
 
-def test_errors_are_json_on_api_paths_and_never_500(client) -> None:  # noqa: ANN001
+def test_errors_are_json_on_api_paths_and_never_500(client) -> None:
     resp = client.post("/healthz")
     assert resp.status_code == 405 and resp.get_json()["error"] == "Method Not Allowed"
     assert client.get("/health/nothing").get_json()["error"] == "Not Found"
     assert client.get("/health/metrics?window=abc").status_code == 200
 
 
-def test_openapi_documents_every_public_route(app, client) -> None:  # noqa: ANN001
+def test_openapi_documents_every_public_route(app, client) -> None:
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     rules = {r.rule.replace("<", "{").replace(">", "}").split(":")[-1]: r for r in app.url_map.iter_rules()}

@@ -28,13 +28,13 @@ from tests.conftest import ROOT, run_cli
     ("health.probes", [{"name": "a", "url": "http://a"}, {"name": "a", "url": "http://b"}], "appears twice"),
     ("no.such.key", "1", "no such setting"),
 ])
-def test_invalid_values_are_refused_with_the_reason(ctx, key: str, raw: object, message: str) -> None:  # noqa: ANN001
+def test_invalid_values_are_refused_with_the_reason(ctx, key: str, raw: object, message: str) -> None:
     with pytest.raises(SettingError) as err:
         settings.set_value(key, raw, actor="test")
     assert message in str(err.value)
 
 
-def test_a_change_is_typed_stored_and_audited(ctx) -> None:  # noqa: ANN001
+def test_a_change_is_typed_stored_and_audited(ctx) -> None:
     assert settings.get("alerts.cpu_percent") == 95.0
     assert settings.set_value("alerts.cpu_percent", "80", actor="admin@nous.test", ip="10.0.0.1") == 80.0
     assert settings.get("alerts.cpu_percent") == 80.0
@@ -44,7 +44,7 @@ def test_a_change_is_typed_stored_and_audited(ctx) -> None:  # noqa: ANN001
         "https://app.example.com", "http://localhost:3000"]
 
 
-def test_import_is_all_or_nothing(ctx) -> None:  # noqa: ANN001
+def test_import_is_all_or_nothing(ctx) -> None:
     with pytest.raises(SettingError):
         settings.import_text("alerts.cpu_percent: 70\nalerts.disk_percent: 400\n", "yaml", actor="t")
     assert settings.get("alerts.cpu_percent") == 95.0
@@ -54,7 +54,7 @@ def test_import_is_all_or_nothing(ctx) -> None:  # noqa: ANN001
         settings.import_text("{not json", "json", actor="t")
 
 
-def test_export_round_trips(ctx) -> None:  # noqa: ANN001
+def test_export_round_trips(ctx) -> None:
     settings.set_value("db.slow_query_ms", 250, actor="t")
     text = settings.export("yaml")
     settings.set_value("db.slow_query_ms", 100, actor="t")
@@ -62,7 +62,7 @@ def test_export_round_trips(ctx) -> None:  # noqa: ANN001
     assert settings.get("db.slow_query_ms") == 250
 
 
-def test_a_change_in_one_process_reaches_another_within_a_second(ctx) -> None:  # noqa: ANN001
+def test_a_change_in_one_process_reaches_another_within_a_second(ctx) -> None:
     watcher = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys, time\n"
@@ -89,7 +89,7 @@ def test_a_change_in_one_process_reaches_another_within_a_second(ctx) -> None:  
     assert float(line.split()[1]) < 1.0
 
 
-def test_cli_get_set_history_and_errors(ctx) -> None:  # noqa: ANN001
+def test_cli_get_set_history_and_errors(ctx) -> None:
     ok = run_cli("nous", "settings", "set", "alerts.disk_percent", "85")
     assert ok.returncode == 0 and "alerts.disk_percent = 85.0" in ok.stdout
     got = run_cli("nous", "settings", "get", "alerts.disk_percent")
@@ -102,7 +102,7 @@ def test_cli_get_set_history_and_errors(ctx) -> None:  # noqa: ANN001
     assert unknown.returncode == 1 and "no such setting" in unknown.stderr
 
 
-def test_cli_import_export(ctx, tmp_path) -> None:  # noqa: ANN001
+def test_cli_import_export(ctx, tmp_path) -> None:
     path = tmp_path / "s.json"
     assert run_cli("nous", "settings", "export", "--format", "json", "-o", str(path)).returncode == 0
     data = json.loads(path.read_text())
@@ -115,7 +115,7 @@ def test_cli_import_export(ctx, tmp_path) -> None:  # noqa: ANN001
     assert refused.returncode == 1 and "nothing imported" in refused.stderr
 
 
-def test_console_settings_page_saves_and_shows_errors(admin_client, ctx) -> None:  # noqa: ANN001
+def test_console_settings_page_saves_and_shows_errors(admin_client, ctx) -> None:
     page = admin_client.get("/admin/settings")
     assert page.status_code == 200 and b"db.slow_query_ms" in page.data
     bad = admin_client.post("/admin/settings/db.slow_query_ms", data={"value": "-5"})

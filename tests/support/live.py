@@ -37,7 +37,7 @@ def wait_port(port: int, timeout: float = 20) -> None:
 class LiveServer:
     """A WSGI app served over real HTTP on loopback, in a thread."""
 
-    def __init__(self, app, port: int | None = None) -> None:  # noqa: ANN001
+    def __init__(self, app, port: int | None = None) -> None:
         self.port = port or free_port()
         self.server = make_server("127.0.0.1", self.port, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -69,7 +69,7 @@ class OidcProvider:
         self.proc.wait(timeout=10)
 
 
-def launch_browser(playwright):  # noqa: ANN001, ANN201
+def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 

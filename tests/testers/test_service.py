@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -38,7 +40,8 @@ def test_normalize_email_refuses(raw: object) -> None:
 
 
 def test_add_is_unique_whatever_the_case_and_audited(ctx) -> None:
-    user = testers.add("Ada@Example.com", actor="admin@nous.test", role="admin", notes="  met at a meetup ", ip="10.0.0.1")
+    user = testers.add("Ada@Example.com", actor="admin@nous.test", role="admin", notes="  met at a meetup ",
+                       ip="10.0.0.1")
     assert (user.email, user.role, user.notes, user.is_active, user.invite_state) == (
         "ada@example.com", "ADMIN", "met at a meetup", True, "not invited")
     assert len(user.invite_code) >= 32 and user.invite_code.replace("-", "").replace("_", "").isalnum()
@@ -46,7 +49,8 @@ def test_add_is_unique_whatever_the_case_and_audited(ctx) -> None:
         testers.add("ADA@example.COM", actor="admin@nous.test")
     assert exc.value.status == 409
     [event] = _audit("testers.add")
-    assert (event.actor, event.target, event.ip, event.after["role"]) == ("admin@nous.test", "ada@example.com", "10.0.0.1", "ADMIN")
+    assert (event.actor, event.target, event.ip, event.after["role"]) == (
+        "admin@nous.test", "ada@example.com", "10.0.0.1", "ADMIN")
 
 
 def test_database_refuses_a_second_address_differing_only_in_case(ctx) -> None:
@@ -54,7 +58,7 @@ def test_database_refuses_a_second_address_differing_only_in_case(ctx) -> None:
     db.session.add(BetaUser(id=uuid.uuid4(), email="ada@example.com", flag_set={}))
     db.session.commit()
     db.session.add(BetaUser(id=uuid.uuid4(), email="ADA@EXAMPLE.COM", flag_set={}))
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         db.session.commit()
     db.session.rollback()
 
@@ -169,7 +173,8 @@ def test_flag_overrides_by_id_or_email(ctx) -> None:
     assert testers.flag_overrides("nobody@example.com") == {}
     assert testers.flag_overrides("not an id") == {}
     assert [(e.before, e.after) for e in _audit("testers.flag_override")] == [
-        ({"new-search": None}, {"new-search": True}), ({"voice": None}, {"voice": False}), ({"voice": False}, {"voice": None})]
+        ({"new-search": None}, {"new-search": True}), ({"voice": None}, {"voice": False}),
+        ({"voice": False}, {"voice": None})]
 
 
 def test_join_flow_and_codes_that_cannot_be_used(ctx) -> None:
@@ -202,19 +207,19 @@ def test_tester_for_feedback_creates_once_then_finds(ctx) -> None:
 
 
 def test_touch_seen_writes_at_most_once_a_minute(ctx) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     user = testers.add("ada@example.com", actor="a")
-    t0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     testers.touch_seen(user.id, t0)
     testers.touch_seen(user.id, t0 + timedelta(seconds=30))
     db.session.commit()
     db.session.refresh(user)
-    assert user.last_seen_at.replace(tzinfo=timezone.utc) == t0
+    assert user.last_seen_at.replace(tzinfo=UTC) == t0
     testers.touch_seen(user.id, t0 + timedelta(seconds=61))
     db.session.commit()
     db.session.refresh(user)
-    assert user.last_seen_at.replace(tzinfo=timezone.utc) == t0 + timedelta(seconds=61)
+    assert user.last_seen_at.replace(tzinfo=UTC) == t0 + timedelta(seconds=61)
 
 
 @without_email
@@ -238,7 +243,8 @@ def test_invite_and_resend_queue_emails_in_the_outbox(app, ctx) -> None:
     mails = [m for m in outbox(app) if m.template == "invite"]
     assert [m.to_addr for m in mails] == ["ada@example.com", "ada@example.com"]
     assert user.invite_code in mails[0].text_body
-    assert [e.action for e in _audit("testers.invite") + _audit("testers.resend")] == ["testers.invite", "testers.resend"]
+    actions = [e.action for e in _audit("testers.invite") + _audit("testers.resend")]
+    assert actions == ["testers.invite", "testers.resend"]
 
 
 def test_invite_is_refused_for_joined_or_inactive_testers(ctx) -> None:
@@ -251,3 +257,16 @@ def test_invite_is_refused_for_joined_or_inactive_testers(ctx) -> None:
             testers.invite(user.id, actor="a")
         assert exc.value.status == 409
 
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nous.flags.cache") is None, reason="the flags area is not in this tree")
+def test_override_changes_make_every_process_reload_flags(ctx, redis_conn) -> None:
+    from nous.flags.cache import VERSION_KEY
+
+    user = testers.add("ada@example.com", actor="a")
+    start = int(redis_conn.get(VERSION_KEY) or 0)
+    testers.set_flag_override(user.id, "voice", True, actor="a")
+    testers.set_flag_override(user.id, "voice", True, actor="a")  # no change: no reload
+    assert int(redis_conn.get(VERSION_KEY)) == start + 1
+    testers.remove(user.id, actor="a")  # its overrides are gone with it
+    assert int(redis_conn.get(VERSION_KEY)) == start + 2
