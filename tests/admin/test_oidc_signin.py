@@ -49,7 +49,8 @@ def sign_in_at_provider(page: Page, base: str, login: str) -> None:
     page.wait_for_load_state()
     if "/interaction/" in page.url:  # the consent step
         page.click("button[type=submit]")
-        page.wait_for_load_state()
+    # back on the console (dashboard or a refusal page) before the caller goes on
+    page.wait_for_url(f"{base}/admin/**", wait_until="load")
 
 
 def audit_actions(app) -> list[tuple[str, str]]:
@@ -89,6 +90,7 @@ def test_unverified_email_is_refused(stack, page) -> None:
 
 def test_sub_is_pinned_at_first_admission(stack, page) -> None:
     sign_in_at_provider(page, stack["base"], ADMIN)  # pins sub = ADMIN
+    page.goto("about:blank")  # no dashboard request in flight may bring the session cookie back
     page.context.clear_cookies()
     sign_in_at_provider(page, stack["base"], f"other-{ADMIN}")  # same email, another sub
     assert "different account" in page.content()
@@ -114,5 +116,6 @@ def test_replayed_callback_is_refused(stack, page) -> None:
     assert page.url.endswith("/admin/beta/") and callbacks
     replay = page.goto(callbacks[-1])
     assert replay.status == 400
+    page.goto("about:blank")
     page.context.clear_cookies()
     assert page.goto(callbacks[-1]).status == 400
