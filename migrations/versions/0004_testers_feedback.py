@@ -7,9 +7,8 @@ Create Date: 2026-11-22 05:10:00
 On PostgreSQL a trigram index (pg_trgm) serves the console's text search (`message ILIKE '%…%'`);
 where the extension cannot be created (no privilege) the search still works, without that index.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'

@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ PAGE_URL_PATTERN = r"^https?://\S"
 VIEWPORT_PATTERN = r"^[0-9]{1,5}x[0-9]{1,5}$"
 HONEYPOT_FIELD = "website"
 STATS_CACHE_SECONDS = 30
+STATS_STALE_SECONDS = 600
 CHARTS_CACHE_SECONDS = 60
 STATS_KEY = "nous:feedback:stats"
 BY_STATUS_KEY = "nous:feedback:by-status"
@@ -247,25 +249,27 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
         log.info("feedback dropped as a bot", extra={"reason": reason})
         return Outcome(id=secrets.randbelow(2**31 - 1) + 1, stored=False, reason=reason)
     now = _now()
-    tester_id = sub.tester_id
-    if tester_id is not None and not testers.tester_exists(tester_id):
-        log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(tester_id)})
-        tester_id = None
-    if tester_id is None and sub.email:
-        tester_id = testers.tester_for_feedback(sub.email)
-    if tester_id is not None:
-        testers.touch_seen(tester_id, now)
     values = {"created_at": now, "updated_at": now, "rating": sub.rating, "message": sub.message,
               "feature": sub.feature, "category": sub.category, "status": "new", "email": sub.email,
-              "tester_id": tester_id, "page_url": sub.page_url,
-              "user_agent": clean_text(user_agent[:USER_AGENT_MAX]) or None, "viewport": sub.viewport,
-              "app_version": sub.app_version}
-    # A Core INSERT … RETURNING: the hot path of the public API skips the ORM's unit of work.
+              "page_url": sub.page_url, "user_agent": clean_text(user_agent[:USER_AGENT_MAX]) or None,
+              "viewport": sub.viewport, "app_version": sub.app_version}
+    # One Core INSERT … RETURNING that also finds the tester (a subquery): the public API's hot path
+    # makes as few round trips as it can and skips the ORM's unit of work.
     table = Feedback.__table__
-    feedback_id = db.session.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+    tester = testers.tester_subquery(sub.tester_id, sub.email)
+    conn = db.session.connection()  # Core statements on the session's connection: no ORM execution layer
+    feedback_id, tester_id = conn.execute(
+        table.insert().values(**values, tester_id=tester).returning(table.c.id, table.c.tester_id)).one()
+    if sub.tester_id is not None and tester_id is None:
+        log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
+    if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
+        tester_id = testers.tester_for_feedback(sub.email)
+        conn.execute(table.update().where(table.c.id == feedback_id).values(tester_id=tester_id))
+    if tester_id is not None:
+        testers.touch_seen(tester_id, now)
     db.session.commit()
     if feedback_created.receivers:
-        _announce(Feedback(id=feedback_id, **values).as_dict())
+        _announce(Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict())
     return Outcome(id=feedback_id, stored=True)
 
 
@@ -685,19 +689,27 @@ def compute_stats(top_features: int = 20) -> dict[str, Any]:
     }
 
 
-_computing = threading.Lock()  # one computation per process at a time, however many requests wait
+_computing = threading.Lock()  # one computation per process at a time
 
 
 def stats() -> dict[str, Any]:
-    """`compute_stats()`, cached for a few seconds in this process."""
-    cached = cache.get(STATS_KEY)
-    if cached is None:
-        with _computing:
-            cached = cache.get(STATS_KEY)  # another thread may have filled it while this one waited
-            if cached is None:
-                cached = compute_stats()
-                cache.set(STATS_KEY, cached, timeout=STATS_CACHE_SECONDS)
-    return cached
+    """`compute_stats()`, cached in this process: fresh for STATS_CACHE_SECONDS, then the old figures
+    are still served (up to STATS_STALE_SECONDS) while one request computes new ones, so requests
+    neither pile up behind a computation nor all compute at once."""
+    entry = cache.get(STATS_KEY)
+    if entry is not None and time.monotonic() - entry[0] < STATS_CACHE_SECONDS:
+        return entry[1]
+    if not _computing.acquire(blocking=entry is None):
+        return entry[1]  # another request is computing; the figures it replaces are seconds old
+    try:
+        latest = cache.get(STATS_KEY)
+        if latest is not None and time.monotonic() - latest[0] < STATS_CACHE_SECONDS:
+            return latest[1]
+        figures = compute_stats()
+        cache.set(STATS_KEY, (time.monotonic(), figures), timeout=STATS_STALE_SECONDS)
+        return figures
+    finally:
+        _computing.release()
 
 
 def charts(days: int = 90) -> dict[str, Any]:

@@ -335,6 +335,19 @@ def test_stats_figures_exclude_spam_and_are_cached(app, client, unlimited) -> No
     assert client.get(API + "/stats").get_json()["total"] == 5
 
 
+def test_old_stats_are_served_while_another_request_computes(app, client) -> None:
+    import time
+
+    from nous.extensions import cache
+
+    with app.app_context():
+        old = {**feedback.compute_stats(), "total": 12345}
+        cache.set(feedback.STATS_KEY, (time.monotonic() - 3600, old), timeout=600)
+    with feedback._computing:  # another request is computing right now: no waiting behind it
+        assert client.get(API + "/stats").get_json()["total"] == 12345
+    assert client.get(API + "/stats").get_json()["total"] == 0  # then this one computes
+
+
 def test_stats_of_an_empty_table(app, client) -> None:
     stats = client.get(API + "/stats").get_json()
     assert (stats["total"], stats["average_rating"], stats["per_feature"]) == (0, None, [])
