@@ -7,7 +7,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
+from flask.globals import request_ctx
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -45,6 +46,46 @@ def _limiter_storage(redis_url: str) -> str:
     return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
 
 
+class NousFlask(Flask):
+    """Flask, minus a cost every request paid: asking `inspect` whether each hook and view is a coroutine.
+    The answer for a function never changes, so it is remembered (this app has no async views)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        try:
+            return self._sync[func]
+        except KeyError:
+            sync = self._sync[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
+
+
+def _limiter_hooks_only_where_used(app: Flask) -> None:
+    """Only decorated routes have limits, and their decorators check them: Flask-Limiter's global
+    hooks (check before, headers after, context release at teardown) run only for requests that a
+    limit was checked on, instead of costing every other request their time."""
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    after = next(f for f in app.after_request_funcs[None] if getattr(f, "args", ())[:1] == (limiter,))
+    release = next(f for f in app.teardown_request_funcs[None] if getattr(f, "__self__", None) is limiter)
+
+    def limited() -> bool:
+        return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+
+    def limit_headers(response: Response) -> Response:
+        return after(response) if limited() else response
+
+    def release_limit_context(exc: BaseException | None = None) -> None:
+        if limited():
+            release(exc)
+
+    app.after_request_funcs[None][app.after_request_funcs[None].index(after)] = limit_headers
+    app.teardown_request_funcs[None][app.teardown_request_funcs[None].index(release)] = release_limit_context
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config = load_config()
     if test_config:
@@ -56,7 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         config["REDIS_URL"] = embedded.ensure(instance)
 
-    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
+    app = NousFlask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"))
     app.config.update(config)
     app.config.update(
@@ -78,9 +119,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_redis(app)
     cache.init_app(app)
     limiter.init_app(app)
-    # Only decorated routes have limits, and their decorators check them; the global before-request
-    # hook would only cost every other request its time.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    _limiter_hooks_only_where_used(app)
     sock.init_app(app)
 
     import_models()

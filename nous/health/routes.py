@@ -15,8 +15,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from nous.extensions import get_redis
 from nous.health import bp, service
 from nous.telemetry import requests as request_metrics
+from nous.web import SECURITY_HEADERS
 
 HEALTHZ_BODY = b'{"status":"pass"}\n'
+# Built once: the probe's answer carries the security headers already, so nothing is added per request.
+HEALTHZ_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS)
 
 
 def _json(data: object, status: int = 200, mimetype: str = "application/json") -> Response:
@@ -42,7 +45,7 @@ def can_see_details() -> bool:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    return Response(HEALTHZ_BODY, mimetype="application/json", headers={"Cache-Control": "no-store"})
+    return Response(HEALTHZ_BODY, headers=HEALTHZ_HEADERS)
 
 
 @bp.get("/readyz")

@@ -118,7 +118,8 @@ def test_state_change_without_csrf_token_is_refused(admin_client) -> None:
     resp = admin_client.post("/admin/settings/db.slow_query_ms", data={"value": "250"}, headers={"X-CSRF-Token": ""})
     assert resp.status_code == 400
     assert b"security token" in resp.data
-    wrong = admin_client.post("/admin/settings/db.slow_query_ms", data={"value": "250"}, headers={"X-CSRF-Token": "forged"})
+    wrong = admin_client.post("/admin/settings/db.slow_query_ms", data={"value": "250"},
+                              headers={"X-CSRF-Token": "forged"})
     assert wrong.status_code == 400
     ok = admin_client.post("/admin/settings/db.slow_query_ms", data={"value": "250"})
     assert ok.status_code == 200
@@ -186,3 +187,14 @@ def test_sign_in_attempts_are_rate_limited(client, ctx) -> None:
     codes = [client.get("/admin/login/link/whatever-token-123").status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
     assert client.get("/admin/login/link/whatever-token-123").headers.get("Retry-After")
+
+
+def test_limit_headers_only_on_limited_routes(client, ctx) -> None:
+    from nous.settings import service as settings
+
+    settings.set_value("auth.rate_limit", "5/minute", actor="test")
+    limited = client.get("/admin/login/link/whatever-token-123")
+    assert (limited.headers["X-RateLimit-Limit"], limited.headers["X-RateLimit-Remaining"]) == ("5", "4")
+    for path in ("/healthz", "/admin/login"):  # no limit checked: nothing from the limiter, nothing left over
+        assert "X-RateLimit-Limit" not in client.get(path).headers
+    assert client.get("/admin/login/link/whatever-token-123").headers["X-RateLimit-Remaining"] == "3"
