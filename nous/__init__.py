@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from pathlib import Path
@@ -46,24 +47,6 @@ def _limiter_storage(redis_url: str) -> str:
     return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
 
 
-class NousFlask(Flask):
-    """Flask, minus a cost every request paid: asking `inspect` whether each hook and view is a coroutine.
-    The answer for a function never changes, so it is remembered (this app has no async views)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sync: dict[Any, Any] = {}
-
-    def ensure_sync(self, func: Any) -> Any:
-        try:
-            return self._sync[func]
-        except KeyError:
-            sync = self._sync[func] = super().ensure_sync(func)
-            return sync
-        except TypeError:  # an unhashable callable: ask every time
-            return super().ensure_sync(func)
-
-
 def _limiter_hooks_only_where_used(app: Flask) -> None:
     """Only decorated routes have limits, and their decorators check them: Flask-Limiter's global
     hooks (check before, headers after, context release at teardown) run only for requests that a
@@ -97,7 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         config["REDIS_URL"] = embedded.ensure(instance)
 
-    app = NousFlask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
+    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"))
     app.config.update(config)
     app.config.update(
@@ -110,6 +93,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    # Flask asks `inspect` on every request whether each hook and view is a coroutine; for a given
+    # function the answer never changes (and this app has no async views), so remember it.
+    app.ensure_sync = functools.lru_cache(maxsize=1024)(app.ensure_sync)  # type: ignore[method-assign]
     if config["PROXY_COUNT"]:
         n = config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
