@@ -13,7 +13,7 @@ accesslog = None  # the app writes one JSON line per request itself
 wsgi_app = "wsgi:app"
 
 
-def on_starting(server):  # noqa: ANN001, ANN201
+def on_starting(server):
     """Prometheus multiprocess mode: one directory of metric files shared by every worker, emptied at start."""
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
@@ -26,7 +26,7 @@ def on_starting(server):  # noqa: ANN001, ANN201
 DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "2"))
 
 
-def post_worker_init(worker):  # noqa: ANN001, ANN201
+def post_worker_init(worker):
     """On SIGTERM readiness fails at once; the worker keeps serving for DRAIN_SECONDS so the balancer
     sees it, then stops accepting and finishes its in-flight requests (graceful_timeout)."""
     import signal
@@ -36,7 +36,7 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201
 
     original = worker.handle_exit
 
-    def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+    def handle_exit(sig, frame):
         if DRAINING.is_set():
             return
         DRAINING.set()
@@ -48,7 +48,7 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201
     signal.signal(signal.SIGTERM, handle_exit)
 
 
-def child_exit(server, worker):  # noqa: ANN001, ANN201
+def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

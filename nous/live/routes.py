@@ -12,8 +12,7 @@ from flask import Response, current_app, g, jsonify, request, session
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
-from nous.admin.auth import session_expired
-from nous.admin.auth import admin_required
+from nous.admin.auth import admin_required, session_expired
 from nous.errors import error_response
 from nous.extensions import db, get_redis, sock
 from nous.health.service import DRAINING
