@@ -56,7 +56,8 @@ class Gunicorn:
         self.proc.wait(timeout=30)
 
 
-def wrk(url: str, seconds: int = 8, connections: int = 32, threads: int = 2, script: str | None = None) -> dict[str, float]:
+def wrk(url: str, seconds: int = 8, connections: int = 32, threads: int = 2,
+        script: str | None = None) -> dict[str, float]:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]

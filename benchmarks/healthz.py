@@ -31,8 +31,8 @@ def main() -> None:
         bare.stop()
         app.stop()
 
-    print(f"{'server':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {args.rounds} runs of {args.seconds}s, "
-          "wrk -t2 -c32, gunicorn gthread 2 workers)")
+    print(f"{'server':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   "
+          f"(median of {args.rounds} runs of {args.seconds}s, wrk -t2 -c32, gunicorn gthread 2 workers)")
     med = {}
     for name, runs in results.items():
         med[name] = {k: median([r[k] for r in runs]) for k in ("rps", "p50_ms", "p99_ms")}

@@ -71,7 +71,8 @@ def db_report_command(as_json: bool, limit: int) -> None:
         click.echo(f"{kind:<8} {s['count']:>9} {s['mean_ms'] or 0:>9.3f} {s['max_ms']:>9.3f}")
     click.echo(f"\n{'count':>8} {'mean':>8} {'p95':>8} {'max':>8}  statement")
     for r in report["statements"]:
-        click.echo(f"{r['count']:>8} {r['mean_ms'] or 0:>8.2f} {r['p95_ms'] or 0:>8.2f} {r['max_ms']:>8.2f}  {r['statement'][:100]}")
+        click.echo(f"{r['count']:>8} {r['mean_ms'] or 0:>8.2f} {r['p95_ms'] or 0:>8.2f} {r['max_ms']:>8.2f}"
+                   f"  {r['statement'][:100]}")
     click.echo(f"\nslow queries: {len(report['slow_queries'])}")
     for q in report["slow_queries"]:
         click.echo(f"  {q['duration_ms']:>8.1f} ms  {q['statement'][:100]}")

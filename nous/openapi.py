@@ -75,7 +75,8 @@ _HEALTH_CHECK = {
         },
     },
 }
-_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+_ERROR = {"type": "object", "required": ["error"],
+          "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
 _BEARER = [{}, {"healthToken": []}]
 
 register(
@@ -104,8 +105,10 @@ register(
             "summary": "Every check in the IETF health-check format; details for the admin or the health token.",
             "operationId": "healthDetailed", "tags": ["health"], "security": _BEARER,
             "responses": {
-                "200": {"description": "pass or warn", "content": {"application/health+json": {"schema": {"$ref": "#/components/schemas/HealthCheck"}}}},
-                "503": {"description": "fail", "content": {"application/health+json": {"schema": {"$ref": "#/components/schemas/HealthCheck"}}}},
+                "200": {"description": "pass or warn", "content": {"application/health+json": {
+                    "schema": {"$ref": "#/components/schemas/HealthCheck"}}}},
+                "503": {"description": "fail", "content": {"application/health+json": {
+                    "schema": {"$ref": "#/components/schemas/HealthCheck"}}}},
             },
         }},
         "/health/metrics": {"get": {
@@ -115,8 +118,10 @@ register(
                             "schema": {"type": "integer", "minimum": 10, "maximum": 3600}}],
             "responses": {
                 "200": {"description": "figures", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "403": {"description": "no token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "503": {"description": "Redis down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "403": {"description": "no token", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}},
+                "503": {"description": "Redis down", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         }},
         "/metrics": {"get": {
@@ -124,7 +129,8 @@ register(
             "operationId": "prometheusMetrics", "tags": ["health"], "security": _BEARER,
             "responses": {
                 "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                "403": {"description": "no token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "403": {"description": "no token", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         }},
     },

@@ -25,7 +25,8 @@ CSP = (
 def is_fragment_request() -> bool:
     """An HTMX request that wants a fragment (not a boosted navigation, not a history restore)."""
     h = request.headers
-    return h.get("HX-Request") == "true" and h.get("HX-Boosted") != "true" and h.get("HX-History-Restore-Request") != "true"
+    return (h.get("HX-Request") == "true" and h.get("HX-Boosted") != "true"
+            and h.get("HX-History-Restore-Request") != "true")
 
 
 def render(page: str, fragment: str | None = None, **context: Any) -> str:

@@ -105,7 +105,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"nous: database {make_url(os.environ['DATABASE_URL']).drivername}, redis {os.environ['REDIS_URL'].split(':')[0]}"
+    database = make_url(os.environ["DATABASE_URL"]).drivername
+    return f"nous: database {database}, redis {os.environ['REDIS_URL'].split(':')[0]}"
 
 
 _APP = None

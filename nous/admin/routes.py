@@ -105,7 +105,8 @@ def login_link(token: str) -> Any:
 def use_login_link(token: str) -> Any:
     decision = admin_service.use_login_link(token, current_app.config["NOUS_ADMIN_EMAILS"], client_ip())
     if not decision.ok:
-        return _refused(decision.reason[:1].upper() + decision.reason[1:] + ". Ask for a new one with `flask nous login-link`.")
+        return _refused(decision.reason[:1].upper() + decision.reason[1:]
+                        + ". Ask for a new one with `flask nous login-link`.")
     return _sign_in(decision.email)
 
 
@@ -170,7 +171,8 @@ def system() -> str:
 def db_report() -> str:
     from nous.dbmonitor import service as dbmonitor
 
-    report = dbmonitor.report(get_redis(), limit=int(request.args.get("limit", "25") if request.args.get("limit", "25").isdigit() else 25))
+    limit = request.args.get("limit", "25")
+    report = dbmonitor.report(get_redis(), limit=int(limit) if limit.isdigit() else 25)
     return render("admin/db_report_page.html", "admin/_db_report.html", report=report, active="system")
 
 
@@ -203,7 +205,8 @@ def update_setting(key: str) -> Any:
     try:
         settings.set_value(key, raw, actor=current_actor(), ip=client_ip())
     except SettingError as exc:
-        row = next(r for r in _settings_rows({key: exc.message}, {key: request.form.get("value", "")}) if r["key"] == key)
+        rows = _settings_rows({key: exc.message}, {key: request.form.get("value", "")})
+        row = next(r for r in rows if r["key"] == key)
         return render_template("admin/_setting_row.html", row=row), 422
     row = next(r for r in _settings_rows() if r["key"] == key)
     resp = Response(render_template("admin/_setting_row.html", row=row, saved=True))
@@ -224,7 +227,8 @@ def export_settings() -> Response:
 def import_settings() -> Any:
     upload = request.files.get("file")
     text = upload.read().decode("utf-8", "replace") if upload else request.form.get("document", "")
-    fmt = "json" if (upload and upload.filename and upload.filename.endswith(".json")) or text.lstrip().startswith("{") else "yaml"
+    is_json = (upload and upload.filename and upload.filename.endswith(".json")) or text.lstrip().startswith("{")
+    fmt = "json" if is_json else "yaml"
     try:
         changes = settings.import_text(text, fmt, actor=current_actor(), ip=client_ip())
     except (SettingError, ValueError) as exc:

@@ -52,12 +52,15 @@ def integrations() -> list[dict[str, Any]]:
     url = db.engine.url
     rows = [
         {"name": "Database", "status": database["status"],
-         "detail": database.get("output") or f"{url.get_backend_name()} · {url.database} · {database['observedValue']} ms"},
+         "detail": database.get("output")
+                   or f"{url.get_backend_name()} · {url.database} · {database['observedValue']} ms"},
         {"name": "Redis", "status": redis_check["status"], "detail": redis_check.get("output") or _redis_detail()},
         {"name": "Workers", "status": workers["status"],
          "detail": workers.get("output") or f"{workers['observedValue']} running"},
         {"name": "Email (SMTP)", "status": smtp["status"],
-         "detail": smtp.get("output") or f"{current_app.config['EMAIL_HOST']}:{current_app.config['EMAIL_PORT']} · {smtp['observedValue']} ms"},
+         "detail": smtp.get("output")
+                   or f"{current_app.config['EMAIL_HOST']}:{current_app.config['EMAIL_PORT']}"
+                      f" · {smtp['observedValue']} ms"},
         _oidc_status(),
     ]
     for name, results in checks.items():

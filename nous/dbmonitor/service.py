@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from datetime import UTC, datetime
@@ -10,11 +11,14 @@ from typing import Any
 
 import redis
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from nous.dbmonitor.models import SlowQuery
 from nous.dbmonitor.monitor import SAMPLES_KEY, SLOW_KEY, STATS_KEY, TEXT_KEY, quiet, statement_type
 from nous.extensions import db
 from nous.settings import service as settings
+
+log = logging.getLogger("nous.dbmonitor")
 
 
 def _p95(samples: list[int]) -> float | None:
@@ -152,7 +156,8 @@ def suggest_indexes(statement: str, plan: Any) -> list[str]:
             if _table_rows(table) < threshold:
                 continue
             indexed = _indexed_first_columns(table)
-        except Exception:  # a table that went away  # noqa: BLE001
+        except SQLAlchemyError as exc:  # a table that went away
+            log.debug("no index suggestion for table %s: %s", table, exc)
             continue
         for col in dict.fromkeys(columns):
             if col in known and col not in indexed:

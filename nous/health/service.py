@@ -79,7 +79,7 @@ def queue_depths() -> dict[str, int]:
     pipe = conn.pipeline(transaction=False)
     for name in QUEUES:
         pipe.llen(f"rq:queue:{name}")
-    return dict(zip(QUEUES, pipe.execute()))
+    return dict(zip(QUEUES, pipe.execute(), strict=True))
 
 
 def check_queue() -> dict[str, Any]:
@@ -90,8 +90,8 @@ def check_queue() -> dict[str, Any]:
     total = sum(depths.values())
     limit = settings.get("alerts.queue_backlog")
     status = "warn" if total > limit else "pass"
-    return _result("component", total, "jobs", status, f"{total} jobs waiting (limit {limit})" if status != "pass" else "",
-                   queues=depths)
+    output = f"{total} jobs waiting (limit {limit})" if status != "pass" else ""
+    return _result("component", total, "jobs", status, output, queues=depths)
 
 
 def check_workers() -> dict[str, Any]:
@@ -143,7 +143,8 @@ def check_smtp(config: dict[str, Any]) -> dict[str, Any]:
 
 def check_probe(probe: dict[str, Any]) -> dict[str, Any]:
     try:
-        ms, resp = _timed(lambda: requests.get(probe["url"], timeout=probe["timeout"], allow_redirects=False, stream=True))
+        ms, resp = _timed(lambda: requests.get(probe["url"], timeout=probe["timeout"],
+                                               allow_redirects=False, stream=True))
         resp.close()
     except requests.RequestException as exc:
         return _result("component", None, "ms", "warn", _reason(exc), componentId=probe["url"])
@@ -194,7 +195,8 @@ def detailed() -> dict[str, Any]:
 
     smtp = _pool.submit(_cached, "smtp", ttl, in_app(lambda: [check_smtp(config)]))
     probe_futures = {
-        f"probe:{p['name']}": _pool.submit(_cached, f"probe:{p['name']}:{p['url']}", ttl, in_app(lambda p=p: [check_probe(p)]))
+        f"probe:{p['name']}": _pool.submit(_cached, f"probe:{p['name']}:{p['url']}", ttl,
+                                           in_app(lambda p=p: [check_probe(p)]))
         for p in probes
     }
     checks: dict[str, list[dict[str, Any]]] = {

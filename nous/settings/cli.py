@@ -69,12 +69,14 @@ def history_command(key: str, limit: int) -> None:
     if key and key not in DEFINITIONS:
         raise click.ClickException(f"{key}: no such setting")
     for e in service.history(key, limit):
-        click.echo(f"{e['at']}  {e['actor']:<24} {e['target']}: {json.dumps(e['before'])} -> {json.dumps(e['after'])}")
+        click.echo(f"{e['at']}  {e['actor']:<24} {e['target']}: "
+                   f"{json.dumps(e['before'])} -> {json.dumps(e['after'])}")
 
 
 @settings_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="File (default: stdout).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="File (default: stdout).")
 def export_command(fmt: str, output: str | None) -> None:
     """Write every setting as YAML or JSON."""
     text = service.export(fmt)

@@ -24,9 +24,11 @@ def gunicorn(app, tmp_path):
 
     def start(workers: int = 2, drain: float = 0) -> tuple[str, subprocess.Popen]:
         port = free_port()
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prom-{port}"), "WEB_CONCURRENCY": str(workers),
-               "DRAIN_SECONDS": str(drain), "GUNICORN_THREADS": "4", "LOG_LEVEL": "WARNING"}
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prom-{port}"),
+               "WEB_CONCURRENCY": str(workers), "DRAIN_SECONDS": str(drain), "GUNICORN_THREADS": "4",
+               "LOG_LEVEL": "WARNING"}
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                 "--bind", f"127.0.0.1:{port}"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(proc)
         wait_port(port, timeout=30)
@@ -69,7 +71,8 @@ def test_sigterm_fails_readiness_first_and_finishes_inflight_requests(gunicorn, 
 
     slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
     threading.Thread(target=slow.serve_forever, daemon=True).start()
-    settings.set_value("health.probes", [{"name": "slow", "url": f"http://127.0.0.1:{slow.server_port}/", "timeout": 10}],
+    settings.set_value("health.probes",
+                       [{"name": "slow", "url": f"http://127.0.0.1:{slow.server_port}/", "timeout": 10}],
                        actor="test")
     try:
         base, proc = gunicorn(workers=1, drain=1.5)

@@ -169,7 +169,8 @@ def test_openapi_documents_every_public_route(app, client) -> None:
         assert path in normalized, f"{path} is documented but not served"
         for method in ops:
             assert method.upper() in normalized[path].methods, f"{method} {path} is documented but not served"
-    public = [p for p in normalized if p.startswith("/api/") or p in {"/healthz", "/readyz", "/metrics"} or p.startswith("/health/")]
+    public = [p for p in normalized
+              if p.startswith("/api/") or p in {"/healthz", "/readyz", "/metrics"} or p.startswith("/health/")]
     for path in public:
         assert path in doc["paths"], f"{path} is served but not documented"
     assert rules

@@ -40,8 +40,8 @@ def test_a_change_is_typed_stored_and_audited(ctx) -> None:
     assert settings.get("alerts.cpu_percent") == 80.0
     event = audit.query(action="settings.set")[0]
     assert (event.target, event.before, event.after, event.ip) == ("alerts.cpu_percent", 95.0, 80.0, "10.0.0.1")
-    assert settings.set_value("feedback.widget_origins", "https://App.example.com\nhttp://localhost:3000", actor="t") == [
-        "https://app.example.com", "http://localhost:3000"]
+    origins = settings.set_value("feedback.widget_origins", "https://App.example.com\nhttp://localhost:3000", actor="t")
+    assert origins == ["https://app.example.com", "http://localhost:3000"]
 
 
 def test_import_is_all_or_nothing(ctx) -> None:
