@@ -143,8 +143,9 @@ def build_context(run: WorkflowRun, rows: list[WorkflowStepRun] | None = None) -
 
 
 def steps_of(run_id: int) -> list[WorkflowStepRun]:
+    """A run's step rows as the database has them now (never the session's older copies)."""
     return list(db.session.scalars(select(WorkflowStepRun).where(WorkflowStepRun.run_id == run_id)
-                                   .order_by(WorkflowStepRun.position)))
+                                   .order_by(WorkflowStepRun.position).execution_options(populate_existing=True)))
 
 
 def _step(run_id: int, position: int) -> WorkflowStepRun | None:
@@ -278,22 +279,21 @@ def notify(run_id: int) -> None:
         log.exception("could not queue the workflow-finished email", extra={"run_id": run_id})
 
 
-def hand_over(run_id: int, position: int) -> None:
-    """After a step's outcome is stored: queue the next step, or end the run. Idempotent."""
+def hand_over(run_id: int, position: int) -> bool:
+    """After a step's outcome is stored: queue the next step, or end the run. Idempotent: returns
+    whether this call did it (False when another caller already had, or there is nothing to do)."""
     run = _run(run_id)
     step = _step(run_id, position)
     if run is None or step is None or run.status not in RUN_ACTIVE:
-        return
+        return False
     spec = run.definition["steps"][position]
     if step.status == FAILED and not spec.get("continue_on_error"):
-        _end_run(run_id, FAILED, f"step {step.step_id} failed: {step.error}")
-        return
+        return _end_run(run_id, FAILED, f"step {step.step_id} failed: {step.error}")
     if step.status not in STEP_DONE:
-        return
+        return False
     if position + 1 < run.step_count:
-        queue_step(run_id, position + 1, actor=f"workflow:{run.workflow_name}")
-    else:
-        _end_run(run_id, SUCCEEDED)
+        return queue_step(run_id, position + 1, actor=f"workflow:{run.workflow_name}") is not None
+    return _end_run(run_id, SUCCEEDED)
 
 
 # --- running one step --------------------------------------------------------------------------

@@ -3,28 +3,36 @@
 No `request` or `g` here: the console, the CLI, jobs and other areas call these functions. Changes
 by a person take the actor (and IP) and are audited.
 
-Other areas start event workflows with one call, after their own commit:
+Other areas start event workflows with one call, after committing their own work:
 
     from nous.workflows.service import trigger_event
-    trigger_event("feedback.created", {"feedback": row.as_dict()})
+    trigger_event("tester.joined", {"tester": tester.as_dict()})
+    trigger_event("flag.changed", {"flag": flag.as_dict(), "actor": actor})
 
-It costs one indexed query when no enabled workflow listens, never runs a step inline (the steps
-are jobs) and never raises: a failure to start a run is logged, the caller's work stands.
+See `trigger_event` for the contract: it never raises, never runs a step inline, and costs no
+database query when no enabled workflow listens to the event (a per-process cache of the events
+that have listeners, checked against a Redis version key at most every half second).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import redis
+from flask import current_app
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from nous.audit import service as audit
-from nous.extensions import db
+from nous.extensions import db, get_redis
 from nous.workflows import engine, schema
 from nous.workflows.models import (
     PENDING,
@@ -46,6 +54,10 @@ log = logging.getLogger("nous.workflows")
 MAX_INPUT = 64_000  # characters of JSON in a run's input
 PAGE_SIZE = 25
 LOST_AFTER = timedelta(minutes=2)
+# Runs and steps change in the workers' processes. A session that lives across requests (a test
+# client inside one app context, a shell, a long CLI command) would otherwise hand back the rows it
+# loaded before, with their old status, and the run history would keep polling a finished run.
+FRESH = {"populate_existing": True}
 
 
 class WorkflowError(ValueError):
@@ -91,8 +103,8 @@ def last_runs(workflow_ids: list[int]) -> dict[int, WorkflowRun]:
         return {}
     newest = (select(func.max(WorkflowRun.id)).where(WorkflowRun.workflow_id.in_(workflow_ids))
               .group_by(WorkflowRun.workflow_id))
-    return {r.workflow_id: r for r in db.session.scalars(select(WorkflowRun).where(WorkflowRun.id.in_(newest)))
-            if r.workflow_id is not None}
+    rows = db.session.scalars(select(WorkflowRun).where(WorkflowRun.id.in_(newest)).execution_options(**FRESH))
+    return {r.workflow_id: r for r in rows if r.workflow_id is not None}
 
 
 def run_counts(workflow_ids: list[int]) -> dict[int, int]:
@@ -125,14 +137,14 @@ def list_runs(workflow_id: int | None = None, status: str = "", before: int | No
         stmt = stmt.where(WorkflowRun.status == status)
     if before:
         stmt = stmt.where(WorkflowRun.id < before)
-    rows = list(db.session.scalars(stmt))
+    rows = list(db.session.scalars(stmt.execution_options(**FRESH)))
     older = rows[limit - 1].id if len(rows) > limit else None
     return RunPage(rows[:limit], older)
 
 
 def get_run(run_id: int) -> WorkflowRun:
     ok = isinstance(run_id, int) and 0 < run_id < 2**63
-    run = db.session.get(WorkflowRun, run_id) if ok else None
+    run = db.session.get(WorkflowRun, run_id, populate_existing=True) if ok else None
     if run is None:
         raise NotFound(f"no workflow run {run_id}")
     return run
@@ -140,7 +152,6 @@ def get_run(run_id: int) -> WorkflowRun:
 
 def run_detail(run_id: int) -> dict[str, Any]:
     run = get_run(run_id)
-    db.session.refresh(run)
     steps = engine.steps_of(run.id)
     specs = (run.definition or {}).get("steps", [])
     return {"run": run, "steps": steps, "specs": {s["id"]: s for s in specs}}
@@ -167,6 +178,76 @@ def workflow_as_dict(wf: Workflow) -> dict[str, Any]:
     return {"id": wf.id, "name": wf.name, "description": wf.description, "enabled": wf.enabled,
             "trigger": wf.definition.get("trigger"), "steps": len(wf.steps), "version": wf.version,
             "updated_at": engine.iso(wf.updated_at), "updated_by": wf.updated_by}
+
+
+# --- which events have listeners (a per-process cache) -------------------------------------------
+
+LISTENERS_VERSION_KEY = "nous:workflows:listeners:version"
+LISTENERS_CHECK_EVERY = 0.5  # seconds between two looks at the version key: changes apply within ~1 s
+LISTENERS_OFFLINE_RELOAD = 1.0  # Redis unreachable: reload from the database at most this often
+
+
+class _Listeners:
+    """The events that at least one enabled workflow listens to, as this process last loaded them,
+    and the version (a random token in Redis, replaced on every change) they were loaded at."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: frozenset[str] = frozenset()
+        self.version: bytes | None = None
+        self.loaded = False
+        self.loaded_at = 0.0
+        self.checked_at = 0.0
+        self.loads = 0  # how many times this process read the database for it (tests, diagnostics)
+
+
+def _listeners() -> _Listeners:
+    return current_app.extensions.setdefault("nous.workflows.listeners", _Listeners())
+
+
+def _load_listeners(cache: _Listeners, version: bytes | None) -> None:
+    rows = db.session.execute(select(Workflow.trigger_event).where(
+        Workflow.trigger_event.is_not(None), Workflow.enabled.is_(True)).distinct())
+    cache.events = frozenset(name for (name,) in rows)
+    cache.version, cache.loaded, cache.loaded_at = version, True, time.monotonic()
+    cache.loads += 1
+
+
+def listened_events() -> frozenset[str]:
+    """Names of the events some enabled workflow listens to. Costs nothing most of the time, one
+    Redis GET every half second, and one database query only after a workflow changed."""
+    cache = _listeners()
+    now = time.monotonic()
+    if cache.loaded and now - cache.checked_at < LISTENERS_CHECK_EVERY:
+        return cache.events
+    with cache.lock:
+        if cache.loaded and now - cache.checked_at < LISTENERS_CHECK_EVERY:
+            return cache.events
+        try:
+            version = get_redis().get(LISTENERS_VERSION_KEY)
+        except (redis.RedisError, OSError):
+            if not cache.loaded or now - cache.loaded_at >= LISTENERS_OFFLINE_RELOAD:
+                _load_listeners(cache, None)
+            cache.checked_at = now
+            return cache.events
+        if not cache.loaded or version != cache.version:
+            _load_listeners(cache, version)  # read after the version: a change in between bumps it again
+        cache.checked_at = now
+        return cache.events
+
+
+def _workflows_changed() -> None:
+    """After a commit that created, edited, enabled, disabled or deleted a workflow: every process
+    reloads the listened events on its next look (a new random token, so an old cache can never
+    match a version that a flushed Redis counts again from the start)."""
+    try:
+        get_redis().set(LISTENERS_VERSION_KEY, uuid.uuid4().hex)
+    except (redis.RedisError, OSError):
+        log.warning("workflow change not announced: Redis is unreachable; other processes see it "
+                    "within their offline reload")
+    cache = _listeners()
+    with cache.lock:
+        cache.loaded = False  # this process: at once
 
 
 # --- saving ------------------------------------------------------------------------------------
@@ -213,6 +294,7 @@ def create(text: str, actor: str, ip: str = "", fmt: str | None = None, enabled:
                                                      "name")]) from None
     audit.record(actor, "workflows.create", f"workflow:{wf.id}", after=workflow_as_dict(wf), ip=ip, commit=False)
     db.session.commit()
+    _workflows_changed()
     sync_schedule(wf)
     return wf
 
@@ -234,6 +316,7 @@ def update_workflow(workflow_id: int, text: str, actor: str, ip: str = "", fmt: 
     audit.record(actor, "workflows.update", f"workflow:{wf.id}", before=before, after=workflow_as_dict(wf), ip=ip,
                  commit=False)
     db.session.commit()
+    _workflows_changed()
     sync_schedule(wf)
     return wf
 
@@ -271,6 +354,7 @@ def set_enabled(workflow_id: int, enabled: bool, actor: str, ip: str = "") -> Wo
         audit.record(actor, "workflows.enable" if enabled else "workflows.disable", f"workflow:{wf.id}",
                      before={"enabled": not enabled}, after={"enabled": enabled}, ip=ip, commit=False)
         db.session.commit()
+        _workflows_changed()
         sync_schedule(wf)
     return wf
 
@@ -283,6 +367,7 @@ def delete_workflow(workflow_id: int, actor: str, ip: str = "") -> None:
     db.session.delete(wf)
     audit.record(actor, "workflows.delete", f"workflow:{workflow_id}", before=before, ip=ip, commit=False)
     db.session.commit()
+    _workflows_changed()
     _unschedule(workflow_id)
 
 
@@ -380,25 +465,43 @@ def cancel_run(run_id: int, actor: str, ip: str = "") -> WorkflowRun:
     return get_run(run_id)
 
 
-def trigger_event(name: str, data: dict[str, Any]) -> list[int]:
-    """Start every enabled workflow listening to event `name` with `data`; returns the run ids.
-    Call it after committing your own work (this commits the session). Never raises."""
+def trigger_event(name: str, data: dict[str, Any] | None = None) -> list[int]:
+    """Start a run of every enabled workflow that listens to event `name`; returns the new run ids.
+
+    `name` is one of `schema.EVENTS`; `data` is the event's payload, a JSON-able dict whose keys
+    become names in the workflows' expressions:
+
+    - "feedback.created": {"feedback": {id, rating, message, feature, category, status, email, …}}
+    - "tester.joined":    {"tester": {id, email, role, …}}
+    - "flag.changed":     {"flag": {key, enabled, …}, "actor": "who changed it"}
+
+    Call it after committing your own work: starting a run commits this session, and a failure
+    rolls it back. It never raises (a failure is logged, the caller's work stands), never runs a
+    step inline (steps are jobs), and when no enabled workflow listens to `name` it returns []
+    without touching the database (see `listened_events`).
+    """
     try:
-        workflows = list(db.session.scalars(select(Workflow).where(Workflow.trigger_event == name,
-                                                                   Workflow.enabled.is_(True))))
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        log.error("event not delivered to workflows: the database is unreachable",
-                  extra={"event": name, "error": str(exc)[:200]})
+        if name not in listened_events():
+            return []
+        workflows = list(db.session.scalars(select(Workflow).where(
+            Workflow.trigger_event == name, Workflow.enabled.is_(True)).order_by(Workflow.id)))
+    except Exception as exc:  # noqa: BLE001  (database or Redis unreachable, no app context: the caller's work stands)
+        _quiet_rollback()
+        log.error("event not delivered to workflows", extra={"event": name, "error": str(exc)[:200]})
         return []
     runs = []
     for wf in workflows:
         try:
             runs.append(start_run(wf, data, trigger="event", event=name, actor=f"event:{name}"))
         except Exception:  # one workflow's trouble must not stop the others or the caller
-            db.session.rollback()
+            _quiet_rollback()
             log.exception("workflow run not started for an event", extra={"event": name, "workflow": wf.name})
     return runs
+
+
+def _quiet_rollback() -> None:
+    with contextlib.suppress(Exception):  # no app context, connection gone: nothing to roll back
+        db.session.rollback()
 
 
 def fire_cron(workflow_id: int) -> int | None:
@@ -443,12 +546,12 @@ def reconcile(lost_after: timedelta = LOST_AFTER) -> dict[str, int]:
             continue
         done = [s for s in steps if s.status in STEP_DONE]
         if done:
-            engine.hand_over(run.id, done[-1].position)
+            moved = engine.hand_over(run.id, done[-1].position)
         else:
-            engine.queue_step(run.id, 0, actor="system:reconcile")
+            moved = engine.queue_step(run.id, 0, actor="system:reconcile") is not None
         db.session.execute(update(WorkflowRun).where(WorkflowRun.id == run.id).values(updated_at=utcnow()))
         db.session.commit()
-        out["handed_over"] += 1
+        out["handed_over"] += int(moved)
     return out
 
 

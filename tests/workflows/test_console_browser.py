@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 
 import pytest
@@ -35,8 +34,6 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.xfail(strict=False, reason="the run-history polling does not always stop after the run ends "
-                                        "(issue 8 stays open)")
 def test_console_in_a_real_browser(app, client, shots):
     from nous.admin.service import create_login_link
     from nous.workflows import service

@@ -1,8 +1,6 @@
 """The workflows console: guarded, CSRF-checked, and every action works through its route."""
 
-
 from __future__ import annotations
-
 
 import html as html_lib
 import io
@@ -135,8 +133,6 @@ def test_create_edit_enable_disable_delete(admin_client, ctx):
                                "workflows.delete"]
 
 
-@pytest.mark.xfail(strict=False, reason="the run-history polling does not always stop after the run ends "
-                                        "(issue 8 stays open)")
 def test_run_now_shows_live_history_that_stops_polling_when_done(admin_client, ctx):
     wid = make().id
     bad = admin_client.post(f"/admin/workflows/{wid}/run", data={"input": "{not json"}, headers=HX)
