@@ -72,12 +72,27 @@ def export_command(fmt: str, output: str | None, status: str | None, rating: int
 @click.option("--days", type=click.IntRange(1, 365), default=60, show_default=True,
               help="Spread feedback over this many days.")
 @click.option("--seed", "seed_value", type=int, default=None, help="Random seed, for the same data every time.")
+@click.option("--workflows/--no-workflows", "with_workflows", default=True, show_default=True,
+              help="Also install the example workflows (those not there yet, by name).")
 @with_appcontext
-def seed_demo_command(testers: int, feedback_count: int, days: int, seed_value: int | None) -> None:
-    """Add realistic demo testers and feedback (example.com addresses; safe to run again)."""
+def seed_demo_command(testers: int, feedback_count: int, days: int, seed_value: int | None,
+                      with_workflows: bool) -> None:
+    """Add realistic demo testers and feedback (example.com addresses) and the example workflows;
+    safe to run again."""
     from nous.feedback import demo
 
     result = demo.seed(actor=_actor(), testers=testers, feedback=feedback_count, days=days, seed_value=seed_value)
     totals = demo.counts()
     click.echo(f"added {result.testers_added} testers ({result.testers_skipped} already there) and "
                f"{result.feedback_added} feedback; now {totals['testers']} testers, {totals['feedback']} feedback")
+    if with_workflows:
+        _seed_workflows()
+
+
+def _seed_workflows() -> None:
+    try:
+        from nous.workflows.examples import seed_examples
+    except ImportError:  # the workflows area is not installed: nothing to add
+        return
+    for name, outcome in seed_examples(actor=_actor()):
+        click.echo(f"example workflow {name!r}: {'added' if outcome == 'created' else 'already there'}")

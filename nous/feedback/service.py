@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from nous.audit import service as audit
 from nous.extensions import cache, db
 from nous.feedback.models import CATEGORIES, STATUSES, Feedback, FeedbackReply, FeedbackTag
+from nous.live import publish
 from nous.testers import service as testers
 from nous.testers.models import aware
 
@@ -32,7 +33,8 @@ log = logging.getLogger("nous.feedback")
 
 _signals = Namespace()
 #: Sent after a submission is stored: `feedback_created.send(app, feedback=<as_dict()>)`.
-#: The live-updates and workflow areas connect to it (topic `feedback`, trigger `feedback.created`).
+#: The workflows area connects to it (trigger `feedback.created`). Live viewers are told directly
+#: (`nous.live.publish`, topic `feedback`): on every new submission and every status change.
 feedback_created = _signals.signal("feedback-created")
 
 # Field limits; the OpenAPI document (nous/feedback/api.py) is built from the same constants.
@@ -53,6 +55,7 @@ HONEYPOT_FIELD = "website"
 STATS_CACHE_SECONDS = 30
 STATS_STALE_SECONDS = 600
 CHARTS_CACHE_SECONDS = 60
+EXCERPT_MAX = 140  # characters of the message in a live event
 STATS_KEY = "nous:feedback:stats"
 BY_STATUS_KEY = "nous:feedback:by-status"
 
@@ -268,9 +271,34 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
     if tester_id is not None:
         testers.touch_seen(tester_id, now)
     db.session.commit()
+    _publish_live("created", feedback_id, values)
     if feedback_created.receivers:
         _announce(Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict())
     return Outcome(id=feedback_id, stored=True)
+
+
+def excerpt(message: str) -> str:
+    """The message on one line, at most EXCERPT_MAX characters (an ellipsis marks a cut)."""
+    text = " ".join(message.split())
+    return text if len(text) <= EXCERPT_MAX else text[:EXCERPT_MAX - 1] + "\u2026"
+
+
+def _publish_live(action: str, feedback_id: int, row: Mapping[str, Any], at: datetime | None = None) -> None:
+    """Tell the live dashboard (topic `feedback`, shape in nous.live.events). Called after the commit;
+    `publish` never raises and drops the event when Redis is down, so the feedback always stands."""
+    try:
+        publish("feedback", {
+            "id": feedback_id, "action": action, "rating": row["rating"], "category": row["category"],
+            "feature": row["feature"], "status": row["status"], "excerpt": excerpt(row["message"] or ""),
+            "at": (aware(at or row["created_at"]) or _now()).isoformat()})
+    except Exception:  # a live event is never worth an error on stored feedback
+        log.exception("live feedback event not sent", extra={"feedback_id": feedback_id})
+
+
+def _live_fields(row: Feedback) -> dict[str, Any]:
+    """What a live event needs of a row, read before the commit expires it (no reload per row after)."""
+    return {"id": row.id, "rating": row.rating, "category": row.category, "feature": row.feature,
+            "status": row.status, "message": row.message, "created_at": row.created_at}
 
 
 def _announce(stored: dict[str, Any]) -> None:
@@ -524,8 +552,10 @@ def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "") -> Fe
         audit.record(actor, "feedback.status", _target(row), {"status": row.status}, {"status": status}, ip=ip,
                      commit=False)
         row.status = status
+        fields = _live_fields(row)
         db.session.commit()
         _invalidate()
+        _publish_live("updated", fields["id"], fields, at=_now())
     return row
 
 
@@ -534,17 +564,20 @@ def bulk_status(ids: list[int], status: str, *, actor: str, ip: str = "") -> int
     if status not in STATUSES:
         raise FeedbackError(f"status must be one of {', '.join(STATUSES)}")
     ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
-    changed = 0
+    changed: list[dict[str, Any]] = []
     for row in db.session.scalars(select(Feedback).where(Feedback.id.in_(ids))):
         if row.status != status:
             audit.record(actor, "feedback.status", _target(row), {"status": row.status}, {"status": status}, ip=ip,
                          commit=False)
             row.status = status
-            changed += 1
+            changed.append(_live_fields(row))
     db.session.commit()
     if changed:
         _invalidate()
-    return changed
+        now = _now()
+        for fields in changed:
+            _publish_live("updated", fields["id"], fields, at=now)
+    return len(changed)
 
 
 def _invalidate() -> None:

@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import io
 import json
+import logging
 import re
 import threading
 import uuid
@@ -26,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from nous.audit import service as audit
 from nous.extensions import db
 from nous.testers.models import ROLES, BetaUser, aware
+
+log = logging.getLogger("nous.testers")
 
 __all__ = [
     "EmailUnavailable", "ImportReport", "InviteError", "TesterError", "accept_invite", "add", "export_rows",
@@ -413,7 +416,19 @@ def accept_invite(code: str, ip: str = "") -> BetaUser:
                  ip=ip, commit=False)
     db.session.commit()
     db.session.refresh(user)
+    _announce_joined(user.as_dict())
     return user
+
+
+def _announce_joined(tester: dict[str, Any]) -> None:
+    """The workflow trigger `tester.joined`, after the commit: whatever a workflow does (or fails to
+    start), the tester has joined. `trigger_event` never raises; the guard is for an absent area."""
+    try:
+        from nous.workflows.service import trigger_event
+
+        trigger_event("tester.joined", {"tester": tester})
+    except Exception:  # a listener's trouble never undoes or fails a join
+        log.exception("tester.joined not delivered to workflows", extra={"tester_id": tester.get("id")})
 
 
 # --- import -------------------------------------------------------------------------------------

@@ -68,6 +68,33 @@ def test_seed_demo_makes_realistic_data_and_can_run_twice(app, runner) -> None:
     assert "added 0 testers (12 already there)" in again.output and "now 12 testers, 160 feedback" in again.output
 
 
+def test_seed_demo_installs_the_example_workflows_once(app, runner) -> None:
+    from nous.workflows import service as workflows
+    from nous.workflows.examples import example_files
+    from nous.workflows.models import Workflow
+
+    first = runner.invoke(args=["nous", "seed-demo", "--testers", "2", "--feedback", "3"])
+    assert first.exit_code == 0, first.output
+    with app.app_context():
+        installed = list(db.session.scalars(select(Workflow).order_by(Workflow.name)))
+        assert len(installed) == len(example_files()) == 2
+        assert [w.name for w in installed] == ["Triage crash reports", "Weekly low-rating export"]
+        assert all(w.enabled for w in installed)
+        assert all(f"example workflow {w.name!r}: added" in first.output for w in installed)
+        # The admin turns one off; seeding again neither duplicates nor overrides it.
+        workflows.set_enabled(installed[0].id, False, "admin@example.com")
+        name = installed[0].name
+    again = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0"])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("already there") == 1 + 2  # the testers line and both workflows
+    with app.app_context():
+        db.session.expire_all()
+        assert db.session.scalar(select(func.count()).select_from(Workflow)) == 2
+        assert workflows.by_name(name).enabled is False
+    without = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-workflows"])
+    assert without.exit_code == 0 and "workflow" not in without.output
+
+
 def test_commands_have_help_in_a_real_process() -> None:
     proc = run_cli("nous", "feedback", "export", "--help")
     assert proc.returncode == 0 and "--status" in proc.stdout and "--since" in proc.stdout

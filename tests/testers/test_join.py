@@ -69,3 +69,59 @@ def test_second_accept_in_a_race_gets_410(app, client) -> None:
     assert client.post(f"/join/{code}", data={"csrf_token": token}).status_code == 200
     resp = client.post(f"/join/{code}", data={"csrf_token": token})
     assert resp.status_code == 410 and b"already" in resp.data
+
+
+WELCOME = """\
+name: Welcome new testers
+trigger: {event: tester.joined}
+steps:
+  - id: look
+    uses: text.extract_entities
+    with: {text: "${{ tester.email }}"}
+"""
+
+
+def _runs(app, name: str) -> list:
+    from nous.extensions import db
+    from nous.workflows.models import WorkflowRun
+
+    with app.app_context():
+        rows = list(db.session.scalars(db.select(WorkflowRun).where(WorkflowRun.workflow_name == name)))
+        db.session.expunge_all()
+        return rows
+
+
+def test_joining_starts_the_workflows_listening_to_tester_joined(app, client) -> None:
+    from nous.workflows import service as workflows
+
+    with app.app_context():
+        workflows.create(WELCOME, "admin@example.com")
+    code = _tester(app, "o'brien+beta@example.com")
+    page = client.get(f"/join/{code}")
+    assert page.status_code == 200
+    assert client.post(f"/join/{code}", data={"csrf_token": _csrf(page.data)}).status_code == 200
+
+    [run] = _runs(app, "Welcome new testers")
+    assert (run.trigger, run.event) == ("event", "tester.joined")
+    tester = run.input["tester"]
+    assert tester["email"] == "o'brien+beta@example.com" and tester["invite_state"] == "joined"
+    with app.app_context():
+        assert tester["id"] == str(testers.get_by_email("o'brien+beta@example.com").id)
+    # A second accept is refused and starts nothing more.
+    assert client.post(f"/join/{code}", data={"csrf_token": _csrf(page.data)}).status_code == 410
+    assert len(_runs(app, "Welcome new testers")) == 1
+
+
+def test_a_failing_workflow_trigger_never_breaks_joining(app, client, monkeypatch) -> None:
+    from nous.workflows import service as workflows
+
+    def broken(name, data=None):
+        raise RuntimeError("the workflows area broke")
+
+    monkeypatch.setattr(workflows, "trigger_event", broken)
+    code = _tester(app)
+    page = client.get(f"/join/{code}")
+    done = client.post(f"/join/{code}", data={"csrf_token": _csrf(page.data)})
+    assert done.status_code == 200 and b"You have joined the beta" in done.data
+    with app.app_context():
+        assert testers.get_by_email("ada@example.com").invite_state == "joined"
