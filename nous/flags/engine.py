@@ -30,6 +30,7 @@ import ipaddress
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -318,10 +319,12 @@ def _constraint_value(c: Mapping) -> Any:
 
 
 def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bool,
-                  memo: bool = False) -> Check:
+                  memo: bool = False, inline: tuple[str, Any] | None = None) -> Check:
     """`pred` on the context value as a string (`missing` when the field is absent), then negated
     when inverted. With `memo`, answers are remembered per value (a cache that is safe to lose,
-    cleared when full): only for dear predicates (RE2, CIDR), as a miss costs more than a cheap test."""
+    cleared when full): only for dear predicates (RE2, CIDR), as a miss costs more than a cheap test.
+    `inline` = (expression over `v` and `K`, the constant K) is the same predicate as source text, so
+    that `_generate` can write it into a strategy's compiled function (see there)."""
     missing_result = missing is not inv
     if not memo:
 
@@ -336,6 +339,8 @@ def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bo
                     return missing_result
             return pred(v) is not inv
 
+        if inline is not None:
+            check.inline = ("string", name, inline[0], inline[1], missing_result, inv)  # type: ignore[attr-defined]
         return check
 
     results: dict[str, bool] = {}
@@ -381,24 +386,32 @@ def _compile_constraint(c: Any) -> Check:
             member = frozenset(v.lower() for v in values) if ci else frozenset(values)
             contains = member.__contains__
             pred = (lambda s: contains(s.lower())) if ci else contains
+            expr = "v.lower() in K" if ci else "v in K"
             if op == "IN":
-                return _string_check(name, pred, False, inv)
-            return _string_check(name, lambda s: not pred(s), True, inv)
+                return _string_check(name, pred, False, inv, inline=(expr, member))
+            return _string_check(name, lambda s: not pred(s), True, inv, inline=(f"not ({expr})", member))
         if op == "IN_CIDR":
             networks = tuple(n for n in map(_parse_network, values) if n is not None)
             return _string_check(name, lambda s: _in_networks(s, networks), False, inv, memo=True)
         needles = tuple(v.lower() for v in values) if ci else tuple(values)
+        subject = "v.lower()" if ci else "v"
+        inline: tuple[str, Any] | None = None
         if op == "STR_STARTS_WITH":
             pred = (lambda s: s.lower().startswith(needles)) if ci else (
                 lambda s: s.startswith(needles))
+            inline = (f"{subject}.startswith(K)", needles)
         elif op == "STR_ENDS_WITH":
             pred = (lambda s: s.lower().endswith(needles)) if ci else (
                 lambda s: s.endswith(needles))
-        elif ci:
-            pred = lambda s: any(n in s.lower() for n in needles)  # noqa: E731
+            inline = (f"{subject}.endswith(K)", needles)
         else:
-            pred = lambda s: any(n in s for n in needles)  # noqa: E731
-        return _string_check(name, pred, False, inv)
+            if ci:
+                pred = lambda s: any(n in s.lower() for n in needles)  # noqa: E731
+            else:
+                pred = lambda s: any(n in s for n in needles)  # noqa: E731
+            if len(needles) == 1:
+                inline = (f"K in {subject}", needles[0])
+        return _string_check(name, pred, False, inv, inline=inline)
 
     if op not in _SINGLE_VALUE_OPERATORS:
         return _false
@@ -450,7 +463,9 @@ def _compile_constraint(c: Any) -> Check:
             k = _semver_key(s)
             return k is not None and cmp(k, target)
 
-        return _string_check(name, semver_pred, False, inv)
+        symbol = {"EQ": "==", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}[op[7:]]
+        return _string_check(name, semver_pred, False, inv,
+                             inline=(f"(k := _semver_key(v)) is not None and k {symbol} K", target))
 
     # REGEX
     if not isinstance(value, str) or not value:
@@ -508,6 +523,7 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
                     return _random() * 100 < pct
             return h(prefix + v, 0, False) % 100 + 1 <= pct
 
+        default_rollout.inline = ("rollout", None, prefix, pct)  # type: ignore[attr-defined]
         return default_rollout
 
     def field_rollout(ctx: dict) -> bool:
@@ -518,6 +534,7 @@ def _rollout(group: str, pct: float, stickiness: str) -> Check:
                 return False
         return h(prefix + v, 0, False) % 100 + 1 <= pct
 
+    field_rollout.inline = ("rollout", stickiness, prefix, pct)  # type: ignore[attr-defined]
     return field_rollout
 
 
@@ -561,6 +578,82 @@ def _compile_rule(name: Any, params: Mapping, flag_name: str) -> Check:
 
         return remote_address
     return _false
+
+
+# --------------------------------------------------------------------------- strategy code generation
+
+_GENERATED_GLOBALS = {
+    "__builtins__": {}, "_dict": dict, "_str": str, "_hash": _hash, "_random": _random,
+    "_props_get": _props_get, "_resolve_str": _resolve_str, "_lookup_str": _lookup_str,
+    "_semver_key": _semver_key,
+}
+_CONSTANT = re.compile(r"\bK\b")
+
+
+def _generate(checks: tuple[Check, ...], rule: Check) -> Check:
+    """One strategy's constraints and rule as a single Python function, generated at load time.
+
+    Each closure from `_compile_constraint` / `_rollout` that carries an `inline` description is
+    written out as statements: the same lookups and the same predicate, in the same order, on the
+    same constants, so the answers are exactly the closures' (tests/flags check both ways). What
+    this saves is a Python call per constraint and per predicate on the hot path. Closures without
+    such a description (regexes, CIDRs, numbers, dates, other rules) are called as they are.
+
+    Nothing from the flag's definition becomes source text: field names and values are bound as
+    constants in the function's namespace under generated names (n0, k0, c0 …), and the source uses
+    only fixed fragments from this module."""
+    ns: dict[str, Any] = dict(_GENERATED_GLOBALS)
+    lines = ["def check(ctx):"]
+    for i, c in enumerate(checks):
+        spec = getattr(c, "inline", None)
+        if spec is None or spec[0] != "string":
+            ns[f"c{i}"] = c
+            lines.append(f"    if not c{i}(ctx): return False")
+            continue
+        _kind, name, expr, const, missing_result, inv = spec
+        ns[f"n{i}"], ns[f"k{i}"] = name, const
+        expr = _CONSTANT.sub(f"k{i}", expr)
+        lines += [
+            f"    v = ctx.get(n{i})",
+            "    if v is None:",
+            "        p = ctx.get('properties')",
+            f"        v = p.get(n{i}) if p.__class__ is _dict else _props_get(ctx, n{i})",
+            "    if v.__class__ is not _str or not v:",
+            f"        v = _resolve_str(ctx, n{i}, v)",
+            "    if v is None:",
+            "        pass" if missing_result else "        return False",
+            f"    elif {'' if inv else 'not '}({expr}):",
+            "        return False",
+        ]
+    spec = getattr(rule, "inline", None)
+    if rule is _true:
+        lines.append("    return True")
+    elif spec is not None and spec[0] == "rollout":
+        _kind, stickiness, prefix, pct = spec
+        ns["prefix"], ns["pct"] = prefix, pct
+        if stickiness is None:  # default stickiness: userId, else sessionId, else random
+            lines += [
+                "    v = ctx.get('userId')",
+                "    if v.__class__ is not _str or not v:",
+                "        v = _resolve_str(ctx, 'userId', v) or _lookup_str(ctx, 'sessionId')",
+                "        if v is None:",
+                "            return _random() * 100 < pct",
+            ]
+        else:
+            ns["stickiness"] = stickiness
+            lines += [
+                "    v = ctx.get(stickiness)",
+                "    if v.__class__ is not _str or not v:",
+                "        v = _resolve_str(ctx, stickiness, v)",
+                "        if v is None:",
+                "            return False",
+            ]
+        lines.append("    return _hash(prefix + v, 0, False) % 100 + 1 <= pct")
+    else:
+        ns["rule"] = rule
+        lines.append("    return rule(ctx)")
+    exec(compile("\n".join(lines), "<nous.flags strategy>", "exec"), ns)  # noqa: S102 - fixed fragments only
+    return ns["check"]
 
 
 def _seg_key(v: Any) -> Any:
@@ -731,6 +824,15 @@ class _Strategy:
 
     @staticmethod
     def _combine(checks: tuple[Check, ...], rule: Check) -> Check:
+        """All constraint checks, then the rule, as one generated function (see `_generate`); the
+        closures chained when that is not possible."""
+        try:
+            return _generate(checks, rule)
+        except Exception:  # noqa: BLE001 - never expected; the closures give the same answers
+            return _Strategy._chain(checks, rule)
+
+    @staticmethod
+    def _chain(checks: tuple[Check, ...], rule: Check) -> Check:
         """All constraint checks, then the rule: unrolled for short lists (the common case)."""
         if not checks:
             return rule
@@ -758,6 +860,7 @@ class _Flag:
         "checks",
         "deps",
         "enabled",
+        "fast",
         "fn",
         "name",
         "no_strategies",
@@ -792,6 +895,8 @@ class _Flag:
                 variants, list) else frozenset()
             compiled.append((d["feature"], d.get("enabled") is not False, names))
         self.deps = tuple(compiled)
+        # is_enabled's short cut: the whole answer for a dict context, None when dependencies decide
+        self.fast: Check | None = (self.fn if not self.deps else None) if self.enabled else _false
 
     @staticmethod
     def _any(checks: tuple[Check, ...]) -> Check:
@@ -899,7 +1004,12 @@ class Engine:
         try:
             flags = self._flags
             flag = flags.get(key)
-            if flag is None or not flag.enabled:
+            if flag is None:
+                return False
+            fast = flag.fast
+            if fast is not None and context.__class__ is dict:
+                return fast(context)
+            if not flag.enabled:
                 return False
             ctx = context if context.__class__ is dict else _normalize_context(context)
             if flag.deps and not self._deps_ok(flags, flag, ctx, overrides):

@@ -283,3 +283,72 @@ def test_well_formed_flags_validate_and_evaluate_consistently(feature: dict, par
     if not feature["enabled"] or (feature["dependencies"] and parent_on is (
             feature["dependencies"][0].get("enabled") is False)):
         assert answer is False
+
+
+# ------------------------------------------- generated strategy functions == the closures they inline
+# Engine.load writes each strategy's constraints and rule out as one Python function (engine._generate).
+# With generation switched off, the same constraints are chained closures: both must answer alike for
+# every context — values at the top level or in properties, missing, empty, of other types.
+
+loose_values = st.none() | st.just("") | words | words.map(str.upper) | st.sampled_from(
+    ["  pro ", "x@Example.COM", "2.1.0", "2.1.0-beta.2", "abc"]) \
+    | st.integers(min_value=-5, max_value=5) | st.sampled_from([1.5, 2.0, float("nan"), True, False])
+loose_fields = st.sampled_from(["plan", "version", "n", "userId", "sessionId", "tenant", "email"])
+loose_context = st.builds(
+    lambda top, props, props_kind: {**top, **({"properties": props} if props_kind == "dict" else
+                                              {"properties": props_kind} if props_kind else {})},
+    st.dictionaries(loose_fields, loose_values, max_size=5),
+    st.dictionaries(loose_fields, loose_values, max_size=5),
+    st.sampled_from(["dict", None, "not a mapping"]),
+)
+
+
+@st.composite
+def generated_strategy(draw: st.DrawFn) -> dict:
+    out = draw(valid_strategy())
+    if out["name"] == "flexibleRollout" and draw(st.booleans()):
+        out["parameters"]["stickiness"] = draw(st.sampled_from(["tenant", "sessionId", "random"]))
+    for c in out["constraints"]:
+        c["contextName"] = draw(loose_fields)
+    return out
+
+
+def closures_only(features: list, segments: list) -> Engine:
+    from nous.flags import engine as module
+
+    generate = module._generate
+    module._generate = None  # calling it fails: _combine falls back to chaining the closures
+    try:
+        return Engine(features, segments)
+    finally:
+        module._generate = generate
+
+
+@settings(database=None, deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies=st.lists(generated_strategy(), min_size=1, max_size=3),
+       singles=st.lists(valid_constraint(), min_size=1, max_size=6), single_fields=st.lists(loose_fields, min_size=6),
+       segment=st.lists(valid_constraint(), max_size=2), use_segment=st.booleans(),
+       ctxs=st.lists(loose_context, min_size=1, max_size=6), seed=st.integers(0, 2**16))
+def test_generated_strategies_answer_as_the_closures_do(strategies: list, singles: list, single_fields: list,
+                                                        segment: list, use_segment: bool, ctxs: list,
+                                                        seed: int) -> None:
+    import random
+
+    for c in segment:
+        c["contextName"] = "plan"
+    if use_segment:
+        strategies[0]["segments"] = [1]
+    # one flag per constraint alone (each answer then shows that constraint's outcome), and a mixed one
+    flags = [{"name": f"c{i}", "enabled": True, "strategies": [{"name": "default", "constraints": [
+        {**c, "contextName": field}]}]} for i, (c, field) in enumerate(zip(singles, single_fields, strict=False))]
+    flags.append({"name": "f", "enabled": True, "strategies": strategies})
+    segments = [{"id": 1, "constraints": segment}]
+    generated, chained = Engine(flags, segments), closures_only(flags, segments)
+    for flag in generated._flags.values():
+        for s in flag.strategies:
+            assert s.problems or s.check.__code__.co_filename == "<nous.flags strategy>"
+    for ctx in ctxs:
+        random.seed(seed)  # random stickiness: both draw the same numbers
+        ours = [generated.is_enabled(f["name"], ctx) for f in flags], generated.evaluate_all(ctx)
+        random.seed(seed)
+        assert ours == ([chained.is_enabled(f["name"], ctx) for f in flags], chained.evaluate_all(ctx)), ctx
