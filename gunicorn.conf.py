@@ -48,6 +48,18 @@ def post_worker_init(worker):
     signal.signal(signal.SIGTERM, handle_exit)
 
 
+def worker_int(worker):
+    """Ctrl-C or SIGQUIT (quick shutdown): open live sockets close at once (1012, the browser reconnects)
+    instead of keeping the worker alive until the master kills it after graceful_timeout."""
+    from nous.health.service import DRAINING
+
+    DRAINING.set()
+    if hasattr(worker, "tpool"):  # gthread: give the socket loops a moment to see it and say goodbye
+        import time
+
+        time.sleep(0.5)
+
+
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

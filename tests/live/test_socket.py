@@ -111,6 +111,27 @@ def test_sigterm_closes_sockets_at_once_and_refuses_new_ones_while_draining(app)
             proc.wait(timeout=10)
 
 
+def test_ctrl_c_closes_open_sockets_and_stops_at_once(app) -> None:
+    """Ctrl-C (gunicorn's quick shutdown) must not wait on open live sockets until the graceful timeout."""
+    base, proc = start_gunicorn(DRAIN_SECONDS="1.5")
+    try:
+        http = sign_in(app, base)
+        ws = open_socket(base, http)
+        receive_until(ws, lambda m: m["type"] == "hello")
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        with pytest.raises(ConnectionClosed) as closed:
+            while time.monotonic() - stopped_at < 5:
+                ws.receive(timeout=0.2)
+        assert closed.value.reason == 1012
+        proc.wait(timeout=10)
+        assert time.monotonic() - stopped_at < 5  # not held up until the graceful timeout (30 s)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 # --- one process in the test: heartbeats, capacity, no database connection while idle ------------
 
 @pytest.fixture(scope="module")
