@@ -1,7 +1,13 @@
 """Workflows: declarative multi-step automations (JSON or YAML) whose steps run as jobs.
 
+Other areas start the workflows that listen to their events with one call, after their commit:
+
     from nous.workflows.service import trigger_event
-    trigger_event("feedback.created", {"feedback": feedback.as_dict()})
+    trigger_event("tester.joined", {"tester": tester.as_dict()})
+    trigger_event("flag.changed", {"flag": flag.as_dict(), "actor": actor})
+
+It never raises, runs no step inline and, when no enabled workflow listens, touches no database
+(`service.trigger_event` says more). `feedback.created` is wired here to the feedback area's signal.
 
 Pieces: `schema` (documents and their validation), `expressions` (the safe `if`/`${{ }}` language),
 `handlers/` (one file per step handler), `engine` (running steps crash-safely on the job layer),

@@ -17,6 +17,25 @@ def test_seed_examples_creates_them_once_and_leaves_edits_alone(ctx):
     assert service.by_name("Weekly low-rating export").enabled is False
 
 
+def test_two_processes_seeding_at_once_create_each_example_once(ctx):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = ("from nous import create_app\nfrom nous.workflows.examples import seed_examples\n"
+              "import json\nwith create_app().app_context():\n    print(json.dumps(dict(seed_examples())))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in results]
+    outcomes = [json.loads(out.strip().splitlines()[-1]) for out, _ in results]
+    for name in ("Triage crash reports", "Weekly low-rating export"):
+        assert sorted(o[name] for o in outcomes) == ["created", "exists"]
+    assert sorted(w.name for w in service.list_workflows()) == ["Triage crash reports", "Weekly low-rating export"]
+
+
 def test_the_weekly_export_writes_the_low_ratings_and_tells_the_admin(ctx, client):
     from nous.email.models import OutboxMessage
 

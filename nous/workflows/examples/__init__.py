@@ -13,16 +13,30 @@ def example_files() -> list[Path]:
 
 def seed_examples(actor: str = "system:seed-demo") -> list[tuple[str, str]]:
     """Create the example workflows that do not exist yet (matched by name; existing ones are left
-    as the admin made them). Returns (name, "created" | "exists") per example."""
+    as the admin made them). Safe to run again, and at the same time from two processes.
+
+    Returns (name, "created" | "exists" | "refused: <why>") per example: an example this
+    installation cannot accept (a handler it lacks) is reported, never raised."""
     from nous.workflows import schema, service
 
     out = []
     for path in example_files():
         text = path.read_text(encoding="utf-8")
-        doc = schema.parse(text, "yaml")
-        if service.by_name(doc.definition["name"]) is not None:
-            out.append((doc.definition["name"], "exists"))
+        try:
+            doc = schema.parse(text, "yaml")
+        except schema.DocumentInvalid as exc:
+            out.append((path.stem, f"refused: {exc}"))
             continue
-        wf = service.create(text, actor, fmt="yaml", enabled=True)
-        out.append((wf.name, "created"))
+        name = doc.definition["name"]
+        if service.by_name(name) is not None:
+            out.append((name, "exists"))
+            continue
+        try:
+            service.create(text, actor, fmt="yaml", enabled=True)
+        except schema.DocumentInvalid:
+            if service.by_name(name) is None:
+                raise  # not a race with another seed: the document itself is at fault
+            out.append((name, "exists"))  # another process created it a moment ago
+            continue
+        out.append((name, "created"))
     return out
