@@ -42,7 +42,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "workflow_finished": ("workflow", "status"),
     "test": (),
 }
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+# The local part may hold an apostrophe (o'brien@…), as RFC 5322 allows; the domain may not.
+EMAIL_RE = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 SMTP_TIMEOUT = 15
 STUCK_AFTER = timedelta(minutes=5)
 

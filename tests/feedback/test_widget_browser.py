@@ -128,7 +128,7 @@ def test_keyboard_user_sends_feedback_and_it_reaches_the_console(app, page, cons
     page.keyboard.press("Tab")
     page.keyboard.type("Week view should <b>start</b> on Monday")
     page.keyboard.press("Tab")
-    page.keyboard.type("ada@example.com")
+    page.keyboard.type("o'brien+beta@example.com")  # apostrophe and plus: a valid address
     time.sleep(0.3)  # a person takes longer than feedback.min_submit_ms
     page.keyboard.press("Tab")
     assert _focused(page) == "button:Cancel"
@@ -144,7 +144,7 @@ def test_keyboard_user_sends_feedback_and_it_reaches_the_console(app, page, cons
 
     [row] = _rows(app)
     assert (row.rating, row.category, row.feature, row.email, row.app_version) == (
-        4, "idea", "calendar", "ada@example.com", "2.0.0")
+        4, "idea", "calendar", "o'brien+beta@example.com", "2.0.0")
     assert row.message == "Week view should <b>start</b> on Monday"
     assert row.page_url.startswith("http://127.0.0.1:") and row.viewport == "1280x800"
     assert "Chrome" in row.user_agent
