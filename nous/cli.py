@@ -64,7 +64,7 @@ def db_report_command(as_json: bool, limit: int) -> None:
     if as_json:
         emit(report, True)
         return
-    click.echo(f"database: {report['dialect']}   pool: {report['pool']['status']}")
+    click.echo(f"database: {report['dialect']}   pool: {report['pool']['summary']}")
     click.echo(f"slow-query threshold: {report['slow_query_ms']} ms\n")
     click.echo(f"{'type':<8} {'count':>9} {'mean ms':>9} {'max ms':>9}")
     for kind, s in sorted(report["by_type"].items()):

@@ -189,6 +189,23 @@ def capture_plans(conn: redis.Redis, limit: int = 100) -> int:
     return done
 
 
+def pool_stats(pool: Any) -> dict[str, Any]:
+    """The connection pool in words an operator reads: connections in use, idle, and the most it opens."""
+    out: dict[str, Any] = {"class": type(pool).__name__}
+    for name, attr in (("in_use", "checkedout"), ("idle", "checkedin"), ("size", "size")):
+        fn = getattr(pool, attr, None)
+        if callable(fn):
+            out[name] = fn()
+    max_overflow = getattr(pool, "_max_overflow", None)
+    if isinstance(max_overflow, int) and "size" in out:
+        out["max_overflow"] = max_overflow
+    parts = [f"{out['in_use']} in use" if "in_use" in out else "", f"{out['idle']} idle" if "idle" in out else ""]
+    if "max_overflow" in out:
+        parts.append(f"size {out['size']} + {out['max_overflow']} overflow")
+    out["summary"] = " · ".join(p for p in parts if p) or out["class"]
+    return out
+
+
 def report(conn: redis.Redis, limit: int = 20) -> dict[str, Any]:
     capture_plans(conn)
     rows = statement_stats(conn, limit=limit)
@@ -197,7 +214,7 @@ def report(conn: redis.Redis, limit: int = 20) -> dict[str, Any]:
     pool = db.engine.pool
     return {
         "dialect": db.engine.dialect.name,
-        "pool": {"class": type(pool).__name__, "status": pool.status()},
+        "pool": pool_stats(pool),
         "slow_query_ms": settings.get("db.slow_query_ms"),
         "by_type": type_stats(statement_stats(conn, limit=1000)),
         "statements": rows,

@@ -87,3 +87,15 @@ def test_console_db_report(admin_client) -> None:
     assert resp.status_code == 200 and b"Slow queries" in resp.data and b"<html" not in resp.data
     full = admin_client.get("/admin/system/db-report")
     assert b"<html" in full.data
+
+
+def test_pool_is_reported_in_plain_words(ctx) -> None:
+    from nous.dbmonitor.service import pool_stats
+    from nous.extensions import db
+
+    with db.engine.connect():
+        held = pool_stats(db.engine.pool)
+    assert held["in_use"] >= 1 and held["summary"].startswith(f"{held['in_use']} in use")
+    assert "Overflow: -" not in held["summary"]
+    proc = run_cli("nous", "db", "report")
+    assert proc.returncode == 0 and "pool: " in proc.stdout and " idle" in proc.stdout, (proc.stdout, proc.stderr)
