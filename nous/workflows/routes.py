@@ -105,6 +105,13 @@ def _summary(value: Any, limit: int = 5) -> str:
     return " · ".join(parts)
 
 
+@bp.app_template_filter("wf_gist")
+def _gist(text: str, limit: int = 64) -> str:
+    """A handler's description cut to its first clause, to read beside its name in a list."""
+    first = text.replace("`", "").split("; ")[0].split(". ")[0].rstrip(".")
+    return first if len(first) <= limit else first[:limit - 1].rstrip(" ,") + "…"
+
+
 class _BlockDumper(yaml.SafeDumper):
     """YAML as people write it: multi-line text as a literal block."""
 

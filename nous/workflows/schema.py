@@ -478,8 +478,8 @@ def _semantic_problems(data: dict[str, Any], out: _Builder) -> None:
         handler = registry.get(uses) if isinstance(uses, str) else None
         if isinstance(uses, str) and handler is None:
             close = difflib.get_close_matches(uses, list(registry), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            out.add((*base, "uses"), f"unknown handler {uses!r}{hint}; the handlers are {', '.join(sorted(registry))}")
+            hint = f"did you mean {close[0]!r}?" if close else f"the handlers are {', '.join(sorted(registry))}"
+            out.add((*base, "uses"), f"unknown handler {uses!r}; {hint}")
         if isinstance(step.get("if"), str):
             _expression_problem(step["if"], (*base, "if"), out)
         if isinstance(step.get("with"), dict):

@@ -212,3 +212,10 @@ def test_bad_uploads_are_refused_cleanly(admin_client, ctx):
     assert binary.status_code == 400
     empty = admin_client.post("/admin/workflows/validate", data={}, headers=HX)
     assert empty.status_code == 200 and "the document is empty" in empty.get_data(as_text=True)
+
+
+def test_the_editor_lists_each_handler_with_the_gist_of_what_it_does(admin_client):
+    html = admin_client.get("/admin/workflows/new").get_data(as_text=True)
+    gist = '<span class="muted small wf-gist">Waits seconds (up to 7 days) before the next step starts</span>'
+    assert f"<code>delay</code> {gist}" in html
+    assert "…</span>" in html  # long descriptions are cut, the whole one is inside

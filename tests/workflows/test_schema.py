@@ -91,8 +91,10 @@ def test_unknown_handler_names_line_and_field_and_lists_the_handlers():
             uses: feedback.clasify
         """)
     assert (p.line, p.field) == (7, "steps[1].uses")
-    assert "unknown handler 'feedback.clasify'" in p.message and "feedback.classify" in p.message
+    assert p.message == "unknown handler 'feedback.clasify'; did you mean 'feedback.classify'?"
     assert str(p).startswith("line 7, steps[1].uses: ")
+    [far] = problems("name: x\nsteps:\n  - id: a\n    uses: zzz\n")
+    assert far.message.startswith("unknown handler 'zzz'; the handlers are ") and "delay, " in far.message
 
 
 def test_duplicate_step_id_names_both_places():
