@@ -7,8 +7,10 @@ if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>
   echo "NOUS needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ]; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  # none yet, or one left half-made by an interrupted first run: (re)create it
   echo "==> creating .venv"
+  rm -rf .venv
   "$PY" -m venv .venv
 fi
 ensure_requirements() {  # $1: requirements file; installs only when it changed since the last install
