@@ -124,3 +124,27 @@ def test_trigger_event_never_raises_into_the_caller(ctx):
     script = "from nous.workflows.service import trigger_event\nprint(trigger_event('tester.joined', {}))\n"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
+def test_with_redis_unreachable_the_listened_events_come_from_the_database_every_second(app, tmp_path):
+    from nous import create_app
+    from tests.support.live import ThrowawayRedis
+
+    server = ThrowawayRedis(tmp_path)
+    try:
+        own = create_app({"REDIS_URL": server.url})  # a process whose Redis goes away
+        with own.app_context():
+            assert service.listened_events() == frozenset()
+        server.stop()
+        with app.app_context():
+            service.create(ON_JOIN, ADMIN)  # announced on the test run's Redis, which `own` does not see
+        with own.app_context():
+            wait_for(lambda: "tester.joined" in service.listened_events(), timeout=3, every=0.1,
+                     what="the offline reload to find the new listener")
+            [run_id] = service.trigger_event("tester.joined", {"tester": {"email": "t@example.com"}})
+            run = service.get_run(run_id)
+            # the run is on record and its first step waits for the reconciler to send its job
+            assert run.status == "queued" and service.run_detail(run_id)["steps"][0].status == "queued"
+            db.session.remove()
+    finally:
+        server.stop()
