@@ -150,14 +150,18 @@ def _workflow(workflow_id: int) -> Any:
         abort(404, description=str(exc))
 
 
-def _run_page_args() -> tuple[str, int | None]:
+def _run_page_args() -> dict[str, Any]:
+    """status, before and limit of a run list, checked (400 otherwise)."""
     status = request.args.get("status", "").strip()
     if status and status not in RUN_STATES:
         abort(400, description=f"status must be one of {', '.join(RUN_STATES)}")
     raw = request.args.get("before", "").strip()
     if raw and (not raw.isdigit() or len(raw) > 18):
         abort(400, description="before must be a run number")
-    return status, int(raw) if raw else None
+    size = request.args.get("limit", "").strip()
+    if size and (not size.isdigit() or not 0 < int(size) <= service.MAX_PAGE_SIZE):
+        abort(400, description=f"limit must be from 1 to {service.MAX_PAGE_SIZE}")
+    return {"status": status, "before": int(raw) if raw else None, "limit": int(size) if size else service.PAGE_SIZE}
 
 
 def _document_from_request() -> tuple[str, str | None]:
@@ -192,9 +196,9 @@ def index() -> Any:
 @bp.get("/runs")
 @admin_required
 def list_runs() -> Any:
-    status, before = _run_page_args()
-    runs = service.list_runs(status=status, before=before)
-    body = render("workflows/runs_page.html", "workflows/_runs.html", runs=runs, workflow=None, status=status,
+    args = _run_page_args()
+    runs = service.list_runs(**args)
+    body = render("workflows/runs_page.html", "workflows/_runs.html", runs=runs, workflow=None, status=args["status"],
                   active="workflows")
     return (body, 286) if is_fragment_request() and not runs.any_active else body
 
@@ -320,9 +324,9 @@ def run_workflow(workflow_id: int) -> Any:
 @admin_required
 def workflow_runs(workflow_id: int) -> Any:
     wf = _workflow(workflow_id)
-    status, before = _run_page_args()
-    runs = service.list_runs(wf.id, status=status, before=before)
-    body = render("workflows/runs_page.html", "workflows/_runs.html", runs=runs, workflow=wf, status=status,
+    args = _run_page_args()
+    runs = service.list_runs(wf.id, **args)
+    body = render("workflows/runs_page.html", "workflows/_runs.html", runs=runs, workflow=wf, status=args["status"],
                   active="workflows")
     # 286 tells HTMX to stop polling: no run of this page is still going
     return (body, 286) if is_fragment_request() and not runs.any_active else body

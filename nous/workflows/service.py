@@ -53,6 +53,7 @@ log = logging.getLogger("nous.workflows")
 
 MAX_INPUT = 64_000  # characters of JSON in a run's input
 PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100  # of a run list in the console
 LOST_AFTER = timedelta(minutes=2)
 # Runs and steps change in the workers' processes. A session that lives across requests (a test
 # client inside one app context, a shell, a long CLI command) would otherwise hand back the rows it
@@ -119,6 +120,7 @@ def run_counts(workflow_ids: list[int]) -> dict[int, int]:
 class RunPage:
     rows: list[WorkflowRun]
     older: int | None  # cursor for the next page (run id), None at the end
+    query: dict[str, Any] | None = None  # the arguments that give this page again (for its polling)
 
     @property
     def any_active(self) -> bool:
@@ -139,7 +141,8 @@ def list_runs(workflow_id: int | None = None, status: str = "", before: int | No
         stmt = stmt.where(WorkflowRun.id < before)
     rows = list(db.session.scalars(stmt.execution_options(**FRESH)))
     older = rows[limit - 1].id if len(rows) > limit else None
-    return RunPage(rows[:limit], older)
+    query = {k: v for k, v in (("status", status), ("before", before), ("limit", limit)) if v and v != PAGE_SIZE}
+    return RunPage(rows[:limit], older, query)
 
 
 def get_run(run_id: int) -> WorkflowRun:

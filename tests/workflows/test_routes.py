@@ -201,7 +201,8 @@ def test_unknown_ids_are_404_never_500(admin_client, path):
     assert admin_client.get(path).status_code == 404
 
 
-@pytest.mark.parametrize("query", ["?status=nope", "?before=abc", "?before=-1", "?before=" + "9" * 30])
+@pytest.mark.parametrize("query", ["?status=nope", "?before=abc", "?before=-1", "?before=" + "9" * 30, "?limit=0",
+                                   "?limit=101", "?limit=x"])
 def test_bad_run_list_arguments_are_400(admin_client, query):
     assert admin_client.get("/admin/workflows/runs" + query).status_code == 400
 
@@ -219,3 +220,23 @@ def test_the_editor_lists_each_handler_with_the_gist_of_what_it_does(admin_clien
     gist = '<span class="muted small wf-gist">Waits seconds (up to 7 days) before the next step starts</span>'
     assert f"<code>delay</code> {gist}" in html
     assert "…</span>" in html  # long descriptions are cut, the whole one is inside
+
+
+def test_a_polled_run_list_asks_for_the_same_page_it_shows(admin_client, ctx):
+    wf = make()
+    ids = [service.run_now(wf.id, {"text": "x"}, ADMIN) for _ in range(4)]  # all still queued
+    index = admin_client.get("/admin/workflows/").get_data(as_text=True)
+    assert 'hx-get="/admin/workflows/runs?limit=15"' in index  # the dashboard's 15, not a page of 25
+
+    older = admin_client.get(f"/admin/workflows/{wf.id}/runs?before={ids[2]}&limit=1", headers=HX)
+    html = older.get_data(as_text=True)
+    assert older.status_code == 200 and f"#{ids[1]}" in html and f"#{ids[3]}" not in html
+    assert f'hx-get="/admin/workflows/{wf.id}/runs?before={ids[2]}&amp;limit=1"' in html
+    again = admin_client.get(f"/admin/workflows/{wf.id}/runs?before={ids[2]}&limit=1", headers=HX)
+    assert again.get_data(as_text=True) == html  # polling keeps showing the older page
+
+    filtered = admin_client.get("/admin/workflows/runs?status=queued", headers=HX).get_data(as_text=True)
+    assert 'hx-get="/admin/workflows/runs?status=queued"' in filtered
+    run_here()
+    done = admin_client.get("/admin/workflows/runs?status=queued", headers=HX)
+    assert done.status_code == 286 and "No queued runs." in done.get_data(as_text=True)
