@@ -183,7 +183,10 @@ class FlagCache:
         self.checked_at = -1e9
 
     def reset(self) -> None:
-        """Forget everything (tests start from an empty database)."""
+        """Forget everything (tests start from an empty database), rate-limit leases included."""
+        from nous.flags.limits import LIMITER
+
+        LIMITER.reset()
         with self.lock:
             self.snap, self.version, self.loaded, self.changed_here = Snapshot.empty(), None, False, False
             self.checked_at = self.loaded_at = self.retry_at = -1e9
@@ -391,6 +394,18 @@ def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str
         counts = yes if result["enabled"] else no
         counts[key] = counts.get(key, 0) + 1
     return out
+
+
+def evaluate_all_json(context: Mapping[str, Any] | None = None) -> str:
+    """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
+    cache = get_cache()
+    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    text, answers = snap.engine.evaluate_all_json(context, snap.overrides_for(context))
+    yes, no = EVALS.yes, EVALS.no
+    for key, on in answers:
+        counts = yes if on else no
+        counts[key] = counts.get(key, 0) + 1
+    return text
 
 
 def snapshot() -> Snapshot:

@@ -683,7 +683,7 @@ class _Segment:
 class _Variants:
     """Weighted sticky variants (flag level or strategy level)."""
 
-    __slots__ = ("names", "overrides", "payloads", "prefix", "steps", "stickiness", "total")
+    __slots__ = ("json", "names", "overrides", "payloads", "prefix", "steps", "stickiness", "total")
 
     def __init__(self, variants: list, group: str, stickiness: str) -> None:
         names: list[str] = []
@@ -715,6 +715,7 @@ class _Variants:
         self.prefix = group + ":"
         self.stickiness = stickiness
         self.overrides = tuple(overrides)
+        self.json = tuple(_variant_json(self.result(i)) for i in range(len(self.names)))
 
     def seed(self, ctx: dict) -> str | None:
         s = self.stickiness
@@ -862,8 +863,12 @@ class _Flag:
         "enabled",
         "fast",
         "fn",
+        "json_off",
+        "json_on",
+        "key_json",
         "name",
         "no_strategies",
+        "simple",
         "strategies",
         "variants",
     )
@@ -897,6 +902,13 @@ class _Flag:
         self.deps = tuple(compiled)
         # is_enabled's short cut: the whole answer for a dict context, None when dependencies decide
         self.fast: Check | None = (self.fn if not self.deps else None) if self.enabled else _false
+        # evaluate_all's: no dependencies and no variants, so `fn` alone gives the answer and the
+        # variant is "disabled"; the JSON of either answer is made here, once
+        self.simple = self.enabled and not self.deps and self.variants is None and all(
+            s.variants is None for s in self.strategies)
+        self.key_json = _json(self.name)
+        self.json_on = f'{self.key_json}:{{"enabled":true,"variant":{_ON_JSON}}}'
+        self.json_off = f'{self.key_json}:{{"enabled":false,"variant":{_OFF_JSON}}}'
 
     @staticmethod
     def _any(checks: tuple[Check, ...]) -> Check:
@@ -936,6 +948,19 @@ def _override(overrides: Any, key: Any) -> bool | None:
 
 def _disabled(feature_enabled: bool) -> dict:
     return {"name": "disabled", "enabled": False, "feature_enabled": feature_enabled}
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _variant_json(variant: dict) -> str:
+    """A variant as evaluate_all_json writes it: "payload" always present (null when none)."""
+    return _json({**variant, "payload": variant.get("payload")})
+
+
+_OFF_JSON = _variant_json(_disabled(False))
+_ON_JSON = _variant_json(_disabled(True))
 
 
 def _private_copy(v: Mapping) -> Mapping:
@@ -1040,12 +1065,41 @@ class Engine:
         out: dict[str, dict] = {}
         for key, flag in flags.items():
             try:
-                enabled, strategy = self._resolve(flags, flag, ctx, overrides)
-                variant = self._variant(flag, enabled, strategy, ctx)
+                if flag.simple and (overrides is None or _override(overrides, key) is None):
+                    enabled = bool(flag.fn(ctx))
+                    variant = _disabled(enabled)
+                else:
+                    enabled, strategy = self._resolve(flags, flag, ctx, overrides)
+                    variant = self._variant(flag, enabled, strategy, ctx)
             except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
                 enabled, variant = False, _disabled(False)
             out[key] = {"enabled": enabled, "variant": variant}
         return out
+
+    def evaluate_all_json(self, context: Mapping | None = None,
+                          overrides: Mapping[str, bool] | None = None) -> tuple[str, list[tuple[str, bool]]]:
+        """evaluate_all() as compact JSON text — each variant with "payload" (null when none) — and
+        the answers as [(key, enabled)]. The text is joined from pieces made at load time, so no
+        dict is built and nothing is encoded per call."""
+        flags = self._flags
+        ctx = _normalize_context(context)
+        parts: list[str] = []
+        answers: list[tuple[str, bool]] = []
+        for key, flag in flags.items():
+            try:
+                if flag.simple and (overrides is None or _override(overrides, key) is None):
+                    enabled = bool(flag.fn(ctx))
+                    parts.append(flag.json_on if enabled else flag.json_off)
+                else:
+                    enabled, strategy = self._resolve(flags, flag, ctx, overrides)
+                    variant = self._variant_text(flag, enabled, strategy, ctx)
+                    parts.append(f'{flag.key_json}:{{"enabled":{"true" if enabled else "false"},'
+                                 f'"variant":{variant}}}')
+            except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
+                enabled = False
+                parts.append(flag.json_off)
+            answers.append((key, enabled))
+        return "{" + ",".join(parts) + "}", answers
 
     def _resolve(self, flags: dict, flag: _Flag, ctx: dict,
                  overrides: Any) -> tuple[bool, _Strategy | None]:
@@ -1073,6 +1127,18 @@ class Engine:
                 if i is not None:
                     return variants.result(i)
         return _disabled(True)
+
+    @staticmethod
+    def _variant_text(flag: _Flag, enabled: bool, strategy: _Strategy | None, ctx: dict) -> str:
+        """_variant() as the JSON text made at load time."""
+        if not enabled:
+            return _OFF_JSON
+        for variants in (strategy.variants if strategy is not None else None, flag.variants):
+            if variants is not None:
+                i = variants.select(ctx)
+                if i is not None:
+                    return variants.json[i]
+        return _ON_JSON
 
     def _parent_state(self, flags: dict, parent: _Flag, ctx: dict, overrides: Any,
                       want_variant: bool) -> tuple[bool, str | None]:

@@ -190,3 +190,25 @@ def test_openapi_documents_the_client_apis(client, ctx) -> None:
         assert op["security"] == [{"flagsClientToken": []}] and "401" in op["responses"]
     assert doc["components"]["securitySchemes"]["flagsClientToken"]["name"] == "Authorization"
     assert "FlagContext" in doc["components"]["schemas"]
+
+
+def test_evaluate_answers_as_the_python_api_does(client, ctx, token, make_flag) -> None:
+    """The JSON the endpoint writes from pieces made at load time is flags.evaluate_all(), tester
+    overrides, variants with and without payloads, and dependencies included."""
+    from nous import flags
+    from nous.testers import service as testers
+
+    make_flag("rollout.half", enabled=True, strategies=[rollout(50, constraint("plan", "IN", ["pro", "team"]))])
+    make_flag("variants", enabled=True, strategies=[rollout(100)], variants=[
+        {"name": "a", "weight": 1, "payload": {"type": "json", "value": "{\"ü\": 1}"}}, {"name": "b", "weight": 1}])
+    make_flag("child", enabled=True, dependencies=[{"feature": "rollout.half"}])
+    make_flag("switched.off")
+    tester = testers.add("ov@example.com", actor="t")
+    testers.set_flag_override(tester.id, "switched.off", True, actor="t")
+    testers.set_flag_override(tester.id, "variants", False, actor="t")
+    assert flags.is_enabled("switched.off", {"userId": "ov@example.com"})
+    for i in range(40):
+        context = {"userId": "ov@example.com" if i == 0 else f"user-{i}",
+                   "properties": {"plan": ("pro", "team", "free")[i % 3]}}
+        got = client.post(EVALUATE, json=context, headers={"Authorization": token}).json["flags"]
+        assert got == flags.evaluate_all(context), context

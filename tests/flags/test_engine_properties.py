@@ -352,3 +352,21 @@ def test_generated_strategies_answer_as_the_closures_do(strategies: list, single
         ours = [generated.is_enabled(f["name"], ctx) for f in flags], generated.evaluate_all(ctx)
         random.seed(seed)
         assert ours == ([chained.is_enabled(f["name"], ctx) for f in flags], chained.evaluate_all(ctx)), ctx
+
+
+@settings(database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(features=st.lists(valid_feature, min_size=1, max_size=3), parent_on=st.booleans(), ctx=contexts,
+       overrides=st.none() | st.dictionaries(st.sampled_from(["f", "f1", "p", "x"]), st.booleans()))
+def test_evaluate_all_json_is_evaluate_all_as_json(features: list, parent_on: bool, ctx: dict,
+                                                   overrides: dict | None) -> None:
+    import json
+
+    for i, f in enumerate(features):
+        f["name"] = f"f{i}" if i else "f"
+    e = Engine([*features, {"name": "p", "enabled": parent_on}, {"name": "ünïcode \"quoted\"", "enabled": True}])
+    text, answers = e.evaluate_all_json(ctx, overrides)
+    expected = e.evaluate_all(ctx, overrides)
+    for result in expected.values():
+        result["variant"].setdefault("payload", None)
+    assert json.loads(text) == expected
+    assert answers == [(k, v["enabled"]) for k, v in expected.items()]
