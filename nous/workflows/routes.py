@@ -43,13 +43,6 @@ steps:
     with:
       text: ${{ input.text }}
 """
-SAMPLE_INPUT = {
-    "feedback.created": {"feedback": {"id": 1, "rating": 1, "message": "The app crashes on start since 2.4.1 (E1234)",
-                                      "feature": "calendar", "category": "bug", "status": "new",
-                                      "email": "tester@example.com", "tags": []}},
-    "tester.joined": {"tester": {"id": "…", "email": "tester@example.com", "role": "TESTER"}},
-    "flag.changed": {"flag": {"key": "new-onboarding", "enabled": True}, "actor": "admin@example.com"},
-}
 BADGES = {"succeeded": "pass", "failed": "fail", "running": "info", "retrying": "warn", "canceled": "warn",
           "queued": "muted", "pending": "muted", "skipped": "muted", "abandoned": "warn"}
 
@@ -244,10 +237,10 @@ def create_workflow() -> Any:
 @admin_required
 def show(workflow_id: int) -> Any:
     wf = _workflow(workflow_id)
-    sample = SAMPLE_INPUT.get(wf.trigger_event or "", {})
+    sample, sample_from = service.sample_event_data(wf.trigger_event)
     return render("workflows/workflow.html", workflow=wf, runs=service.list_runs(wf.id), status="",
                   sample_input=json.dumps(sample, indent=2, ensure_ascii=False) if sample else "{}",
-                  active="workflows")
+                  sample_from=sample_from, active="workflows")
 
 
 @bp.get("/<int:workflow_id>/edit")

@@ -59,6 +59,14 @@ LOST_AFTER = timedelta(minutes=2)
 # client inside one app context, a shell, a long CLI command) would otherwise hand back the rows it
 # loaded before, with their old status, and the run history would keep polling a finished run.
 FRESH = {"populate_existing": True}
+# Made-up data of each event, for running an event workflow by hand when there is no real record.
+EXAMPLE_EVENT_DATA: dict[str, dict[str, Any]] = {
+    "feedback.created": {"feedback": {"id": 1, "rating": 1, "message": "The app crashes on start since 2.4.1 (E1234)",
+                                      "feature": "calendar", "category": "bug", "status": "new",
+                                      "email": "tester@example.com", "tags": []}},
+    "tester.joined": {"tester": {"id": "…", "email": "tester@example.com", "role": "TESTER"}},
+    "flag.changed": {"flag": {"key": "new-onboarding", "enabled": True}, "actor": "admin@example.com"},
+}
 
 
 class WorkflowError(ValueError):
@@ -580,6 +588,20 @@ def prune_runs(days: int, instance_path: str | None = None) -> int:
             for run_id in ids:
                 for path in folder.glob(f"run{run_id}-*.csv"):
                     path.unlink(missing_ok=True)
+
+
+def sample_event_data(event: str | None) -> tuple[dict[str, Any], str]:
+    """Input for running an event workflow by hand: the data the event would carry for the newest
+    real record, else a made-up example. Returns (data, where it comes from)."""
+    if event == "feedback.created":
+        try:
+            from nous.feedback.models import Feedback
+        except ImportError:  # the feedback area is absent
+            return EXAMPLE_EVENT_DATA[event], "an example"
+        row = db.session.scalar(select(Feedback).order_by(Feedback.id.desc()).limit(1))
+        if row is not None:
+            return engine.json_safe({"feedback": row.as_dict()}), f"the newest feedback (#{row.id})"
+    return EXAMPLE_EVENT_DATA.get(event or "", {}), "an example" if event in EXAMPLE_EVENT_DATA else ""
 
 
 def handler_catalog() -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import pytest
 
 from nous.audit.models import AuditEvent
 from nous.extensions import db
+from nous.feedback.models import Feedback
 from nous.workflows import service
 from nous.workflows.models import Workflow, WorkflowRun
 from tests.workflows.conftest import ADMIN, run_here
@@ -240,3 +241,19 @@ def test_a_polled_run_list_asks_for_the_same_page_it_shows(admin_client, ctx):
     run_here()
     done = admin_client.get("/admin/workflows/runs?status=queued", headers=HX)
     assert done.status_code == 286 and "No queued runs." in done.get_data(as_text=True)
+
+
+def test_run_now_of_a_feedback_workflow_is_filled_in_with_the_newest_feedback(admin_client, client, ctx):
+    wf = service.create(DOC.replace("trigger: manual", "trigger: {event: feedback.created}")
+                        .replace("Route test", "On feedback"), ADMIN)
+    page = html_lib.unescape(admin_client.get(f"/admin/workflows/{wf.id}").get_data(as_text=True))
+    assert "filled in with an example" in page and '"message": "The app crashes on start' in page
+    for message in ("older one", "Crash on login since 3.0.2"):
+        assert client.post("/api/feedback", json={"rating": 2, "category": "bug", "message": message}
+                           ).status_code == 201
+    newest = max(r.id for r in db.session.scalars(db.select(Feedback)))
+    page = html_lib.unescape(admin_client.get(f"/admin/workflows/{wf.id}").get_data(as_text=True))
+    assert f"filled in with the newest feedback (#{newest})" in page
+    assert f'"id": {newest},' in page and '"message": "Crash on login since 3.0.2"' in page
+    manual = html_lib.unescape(admin_client.get(f"/admin/workflows/{make().id}").get_data(as_text=True))
+    assert "filled in with" not in manual and ">{}</textarea>" in manual
