@@ -58,7 +58,7 @@ def _client() -> tuple[int, str] | None:
     env = request.environ
     if "nous.flags.client" not in env:
         raw = _presented_token()
-        env["nous.flags.client"] = snapshot().tokens.get(flags.token_hash(raw)) if raw and len(raw) <= 512 else None
+        env["nous.flags.client"] = snapshot().client(raw) if raw and len(raw) <= 512 else None
     return env["nous.flags.client"]
 
 

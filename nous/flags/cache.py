@@ -51,18 +51,21 @@ HOUR_KEY = "nous:flags:evals:{hour}:{answer}"  # the same per UTC hour, kept HOU
 HOURS_KEPT = 8 * 24
 TOKEN_SEEN_KEY = "nous:flags:token-seen"  # noqa: S105 - a Redis key: hash {token id: unix time last used}
 FLUSH_EVERY = 1.0
+MAX_KNOWN_CLIENTS = 1000  # valid tokens remembered per snapshot as presented
 
 
 class Snapshot:
     """Everything evaluation reads, built together and replaced together."""
 
-    __slots__ = ("engine", "etag", "features", "flag_enabled", "keys", "overrides", "segments", "stale", "tokens")
+    __slots__ = ("engine", "etag", "features", "flag_enabled", "keys", "known_clients", "overrides", "segments",
+                 "stale", "tokens")
 
     def __init__(self, engine: Engine, overrides: dict[str, dict[str, bool]], tokens: dict[str, tuple[int, str]],
                  features: list[dict[str, Any]], segments: list[dict[str, Any]], stale: frozenset[str]) -> None:
         self.engine = engine
         self.overrides = overrides  # {tester id or lower-case email: {flag key: on/off}}
         self.tokens = tokens  # {sha256 hex of a client token: (id, name)}
+        self.known_clients: dict[str, tuple[int, str]] = {}  # tokens presented and found, for client()
         self.features = features  # Unleash client-API features (what the SDKs get)
         self.segments = segments
         self.stale = stale
@@ -74,6 +77,19 @@ class Snapshot:
     @classmethod
     def empty(cls) -> Snapshot:
         return cls(Engine(), {}, {}, [], [], frozenset())
+
+    def client(self, raw: str) -> tuple[int, str] | None:
+        """The (id, name) of a valid client token as presented. Tokens found are remembered for the
+        life of this snapshot (a revocation makes a new one), so a client's requests after its first
+        skip the SHA-256; unknown tokens are not remembered, so nobody can fill this up."""
+        found = self.known_clients.get(raw)
+        if found is None:
+            found = self.tokens.get(hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest())
+            if found is not None:
+                if len(self.known_clients) >= MAX_KNOWN_CLIENTS:
+                    self.known_clients.clear()
+                self.known_clients[raw] = found
+        return found
 
     def overrides_for(self, context: Any) -> dict[str, bool] | None:
         """The tester overrides that apply to this context (by its userId: tester id or email)."""

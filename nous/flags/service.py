@@ -10,9 +10,11 @@ understand is ever stored; refusals carry one message per field (`FlagError.erro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
+import logging
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -45,6 +47,8 @@ __all__ = [
     "preview", "recent_changes", "restore_version", "revoke_token", "save_segment", "set_enabled", "set_rollout",
     "simple_model", "strategies_from_simple", "unarchive_flag", "update_flag",
 ]
+
+log = logging.getLogger("nous.flags")
 
 KEY_MAX = 200
 DESCRIPTION_MAX = 10_000
@@ -350,7 +354,25 @@ def _record(flag: Flag, action: str, before: dict[str, Any] | None, actor: str, 
     db.session.info.setdefault("nous.flags.events", []).append({
         "key": flag.key, "action": LIVE_ACTIONS.get(action, "updated") if before is not None else "created",
         "enabled": flag.enabled, "actor": actor, "version": flag.version, "at": flag.updated_at.isoformat()})
+    if before is not None and action in WORKFLOW_ACTIONS:
+        db.session.info.setdefault("nous.flags.workflow_events", []).append(
+            _flag_changed_data(flag, action, actor, note, version.diff))
     return version
+
+
+# changes of one existing flag that start the workflows listening to `flag.changed` (not creations,
+# nor imports, which may change hundreds of flags at once)
+WORKFLOW_ACTIONS = frozenset({"update", "enable", "disable", "rollout", "restore", "archive", "unarchive", "schedule"})
+WORKFLOW_CHANGES_MAX = 50  # diff entries passed to a workflow; `changed` always names every field
+
+
+def _flag_changed_data(flag: Flag, action: str, actor: str, note: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data of a `flag.changed` event: the flag, what was done, by whom, and what changed."""
+    fields = sorted({str(c["path"]).split(".")[0].split("[")[0] for c in changes})
+    return {"flag": {"key": flag.key, "enabled": bool(flag.enabled), "type": flag.type,
+                     "archived": bool(flag.archived), "version": flag.version},
+            "action": action, "actor": actor, "note": note, "changed": fields,
+            "changes": json.loads(json.dumps(changes[:WORKFLOW_CHANGES_MAX], default=str))}
 
 
 # what the console's live view (/ws/live, topic "flags") calls each kind of version
@@ -362,10 +384,12 @@ LIVE_ACTIONS = {"update": "updated", "enable": "enabled", "disable": "disabled",
 @event.listens_for(Session, "after_rollback")
 def _forget_events(session: Session) -> None:
     session.info.pop("nous.flags.events", None)  # changes rolled back are not announced
+    session.info.pop("nous.flags.workflow_events", None)
 
 
 def _announce() -> None:
-    """After a commit: every process reloads within a second; live viewers hear of each change."""
+    """After a commit: every process reloads within a second; live viewers hear of each change; the
+    workflows listening to `flag.changed` start."""
     bump_version()
     events = db.session.info.pop("nous.flags.events", [])
     if events and importlib.util.find_spec("nous.live.events") is not None:
@@ -373,6 +397,26 @@ def _announce() -> None:
 
         for event in events[:50]:
             publish("flags", event)
+    _tell_workflows(db.session.info.pop("nous.flags.workflow_events", []))
+
+
+def _tell_workflows(events: list[dict[str, Any]]) -> None:
+    """`flag.changed` for each change, after the commit. Whatever a listener does, the change stands:
+    the workflows' trigger_event never raises by its contract, and this makes sure of it."""
+    if not events or importlib.util.find_spec("nous.workflows") is None:
+        return
+    try:
+        from nous.workflows.service import trigger_event
+    except Exception:  # a broken workflows area must not break flag changes
+        log.exception("flags: the workflows area cannot be loaded; flag.changed not delivered")
+        return
+    for data in events[:50]:
+        try:
+            trigger_event("flag.changed", data)
+        except Exception:  # the flag change is committed and stays
+            log.exception("flags: flag.changed not delivered", extra={"flag": data["flag"]["key"]})
+            with contextlib.suppress(Exception):
+                db.session.rollback()
 
 
 def _commit() -> None:
