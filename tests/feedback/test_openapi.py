@@ -1,10 +1,25 @@
-"""Schemathesis against /openapi.json for the feedback API: no 500, responses as documented."""
+"""Schemathesis against /openapi.json for the feedback API: no 500, responses as documented, valid
+input accepted and invalid input refused, for JSON and form bodies."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import jsonschema
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, assume, settings
+
+# Importing the OpenAPI checks registers them. Without it a lone run of this file checks only "no
+# 500", while in the whole suite (where other files import them) every check runs.
+from schemathesis.specs.openapi.checks import negative_data_rejection
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from nous.openapi import document
+
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -15,18 +30,78 @@ def feedback_api(app, unlimited):
 schema = schemathesis.pytest.from_fixture("feedback_api").include(path_regex="^/api/feedback")
 
 
-@pytest.mark.xfail(strict=False, reason="schemathesis' WSGI client can crash on generated form bodies")
+def wire_form(body: dict[str, Any]) -> dict[str, str]:
+    """What the server reads from a form body sent by schemathesis' WSGI client (werkzeug's test
+    client, given the body as `data`): the first value of each field, as text."""
+    environ = EnvironBuilder(method="POST", data=body, headers={"Content-Type": FORM}).get_environ()
+    return Request(environ).form.to_dict(flat=True)
+
+
+def _types(prop: dict[str, Any]) -> set[str]:
+    found = set()
+    for part in [prop, *prop.get("anyOf", [])]:
+        t = part.get("type")
+        found.update(t if isinstance(t, list) else [t] if t else [])
+    return found
+
+
+def _typed(prop: dict[str, Any], text: str) -> Any:
+    """A form field's text as the value the document means: numbers are written in digits."""
+    types = _types(prop)
+    if "integer" in types and re.fullmatch(r"\s*[0-9]+\s*", text):
+        return int(text)
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
+
+
+def form_is_valid(fields: dict[str, str]) -> bool:
+    """Whether this form, as sent, satisfies the document's FeedbackForm schema."""
+    form = document()["components"]["schemas"]["FeedbackForm"]
+    props = form["properties"]
+    value = {k: _typed(props[k], v) if k in props else v for k, v in fields.items()}
+    validator = jsonschema.Draft202012Validator(form, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return validator.is_valid(value)
+
+
 @schema.parametrize()
 # Only the fuzzing phase: schemathesis's coverage phase spends minutes building boundary strings for
 # the patterned, length-limited fields (4000-character messages, 2000-character URLs); those
-# boundaries are tested directly in test_api.py.
+# boundaries are tested directly in test_api.py. Hypothesis' health checks judge the data
+# generator (slow, large, filtered examples), not the API, so none of them fails this test.
 @settings(max_examples=75, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
+          suppress_health_check=list(HealthCheck))
 def test_feedback_api_matches_its_document(case) -> None:
-    # Negative form cases can be a list of pairs with no names, which the WSGI test client cannot send.
-    assume(not (case.media_type == "application/x-www-form-urlencoded" and not isinstance(case.body, dict)))
-    case.call_and_validate()
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if case.media_type != FORM or not negative:
+        case.call_and_validate()
+        return
+    # An invalid *form* made from JSON values need not stay invalid on the wire: the test client
+    # sends true as "True", [3] as "3", and drops objects and nulls entirely. A negative body that
+    # is not an object at all (a list of pairs, a number) has no form encoding, and the client
+    # cannot send it. So for negative form cases: every check but "invalid data is refused" as
+    # usual, and that one judged on what was actually sent: accepted only if the sent form is valid.
+    assume(isinstance(case.body, dict))
+    response = case.call()
+    case.validate_response(response, excluded_checks=[negative_data_rejection])
+    if response.status_code == 201:
+        sent = wire_form(case.body)
+        assert form_is_valid(sent), f"invalid form accepted: {sent!r}"
+
+
+def test_the_wire_form_oracle() -> None:
+    """The judge of negative form cases above, on cases that schemathesis generates."""
+    good = {"rating": 3, "message": "ok", "category": "bug"}
+    assert wire_form({**good, "viewport": {"a": 1}}) == {"rating": "3", "message": "ok", "category": "bug"}
+    assert form_is_valid(wire_form({**good, "viewport": {}}))  # dropped on the way: valid as sent
+    assert form_is_valid(wire_form({**good, "rating": [4, "x"]}))  # the server reads the first value
+    assert not form_is_valid(wire_form({**good, "rating": 9}))
+    assert not form_is_valid(wire_form({**good, "rating": True}))  # "True"
+    assert not form_is_valid(wire_form({**good, "viewport": "big"}))
+    assert not form_is_valid(wire_form({"message": "ok", "category": "bug"}))
 
 
 def test_both_operations_are_documented(client) -> None:
