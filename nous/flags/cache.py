@@ -107,9 +107,32 @@ class Snapshot:
         return found
 
 
-def client_strategy(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A strategy as the Unleash SDKs expect it: parameters and constraints always present."""
-    out: dict[str, Any] = {"name": raw.get("name"), "parameters": dict(raw.get("parameters") or {}),
+def _parameter_text(value: Any) -> str:
+    """A strategy parameter as Unleash sends it: always a string (the SDKs' engine refuses the whole
+    payload when one is a number), numbers as JSON writes them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (isinstance(value, float) and not value.is_integer()):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return str(int(value))
+    return json.dumps(value, default=str)
+
+
+_ROLLOUTS = frozenset({"flexibleRollout", "gradualRolloutUserId", "gradualRolloutSessionId", "gradualRolloutRandom"})
+
+
+def client_strategy(raw: Mapping[str, Any], flag_key: str = "") -> dict[str, Any]:
+    """A strategy as the Unleash SDKs expect it: parameters (strings) and constraints always present.
+    A rollout without a groupId gets the flag key, the default our engine applies: Unleash's own
+    server always stores one, and the SDKs turn gradual rollouts without it off for everyone."""
+    params = raw.get("parameters") or {}
+    parameters = {str(k): _parameter_text(v) for k, v in params.items() if v is not None}
+    if flag_key and raw.get("name") in _ROLLOUTS and not parameters.get("groupId"):
+        parameters["groupId"] = flag_key
+    out: dict[str, Any] = {"name": raw.get("name"), "parameters": parameters,
                            "constraints": list(raw.get("constraints") or [])}
     for key in ("segments", "variants", "title"):
         if raw.get(key):
@@ -122,7 +145,7 @@ def client_feature(row: Mapping[str, Any], stale: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": row["key"], "type": row["type"], "description": row["description"] or "",
         "enabled": bool(row["enabled"]), "stale": stale, "impressionData": False, "project": "default",
-        "strategies": [client_strategy(s) for s in row["strategies"] or []
+        "strategies": [client_strategy(s, row["key"]) for s in row["strategies"] or []
                        if isinstance(s, Mapping) and s.get("disabled") is not True],
         "variants": list(row["variants"] or []),
     }

@@ -122,7 +122,8 @@ def test_client_features_in_the_unleash_format_with_etag(client, ctx, token, fla
     pro = by_name["pro.only"]
     assert pro["type"] == "permission" and pro["enabled"] is True and pro["stale"] is False
     assert pro["strategies"] == [{"name": "flexibleRollout", "constraints": [], "segments": [seg.id],
-                                  "parameters": {"rollout": "50", "stickiness": "default"}}]  # disabled one left out
+                                  "parameters": {"rollout": "50", "stickiness": "default",
+                                                 "groupId": "pro.only"}}]  # disabled one left out
     etag = resp.headers["ETag"]
     again = client.get(FEATURES, headers={**headers, "If-None-Match": etag})
     assert again.status_code == 304 and again.headers["ETag"] == etag and again.data == b""
@@ -212,3 +213,18 @@ def test_evaluate_answers_as_the_python_api_does(client, ctx, token, make_flag) 
                    "properties": {"plan": ("pro", "team", "free")[i % 3]}}
         got = client.post(EVALUATE, json=context, headers={"Authorization": token}).json["flags"]
         assert got == flags.evaluate_all(context), context
+
+
+def test_client_features_state_parameters_as_the_sdks_read_them(client, ctx, token, make_flag) -> None:
+    """Strategy parameters are strings (the SDKs' engine drops the whole payload over one number) and
+    every rollout states its groupId (the SDKs turn a gradual rollout without one off for everyone)."""
+    make_flag("legacy.session", enabled=True, strategies=[
+        {"name": "gradualRolloutSessionId", "parameters": {"percentage": 40}},
+        {"name": "flexibleRollout", "parameters": {"rollout": 25.0, "stickiness": "tenant", "groupId": ""}},
+        {"name": "flexibleRollout", "parameters": {"rollout": "5", "groupId": "shared"}}])
+    features = client.get(FEATURES, headers={"Authorization": token}).json["features"]
+    [feature] = [f for f in features if f["name"] == "legacy.session"]
+    assert [s["parameters"] for s in feature["strategies"]] == [
+        {"percentage": "40", "groupId": "legacy.session"},
+        {"rollout": "25", "stickiness": "tenant", "groupId": "legacy.session"},
+        {"rollout": "5", "groupId": "shared"}]

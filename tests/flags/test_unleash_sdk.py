@@ -55,3 +55,115 @@ def test_the_official_sdk_agrees_with_nous_flags(app, ctx, make_flag, token, red
     assert any(c["appName"] == "sdk-check" for c in service.clients())
     EVALS.flush(redis_conn)
     assert int(redis_conn.hget(YES_KEY, "sdk.segment") or 0) > 0  # the SDK's metrics were counted
+
+
+# Every strategy and operator the two engines share, each flag on its own so a disagreement names it.
+BROAD_FLAGS: dict[str, dict] = {
+    "x.user-with-id": {"strategies": [{"name": "userWithId", "parameters": {"userIds": "u1, u7,u12"}}]},
+    "x.gradual-user": {"strategies": [{"name": "gradualRolloutUserId", "parameters": {"percentage": 40,
+                                                                                      "groupId": "g"}}]},
+    # no groupId: ours defaults to the flag key, which /api/client/features then states for the SDKs
+    "x.gradual-session": {"strategies": [{"name": "gradualRolloutSessionId", "parameters": {"percentage": 60}}]},
+    "x.rollout-custom": {"strategies": [{"name": "flexibleRollout", "parameters": {
+        "rollout": "35", "stickiness": "tenant", "groupId": "x.rollout-custom"}}]},
+    "x.remote": {"strategies": [{"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1, 192.168.0.0/16"}}]},
+    "x.in": {"constraints": [{"contextName": "plan", "operator": "IN", "values": ["pro", "team"]}]},
+    "x.not-in": {"constraints": [{"contextName": "plan", "operator": "NOT_IN", "values": ["free"]}]},
+    # IN/NOT_IN with caseInsensitive are left out: the client specification's
+    # 16-case-insensitive-in-operators (which tests/flags/test_engine.py follows) is newer than the
+    # engine inside the pinned SDK, which still compares them case-sensitively.
+    "x.in-inverted": {"constraints": [{"contextName": "plan", "operator": "IN", "values": ["PRO"],
+                                       "inverted": True}]},
+    "x.str-contains": {"constraints": [{"contextName": "email", "operator": "STR_CONTAINS",
+                                        "values": ["ter1"]}]},
+    "x.str-starts-ci": {"constraints": [{"contextName": "email", "operator": "STR_STARTS_WITH",
+                                         "values": ["TESTER1"], "caseInsensitive": True}]},
+    "x.str-ends": {"constraints": [{"contextName": "email", "operator": "STR_ENDS_WITH",
+                                    "values": [".org", ".net"]}]},
+    "x.num-gt": {"constraints": [{"contextName": "seats", "operator": "NUM_GT", "value": "10"}]},
+    "x.num-lte": {"constraints": [{"contextName": "seats", "operator": "NUM_LTE", "value": "7.5"}]},
+    "x.num-eq-inverted": {"constraints": [{"contextName": "seats", "operator": "NUM_EQ", "value": "3",
+                                           "inverted": True}]},
+    "x.semver-gte": {"constraints": [{"contextName": "appVersion", "operator": "SEMVER_GTE", "value": "2.1.0"}]},
+    "x.semver-lt-pre": {"constraints": [{"contextName": "appVersion", "operator": "SEMVER_LT",
+                                         "value": "2.1.0-rc.2"}]},
+    "x.semver-eq": {"constraints": [{"contextName": "appVersion", "operator": "SEMVER_EQ", "value": "2.0.0"}]},
+    "x.date-after": {"constraints": [{"contextName": "signedUp", "operator": "DATE_AFTER",
+                                      "value": "2024-04-01T00:00:00.000Z"}]},
+    "x.date-before": {"constraints": [{"contextName": "signedUp", "operator": "DATE_BEFORE",
+                                       "value": "2024-06-01T00:00:00.000Z"}]},
+    "x.environment": {"constraints": [{"contextName": "environment", "operator": "IN", "values": ["production"]}]},
+    "x.two-constraints": {"constraints": [
+        {"contextName": "plan", "operator": "IN", "values": ["pro"]},
+        {"contextName": "appVersion", "operator": "SEMVER_GT", "value": "1.9.9"}], "rollout": "70"},
+    "x.strategy-variants": {"strategies": [{"name": "flexibleRollout", "parameters": {
+        "rollout": "100", "stickiness": "default", "groupId": "x.strategy-variants"},
+        "constraints": [], "variants": [
+            {"name": "red", "weight": 300, "stickiness": "default", "weightType": "variable"},
+            {"name": "blue", "weight": 700, "stickiness": "default", "weightType": "variable",
+             "payload": {"type": "string", "value": "b"}}]}]},
+    "x.flag-variants-custom": {"variants": [
+        {"name": "one", "weight": 500, "stickiness": "tenant", "weightType": "variable"},
+        {"name": "two", "weight": 500, "stickiness": "tenant", "weightType": "variable"}]},
+    "x.parent-off-child": {"dependencies": [{"feature": "x.in", "enabled": False}]},
+    "x.parent-variant": {"dependencies": [{"feature": "x.strategy-variants", "variants": ["blue"]}]},
+}
+
+
+def _broad_flag(make_flag, key: str, spec: dict) -> None:
+    strategies = spec.get("strategies")
+    if strategies is None:
+        strategies = [{"name": "flexibleRollout", "constraints": spec.get("constraints", []),
+                       "parameters": {"rollout": spec.get("rollout", "100"), "stickiness": "default",
+                                      "groupId": key}}]
+    make_flag(key, enabled=True, strategies=strategies, variants=spec.get("variants", []),
+              dependencies=spec.get("dependencies", []))
+
+
+def _broad_contexts() -> list[dict]:
+    plans = ["pro", "team", "free", "PRO", None]
+    versions = ["2.1.0", "2.0.0", "2.1.0-rc.1", "2.1.0-rc.10", "1.9.9", "10.0.0", "not-a-version", None]
+    out = []
+    for i in range(120):
+        props: dict = {"tenant": f"t{i % 17}", "email": f"tester{i}@example.{'org' if i % 3 else 'com'}",
+                       "seats": str((i * 7) % 15 + (0.5 if i % 4 == 0 else 0)),
+                       "signedUp": f"2024-0{1 + i % 9}-15T12:00:00.000Z"}
+        if plans[i % 5] is not None:
+            props["plan"] = plans[i % 5]
+        ctx: dict = {"userId": f"u{i}", "sessionId": f"s{i * 13}", "properties": props,
+                     "environment": "production" if i % 2 else "staging",
+                     "remoteAddress": ("10.0.0.1", "192.168.4.5", "172.16.0.1")[i % 3]}
+        if versions[i % 8] is not None:
+            ctx["appVersion"] = versions[i % 8]
+        out.append(ctx)
+    return out
+
+
+def test_the_official_sdk_agrees_on_every_strategy_and_operator(app, ctx, make_flag, token, tmp_path) -> None:
+    for key, spec in BROAD_FLAGS.items():
+        _broad_flag(make_flag, key, spec)
+    server = LiveServer(app)
+    client = unleash.UnleashClient(url=f"{server.url}/api", app_name="sdk-broad", instance_id="test-2",
+                                   environment="production", custom_headers={"Authorization": token},
+                                   refresh_interval=60, disable_metrics=True, disable_registration=True,
+                                   cache_directory=str(tmp_path))
+    try:
+        client.initialize_client()
+        deadline = time.monotonic() + 10
+        while not client.is_enabled("x.in", {"properties": {"plan": "pro"}}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        mismatches = []
+        answered = {key: set() for key in BROAD_FLAGS}
+        for c in _broad_contexts():
+            for key in BROAD_FLAGS:
+                ours = (flags.is_enabled(key, c), flags.get_variant(key, c)["name"])
+                theirs = (client.is_enabled(key, c), client.get_variant(key, c)["name"])
+                answered[key].add(ours)
+                if ours != theirs:
+                    mismatches.append((key, c, ours, theirs))
+        assert mismatches == [], (sorted({m[0] for m in mismatches}), len(mismatches), mismatches[:3])
+        one_sided = [k for k, seen in answered.items() if len(seen) < 2]
+        assert one_sided == [], str(one_sided)  # each flag answers differently for different contexts
+    finally:
+        client.destroy()
+        server.stop()
