@@ -30,7 +30,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import Gunicorn, median, wrk
-from flags_engine import HEADLINE, OTHERS, contexts, median_rate
+from flags_engine import HEADLINE, OTHERS, contexts, load_note, median_rates
 
 REQUIRED_RATE = 200_000
 REQUIRED_RATIO = 0.50
@@ -106,11 +106,11 @@ def in_process(app: object, runs: int, calls: int) -> dict[str, float]:
     with app.app_context():  # type: ignore[attr-defined]
         flags.is_enabled(key, warm[0])
         before = STATS.total
-        result = {"warm": median_rate(flags.is_enabled, key, warm, calls, runs),
-                  "engine_warm": median_rate(bare.is_enabled, key, warm, calls, runs),
-                  "cold": median_rate(flags.is_enabled, key, cold, calls, runs),
-                  "engine_cold": median_rate(bare.is_enabled, key, cold, calls, runs),
-                  "variant": median_rate(flags.get_variant, "with.variants", warm, calls, runs)}
+        result: dict[str, float] = {}
+        for name, fn, k, ctxs in (("warm", flags.is_enabled, key, warm), ("engine_warm", bare.is_enabled, key, warm),
+                                  ("cold", flags.is_enabled, key, cold), ("engine_cold", bare.is_enabled, key, cold),
+                                  ("variant", flags.get_variant, "with.variants", warm)):
+            result[name], result[name + "_cpu"] = median_rates(fn, k, ctxs, calls, runs)
         result["sql"] = STATS.total - before
     return result
 
@@ -142,13 +142,17 @@ def main() -> int:
             conn = get_redis()
 
         local = in_process(app, args.runs, args.calls)
-        print(f"python {sys.version.split()[0]}; in process, median of {args.runs} runs of {args.calls:,} calls")
-        print(f"nous.flags.is_enabled  rollout + 3 constraints, 1,000 testers (warm):  {local['warm']:>10,.0f}/s")
-        print(f"nous.flags.is_enabled  rollout + 3 constraints, 20,000 testers (cold): {local['cold']:>10,.0f}/s")
-        print(f"nous.flags.get_variant two variants, 1,000 testers:                   {local['variant']:>10,.0f}/s")
-        print(f"the bare Engine on the same flag, same run: warm {local['engine_warm']:,.0f}/s, cold "
-              f"{local['engine_cold']:,.0f}/s (the public API keeps {local['warm'] / local['engine_warm']:.0%} / "
-              f"{local['cold'] / local['engine_cold']:.0%} of it)")
+        print(f"python {sys.version.split()[0]}; in process, median of {args.runs} runs of {args.calls:,} calls; "
+              f"{load_note()}")
+        print(f"{'':72}{'per wall second':>12}{'per CPU second':>16}")
+        for label, name in (("nous.flags.is_enabled  rollout + 3 constraints, 1,000 testers (warm)", "warm"),
+                            ("nous.flags.is_enabled  rollout + 3 constraints, 20,000 testers (cold)", "cold"),
+                            ("nous.flags.get_variant two variants, 1,000 testers", "variant"),
+                            ("the bare Engine, same flag, warm", "engine_warm"),
+                            ("the bare Engine, same flag, cold", "engine_cold")):
+            print(f"{label:<72}{local[name]:>10,.0f}/s{local[name + '_cpu']:>14,.0f}/s")
+        print(f"the public API keeps {local['warm_cpu'] / local['engine_warm_cpu']:.0%} (warm) / "
+              f"{local['cold_cpu'] / local['engine_cold_cpu']:.0%} (cold) of the bare engine's rate per CPU second")
         print(f"SQL statements during the in-process runs: {local['sql']}")
 
         script = folder / "evaluate.lua"
@@ -185,7 +189,7 @@ def main() -> int:
                   f"{'   non-2xx: ' + str(bad) if bad else ''}")
         ratio = med["evaluate"]["rps"] / med["healthz"]["rps"]
         sql = sql_after - sql_before
-        print(f"ratio evaluate/healthz: {ratio:.3f}  (target >= {REQUIRED_RATIO:.2f})")
+        print(f"ratio evaluate/healthz: {ratio:.3f}  (target >= {REQUIRED_RATIO:.2f}); {load_note()}")
         print(f"SQL statements server-side during {evaluated:,} evaluate requests: {sql}  (target 0)")
         print(f"web worker RSS after the run: {rss:.1f} MB")
         worst = min(local["warm"], local["cold"])

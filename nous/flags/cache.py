@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -309,8 +310,8 @@ class EvalCounts:
     increment racing a flush may be lost, which a counter shown to people can afford."""
 
     def __init__(self) -> None:
-        self.yes: dict[str, int] = {}
-        self.no: dict[str, int] = {}
+        self.yes: defaultdict[str, int] = defaultdict(int)
+        self.no: defaultdict[str, int] = defaultdict(int)
         self.tokens: dict[int, int] = {}
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
@@ -331,12 +332,12 @@ class EvalCounts:
 
     def reset(self) -> None:
         with self._lock:
-            self.yes, self.no, self.tokens = {}, {}, {}
+            self.yes, self.no, self.tokens = defaultdict(int), defaultdict(int), {}
 
     def flush(self, conn: redis.Redis) -> None:
         with self._lock:
             yes, no, tokens = self.yes, self.no, self.tokens
-            self.yes, self.no, self.tokens = {}, {}, {}
+            self.yes, self.no, self.tokens = defaultdict(int), defaultdict(int), {}
             self._last_flush = time.monotonic()
         if not (yes or no or tokens):
             return
@@ -404,10 +405,20 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
     app_ctx = _cv_app.get(None) if _cv_app is not None else None  # get_cache() inlined: this is the hot path
     cache = app_ctx.app.extensions["nous.flags"] if app_ctx is not None else get_cache()
     snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
-    on = snap.engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
-    if key.__class__ is str:
-        counts = EVALS.yes if on else EVALS.no
-        counts[key] = counts.get(key, 0) + 1
+    if snap.overrides or context.__class__ is not dict or key.__class__ is not str:
+        on = snap.engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
+        if key.__class__ is str:
+            (EVALS.yes if on else EVALS.no)[key] += 1
+        return on
+    check = snap.engine.direct.get(key)  # Engine.is_enabled's own short cut, without its call
+    if check is None:
+        on = snap.engine.is_enabled(key, context)
+    else:
+        try:
+            on = check(context)
+        except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
+            on = False
+    (EVALS.yes if on else EVALS.no)[key] += 1
     return on
 
 

@@ -987,6 +987,10 @@ class Engine:
 
     def __init__(self, features: Iterable[Mapping] = (), segments: Iterable[Mapping] = ()) -> None:
         self._flags: dict[str, _Flag] = {}
+        # {key: check(context) -> bool}: the whole answer for a plain dict context and no overrides,
+        # for flags without dependencies (the rest are not in it). A check may raise on strange
+        # input, which callers must treat as off, as is_enabled() does.
+        self.direct: dict[str, Check] = {}
         self.load(features, segments)
 
     def load(self, features: Iterable[Mapping], segments: Iterable[Mapping] = ()) -> None:
@@ -1004,6 +1008,7 @@ class Engine:
             except Exception:  # noqa: BLE001 - a flag that cannot be compiled is off, never an error
                 flags[f["name"]] = _Flag({"name": f["name"], "enabled": False}, {})
         self._flags = flags
+        self.direct = {key: flag.fast for key, flag in flags.items() if flag.fast is not None}
 
     def keys(self) -> list[str]:
         return list(self._flags)

@@ -179,3 +179,25 @@ def test_without_an_app_context_the_last_app_is_used(app, make_flag) -> None:
     thread.start()
     thread.join()
     assert answers == [True]
+
+
+def test_every_path_of_is_enabled_answers_as_the_engine_and_counts(ctx, make_flag) -> None:
+    """The public is_enabled takes a short cut for plain dict contexts without tester overrides; other
+    contexts, unknown keys and flags with dependencies go through the engine. All answer alike."""
+    from types import MappingProxyType
+
+    make_flag("parent", enabled=True, strategies=[rollout(50, constraint("environment", "IN", ["production"]))])
+    make_flag("child", enabled=True, dependencies=[{"feature": "parent"}])
+    make_flag("switched.off", strategies=[rollout(100)])
+    make_flag("versioned", enabled=True, strategies=[rollout(100, constraint("appVersion", "SEMVER_GT", "2.0.0"))])
+    engine = flags.cache.snapshot().engine
+    EVALS.reset()
+    asked = 0
+    for i in range(60):
+        base = {**CTX, "userId": f"u{i}", "properties": {"appVersion": ("1.0.0", "2.3.0", 7, None)[i % 4]}}
+        for context in (base, MappingProxyType(base), None, {"properties": "not a mapping", "userId": 5}):
+            for key in ("parent", "child", "switched.off", "versioned", "missing"):
+                assert flags.is_enabled(key, context) is engine.is_enabled(key, context), (key, context)
+                asked += 1
+    assert sum(EVALS.yes.values()) + sum(EVALS.no.values()) == asked
+    assert EVALS.no["switched.off"] == 240 and EVALS.no["missing"] == 240
