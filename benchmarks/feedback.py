@@ -373,20 +373,24 @@ def main() -> int:
 
         if not args.skip_ingest:
             log("\n== ingest: POST /api/feedback vs plain INSERT + COMMIT (psycopg, 8 connections) ==")
-            raw = raw_inserts(url, args.duration)
-            log(f"plain INSERT+COMMIT : {raw['rate']:8.0f} rows/s   p95 {raw['p95_ms']:6.2f} ms"
-                f"   ({raw['count']} rows)")
+            log("(the plain rate is measured right before and right after each API run, and the API is")
+            log(" compared with their mean: other work on the machine changes both alike)")
             (workdir / "warm").mkdir()
             api_load(web.url, 3, 8, args.wrk_threads, "bench-warm", workdir / "warm")
             for connections in (int(c) for c in args.connections.split(",")):
+                before = raw_inserts(url, args.duration)
                 tag = f"bench-{secrets.token_hex(3)}"
                 run_dir = workdir / tag
                 run_dir.mkdir()
                 api = api_load(web.url, args.duration, connections, args.wrk_threads, tag, run_dir)
+                after = raw_inserts(url, args.duration)
+                raw_rate = (before["rate"] + after["rate"]) / 2
                 found, tagged = verify(url, api["ids"], tag)
-                ratio = api["rate"] / raw["rate"]
+                ratio = api["rate"] / raw_rate
                 ok = found == len(api["ids"]) == api["created"] and tagged >= api["created"]
-                log(f"\nPOST /api/feedback, wrk -c{connections}: {api['rate']:.0f} req/s   p50 {api['p50_ms']:.2f} ms"
+                log(f"\nplain INSERT+COMMIT : {before['rate']:6.0f} rows/s before, {after['rate']:6.0f} after"
+                    f" (p95 {before['p95_ms']:.2f} / {after['p95_ms']:.2f} ms)")
+                log(f"POST /api/feedback, wrk -c{connections}: {api['rate']:.0f} req/s   p50 {api['p50_ms']:.2f} ms"
                     f"   p95 {api['p95_ms']:.2f} ms   p99 {api['p99_ms']:.2f} ms   ({api['created']} created,"
                     f" {api['other']} other statuses, {api['errors']} socket errors)")
                 log(f"  ratio to plain INSERT : {ratio:.3f}   (target >= 0.15)  {'PASS' if ratio >= 0.15 else 'FAIL'}")
@@ -395,6 +399,7 @@ def main() -> int:
                 log(f"  every 201 stored      : {found} of {len(api['ids'])} ids answered 201 are in the table; "
                     f"{tagged} rows carry the run's tag ({tagged - api['created']} were in flight when wrk stopped)"
                     f"  {'PASS' if ok else 'FAIL'}")
+                log(f"  load average now      : {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
         if not args.skip_reads:
             log(f"\n== reads with {args.rows:,} feedback rows ==")

@@ -2,7 +2,8 @@
 
 CORS is answered only for the origins in the setting `feedback.widget_origins`, never with credentials;
 a browser POST from any other site is refused with 403 (plain form posts need no preflight, so the
-CORS headers alone would not stop them). Rate limits come from the setting `feedback.rate_limit`.
+CORS headers alone would not stop them). Rate limits come from the setting `feedback.rate_limit`
+(nous/feedback/ratelimit.py: per client address, in Redis, in memory while Redis is down).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, jsonify, request, send_from_directory
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import BadRequest
 
 from nous import openapi
 from nous.errors import error_response
-from nous.extensions import limiter
-from nous.feedback import bp
+from nous.feedback import bp, ratelimit
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES
 from nous.settings import service as settings
@@ -27,10 +28,6 @@ MAX_BODY = 64 * 1024  # a full 4000-character message in any script fits many ti
 CORS_ENDPOINTS = frozenset({"feedback.submit_feedback", "feedback.feedback_stats"})
 EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Accept-Language"
-
-
-def _rate_limit() -> str:
-    return settings.get("feedback.rate_limit")
 
 
 def _origin_of(url: str) -> str:
@@ -71,10 +68,19 @@ def _invalid(errors: dict[str, str], message: str = "Some fields need attention.
 
 
 @bp.route("/api/feedback", methods=["POST", "OPTIONS"], provide_automatic_options=False)
-@limiter.limit(_rate_limit, methods=["POST"])
 def submit_feedback() -> Any:
     if request.method == "OPTIONS":
         return Response(status=204)
+    verdict = ratelimit.hit(settings.get("feedback.rate_limit"), get_remote_address())
+    resp = _submit() if verdict.allowed else error_response(
+        429, "Too Many Requests", f"Too many submissions from this address; try again in {verdict.reset_in} s.")
+    if isinstance(resp, tuple):
+        resp = current_app.make_response(resp)
+    resp.headers.update(verdict.headers())
+    return resp
+
+
+def _submit() -> Any:
     origin = request.headers.get("Origin")
     if origin and not origin_allowed(origin):
         return error_response(403, "Forbidden", "Feedback from this site is not accepted: its origin is not in "

@@ -19,7 +19,7 @@ from typing import Any
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import Date, cast, delete, func, select, tuple_
+from sqlalchemy import Date, bindparam, cast, delete, func, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.audit import service as audit
@@ -256,25 +256,58 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
               "feature": sub.feature, "category": sub.category, "status": "new", "email": sub.email,
               "page_url": sub.page_url, "user_agent": clean_text(user_agent[:USER_AGENT_MAX]) or None,
               "viewport": sub.viewport, "app_version": sub.app_version}
-    # One Core INSERT … RETURNING that also finds the tester (a subquery): the public API's hot path
-    # makes as few round trips as it can and skips the ORM's unit of work.
-    table = Feedback.__table__
-    tester = testers.tester_subquery(sub.tester_id, sub.email)
-    conn = db.session.connection()  # Core statements on the session's connection: no ORM execution layer
-    feedback_id, tester_id = conn.execute(
-        table.insert().values(**values, tester_id=tester).returning(table.c.id, table.c.tester_id)).one()
+    # One Core INSERT … RETURNING that also finds the tester (a subquery), committed as it runs
+    # (autocommit): the public API's hot path costs one round trip to the database, no BEGIN and
+    # COMMIT around it, and skips the ORM's unit of work.
+    by = "id" if sub.tester_id is not None else "email" if sub.email else ""
+    params = {**values, "tester_ref": sub.tester_id if by == "id" else sub.email}
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
+        if tester_id is not None:
+            testers.touch_seen(tester_id, now, conn=conn)
     if sub.tester_id is not None and tester_id is None:
         log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
     if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
-        tester_id = testers.tester_for_feedback(sub.email)
-        conn.execute(table.update().where(table.c.id == feedback_id).values(tester_id=tester_id))
-    if tester_id is not None:
-        testers.touch_seen(tester_id, now)
-    db.session.commit()
+        tester_id = _link_new_tester(feedback_id, sub.email, now)
     _publish_live("created", feedback_id, values)
     if feedback_created.receivers:
         _announce(Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict())
     return Outcome(id=feedback_id, stored=True)
+
+
+_INSERT_COLUMNS = ("created_at", "updated_at", "rating", "message", "feature", "category", "status", "email",
+                   "page_url", "user_agent", "viewport", "app_version")
+_inserts: dict[str, Any] = {}
+
+
+def _insert_statement(by: str) -> Any:
+    """INSERT … RETURNING id, tester_id with bound parameters, built once per way of finding the
+    tester ("id", "email" or "" for none): only the values change from one submission to the next."""
+    stmt = _inserts.get(by)
+    if stmt is None:
+        table = Feedback.__table__
+        ref = bindparam("tester_ref", type_=table.c.tester_id.type if by == "id" else table.c.email.type)
+        tester = testers.tester_subquery_for(by, ref)
+        stmt = _inserts[by] = table.insert().values(
+            **{c: bindparam(c, type_=table.c[c].type) for c in _INSERT_COLUMNS}, tester_id=tester,
+        ).returning(table.c.id, table.c.tester_id)
+    return stmt
+
+
+def _link_new_tester(feedback_id: int, email: str, now: datetime) -> uuid.UUID | None:
+    """The feedback is stored; now the tester record for its new address and the link to it, in a
+    transaction of their own. Should that fail, the feedback stays stored without the link (logged)."""
+    table = Feedback.__table__
+    try:
+        tester_id = testers.tester_for_feedback(email)
+        db.session.execute(table.update().where(table.c.id == feedback_id).values(tester_id=tester_id))
+        testers.touch_seen(tester_id, now)
+        db.session.commit()
+        return tester_id
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("feedback stored, but no tester record made for its address", extra={"feedback_id": feedback_id})
+        return None
 
 
 def excerpt(message: str) -> str:

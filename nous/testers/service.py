@@ -587,9 +587,19 @@ def tester_exists(user_id: uuid.UUID) -> bool:
 def tester_subquery(user_id: uuid.UUID | None, email: str | None) -> Any:
     """A scalar subquery for the id of the tester named by id (first) or lower-case address, or None."""
     if user_id is not None:
-        return select(_T.id).where(_T.id == user_id).scalar_subquery()
+        return tester_subquery_for("id", user_id)
     if email:
-        return select(_T.id).where(func.lower(_T.email) == email).scalar_subquery()
+        return tester_subquery_for("email", email)
+    return None
+
+
+def tester_subquery_for(by: str, ref: Any) -> Any:
+    """The same by "id" or "email" with `ref` a value or a bound parameter (for a statement built
+    once); None for "" (no tester)."""
+    if by == "id":
+        return select(_T.id).where(_T.id == ref).scalar_subquery()
+    if by == "email":
+        return select(_T.id).where(func.lower(_T.email) == ref).scalar_subquery()
     return None
 
 
@@ -616,12 +626,13 @@ class _SeenRecently:
 _seen = _SeenRecently()
 
 
-def touch_seen(user_id: uuid.UUID, now: datetime | None = None) -> None:
-    """Record activity at most once a minute per tester (keeps hot rows cool and round trips few)."""
+def touch_seen(user_id: uuid.UUID, now: datetime | None = None, conn: Any = None) -> None:
+    """Record activity at most once a minute per tester (keeps hot rows cool and round trips few).
+    `conn`: a Core connection to run it on (the session's by default)."""
     now = now or _now()
     if not _seen.due(user_id, now):
         return
-    db.session.connection().execute(
+    (conn or db.session.connection()).execute(
         BetaUser.__table__.update()
         .where(_T.id == user_id, or_(_T.last_seen_at.is_(None), _T.last_seen_at < now - SEEN_EVERY))
         .values(last_seen_at=now))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -299,6 +300,24 @@ def test_rate_limit_answers_429_with_retry_after(app, client) -> None:
     assert other_ip.status_code == 201  # the limit is per client address
     assert client.options(API, headers={"Origin": SITE}).status_code == 204  # preflights are not counted
     assert client.get(API + "/stats").status_code == 200
+
+
+def test_rate_limit_headers_follow_the_limit_closest_to_running_out(app, client, redis_conn) -> None:
+    set_setting(app, "feedback.rate_limit", "5/minute;2/hour")
+    first = client.post(API, json=GOOD)
+    assert first.status_code == 201
+    assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == ("2", "1")
+    assert 3500 < int(first.headers["X-RateLimit-Reset"]) - time.time() <= 3601
+    assert "Retry-After" not in first.headers
+    assert client.post(API, json=GOOD).headers["X-RateLimit-Remaining"] == "0"
+    refused = client.post(API, json=GOOD)
+    assert refused.status_code == 429 and 60 < int(refused.headers["Retry-After"]) <= 3600
+    assert _count(app) == 2
+    # Both windows are counted in Redis and expire there.
+    keys = [k.decode() for k in redis_conn.keys("LIMITER/feedback/*")]
+    assert sorted(keys) == ["LIMITER/feedback/127.0.0.1/2/1/hour", "LIMITER/feedback/127.0.0.1/5/1/minute"]
+    assert all(0 < redis_conn.ttl(k) <= 3600 for k in keys)
+    assert int(redis_conn.get("LIMITER/feedback/127.0.0.1/5/1/minute")) == 3
 
 
 def test_rate_limit_setting_change_applies_without_restart(app, client) -> None:

@@ -1,0 +1,125 @@
+"""The rate limit of `POST /api/feedback`: fixed windows per client address, in Redis, in one round trip.
+
+The setting `feedback.rate_limit` holds one or more limits ("10/minute;100/hour"). One Lua script
+counts the request in every window and returns each count with the seconds its window has left,
+which is all the answer's X-RateLimit-* and Retry-After headers need. (Flask-Limiter spent three
+round trips on the same: count, then read the count and the expiry back for the headers.)
+
+With Redis unreachable the windows are counted in this process's memory for PAUSE_AFTER_FAILURE
+seconds before Redis is tried again: feedback is still accepted, and still limited.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+from limits import RateLimitItem, parse_many
+
+log = logging.getLogger("nous.feedback")
+
+PAUSE_AFTER_FAILURE = 5.0
+MEMORY_KEYS = 100_000  # above this many windows in memory, the expired ones are dropped
+
+# KEYS: one per limit; ARGV: each limit's window in seconds. Returns {count, ttl, count, ttl, …}.
+_HIT_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('TTL', key)
+  if n == 1 or ttl < 0 then
+    redis.call('EXPIRE', key, ARGV[i])
+    ttl = tonumber(ARGV[i])
+  end
+  out[#out + 1] = n
+  out[#out + 1] = ttl
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int  # of the limit closest to running out
+    remaining: int
+    reset_in: int  # seconds until that limit's window ends
+
+    def headers(self) -> dict[str, str]:
+        out = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
+               "X-RateLimit-Reset": str(int(time.time()) + self.reset_in)}
+        if not self.allowed:
+            out["Retry-After"] = str(self.reset_in)
+        return out
+
+
+class _Memory:
+    """Fixed windows in this process: {key: (window end, count)}."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.windows: dict[str, tuple[float, int]] = {}
+
+    def hit(self, key: str, seconds: int) -> tuple[int, int]:
+        now = time.monotonic()
+        with self.lock:
+            if len(self.windows) > MEMORY_KEYS:
+                self.windows = {k: v for k, v in self.windows.items() if v[0] > now}
+            end, n = self.windows.get(key, (0.0, 0))
+            if end <= now:
+                end, n = now + seconds, 0
+            self.windows[key] = (end, n + 1)
+            return n + 1, max(1, round(end - now))
+
+
+class _State:
+    """Per app: its Redis and script, the pause after a failure, the memory windows (safe to lose)."""
+
+    def __init__(self, conn: redis.Redis) -> None:
+        self.conn = conn
+        self.script = conn.register_script(_HIT_LUA)
+        self.paused_until = 0.0
+        self.memory = _Memory()
+        self.parsed: tuple[str, list[RateLimitItem]] = ("", [])
+
+    def limits(self, raw: str) -> list[RateLimitItem]:
+        if self.parsed[0] != raw:
+            self.parsed = (raw, parse_many(raw))
+        return self.parsed[1]
+
+
+def _state() -> _State:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get("nous.feedback.ratelimit")
+    if state is None:
+        state = app.extensions["nous.feedback.ratelimit"] = _State(app.extensions["nous.redis"])
+    return state
+
+
+def hit(raw_limits: str, address: str) -> Verdict:
+    """Count one request from `address` against every limit in `raw_limits`."""
+    state = _state()
+    items = state.limits(raw_limits)
+    if not items:
+        return Verdict(True, 0, 0, 0)
+    keys = [item.key_for("feedback", address) for item in items]  # LIMITER/feedback/<address>/2/1/hour
+    seconds = [item.get_expiry() for item in items]
+    results: list[tuple[int, int]] | None = None
+    if time.monotonic() >= state.paused_until:
+        try:
+            flat = state.script(keys=keys, args=seconds)
+            results = [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        except (redis.RedisError, OSError) as exc:
+            state.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+            log.warning("feedback rate limit counted in memory: Redis unreachable",
+                        extra={"error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})
+    if results is None:
+        results = [state.memory.hit(k, s) for k, s in zip(keys, seconds, strict=True)]
+    allowed = all(n <= item.amount for (n, _), item in zip(results, items, strict=True))
+    # Report the limit closest to running out (the one that refused, when one did).
+    (n, ttl), item = min(zip(results, items, strict=True), key=lambda r: (r[1].amount - r[0][0], -r[0][1]))
+    return Verdict(allowed, item.amount, max(0, item.amount - n), max(1, ttl))
