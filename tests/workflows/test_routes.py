@@ -257,3 +257,17 @@ def test_run_now_of_a_feedback_workflow_is_filled_in_with_the_newest_feedback(ad
     assert f'"id": {newest},' in page and '"message": "Crash on login since 3.0.2"' in page
     manual = html_lib.unescape(admin_client.get(f"/admin/workflows/{make().id}").get_data(as_text=True))
     assert "filled in with" not in manual and ">{}</textarea>" in manual
+
+
+def test_a_run_that_has_not_started_says_so(admin_client, ctx):
+    wf = make()
+    waiting = service.run_now(wf.id, {}, ADMIN)
+    page = admin_client.get(f"/admin/workflows/runs/{waiting}").get_data(as_text=True)
+    assert "mono\">not yet</span>" in page and "queued " in page
+    service.cancel_run(waiting, ADMIN)
+    assert "mono\">never</span>" in admin_client.get(f"/admin/workflows/runs/{waiting}").get_data(as_text=True)
+    run_here()
+    ran = service.run_now(wf.id, {"text": "hello"}, ADMIN)
+    run_here()
+    page = admin_client.get(f"/admin/workflows/runs/{ran}").get_data(as_text=True)
+    assert "not yet" not in page and "never</span>" not in page
