@@ -759,21 +759,40 @@ _computing = threading.Lock()  # one computation per process at a time
 
 
 def stats() -> dict[str, Any]:
-    """`compute_stats()`, cached in this process: fresh for STATS_CACHE_SECONDS, then the old figures
-    are still served (up to STATS_STALE_SECONDS) while one request computes new ones, so requests
-    neither pile up behind a computation nor all compute at once."""
+    """`compute_stats()`, cached in this process: fresh for STATS_CACHE_SECONDS; after that the old
+    figures are still served (up to STATS_STALE_SECONDS) while a background thread computes new
+    ones, so no request waits for the computation but the very first."""
     entry = cache.get(STATS_KEY)
     if entry is not None and time.monotonic() - entry[0] < STATS_CACHE_SECONDS:
         return entry[1]
-    if not _computing.acquire(blocking=entry is None):
-        return entry[1]  # another request is computing; the figures it replaces are seconds old
-    try:
-        latest = cache.get(STATS_KEY)
-        if latest is not None and time.monotonic() - latest[0] < STATS_CACHE_SECONDS:
+    if entry is not None:
+        if _computing.acquire(blocking=False):
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            threading.Thread(target=_refresh_stats, args=(app,), name="feedback-stats", daemon=True).start()
+        return entry[1]  # seconds old: the new figures follow in a moment
+    with _computing:
+        latest = cache.get(STATS_KEY)  # another request may have computed them while this one waited
+        if latest is not None:
             return latest[1]
-        figures = compute_stats()
-        cache.set(STATS_KEY, (time.monotonic(), figures), timeout=STATS_STALE_SECONDS)
-        return figures
+        return _store_stats()
+
+
+def _store_stats() -> dict[str, Any]:
+    figures = compute_stats()
+    cache.set(STATS_KEY, (time.monotonic(), figures), timeout=STATS_STALE_SECONDS)
+    return figures
+
+
+def _refresh_stats(app: Any) -> None:
+    """Runs in its own thread, holding `_computing`, which it releases."""
+    try:
+        with app.app_context():
+            try:
+                _store_stats()
+            except Exception:  # the old figures stay; the next request after them tries again
+                log.exception("feedback statistics not refreshed")
+            finally:
+                db.session.remove()
     finally:
         _computing.release()
 
