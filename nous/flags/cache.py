@@ -236,7 +236,11 @@ class FlagCache:
             now = time.monotonic()
             if now - self.checked_at < CHECK_EVERY:
                 return self.snap
-            self.checked_at = now
+            # Once loaded, other threads keep answering from the current snapshot while this one
+            # checks. Before the first load they must not (the empty snapshot knows no flag and no
+            # token): `checked_at` stays old until the load is done, so they queue on the lock.
+            if self.loaded:
+                self.checked_at = now
             conn = self.app.extensions["nous.redis"]
             try:
                 version = conn.get(VERSION_KEY)
@@ -248,6 +252,8 @@ class FlagCache:
                 due = not self.loaded or self.changed_here or now - self.loaded_at > OFFLINE_RELOAD
                 if due and now >= self.retry_at:
                     self._reload(None, now)
+            finally:
+                self.checked_at = now
             return self.snap
 
     def _reload(self, version: bytes | None, now: float) -> None:

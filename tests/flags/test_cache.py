@@ -211,3 +211,31 @@ def test_every_path_of_is_enabled_answers_as_the_engine_and_counts(ctx, make_fla
                 asked += 1
     assert sum(EVALS.yes.values()) + sum(EVALS.no.values()) == asked
     assert EVALS.no["switched.off"] == 240 and EVALS.no["missing"] == 240
+
+
+def test_requests_arriving_during_the_first_load_wait_for_it(app, make_flag, token) -> None:
+    """A process that has not loaded its flags yet (just started) must not answer from its empty
+    snapshot to the requests that arrive while the first load runs: flags off, tokens unknown."""
+    import threading
+
+    from nous.flags.cache import snapshot
+
+    make_flag("always.on", enabled=True)
+    for attempt in range(3):
+        get_cache().reset()  # as a freshly started process
+        barrier = threading.Barrier(12)
+        answers: list[tuple[bool, bool]] = []
+
+        def ask(barrier: threading.Barrier, answers: list[tuple[bool, bool]]) -> None:
+            with app.app_context():
+                barrier.wait()
+                on = flags.is_enabled("always.on", {"userId": "u"})
+                known = snapshot().client(token) is not None
+                answers.append((on, known))
+
+        threads = [threading.Thread(target=ask, args=(barrier, answers)) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert answers == [(True, True)] * 12, (attempt, answers)
