@@ -652,8 +652,14 @@ def _generate(checks: tuple[Check, ...], rule: Check) -> Check:
     else:
         ns["rule"] = rule
         lines.append("    return rule(ctx)")
-    exec(compile("\n".join(lines), "<nous.flags strategy>", "exec"), ns)  # noqa: S102 - fixed fragments only
+    exec(_compiled("\n".join(lines)), ns)  # noqa: S102 - fixed fragments only
     return ns["check"]
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Any:
+    """Strategies of the same shape share their source (the values are in the namespace): compile once."""
+    return compile(source, "<nous.flags strategy>", "exec")
 
 
 def _seg_key(v: Any) -> Any:
