@@ -228,3 +228,15 @@ def test_client_features_state_parameters_as_the_sdks_read_them(client, ctx, tok
         {"percentage": "40", "groupId": "legacy.session"},
         {"rollout": "25", "stickiness": "tenant", "groupId": "legacy.session"},
         {"rollout": "5", "groupId": "shared"}]
+
+
+def test_valid_tokens_are_remembered_per_snapshot_and_unknown_ones_never(client, ctx, token, flags_set) -> None:
+    from nous.flags.cache import snapshot
+
+    for i in range(30):
+        assert client.post(EVALUATE, json={}, headers={"Authorization": f"nous_bogus{i}"}).status_code == 401
+    assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 200
+    assert list(snapshot().known_clients) == [token]
+    service.revoke_token(service.list_tokens()[0]["id"], actor="t")  # a new snapshot, which knows nobody
+    assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 401
+    assert snapshot().known_clients == {}
