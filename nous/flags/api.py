@@ -76,7 +76,7 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
         if refused is not None:
             retry_after, limit = refused
             resp = error_response(429, "Too Many Requests",
-                                  f"The rate limit of {limit} for this token is used up; try again in {retry_after} s.")
+                                  f"The rate limit of {limit} is used up; try again in {retry_after} s.")
             resp.headers["Retry-After"] = str(retry_after)
             return resp
         return view(*args, **kwargs)
