@@ -8,7 +8,10 @@ figure is the median of several timed runs over a rotating set of testers.
 
 "warm" rotates 1,000 testers, so the engine's per-value memos answer most calls (a beta population);
 "cold" rotates 20,000, far more than the memos hold, so every rollout bucket and string test is
-computed afresh. The exit status is 1 when either is below the requirement.
+computed afresh. The exit status is 1 when either is below the requirement (wall-clock rates).
+Beside each headline rate the rate per second of this process's CPU time is printed, with the load
+average: on a busy machine the first falls with the share of a core the process gets, the second
+shows what one evaluation costs.
 """
 
 from __future__ import annotations
