@@ -243,7 +243,10 @@ def _bot_reason(sub: Submission, min_submit_ms: int) -> str:
 
 def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str = "") -> Outcome:
     """Validate and store one submission. Bots (honeypot filled, sent faster than the setting
-    `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing."""
+    `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing.
+
+    The row is committed on a connection of its own (autocommit), whatever the caller's session
+    holds; then live viewers and the workflows hear of it."""
     from nous.settings import service as settings
 
     sub = validate(data, from_form=from_form)
