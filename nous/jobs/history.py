@@ -17,10 +17,11 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.results import Result
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, DateTime, String, bindparam, insert, literal, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.extensions import db
+from nous.jobs import announce
 from nous.jobs.models import (
     CANCELED,
     FAILED,
@@ -59,6 +60,17 @@ RETRY_RUN = (update(RUNS).where(RUNS.c.job_id == bindparam("jid"))
 CLOSE_ATTEMPT = (update(ATTEMPTS).where(ATTEMPTS.c.job_id == bindparam("jid"), ATTEMPTS.c.outcome == STARTED)
                  .values(outcome=bindparam("outcome"), ended_at=bindparam("ended"), error=bindparam("error"),
                          traceback=bindparam("tb")))
+# PostgreSQL: the run and its attempt in one statement each (a data-modifying CTE), run in autocommit
+# on the worker's connection: one round trip for the start and one for the end of every job,
+# instead of BEGIN, two statements and COMMIT.
+_STARTED_RUN = START_RUN.cte("started_run")
+START_PG = (insert(ATTEMPTS).from_select(
+    ["job_id", "attempt", "worker", "started_at", "outcome", "error", "traceback"],
+    select(bindparam("jid", type_=String), _STARTED_RUN.c.attempts, bindparam("worker", type_=String),
+           bindparam("now", type_=DateTime(timezone=True)), literal(STARTED), literal(""), literal("")),
+).returning(ATTEMPTS.c.attempt))
+END_PG = CLOSE_ATTEMPT.add_cte(END_RUN.cte("ended_run"))
+RETRY_PG = CLOSE_ATTEMPT.add_cte(RETRY_RUN.cte("retry_run"))
 
 
 def summarize(value: Any, limit: int) -> str:
@@ -80,20 +92,42 @@ def summarize_text(text: str, limit: int) -> str:
 
 class Writer:
     """Where the worker process writes the history: one connection kept for the worker's life (no pool
-    checkout, pre-ping and reset for every job), replaced after an error. Without one, the session."""
+    checkout, pre-ping and reset for every job), replaced after an error. Without one, the session.
+
+    On PostgreSQL each write is one statement in autocommit, and the connection commits
+    asynchronously (`synchronous_commit = off`, PostgreSQL's own knob): a database crash may lose
+    the last fraction of a second of start/end records, never the job itself (its row is written
+    synchronously when it is enqueued, and `service.reconcile` takes the outcome from RQ for any job
+    the history still shows as running)."""
 
     def __init__(self) -> None:
         self._conn: Connection | None = None
+        self.single_statements = False  # one CTE statement per write, in autocommit (PostgreSQL)
 
     def connection(self) -> Connection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = db.engine.connect()
+            conn = db.engine.connect()
+            self.single_statements = conn.dialect.name == "postgresql"
+            if self.single_statements:
+                conn.exec_driver_sql("SET synchronous_commit TO off")
+                conn.commit()
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
         return self._conn
 
     def discard(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.invalidate()
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+        self._conn = None
+
+    def close(self) -> None:
+        """Give the connection back (the worker stops)."""
+        if self._conn is not None:
+            try:
                 self._conn.close()
             except SQLAlchemyError:
                 pass
@@ -133,15 +167,19 @@ def record_enqueued(*, job_id: str, task: str, queue: str, priority: int, args: 
     db.session.commit()
 
 
-def record_started(job_id: str, worker: str, writer: Writer | None = None) -> None:
-    def write(ex: Any) -> None:
+def record_started(job_id: str, worker: str, writer: Writer | None = None) -> int | None:
+    """Returns the attempt that starts (None when the history could not be written)."""
+    def write(ex: Any) -> int | None:
         now = utcnow()
+        if writer is not None and writer.single_statements:
+            return ex.execute(START_PG, {"jid": job_id, "now": now, "worker": worker[:200]}).scalar()
         attempt = ex.execute(START_RUN, {"jid": job_id, "now": now, "worker": worker[:200]}).scalar()
         if attempt is not None:
             ex.execute(INSERT_ATTEMPT, {"job_id": job_id, "attempt": attempt, "worker": worker[:200],
                                         "started_at": now, "outcome": STARTED, "error": "", "traceback": ""})
+        return attempt
 
-    _safely("started", job_id, write, writer)
+    return _safely("started", job_id, write, writer)
 
 
 def _progress(meta: dict[str, Any]) -> tuple[int | None, str]:
@@ -213,17 +251,24 @@ def record_ended(job: Job, fallback_started: datetime, fallback_ended: datetime,
     percent, message = _progress(job.meta if isinstance(job.meta, dict) else {})
     if outcome["status"] == FINISHED and percent is not None:
         percent = 100
+    outcome["progress"] = percent
 
     def write(ex: Any) -> None:
         params = {"jid": job.id, "status": outcome["status"], "now": utcnow(), "error": outcome["error"][:500],
                   "tb": outcome["traceback"], "progress": percent, "message": message,
                   "duration": round(duration, 3)}
+        attempt = {"outcome": FAILED if outcome["status"] == RETRYING else outcome["status"], "ended": ended}
+        if writer is not None and writer.single_statements:
+            if outcome["status"] == RETRYING:
+                ex.execute(RETRY_PG, {**params, **attempt, "next_at": outcome["scheduled_for"]})
+            else:
+                ex.execute(END_PG, {**params, **attempt, "result": outcome["result_summary"]})
+            return
         if outcome["status"] == RETRYING:
             ex.execute(RETRY_RUN, {**params, "next_at": outcome["scheduled_for"]})
         else:
             ex.execute(END_RUN, {**params, "ended": ended, "result": outcome["result_summary"]})
-        attempt_outcome = FAILED if outcome["status"] == RETRYING else outcome["status"]
-        _close_attempt(ex, job.id, attempt_outcome, ended, outcome["error"], outcome["traceback"])
+        _close_attempt(ex, job.id, attempt["outcome"], ended, outcome["error"], outcome["traceback"])
 
     _safely("ended", job.id, write, writer)
     return outcome
@@ -238,16 +283,22 @@ def record_abandoned(job: Job, will_retry: bool) -> None:
     """A worker died while running the job (found by the started-registry sweep)."""
     message = "AbandonedJobError: the worker running this job died (killed or lost)"
 
-    def write(ex: Any) -> None:
+    status = RETRYING if will_retry else FAILED
+
+    def write(ex: Any) -> int | None:
         now = utcnow()
-        values: dict[str, Any] = {"status": RETRYING if will_retry else FAILED, "error": message, "updated_at": now}
+        values: dict[str, Any] = {"status": status, "error": message, "updated_at": now}
         if not will_retry:
             values["ended_at"] = now
-        ex.execute(update(RUNS).where(RUNS.c.job_id == job.id).values(**values))
+        attempt = ex.execute(update(RUNS).where(RUNS.c.job_id == job.id).values(**values)
+                             .returning(RUNS.c.attempts)).scalar()
         _close_attempt(ex, job.id, "abandoned", now, message, "")
+        return attempt
 
     log.warning("abandoned job found", extra={"job_id": job.id, "retry": will_retry})
-    _safely("abandoned", job.id, write)
+    attempt = _safely("abandoned", job.id, write)
+    task, queue = announce.meta_of(job)
+    announce.job_event(job.id, task, status, queue=queue, attempt=attempt, error=message)
 
 
 def record_status(job_id: str, status: str, **values: Any) -> None:

@@ -14,6 +14,7 @@ from nous.extensions import db
 
 log = logging.getLogger("nous.jobs")
 _app: Flask | None = None  # built once per process when a task runs outside any app (a cache: safe to lose)
+current_attempt: int | None = None  # set by the worker before it forks the job's work-horse
 
 TRACEBACK_LIMIT = 20_000
 
@@ -71,3 +72,7 @@ def report_progress(percent: float, message: str = "") -> None:
         raise ValueError(f"percent must be a number from 0 to 100, got {percent!r}") from None
     job.meta["progress"] = {"percent": value, "message": str(message)[:200]}
     job.save_meta()
+    from nous.jobs import announce
+
+    task, queue = announce.meta_of(job)
+    announce.progress_event(job.id, task, queue, current_attempt, value)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import defer
 
 from nous.audit import service as audit
 from nous.extensions import db, get_redis
-from nous.jobs import history
+from nous.jobs import announce, history
 from nous.jobs import registry as tasks
 from nous.jobs.models import (
     ACTIVE_STATES,
@@ -119,6 +119,7 @@ def submit(task_name: str, args: tuple[Any, ...] | list[Any] = (), kwargs: dict[
         db.session.execute(delete(JobRun).where(JobRun.job_id == job_id))
         db.session.commit()
         raise
+    announce.job_event(job_id, task.name, SCHEDULED if when else QUEUED, queue=queue_name, attempt=0)
     return job_id
 
 
@@ -467,6 +468,7 @@ def cancel(job_id: str, actor: str, ip: str = "") -> str:
         else:
             job.cancel()
     history.record_status(run.job_id, new, scheduled_for=None, error=f"{new} by {actor}"[:500])
+    announce.job_event(run.job_id, run.task, new, queue=run.queue, attempt=run.attempts, error=f"{new} by {actor}")
     audit.record(actor, "jobs.cancel", run.job_id, before={"status": before}, after={"status": new}, ip=ip)
     return new
 
@@ -508,6 +510,7 @@ def retry(job_id: str, actor: str, ip: str = "") -> str:
     before = run.status
     _requeue(run)
     history.record_status(run.job_id, QUEUED, scheduled_for=None, ended_at=None)
+    announce.job_event(run.job_id, run.task, QUEUED, queue=run.queue, attempt=run.attempts)
     audit.record(actor, "jobs.retry", run.job_id, before={"status": before}, after={"status": QUEUED}, ip=ip)
     return QUEUED
 
@@ -576,7 +579,11 @@ def reconcile(stale_after: timedelta = timedelta(minutes=10)) -> dict[str, int]:
         if conn.exists(Job.key_for(run.job_id)):
             job = _fetch(run.job_id)
             if job is not None and job.get_status(refresh=False) in ended:
-                history.record_ended(job, aware(run.started_at) or utcnow(), utcnow())
+                outcome = history.record_ended(job, aware(run.started_at) or utcnow(), utcnow())
+                if outcome:
+                    announce.job_event(run.job_id, run.task, outcome["status"], queue=run.queue,
+                                       attempt=run.attempts, progress=outcome.get("progress"),
+                                       error=outcome.get("error"))
                 synced += 1
             continue
         try:
@@ -588,7 +595,9 @@ def reconcile(stale_after: timedelta = timedelta(minutes=10)) -> dict[str, int]:
         when = aware(run.scheduled_for) if run.status == SCHEDULED else None
         _put(task, run.queue, run.job_id, list(stored.get("args", [])), dict(stored.get("kwargs", {})),
              when if when and when > utcnow() else None)
-        history.record_status(run.job_id, SCHEDULED if when and when > utcnow() else QUEUED)
+        status = SCHEDULED if when and when > utcnow() else QUEUED
+        history.record_status(run.job_id, status)
+        announce.job_event(run.job_id, run.task, status, queue=run.queue, attempt=run.attempts)
         restored += 1
         log.warning("job restored from the history", extra={"job_id": run.job_id, "task": run.task})
     return {"restored": restored, "synced": synced}

@@ -39,9 +39,9 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from nous.extensions import db, get_redis
-from nous.jobs import history
+from nous.jobs import announce, history, runtime
 from nous.jobs import registry as tasks
-from nous.jobs.models import FAILED, utcnow
+from nous.jobs.models import FAILED, STARTED, utcnow
 from nous.telemetry import maybe_flush
 
 log = logging.getLogger("nous.worker")
@@ -269,15 +269,22 @@ class HistoryMixin:
         if self._history is None:
             self._history = history.Writer()
         started = utcnow()
-        history.record_started(job.id, self.name, self._history)
+        # Written before the fork, not while the work-horse runs: on a busy machine the pages the
+        # parent would touch meanwhile are copied for the child (copy-on-write), which costs more.
+        attempt = history.record_started(job.id, self.name, self._history)
+        runtime.current_attempt = attempt  # the work-horse forked next reports progress with it
+        task, queue_name = announce.meta_of(job)
+        announce.job_event(job.id, task, STARTED, queue=queue_name, attempt=attempt)
         try:
             super().execute_job(job, queue)  # type: ignore[misc]
         finally:
             outcome = history.record_ended(job, started, utcnow(), self._history)
+            if outcome:
+                announce.job_event(job.id, task, outcome["status"], queue=queue_name, attempt=attempt,
+                                   progress=outcome.get("progress"), error=outcome.get("error"))
             if outcome and outcome["status"] == FAILED:
                 notify_failure(job, outcome)
             maybe_flush(self.connection)  # type: ignore[attr-defined]  # this process's DB statistics
-
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", date_format: str = "",
                          log_format: str = "") -> None:
@@ -305,6 +312,14 @@ class HistoryMixin:
     @property
     def dequeue_timeout(self) -> int:
         return DEQUEUE_TIMEOUT
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()  # type: ignore[misc]
+        finally:
+            if self._history is not None and not self.is_horse:  # type: ignore[attr-defined]
+                self._history.close()
+                self._history = None
 
 
 class NousWorker(HistoryMixin, Worker):

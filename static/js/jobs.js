@@ -1,4 +1,47 @@
-// Jobs page: the processed/failed chart (uPlot). Data from the `data-src` JSON endpoint.
+// Jobs pages: live refreshes, and the processed/failed chart (uPlot, data from the `data-src` JSON endpoint).
+
+// Live: the "live:jobs" events of live.js become, at most once a second and always after the last
+// event of a burst, the DOM events the jobs fragments refresh on (hx-trigger="… from:body"):
+//   jobs-live    any job changed (the history list);
+//   jobs-failed  a job failed for good, or one of the failures shown changed (the dashboard panel);
+//   job-live     the job of this page changed, beyond its progress (the job page; progress polls itself).
+// After a reconnect live.js replays the last event of each topic: everything refreshes then.
+// Safe to include more than once (the dashboard panel brings it along): it listens once per page.
+(function () {
+  "use strict";
+  if (window.nousJobsLive) return;
+  window.nousJobsLive = true;
+  var body = document.body;
+  var pending = {};
+
+  function soon(name) {
+    if (pending[name]) return;
+    pending[name] = setTimeout(function () {
+      pending[name] = null;
+      body.dispatchEvent(new CustomEvent(name));
+    }, 1000);
+  }
+
+  function shown(selector, id) {
+    return Array.prototype.some.call(document.querySelectorAll(selector), function (el) {
+      return el.getAttribute("data-job-id") === id;
+    });
+  }
+
+  body.addEventListener("live:jobs", function (e) {
+    var detail = e.detail || {}, data = detail.data || {};
+    var progressOnly = data.status === "started" && data.progress !== null && data.progress !== undefined;
+    soon("jobs-live");
+    if (detail.replayed || data.status === "failed" || shown("[data-failed-job]", data.job_id)) soon("jobs-failed");
+    if (detail.replayed || (!progressOnly && shown("#job-detail", data.job_id))) soon("job-live");
+  });
+
+  // The list refreshes the page the address bar shows (paging and filters push it), not the one first loaded.
+  body.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "job-rows") e.detail.path = location.pathname + location.search;
+  });
+})();
+
 (function () {
   "use strict";
 

@@ -359,3 +359,17 @@ def test_a_task_that_asks_for_it_emails_the_admin_when_it_fails_for_good(ctx):
     assert msg.template == "job_failed" and msg.to_addr == "admin@nous.test"
     assert msg.subject == "Job failed: tests.alerting"
     assert "ValueError: the nightly report could not be built" in msg.text_body and job_id in msg.text_body
+
+
+def test_a_stopped_worker_gives_its_database_connection_back(ctx):
+    import gc
+
+    before = db.engine.pool.checkedout()
+    gc.disable()  # no help from the garbage collector: the worker must close it itself
+    try:
+        for _ in range(3):
+            service.enqueue("jobs.noop")
+            run_jobs_here()
+        assert db.engine.pool.checkedout() == before
+    finally:
+        gc.enable()

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 from sqlalchemy import select
 
 from nous.extensions import db, get_redis
 from nous.jobs import service
-from nous.jobs.models import JobAttempt, JobRun
+from nous.jobs.models import JobAttempt, JobRun, aware
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks in this process)
-from tests.jobs.helpers import wait_for
+from tests.jobs.helpers import FAST_ABANDON, wait_for
 
 
 def fresh(job_id: str) -> JobRun:
@@ -80,11 +79,6 @@ def test_cancelled_jobs_never_run(ctx, start_worker):
     assert fresh(waiting).attempts == 0
 
 
-# Heartbeats every second with a 2 s grace (production: 5 s and 15 s) keep this test short; the
-# mechanism is the same: RQ's started-job registry expires the dead worker's job and retries it.
-FAST_ABANDON = ("--job-monitoring-interval", "1", "--heartbeat-grace", "2")
-
-
 def test_killed_worker_loses_nothing_the_job_completes_exactly_once(ctx, start_worker):
     first = start_worker(*FAST_ABANDON)
     job_id = service.enqueue("tests.slow", 3.0)
@@ -93,9 +87,7 @@ def test_killed_worker_loses_nothing_the_job_completes_exactly_once(ctx, start_w
     horse = int(get_redis().get(f"test:pid:{job_id}"))
     assert fresh(job_id).status == "started"
 
-    first.kill_hard()  # SIGKILL: no clean-up of any kind
-    # the work-horse dies with its worker, so the first attempt cannot finish behind our back
-    wait_for(lambda: not _alive(horse), timeout=5, what="the orphaned work-horse to die")
+    first.kill_hard(horse)  # SIGKILL; the work-horse dies with it, so the first attempt cannot finish later
 
     second = start_worker(*FAST_ABANDON)
     run = wait_for(lambda: (r := fresh(job_id)).status == "finished" and r, timeout=45, what="the retried job")
@@ -105,18 +97,6 @@ def test_killed_worker_loses_nothing_the_job_completes_exactly_once(ctx, start_w
     outcomes = [a.outcome for a in attempts_of(job_id)]
     assert outcomes == ["abandoned", "finished"]
     assert run.progress == 100
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie waiting for its (dead) parent counts as gone
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def test_progress_is_visible_while_running_and_stop_cancels_a_running_job(ctx, start_worker):
@@ -130,3 +110,58 @@ def test_progress_is_visible_while_running_and_stop_cancels_a_running_job(ctx, s
                    what="the job to stop")
     assert get_redis().get(f"test:completed:{job_id}") is None
     assert run.attempts == 1
+
+
+def _jobs_events(job_id: str) -> list[dict]:
+    """The "jobs" events of one job in the live replay buffer, oldest first (as a new socket gets them)."""
+    import json
+
+    from nous.live.events import KEEP, replay
+
+    frames = [json.loads(text) for _, text in replay(get_redis(), ("jobs",), count=KEEP)]
+    return [f["data"] for f in frames if f["data"]["job_id"] == job_id]
+
+
+def test_a_job_that_fails_for_good_is_announced_live_at_every_step(ctx, start_worker):
+    from nous.live.events import CHANNEL
+
+    listener = get_redis().pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(CHANNEL.format("jobs"))  # what every web process's hub hears
+    try:
+        job_id = service.enqueue("tests.flaky", "no luck for the live view")
+        worker = start_worker()
+        events = wait_for(lambda: (e := _jobs_events(job_id)) and e[-1]["status"] == "failed" and e,
+                          timeout=30, what="the failure event")
+        heard = []
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:  # (None also stands for the subscription's own confirmation)
+            if (m := listener.get_message(timeout=0.1)) is not None:
+                heard.append(m["data"].decode() if isinstance(m["data"], bytes) else m["data"])
+    finally:
+        listener.close()
+
+    assert [(e["status"], e["attempt"]) for e in events] == [
+        ("queued", 0), ("started", 1), ("retrying", 1), ("started", 2), ("retrying", 2), ("started", 3),
+        ("failed", 3)], worker.output()
+    last = events[-1]
+    assert set(last) == {"job_id", "task", "status", "queue", "attempt", "progress", "error", "at"}
+    assert (last["task"], last["queue"]) == ("tests.flaky", "high")
+    assert last["error"] == "RuntimeError: no luck for the live view"
+    assert datetime.fromisoformat(last["at"]) >= aware(fresh(job_id).ended_at) - timedelta(seconds=1)
+    # published live too, not only kept for replay
+    assert sum(f'"job_id":"{job_id}"' in h and '"status":"failed"' in h for h in heard) == 1
+
+
+def test_progress_is_announced_live_at_most_once_a_second(ctx, start_worker):
+    start_worker()
+    job_id = service.enqueue("tests.slow", 3.0)  # reports progress 20 times in 3 s
+    events = wait_for(lambda: (e := _jobs_events(job_id)) and e[-1]["status"] == "finished" and e,
+                      timeout=30, what="the finish event")
+    progress = [e for e in events if e["status"] == "started" and e["progress"] is not None]
+    assert 2 <= len(progress) <= 5, events
+    assert all(e["attempt"] == 1 for e in progress)
+    assert [(e["status"], e["attempt"]) for e in events if e["progress"] is None] == [("queued", 0), ("started", 1)]
+    assert [p["progress"] for p in progress] == sorted(p["progress"] for p in progress)
+    times = [datetime.fromisoformat(p["at"]) for p in progress]
+    assert all((b - a).total_seconds() >= 0.95 for a, b in pairwise(times))
+    assert events[-1]["progress"] == 100
