@@ -1,4 +1,5 @@
-"""Shared by the job and email tests: real worker subprocesses, waiting, an in-process worker."""
+"""Shared by the job, email and workflow tests: real worker subprocesses (started, stopped, killed),
+waiting, an in-process worker."""
 
 from __future__ import annotations
 
@@ -28,6 +29,25 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20, every: float = 0
         time.sleep(every)
 
 
+# Worker options for crash tests: heartbeats every second with a 2 s grace (production: 5 s and
+# 15 s) keep them short; the mechanism is the same: RQ's started-job registry expires the dead
+# worker's job and the job layer retries it.
+FAST_ABANDON = ("--job-monitoring-interval", "1", "--heartbeat-grace", "2")
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie waiting for its dead parent counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
 class WorkerProcess:
     def __init__(self, proc: subprocess.Popen, log: Path) -> None:
         self.proc = proc
@@ -37,10 +57,14 @@ class WorkerProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    def kill_hard(self) -> None:
-        """SIGKILL the worker's whole process group (the worker and its scheduler), like a lost machine."""
+    def kill_hard(self, *work_horses: int) -> None:
+        """SIGKILL the worker's whole process group (the worker and its scheduler), like a lost machine,
+        with no clean-up of any kind; then fail the test unless each of `work_horses` (pids of jobs
+        in flight) died with its worker within 5 s, so none can finish behind the test's back."""
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
+        for pid in work_horses:
+            wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"the work-horse {pid} to die with its worker")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

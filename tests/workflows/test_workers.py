@@ -3,35 +3,19 @@ and database of the test run."""
 
 from __future__ import annotations
 
-import os
 import time
 
 from nous.extensions import db
 from nous.workflows import service
 from tests.conftest import run_cli
+from tests.jobs.helpers import FAST_ABANDON
 from tests.workflows.conftest import ADMIN, run_status, steps, wait_for
 from tests.workflows.handlers import done, started
-
-# Heartbeats every second with a 2 s grace (production: 5 s and 15 s) keep the crash test short;
-# the mechanism is the same: the job layer finds the dead worker's job and retries it.
-FAST_ABANDON = ("--job-monitoring-interval", "1", "--heartbeat-grace", "2")
 
 
 def _ended(run_id: int) -> str | None:
     status = run_status(run_id)
     return status if status in ("succeeded", "failed", "canceled") else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie waiting for its (dead) parent counts as gone
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def test_a_real_worker_takes_and_skips_steps_retries_a_flaky_step_and_fails_a_broken_run(make_workflow, wf_worker):
@@ -105,8 +89,7 @@ def test_sigkill_mid_run_then_a_new_worker_completes_every_step_exactly_once(mak
     assert steps(run_id)["b"].status == "running" and done("k-b") == []
     horse = started("k-b")[0]["pid"]
 
-    first.kill_hard()  # SIGKILL the worker (and its scheduler): no clean-up of any kind
-    wait_for(lambda: not _alive(horse), timeout=5, what="the work-horse to die with its worker")
+    first.kill_hard(horse)  # SIGKILL the worker and its scheduler; the work-horse dies with them
     assert done("k-b") == []  # the step in flight did not complete behind our back
 
     second = wf_worker(*FAST_ABANDON)
