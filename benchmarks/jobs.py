@@ -11,8 +11,9 @@
     .venv/bin/python benchmarks/jobs.py [--jobs 300] [--rounds 8] [--requests 40]
 
 With DATABASE_URL / REDIS_URL unset it uses a fresh SQLite file and an embedded Redis in a temporary
-directory; set them (an empty PostgreSQL database, a spare Redis database) to measure those instead.
-The exit status is 1 when a requirement is missed.
+directory. `--pg-server postgresql+psycopg://postgres@127.0.0.1:5432/postgres` measures a fresh
+PostgreSQL database made on that server for the run (and dropped after it); `--redis-url` a spare Redis
+database (it is flushed). The exit status is 1 when a requirement is missed.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def throughput(n: int, rounds: int) -> dict[str, float]:
     finished = db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.status == "finished"))
     assert finished == n * rounds, f"history has {finished} finished jobs, expected {n * rounds}"
     med = statistics.median
-    return {"raw": med(rates["raw"]), "layer": med(rates["layer"]),
+    paired = med(layer / raw for layer, raw in zip(rates["layer"], rates["raw"], strict=True))
+    return {"raw": med(rates["raw"]), "layer": med(rates["layer"]), "paired": paired,
             "raw_enqueue": med(enqueue_rates["raw"]), "layer_enqueue": med(enqueue_rates["layer"]),
             "raw_cpu": med(cpu_ms["raw"]), "layer_cpu": med(cpu_ms["layer"])}
 
@@ -173,7 +175,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=8, help="rounds of each, alternating (medians are reported)")
     parser.add_argument("--requests", type=int, default=40, help="requests per page")
     parser.add_argument("--failed", type=int, default=10_000)
+    parser.add_argument("--pg-server", default="", help="make a fresh PostgreSQL database on this server")
+    parser.add_argument("--redis-url", default="", help="a Redis database to use (flushed)")
     args = parser.parse_args()
+    pg_name = ""
+    if args.pg_server:
+        os.environ["DATABASE_URL"], pg_name = _create_database(args.pg_server)
+    if args.redis_url:
+        os.environ["REDIS_URL"] = args.redis_url
     tmp = _env()
     from flask_migrate import upgrade
 
@@ -199,6 +208,10 @@ def main() -> int:
               f"cpu {t['layer_cpu']:.1f} ms/job)")
         verdict = "ok" if ratio >= REQUIRED_RATIO else "MISSED"
         print(f"  ratio       {ratio:8.2f}  (required >= {REQUIRED_RATIO:.2f})  {verdict}")
+        # Less sensitive to a machine whose load changes during the run (shown, not judged): the
+        # median of each round's ratio (its two runs back to back), and the CPU time per job.
+        print(f"  per round   {t['paired']:8.2f}  (median of the rounds' ratios)")
+        print(f"  cpu         {t['raw_cpu'] / t['layer_cpu']:8.2f}  (raw RQ's CPU time per job / the layer's)")
         ok &= ratio >= REQUIRED_RATIO
 
         db.session.query(JobAttempt).delete()
@@ -212,12 +225,38 @@ def main() -> int:
             good = r["p95"] < REQUIRED_P95_MS
             ok &= good
             print(f"  {name:<34} p50 {r['p50']:6.1f} ms   p95 {r['p95']:6.1f} ms  {'ok' if good else 'MISSED'}")
+        db.engine.dispose()
+    if pg_name:
+        _drop_database(args.pg_server, pg_name)
     if tmp is not None:
         from nous import embedded
 
         embedded.stop(Path(tmp.name))
         tmp.cleanup()
     return 0 if ok else 1
+
+
+def _create_database(server: str) -> tuple[str, str]:
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"nous_bench_{secrets.token_hex(4)}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_database(server: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 if __name__ == "__main__":

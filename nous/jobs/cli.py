@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
+import redis
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from nous.jobs import service
 
@@ -14,6 +19,30 @@ def _actor() -> str:
     from nous.cli import cli_actor
 
     return cli_actor()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What the command asked that cannot be done, or a store it needs that is down: one line on
+    stderr and exit 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except service.JobError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (redis.RedisError, OSError) as exc:
+            raise click.ClickException(f"Redis is not reachable (REDIS_URL): {_one_line(exc)}") from None
+        except OperationalError as exc:
+            reason = _one_line(exc.orig or exc)
+            raise click.ClickException(f"the database is not reachable (DATABASE_URL): {reason}") from None
+
+    return wrapper
 
 
 def _fmt_ms(ms: float | None) -> str:
@@ -54,6 +83,7 @@ jobs_group = AppGroup("jobs", help="Background jobs: list, statistics, retry, ca
 @click.option("--search", "q", default="", help="Text in the task, arguments or error.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@clear_errors
 def list_command(status: str | None, task: str, q: str, limit: int, as_json: bool) -> None:
     """Jobs from the history, newest first."""
     page = service.list_runs(service.RunFilter(status=status or "", task=task, q=q), limit=limit)
@@ -74,6 +104,7 @@ def list_command(status: str | None, task: str, q: str, limit: int, as_json: boo
 @jobs_group.command("stats")
 @click.option("--hours", type=click.IntRange(1, 24 * 90), default=24, show_default=True, help="Time window.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@clear_errors
 def stats_command(hours: int, as_json: bool) -> None:
     """Per task: counts by status, throughput per hour, failure rate, mean and p95 duration."""
     rows = service.stats(hours)
@@ -99,6 +130,7 @@ def stats_command(hours: int, as_json: bool) -> None:
 @click.argument("job_id", required=False)
 @click.option("--all-failed", is_flag=True, help="Retry every failed job.")
 @click.option("--task", default="", help="With --all-failed: only this task's jobs.")
+@clear_errors
 def retry_command(job_id: str | None, all_failed: bool, task: str) -> None:
     """Run a failed (or stopped, cancelled, waiting) job again, or every failed job."""
     if bool(job_id) == all_failed:
@@ -117,6 +149,7 @@ def retry_command(job_id: str | None, all_failed: bool, task: str) -> None:
 
 @jobs_group.command("cancel")
 @click.argument("job_id")
+@clear_errors
 def cancel_command(job_id: str) -> None:
     """Cancel a waiting job (it never runs) or stop a running one."""
     try:
@@ -128,6 +161,7 @@ def cancel_command(job_id: str) -> None:
 
 @jobs_group.command("delete")
 @click.argument("job_id")
+@clear_errors
 def delete_command(job_id: str) -> None:
     """Delete a job that is not running, from Redis and from the history."""
     try:
@@ -141,6 +175,7 @@ def delete_command(job_id: str) -> None:
 @click.argument("task")
 @click.argument("args", nargs=-1)
 @click.option("--in", "delay", type=click.IntRange(0, 86400 * 30), default=0, help="Run in this many seconds.")
+@clear_errors
 def enqueue_command(task: str, args: tuple[str, ...], delay: int) -> None:
     """Enqueue TASK with ARGS (each parsed as JSON when it can be, else text)."""
     from datetime import timedelta
@@ -162,6 +197,7 @@ def enqueue_command(task: str, args: tuple[str, ...], delay: int) -> None:
 
 
 @jobs_group.command("schedules")
+@clear_errors
 def schedules_command() -> None:
     """Recurring jobs with their next run."""
     rows = service.list_schedules()

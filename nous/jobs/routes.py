@@ -60,7 +60,7 @@ def index() -> Any:
     context = {"listing": listing, "filters": filters, "active": "jobs"}
     if is_fragment_request() and request.headers.get("HX-Target") == "job-rows":
         return render_template("jobs/_rows.html", **context)
-    return render("jobs/index.html", **context, counts=service.counts_by_status(), task_names=service.task_names(),
+    return render("jobs/index.html", **context, counts=service.recent_counts(), task_names=service.task_names(),
                   schedules=service.list_schedules(), states=service.STATES)
 
 

@@ -265,6 +265,40 @@ def counts_by_status() -> dict[str, int]:
     return out
 
 
+COUNTS_KEY = "nous:jobs:counts"
+COUNTS_MAX_AGE = 5  # seconds
+
+
+def recent_counts() -> dict[str, int]:
+    """`counts_by_status()` as of at most COUNTS_MAX_AGE seconds ago (kept in Redis for every web
+    process), for the console's tiles: the count reads the whole history, which every page view
+    need not do. The admin's actions drop it; without Redis it is counted each time."""
+    import json
+
+    conn = get_redis()
+    try:
+        raw = conn.get(COUNTS_KEY)
+        if raw:
+            counts = json.loads(raw)
+            if isinstance(counts, dict):
+                return {s: int(counts.get(s, 0)) for s in STATES}
+    except (redis.RedisError, OSError, ValueError, TypeError):
+        pass
+    counts = counts_by_status()
+    try:
+        conn.set(COUNTS_KEY, json.dumps(counts), ex=COUNTS_MAX_AGE)
+    except (redis.RedisError, OSError):
+        pass
+    return counts
+
+
+def _counts_changed() -> None:
+    try:
+        get_redis().delete(COUNTS_KEY)
+    except (redis.RedisError, OSError):  # the key expires by itself
+        pass
+
+
 def task_names() -> list[str]:
     """Declared tasks and those in the history (cached a minute: a DISTINCT over the whole history)."""
     from nous.extensions import cache
@@ -468,6 +502,7 @@ def cancel(job_id: str, actor: str, ip: str = "") -> str:
         else:
             job.cancel()
     history.record_status(run.job_id, new, scheduled_for=None, error=f"{new} by {actor}"[:500])
+    _counts_changed()
     announce.job_event(run.job_id, run.task, new, queue=run.queue, attempt=run.attempts, error=f"{new} by {actor}")
     audit.record(actor, "jobs.cancel", run.job_id, before={"status": before}, after={"status": new}, ip=ip)
     return new
@@ -510,6 +545,7 @@ def retry(job_id: str, actor: str, ip: str = "") -> str:
     before = run.status
     _requeue(run)
     history.record_status(run.job_id, QUEUED, scheduled_for=None, ended_at=None)
+    _counts_changed()
     announce.job_event(run.job_id, run.task, QUEUED, queue=run.queue, attempt=run.attempts)
     audit.record(actor, "jobs.retry", run.job_id, before={"status": before}, after={"status": QUEUED}, ip=ip)
     return QUEUED
@@ -542,6 +578,7 @@ def retry_all_failed(actor: str, ip: str = "", task: str = "") -> dict[str, int]
                                .values(status=QUEUED, scheduled_for=None, ended_at=None, updated_at=utcnow()))
             db.session.commit()
         retried += len(done)
+    _counts_changed()
     audit.record(actor, "jobs.retry_all_failed", task or "*", after={"retried": retried, "skipped": skipped}, ip=ip)
     return {"retried": retried, "skipped": skipped}
 
@@ -558,6 +595,7 @@ def delete_job(job_id: str, actor: str, ip: str = "") -> None:
     db.session.execute(delete(JobAttempt).where(JobAttempt.job_id == run.job_id))
     db.session.execute(delete(JobRun).where(JobRun.job_id == run.job_id))
     db.session.commit()
+    _counts_changed()
     audit.record(actor, "jobs.delete", run.job_id, before=before, ip=ip)
 
 

@@ -93,3 +93,15 @@ def test_real_cli_process_gives_a_clear_error_not_a_traceback(ctx):
     result = run_cli("nous", "jobs", "cancel", "0123456789abcdef")
     assert result.returncode == 1
     assert "Error: no job 0123456789abcdef" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_with_redis_down_job_commands_say_so_in_one_line_and_exit_1(ctx):
+    from tests.conftest import free_port
+
+    job_id = service.enqueue("tests.echo")
+    down = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens there
+    for args in (["cancel", job_id], ["stats"]):
+        result = run_cli("nous", "jobs", *args, env=down)
+        assert result.returncode == 1, result.stderr
+        assert "Error: Redis is not reachable (REDIS_URL)" in result.stderr and "Traceback" not in result.stderr
+    assert run_cli("nous", "jobs", "list", env=down).stdout.startswith(job_id)  # the history needs no Redis

@@ -373,3 +373,15 @@ def test_a_stopped_worker_gives_its_database_connection_back(ctx):
         assert db.engine.pool.checkedout() == before
     finally:
         gc.enable()
+
+
+def test_the_console_counts_are_reused_for_a_few_seconds_and_dropped_by_an_admin_action(ctx):
+    first = service.enqueue("tests.echo")
+    assert service.recent_counts()["queued"] == 1
+    service.enqueue("tests.echo")
+    assert service.recent_counts()["queued"] == 1  # counted less than COUNTS_MAX_AGE seconds ago
+    assert get_redis().ttl(service.COUNTS_KEY) <= service.COUNTS_MAX_AGE
+    service.cancel(first, "tester")
+    counts = service.recent_counts()
+    assert (counts["queued"], counts["canceled"]) == (1, 1)
+    assert counts == service.counts_by_status()
