@@ -17,6 +17,7 @@ What it adds to RQ's forking `Worker` (and why):
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import math
 import os
@@ -335,6 +336,9 @@ class NousWorker(HistoryMixin, Worker):
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         die_with_parent(self.pid or 0)
+        # What the work-horse inherited stays out of its garbage collections: a collection would
+        # walk (and so copy, page by page) the worker's whole heap for a job that never frees it.
+        gc.freeze()
         super().main_work_horse(job, queue)
 
     def handle_work_horse_killed(self, job: Job, retpid: Any, ret_val: Any, rusage: Any) -> None:
