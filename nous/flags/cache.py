@@ -16,7 +16,6 @@ Redis call per evaluation. The counts are safe to lose.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import threading
@@ -169,6 +168,7 @@ def _load_snapshot() -> Snapshot:
     from nous.extensions import db
     from nous.flags.models import ClientToken, Flag, Segment
     from nous.settings import service as settings
+    from nous.testers.models import BetaUser
 
     stale_days = settings.get("flags.stale_days")
     with db.engine.connect() as conn:
@@ -179,14 +179,11 @@ def _load_snapshot() -> Snapshot:
         toks = conn.execute(select(ClientToken.id, ClientToken.name, ClientToken.token_hash)
                             .where(ClientToken.revoked_at.is_(None))).all()
         overrides: dict[str, dict[str, bool]] = {}
-        if importlib.util.find_spec("nous.testers.models") is not None:
-            from nous.testers.models import BetaUser
-
-            for uid, email, flag_set in conn.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set)):
-                chosen = {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}
-                if chosen:
-                    overrides[str(uid).lower()] = chosen
-                    overrides[str(email).strip().lower()] = chosen
+        for uid, email, flag_set in conn.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set)):
+            chosen = {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}
+            if chosen:
+                overrides[str(uid).lower()] = chosen
+                overrides[str(email).strip().lower()] = chosen
     now = datetime.now(UTC)
     stale = frozenset(r["key"] for r in rows if is_stale(r["type"], r["updated_at"], stale_days, now))
     features = [client_feature(r, r["key"] in stale) for r in rows]

@@ -7,7 +7,6 @@ they know. Every change is written to the audit log in the same transaction as t
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import logging
@@ -69,7 +68,7 @@ class TesterError(ValueError):
 
 
 class EmailUnavailable(TesterError):
-    """The email layer (`nous.email.service.queue_email`) is not installed or refused the message."""
+    """The email layer (`nous.email.service.queue_email`) refused the message or could not take it."""
 
 
 class InviteError(Exception):
@@ -208,7 +207,7 @@ def _json(value: Any) -> str:
 
 def feedback_counts(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Feedback per tester for one page of testers (one grouped query on an indexed column)."""
-    if not user_ids or importlib.util.find_spec("nous.feedback.models") is None:
+    if not user_ids:
         return {}
     from nous.feedback.models import Feedback
 
@@ -317,14 +316,9 @@ def set_flag_override(user_id: Any, flag_key: str, value: bool | None, *, actor:
 
 def _flags_changed() -> None:
     """Overrides are part of the flags area's per-process snapshot: tell every process to rebuild it."""
-    if importlib.util.find_spec("nous.flags") is None or importlib.util.find_spec("nous.flags.cache") is None:
-        return
     from nous.flags.cache import bump_version
 
-    try:
-        bump_version()
-    except RuntimeError:  # the flags area is not set up in this app
-        pass
+    bump_version()
 
 
 # --- invitations --------------------------------------------------------------------------------
@@ -337,8 +331,6 @@ def join_url(user: BetaUser) -> str:
 
 def _queue_email() -> Any:
     """`nous.email.service.queue_email`, imported when needed: the email layer is another area."""
-    if importlib.util.find_spec("nous.email") is None or importlib.util.find_spec("nous.email.service") is None:
-        raise EmailUnavailable("email is not set up on this server yet; share the join link by hand", status=503)
     from nous.email.service import queue_email
 
     return queue_email

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
-
-import pytest
-
-HAS_EMAIL = (importlib.util.find_spec("nous.email") is not None
-             and importlib.util.find_spec("nous.email.service") is not None)
-needs_email = pytest.mark.skipif(not HAS_EMAIL, reason="the email layer (nous.email.service) is not in this tree yet")
-without_email = pytest.mark.skipif(HAS_EMAIL, reason="the email layer is installed")
 
 GOOD = {"rating": 4, "message": "The calendar view is lovely", "category": "praise"}
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from nous.extensions import db
 from nous.feedback.models import Feedback
 from nous.testers import service as testers
-from tests.feedback.helpers import GOOD, needs_email, outbox
+from tests.feedback.helpers import GOOD, outbox
 
 HX = {"HX-Request": "true"}
 ADDRESSES = ["o'brien@example.com", "ada+beta@example.com", "O'Neil+Tag.Two@Mail.Example.org"]
@@ -59,7 +59,6 @@ def test_added_with_the_cli(app, runner) -> None:
     assert result.exit_code == 0 and "added o'brien+cli@example.com" in result.output
 
 
-@needs_email
 def test_invited_by_email(app, ctx) -> None:
     user = testers.add("o'brien+beta@example.com", actor="test")
     testers.invite(user.id, actor="admin@nous.test")
