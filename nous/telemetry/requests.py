@@ -151,11 +151,15 @@ def summary(conn: redis.Redis, window: int = 300) -> dict[str, Any]:
     }
 
 
+def request_id(sent: str) -> str:
+    """The caller's X-Request-ID when it is a plain token, else a new one (an id to correlate log
+    lines, not a secret: no system call for randomness on every request)."""
+    return sent if sent and _REQUEST_ID.match(sent) else f"{random.getrandbits(64):016x}"
+
+
 def _before() -> None:
     g.started = time.perf_counter()
-    rid = request.headers.get("X-Request-ID", "")
-    # an id to correlate log lines, not a secret: no system call for randomness on every request
-    g.request_id = rid if rid and _REQUEST_ID.match(rid) else f"{random.getrandbits(64):016x}"
+    g.request_id = request_id(request.headers.get("X-Request-ID", ""))
 
 
 # Liveness probes arrive every few seconds from every balancer: no log line and no metrics for them,

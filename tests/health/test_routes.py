@@ -23,6 +23,13 @@ def test_healthz_is_fast_and_touches_no_database(client) -> None:
     assert "Set-Cookie" not in resp.headers
 
 
+def test_healthz_answers_head_and_refuses_other_methods(client) -> None:
+    head = client.head("/healthz")
+    assert head.status_code == 200 and head.data == b"" and head.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.post("/healthz").status_code == 405
+    assert client.get("/healthz?probe=lb").get_json() == {"status": "pass"}
+
+
 def test_request_id_is_echoed_or_generated(client) -> None:
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"}).headers["X-Request-ID"]
