@@ -4,24 +4,20 @@ list and a job's page without a reload."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from nous.jobs import service
 from tests.conftest import ADMIN_EMAIL
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks)
 from tests.jobs.helpers import run_jobs_here
 from tests.live.conftest import wait_hub_idle
-from tests.support.live import LiveServer, launch_browser
+from tests.support.live import served_in_chromium
 
 
 @pytest.fixture(scope="module")
 def browser_stack(app):
-    server = LiveServer(app)
-    with sync_playwright() as pw:
-        browser = launch_browser(pw)
-        yield server.url, browser
-        browser.close()
-    server.stop()
+    with served_in_chromium(app) as stack:
+        yield stack
     wait_hub_idle(app)
 
 

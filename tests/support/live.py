@@ -8,7 +8,10 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from werkzeug.serving import make_server
 
@@ -71,6 +74,23 @@ class OidcProvider:
 
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def served_in_chromium(app) -> Iterator[tuple[str, Any]]:
+    """The app over HTTP and a Chromium to look at it with: yields (base url, browser)."""
+    from playwright.sync_api import sync_playwright
+
+    server = LiveServer(app)
+    try:
+        with sync_playwright() as pw:
+            browser = launch_browser(pw)
+            try:
+                yield server.url, browser
+            finally:
+                browser.close()
+    finally:
+        server.stop()
 
 
 class ThrowawayRedis:
