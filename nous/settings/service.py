@@ -9,19 +9,17 @@ down the cache reloads from the database every five seconds instead.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
-import redis
 import yaml
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.audit import service as audit
-from nous.extensions import db, get_redis
+from nous.extensions import db
 from nous.settings.models import Setting
 from nous.settings.registry import DEFINITIONS, SettingError, parse
+from nous.versioned import Followed, Unavailable
 
 VERSION_KEY = "nous:settings:version"
 CHECK_EVERY = 0.5
@@ -30,55 +28,32 @@ OFFLINE_RELOAD = 5.0
 __all__ = ["SettingError", "all_values", "export", "get", "history", "import_text", "set_value"]
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.values: dict[str, Any] = {}
-        self.version: bytes | None = None
-        self.loaded_at = 0.0
-        self.checked_at = 0.0
-        self.loaded = False
-
-
-def _cache() -> _Cache:
-    return current_app.extensions.setdefault("nous.settings", _Cache())
-
-
-def _load(cache: _Cache, version: bytes | None) -> None:
+def _load() -> dict[str, Any]:
     try:
         stored = {s.key: s.value for s in db.session.scalars(db.select(Setting))}
     except SQLAlchemyError:
         db.session.rollback()
-        if not cache.loaded:  # database down before the first load: defaults until it is back
-            cache.values = {k: d.default for k, d in DEFINITIONS.items()}
-        return
+        raise Unavailable from None  # database down: keep what we have (the defaults before a first load)
     values = {}
     for key, definition in DEFINITIONS.items():
         try:
             values[key] = definition.parse(stored[key]) if key in stored else definition.default
         except ValueError:
             values[key] = definition.default  # a value a newer definition no longer accepts
-    cache.values, cache.version, cache.loaded = values, version, True
-    cache.loaded_at = time.monotonic()
+    return values
+
+
+def _cache() -> Followed[dict[str, Any]]:
+    cache = current_app.extensions.get("nous.settings")
+    if cache is None:
+        cache = current_app.extensions.setdefault("nous.settings", Followed(
+            VERSION_KEY, _load, {k: d.default for k, d in DEFINITIONS.items()},
+            check_every=CHECK_EVERY, offline_reload=OFFLINE_RELOAD))
+    return cache
 
 
 def _fresh() -> dict[str, Any]:
-    cache = _cache()
-    now = time.monotonic()
-    if cache.values and now - cache.checked_at < CHECK_EVERY:
-        return cache.values
-    with cache.lock:
-        if cache.values and now - cache.checked_at < CHECK_EVERY:
-            return cache.values
-        cache.checked_at = now
-        try:
-            version = get_redis().get(VERSION_KEY)
-            if not cache.loaded or version != cache.version:
-                _load(cache, version)
-        except (redis.RedisError, OSError):
-            if not cache.loaded or now - cache.loaded_at > OFFLINE_RELOAD:
-                _load(cache, None)
-    return cache.values
+    return _cache().get()
 
 
 def get(key: str) -> Any:
@@ -89,9 +64,9 @@ def get(key: str) -> Any:
 
 def peek(key: str) -> Any:
     """The value this process last loaded, without any I/O (the default before the first load)."""
-    values = current_app.extensions.get("nous.settings")
-    if values is not None and key in values.values:
-        return values.values[key]
+    cache = current_app.extensions.get("nous.settings")
+    if cache is not None and key in cache.value:
+        return cache.value[key]
     return DEFINITIONS[key].default
 
 
@@ -100,11 +75,7 @@ def all_values() -> dict[str, Any]:
 
 
 def _announce() -> None:
-    try:
-        get_redis().incr(VERSION_KEY)
-    except (redis.RedisError, OSError):
-        pass  # other processes pick the change up on their offline reload
-    _cache().checked_at = 0.0
+    _cache().changed()
 
 
 def set_value(key: str, raw: Any, actor: str, ip: str = "") -> Any:

@@ -19,20 +19,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import redis
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nous.audit import service as audit
-from nous.extensions import db, get_redis
+from nous.extensions import db
+from nous.versioned import Followed
 from nous.workflows import engine, schema
 from nous.workflows.models import (
     PENDING,
@@ -198,67 +195,31 @@ LISTENERS_CHECK_EVERY = 0.5  # seconds between two looks at the version key: cha
 LISTENERS_OFFLINE_RELOAD = 1.0  # Redis unreachable: reload from the database at most this often
 
 
-class _Listeners:
-    """The events that at least one enabled workflow listens to, as this process last loaded them,
-    and the version (a random token in Redis, replaced on every change) they were loaded at."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.events: frozenset[str] = frozenset()
-        self.version: bytes | None = None
-        self.loaded = False
-        self.loaded_at = 0.0
-        self.checked_at = 0.0
-        self.loads = 0  # how many times this process read the database for it (tests, diagnostics)
-
-
-def _listeners() -> _Listeners:
-    return current_app.extensions.setdefault("nous.workflows.listeners", _Listeners())
-
-
-def _load_listeners(cache: _Listeners, version: bytes | None) -> None:
+def _load_listeners() -> frozenset[str]:
     rows = db.session.execute(select(Workflow.trigger_event).where(
         Workflow.trigger_event.is_not(None), Workflow.enabled.is_(True)).distinct())
-    cache.events = frozenset(name for (name,) in rows)
-    cache.version, cache.loaded, cache.loaded_at = version, True, time.monotonic()
-    cache.loads += 1
+    return frozenset(name for (name,) in rows)
+
+
+def _listeners() -> Followed[frozenset[str]]:
+    """The events that at least one enabled workflow listens to, as this process last loaded them."""
+    cache = current_app.extensions.get("nous.workflows.listeners")
+    if cache is None:
+        cache = current_app.extensions.setdefault("nous.workflows.listeners", Followed(
+            LISTENERS_VERSION_KEY, _load_listeners, frozenset(), check_every=LISTENERS_CHECK_EVERY,
+            offline_reload=LISTENERS_OFFLINE_RELOAD))
+    return cache
 
 
 def listened_events() -> frozenset[str]:
     """Names of the events some enabled workflow listens to. Costs nothing most of the time, one
     Redis GET every half second, and one database query only after a workflow changed."""
-    cache = _listeners()
-    now = time.monotonic()
-    if cache.loaded and now - cache.checked_at < LISTENERS_CHECK_EVERY:
-        return cache.events
-    with cache.lock:
-        if cache.loaded and now - cache.checked_at < LISTENERS_CHECK_EVERY:
-            return cache.events
-        try:
-            version = get_redis().get(LISTENERS_VERSION_KEY)
-        except (redis.RedisError, OSError):
-            if not cache.loaded or now - cache.loaded_at >= LISTENERS_OFFLINE_RELOAD:
-                _load_listeners(cache, None)
-            cache.checked_at = now
-            return cache.events
-        if not cache.loaded or version != cache.version:
-            _load_listeners(cache, version)  # read after the version: a change in between bumps it again
-        cache.checked_at = now
-        return cache.events
+    return _listeners().get()
 
 
 def _workflows_changed() -> None:
-    """After a commit that created, edited, enabled, disabled or deleted a workflow: every process
-    reloads the listened events on its next look (a new random token, so an old cache can never
-    match a version that a flushed Redis counts again from the start)."""
-    try:
-        get_redis().set(LISTENERS_VERSION_KEY, uuid.uuid4().hex)
-    except (redis.RedisError, OSError):
-        log.warning("workflow change not announced: Redis is unreachable; other processes see it "
-                    "within their offline reload")
-    cache = _listeners()
-    with cache.lock:
-        cache.loaded = False  # this process: at once
+    """After a commit that created, edited, enabled, disabled or deleted a workflow."""
+    _listeners().changed()
 
 
 # --- saving ------------------------------------------------------------------------------------
