@@ -162,15 +162,10 @@ def _before() -> None:
     g.request_id = request_id(request.headers.get("X-Request-ID", ""))
 
 
-# Liveness probes arrive every few seconds from every balancer: no log line and no metrics for them,
-# so they stay as cheap as the probe needs and do not drown the figures that matter.
-QUIET_ENDPOINTS = frozenset({"health.healthz"})
-
-
 def _after(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     endpoint = request.endpoint or "unmatched"
-    if endpoint in QUIET_ENDPOINTS or request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+    if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
         return response  # a socket's lifetime is not a request latency
     ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     status = response.status_code
