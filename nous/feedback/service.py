@@ -23,6 +23,7 @@ from sqlalchemy import Date, bindparam, cast, delete, func, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.audit import service as audit
+from nous.email.service import queue_email
 from nous.extensions import cache, db
 from nous.feedback.models import CATEGORIES, STATUSES, Feedback, FeedbackReply, FeedbackTag
 from nous.live import publish
@@ -683,7 +684,6 @@ def reply(feedback_id: int, body: str, *, actor: str, ip: str = "") -> FeedbackR
     to = reply_address(row)
     if not to:
         raise FeedbackError("this feedback came without an email address; there is no one to reply to", status=409)
-    queue_email = testers._queue_email()
     context = {"reply": text, "feature": row.feature or "", "original": row.message, "email": to,
                "feedback": row.as_dict(tags_for([row.id])[row.id])}
     try:

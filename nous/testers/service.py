@@ -24,6 +24,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from nous.audit import service as audit
+from nous.email.service import queue_email
 from nous.extensions import db
 from nous.testers.models import ROLES, BetaUser, aware
 
@@ -329,13 +330,6 @@ def join_url(user: BetaUser) -> str:
     return current_app.config["SYSTEM_BASE_URL"].rstrip("/") + JOIN_PATH.format(code=user.invite_code)
 
 
-def _queue_email() -> Any:
-    """`nous.email.service.queue_email`, imported when needed: the email layer is another area."""
-    from nous.email.service import queue_email
-
-    return queue_email
-
-
 def invite(user_id: Any, *, actor: str, ip: str = "") -> BetaUser:
     """Send the invite email (first time) or send it again (resend). Raises TesterError."""
     user = _require(user_id)
@@ -343,7 +337,6 @@ def invite(user_id: Any, *, actor: str, ip: str = "") -> BetaUser:
         raise TesterError(f"{user.email} is deactivated; reactivate before inviting", status=409)
     if user.joined_at is not None:
         raise TesterError(f"{user.email} has already joined", status=409)
-    queue_email = _queue_email()
     resend = user.invited_at is not None
     before = {"invited_at": _iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
     user.invited_at = _now()
