@@ -30,6 +30,18 @@ def test_healthz_answers_head_and_refuses_other_methods(client) -> None:
     assert client.get("/healthz?probe=lb").get_json() == {"status": "pass"}
 
 
+def test_healthz_is_answered_before_flask_runs_any_request_hook(app, client) -> None:
+    seen: list[str] = []
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks.append(lambda: seen.append("hook"))
+    try:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200  # the hook itself works
+    finally:
+        hooks.pop()
+    assert seen == ["hook"]
+
+
 def test_request_id_is_echoed_or_generated(client) -> None:
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"}).headers["X-Request-ID"]
