@@ -14,6 +14,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, load_config
+from nous import front
 from nous.extensions import cache, db, init_redis, limiter, migrate, sock
 
 __version__ = "1.0.0"
@@ -96,6 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Flask asks `inspect` on every request whether each hook and view is a coroutine; for a given
     # function the answer never changes (and this app has no async views), so remember it.
     app.ensure_sync = functools.lru_cache(maxsize=1024)(app.ensure_sync)  # type: ignore[method-assign]
+    front.init_app(app)  # requests some areas answer before Flask (nous.front), inside ProxyFix
     if config["PROXY_COUNT"]:
         n = config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]

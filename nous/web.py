@@ -92,6 +92,7 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")  # added over HTTPS
 
 
 def _security_headers(response: Response) -> Response:
@@ -102,7 +103,7 @@ def _security_headers(response: Response) -> Response:
     else:
         h.extend(SECURITY_HEADERS)
     if request.is_secure:
-        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        h.setdefault(*HSTS)
     return response
 
 

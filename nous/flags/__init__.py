@@ -25,6 +25,7 @@ __all__ = ["api_bp", "bp", "bump_version", "evaluate_all", "get_variant", "init_
 
 
 def init_app(app: Flask) -> None:
+    from nous import front
     from nous.cli import nous
     from nous.flags import api, routes  # noqa: F401 - the routes register on the blueprints
     from nous.flags.cache import EVALS, install
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     from nous.telemetry import FLUSHERS
 
     install(app)
+    front.route(app, "POST", "/api/flags/evaluate", api.evaluate_in_front, endpoint="flags_api.evaluate")
     if EVALS not in FLUSHERS:
         FLUSHERS.append(EVALS)
     if "flags" not in app.blueprints:

@@ -10,10 +10,16 @@ All need a client token (created in the console or with `flask nous flags tokens
 against the in-memory snapshot, so a request does no SQL at all. Limits: the setting
 `api.rate_limit`, per token (per IP without a valid token), shared by every process through quota
 leased from Redis in blocks (`nous.flags.limits`), so most requests make no Redis call at all.
+
+A successful evaluation is answered in front of Flask (`evaluate_in_front`, through `nous.front`): it
+needs no session, CSRF check or sign-in, and Flask's per-request machinery cost several times the
+evaluation of twenty flags. Every other outcome is left to the Flask route, which says what is wrong.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import re
 from collections.abc import Callable
@@ -22,7 +28,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, jsonify, request
-from flask_limiter.util import get_remote_address
 
 from nous import openapi
 from nous.errors import error_response
@@ -31,6 +36,7 @@ from nous.flags import api_bp
 from nous.flags import service as flags
 from nous.flags.cache import EVALS, evaluate_all_json, snapshot
 from nous.flags.limits import LIMITER
+from nous.front import Answer
 from nous.settings import service as settings
 
 TEXT_MAX = 1000
@@ -46,25 +52,29 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|
 # --------------------------------------------------------------------------- tokens and limits
 
 
-def _presented_token() -> str:
-    raw = request.headers.get("Authorization", "").strip()
+def _presented_token(environ: dict[str, Any]) -> str:
+    raw = environ.get("HTTP_AUTHORIZATION", "").strip()
     if raw[:7].lower() == "bearer ":
         raw = raw[7:].strip()
     return raw
 
 
-def _client() -> tuple[int, str] | None:
+def _client(environ: dict[str, Any]) -> tuple[int, str] | None:
     """The (id, name) of the valid token sent with this request, or None (remembered per request)."""
-    env = request.environ
-    if "nous.flags.client" not in env:
-        raw = _presented_token()
-        env["nous.flags.client"] = snapshot().client(raw) if raw and len(raw) <= 512 else None
-    return env["nous.flags.client"]
+    if "nous.flags.client" not in environ:
+        raw = _presented_token(environ)
+        environ["nous.flags.client"] = snapshot().client(raw) if raw and len(raw) <= 512 else None
+    return environ["nous.flags.client"]
 
 
-def _limit_key() -> str:
-    client = _client()
-    return f"flags-token:{client[0]}" if client else f"flags-ip:{get_remote_address()}"
+def _refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
+    """Count this request against the setting `api.rate_limit`, per token (per IP without a valid one),
+    once, whether it is answered in front of Flask or by it: None when allowed, else (Retry-After, limit)."""
+    if "nous.flags.limit" not in environ:
+        client = _client(environ)
+        key = f"flags-token:{client[0]}" if client else f"flags-ip:{environ.get('REMOTE_ADDR') or '127.0.0.1'}"
+        environ["nous.flags.limit"] = LIMITER.hit(get_redis(), key, settings.get("api.rate_limit"))
+    return environ["nous.flags.limit"]
 
 
 def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,7 +82,7 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        refused = LIMITER.hit(get_redis(), _limit_key(), settings.get("api.rate_limit"))
+        refused = _refusal(request.environ)
         if refused is not None:
             retry_after, limit = refused
             resp = error_response(429, "Too Many Requests",
@@ -87,7 +97,7 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        client = _client()
+        client = _client(request.environ)
         if client is None:
             resp = error_response(401, "Unauthorized", "Send a client token in the Authorization header "
                                                        "(create one in the console under Feature flags → Tokens).")
@@ -238,6 +248,11 @@ def parse_registration(data: dict[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- routes
 
 
+def _evaluation(context: dict[str, Any]) -> bytes:
+    # the engine writes the JSON from pieces made when the flags were loaded (no dicts, no encoding)
+    return ('{"flags":' + evaluate_all_json(context) + "}").encode()
+
+
 @api_bp.post("/api/flags/evaluate")
 @rate_limited
 @token_required
@@ -248,9 +263,39 @@ def evaluate() -> Any:
     context, errors = parse_context(data)
     if errors:
         return _invalid(errors)
-    # the engine writes the JSON from pieces made when the flags were loaded (no dicts, no encoding)
-    body = '{"flags":' + evaluate_all_json(context) + "}"
-    return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
+    return Response(_evaluation(context), mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+EVALUATION_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+FRONT_BODY_MAX = 64 * 1024
+
+
+def evaluate_in_front(environ: dict[str, Any]) -> Answer | None:
+    """`POST /api/flags/evaluate` before Flask (nous.front) when the answer is the evaluation: a valid
+    token under its limit and a valid context in a body of known length. Anything else goes on to
+    `evaluate` above, which says what is wrong (the token and the limit are not counted twice)."""
+    client = _client(environ)
+    if client is None or _refusal(environ) is not None:
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if not 0 < length <= FRONT_BODY_MAX:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)  # Flask reads it again if it answers instead
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    context, errors = parse_context(data)
+    if errors:
+        return None
+    EVALS.token_used(client[0])
+    return Answer(200, EVALUATION_HEADERS, _evaluation(context))
 
 
 @api_bp.get("/api/client/features")
@@ -295,7 +340,7 @@ def client_register() -> Any:
     errors = parse_registration(data)
     if errors:
         return _invalid(errors)
-    flags.record_client(data, _client()[1])  # type: ignore[index]
+    flags.record_client(data, _client(request.environ)[1])  # type: ignore[index]
     return Response(status=202)
 
 

@@ -6,7 +6,9 @@ from nous.health import routes  # noqa: E402,F401
 
 
 def init_app(app: Flask) -> None:
-    from nous.health.liveness import Liveness
+    from nous import front
+    from nous.health.liveness import healthz
 
     app.register_blueprint(bp)
-    app.wsgi_app = Liveness(app.wsgi_app)  # type: ignore[method-assign]
+    for method in ("GET", "HEAD"):
+        front.route(app, method, "/healthz", healthz)

@@ -41,7 +41,7 @@ def can_see_details() -> bool:
 @bp.get("/healthz")
 def healthz() -> Response:
     """Documents the path and answers its other methods; GET and HEAD are answered by
-    `nous.health.liveness` before a request reaches Flask."""
+    `nous.health.liveness` in front of Flask (nous.front)."""
     return Response(liveness.BODY, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 

@@ -32,4 +32,4 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _flush(_exc: BaseException | None) -> None:
-        maybe_flush(get_redis())  # (liveness probes never get here: nous.health.liveness answers them)
+        maybe_flush(get_redis())  # (requests answered in front of Flask flush in nous.front)

@@ -240,3 +240,66 @@ def test_valid_tokens_are_remembered_per_snapshot_and_unknown_ones_never(client,
     service.revoke_token(service.list_tokens()[0]["id"], actor="t")  # a new snapshot, which knows nobody
     assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 401
     assert snapshot().known_clients == {}
+
+
+def _flask_itself(app):
+    """A client of the Flask app itself, without the layer in front of it (nous.front)."""
+    from werkzeug.test import Client
+
+    from nous import front
+
+    return Client(app.extensions[front.EXTENSION].app, app.response_class)
+
+
+def test_evaluations_are_answered_in_front_of_flask_exactly_as_flask_answers_them(app, client, ctx, token,
+                                                                                  flags_set) -> None:
+    from flask import request
+
+    seen: list[str] = []
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks.append(lambda: seen.append(request.path))
+    contexts = [{}, {"userId": "u1", "properties": {"plan": "pro"}},
+                {"userId": "ü-€", "sessionId": "s-1", "remoteAddress": "10.1.2.3", "environment": "production",
+                 "appName": "nous", "currentTime": "2026-01-01T00:00:00Z", "properties": {"n": 2, "b": True}}]
+    try:
+        for context in contexts:
+            headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "same-id"}
+            in_front = client.post(EVALUATE, json=context, headers=headers)
+            by_flask = _flask_itself(app).post(EVALUATE, json=context, headers=headers)
+            assert in_front.status_code == by_flask.status_code == 200
+            assert in_front.data == by_flask.data
+            assert sorted(in_front.headers.items()) == sorted(by_flask.headers.items())
+    finally:
+        hooks.pop()
+    assert seen == [EVALUATE] * len(contexts)  # only the requests sent to Flask itself ran its hooks
+
+
+def test_what_the_front_layer_leaves_to_flask_is_answered_by_flask_and_limited_once(client, ctx, token,
+                                                                                    flags_set) -> None:
+    from nous.settings import service as settings
+
+    settings.set_value("api.rate_limit", "4/minute", actor="t")
+    headers = {"Authorization": token}
+    bad = client.post(EVALUATE, json={"userId": 42}, headers=headers)  # read in front, answered by Flask
+    assert bad.status_code == 400 and bad.json["errors"] == {"userId": "must be a string"}
+    large = {"properties": {f"p{i}": "x" * 900 for i in range(100)}}  # a body past what the front layer reads
+    assert client.post(EVALUATE, json=large, headers=headers).status_code == 200
+    codes = [client.post(EVALUATE, json={}, headers=headers).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    refused = client.post(EVALUATE, json={}, headers=headers)
+    assert refused.json["error"] == "Too Many Requests" and int(refused.headers["Retry-After"]) > 0
+
+
+def test_evaluations_answered_in_front_are_counted_under_the_route(client, ctx, token, flags_set,
+                                                                   redis_conn) -> None:
+    from nous.telemetry.requests import STATS, summary
+
+    def answered() -> int:
+        STATS.flush(redis_conn)
+        endpoint = summary(redis_conn)["endpoints"].get("flags_api.evaluate", {"by_status": {}})
+        return endpoint["by_status"].get("2xx", 0)
+
+    before = answered()
+    for i in range(5):
+        assert client.post(EVALUATE, json={"userId": f"u{i}"}, headers={"Authorization": token}).status_code == 200
+    assert answered() - before == 5

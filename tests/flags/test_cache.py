@@ -11,7 +11,7 @@ import pytest
 from nous import flags
 from nous.dbmonitor.monitor import STATS as query_stats
 from nous.flags import service
-from nous.flags.cache import EVALS, NO_KEY, YES_KEY, get_cache, read_counts
+from nous.flags.cache import EVALS, NO_KEY, YES_KEY, get_cache, install, read_counts
 from tests.conftest import ROOT
 from tests.flags.conftest import constraint, rollout
 
@@ -180,6 +180,7 @@ def test_redis_down_keeps_evaluating_from_the_database(app, make_flag, monkeypat
 
 
 def test_without_an_app_context_the_last_app_is_used(app, make_flag) -> None:
+    install(app)  # this app is the one set up last (other tests make apps of their own)
     make_flag("outside", enabled=True)
     assert flags.is_enabled("outside", {}) is True  # make_flag's context is still open here
     import threading
