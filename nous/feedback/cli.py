@@ -74,17 +74,24 @@ def export_command(fmt: str, output: str | None, status: str | None, rating: int
 @click.option("--seed", "seed_value", type=int, default=None, help="Random seed, for the same data every time.")
 @click.option("--workflows/--no-workflows", "with_workflows", default=True, show_default=True,
               help="Also install the example workflows (those not there yet, by name).")
+@click.option("--flags/--no-flags", "with_flags", default=True, show_default=True,
+              help="Also create the demo feature flags (those not there yet, by key).")
 @with_appcontext
 def seed_demo_command(testers: int, feedback_count: int, days: int, seed_value: int | None,
-                      with_workflows: bool) -> None:
-    """Add realistic demo testers and feedback (example.com addresses) and the example workflows;
-    safe to run again."""
+                      with_workflows: bool, with_flags: bool) -> None:
+    """Add realistic demo testers and feedback (example.com addresses), demo feature flags and the
+    example workflows; safe to run again."""
     from nous.feedback import demo
 
     result = demo.seed(actor=_actor(), testers=testers, feedback=feedback_count, days=days, seed_value=seed_value)
     totals = demo.counts()
     click.echo(f"added {result.testers_added} testers ({result.testers_skipped} already there) and "
                f"{result.feedback_added} feedback; now {totals['testers']} testers, {totals['feedback']} feedback")
+    if with_flags:
+        from nous.flags import demo as flags_demo
+
+        for key, outcome in flags_demo.seed(actor=_actor()):
+            click.echo(f"demo flag {key}: {'added' if outcome == 'created' else 'already there'}")
     if with_workflows:
         _seed_workflows()
 

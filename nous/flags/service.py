@@ -270,12 +270,10 @@ def flag_is_stale(flag: Flag) -> bool:
 
 
 def rollout_summary(flag: Flag) -> str:
-    """A few words for the list: who gets the flag."""
+    """A few words for the list: who gets the flag (and in which variants, and on which parents)."""
     if not flag.enabled:
         return "off"
     strategies = [s for s in flag.strategies or [] if isinstance(s, Mapping) and s.get("disabled") is not True]
-    if not strategies:
-        return "everyone"
     parts = []
     for s in strategies:
         params = s.get("parameters") or {}
@@ -294,7 +292,13 @@ def rollout_summary(flag: Flag) -> str:
         else:
             text = str(name)
         parts.append(text + (f" if {cons} condition(s)" if cons else ""))
-    return " or ".join(parts)
+    summary = " or ".join(parts) or "everyone"
+    if flag.variants:
+        summary += f" · {len(flag.variants)} variants"
+    parents = [str(d.get("feature")) for d in flag.dependencies or [] if isinstance(d, Mapping)]
+    if parents:
+        summary += " · needs " + ", ".join(parents)
+    return summary
 
 
 def overview(q: str = "", archived: bool = False) -> list[dict[str, Any]]:

@@ -84,7 +84,7 @@ def test_seed_demo_installs_the_example_workflows_once(app, runner) -> None:
         # The admin turns one off; seeding again neither duplicates nor overrides it.
         workflows.set_enabled(installed[0].id, False, "admin@example.com")
         name = installed[0].name
-    again = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0"])
+    again = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-flags"])
     assert again.exit_code == 0, again.output
     assert again.output.count("already there") == 1 + 2  # the testers line and both workflows
     with app.app_context():
@@ -93,6 +93,41 @@ def test_seed_demo_installs_the_example_workflows_once(app, runner) -> None:
         assert workflows.by_name(name).enabled is False
     without = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-workflows"])
     assert without.exit_code == 0 and "workflow" not in without.output
+
+
+def test_seed_demo_creates_the_demo_flags_once_and_they_evaluate(app, runner) -> None:
+    from nous import flags
+    from nous.flags import service as flag_service
+    from nous.flags.demo import demo_flags
+
+    app.extensions["nous.flags"].reset()
+    keys = [f["key"] for f in demo_flags()]
+    first = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-workflows"])
+    assert first.exit_code == 0, first.output
+    assert all(f"demo flag {key}: added" in first.output for key in keys)
+    with app.app_context():
+        assert sorted(f.key for f in flag_service.list_flags()) == sorted(keys)
+        types = {f.key: f.type for f in flag_service.list_flags()}
+        assert {"release", "experiment", "kill-switch", "permission"} <= set(types.values())
+        pro = {"userId": "t1", "properties": {"plan": "pro"}}
+        assert flags.is_enabled("email-summary.weekly-digest", pro)
+        assert not flags.is_enabled("email-summary.weekly-digest", {"userId": "t1", "properties": {"plan": "free"}})
+        assert flags.is_enabled("travel.offline-maps", {"remoteAddress": "10.20.3.4"})
+        assert not flags.is_enabled("travel.offline-maps", {"remoteAddress": "203.0.113.9"})
+        assert not flags.is_enabled("reminders.natural-language", pro)  # scheduled for next week
+        assert flag_service.get_flag("reminders.natural-language").enable_at is not None
+        variants = {flags.get_variant("calendar.smart-suggestions", {"userId": f"u{i}"})["name"] for i in range(50)}
+        assert variants == {"control", "ranked-v2"}
+        # The admin switches one off; seeding again neither duplicates nor overrides it.
+        flag_service.set_enabled("voice.wake-word", False, actor="admin@example.com")
+    again = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-workflows"])
+    assert again.exit_code == 0, again.output
+    assert all(f"demo flag {key}: already there" in again.output for key in keys)
+    with app.app_context():
+        assert len(flag_service.list_flags()) == len(keys)
+        assert flag_service.get_flag("voice.wake-word").enabled is False
+    without = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-flags"])
+    assert without.exit_code == 0 and "demo flag" not in without.output
 
 
 def test_commands_have_help_in_a_real_process() -> None:

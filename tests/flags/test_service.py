@@ -47,6 +47,21 @@ def test_invalid_definitions_are_refused_per_field(ctx, fields, where, message) 
     assert service.list_flags() == []
 
 
+@pytest.mark.parametrize(("fields", "summary"), [
+    ({}, "off"),
+    ({"enabled": True}, "everyone"),
+    ({"enabled": True, "strategies": [rollout(25, constraint("plan", "IN", ["pro"]))]}, "25 % if 1 condition(s)"),
+    ({"enabled": True, "strategies": [{"name": "userWithId", "parameters": {"userIds": "a, b"}}, rollout(5)]},
+     "2 user(s) or 5 %"),
+    ({"enabled": True, "strategies": [rollout(100)], "variants": [{"name": "a", "weight": 1},
+                                                                  {"name": "b", "weight": 1}]}, "100 % · 2 variants"),
+    ({"enabled": True, "dependencies": [{"feature": "parent"}]}, "everyone · needs parent"),
+])
+def test_the_list_says_in_a_few_words_who_gets_a_flag(ctx, make_flag, fields, summary) -> None:
+    make_flag("parent", enabled=True)
+    assert service.rollout_summary(make_flag("child", **fields)) == summary
+
+
 def test_unicode_keys_are_welcome(ctx, make_flag) -> None:
     make_flag("café.menü-ñ", enabled=True)
     assert service.get_flag("café.menü-ñ").enabled is True
