@@ -60,19 +60,15 @@ class Front:
         route = self.routes.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
         if route is not None:
             started = time.perf_counter()
-            try:
-                if route.endpoint is None:
-                    answer = route.handler(environ)
+            if route.endpoint is None:
+                answer = _ask(route.handler, environ)
+                if answer is not None:
+                    return self._send(environ, start_response, answer, None, started)
+            else:
+                with self.flask.app_context():
+                    answer = _ask(route.handler, environ)
                     if answer is not None:
-                        return self._send(environ, start_response, answer, None, started)
-                else:
-                    with self.flask.app_context():
-                        answer = route.handler(environ)
-                        if answer is not None:
-                            return self._send(environ, start_response, answer, route.endpoint, started)
-            except Exception:
-                log.exception("front handler failed; passing the request to Flask",
-                              extra={"path": environ.get("PATH_INFO")})
+                        return self._send(environ, start_response, answer, route.endpoint, started)
         return self.app(environ, start_response)
 
     def _send(self, environ: dict[str, Any], start_response: Callable[..., Any], answer: Answer,
@@ -88,6 +84,14 @@ class Front:
                     (time.perf_counter() - started) * 1000, rid)
             maybe_flush(self.flask.extensions["nous.redis"])
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [answer.body]
+
+
+def _ask(handler: Handler, environ: dict[str, Any]) -> Answer | None:
+    try:
+        return handler(environ)
+    except Exception:
+        log.exception("front handler failed; passing the request to Flask", extra={"path": environ.get("PATH_INFO")})
+        return None
 
 
 def init_app(app: Flask) -> Front:
