@@ -14,6 +14,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import redis
@@ -29,6 +30,8 @@ WINDOW = 10  # seconds per Redis window
 KEEP = 3600  # seconds a window lives in Redis
 KEY = "nous:reqm:{}"
 FLUSH_EVERY = 1.0
+# Methods named in the metrics; any other token a client sends counts as OTHER (a bounded set of series).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 PROM_REQUESTS = PromCounter("nous_http_requests", "HTTP requests", ["method", "endpoint", "status"])
@@ -162,11 +165,18 @@ def _before() -> None:
     g.request_id = request_id(request.headers.get("X-Request-ID", ""))
 
 
+@lru_cache(maxsize=2048)
+def _prometheus(method: str, endpoint: str, status: int) -> tuple[Any, Any]:
+    """The Prometheus series of one (method, endpoint, status), looked up once per process."""
+    return PROM_REQUESTS.labels(method, endpoint, str(status)), PROM_LATENCY.labels(endpoint)
+
+
 def observe(method: str, path: str, endpoint: str, status: int, ms: float, rid: str) -> None:
     """Count, time and log one answered request (Flask's, or one answered in front of it: nous.front)."""
     STATS.record(endpoint, status, ms)
-    PROM_REQUESTS.labels(method, endpoint, str(status)).inc()
-    PROM_LATENCY.labels(endpoint).observe(ms / 1000)
+    count, latency = _prometheus(method if method in METHODS else "OTHER", endpoint, status)
+    count.inc()
+    latency.observe(ms / 1000)
     if log.isEnabledFor(logging.INFO):
         log.info("request", extra={"fields": {
             "request_id": rid, "method": method, "path": path, "status": status, "duration_ms": round(ms, 2),

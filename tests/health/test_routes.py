@@ -165,6 +165,15 @@ def test_prometheus_exposition(client) -> None:
     assert "nous_http_request_duration_seconds_bucket" in text
 
 
+def test_prometheus_counts_unusual_methods_as_other(client) -> None:
+    """A client can send any method token; each would otherwise be a new series kept forever."""
+    for method in ("BREW", "PROPFIND"):
+        client.open("/openapi.json", method=method)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'endpoint="unmatched",method="OTHER",status="405"' in text
+    assert 'method="BREW"' not in text and 'method="PROPFIND"' not in text
+
+
 def test_errors_are_json_on_api_paths_and_never_500(client) -> None:
     resp = client.post("/healthz")
     assert resp.status_code == 405 and resp.get_json()["error"] == "Method Not Allowed"
