@@ -199,6 +199,8 @@ def main() -> int:
         ratio = med["evaluate"]["rps"] / med["healthz"]["rps"]
         sql = sql_after - sql_before
         print(f"ratio evaluate/healthz: {ratio:.3f}  (target >= {REQUIRED_RATIO:.2f}); {load_note()}")
+        rounds = [e["rps"] / h["rps"] for h, e in zip(results["healthz"], results["evaluate"], strict=True)]
+        print("each round's ratio (the two runs back to back): " + ", ".join(f"{r:.3f}" for r in rounds))
         print(f"SQL statements server-side during {evaluated:,} evaluate requests: {sql}  (target 0)")
         print(f"web worker RSS after the run: {rss:.1f} MB")
         worst = min(local["warm"], local["cold"])
