@@ -110,3 +110,18 @@ def test_handlers_with_an_endpoint_run_in_the_app_context_and_are_counted_like_f
     assert resp.status_code == 202 and handler.in_app_context == [True]
     STATS.flush(redis_conn)  # (the request may have flushed its count already)
     assert summary(redis_conn)["endpoints"]["probe.counted"]["by_status"] == {"2xx": 1}
+
+
+def test_behind_a_trusted_proxy_the_layer_sees_the_scheme_the_client_used(app) -> None:
+    """The layer sits inside ProxyFix: an answer given in front of Flask is marked HTTPS-only (HSTS)
+    when the proxy says the client came over HTTPS."""
+    from nous import create_app
+    from nous.flags.cache import install
+
+    proxied = create_app({"PROXY_COUNT": 1})
+    try:
+        client = proxied.test_client()
+        assert client.get("/healthz", headers={"X-Forwarded-Proto": "https"}).headers[HSTS[0]] == HSTS[1]
+        assert HSTS[0] not in client.get("/healthz").headers
+    finally:
+        install(app)  # the session's app is again the one set up last
