@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, render_template, request, session
+from flask import Flask, Response, abort, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -45,11 +45,6 @@ def args_with(**overrides: Any) -> dict[str, Any]:
         else:
             args[key] = value
     return args
-
-
-def has_endpoint(name: str) -> bool:
-    """Whether an area that may be absent registered this endpoint (for optional links in templates)."""
-    return name in current_app.view_functions
 
 
 def csrf_token() -> str:
@@ -139,4 +134,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["is_fragment_request"] = is_fragment_request
     app.jinja_env.globals["args_with"] = args_with
-    app.jinja_env.globals["has_endpoint"] = has_endpoint

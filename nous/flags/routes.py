@@ -121,7 +121,7 @@ def _show_context(flag: Any, **extra: Any) -> dict[str, Any]:
            "context_names": CONTEXT_NAMES, "definition_json": json.dumps(definition, indent=2, ensure_ascii=False),
            "versions": flags.history(flag.key, limit=5), "stale": flags.flag_is_stale(flag),
            "summary": flags.rollout_summary(flag), "errors": {}, "active": "flags",
-           "new_row_id": secrets.token_hex(3)}
+           "new_row_id": secrets.token_hex(3), "overriding": flags.overriding_testers(flag.key)}
     ctx.update(extra)
     return ctx
 
@@ -411,3 +411,47 @@ def import_flags() -> Any:
 def panel_changes() -> str:
     return render("flags/panel_page.html", "flags/_panel_changes.html", changes=flags.recent_changes(8),
                   active="dashboard")
+
+
+# --------------------------------------------------------------------------- per-tester overrides
+
+
+def _tester_or_404(user_id: Any) -> Any:
+    from nous.testers import service as testers
+
+    user = testers.get(user_id)
+    if user is None:
+        abort(404, description="There is no such tester.")
+    return user
+
+
+def _overrides_context(user: Any, **extra: Any) -> dict[str, Any]:
+    ctx = {"user": user, "rows": flags.tester_override_rows(user.id), "flags": flags.list_flags(),
+           "form": {}, "errors": {}, "message": "", "active": "testers"}
+    ctx.update(extra)
+    return ctx
+
+
+@bp.get("/-/testers/<uuid:user_id>")
+@admin_required
+def tester_overrides(user_id: Any) -> str:
+    user = _tester_or_404(user_id)
+    return render("flags/tester_overrides.html", "flags/_tester_overrides.html", **_overrides_context(user))
+
+
+@bp.post("/-/testers/<uuid:user_id>")
+@admin_required
+def set_tester_override(user_id: Any) -> Any:
+    user = _tester_or_404(user_id)
+    form = {"flag": request.form.get("flag", ""), "value": request.form.get("value", "")}
+    try:
+        flags.set_tester_override(user.id, form["flag"], form["value"], actor=current_actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        ctx = _overrides_context(user, form=form, errors=exc.errors, message=exc.message)
+        return render("flags/tester_overrides.html", "flags/_tester_overrides.html", **ctx), exc.status
+    key = form["flag"].strip()
+    message = f"Override of {key} cleared" if form["value"] == "clear" else f"{key} forced {form['value']}"
+    if not is_fragment_request():
+        return _go("testers.show_tester", message, user_id=user.id)
+    return _fragment("flags/_tester_overrides.html", toast=message + f" for {user.email}",
+                     **_overrides_context(user))

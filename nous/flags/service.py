@@ -1075,6 +1075,52 @@ def tester_overrides(user: Any) -> dict[str, bool]:
         return {}
 
 
+OVERRIDE_VALUES = ("on", "off", "clear")
+
+
+def tester_override_rows(user_id: Any) -> list[dict[str, Any]]:
+    """One tester's overrides for the console, by flag key: forced on/off, and for each flag that still
+    exists who gets it otherwise (a flag deleted or archived since keeps its override until cleared)."""
+    from nous.testers import service as testers
+
+    chosen = testers.flag_overrides(user_id)
+    known = {f.key: f for f in db.session.scalars(select(Flag).where(Flag.key.in_(list(chosen))))} if chosen else {}
+    return [{"key": key, "on": on, "flag": known.get(key),
+             "others": rollout_summary(known[key]) if key in known and not known[key].archived else None}
+            for key, on in sorted(chosen.items())]
+
+
+def set_tester_override(user_id: Any, key: Any, value: Any, *, actor: str, ip: str = "") -> None:
+    """Force a flag "on" or "off" for one tester, or "clear" the override; audited, and every process
+    applies it within a second. Only an active flag can be forced; any override can be cleared.
+    Raises FlagError (422) for bad input, the testers area's TesterError (404) for an unknown tester."""
+    from nous.testers import service as testers
+
+    errors: dict[str, str] = {}
+    key = key.strip() if isinstance(key, str) else ""
+    if value not in OVERRIDE_VALUES:
+        errors["value"] = "choose on, off or clear"
+    if not key:
+        errors["flag"] = "choose a flag"
+    elif value in ("on", "off"):
+        flag = db.session.scalar(select(Flag).where(Flag.key == key))
+        if flag is None or flag.archived:
+            errors["flag"] = f"there is no active flag named {key}"
+    if errors:
+        raise FlagError("The override was not changed.", errors, status=422)
+    testers.set_flag_override(user_id, key, None if value == "clear" else value == "on", actor=actor, ip=ip)
+
+
+def overriding_testers(key: str) -> list[dict[str, Any]]:
+    """The testers whose overrides force this flag, for the flag's page: [{id, email, on}] by email."""
+    from nous.testers.models import BetaUser
+
+    rows = db.session.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set)
+                              .where(BetaUser.flag_set.is_not(None)).order_by(BetaUser.email))
+    return [{"id": uid, "email": email, "on": flag_set[key]} for uid, email, flag_set in rows
+            if isinstance(flag_set, dict) and isinstance(flag_set.get(key), bool)]
+
+
 def preview(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
     """Would this context get the flag, and why: the engine's explanation over the stored flags
     (read fresh from the database) and the tester's overrides."""

@@ -232,3 +232,66 @@ def test_dashboard_panel_lists_the_latest_changes(admin_client, ctx, make_flag, 
     assert resp.status_code == 200 and "panel.flag" in text and "enable" in text
     assert ("<html" in text) is not fragment
     assert "Flag changes" in admin_client.get("/admin/beta/").get_data(as_text=True)
+
+
+def test_a_testers_overrides_are_set_and_cleared_on_the_testers_page(admin_client, ctx, make_flag) -> None:
+    from nous import flags
+    from nous.testers import service as testers
+
+    make_flag("voice", enabled=True, strategies=[rollout(0)])  # nobody gets it by strategy
+    make_flag("search.v2", enabled=True)
+    make_flag("old.flag", enabled=True)
+    user = testers.add("ada@example.com", actor="t")
+    url = f"{BASE}/-/testers/{user.id}"
+    page = admin_client.get(f"/admin/beta/users/{user.id}")
+    assert url.encode() in page.data  # the tester's page loads the override editor
+    empty = admin_client.get(url, headers={"HX-Request": "true"})
+    assert b"No overrides" in empty.data and b"<html" not in empty.data and b'value="voice"' in empty.data
+    assert b"<html" in admin_client.get(url).data  # the fragment's URL is also a page
+
+    resp = admin_client.post(url, data={"flag": "voice", "value": "on"}, headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and "voice forced on" in resp.headers["HX-Trigger"]
+    assert b"0 %" in resp.data  # who else gets it
+    admin_client.post(url, data={"flag": "search.v2", "value": "off"}, headers={"HX-Request": "true"})
+    admin_client.post(url, data={"flag": "old.flag", "value": "on"}, headers={"HX-Request": "true"})
+    service.archive_flag("old.flag", actor="t")
+    assert testers.flag_overrides(str(user.id)) == {"voice": True, "search.v2": False, "old.flag": True}
+    assert flags.is_enabled("voice", {"userId": str(user.id)}) is True  # wins over the 0 % rollout
+    assert flags.is_enabled("voice", {"userId": "ada@example.com"}) is True
+    assert flags.is_enabled("search.v2", {"userId": str(user.id)}) is False
+    shown = admin_client.get(url, headers={"HX-Request": "true"}).data
+    assert b"archived" in shown  # an override of an archived flag stays until cleared
+    flag_page = admin_client.get(f"{BASE}/voice")
+    assert b"Testers with an override (1)" in flag_page.data and b"ada@example.com" in flag_page.data
+
+    cleared = admin_client.post(url, data={"flag": "voice", "value": "clear"}, headers={"HX-Request": "true"})
+    assert cleared.status_code == 200 and "cleared" in cleared.headers["HX-Trigger"]
+    assert admin_client.post(url, data={"flag": "old.flag", "value": "clear"}).status_code == 303  # without HTMX
+    assert testers.flag_overrides(str(user.id)) == {"search.v2": False}
+    assert flags.is_enabled("voice", {"userId": str(user.id)}) is False
+    changes = audit.query(action="testers.flag_override")
+    assert len(changes) == 5 and {e.actor for e in changes} == {"admin@nous.test"}
+
+
+@pytest.mark.parametrize(("form", "field", "message"), [
+    ({"flag": "nope", "value": "on"}, "flag", "no active flag named nope"),
+    ({"flag": "", "value": "on"}, "flag", "choose a flag"),
+    ({"flag": "voice", "value": "maybe"}, "value", "choose on, off or clear"),
+    ({"flag": "voice"}, "value", "choose on, off or clear"),
+])
+def test_bad_overrides_are_refused_per_field_and_change_nothing(admin_client, ctx, make_flag, form, field,
+                                                                message) -> None:
+    from nous.testers import service as testers
+
+    make_flag("voice", enabled=True)
+    user = testers.add("bo@example.com", actor="t")
+    resp = admin_client.post(f"{BASE}/-/testers/{user.id}", data=form, headers={"HX-Request": "true"})
+    assert resp.status_code == 422 and message.encode() in resp.data
+    assert f'id="override-{field}-error"'.encode() in resp.data
+    assert testers.flag_overrides(str(user.id)) == {}
+
+
+def test_overrides_of_an_unknown_tester_are_404(admin_client, ctx) -> None:
+    url = f"{BASE}/-/testers/7d8f4c4e-0000-4000-8000-000000000000"
+    assert admin_client.get(url).status_code == 404
+    assert admin_client.post(url, data={"flag": "x", "value": "on"}).status_code == 404
