@@ -1,4 +1,4 @@
-"""`flask nous flags list|show|create|enable|disable|rollout|archive|import|export|history|restore|tokens`.
+"""`flask nous flags list|show|create|enable|disable|rollout|override|archive|import|export|history|restore|tokens`.
 
 Exit status 0 on success, 1 with a one-line reason on stderr when the change is refused (2 for a
 command used wrongly, from click). Every change is audited with the actor `cli:<user>`.
@@ -91,6 +91,8 @@ def show_command(key: str, as_json: bool) -> None:
             click.echo(f"  {name.replace('_', ' ')}: {state[name]}")
     click.echo(json.dumps({"strategies": state["strategies"], "variants": state["variants"],
                            "dependencies": state["dependencies"]}, indent=2, ensure_ascii=False))
+    for tester in service.overriding_testers(flag.key):
+        click.echo(f"  override: {tester['email']} forced {'on' if tester['on'] else 'off'}")
 
 
 @flags_group.command("create")
@@ -132,6 +134,23 @@ def rollout_command(key: str, percentage: str) -> None:
     """Set the rollout percentage (0–100) of the flag's first flexibleRollout strategy (added if missing)."""
     flag = service.set_rollout(key, percentage, actor=_actor())
     click.echo(f"{flag.key}: {service.rollout_summary(flag)} (version {flag.version})")
+
+
+@flags_group.command("override")
+@click.argument("key")
+@click.argument("tester")
+@click.argument("value", type=click.Choice(service.OVERRIDE_VALUES))
+@refusals
+def override_command(key: str, tester: str, value: str) -> None:
+    """Force a flag on or off for one tester (email or id), whatever its strategies say, or clear that."""
+    from nous.testers import service as testers
+
+    user = testers.get(tester) or testers.get_by_email(tester)
+    if user is None:
+        raise click.ClickException(f"{tester}: no such tester")
+    service.set_tester_override(user.id, key, value, actor=_actor())
+    click.echo(f"override of {key} for {user.email} cleared" if value == "clear"
+               else f"{key} forced {value} for {user.email}")
 
 
 @flags_group.command("archive")

@@ -67,3 +67,24 @@ def test_tokens_create_list_revoke(ctx) -> None:
     assert run_cli("nous", "flags", "tokens", "revoke", str(token_id)).returncode == 0
     listed = run_cli("nous", "flags", "tokens", "list")
     assert "ops" in listed.stdout and raw not in listed.stdout and "revoked" in listed.stdout
+
+
+def test_override_forces_a_flag_for_one_tester_and_clears_it(ctx, make_flag) -> None:
+    from nous.testers import service as testers
+
+    make_flag("voice", enabled=True, strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "0"}}])
+    user = testers.add("cy@example.com", actor="t")
+    forced = run_cli("nous", "flags", "override", "voice", "CY@example.com", "on")
+    assert forced.returncode == 0 and "voice forced on for cy@example.com" in forced.stdout
+    assert testers.flag_overrides(str(user.id)) == {"voice": True}
+    assert "override: cy@example.com forced on" in run_cli("nous", "flags", "show", "voice").stdout
+    by_id = run_cli("nous", "flags", "override", "voice", str(user.id), "clear")
+    assert by_id.returncode == 0 and "cleared" in by_id.stdout
+    assert testers.flag_overrides(str(user.id)) == {}
+    assert audit.query(action="testers.flag_override")[0].actor.startswith("cli:")
+    unknown_flag = run_cli("nous", "flags", "override", "nope", "cy@example.com", "off")
+    assert unknown_flag.returncode == 1 and "no active flag named nope" in unknown_flag.stderr
+    unknown_tester = run_cli("nous", "flags", "override", "voice", "who@example.com", "on")
+    assert unknown_tester.returncode == 1 and "no such tester" in unknown_tester.stderr
+    bad_value = run_cli("nous", "flags", "override", "voice", "cy@example.com", "maybe")
+    assert bad_value.returncode == 2 and "Traceback" not in bad_value.stderr
