@@ -1093,7 +1093,7 @@ def tester_override_rows(user_id: Any) -> list[dict[str, Any]]:
 def set_tester_override(user_id: Any, key: Any, value: Any, *, actor: str, ip: str = "") -> None:
     """Force a flag "on" or "off" for one tester, or "clear" the override; audited, and every process
     applies it within a second. Only an active flag can be forced; any override can be cleared.
-    Raises FlagError (422) for bad input, the testers area's TesterError (404) for an unknown tester."""
+    Raises FlagError: 422 for bad input, 404 for an unknown tester."""
     from nous.testers import service as testers
 
     errors: dict[str, str] = {}
@@ -1108,7 +1108,11 @@ def set_tester_override(user_id: Any, key: Any, value: Any, *, actor: str, ip: s
             errors["flag"] = f"there is no active flag named {key}"
     if errors:
         raise FlagError("The override was not changed.", errors, status=422)
-    testers.set_flag_override(user_id, key, None if value == "clear" else value == "on", actor=actor, ip=ip)
+    try:
+        testers.set_flag_override(user_id, key, None if value == "clear" else value == "on", actor=actor, ip=ip)
+    except testers.TesterError as exc:  # an unknown tester (404), a key no flag can have (422)
+        status = 404 if exc.status == 404 else 422
+        raise FlagError("The override was not changed.", {exc.field or "tester": exc.message}, status=status) from None
 
 
 def overriding_testers(key: str) -> list[dict[str, Any]]:

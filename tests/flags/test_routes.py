@@ -278,6 +278,7 @@ def test_a_testers_overrides_are_set_and_cleared_on_the_testers_page(admin_clien
     ({"flag": "", "value": "on"}, "flag", "choose a flag"),
     ({"flag": "voice", "value": "maybe"}, "value", "choose on, off or clear"),
     ({"flag": "voice"}, "value", "choose on, off or clear"),
+    ({"flag": "x" * 201, "value": "clear"}, "flag", "1 to 200 characters"),
 ])
 def test_bad_overrides_are_refused_per_field_and_change_nothing(admin_client, ctx, make_flag, form, field,
                                                                 message) -> None:
