@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
@@ -60,15 +61,10 @@ class Front:
         route = self.routes.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
         if route is not None:
             started = time.perf_counter()
-            if route.endpoint is None:
+            with self.flask.app_context() if route.endpoint is not None else nullcontext():
                 answer = _ask(route.handler, environ)
                 if answer is not None:
-                    return self._send(environ, start_response, answer, None, started)
-            else:
-                with self.flask.app_context():
-                    answer = _ask(route.handler, environ)
-                    if answer is not None:
-                        return self._send(environ, start_response, answer, route.endpoint, started)
+                    return self._send(environ, start_response, answer, route.endpoint, started)
         return self.app(environ, start_response)
 
     def _send(self, environ: dict[str, Any], start_response: Callable[..., Any], answer: Answer,
