@@ -426,7 +426,7 @@ def _tester_or_404(user_id: Any) -> Any:
 
 
 def _overrides_context(user: Any, **extra: Any) -> dict[str, Any]:
-    ctx = {"user": user, "rows": flags.tester_override_rows(user.id), "flags": flags.list_flags(),
+    ctx = {"user": user, "rows": flags.tester_override_rows(user.flag_set or {}), "flags": flags.list_flags(),
            "form": {}, "errors": {}, "message": "", "active": "testers"}
     ctx.update(extra)
     return ctx

@@ -1078,16 +1078,14 @@ def tester_overrides(user: Any) -> dict[str, bool]:
 OVERRIDE_VALUES = ("on", "off", "clear")
 
 
-def tester_override_rows(user_id: Any) -> list[dict[str, Any]]:
-    """One tester's overrides for the console, by flag key: forced on/off, and for each flag that still
-    exists who gets it otherwise (a flag deleted or archived since keeps its override until cleared)."""
-    from nous.testers import service as testers
-
-    chosen = testers.flag_overrides(user_id)
+def tester_override_rows(chosen: Mapping[str, bool]) -> list[dict[str, Any]]:
+    """A tester's overrides (its `flag_set`) for the console, by flag key: forced on/off, and for each
+    flag that still exists who gets it otherwise (a flag deleted or archived since keeps its override
+    until cleared)."""
     known = {f.key: f for f in db.session.scalars(select(Flag).where(Flag.key.in_(list(chosen))))} if chosen else {}
     return [{"key": key, "on": on, "flag": known.get(key),
              "others": rollout_summary(known[key]) if key in known and not known[key].archived else None}
-            for key, on in sorted(chosen.items())]
+            for key, on in sorted(chosen.items()) if isinstance(on, bool)]
 
 
 def set_tester_override(user_id: Any, key: Any, value: Any, *, actor: str, ip: str = "") -> None:
@@ -1119,8 +1117,7 @@ def overriding_testers(key: str) -> list[dict[str, Any]]:
     """The testers whose overrides force this flag, for the flag's page: [{id, email, on}] by email."""
     from nous.testers.models import BetaUser
 
-    rows = db.session.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set)
-                              .where(BetaUser.flag_set.is_not(None)).order_by(BetaUser.email))
+    rows = db.session.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set).order_by(BetaUser.email))
     return [{"id": uid, "email": email, "on": flag_set[key]} for uid, email, flag_set in rows
             if isinstance(flag_set, dict) and isinstance(flag_set.get(key), bool)]
 
