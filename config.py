@@ -67,7 +67,7 @@ def _emails(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     emails = tuple(e.strip().lower() for e in raw.replace(";", ",").split(",") if e.strip())
     for email in emails:
         local, _, domain = email.partition("@")
-        if not local or "." not in domain:
+        if not local or ("." not in domain and domain != "localhost"):  # admin@localhost: kept in the outbox
             raise ConfigError(f"{name}: {email!r} is not an email address")
     return emails
 

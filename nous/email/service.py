@@ -44,6 +44,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 # The local part may hold an apostrophe (o'brien@…), as RFC 5322 allows; the domain may not.
 EMAIL_RE = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+# This machine's own mailboxes (admin@localhost, the default admin address; RFC 6761 *.localhost):
+# accepted as addresses, never handed to an SMTP server, kept in the outbox instead.
+LOCAL_RE = re.compile(r"^[^@\s<>\",;]+@(?:[a-z0-9-]+\.)*localhost$", re.IGNORECASE)
 SMTP_TIMEOUT = 15
 STUCK_AFTER = timedelta(minutes=5)
 
@@ -52,10 +55,15 @@ class EmailError(ValueError):
     """The message cannot be made (bad address, unknown template, missing context)."""
 
 
+def is_local(addr: str) -> bool:
+    """A mailbox on this machine (user@localhost): kept in the outbox, never sent over SMTP."""
+    return bool(LOCAL_RE.match(addr))
+
+
 def check_address(to: str) -> str:
     to = (to or "").strip()
     addr = parseaddr(to)[1]
-    if not addr or addr != to or not EMAIL_RE.match(addr) or len(addr) > 320:
+    if not addr or addr != to or not (EMAIL_RE.match(addr) or is_local(addr)) or len(addr) > 320:
         raise EmailError(f"{to[:100]!r} is not an email address")
     return addr
 
@@ -215,11 +223,12 @@ def send(outbox_id: int) -> dict[str, Any]:
     if msg.status in (SENT, KEPT):
         return {"outbox_id": outbox_id, "status": msg.status, "already": True}
     config = current_app.config
-    if not config["EMAIL_HOST"]:
+    if not config["EMAIL_HOST"] or is_local(msg.to_addr):
         msg.status, msg.updated_at = KEPT, utcnow()
         msg.last_error = ""
         db.session.commit()
-        log.info("email kept in the outbox (no SMTP configured)", extra={
+        why = "a local address" if config["EMAIL_HOST"] else "no SMTP configured"
+        log.info(f"email kept in the outbox ({why})", extra={
             "outbox_id": msg.id, "to": msg.to_addr, "subject": msg.subject, "body": msg.text_body[:4000]})
         return {"outbox_id": outbox_id, "status": KEPT}
     job = get_current_job()
