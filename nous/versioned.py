@@ -2,8 +2,12 @@
 
 Reads cost nothing most of the time: at most every `check_every` seconds one read asks Redis for the
 version (one GET), and the copy is reloaded from the database only when another process changed it
-since (a change applies everywhere within about a second, no restart). With Redis unreachable the copy
-is reloaded every `offline_reload` seconds instead. Settings and the workflows' listened events use it.
+since (a change applies everywhere within about a second, no restart). Every change writes a new
+random token, never a counter: a Redis restarted empty counts from zero again, and a counter would
+repeat a version a process still holds, so that process would miss the change. With Redis
+unreachable the copy is reloaded every `offline_reload` seconds instead; with the database
+unreachable the last copy is kept and the load is tried again after `retry_after` seconds.
+Settings, the workflows' listened events, the admin sessions and the flags use it.
 """
 
 from __future__ import annotations
@@ -23,56 +27,86 @@ log = logging.getLogger("nous.versioned")
 
 T = TypeVar("T")
 
+# The version of a copy loaded while Redis was unreachable: equal to nothing Redis can answer, so the
+# copy is reloaded once Redis answers again (a change made meanwhile could not be announced).
+OFFLINE = object()
+NEVER = float("-inf")
+
 
 class Unavailable(Exception):
     """A loader could not read its source; the copy stays as it is (or `fallback`, before a first load)."""
 
 
 class Followed(Generic[T]):
+    """`get()` answers the current copy. `changed()` after a commit tells every process to reload.
+
+    Readers never wait for a reload once a first copy exists (they answer from the current one while
+    a single thread reloads); before the first load they wait for it rather than answer `fallback`."""
+
     def __init__(self, key: str, load: Callable[[], T], fallback: T, *, check_every: float = 0.5,
-                 offline_reload: float = 5.0) -> None:
-        self.key, self._load_value, self.check_every, self.offline_reload = key, load, check_every, offline_reload
+                 offline_reload: float = 5.0, retry_after: float | None = None,
+                 connection: Callable[[], redis.Redis] = get_redis) -> None:
+        self.key, self._load_value, self.fallback = key, load, fallback
+        self.check_every, self.offline_reload = check_every, offline_reload
+        self.retry_after = check_every if retry_after is None else retry_after
+        self._connection = connection
         self.lock = threading.Lock()
-        self.value: T = fallback
-        self.version: bytes | None = None
-        self.loaded = False
-        self.loaded_at = 0.0
-        self.checked_at = 0.0
         self.loads = 0  # how many times this process read the database for it (tests, diagnostics)
+        self._forget()
+
+    def _forget(self) -> None:
+        self.value: T = self.fallback
+        self.version: object = None
+        self.loaded = False
+        self.stale = False  # changed here, or the last load failed: load again regardless of the version
+        self.checked_at = self.loaded_at = self.retry_at = NEVER
+
+    def reset(self) -> None:
+        """Forget the copy, as a freshly started process (tests)."""
+        with self.lock:
+            self._forget()
 
     def get(self) -> T:
-        now = time.monotonic()
-        if now - self.checked_at < self.check_every:
+        if time.monotonic() - self.checked_at < self.check_every:
             return self.value
+        return self.refresh()
+
+    def refresh(self) -> T:
         with self.lock:
+            now = time.monotonic()
             if now - self.checked_at < self.check_every:
                 return self.value
+            if self.loaded:
+                self.checked_at = now  # other threads keep answering from the current copy meanwhile
             try:
-                version = get_redis().get(self.key)
+                version: object = self._connection().get(self.key)
             except (redis.RedisError, OSError):
-                if not self.loaded or now - self.loaded_at >= self.offline_reload:
-                    self._load(None)
+                version = OFFLINE
+                due = not self.loaded or self.stale or now - self.loaded_at >= self.offline_reload
             else:
-                if not self.loaded or version != self.version:
-                    self._load(version)  # read after the version: a change in between bumps it again
-            self.checked_at = now
+                due = not self.loaded or self.stale or version != self.version
+            if due and now >= self.retry_at:
+                self._load(version, now)  # read after the version: a change in between announces again
+            if not self.stale or now < self.retry_at:
+                self.checked_at = now  # (a change announced during the load leaves it due at once)
             return self.value
 
-    def _load(self, version: bytes | None) -> None:
+    def _load(self, version: object, now: float) -> None:
+        self.stale = False  # before reading: a change announced meanwhile sets it again
         try:
             value = self._load_value()
         except Unavailable:
-            return  # not loaded: the next read tries again
-        self.value, self.version, self.loaded, self.loaded_at = value, version, True, time.monotonic()
+            self.stale, self.retry_at = True, now + self.retry_after
+            return
+        self.value, self.version, self.loaded, self.loaded_at = value, version, True, now
         self.loads += 1
 
     def changed(self) -> None:
         """After a commit that changed the source: every process reloads on its next look (a new random
-        token, so an old copy can never match a version that a flushed Redis counts again), this one at once."""
+        token, so no process can hold it already), this one at once."""
         try:
-            get_redis().set(self.key, uuid.uuid4().hex)
+            self._connection().set(self.key, uuid.uuid4().hex)
         except (redis.RedisError, OSError):
             log.warning("change not announced: Redis is unreachable; other processes see it within their "
                         "offline reload", extra={"key": self.key})
-        with self.lock:
-            self.loaded, self.checked_at = False, 0.0
+        self.stale, self.checked_at, self.retry_at = True, NEVER, NEVER

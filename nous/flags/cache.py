@@ -1,12 +1,14 @@
 """The per-process flag cache and the evaluation counters: evaluation does no SQL and no Redis call.
 
 Each process keeps one compiled `Engine` with everything evaluation needs — flags, segments, the
-per-tester overrides and the client tokens — in a `Snapshot` that is swapped whole. At most every
-half second an evaluation asks Redis for the flags version (one GET); when another process changed
-something the version differs and the snapshot is rebuilt from the database (four SELECTs, on a
-connection of its own so a caller's transaction is never touched). A change therefore reaches every
-process within a second; the process that made it sees it at once (`bump_version`). With Redis down
-the snapshot is rebuilt every five seconds instead; with the database down the last one is kept.
+per-tester overrides and the client tokens — in a `Snapshot` that is swapped whole. It follows the
+flags version key the way every per-process copy does (nous.versioned): at most every half second an
+evaluation asks Redis for the version (one GET); when another process changed something the version
+differs and the snapshot is rebuilt from the database (four SELECTs, on a connection of its own so a
+caller's transaction is never touched). A change writes a new random token, so even a Redis restarted
+empty cannot hand back a version a process already holds: it reaches every process within a second,
+and the process that made it sees it at once (`bump_version`). With Redis down the snapshot is
+rebuilt every five seconds instead; with the database down the last one is kept.
 
 Evaluations are counted in memory (yes/no per flag) and added to Redis at most once a second, at
 request teardown (nous.telemetry FLUSHERS) or at the next version check: one pipeline, never one
@@ -31,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.flags.engine import Engine
+from nous.versioned import Followed, Unavailable
 
 try:  # the app of the current context without LocalProxy's cost (evaluation is on hot paths)
     from flask.globals import _cv_app
@@ -194,82 +197,40 @@ def _load_snapshot() -> Snapshot:
                     features, segments, stale)
 
 
-class FlagCache:
-    """The snapshot of one app in this process, kept fresh against the Redis version key."""
+class FlagCache(Followed[Snapshot]):
+    """The snapshot of one app in this process, following the flags version key (nous.versioned)."""
 
     def __init__(self, app: Flask) -> None:
+        super().__init__(VERSION_KEY, self._read, Snapshot.empty(), check_every=CHECK_EVERY,
+                         offline_reload=OFFLINE_RELOAD, retry_after=RETRY_AFTER_FAILURE,
+                         connection=lambda: app.extensions["nous.redis"])
         self.app = app
-        self.lock = threading.Lock()
-        self.snap = Snapshot.empty()
-        self.version: bytes | None = None
-        self.loaded = False
-        self.checked_at = -1e9
-        self.loaded_at = -1e9
-        self.retry_at = -1e9
-        self.changed_here = False  # this process made a change: reload at the next check, Redis or not
-        self.reloads = 0  # how many times this process rebuilt its snapshot (tests, diagnostics)
 
     def current(self) -> Snapshot:
-        if time.monotonic() - self.checked_at < CHECK_EVERY:
-            return self.snap
-        return self.refresh()
+        return self.get()
 
-    def invalidate(self) -> None:
-        """Reload at the next evaluation (this process made a change)."""
-        self.changed_here = True
-        self.checked_at = -1e9
+    def refresh(self) -> Snapshot:
+        if EVALS.due():  # the counts travel with the version check: no Redis call of their own
+            EVALS.flush(self.app.extensions["nous.redis"])
+        return super().refresh()
 
     def reset(self) -> None:
         """Forget everything (tests start from an empty database), rate-limit leases included."""
         from nous.flags.limits import LIMITER
 
         LIMITER.reset()
-        with self.lock:
-            self.snap, self.version, self.loaded, self.changed_here = Snapshot.empty(), None, False, False
-            self.checked_at = self.loaded_at = self.retry_at = -1e9
+        super().reset()
 
-    def refresh(self) -> Snapshot:
-        with self.lock:
-            now = time.monotonic()
-            if now - self.checked_at < CHECK_EVERY:
-                return self.snap
-            # Once loaded, other threads keep answering from the current snapshot while this one
-            # checks. Before the first load they must not (the empty snapshot knows no flag and no
-            # token): `checked_at` stays old until the load is done, so they queue on the lock.
-            if self.loaded:
-                self.checked_at = now
-            conn = self.app.extensions["nous.redis"]
-            try:
-                version = conn.get(VERSION_KEY)
-                if EVALS.due():
-                    EVALS.flush(conn)
-                if (not self.loaded or self.changed_here or version != self.version) and now >= self.retry_at:
-                    self._reload(version, now)
-            except (redis.RedisError, OSError):
-                due = not self.loaded or self.changed_here or now - self.loaded_at > OFFLINE_RELOAD
-                if due and now >= self.retry_at:
-                    self._reload(None, now)
-            finally:
-                self.checked_at = now
-            return self.snap
-
-    def _reload(self, version: bytes | None, now: float) -> None:
-        self.changed_here = False  # before reading: a change committed meanwhile asks again
+    def _read(self) -> Snapshot:
         try:
             if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
-                snap = _load_snapshot()
-            else:
-                with self.app.app_context():
-                    snap = _load_snapshot()
+                return _load_snapshot()
+            with self.app.app_context():
+                return _load_snapshot()
         except SQLAlchemyError as exc:
             log.warning("flags: cannot reload from the database, keeping the last flags",
                         extra={"error": str(exc).splitlines()[0][:200]})
-            self.retry_at = now + RETRY_AFTER_FAILURE
-            self.changed_here = True
-            return
-        self.snap, self.version, self.loaded = snap, version, True
-        self.loaded_at = now
-        self.reloads += 1
+            raise Unavailable from None
 
 
 _ACTIVE: FlagCache | None = None  # the cache of the last app set up in this process, for callers without a context
@@ -297,13 +258,9 @@ def get_cache() -> FlagCache:
 
 
 def bump_version() -> None:
-    """Tell every process that flags (or tester overrides, or tokens) changed: call after the commit."""
-    cache = get_cache()
-    try:
-        cache.app.extensions["nous.redis"].incr(VERSION_KEY)
-    except (redis.RedisError, OSError):
-        log.warning("flags: Redis unreachable, other processes see the change within %s s", OFFLINE_RELOAD)
-    cache.invalidate()
+    """Tell every process that flags (or tester overrides, or tokens) changed: call after the commit.
+    A new random token each time (nous.versioned), so a Redis restarted empty cannot repeat a version."""
+    get_cache().changed()
 
 
 class EvalCounts:
@@ -407,7 +364,7 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
     besides the half-second version check."""
     app_ctx = _cv_app.get(None) if _cv_app is not None else None  # get_cache() inlined: this is the hot path
     cache = app_ctx.app.extensions["nous.flags"] if app_ctx is not None else get_cache()
-    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
     if snap.overrides or context.__class__ is not dict or key.__class__ is not str:
         on = snap.engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
         if key.__class__ is str:
@@ -429,7 +386,7 @@ def get_variant(key: str, context: Mapping[str, Any] | None = None) -> dict[str,
     """{"name", "enabled", "payload", "feature_enabled"}; the variant is "disabled" when the flag is
     off or has no variants, and "payload" is None when the variant has none."""
     cache = get_cache()
-    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
     variant = snap.engine.get_variant(key, context, snap.overrides_for(context))
     variant.setdefault("payload", None)
     _count(key, variant["feature_enabled"])
@@ -439,7 +396,7 @@ def get_variant(key: str, context: Mapping[str, Any] | None = None) -> dict[str,
 def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived."""
     cache = get_cache()
-    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
     out = snap.engine.evaluate_all(context, snap.overrides_for(context))
     yes, no = EVALS.yes, EVALS.no
     for key, result in out.items():
@@ -452,7 +409,7 @@ def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str
 def evaluate_all_json(context: Mapping[str, Any] | None = None) -> str:
     """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
     cache = get_cache()
-    snap = cache.snap if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
     text, answers = snap.engine.evaluate_all_json(context, snap.overrides_for(context))
     yes, no = EVALS.yes, EVALS.no
     for key, on in answers:

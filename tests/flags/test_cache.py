@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -56,7 +57,7 @@ def test_evaluation_runs_no_sql_once_loaded(ctx, make_flag) -> None:
         make_flag(f"f{i}", enabled=True, strategies=[rollout(50, constraint("environment", "IN", ["production"]))])
     flags.evaluate_all(CTX)  # the first evaluation after a change loads (four SELECTs)
     cache = get_cache()
-    loads = cache.reloads
+    loads = cache.loads
     before = query_stats.total
     deadline = time.monotonic() + 1.2  # across at least two version checks
     n = 0
@@ -66,7 +67,7 @@ def test_evaluation_runs_no_sql_once_loaded(ctx, make_flag) -> None:
         n += 1
     flags.evaluate_all(CTX)
     assert query_stats.total == before, "evaluation ran SQL"
-    assert cache.reloads == loads and n > 1000
+    assert cache.loads == loads and n > 1000
 
 
 def test_evaluations_are_counted_in_batches(ctx, make_flag, redis_conn, monkeypatch) -> None:
@@ -166,11 +167,13 @@ def test_redis_down_keeps_evaluating_from_the_database(app, make_flag, monkeypat
     cache = get_cache()
 
     class Down:
-        def get(self, *_a: object) -> None:
-            raise redis.ConnectionError("down")
+        """Every Redis command fails as on a refused connection."""
 
-        def incr(self, *_a: object) -> None:
-            raise redis.ConnectionError("down")
+        def __getattr__(self, _name: str) -> object:
+            def refused(*_a: object, **_k: object) -> None:
+                raise redis.ConnectionError("down")
+
+            return refused
 
     monkeypatch.setitem(app.extensions, "nous.redis", Down())
     cache.reset()
@@ -240,3 +243,53 @@ def test_requests_arriving_during_the_first_load_wait_for_it(app, make_flag, tok
         for t in threads:
             t.join(timeout=30)
         assert answers == [(True, True)] * 12, (attempt, answers)
+
+
+WATCHER = """\
+import sys, time
+from nous import create_app, flags
+app = create_app()
+with app.app_context():
+    print('on' if flags.is_enabled('killme', {}) else 'off', flush=True)
+    sys.stdin.readline()
+    start = time.monotonic()
+    while flags.is_enabled('killme', {}):
+        if time.monotonic() - start > 5:
+            print('missed', flush=True)
+            sys.exit(1)
+        time.sleep(0.005)
+    print(f'seen {time.monotonic() - start:.3f}', flush=True)
+"""
+
+
+def test_a_change_after_redis_restarted_empty_reaches_every_process(ctx, make_flag, tmp_path) -> None:
+    """Each process holds the version it loaded. Redis restarts empty and the next change is announced:
+    its version must differ from every version held (a counter would start again and repeat one)."""
+    from tests.conftest import run_cli
+    from tests.support.live import ThrowawayRedis
+
+    make_flag("killme")
+    server = ThrowawayRedis(tmp_path)
+    env = {"REDIS_URL": server.url}
+    watchers: list[subprocess.Popen] = []
+    try:
+        assert run_cli("nous", "flags", "enable", "killme", env=env).returncode == 0  # announced on a fresh Redis
+        for _ in range(2):
+            watchers.append(subprocess.Popen([sys.executable, "-c", WATCHER], cwd=ROOT, env={**os.environ, **env},
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        assert [w.stdout.readline().strip() for w in watchers] == ["on", "on"]
+        server.stop()
+        server.start()  # empty: nothing saved
+        assert run_cli("nous", "flags", "disable", "killme", env=env).returncode == 0
+        for w in watchers:
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        lines = [w.stdout.readline().strip() for w in watchers]
+    finally:
+        for w in watchers:
+            if w.poll() is None:
+                w.kill()
+            w.wait(timeout=10)
+        server.stop()
+    assert all(line.startswith("seen") for line in lines), lines
+    assert max(float(line.split()[1]) for line in lines) < 1.0, lines
