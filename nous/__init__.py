@@ -60,7 +60,12 @@ def _limiter_hooks_only_where_used(app: Flask) -> None:
         return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
 
     def limit_headers(response: Response) -> Response:
-        return after(response) if limited() else response
+        if not limited():
+            return response
+        response = after(response)
+        if response.status_code not in (429, 503):  # Retry-After only tells a refused client when to return
+            response.headers.pop("Retry-After", None)
+        return response
 
     def release_limit_context(exc: BaseException | None = None) -> None:
         if limited():
@@ -93,6 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         CACHE_DEFAULT_TIMEOUT=30,
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SOCK_SERVER_OPTIONS={"max_message_size": 16 * 1024},  # /ws/live clients only answer pings
     )
     # Flask asks `inspect` on every request whether each hook and view is a coroutine; for a given
     # function the answer never changes (and this app has no async views), so remember it.
@@ -122,10 +128,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if query_stats not in FLUSHERS:
         FLUSHERS.append(query_stats)
 
-    from nous import cli, errors, telemetry, web
+    from nous import cli, errors, inputs, telemetry, web
     from nous.openapi import bp as openapi_bp
 
     telemetry.init_app(app)
+    inputs.init_app(app)  # before any blueprint: the bounded <int:...> converter
     web.init_app(app)
     errors.init_app(app)
     app.register_blueprint(openapi_bp)

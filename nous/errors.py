@@ -22,9 +22,10 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def error_response(status: int, title: str, message: str) -> Response:
+def error_response(status: int, title: str, message: str, errors: dict[str, str] | None = None) -> Response:
+    """The error as JSON ({error, message} and, for bad input, one message per field) or as a page."""
     if wants_json():
-        resp = jsonify({"error": title, "message": message})
+        resp = jsonify({"error": title, "message": message, **({"errors": errors} if errors else {})})
     else:
         resp = Response(render_template("error.html", status=status, title=title, message=message))
     resp.status_code = status
@@ -32,7 +33,7 @@ def error_response(status: int, title: str, message: str) -> Response:
 
 
 def _http(exc: HTTPException) -> Response:
-    resp = error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    resp = error_response(exc.code or 500, exc.name, exc.description or exc.name, getattr(exc, "errors", None))
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     retry = getattr(exc, "retry_after", None)

@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from nous import inputs
 from nous.settings.registry import Definition
 
 
@@ -14,7 +15,7 @@ def setting_input(definition: Definition, form: MultiDict) -> Any:
     raw = form.get("value", "")
     if definition.kind == "probes":
         try:
-            return json.loads(raw or "[]")
+            return inputs.loads(raw or "[]")
         except ValueError:
             return raw  # the parser explains what is wrong
     return raw

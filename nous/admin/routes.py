@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from authlib.integrations.base_client import OAuthError
@@ -16,6 +16,7 @@ from nous.admin.auth import Admin, admin_required, client_ip, current_actor
 from nous.audit import service as audit
 from nous.exports import csv_response
 from nous.extensions import get_redis, limiter
+from nous.inputs import arg_int, parse_datetime
 from nous.settings import service as settings
 from nous.settings.registry import DEFINITIONS, SettingError
 from nous.web import render, safe_next
@@ -171,8 +172,7 @@ def system() -> str:
 def db_report() -> str:
     from nous.dbmonitor import service as dbmonitor
 
-    limit = request.args.get("limit", "25")
-    report = dbmonitor.report(get_redis(), limit=int(limit) if limit.isdigit() else 25)
+    report = dbmonitor.report(get_redis(), limit=arg_int("limit", 25, minimum=1, maximum=1000))
     return render("admin/db_report_page.html", "admin/_db_report.html", report=report, active="system")
 
 
@@ -245,13 +245,8 @@ def _audit_filters() -> dict[str, Any]:
     out: dict[str, Any] = {k: args.get(k, "").strip()[:200] for k in ("actor", "action", "target")}
     for name in ("since", "until"):
         raw = args.get(name, "").strip()
-        if raw:
-            try:
-                when = datetime.fromisoformat(raw)
-            except ValueError:
-                continue
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
+        when = parse_datetime(raw, name)
+        if when is not None:
             out[name] = when + (timedelta(days=1) if name == "until" and len(raw) == 10 else timedelta(0))
     return out
 
@@ -260,8 +255,7 @@ def _audit_filters() -> dict[str, Any]:
 @admin_required
 def audit_page() -> str:
     filters = _audit_filters()
-    before = request.args.get("before", "")
-    events = audit.query(before_id=int(before) if before.isdigit() else None, limit=50, **filters)
+    events = audit.query(before_id=arg_int("before", minimum=1), limit=50, **filters)
     return render("admin/audit.html", "admin/_audit_rows.html", events=events, filters=request.args, active="audit")
 
 

@@ -10,6 +10,7 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.email import bp, service
 from nous.email.models import STATUSES
+from nous.inputs import arg_int
 from nous.web import is_fragment_request, render
 
 
@@ -32,11 +33,8 @@ def _problem(status: int, message: str) -> Any:
 def outbox() -> Any:
     status = request.args.get("status", "").strip()
     q = request.args.get("q", "").strip()[:200]
-    raw_before = request.args.get("before", "").strip()
-    if raw_before and (not raw_before.isdigit() or len(raw_before) > 12):
-        abort(400, description="before must be a positive whole number")
     try:
-        rows, more = service.list_outbox(status=status, q=q, before=int(raw_before) if raw_before else None)
+        rows, more = service.list_outbox(status=status, q=q, before=arg_int("before", minimum=1, maximum=10**12 - 1))
     except service.EmailError as exc:
         abort(400, description=str(exc))
     context = {"rows": rows, "more": more, "status": status, "q": q, "active": "jobs"}

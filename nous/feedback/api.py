@@ -17,7 +17,7 @@ from flask import Response, current_app, jsonify, request, send_from_directory
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import BadRequest
 
-from nous import openapi
+from nous import inputs, openapi
 from nous.errors import error_response
 from nous.feedback import bp, ratelimit
 from nous.feedback import service as feedback
@@ -88,16 +88,16 @@ def _submit() -> Any:
     request.max_content_length = MAX_BODY
     try:
         if request.is_json:
-            data = request.get_json(silent=True)
+            data = inputs.json_object(MAX_BODY)
             from_form = False
-            if not isinstance(data, dict):
-                return _invalid({"body": "expected a JSON object"}, "The body is not a JSON object.")
         elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             data = request.form.to_dict(flat=True)
             from_form = True
         else:
             return error_response(415, "Unsupported Media Type",
                                   "Send application/json or a form (application/x-www-form-urlencoded).")
+    except inputs.InputError as exc:  # not a JSON object within the limits
+        return _invalid(exc.errors, "The body cannot be read.")
     except BadRequest as exc:  # a malformed form body
         return _invalid({"body": exc.description or "the body cannot be read"}, "The body cannot be read.")
     try:
@@ -143,7 +143,7 @@ SUBMISSION: dict[str, Any] = {
     "properties": {
         "rating": {"type": "integer", "minimum": 1, "maximum": 5, "description": "1 (bad) to 5 (great)."},
         "message": {"type": "string", "minLength": 1, "maxLength": feedback.MESSAGE_MAX,
-                    "pattern": feedback.MESSAGE_PATTERN, "description": "What the tester wrote; not only spaces."},
+                    "pattern": feedback.MESSAGE_PATTERN, "description": "What the tester wrote: some visible text."},
         "category": {"enum": list(CATEGORIES)},
         "feature": {"type": ["string", "null"], "maxLength": feedback.FEATURE_MAX,
                     "description": "The part of NOUS the feedback is about."},

@@ -14,6 +14,7 @@ from nous.exports import csv_response
 from nous.feedback import bp
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES, STATUSES
+from nous.inputs import arg_int, form_ints
 from nous.testers.service import TesterError
 from nous.web import is_fragment_request, render, safe_next
 
@@ -66,8 +67,7 @@ def admin_export() -> Response:
 @bp.get(PREFIX + "/charts.json")
 @admin_required
 def admin_charts() -> Response:
-    days = request.args.get("days", "90")
-    return jsonify(feedback.charts(int(days) if days.isdigit() and len(days) < 4 else 90))
+    return jsonify(feedback.charts(arg_int("days", 90, minimum=1, maximum=999, fallback=True)))
 
 
 @bp.get(PREFIX + "/panel/latest")
@@ -126,7 +126,7 @@ def admin_set_status(feedback_id: int) -> Any:
 @bp.post(PREFIX + "/bulk")
 @admin_required
 def admin_bulk_status() -> Any:
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 19]
+    ids = form_ints("ids")
     status = request.form.get("bulk_status", "")
     if not ids:
         return _with_toast(make_response(""), "Select some feedback first.", "error")

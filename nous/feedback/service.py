@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import Date, bindparam, cast, delete, func, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
+from nous import inputs
 from nous.audit import service as audit
 from nous.email.service import queue_email
 from nous.extensions import cache, db
@@ -49,7 +50,9 @@ REPLY_MAX = 10_000
 TAG_MAX = 50
 TAGS_PER_FEEDBACK = 20
 # Patterns are applied with `re.search`, exactly as a JSON Schema validator applies `pattern`.
-MESSAGE_PATTERN = r"\S"
+# at least one character that is neither space nor a control character (those are not stored as text)
+MESSAGE_PATTERN = r"[^\s\x00-\x08\x0e-\x1f\x7f]"
+_VISIBLE = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")  # the pattern, lone surrogates too
 PAGE_URL_PATTERN = r"^https?://\S"
 VIEWPORT_PATTERN = r"^[0-9]{1,5}x[0-9]{1,5}$"
 HONEYPOT_FIELD = "website"
@@ -123,13 +126,13 @@ def _number(value: Any, from_form: bool) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if float(value) == float(value) and abs(float(value)) != float("inf") else None
+        return float(value) if inputs.finite(value) else None
     if from_form and isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
             return None
-        return number if number == number and abs(number) != float("inf") else None
+        return number if inputs.finite(number) else None
     return None
 
 
@@ -163,7 +166,7 @@ def validate(data: Mapping[str, Any], *, from_form: bool = False) -> Submission:
         errors["message"] = "must be text"
     elif len(message) > MESSAGE_MAX:
         errors["message"] = f"must be at most {MESSAGE_MAX} characters (got {len(message)})"
-    elif not re.search(MESSAGE_PATTERN, message):
+    elif not _VISIBLE.search(message):
         errors["message"] = "must not be empty"
 
     category = data.get("category")
@@ -380,8 +383,8 @@ class Filter:
 
 def _date(raw: str) -> date | None:
     try:
-        return date.fromisoformat(raw.strip()[:10]) if raw.strip() else None
-    except ValueError:
+        return inputs.parse_date(raw, "date")
+    except inputs.InputError:  # not a date, or one no filter can mean (9999-12-31): ignored
         return None
 
 

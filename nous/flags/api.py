@@ -29,7 +29,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from nous import openapi
+from nous import inputs, openapi
 from nous.errors import error_response
 from nous.extensions import get_redis
 from nous.flags import api_bp
@@ -113,11 +113,6 @@ def _invalid(errors: dict[str, str], message: str = "Some fields need attention.
     return jsonify({"error": "Bad Request", "message": message, "errors": errors}), 400
 
 
-def _json_object() -> dict[str, Any] | None:
-    data = request.get_json(force=True, silent=True)
-    return data if isinstance(data, dict) else None
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -158,10 +153,12 @@ def parse_context(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
             errors["currentTime"] = "expected an RFC 3339 date-time like 2026-12-01T09:00:00Z"
         else:
             text = when.upper().replace(" ", "T").replace("Z", "+00:00")
+            if text[17:19] == "60":  # a leap second (RFC 3339 allows :60) counts as the second before it
+                text = text[:17] + "59" + text[19:]
             try:
                 ctx["currentTime"] = datetime.fromisoformat(text)
-            except ValueError:  # a leap second or a date the calendar lacks: as if not given
-                pass
+            except ValueError:  # an hour, minute or day the calendar lacks (99:99:99, 02-30)
+                errors["currentTime"] = "not a real date and time (hours 00-23, minutes and seconds 00-59)"
     props = data.get("properties", _ABSENT)
     if props is not _ABSENT:
         if not isinstance(props, dict):
@@ -221,8 +218,8 @@ def parse_metrics(data: dict[str, Any]) -> tuple[dict[str, dict[str, int]], dict
             continue
         yes = _count(counts.get("yes", 0), f"{where}.yes", errors)
         no = _count(counts.get("no", 0), f"{where}.no", errors)
-        variants = counts.get("variants")
-        if variants is not None and (not isinstance(variants, dict) or not all(
+        variants = counts.get("variants", _ABSENT)
+        if variants is not _ABSENT and (not isinstance(variants, dict) or not all(
                 not isinstance(n, bool) and isinstance(n, int) and 0 <= n <= COUNT_MAX for n in variants.values())):
             errors[f"{where}.variants"] = "must be an object {variant: count}"
         toggles[key] = {"yes": yes, "no": no}
@@ -257,9 +254,7 @@ def _evaluation(context: dict[str, Any]) -> bytes:
 @rate_limited
 @token_required
 def evaluate() -> Any:
-    data = _json_object()
-    if data is None:
-        return _invalid({"body": "expected a JSON object: the context"}, "The body is not a JSON object.")
+    data = inputs.json_object()  # 400 naming the body when it is not a JSON object within the limits
     context, errors = parse_context(data)
     if errors:
         return _invalid(errors)
@@ -334,9 +329,7 @@ def client_features() -> Any:
 @rate_limited
 @token_required
 def client_register() -> Any:
-    data = _json_object()
-    if data is None:
-        return _invalid({"body": "expected a JSON object"}, "The body is not a JSON object.")
+    data = inputs.json_object()  # 400 naming the body when it is not a JSON object within the limits
     errors = parse_registration(data)
     if errors:
         return _invalid(errors)
@@ -348,9 +341,7 @@ def client_register() -> Any:
 @rate_limited
 @token_required
 def client_metrics() -> Any:
-    data = _json_object()
-    if data is None:
-        return _invalid({"body": "expected a JSON object"}, "The body is not a JSON object.")
+    data = inputs.json_object()  # 400 naming the body when it is not a JSON object within the limits
     toggles, errors = parse_metrics(data)
     if errors:
         return _invalid(errors)

@@ -12,11 +12,13 @@ from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
+from nous import inputs
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.flags import bp
 from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
 from nous.flags.models import FLAG_TYPES
+from nous.inputs import form_int, parse_int
 from nous.web import is_fragment_request, render
 
 CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")
@@ -53,8 +55,7 @@ def _flag_or_404(key: str) -> Any:
 
 
 def _expected_version() -> int | None:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return form_int("version")
 
 
 # --------------------------------------------------------------------------- list
@@ -184,7 +185,7 @@ def save_definition(key: str) -> Any:
     text = request.form.get("definition", "")
     try:
         try:
-            data = json.loads(text)
+            data = inputs.loads(text)
         except ValueError as exc:
             raise flags.FlagError("The full model is not valid JSON.", {"definition": str(exc)}, status=422) from None
         if not isinstance(data, dict):
@@ -241,7 +242,7 @@ def preview_flag(key: str) -> Any:
     props_text = request.form.get("properties", "").strip()
     if props_text:
         try:
-            props = json.loads(props_text)
+            props = inputs.loads(props_text)
             if not isinstance(props, dict):
                 raise ValueError("expected an object")
             context["properties"] = props
@@ -345,11 +346,11 @@ def save_segment() -> Any:
     form = {k: request.form.get(k, "") for k in ("id", "name", "description", "constraints")}
     try:
         try:
-            constraints = json.loads(form["constraints"] or "[]")
+            constraints = inputs.loads(form["constraints"] or "[]")
         except ValueError as exc:
             raise flags.FlagError("The constraints are not valid JSON.", {"constraints": str(exc)}, status=422) \
                 from None
-        row = flags.save_segment(int(form["id"]) if form["id"].isdigit() else None, form["name"], constraints,
+        row = flags.save_segment(parse_int(form["id"], "id", minimum=1), form["name"], constraints,
                                  description=form["description"], actor=current_actor(), ip=client_ip())
     except flags.FlagError as exc:
         return render_template("flags/segments.html", segments=flags.list_segments(), errors=exc.errors,

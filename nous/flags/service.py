@@ -27,6 +27,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nous import inputs
 from nous.audit import service as audit
 from nous.extensions import db, get_redis
 from nous.flags.cache import (
@@ -756,7 +757,7 @@ def export_document(include_archived: bool = False) -> dict[str, Any]:
 def parse_document(text: str | bytes) -> dict[str, Any]:
     """The JSON document of an import; FlagError when it cannot be read."""
     try:
-        doc = json.loads(text)
+        doc = inputs.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FlagError(f"Nothing imported: the file is not valid JSON ({exc}).",
                         {"document": "not valid JSON"}) from None

@@ -14,6 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from nous.extensions import get_redis
 from nous.health import bp, liveness, service
+from nous.inputs import arg_int
 from nous.telemetry import requests as request_metrics
 
 
@@ -75,8 +76,7 @@ def health_metrics() -> Response:
     from nous.dbmonitor import service as dbmonitor
 
     conn = get_redis()
-    window = request.args.get("window", "300")
-    window_s = int(window) if window.isdigit() and 10 <= int(window) <= 3600 else 300
+    window_s = arg_int("window", 300, minimum=10, maximum=3600, fallback=True)
     return _json({
         "requests": request_metrics.summary(conn, window_s),
         "database": dbmonitor.summary(conn),

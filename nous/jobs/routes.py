@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.inputs import arg_int
 from nous.jobs import bp, service
 from nous.web import is_fragment_request, render
 
@@ -32,15 +33,6 @@ def _toast(resp: Response, message: str, kind: str = "success", refresh: bool = 
     return resp
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        abort(400, description=f"{name} must be a positive whole number")
-    return int(raw)
-
-
 def _filters() -> service.RunFilter:
     f = service.RunFilter(status=request.args.get("status", ""), task=request.args.get("task", ""),
                           q=request.args.get("q", ""))
@@ -55,7 +47,7 @@ def _filters() -> service.RunFilter:
 @admin_required
 def index() -> Any:
     filters = _filters()
-    before, after = _int_arg("before"), _int_arg("after")
+    before, after = arg_int("before", minimum=1), arg_int("after", minimum=1)
     listing = service.list_runs(filters, before=before, after=after, oldest=request.args.get("oldest") == "1")
     context = {"listing": listing, "filters": filters, "active": "jobs"}
     if is_fragment_request() and request.headers.get("HX-Target") == "job-rows":
@@ -74,10 +66,7 @@ def panel_queues() -> str:
 @bp.get("/panel/stats")
 @admin_required
 def panel_stats() -> str:
-    hours = _int_arg("hours")
-    hours = 24 if hours is None else hours
-    if not 1 <= hours <= 24 * 90:
-        abort(400, description="hours must be from 1 to 2160")
+    hours = arg_int("hours", 24, minimum=1, maximum=24 * 90)
     return render("jobs/panel_page.html", "jobs/_stats.html", stats=service.stats(hours), hours=hours,
                   panel="jobs/_stats.html", title="Statistics per task", active="jobs")
 

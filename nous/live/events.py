@@ -73,7 +73,7 @@ KEEP = 50  # events kept per topic for replay
 REPLAY = 20  # events per topic replayed to a new socket that has seen nothing yet
 MAX_EVENT_BYTES = 64 * 1024
 PAUSE_AFTER_FAILURE = 5.0  # seconds publishing is skipped after Redis failed
-STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 
 # KEYS: stream, sequence; ARGV: max length, event JSON, channel. Publishes "<id> <json>".
 # Event ids are "<n>-0" with n from one counter for every topic, so ids order events across topics

@@ -16,6 +16,7 @@ from nous.admin.auth import admin_required, session_expired
 from nous.errors import error_response
 from nous.extensions import db, get_redis, sock
 from nous.health.service import DRAINING
+from nous.inputs import arg_choice
 from nous.live import alerts, bp, service
 from nous.live.events import parse_after, parse_topics
 from nous.live.hub import Hub, serve
@@ -123,8 +124,4 @@ def list_alerts() -> str:
 @bp.get("/admin/live/metrics.json")
 @admin_required
 def metrics_history() -> Response:
-    range_key = request.args.get("range", service.DEFAULT_RANGE)
-    try:
-        return jsonify(service.history(range_key))
-    except ValueError as exc:
-        return error_response(400, "Bad Request", str(exc))
+    return jsonify(service.history(arg_choice("range", service.RANGES, service.DEFAULT_RANGE)))

@@ -126,6 +126,13 @@ def _hosts(raw: Any) -> list[str]:
     return out
 
 
+def _networks(raw: Any) -> list[str]:
+    try:
+        return [str(ipaddress.ip_network(n, strict=False)) for n in _str_list(raw)]
+    except ValueError as exc:
+        raise ValueError(f"expected IP addresses or networks like 10.0.0.0/8 ({exc})") from None
+
+
 @dataclass(frozen=True)
 class Definition:
     key: str
@@ -186,6 +193,8 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
        "Days finished jobs stay in the history."),
     _d("workflows.http_allowed_hosts", [], _hosts, "hosts",
        "Hosts the workflow HTTP step may call (names, IPs or networks)."),
+    _d("outbound.allowed_networks", [], _networks, "hosts",
+       "Private or loopback networks that workflow HTTP steps and health probes may call, such as 10.0.0.0/8."),
 ]}
 
 

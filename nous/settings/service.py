@@ -15,6 +15,7 @@ import yaml
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from nous import inputs
 from nous.audit import service as audit
 from nous.extensions import db
 from nous.settings.models import Setting
@@ -113,7 +114,7 @@ def import_text(text: str, fmt: str, actor: str, ip: str = "") -> dict[str, tupl
     bad key, or ValueError when the document itself cannot be read.
     """
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        data = inputs.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read the {fmt.upper()} document: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):

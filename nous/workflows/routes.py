@@ -22,6 +22,7 @@ from flask import (
 )
 
 from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.inputs import arg_int
 from nous.web import is_fragment_request, render
 from nous.workflows import bp, schema, service
 from nous.workflows.handlers.csv_export import export_dir
@@ -148,13 +149,8 @@ def _run_page_args() -> dict[str, Any]:
     status = request.args.get("status", "").strip()
     if status and status not in RUN_STATES:
         abort(400, description=f"status must be one of {', '.join(RUN_STATES)}")
-    raw = request.args.get("before", "").strip()
-    if raw and (not raw.isdigit() or len(raw) > 18):
-        abort(400, description="before must be a run number")
-    size = request.args.get("limit", "").strip()
-    if size and (not size.isdigit() or not 0 < int(size) <= service.MAX_PAGE_SIZE):
-        abort(400, description=f"limit must be from 1 to {service.MAX_PAGE_SIZE}")
-    return {"status": status, "before": int(raw) if raw else None, "limit": int(size) if size else service.PAGE_SIZE}
+    return {"status": status, "before": arg_int("before", minimum=1),
+            "limit": arg_int("limit", service.PAGE_SIZE, minimum=1, maximum=service.MAX_PAGE_SIZE)}
 
 
 def _document_from_request() -> tuple[str, str | None]:

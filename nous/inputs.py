@@ -1,0 +1,252 @@
+"""Reading what clients send: JSON bodies, and integers, dates and choices from paths, queries and forms.
+
+Every route reads its input through here, so a hostile value gets the same answer everywhere — a 400
+that names the field (`InputError`), or a 404 for a path id no row can have — and never a 500:
+
+- JSON bodies (`json_body`, and Flask's own `request.get_json` through `JSONProvider`) are parsed with a
+  nesting limit (the standard parser recurses and raises RecursionError, which `silent=True` does not
+  catch), with integers past 64 bits read as floats (so a number never overflows when a validator
+  compares or converts it; 1e309 and 10**400 become inf, which field checks refuse with `finite`).
+- Integers accept ASCII digits only (`'²'.isdigit()` is true, `int('²')` fails) within bounds that
+  default to 64 bits; the `int` URL converter is bounded the same way, so `/x/<int:id>` past 2**63-1 is 404.
+- Dates and date-times stay within years 1970–9000, so adding a day or a time zone never overflows.
+
+Why our own: the standard `json` module has no depth or number limits, and no Flask extension adds them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter, ValidationError
+
+INT64_MAX = 2**63 - 1
+MAX_DEPTH = 32  # arrays and objects inside each other; no API of this app needs more than a few
+MAX_JSON_BYTES = 1024 * 1024
+MAX_NUMBER_DIGITS = 4300  # Python's own limit for reading an integer (sys.get_int_max_str_digits)
+MIN_DATE = date(1970, 1, 1)
+MAX_DATE = date(9000, 12, 31)
+_UNSIGNED = re.compile(r"[0-9]{1,19}")
+_SIGNED = re.compile(r"-?[0-9]{1,19}")
+_MAX_INT_DIGITS = 19
+
+
+class InputError(BadRequest):
+    """A value a client sent that cannot be used: 400 with one message for the field that names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(description=f"{field} {message}")
+        self.field = field
+        self.message = message
+        self.errors = {field: message}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _parse_int(text: str) -> int | float:
+    # past 64 bits a number is a float, as in JavaScript: 10**400 becomes inf, refused as not finite
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number with more than {MAX_NUMBER_DIGITS} digits")
+    return int(text) if len(text.lstrip("-")) <= _MAX_INT_DIGITS else float(text)
+
+
+def depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (0 for a scalar), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Collection[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """`json.loads` with limits: ValueError (never RecursionError) for nesting deeper than `max_depth` and
+    for anything that is not JSON. Non-finite numbers (NaN, 1e309) are left to each field's check, so the
+    answer names the field (`finite`)."""
+    try:
+        value = json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        raise ValueError(f"nested more than {max_depth} levels deep") from None
+    if depth(value) > max_depth:
+        raise ValueError(f"nested more than {max_depth} levels deep")
+    return value
+
+
+def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH, *, force: bool = True) -> Any:
+    """The request's JSON body (any content type when `force`): InputError naming `body` when it is not
+    JSON within the limits, 413 when it is larger than `max_bytes`."""
+    if not force and not request.is_json:
+        raise InputError("body", "send application/json")
+    too_large = RequestEntityTooLarge(f"The body is larger than {max_bytes} bytes.")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    data = request.get_data(cache=True)
+    if len(data) > max_bytes:
+        raise too_large
+    try:
+        return loads(data, max_depth)
+    except UnicodeDecodeError:
+        raise InputError("body", "not valid UTF-8") from None
+    except ValueError as exc:
+        raise InputError("body", f"not valid JSON ({str(exc)[:200]})") from None
+
+
+def json_object(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """The request's JSON body when it is an object, or InputError naming `body`."""
+    data = json_body(max_bytes, max_depth)
+    if not isinstance(data, dict):
+        raise InputError("body", "expected a JSON object")
+    return data
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading with the limits above: `request.get_json()` answers a deep or non-standard
+    body with 400 (or None with `silent=True`) like any other bad JSON."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s)
+
+
+def finite(value: Any) -> bool:
+    """A number (not a boolean) that is finite and, when an integer, within 64 bits (so it converts)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -INT64_MAX - 1 <= value <= INT64_MAX
+    return isinstance(value, float) and math.isfinite(value)
+
+
+# --------------------------------------------------------------------------- integers
+
+
+def parse_int(raw: str | None, field: str, *, default: int | None = None, minimum: int = 0,
+              maximum: int = INT64_MAX) -> int | None:
+    """An integer written in ASCII digits (a leading minus when `minimum` < 0), within the bounds;
+    `default` when empty or absent; InputError naming `field` otherwise."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    pattern = _SIGNED if minimum < 0 else _UNSIGNED
+    if not pattern.fullmatch(text) or not minimum <= int(text) <= maximum:
+        raise InputError(field, f"must be a whole number from {minimum} to {maximum}")
+    return int(text)
+
+
+def arg_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = INT64_MAX, *,
+            fallback: bool = False) -> int | None:
+    """A query parameter as an integer (see `parse_int`); with `fallback`, a value that cannot be used
+    gives `default` instead of a 400 (for view settings such as a chart's window)."""
+    try:
+        return parse_int(request.args.get(name), name, default=default, minimum=minimum, maximum=maximum)
+    except InputError:
+        if fallback:
+            return default
+        raise
+
+
+def form_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = INT64_MAX) -> int | None:
+    """A form field as an integer (see `parse_int`)."""
+    return parse_int(request.form.get(name), name, default=default, minimum=minimum, maximum=maximum)
+
+
+def form_ints(name: str, minimum: int = 1, maximum: int = INT64_MAX) -> list[int]:
+    """Every value of a repeated form field as integers (ids of selected rows)."""
+    return [value for raw in request.form.getlist(name)
+            if (value := parse_int(raw, name, minimum=minimum, maximum=maximum)) is not None]
+
+
+# --------------------------------------------------------------------------- dates and choices
+
+
+def _in_range(value: date, field: str) -> None:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise InputError(field, f"must be a date from {MIN_DATE} to {MAX_DATE}")
+
+
+def parse_date(raw: str | None, field: str, default: date | None = None) -> date | None:
+    """A calendar date YYYY-MM-DD (a date-time's date part is taken) within MIN_DATE–MAX_DATE."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    try:
+        value = date.fromisoformat(text[:10])
+    except ValueError:
+        raise InputError(field, "must be a date like 2026-12-01") from None
+    _in_range(value, field)
+    return value
+
+
+def parse_datetime(raw: str | None, field: str, default: datetime | None = None) -> datetime | None:
+    """An ISO 8601 date or date-time (UTC when it names no zone), as an aware datetime, within
+    MIN_DATE–MAX_DATE. A bare date is its midnight."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InputError(field, "must be a date or date-time like 2026-12-01 or 2026-12-01T09:00:00Z") from None
+    _in_range(value.date(), field)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def day_start(value: date) -> datetime:
+    """Midnight UTC at the start of `value`."""
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def parse_choice(raw: str | None, field: str, choices: Collection[str], default: str = "") -> str:
+    """One of `choices`; `default` when absent (None); InputError naming `field` otherwise (blank too)."""
+    if raw is None:
+        return default
+    text = raw.strip()
+    if text not in choices:
+        raise InputError(field, f"must be one of {', '.join(choices)}"[:500])
+    return text
+
+
+def arg_choice(name: str, choices: Collection[str], default: str = "") -> str:
+    return parse_choice(request.args.get(name), name, choices, default)
+
+
+# --------------------------------------------------------------------------- app-wide
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits only (Werkzeug's `\\d` also takes other scripts' digits),
+    at most 2**63-1 unless the rule says otherwise, so an id no row can have is 404, not an overflow."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = INT64_MAX,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> Any:
+        if len(value.lstrip("-")) > _MAX_INT_DIGITS:
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def init_app(app: Flask) -> None:
+    """Before any blueprint registers its rules: the bounded `int` converter and the JSON limits."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
