@@ -17,11 +17,10 @@ from typing import Any
 
 import psutil
 import redis
-import requests
 from flask import current_app
 from sqlalchemy import text
 
-from nous import __version__
+from nous import __version__, outbound
 from nous.extensions import db, get_redis
 from nous.settings import service as settings
 
@@ -157,16 +156,20 @@ def check_smtp(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_probe(probe: dict[str, Any]) -> dict[str, Any]:
+    """GET the probe's URL through the outbound guard (public addresses, or networks on
+    outbound.allowed_networks); its own answer counts, a redirect is not followed."""
+    url = probe["url"]
     try:
-        ms, resp = _timed(lambda: requests.get(probe["url"], timeout=probe["timeout"],
-                                               allow_redirects=False, stream=True))
-        resp.close()
-    except requests.RequestException as exc:
-        return _result("component", None, "ms", "warn", _reason(exc), componentId=probe["url"])
-    if resp.status_code != probe["expect_status"]:
-        return _result("component", ms, "ms", "warn",
-                       f"answered {resp.status_code}, expected {probe['expect_status']}", componentId=probe["url"])
-    return _result("component", ms, "ms", componentId=probe["url"])
+        resp = outbound.request("GET", url, policy=outbound.Policy.current(), timeout=probe["timeout"],
+                                follow_redirects=False, read_body=False)
+    except outbound.OutboundRefused as exc:
+        return _result("component", None, "ms", "warn", f"refused: {exc}"[:300], componentId=url)
+    except outbound.OutboundError as exc:
+        return _result("component", None, "ms", "warn", str(exc)[:300], componentId=url)
+    if resp.status != probe["expect_status"]:
+        return _result("component", resp.elapsed_ms, "ms", "warn",
+                       f"answered {resp.status}, expected {probe['expect_status']}", componentId=url)
+    return _result("component", resp.elapsed_ms, "ms", componentId=url)
 
 
 def _cached(name: str, seconds: float, fn: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -116,6 +116,7 @@ def probe_target():
 def test_configured_probes_are_checked(ctx, client, probe_target) -> None:
     from nous.settings import service as settings
 
+    settings.set_value("outbound.allowed_networks", ["127.0.0.1"], actor="test")  # the probed server is local
     settings.set_value("health.probes", [
         {"name": "model", "url": f"{probe_target}/ok", "expect_status": 200},
         {"name": "search", "url": f"{probe_target}/broken", "expect_status": 200},
