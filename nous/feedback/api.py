@@ -1,9 +1,13 @@
 """The public feedback API and the widget script: `POST /api/feedback`, `GET /api/feedback/stats`, `GET /widget.js`.
 
-CORS is answered only for the origins in the setting `feedback.widget_origins`, never with credentials;
+CORS is answered for the origins in the setting `feedback.widget_origins`, never with credentials;
 a browser POST from any other site is refused with 403 (plain form posts need no preflight, so the
-CORS headers alone would not stop them). Rate limits come from the setting `feedback.rate_limit`
-(nous/feedback/ratelimit.py: per client address, in Redis, in memory while Redis is down).
+CORS headers alone would not stop them). That refusal itself is readable by the refused site (its
+preflight is answered, and the 403 carries its origin), so the widget can say "feedback can't be
+sent from this site" instead of reporting a network failure; nothing else is. Each refusal is noted
+for the Settings page (nous.feedback.service.record_refused_origin). Rate limits come from the setting
+`feedback.rate_limit` (nous/feedback/ratelimit.py: per client address, in Redis, in memory while Redis
+is down); a refused site's submissions are answered before they are counted.
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ def origin_allowed(origin: str) -> bool:
     return origin in {_origin_of(request.host_url), _origin_of(current_app.config["SYSTEM_BASE_URL"])}
 
 
+def _refusal_readable(origin: str, resp: Response) -> bool:
+    """A refused site may send a submission and read the 403 that refuses it, nothing more."""
+    return (request.endpoint == "feedback.submit_feedback" and feedback.web_origin(origin) is not None
+            and (request.method == "OPTIONS" or resp.status_code == 403))
+
+
 @bp.after_request
 def _cors(resp: Response) -> Response:
     if request.endpoint not in CORS_ENDPOINTS:
@@ -51,13 +61,18 @@ def _cors(resp: Response) -> Response:
     resp.vary.add("Origin")
     resp.headers.pop("Access-Control-Allow-Credentials", None)
     origin = request.headers.get("Origin", "")
-    if not origin or not origin_allowed(origin):
+    if not origin:
+        return resp
+    allowed = origin_allowed(origin)
+    if not allowed and not _refusal_readable(origin, resp):
         return resp
     resp.headers["Access-Control-Allow-Origin"] = origin
-    resp.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    if allowed:
+        resp.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     if request.method == "OPTIONS":
         posts = request.endpoint == "feedback.submit_feedback"
-        resp.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS" if posts else "GET, OPTIONS"
+        methods = "POST, GET, OPTIONS" if posts else "GET, OPTIONS"
+        resp.headers["Access-Control-Allow-Methods"] = methods if allowed else "POST"
         resp.headers["Access-Control-Allow-Headers"] = ALLOWED_REQUEST_HEADERS
         resp.headers["Access-Control-Max-Age"] = "600"
     return resp
@@ -71,6 +86,11 @@ def _invalid(errors: dict[str, str], message: str = "Some fields need attention.
 def submit_feedback() -> Any:
     if request.method == "OPTIONS":
         return Response(status=204)
+    origin = request.headers.get("Origin")
+    if origin and not origin_allowed(origin):  # before the rate limit: a refusal costs the tester nothing
+        feedback.record_refused_origin(origin)
+        return error_response(403, "Forbidden", "Feedback from this site is not accepted: its origin is not in "
+                                                "the setting feedback.widget_origins.")
     verdict = ratelimit.hit(settings.get("feedback.rate_limit"), get_remote_address())
     resp = _submit() if verdict.allowed else error_response(
         429, "Too Many Requests", f"Too many submissions from this address; try again in {verdict.reset_in} s.")
@@ -81,10 +101,6 @@ def submit_feedback() -> Any:
 
 
 def _submit() -> Any:
-    origin = request.headers.get("Origin")
-    if origin and not origin_allowed(origin):
-        return error_response(403, "Forbidden", "Feedback from this site is not accepted: its origin is not in "
-                                                "the setting feedback.widget_origins.")
     request.max_content_length = MAX_BODY
     try:
         if request.is_json:

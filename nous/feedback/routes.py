@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from flask import Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 
 from nous.admin.auth import admin_required, client_ip, current_actor
@@ -172,3 +173,32 @@ def admin_reply(feedback_id: int) -> Any:
                            reply_to=feedback.reply_address(row), error=error, draft=text if error else "")
     return _with_toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
                        "error" if error else "success")
+
+
+# --- sites the widget was refused on (shown on the Settings page) -------------------------------
+
+def _refused_view(error: str = "", origin: str = "") -> str:
+    try:
+        origins, unavailable = feedback.refused_origins(), False
+    except (redis.RedisError, OSError):
+        origins, unavailable = [], True
+    return render("feedback/refused_origins.html", "feedback/_refused_origins.html", origins=origins,
+                  unavailable=unavailable, days=feedback.REFUSED_DAYS, error=error, origin=origin,
+                  active="settings")
+
+
+@bp.get(PREFIX + "/refused-origins")
+@admin_required
+def refused_origins() -> str:
+    return _refused_view()
+
+
+@bp.post(PREFIX + "/refused-origins/allow")
+@admin_required
+def allow_origin() -> Any:
+    try:
+        origin = feedback.allow_origin(request.form.get("origin", ""), actor=current_actor(), ip=client_ip())
+    except feedback.ValidationFailed as exc:
+        return _refused_view(exc.errors["origin"], request.form.get("origin", "")[:200]), 422
+    flash(f"Allowed {origin}: the feedback widget works on that site now.", "success")
+    return redirect(url_for("admin.settings_page", _anchor="refused-origins")), 303
