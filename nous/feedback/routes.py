@@ -16,6 +16,7 @@ from nous.feedback import bp
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES, STATUSES
 from nous.inputs import arg_int, form_ints
+from nous.live.changes import mark_changed
 from nous.testers.service import TesterError
 from nous.web import is_fragment_request, render, safe_next
 
@@ -103,12 +104,41 @@ def _back_to_detail(row: Any, message: str, kind: str = "success") -> Response:
     return redirect(url_for("feedback.admin_show", feedback_id=row.id), 303)  # type: ignore[return-value]
 
 
+@bp.app_template_filter("feedback_version")
+def feedback_version(row: Any) -> str:
+    return feedback.version_of(row)
+
+
+def _changed(resp: Response, row: Any) -> Response:
+    """Every fragment showing this feedback follows (this page now, other pages through /ws/live)."""
+    return mark_changed(resp, "feedback", row.id, feedback.version_of(row))
+
+
+def _conflict_page(exc: Any) -> tuple[str, int]:
+    """A plain form's stale change: the detail page as the feedback is now, with what changed (409)."""
+    return render_template("feedback/show.html", **_detail_context(exc.current), known_tags=feedback.known_tags(),
+                           conflict=exc, active="feedback"), 409
+
+
+def _status_html(row: Any, **extra: Any) -> str:
+    if request.form.get("view") == "row":
+        return render_template("feedback/_row.html", fb=row, tags=feedback.tags_for([row.id])[row.id],
+                               statuses=STATUSES, back=request.form.get("back", ""), **extra)
+    return render_template("feedback/_status_form.html", fb=row, statuses=STATUSES, **extra)
+
+
 @bp.post(PREFIX + "/<int:feedback_id>/status")
 @admin_required
 def admin_set_status(feedback_id: int) -> Any:
     row = _row_or_404(feedback_id)
     try:
-        feedback.set_status(row.id, request.form.get("status", ""), actor=current_actor(), ip=client_ip())
+        feedback.set_status(row.id, request.form.get("status", ""), actor=current_actor(), ip=client_ip(),
+                            expected_version=request.form.get("version"))
+    except feedback.FeedbackConflict as exc:
+        if not is_fragment_request():
+            return _conflict_page(exc)
+        resp = _with_toast(make_response(_status_html(exc.current, conflict=exc), 409), exc.message, "error")
+        return _changed(resp, exc.current)
     except feedback.FeedbackError as exc:
         if not is_fragment_request():
             return _back_to_detail(row, exc.message, "error")
@@ -116,12 +146,7 @@ def admin_set_status(feedback_id: int) -> Any:
     message = f"#{row.id} is now {row.status}"
     if not is_fragment_request():
         return _back_to_detail(row, message)
-    if request.form.get("view") == "row":
-        html = render_template("feedback/_row.html", fb=row, tags=feedback.tags_for([row.id])[row.id],
-                               statuses=STATUSES, back=request.form.get("back", ""))
-    else:
-        html = render_template("feedback/_status_form.html", fb=row, statuses=STATUSES, saved=True)
-    return _with_toast(make_response(html), message)
+    return _changed(_with_toast(make_response(_status_html(row, saved=True)), message), row)
 
 
 @bp.post(PREFIX + "/bulk")
@@ -147,14 +172,22 @@ def admin_set_tags(feedback_id: int) -> Any:
     row = _row_or_404(feedback_id)
     error = ""
     try:
-        tags = feedback.set_tags(row.id, request.form.get("tags", ""), actor=current_actor(), ip=client_ip())
+        tags = feedback.set_tags(row.id, request.form.get("tags", ""), actor=current_actor(), ip=client_ip(),
+                                 expected_version=request.form.get("version"))
+    except feedback.FeedbackConflict as exc:
+        if not is_fragment_request():
+            return _conflict_page(exc)
+        html = render_template("feedback/_tags_form.html", fb=exc.current, tags=feedback.tags_for([row.id])[row.id],
+                               error="", conflict=exc, known_tags=feedback.known_tags())
+        return _changed(_with_toast(make_response(html, 409), exc.message, "error"), exc.current)
     except feedback.FeedbackError as exc:
         error, tags = exc.message, feedback.tags_for([row.id])[row.id]
     if not is_fragment_request():
         return _back_to_detail(row, error or "Tags saved.", "error" if error else "success")
     html = render_template("feedback/_tags_form.html", fb=row, tags=tags, error=error,
                            known_tags=feedback.known_tags(), raw=request.form.get("tags", "") if error else None)
-    return _with_toast(make_response(html), error or "Tags saved", "error" if error else "success")
+    resp = _with_toast(make_response(html), error or "Tags saved", "error" if error else "success")
+    return resp if error else _changed(resp, row)
 
 
 @bp.post(PREFIX + "/<int:feedback_id>/reply")

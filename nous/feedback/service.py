@@ -84,6 +84,16 @@ class FeedbackError(ValueError):
         self.status = status
 
 
+class FeedbackConflict(FeedbackError):
+    """A change made on a view of the feedback older than what is stored: `current` is the feedback
+    now, `changes` the audit entries since the version the caller saw (oldest first)."""
+
+    def __init__(self, message: str, current: Feedback, changes: list[Any]) -> None:
+        super().__init__(message, status=409)
+        self.current = current
+        self.changes = changes
+
+
 class ValidationFailed(ValueError):
     """A submission with one message per bad field."""
 
@@ -333,7 +343,8 @@ def _publish_live(action: str, feedback_id: int, row: Mapping[str, Any], at: dat
         publish("feedback", {
             "id": feedback_id, "action": action, "rating": row["rating"], "category": row["category"],
             "feature": row["feature"], "status": row["status"], "excerpt": excerpt(row["message"] or ""),
-            "at": (aware(at or row["created_at"]) or _now()).isoformat()})
+            "at": (aware(at or row["created_at"]) or _now()).isoformat(),
+            "version": _stamp(aware(row.get("updated_at") or row["created_at"]) or _now())})
     except Exception:  # a live event is never worth an error on stored feedback
         log.exception("live feedback event not sent", extra={"feedback_id": feedback_id})
 
@@ -341,7 +352,8 @@ def _publish_live(action: str, feedback_id: int, row: Mapping[str, Any], at: dat
 def _live_fields(row: Feedback) -> dict[str, Any]:
     """What a live event needs of a row, read before the commit expires it (no reload per row after)."""
     return {"id": row.id, "rating": row.rating, "category": row.category, "feature": row.feature,
-            "status": row.status, "message": row.message, "created_at": row.created_at}
+            "status": row.status, "message": row.message, "created_at": row.created_at,
+            "updated_at": row.updated_at}
 
 
 def _announce(stored: dict[str, Any]) -> None:
@@ -587,14 +599,46 @@ def _target(row: Feedback) -> str:
     return f"feedback:{row.id}"
 
 
-def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "") -> Feedback:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _stamp(at: datetime) -> str:
+    return str((at - _EPOCH) // timedelta(microseconds=1))
+
+
+def version_of(row: Feedback) -> str:
+    """What a page sends back to say which state of the feedback it showed: its last change, in µs."""
+    return _stamp(aware(row.updated_at) or aware(row.created_at) or _EPOCH)
+
+
+def _check_seen(row: Feedback, seen: str | None) -> None:
+    """Refuse (409) a change decided on an older state of the feedback than the stored one."""
+    if seen is None or seen == "":
+        return
+    if not (seen.isascii() and seen.isdigit() and len(seen) <= 20):
+        raise FeedbackError("version: the page sent a version that is not one", status=400)
+    current = version_of(row)
+    if seen == current:
+        return
+    since = _EPOCH + timedelta(microseconds=int(seen))
+    changes = [e for e in reversed(audit.query(target=_target(row), since=since, limit=20)) if e.target == _target(row)]
+    raise FeedbackConflict(f"#{row.id} changed since you opened it; nothing was changed. It is shown as it is now.",
+                           current=row, changes=changes)
+
+
+def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "",
+               expected_version: str | None = None) -> Feedback:
+    """Set the status asked for. Asking for the status it already has changes nothing and succeeds;
+    another one on a view older than the stored state (`expected_version`, see version_of) is refused (409)."""
     if status not in STATUSES:
         raise FeedbackError(f"status must be one of {', '.join(STATUSES)}")
     row = _require(feedback_id)
     if row.status != status:
+        _check_seen(row, expected_version)
         audit.record(actor, "feedback.status", _target(row), {"status": row.status}, {"status": status}, ip=ip,
                      commit=False)
         row.status = status
+        row.updated_at = _now()
         fields = _live_fields(row)
         db.session.commit()
         _invalidate()
@@ -613,6 +657,7 @@ def bulk_status(ids: list[int], status: str, *, actor: str, ip: str = "") -> int
             audit.record(actor, "feedback.status", _target(row), {"status": row.status}, {"status": status}, ip=ip,
                          commit=False)
             row.status = status
+            row.updated_at = _now()
             changed.append(_live_fields(row))
     db.session.commit()
     if changed:
@@ -645,17 +690,23 @@ def parse_tags(raw: str | list[str]) -> list[str]:
     return sorted(tags)
 
 
-def set_tags(feedback_id: int, raw: str | list[str], *, actor: str, ip: str = "") -> list[str]:
-    """Replace the tags of one feedback; returns the new list."""
+def set_tags(feedback_id: int, raw: str | list[str], *, actor: str, ip: str = "",
+             expected_version: str | None = None) -> list[str]:
+    """Replace the tags of one feedback; returns the new list. Refused (409) when the feedback changed
+    since the version the caller saw, unless the tags asked for are the ones it has."""
     row = _require(feedback_id)
     tags = parse_tags(raw)
     before = tags_for([row.id])[row.id]
     if tags != before:
+        _check_seen(row, expected_version)
         db.session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == row.id))
         db.session.add_all(FeedbackTag(feedback_id=row.id, tag=t, created_at=row.created_at) for t in tags)
         audit.record(actor, "feedback.tags", _target(row), {"tags": before}, {"tags": tags}, ip=ip, commit=False)
+        row.updated_at = _now()
+        fields = _live_fields(row)
         db.session.commit()
         cache.delete("nous:feedback:tags:50")
+        _publish_live("updated", fields["id"], fields, at=fields["updated_at"])
     return tags
 
 

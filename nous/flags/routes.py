@@ -19,6 +19,7 @@ from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
 from nous.flags.models import FLAG_TYPES
 from nous.inputs import form_int, parse_int
+from nous.live.changes import mark_changed
 from nous.web import is_fragment_request, render
 
 CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")
@@ -70,21 +71,53 @@ def index() -> str:
     return render("flags/index.html", "flags/_rows.html", rows=rows, q=q, archived=archived, active="flags")
 
 
-@bp.post("/<key>/toggle")
+def _changed(resp: Response, flag: Any) -> Response:
+    """Every fragment showing the flag follows (this page now, other pages through /ws/live)."""
+    return mark_changed(resp, "flag", flag.id, flag.version)
+
+
+def _conflict(exc: flags.FlagConflict, template: str, **extra: Any) -> Response:
+    """409: the fragment as the flag is now, with what changed since the version the admin saw."""
+    flag = exc.current or flags.get_flag(extra.pop("key"))
+    extra.pop("key", None)
+    resp = _fragment(template, status=409, toast=exc.message, kind="error",
+                     **_show_context(flag, conflict=exc, **extra))
+    return _changed(resp, flag)
+
+
+@bp.post("/<key>/switch")
 @admin_required
-def toggle_flag(key: str) -> Any:
-    flag = _flag_or_404(key)
+def switch_flag(key: str) -> Any:
+    """Switch on or off as the button said (`to`), for the version the page showed (`version`)."""
+    _flag_or_404(key)
+    wanted = request.form.get("to", "")
+    from_list = request.args.get("from") == "list"
+    if wanted not in ("on", "off"):
+        return _toast(Response("to: on or off", status=400, mimetype="text/plain"), "Say on or off.", "error")
     try:
-        flag = flags.set_enabled(key, not flag.enabled, actor=current_actor(), ip=client_ip())
+        flag = flags.set_enabled(key, wanted == "on", actor=current_actor(), ip=client_ip(),
+                                 expected_version=_expected_version())
+    except flags.FlagConflict as exc:
+        if from_list and is_fragment_request():
+            flag = exc.current or flags.get_flag(key)
+            row = next(r for r in flags.overview(key, False) if r["key"] == key)
+            return _changed(_fragment("flags/_row.html", status=409, toast=exc.message, kind="error", row=row,
+                                      conflict=exc), flag)
+        if is_fragment_request():
+            return _conflict(exc, "flags/_header.html", key=key)
+        return render_template("flags/show.html", **_show_context(exc.current or flags.get_flag(key),
+                                                                  conflict=exc)), 409
     except flags.FlagError as exc:
         if is_fragment_request():
             return _toast(Response(status=204), exc.message, "error")
         return _go("flags.show_flag", exc.message, "error", key=key)
     message = f"{key} is {'on' if flag.enabled else 'off'}"
-    if is_fragment_request() and request.args.get("from") == "list":
+    if not is_fragment_request():
+        return _go("flags.show_flag", message, key=key)
+    if from_list:
         row = next(r for r in flags.overview(key, False) if r["key"] == key)
-        return _fragment("flags/_row.html", toast=message, row=row)
-    return _go("flags.show_flag", message, key=key)
+        return _changed(_fragment("flags/_row.html", toast=message, row=row), flag)
+    return _changed(_fragment("flags/_header.html", toast=message, **_show_context(flag)), flag)
 
 
 # --------------------------------------------------------------------------- create
@@ -158,13 +191,15 @@ def save_simple(key: str) -> Any:
                                                   _conditions_from_form())
         flag = flags.update_flag(key, {"enabled": request.form.get("enabled") == "on", "strategies": strategies},
                                  actor=current_actor(), ip=client_ip(), expected_version=_expected_version())
+    except flags.FlagConflict as exc:
+        return _conflict(exc, "flags/_simple.html", key=key)
     except flags.FlagError as exc:
         ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message)
         return _fragment("flags/_simple.html", status=exc.status, **ctx)
     if not is_fragment_request():
         return _go("flags.show_flag", f"Saved {key}", key=key)
-    return _fragment("flags/_simple.html", toast=f"Saved {key} (version {flag.version})",
-                     **_show_context(flag, saved=True))
+    return _changed(_fragment("flags/_simple.html", toast=f"Saved {key} (version {flag.version})",
+                              **_show_context(flag, saved=True)), flag)
 
 
 @bp.get("/-/condition-row")
@@ -199,15 +234,15 @@ def save_definition(key: str) -> Any:
                                   status=422)
         flag = flags.update_flag(key, data, actor=current_actor(), ip=client_ip(),
                                  expected_version=_expected_version())
+    except flags.FlagConflict as exc:
+        return _conflict(exc, "flags/_definition.html", key=key)
     except flags.FlagError as exc:
         ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message, definition_json=text)
         return _fragment("flags/_definition.html", status=exc.status, **ctx)
     if not is_fragment_request():
         return _go("flags.show_flag", f"Saved {key}", key=key)
-    resp = _fragment("flags/_definition.html", toast=f"Saved {key} (version {flag.version})",
-                     **_show_context(flag, saved=True))
-    resp.headers["HX-Refresh"] = "true"  # the simple form above shows the new strategies too
-    return resp
+    return _changed(_fragment("flags/_definition.html", toast=f"Saved {key} (version {flag.version})",
+                              **_show_context(flag, saved=True)), flag)
 
 
 @bp.post("/<key>/details")
@@ -220,13 +255,15 @@ def save_details(key: str) -> Any:
     try:
         flag = flags.update_flag(key, changes, actor=current_actor(), ip=client_ip(),
                                  expected_version=_expected_version())
+    except flags.FlagConflict as exc:
+        return _conflict(exc, "flags/_details.html", key=key)
     except flags.FlagError as exc:
         ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message)
         return _fragment("flags/_details.html", status=exc.status, **ctx)
     if not is_fragment_request():
         return _go("flags.show_flag", f"Saved {key}", key=key)
-    return _fragment("flags/_details.html", toast=f"Saved {key} (version {flag.version})",
-                     **_show_context(flag, saved=True))
+    return _changed(_fragment("flags/_details.html", toast=f"Saved {key} (version {flag.version})",
+                              **_show_context(flag, saved=True)), flag)
 
 
 @bp.post("/<key>/preview")
@@ -288,7 +325,12 @@ def flag_history(key: str) -> str:
 def restore_version(key: str, version: int) -> Any:
     _flag_or_404(key)
     try:
-        flag = flags.restore_version(key, version, actor=current_actor(), ip=client_ip())
+        flag = flags.restore_version(key, version, actor=current_actor(), ip=client_ip(),
+                                     expected_version=_expected_version())
+    except flags.FlagConflict as exc:
+        current = exc.current or flags.get_flag(key)
+        return render("flags/history.html", "flags/_history.html", flag=current, conflict=exc,
+                      versions=flags.history(key, limit=500), active="flags"), 409
     except flags.FlagError as exc:
         return _go("flags.flag_history", str(exc), "error", key=key)
     return _go("flags.flag_history", f"Restored version {version} of {key} as version {flag.version}.", key=key)

@@ -42,7 +42,8 @@ from nous.flags.models import FLAG_TYPES, ClientToken, Flag, FlagVersion, Segmen
 
 __all__ = [
     "FLAG_TYPES", "FlagConflict", "FlagError", "FlagNotFound", "ImportReport", "apply_schedules", "archive_flag",
-    "bump_version", "create_flag", "create_token", "delete_segment", "diff", "export_document", "get_flag",
+    "bump_version", "changes_since", "create_flag", "create_token", "delete_segment", "diff", "export_document",
+    "get_flag",
     "history", "import_document", "list_flags", "list_segments", "list_tokens", "overview", "parse_document",
     "preview", "recent_changes", "restore_version", "revoke_token", "save_segment", "set_enabled", "set_rollout",
     "simple_model", "strategies_from_simple", "unarchive_flag", "update_flag",
@@ -81,8 +82,14 @@ class FlagNotFound(FlagError):
 
 
 class FlagConflict(FlagError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status=409)
+    """The flag is not what the caller saw: `current` is the flag as it is now (when known) and
+    `changes` the versions stored since the one the caller saw, oldest first."""
+
+    def __init__(self, message: str, current: Flag | None = None, changes: list[FlagVersion] | None = None) -> None:
+        super().__init__(message, {"version": "changed since you opened it"} if current is not None else None,
+                         status=409)
+        self.current = current
+        self.changes = changes or []
 
 
 def _now() -> datetime:
@@ -336,6 +343,22 @@ def get_version(key: str, version: int) -> FlagVersion:
     return row
 
 
+def changes_since(flag: Flag, version: int, limit: int = 20) -> list[FlagVersion]:
+    """The versions of `flag` stored after `version`, oldest first (what someone who saw `version` missed)."""
+    return list(db.session.scalars(select(FlagVersion).where(FlagVersion.flag_id == flag.id,
+                                                             FlagVersion.version > version)
+                                   .order_by(FlagVersion.version).limit(limit)))
+
+
+def _check_seen(flag: Flag, expected_version: int | None) -> None:
+    """Refuse (409) a change made on a view of an older version than the stored one."""
+    if expected_version is None or flag.version == expected_version:
+        return
+    raise FlagConflict(f"{flag.key} changed since you opened it (version {expected_version} → {flag.version}); "
+                       "nothing was changed. It is shown as it is now.", current=flag,
+                       changes=changes_since(flag, expected_version))
+
+
 def recent_changes(limit: int = 10) -> list[FlagVersion]:
     return list(db.session.scalars(select(FlagVersion).order_by(FlagVersion.id.desc()).limit(limit)))
 
@@ -356,7 +379,8 @@ def _record(flag: Flag, action: str, before: dict[str, Any] | None, actor: str, 
     audit.record(actor, audit_action or ("flags.create" if before is None else "flags.update"), flag.key,
                  before, after, ip=ip, commit=False)
     db.session.info.setdefault("nous.flags.events", []).append({
-        "key": flag.key, "action": LIVE_ACTIONS.get(action, "updated") if before is not None else "created",
+        "id": flag.id, "key": flag.key,
+        "action": LIVE_ACTIONS.get(action, "updated") if before is not None else "created",
         "enabled": flag.enabled, "actor": actor, "version": flag.version, "at": flag.updated_at.isoformat()})
     if before is not None and action in WORKFLOW_ACTIONS:
         db.session.info.setdefault("nous.flags.workflow_events", []).append(
@@ -479,9 +503,7 @@ def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "
     if unknown:
         raise FlagError("Some fields cannot be changed.", {k: "unknown field" for k in unknown}, status=422)
     flag = get_flag(key, for_update=True)
-    if expected_version is not None and flag.version != expected_version:
-        raise FlagConflict(f"{key} changed since you opened it (version {expected_version} → {flag.version}); "
-                           "reload to see the change.")
+    _check_seen(flag, expected_version)
     before = flag.state()
     state = {"key": flag.key, **{k: getattr(flag, k) for k in EDITABLE}, **dict(changes)}
     errors: dict[str, str] = {}
@@ -500,8 +522,15 @@ def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "
     return flag
 
 
-def set_enabled(key: str, on: bool, *, actor: str, ip: str = "") -> Flag:
-    return update_flag(key, {"enabled": bool(on)}, actor=actor, ip=ip, action="enable" if on else "disable")
+def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+    """Switch the flag on or off: the state asked for, never the opposite of the stored one. Asking for
+    the state it already has changes nothing and succeeds, whatever version the caller saw; asking for
+    the other one on a view of an older version is refused (409), since the caller decided on old facts."""
+    flag = get_flag(key)
+    if bool(flag.enabled) == bool(on) and not flag.archived:
+        return flag
+    return update_flag(key, {"enabled": bool(on)}, actor=actor, ip=ip, action="enable" if on else "disable",
+                       expected_version=expected_version)
 
 
 def _percentage(raw: Any) -> int:
@@ -574,13 +603,14 @@ def unarchive_flag(key: str, *, actor: str, ip: str = "") -> Flag:
     return flag
 
 
-def restore_version(key: str, version: int, *, actor: str, ip: str = "") -> Flag:
+def restore_version(key: str, version: int, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
     """Make the flag what it was after `version` (definition, schedule and archive state): itself a
     new version, so history only grows. Refused when that old definition is no longer valid here
     (a parent or segment it needs is gone)."""
     old = get_version(key, version)
     snapshot = dict(old.after or {})
     flag = get_flag(key, for_update=True)
+    _check_seen(flag, expected_version)
     before = flag.state()
     state = {"key": flag.key, **{k: snapshot.get(k, before[k]) for k in EDITABLE}}
     archived = bool(snapshot.get("archived"))

@@ -40,10 +40,11 @@ jobs     a job changed state (published by nous.jobs):
 
 feedback new or changed feedback (published by nous.feedback):
     {"id": str | int, "action": "created" | "updated", "rating": int (1–5), "category": str,
-     "feature": str | null, "status": str, "excerpt": str (≤ 140 characters of the message), "at": str}
+     "feature": str | null, "status": str, "excerpt": str (≤ 140 characters of the message), "at": str,
+     "version": str (the feedback's last change in µs since 1970: what the console's pages carry)}
 
 flags    a flag changed (published by nous.flags):
-    {"key": str, "action": "created" | "updated" | "enabled" | "disabled" | "archived" | "restored" |
+    {"id": int, "key": str, "action": "created" | "updated" | "enabled" | "disabled" | "archived" | "restored" |
      "deleted" | "rollout", "enabled": bool | null, "actor": str, "version": int | null, "at": str}
 
 Publishers send ids and short summaries, never secrets or whole records: every event is shown to

@@ -1,4 +1,5 @@
-// Console behaviour that HTML attributes cannot express: toasts from HX-Trigger, focus after swaps.
+// Console behaviour that HTML attributes cannot express: toasts from HX-Trigger, fragments following changes,
+// errors and conflicts shown in place, focus after swaps.
 (function () {
   "use strict";
 
@@ -38,6 +39,85 @@
   var bar = document.getElementById("progress");
   document.body.addEventListener("htmx:beforeRequest", function () { inflight++; if (bar) bar.classList.add("active"); });
   document.body.addEventListener("htmx:afterRequest", function () { inflight = Math.max(0, inflight - 1); if (bar && !inflight) bar.classList.remove("active"); });
+
+  // --- every view current --------------------------------------------------------------------------
+  // After a change the server sends "<kind>-changed" and "<kind>-<id>-changed" (HX-Trigger-After-Swap, see
+  // nous.live.changes) and live.js dispatches the same events for changes made elsewhere. Fragments listen
+  // with hx-trigger="flag-7-changed from:body" and fetch themselves again, except one that already shows
+  // that version (its data-version) and one holding a form the admin has started to change (its save
+  // carries the version it was drawn from, so it is refused with the current state, never lost silently).
+  function isChange(evt) { return !!evt && typeof evt.type === "string" && /-changed$/.test(evt.type); }
+
+  document.body.addEventListener("htmx:confirm", function (evt) {
+    var trigger = evt.detail.triggeringEvent, elt = evt.detail.elt;
+    if (!isChange(trigger) || !elt || !elt.getAttribute) return;
+    var version = trigger.detail && trigger.detail.version;
+    if (version !== undefined && version !== null && elt.getAttribute("data-version") === String(version)) {
+      evt.preventDefault();  // already shows it
+    } else if (elt.querySelector("[data-dirty]")) {
+      evt.preventDefault();
+      elt.setAttribute("data-outdated", "");
+    }
+  });
+
+  function markDirty(evt) {
+    var t = evt.target;
+    if (!t || !t.closest || t.closest("[role=search]")) return;
+    var form = t.closest("form");
+    if (form) form.setAttribute("data-dirty", "");
+    else if (t.type === "checkbox") t.toggleAttribute("data-dirty", t.checked);  // a selection in a list
+  }
+  document.addEventListener("input", markDirty, true);
+  document.addEventListener("change", markDirty, true);
+  function clean(form) {
+    if (!form || !form.removeAttribute) return;
+    form.removeAttribute("data-dirty");
+    if (form.id) document.querySelectorAll('[form="' + form.id + '"][data-dirty]').forEach(function (el) { el.removeAttribute("data-dirty"); });
+  }
+  document.addEventListener("submit", function (evt) { clean(evt.target); }, true);
+  document.body.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (elt && elt.tagName === "FORM") clean(elt);
+    else if (elt && elt.form) clean(elt.form);
+  });
+
+  // Refused input (422) and stale changes (409) on forms inside [data-swap-errors] show the server's answer
+  // in place: the field messages, or the object as it is now and what changed since.
+  document.body.addEventListener("htmx:beforeSwap", function (evt) {
+    var status = evt.detail.xhr.status, cfg = evt.detail.requestConfig;
+    if ((status === 422 || status === 409) && cfg && cfg.elt && cfg.elt.closest && cfg.elt.closest("[data-swap-errors]")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
+  // --- focus after a swap ---------------------------------------------------------------------------
+  // A swap that removed the focused element (the form's own button) would drop focus to the top of the
+  // page: it goes to the answer's message (a conflict, an error, "Saved") or else to the swapped fragment.
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+  document.body.addEventListener("htmx:beforeSwap", function (evt) {
+    var cfg = evt.detail.requestConfig, target = evt.detail.target, active = document.activeElement;
+    if (!cfg) return;
+    cfg.nousFocus = {id: target && target.id, inside: !!(target && active && active !== document.body && target.contains(active)),
+                     refresh: isChange(cfg.triggeringEvent)};
+  });
+  document.body.addEventListener("htmx:afterSettle", function (evt) {
+    var cfg = evt.detail.requestConfig, info = cfg && cfg.nousFocus;
+    if (!info || info.done) return;
+    info.done = true;
+    var el = (info.id && document.getElementById(info.id)) || evt.target;
+    if (!el || !el.querySelector || !document.documentElement.contains(el)) return;
+    // a refusal (conflict, error) is read first, wherever focus stayed
+    var spot = info.refresh ? null : el.querySelector("[data-conflict], [role=alert]");
+    var active = document.activeElement;
+    if (!spot) {
+      if (active && active !== document.body && document.documentElement.contains(active)) return;
+      if (info.refresh && !info.inside) return;  // a background refresh never takes focus it did not remove
+      spot = (info.refresh ? null : el.querySelector("[role=status], .notice")) || el;
+    }
+    if (!spot.matches(FOCUSABLE)) spot.setAttribute("tabindex", "-1");
+    spot.focus();
+  });
 
   // Confirm dialogs come from hx-confirm (native confirm); forms with data-confirm get the same.
   document.addEventListener("submit", function (evt) {

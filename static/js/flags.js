@@ -50,15 +50,4 @@
       if (navigator.clipboard) navigator.clipboard.writeText(input.value).then(done, function () {});
     }
   });
-
-  // Forms marked data-swap-errors show the server's answer for refused input (422) and
-  // conflicts (409) in place, instead of only a toast.
-  document.body.addEventListener("htmx:beforeSwap", function (evt) {
-    var status = evt.detail.xhr.status;
-    if ((status === 422 || status === 409) && evt.detail.requestConfig && evt.detail.requestConfig.elt &&
-        evt.detail.requestConfig.elt.closest("[data-swap-errors]")) {
-      evt.detail.shouldSwap = true;
-      evt.detail.isError = false;
-    }
-  });
 })();

@@ -1,6 +1,7 @@
 // Live updates for the console: one WebSocket per page to /ws/live (reconnects by itself with
 // exponential backoff and resumes after the last event it saw), uPlot charts of the collector's
-// figures, and `live:<topic>` DOM events other parts of the page react to (e.g. hx-trigger="live:alerts from:body").
+// figures, `live:<topic>` DOM events other parts of the page react to (e.g. hx-trigger="live:alerts from:body"),
+// and for every changed object the events "<kind>-changed" and "<kind>-<id>-changed" (see objectEvents).
 // Safe to include more than once: it runs once per page.
 (function () {
   "use strict";
@@ -54,7 +55,7 @@
         attempt = 0;
         heartbeat = m.heartbeat || heartbeat;
         connects += 1;
-        replaying = {};
+        replaying = {last: {}, objects: {}};
         setStatus("on", "live");
         if (statusEl()) statusEl().setAttribute("data-connects", String(connects));
       } else if (m.type === "ping") {
@@ -62,7 +63,9 @@
       } else if (m.type === "event") {
         if (m.id) lastId = m.id;
         if (replaying && m.topic !== "metrics") {
-          replaying[m.topic] = m;  // what happened while away: one event per topic once the replay is done
+          // what happened while away: one event per topic, and one per changed object, once the replay is done
+          replaying.last[m.topic] = m;
+          objectEvents(m.topic, m.data).forEach(function (e) { replaying.objects[e[0]] = e[1]; });
         } else {
           dispatch(m.topic, m.data, m.id, !!replaying);
         }
@@ -70,7 +73,10 @@
         var missed = replaying;
         replaying = null;
         if (connects > 1) {  // a fresh page already shows the present; a reconnected one catches up
-          Object.keys(missed).forEach(function (t) { dispatch(t, missed[t].data, missed[t].id, true); });
+          Object.keys(missed.last).forEach(function (t) { dispatch(t, missed.last[t].data, missed.last[t].id, true, true); });
+          Object.keys(missed.objects).forEach(function (name) {
+            body.dispatchEvent(new CustomEvent(name, {detail: missed.objects[name]}));
+          });
         }
       }
     };
@@ -100,8 +106,33 @@
     retryTimer = setTimeout(connect, delay);
   }
 
-  function dispatch(topic, data, id, replayed) {
+  // Changed objects get the same DOM events as the console's own answers send in HX-Trigger-After-Swap
+  // (nous.live.changes): "flag-changed" and "flag-7-changed", with the version the object is at now.
+  // Fragments showing the object listen with hx-trigger="flag-7-changed from:body".
+  var OBJECTS = {flags: [["flag", "id"]], feedback: [["feedback", "id"]], jobs: [["job", "job_id"]],
+                 alerts: [["alert", "id"]], testers: [["tester", "id"]],
+                 workflows: [["run", "run_id"], ["workflow", "workflow_id"]]};
+  var OBJECT_ID = /^[A-Za-z0-9_.-]{1,80}$/;
+
+  function objectEvents(topic, data) {
+    var out = [];
+    if (!data || typeof data !== "object") return out;
+    (OBJECTS[topic] || []).forEach(function (pair) {
+      var kind = pair[0], id = data[pair[1]];
+      if (pair[1] !== "id" && (id === undefined || id === null)) return;  // the event is not about this kind
+      var detail = {data: data, live: true};
+      if (data.version !== undefined && data.version !== null) detail.version = String(data.version);
+      out.push([kind + "-changed", detail]);
+      if (id !== undefined && id !== null && OBJECT_ID.test(String(id))) out.push([kind + "-" + id + "-changed", detail]);
+    });
+    return out;
+  }
+
+  function dispatch(topic, data, id, replayed, withoutObjects) {
     body.dispatchEvent(new CustomEvent("live:" + topic, {detail: {data: data, id: id, replayed: replayed}}));
+    if (!withoutObjects) {
+      objectEvents(topic, data).forEach(function (e) { body.dispatchEvent(new CustomEvent(e[0], {detail: e[1]})); });
+    }
     if (topic === "alerts" && data && !replayed && window.nousToast) {
       window.nousToast((data.status === "open" ? "Alert: " : "Resolved: ") + data.title,
                        data.status === "open" ? "error" : "success");

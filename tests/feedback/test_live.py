@@ -28,7 +28,7 @@ def test_new_feedback_is_published_for_live_viewers(app, client, redis_conn, unl
     assert [e["id"] for e in events] == [first, second]
     assert events[0] == {"id": first, "action": "created", "rating": 4, "category": "praise",
                          "feature": "calendar", "status": "new", "excerpt": GOOD["message"],
-                         "at": events[0]["at"]}
+                         "at": events[0]["at"], "version": events[0]["version"]}
     assert events[0]["at"].endswith("+00:00")
     assert events[1]["feature"] is None and events[1]["action"] == "created"
     assert len(events[1]["excerpt"]) == 140 and events[1]["excerpt"].endswith("\u2026")

@@ -32,10 +32,10 @@ def test_changes_need_the_csrf_token(app, ctx, make_flag) -> None:
     with c.session_transaction() as s:
         now = int(time.time())
         s.update({"_user_id": "admin@nous.test", "_fresh": True, "signed_in_at": now, "seen_at": now, "_csrf": "t"})
-    assert c.post(f"{BASE}/guarded/toggle").status_code == 400
-    assert c.post(f"{BASE}/guarded/toggle", headers={"X-CSRF-Token": "wrong"}).status_code == 400
+    assert c.post(f"{BASE}/guarded/switch", data={"to": "on"}).status_code == 400
+    assert c.post(f"{BASE}/guarded/switch", data={"to": "on"}, headers={"X-CSRF-Token": "wrong"}).status_code == 400
     assert service.get_flag("guarded").enabled is False
-    assert c.post(f"{BASE}/guarded/toggle", data={"csrf_token": "t"}).status_code == 303
+    assert c.post(f"{BASE}/guarded/switch", data={"csrf_token": "t", "to": "on"}).status_code == 303
     assert service.get_flag("guarded").enabled is True
 
 
@@ -74,12 +74,13 @@ def test_create_then_refuse_a_bad_key(admin_client, ctx) -> None:
     assert audit.query(action="flags.create")[0].actor == "admin@nous.test"
 
 
-def test_flag_page_and_toggle_from_the_list(admin_client, ctx, make_flag) -> None:
+def test_flag_page_and_switch_from_the_list(admin_client, ctx, make_flag) -> None:
     make_flag("ünïcode.flag")
     page = admin_client.get(f"{BASE}/ünïcode.flag")
     assert page.status_code == 200 and "Who gets it" in page.get_data(as_text=True)
     assert admin_client.get(f"{BASE}/missing").status_code == 404
-    row = admin_client.post(f"{BASE}/ünïcode.flag/toggle?from=list", headers={"HX-Request": "true"})
+    row = admin_client.post(f"{BASE}/ünïcode.flag/switch?from=list", data={"to": "on", "version": "1"},
+                            headers={"HX-Request": "true"})
     assert row.status_code == 200 and 'aria-checked="true"' in row.get_data(as_text=True)
     assert "toast" in row.headers["HX-Trigger"]
     assert service.get_flag("ünïcode.flag").enabled is True

@@ -59,10 +59,10 @@ def test_toggling_rolling_out_editing_and_restoring_a_flag_start_a_run_each(ctx,
     assert later[-1].input["note"] == "restored version 2" and later[-1].input["flag"]["enabled"] is True
 
 
-def test_the_console_toggle_starts_a_run(admin_client, ctx, make_flag) -> None:
+def test_the_console_switch_starts_a_run(admin_client, ctx, make_flag) -> None:
     make_flag("from.console")
     workflows.create(ON_FLAG_CHANGE, ADMIN)
-    resp = admin_client.post("/admin/beta/flags/from.console/toggle")
+    resp = admin_client.post("/admin/beta/flags/from.console/switch", data={"to": "on"})
     assert resp.status_code in (200, 303)
     [run] = runs()
     assert run.input["flag"]["key"] == "from.console" and run.input["action"] == "enable"

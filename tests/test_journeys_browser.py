@@ -1,0 +1,312 @@
+"""The admin's tasks end to end in Chromium, asserting what is visible after each step: the console shows
+the stored state, its actions do what their labels say, stale actions are refused with the current
+state, and changes made elsewhere (another tab, the CLI, the public API) appear within 2 seconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import ADMIN_EMAIL, run_cli
+from tests.live.conftest import wait_hub_idle
+from tests.support.live import served_in_chromium
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+FOLLOW_MS = 2000  # every view follows a change made elsewhere within this
+FLAGS = "/admin/beta/flags"
+
+
+@pytest.fixture(scope="module")
+def stack(app) -> Iterator[tuple[str, Any]]:
+    with served_in_chromium(app) as served:
+        yield served
+    wait_hub_idle(app)
+
+
+class Admin:
+    """One signed-in browser context (its own cookies: a second Admin is a second browser)."""
+
+    def __init__(self, app, base: str, browser: Any, live: bool = True) -> None:
+        from nous.admin.service import create_login_link
+
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1360, "height": 900})
+        self.problems: list[str] = []
+        with app.app_context():
+            token = create_login_link(ADMIN_EMAIL, "test")
+        page = self.open(live=live)
+        page.goto(f"{base}/admin/login/link/{token}")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{base}/admin/beta/")
+        self.page = page
+
+    def open(self, live: bool = True) -> Any:
+        page = self.context.new_page()
+        page.on("pageerror", lambda exc: self.problems.append(str(exc)))
+        page.on("dialog", lambda d: d.accept())
+        if not live:  # a tab whose live socket hears nothing: it keeps what it showed, as a stale tab does
+            page.route_web_socket("**/ws/live**", lambda ws: None)
+        return page
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def stored(app, key: str) -> Any:
+    from nous.extensions import db
+    from nous.flags import service
+
+    with app.app_context():
+        flag = service.get_flag(key)
+        db.session.expunge(flag)
+        return flag
+
+
+def header_is_true(app, page: Any, key: str) -> Any:
+    """The header shows the stored state and version, and its switch offers the other state."""
+    flag = stored(app, key)
+    header = page.locator("#flag-header")
+    expect(header.locator("[data-state]")).to_have_text("on" if flag.enabled else "off")
+    expect(header).to_contain_text(f"version {flag.version}")
+    expect(page.locator("#flag-switch")).to_have_text("Switch off" if flag.enabled else "Switch on")
+    return flag
+
+
+def switch_does_what_it_says(app, page: Any, key: str) -> None:
+    """Click the switch twice: each time the stored state becomes what the label said, and the header
+    (and the simple form's "Flag is on") follow without a reload."""
+    loaded = page.evaluate("performance.timeOrigin")
+    for _ in range(2):
+        label = page.locator("#flag-switch").inner_text()
+        before = stored(app, key).version
+        page.locator("#flag-switch").click()
+        expect(page.locator("#flag-header")).to_contain_text(f"version {before + 1}")
+        flag = header_is_true(app, page, key)
+        assert flag.enabled is (label == "Switch on"), label
+        expect(page.get_by_label("Flag is on")).to_be_checked(checked=flag.enabled)
+        expect(page.locator("#flag-switch")).to_be_focused()  # focus stays on the switch, not the page top
+    assert page.evaluate("performance.timeOrigin") == loaded
+
+
+def save_simple(page: Any) -> None:
+    page.locator("#simple-form").get_by_role("button", name="Save").click()
+
+
+def test_a_flag_from_creation_to_restore_always_shows_the_stored_state(app, stack) -> None:
+    base, browser = stack
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}{FLAGS}/")
+    page.get_by_role("link", name="New flag").click()
+    page.get_by_label("Key").fill("journey.checkout")
+    page.get_by_role("button", name="Create (off)").click()
+    page.wait_for_url(f"**{FLAGS}/journey.checkout")
+    header_is_true(app, page, "journey.checkout")
+    switch_does_what_it_says(app, page, "journey.checkout")
+
+    # 30 %, switched on in the simple form: the header says on at once (it used to keep "off · version 1")
+    page.get_by_label("Flag is on").check()
+    page.locator("#simple-rollout").fill("30")
+    save_simple(page)
+    expect(page.locator("#flag-header [data-state]")).to_have_text("on")
+    flag = header_is_true(app, page, "journey.checkout")
+    assert flag.enabled and flag.strategies[0]["parameters"]["rollout"] == "30"
+    expect(page.locator("#flag-stats")).to_contain_text("30 %")
+    expect(page.locator("#simple-card [role=status]")).to_be_focused()  # the "Saved" message, not the page top
+    switch_does_what_it_says(app, page, "journey.checkout")
+
+    # a condition
+    page.get_by_role("button", name="Add condition").click()
+    page.get_by_label("Context field").fill("environment")
+    page.get_by_label("Values (comma-separated)").fill("production")
+    before = stored(app, "journey.checkout").version
+    save_simple(page)
+    expect(page.locator("#flag-header")).to_contain_text(f"version {before + 1}")
+    flag = header_is_true(app, page, "journey.checkout")
+    assert flag.strategies[0]["constraints"][0]["values"] == ["production"]
+    switch_does_what_it_says(app, page, "journey.checkout")
+
+    # 50 %
+    page.locator("#simple-rollout").fill("50")
+    save_simple(page)
+    expect(page.locator("#flag-stats")).to_contain_text("50 %")
+    flag = header_is_true(app, page, "journey.checkout")
+    assert flag.strategies[0]["parameters"]["rollout"] == "50"
+    switch_does_what_it_says(app, page, "journey.checkout")
+
+    # restore version 1 (off, no strategies), from the history page, then back on the flag's page
+    page.locator("#flag-header").get_by_role("link", name="History").click()
+    page.wait_for_url(f"**{FLAGS}/journey.checkout/history")
+    page.locator("section[aria-labelledby=v1-h]").get_by_role("button", name="Restore").click()
+    page.wait_for_load_state("networkidle")
+    flag = stored(app, "journey.checkout")
+    assert flag.enabled is False and not flag.strategies and flag.version > 1
+    page.get_by_role("link", name="Back to the flag").click()
+    header_is_true(app, page, "journey.checkout")
+    switch_does_what_it_says(app, page, "journey.checkout")
+    assert admin.problems == []
+    admin.close()
+
+
+def test_a_stale_tab_never_inverts_a_flag(app, stack) -> None:
+    from nous.flags import service
+
+    base, browser = stack
+    with app.app_context():
+        service.create_flag({"key": "journey.tabs"}, actor="test")
+    admin = Admin(app, base, browser)
+    tab_a = admin.page
+    tab_b = admin.open(live=False)
+    for tab in (tab_a, tab_b):
+        tab.goto(f"{base}{FLAGS}/journey.tabs")
+        expect(tab.locator("#flag-switch")).to_have_text("Switch on")
+
+    tab_a.locator("#flag-switch").click()
+    expect(tab_a.locator("#flag-switch")).to_have_text("Switch off")
+    assert stored(app, "journey.tabs").enabled is True
+    expect(tab_b.locator("#flag-switch")).to_have_text("Switch on")  # stale: it heard nothing
+
+    # B's stale "Switch on": the flag stays on, and B now shows it on
+    tab_b.locator("#flag-switch").click()
+    expect(tab_b.locator("#flag-switch")).to_have_text("Switch off")
+    flag = header_is_true(app, tab_b, "journey.tabs")
+    assert flag.enabled is True and flag.version == 2
+
+    # A switches it off and on again; B's "Switch off" was decided on version 2: refused, current state shown
+    tab_a.locator("#flag-switch").click()
+    expect(tab_a.locator("#flag-switch")).to_have_text("Switch on")
+    tab_a.locator("#flag-switch").click()
+    expect(tab_a.locator("#flag-switch")).to_have_text("Switch off")
+    with tab_b.expect_response(lambda r: r.url.endswith("/switch")) as answer:
+        tab_b.locator("#flag-switch").click()
+    assert answer.value.status == 409
+    conflict = tab_b.locator("#flag-header [data-conflict]")
+    expect(conflict).to_contain_text("changed since you opened it")
+    expect(conflict).to_contain_text("Version 3: switched off")
+    expect(conflict).to_contain_text("Version 4: switched on")
+    expect(conflict).to_be_focused()
+    flag = header_is_true(app, tab_b, "journey.tabs")
+    assert flag.enabled is True and flag.version == 4
+    assert admin.problems == []
+    admin.close()
+
+
+def test_a_change_made_with_the_cli_appears_in_open_pages_within_2_seconds(app, stack) -> None:
+    from nous.flags import service
+
+    base, browser = stack
+    with app.app_context():
+        service.create_flag({"key": "journey.cli", "enabled": True}, actor="test")
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}{FLAGS}/journey.cli")
+    listing = admin.open()
+    listing.goto(f"{base}{FLAGS}/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    expect(listing.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    expect(page.locator("#flag-switch")).to_have_text("Switch off")
+
+    result = run_cli("nous", "flags", "disable", "journey.cli")
+    assert result.returncode == 0, result.stderr
+    changed = time.monotonic()
+    expect(page.locator("#flag-header [data-state]")).to_have_text("off", timeout=FOLLOW_MS)
+    expect(page.locator("#flag-switch")).to_have_text("Switch on", timeout=FOLLOW_MS)
+    row = listing.locator("tr", has=listing.get_by_role("link", name="journey.cli"))
+    expect(row.get_by_role("switch")).to_have_attribute("aria-checked", "false", timeout=FOLLOW_MS)
+    print(f"CLI change shown after {time.monotonic() - changed:.2f} s")
+    header_is_true(app, page, "journey.cli")
+
+    page.locator("#flag-switch").click()  # and its switch, drawn from the CLI's version, works
+    expect(page.locator("#flag-switch")).to_have_text("Switch off")
+    assert stored(app, "journey.cli").enabled is True
+    assert admin.problems == []
+    admin.close()
+
+
+def send_feedback(base: str, message: str, rating: int = 2) -> int:
+    resp = requests.post(f"{base}/api/feedback", json={"rating": rating, "message": message, "category": "bug"},
+                         timeout=10)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
+
+
+def test_new_feedback_appears_on_the_dashboard_and_in_the_list_within_2_seconds(app, stack) -> None:
+    base, browser = stack
+    admin = Admin(app, base, browser)
+    dashboard = admin.page
+    listing = admin.open()
+    listing.goto(f"{base}/admin/beta/feedback")
+    expect(dashboard.locator("#panel-latest-feedback")).to_be_visible(timeout=10_000)
+    for page in (dashboard, listing):
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+
+    send_feedback(base, "Sync lost my notes after the update")
+    sent = time.monotonic()
+    expect(dashboard.locator("#panel-latest-feedback")).to_contain_text("Sync lost my notes", timeout=FOLLOW_MS)
+    expect(listing.locator("#feedback-results")).to_contain_text("Sync lost my notes", timeout=FOLLOW_MS)
+    print(f"new feedback shown after {time.monotonic() - sent:.2f} s")
+    assert admin.problems == []
+    admin.close()
+
+
+def test_triage_keeps_badge_history_and_list_in_agreement(app, stack) -> None:
+    base, browser = stack
+    feedback_id = send_feedback(base, "The export button does nothing")
+    admin = Admin(app, base, browser)
+    listing = admin.page
+    listing.goto(f"{base}/admin/beta/feedback")
+    expect(listing.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    status_in_list = listing.locator(f"#status-{feedback_id}")
+    expect(status_in_list).to_have_value("new")
+
+    detail = admin.open()
+    detail.goto(f"{base}/admin/beta/feedback/{feedback_id}")
+    detail.locator("#status-box").get_by_label("triaged").check()
+    detail.get_by_role("button", name="Set status").click()
+    expect(detail.locator("#feedback-head .status-badge")).to_have_text("triaged")
+    expect(detail.locator("#feedback-history")).to_contain_text("triaged")
+    expect(detail.locator("#status-box [role=status]")).to_be_focused()  # the message, not the page top
+    expect(status_in_list).to_have_value("triaged", timeout=FOLLOW_MS)  # the other tab follows
+
+    # from the list, the detail page follows
+    status_in_list.select_option("planned")
+    expect(detail.locator("#feedback-head .status-badge")).to_have_text("planned", timeout=FOLLOW_MS)
+    expect(detail.locator("#feedback-history")).to_contain_text("planned", timeout=FOLLOW_MS)
+    expect(detail.locator("#status-box").get_by_label("planned")).to_be_checked()
+    assert admin.problems == []
+    admin.close()
+
+
+def test_a_stale_status_form_is_refused_with_the_current_state(app, stack) -> None:
+    base, browser = stack
+    feedback_id = send_feedback(base, "Notifications arrive twice")
+    admin = Admin(app, base, browser)
+    fresh = admin.page
+    stale = admin.open(live=False)
+    for page in (fresh, stale):
+        page.goto(f"{base}/admin/beta/feedback/{feedback_id}")
+    fresh.locator("#status-box").get_by_label("spam").check()
+    fresh.get_by_role("button", name="Set status").click()
+    expect(fresh.locator("#feedback-head .status-badge")).to_have_text("spam")
+
+    stale.locator("#status-box").get_by_label("resolved").check()
+    with stale.expect_response(lambda r: r.url.endswith("/status")) as answer:
+        stale.get_by_role("button", name="Set status").click()
+    assert answer.value.status == 409
+    conflict = stale.locator("#status-box [data-conflict]")
+    expect(conflict).to_contain_text("Status set to spam")
+    expect(conflict).to_be_focused()
+    expect(stale.locator("#status-box").get_by_label("spam")).to_be_checked()
+    expect(stale.locator("#feedback-head .status-badge")).to_have_text("spam")  # the header follows the 409 too
+    with app.app_context():
+        from nous.feedback import service
+
+        assert service.get(feedback_id).status == "spam"
+    assert admin.problems == []
+    admin.close()
