@@ -1,0 +1,96 @@
+"""Feedback status and tags carry the version the page showed: a change decided on an older state answers
+409 with the feedback as it is now and what changed; every change names the feedback for the live view."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nous.extensions import db
+from nous.feedback import service as feedback
+from tests.feedback.helpers import GOOD
+
+BASE = "/admin/beta/feedback"
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def row_id(ctx) -> int:
+    return feedback.submit(GOOD).id
+
+
+def current(feedback_id: int):
+    db.session.rollback()
+    return feedback.get(feedback_id)
+
+
+def test_each_change_gives_a_new_version_and_the_seen_one_is_checked(ctx, row_id) -> None:
+    seen = feedback.version_of(current(row_id))
+    feedback.set_status(row_id, "triaged", actor="other", expected_version=seen)
+    after_status = feedback.version_of(current(row_id))
+    assert after_status != seen
+    feedback.set_tags(row_id, "sync", actor="other", expected_version=after_status)
+    assert feedback.version_of(current(row_id)) != after_status
+    with pytest.raises(feedback.FeedbackConflict) as caught:
+        feedback.set_status(row_id, "spam", actor="me", expected_version=seen)
+    assert caught.value.status == 409 and caught.value.current.status == "triaged"
+    assert [(e.action, e.after) for e in caught.value.changes] == [
+        ("feedback.status", {"status": "triaged"}), ("feedback.tags", {"tags": ["sync"]})]
+    with pytest.raises(feedback.FeedbackConflict):
+        feedback.set_tags(row_id, "ios", actor="me", expected_version=seen)
+    assert current(row_id).status == "triaged" and feedback.tags_for([row_id])[row_id] == ["sync"]
+
+
+def test_asking_for_what_is_already_there_succeeds_on_any_version(ctx, row_id) -> None:
+    seen = feedback.version_of(current(row_id))
+    feedback.set_status(row_id, "planned", actor="other")
+    assert feedback.set_status(row_id, "planned", actor="me", expected_version=seen).status == "planned"
+
+
+@pytest.mark.parametrize("version", ["abc", "-1", "1" * 21, "１２"])
+def test_a_version_that_is_not_one_is_refused(admin_client, ctx, row_id, version) -> None:
+    resp = admin_client.post(f"{BASE}/{row_id}/status", data={"status": "spam", "version": version}, headers=HX)
+    assert resp.status_code == 422 and current(row_id).status == "new"
+
+
+def test_the_status_route_answers_409_with_the_current_state(admin_client, ctx, row_id) -> None:
+    seen = feedback.version_of(current(row_id))
+    feedback.set_status(row_id, "spam", actor="tab-a@nous.test")
+    resp = admin_client.post(f"{BASE}/{row_id}/status", data={"status": "resolved", "version": seen}, headers=HX)
+    assert resp.status_code == 409
+    html = resp.get_data(as_text=True)
+    assert "changed since you opened it" in html and "Status set to spam by tab-a@nous.test" in html
+    assert 'value="spam" checked' in html and f'value="{feedback.version_of(current(row_id))}"' in html
+    events = json.loads(resp.headers["HX-Trigger-After-Swap"])
+    assert events[f"feedback-{row_id}-changed"] == {"version": feedback.version_of(current(row_id))}
+    row = admin_client.post(f"{BASE}/{row_id}/status", data={"status": "resolved", "version": seen, "view": "row"},
+                            headers=HX)
+    assert row.status_code == 409 and 'value="spam" selected' in row.get_data(as_text=True)
+    page = admin_client.post(f"{BASE}/{row_id}/status", data={"status": "resolved", "version": seen})
+    assert page.status_code == 409 and "Status set to spam" in page.get_data(as_text=True)
+    assert current(row_id).status == "spam"
+
+
+def test_the_tags_route_answers_409_with_the_current_tags(admin_client, ctx, row_id) -> None:
+    seen = feedback.version_of(current(row_id))
+    feedback.set_tags(row_id, "android", actor="cli")
+    resp = admin_client.post(f"{BASE}/{row_id}/tags", data={"tags": "ios", "version": seen}, headers=HX)
+    assert resp.status_code == 409 and "Tags set to android by cli" in resp.get_data(as_text=True)
+    assert feedback.tags_for([row_id])[row_id] == ["android"]
+
+
+def test_a_saved_status_names_the_feedback_for_every_view(admin_client, ctx, row_id, redis_conn) -> None:
+    from nous.live.events import replay
+
+    seen = feedback.version_of(current(row_id))
+    resp = admin_client.post(f"{BASE}/{row_id}/status", data={"status": "triaged", "version": seen}, headers=HX)
+    assert resp.status_code == 200
+    version = feedback.version_of(current(row_id))
+    assert json.loads(resp.headers["HX-Trigger-After-Swap"]) == {
+        "feedback-changed": {"version": version}, f"feedback-{row_id}-changed": {"version": version}}
+    admin_client.post(f"{BASE}/{row_id}/tags", data={"tags": "sync", "version": version}, headers=HX)
+    events = [json.loads(text)["data"] for _, text in replay(redis_conn, ("feedback",))]
+    assert [(e["action"], e["status"]) for e in events] == [("created", "new"), ("updated", "triaged"),
+                                                            ("updated", "triaged")]
+    assert events[1]["version"] == version and events[2]["version"] == feedback.version_of(current(row_id))
