@@ -39,11 +39,11 @@ from nous.admin import routes  # noqa: E402,F401
 
 def init_app(app: Flask) -> None:
     from nous.admin.auth import init_auth
-    from nous.admin.cli import audit_command, login_link_command
+    from nous.admin.cli import audit_command, login_link_command, logout_all_command
     from nous.admin.oidc import init_oidc
     from nous.cli import nous
 
-    for command in (login_link_command, audit_command):
+    for command in (login_link_command, logout_all_command, audit_command):
         if command.name not in nous.commands:
             nous.add_command(command)
     init_auth(app)

@@ -1,7 +1,11 @@
 """Who is signed in: the admin session (flask-login) and the `admin_required` guard.
 
-The session holds the admin's email, the time of sign-in and of the last request; the absolute and
-idle lifetimes come from the runtime settings. No database read per request.
+The session cookie holds the admin's email, the time of sign-in and of the last request, a random
+session id and the session generation at sign-in; the absolute and idle lifetimes come from the
+runtime settings. Signing out ends the session on the server: the loader below refuses a cookie whose
+session was ended or whose generation is older than the last "sign out everywhere", so a copy of the
+cookie is worth nothing afterwards — on pages, APIs and /ws/live alike. No database read per request
+(the sign-outs are followed per process, nous.admin.service.session_live).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, redirect, request, session, url_for
-from flask_login import UserMixin, current_user, logout_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 
+from nous.admin import service
 from nous.errors import error_response, wants_json
 from nous.extensions import login
 
@@ -26,11 +31,36 @@ class Admin(UserMixin):
         self.email = email
 
 
+SESSION_ID = "_sid"
+GENERATION = "_gen"
+
+
 @login.user_loader
 def _load(user_id: str) -> Admin | None:
-    if user_id.lower() in current_app.config["NOUS_ADMIN_EMAILS"]:
-        return Admin(user_id.lower())
-    return None  # removed from the allow-list: signed out on the next request
+    if user_id.lower() not in current_app.config["NOUS_ADMIN_EMAILS"]:
+        return None  # removed from the allow-list: signed out on the next request
+    generation = session.get(GENERATION, 0)
+    if not service.session_live(session.get(SESSION_ID), generation if isinstance(generation, int) else 0):
+        return None  # signed out on the server (here or in another copy of this cookie)
+    return Admin(user_id.lower())
+
+
+def start_session(email: str) -> None:
+    """Sign `email` in with a fresh session (nothing from before survives) that can be ended on the server."""
+    sid, generation = service.new_session()
+    session.clear()
+    now = int(time.time())
+    login_user(Admin(email))
+    session.permanent = True
+    session.update({SESSION_ID: sid, GENERATION: generation, "signed_in_at": now, "seen_at": now})
+
+
+def end_session() -> None:
+    """Sign out: the session ends on the server, then the cookie is emptied."""
+    if getattr(current_user, "is_authenticated", False):
+        service.end_session(session.get(SESSION_ID), current_user.email, actor=current_actor(), ip=client_ip())
+    logout_user()
+    session.clear()
 
 
 def client_ip() -> str:
@@ -65,6 +95,8 @@ def _touch_session() -> None:
         now = int(time.time())
         if now - session.get("seen_at", 0) > 30:  # rewrite the cookie at most every 30 s
             session["seen_at"] = now
+    elif "_user_id" in session:
+        session.clear()  # a session ended on the server (or no longer allowed): empty its cookie
 
 
 def admin_required(view: F) -> F:
@@ -85,6 +117,7 @@ def admin_required(view: F) -> F:
 
 
 def init_auth(app: Flask) -> None:
+    service.init_sessions(app)
     login.init_app(app)
     login.session_protection = "basic"
     app.before_request(_touch_session)

@@ -1,4 +1,4 @@
-"""`flask nous login-link` and `flask nous audit`."""
+"""`flask nous login-link`, `flask nous logout-all` and `flask nous audit`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ def login_link_command(email: str | None) -> None:
     base = current_app.config["SYSTEM_BASE_URL"]
     with current_app.test_request_context(base_url=base):
         click.echo(url_for("admin.login_link", token=token, _external=True))
+
+
+@click.command("logout-all")
+def logout_all_command() -> None:
+    """Sign out every admin session, in every browser (a copied cookie included), within a second."""
+    from nous.cli import cli_actor
+
+    generation = service.end_every_session(actor=cli_actor())
+    click.echo(f"Every admin session is signed out (session generation {generation}).")
 
 
 @click.command("audit")

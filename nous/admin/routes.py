@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
 from authlib.integrations.base_client import OAuthError
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from nous.admin import bp, oidc
 from nous.admin import service as admin_service
-from nous.admin.auth import Admin, admin_required, client_ip, current_actor
+from nous.admin.auth import admin_required, client_ip, current_actor, end_session, start_session
 from nous.audit import service as audit
 from nous.exports import csv_response
 from nous.extensions import get_redis, limiter
@@ -34,12 +33,7 @@ def _refused(reason: str, status: int = 403) -> tuple[str, int]:
 
 def _sign_in(email: str) -> Response:
     next_url = safe_next(session.get("next"), url_for(DASHBOARD))
-    session.clear()  # a fresh session: nothing from before sign-in survives
-    now = int(time.time())
-    login_user(Admin(email))
-    session.permanent = True
-    session["signed_in_at"] = now
-    session["seen_at"] = now
+    start_session(email)
     return redirect(next_url)
 
 
@@ -113,11 +107,18 @@ def use_login_link(token: str) -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
-    if current_user.is_authenticated:
-        audit.record(current_actor(), "auth.signed_out", current_actor(), ip=client_ip())
+    end_session()
+    flash("You are signed out.", "info")
+    return redirect(url_for("admin.login"))
+
+
+@bp.post("/logout-all")
+@admin_required
+def logout_all() -> Response:
+    admin_service.end_every_session(actor=current_actor(), ip=client_ip())
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash("Every session is signed out, this one included.", "info")
     return redirect(url_for("admin.login"))
 
 

@@ -1,4 +1,5 @@
-"""Admission of the admin: OpenID claims, the pinned `sub`, one-time login links. Audited throughout."""
+"""Admission of the admin (OpenID claims, the pinned `sub`, one-time login links) and the end of sessions
+on the server (sign out, sign out everywhere). Audited throughout."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from flask import Flask, current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from nous.admin.models import AdminIdentity, LoginToken
+from nous.admin.models import AdminIdentity, LoginToken, SignOut
 from nous.audit import service as audit
 from nous.extensions import db
+from nous.versioned import Followed, Unavailable
 
 LINK_LIFETIME = timedelta(minutes=10)
+SESSIONS_VERSION_KEY = "nous:admin:sessions:version"
+SESSIONS_CHECK_EVERY = 0.5  # a sign-out elsewhere applies here within a second
+SESSIONS_OFFLINE_RELOAD = 1.0  # Redis unreachable: read the sign-outs again this often (one small query)
+# Ended sessions are remembered longer than the longest absolute session lifetime a setting allows
+# (720 hours): a cookie older than that is refused by its age anyway.
+ENDED_KEPT = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -98,3 +108,75 @@ def use_login_link(token: str, allowed: tuple[str, ...], ip: str) -> Admission:
         return Admission(False, email, reason)
     audit.record(email, "auth.signed_in", email, after={"method": "login_link"}, ip=ip)
     return Admission(True, email)
+
+
+# --- sessions ended on the server ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignOuts:
+    """What this process knows of the sign-outs: the session generation and the ended sessions."""
+
+    generation: int
+    ended: frozenset[str]
+
+    def allows(self, sid: str | None, generation: int) -> bool:
+        return generation >= self.generation and (sid is None or sid not in self.ended)
+
+
+def _generation() -> int:
+    return db.session.scalar(select(func.max(SignOut.id)).where(SignOut.sid.is_(None))) or 0
+
+
+def _load_sign_outs() -> SignOuts:
+    since = datetime.now(UTC) - ENDED_KEPT
+    try:
+        generation = _generation()
+        ended = frozenset(db.session.scalars(select(SignOut.sid).where(SignOut.sid.is_not(None), SignOut.at >= since)))
+    except SQLAlchemyError:
+        db.session.rollback()
+        raise Unavailable from None  # the last copy stays (none before a first load: no session is let in)
+    return SignOuts(generation, ended)
+
+
+def init_sessions(app: Flask) -> None:
+    app.extensions["nous.admin.sessions"] = Followed[SignOuts | None](
+        SESSIONS_VERSION_KEY, _load_sign_outs, None, check_every=SESSIONS_CHECK_EVERY,
+        offline_reload=SESSIONS_OFFLINE_RELOAD)
+
+
+def _sign_outs() -> Followed[SignOuts | None]:
+    return current_app.extensions["nous.admin.sessions"]
+
+
+def new_session() -> tuple[str, int]:
+    """(id, generation) for a session being signed in: the generation read now, from the database."""
+    return secrets.token_urlsafe(32), _generation()
+
+
+def session_live(sid: str | None, generation: int) -> bool:
+    """Whether a session (its id and generation from the cookie) has not been ended on the server.
+    No I/O most of the time: the sign-outs are followed per process (nous.versioned). A session from
+    before ids were given has none; only signing out everywhere ends it."""
+    known = _sign_outs().get()
+    return known is not None and known.allows(sid, generation)
+
+
+def end_session(sid: str | None, email: str, actor: str, ip: str = "") -> None:
+    """Sign one session out on the server: its cookie is refused from now on, wherever it is used.
+    A session without an id cannot be told apart from the others: every session ends with it."""
+    db.session.add(SignOut(sid=sid, actor=actor[:320]))
+    audit.record(actor, "auth.signed_out", email, after=None if sid else {"everywhere": True}, ip=ip, commit=False)
+    db.session.commit()
+    _sign_outs().changed()
+
+
+def end_every_session(actor: str, ip: str = "") -> int:
+    """Sign every session out (a new generation); returns the new generation."""
+    row = SignOut(sid=None, actor=actor[:320])
+    db.session.add(row)
+    db.session.flush()
+    generation = row.id
+    audit.record(actor, "auth.signed_out_everywhere", "", after={"generation": generation}, ip=ip, commit=False)
+    db.session.commit()
+    _sign_outs().changed()
+    return generation
