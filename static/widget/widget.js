@@ -8,11 +8,13 @@
  *           data-email="ada@example.com"      optional, prefills the email field
  *           data-tester-id="…" data-app-version="1.4.2"
  *           data-lang="de"                    built-in strings: en (default), de
- *           data-lang-button="Feedback"       any string overridden: data-lang-<name> (see STRINGS)
+ *           data-lang-button="Feedback"       any string overridden: data-lang-<name>, the names of STRINGS
+ *                                             in kebab case (data-lang-category-bug, data-lang-failed-origin)
  *           data-trigger="#my-button"         optional: elements of the page that open the dialog
  *           data-accent="#4f46e5"></script>
  *
- * Shadow DOM keeps its styles apart from the page. No inline script or style is needed from the host:
+ * Shadow DOM keeps its styles apart from the page, and the page's fonts, spacing and line heights out
+ * (see CSS below). No inline script or style is needed from the host:
  * styles are a constructed stylesheet (adoptedStyleSheets), the DOM is built with createElement, so it
  * runs under a strict CSP (also with Trusted Types). Requests never carry cookies (credentials: "omit").
  * The page only has to allow this origin in script-src and connect-src.
@@ -32,6 +34,7 @@
       ratingLegend: "How is it going?",
       ratingLabel: "{n} of 5",
       category: "Type",
+      categoryChoose: "Choose one…",
       categoryBug: "Something is broken",
       categoryIdea: "An idea",
       categoryPraise: "Something I like",
@@ -51,11 +54,12 @@
       another: "Send more",
       errorsSummary: "Please check the highlighted fields.",
       needRating: "Choose a rating from 1 to 5.",
+      needCategory: "Choose what kind of feedback this is.",
       needMessage: "Write a few words.",
       badEmail: "This doesn't look like an email address.",
       failedNetwork: "Your feedback could not be sent: the server cannot be reached. Check your connection and try again.",
       failedServer: "Your feedback could not be sent (error {status}). Please try again in a moment.",
-      failedOrigin: "Feedback cannot be sent from this site.",
+      failedOrigin: "Feedback can't be sent from this site.",
       tooMany: "You've sent a lot of feedback just now. Please try again in {minutes} min.",
       retry: "Try again",
     },
@@ -66,6 +70,7 @@
       ratingLegend: "Wie läuft es?",
       ratingLabel: "{n} von 5",
       category: "Art",
+      categoryChoose: "Bitte wählen…",
       categoryBug: "Etwas ist kaputt",
       categoryIdea: "Eine Idee",
       categoryPraise: "Etwas gefällt mir",
@@ -85,6 +90,7 @@
       another: "Noch etwas senden",
       errorsSummary: "Bitte prüfe die markierten Felder.",
       needRating: "Wähle eine Bewertung von 1 bis 5.",
+      needCategory: "Wähle, worum es geht.",
       needMessage: "Schreib ein paar Worte.",
       badEmail: "Das sieht nicht wie eine E-Mail-Adresse aus.",
       failedNetwork: "Dein Feedback konnte nicht gesendet werden: der Server ist nicht erreichbar. Prüfe die Verbindung und versuche es noch einmal.",
@@ -121,12 +127,22 @@
   var features = trim(data.features).split(",").map(trim).filter(Boolean).slice(0, 50);
   var accent = /^#[0-9a-fA-F]{3,8}$/.test(trim(data.accent)) ? trim(data.accent) : "#4f46e5";
 
+  var FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
   var CSS = [
-    ":host { all: initial; --nf-accent: " + accent + "; --nf-bg: #fff; --nf-ink: #1c2230; --nf-ink-2: #4a5468; --nf-line: #d3d8e1;",
-    "  --nf-error: #b91c1c; --nf-ok: #15803d; font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; }",
-    "* { box-sizing: border-box; }",
-    ".launcher { position: fixed; z-index: 2147483000; display: inline-flex; align-items: center; gap: .45rem;",
-    "  padding: .7rem 1.05rem; border: 0; border-radius: 999px; background: var(--nf-accent); color: #fff;",
+    // The host page reaches the widget only through what its element inherits. Important declarations
+    // of a shadow root win over the page's (even its !important ones), so the host element is reset
+    // here and every element inside names its own font, spacing and line height. Sizes are in px:
+    // rem would follow the page's root font size.
+    ":host { all: initial !important; display: block !important; position: static !important; visibility: visible !important;",
+    "  font: normal 400 15px/1.45 " + FONT + " !important; letter-spacing: normal !important; word-spacing: normal !important;",
+    "  color: #1c2230 !important; direction: ltr !important; text-align: left !important; text-transform: none !important;",
+    "  --nf-accent: " + accent + " !important; --nf-bg: #fff !important; --nf-ink: #1c2230 !important; --nf-ink-2: #4a5468 !important;",
+    "  --nf-line: #d3d8e1 !important; --nf-error: #b91c1c !important; --nf-ok: #15803d !important; }",
+    "*, *::before, *::after { box-sizing: border-box; font-family: " + FONT + "; font-size: inherit; font-style: normal;",
+    "  font-variant: normal; font-weight: inherit; letter-spacing: normal; word-spacing: normal; line-height: inherit;",
+    "  text-transform: none; text-indent: 0; text-shadow: none; }",
+    ".launcher { position: fixed; z-index: 2147483000; display: inline-flex; align-items: center; gap: 7px;",
+    "  padding: 11px 17px; border: 0; border-radius: 999px; background: var(--nf-accent); color: #fff;",
     "  font-family: inherit; font-size: 15px; font-weight: 600; line-height: 1.2; cursor: pointer; box-shadow: 0 6px 20px rgba(17,24,39,.25); }",
     ".launcher:hover { filter: brightness(1.08); }",
     ".launcher:focus-visible, button:focus-visible, select:focus-visible, textarea:focus-visible, input:focus-visible, label.star:focus-within {",
@@ -142,47 +158,48 @@
     ".panel.at-none { left: 50%; top: 50%; transform: translate(-50%, -50%); }",
     ".panel:not([open]) { display: none; }",
     ".panel::backdrop { background: rgba(17,24,39,.25); }",
-    ".body { padding: 1rem 1.15rem 1.05rem; }",
-    ".head { display: flex; justify-content: space-between; align-items: center; gap: .5rem; }",
-    "h2 { font-size: 1.12rem; margin: 0; }",
-    ".intro { margin: .2rem 0 .75rem; color: var(--nf-ink-2); font-size: .88rem; }",
-    ".x { border: 0; background: transparent; color: var(--nf-ink-2); font-size: 1.4rem; line-height: 1; padding: .2rem .45rem; border-radius: 8px; cursor: pointer; }",
+    ".body { padding: 16px 18.5px 17px; }",
+    ".head { display: flex; justify-content: space-between; align-items: center; gap: 8px; }",
+    "h2 { font-size: 18px; font-weight: 700; line-height: 1.3; margin: 0; }",
+    ".intro { margin: 3px 0 12px; color: var(--nf-ink-2); font-size: 14px; }",
+    ".x { border: 0; background: transparent; color: var(--nf-ink-2); font-size: 22.5px; line-height: 1; padding: 3px 7px; border-radius: 8px; cursor: pointer; }",
     ".x:hover { background: rgba(0,0,0,.06); }",
-    "fieldset { border: 0; margin: 0 0 .65rem; padding: 0; min-width: 0; }",
+    "fieldset { border: 0; margin: 0 0 10.5px; padding: 0; min-width: 0; }",
     "legend { padding: 0; }",
-    "legend, label.field-label { display: block; font-weight: 600; font-size: .86rem; margin-bottom: .3rem; color: var(--nf-ink); }",
-    ".stars { display: flex; gap: .15rem; }",
-    "label.star { position: relative; cursor: pointer; font-size: 1.75rem; line-height: 1; color: #cfd5df; padding: .05rem .1rem; border-radius: 6px; }",
+    "legend, label.field-label { display: block; font-weight: 600; font-size: 14px; margin-bottom: 5px; color: var(--nf-ink); }",
+    ".stars { display: flex; gap: 2.5px; }",
+    "label.star { position: relative; cursor: pointer; font-size: 28px; line-height: 1; color: #cfd5df; padding: 1px 1.5px; border-radius: 6px; }",
     "label.star.on { color: #f59e0b; }",
     "label.star input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }",
     ".sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
-    ".field { margin-bottom: .65rem; }",
-    "select, textarea, input[type=email] { width: 100%; font: inherit; font-size: .94rem; color: var(--nf-ink); background: var(--nf-bg);",
-    "  border: 1px solid var(--nf-line); border-radius: 9px; padding: .5rem .6rem; }",
-    "textarea { min-height: 5.5rem; resize: vertical; }",
+    ".field { margin-bottom: 10.5px; }",
+    "select, textarea, input[type=email] { width: 100%; font: inherit; font-size: 15px; color: var(--nf-ink); background: var(--nf-bg);",
+    "  border: 1px solid var(--nf-line); border-radius: 9px; padding: 8px 9.5px; }",
+    "textarea { min-height: 88px; resize: vertical; }",
     "[aria-invalid=true] { border-color: var(--nf-error) !important; }",
-    ".hint { color: var(--nf-ink-2); font-size: .8rem; margin-top: .2rem; }",
-    ".err { color: var(--nf-error); font-size: .84rem; margin: .25rem 0 0; }",
+    ".hint { color: var(--nf-ink-2); font-size: 13px; margin-top: 3px; }",
+    ".err { color: var(--nf-error); font-size: 13.5px; margin: 4px 0 0; }",
     ".err:empty { display: none; }",
-    ".alert { border-radius: 9px; padding: .55rem .75rem; background: #fdeaea; color: var(--nf-error); font-size: .88rem; margin-bottom: .65rem; }",
+    ".alert { border-radius: 9px; padding: 9px 12px; background: #fdeaea; color: var(--nf-error); font-size: 14px; margin-bottom: 10.5px; }",
     ".alert:empty { display: none; }",
-    ".status { font-size: .86rem; color: var(--nf-ink-2); }",
+    ".status { font-size: 14px; color: var(--nf-ink-2); }",
     ".status:empty { display: none; }",
     ".hp { position: absolute; left: -10000px; top: auto; width: 1px; height: 1px; overflow: hidden; }",
-    ".actions { display: flex; justify-content: flex-end; align-items: center; gap: .5rem; margin-top: .4rem; }",
-    ".btn { font: inherit; font-size: .92rem; font-weight: 600; border-radius: 9px; padding: .55rem 1rem; cursor: pointer; border: 1px solid var(--nf-line);",
+    ".actions { display: flex; justify-content: flex-end; align-items: center; gap: 8px; margin-top: 6.5px; }",
+    ".btn { font: inherit; font-size: 14.5px; font-weight: 600; border-radius: 9px; padding: 9px 16px; cursor: pointer; border: 1px solid var(--nf-line);",
     "  background: var(--nf-bg); color: var(--nf-ink); }",
     ".btn.primary { background: var(--nf-accent); border-color: var(--nf-accent); color: #fff; }",
     ".btn[disabled] { opacity: .65; cursor: progress; }",
-    ".done { text-align: center; padding: 1.6rem 1.2rem 1.4rem; }",
+    ".done { text-align: center; padding: 25.5px 19px 22.5px; }",
     ".done .mark { width: 48px; height: 48px; border-radius: 50%; background: #e7f6ec; color: var(--nf-ok); display: grid; place-items: center;",
-    "  margin: 0 auto .7rem; font-size: 1.6rem; }",
+    "  margin: 0 auto 11px; font-size: 25.5px; }",
     ".done h2:focus { outline: none; }",
-    ".done p { color: var(--nf-ink-2); margin: .35rem 0 1.1rem; }",
+    ".done p { color: var(--nf-ink-2); margin: 5.5px 0 17.5px; }",
     "[hidden] { display: none !important; }",
     "@media (max-width: 480px) { .panel { left: 8px !important; right: 8px !important; bottom: 8px !important; top: auto !important;",
     "  transform: none !important; width: calc(100vw - 16px); } }",
-    "@media (prefers-color-scheme: dark) { :host { --nf-bg: #111827; --nf-ink: #f3f4f6; --nf-ink-2: #c5cad3; --nf-line: #374151; }",
+    "@media (prefers-color-scheme: dark) { :host { --nf-bg: #111827 !important; --nf-ink: #f3f4f6 !important;",
+    "  --nf-ink-2: #c5cad3 !important; --nf-line: #374151 !important; }",
     "  .alert { background: #3b1212; color: #fca5a5; } .done .mark { background: #12301d; }",
     "  label.star { color: #4b5563; } label.star.on { color: #f59e0b; } }",
   ].join("\n");
@@ -249,10 +266,13 @@
   var ratingErr = el("p", { "class": "err", id: id("err-rating") });
   var ratingSet = el("fieldset", { "aria-describedby": id("err-rating") }, [el("legend", { text: t.ratingLegend }), starBox, ratingErr]);
 
-  var category = el("select", { id: id("category"), name: "category" }, [
+  var category = el("select", { id: id("category"), name: "category", required: true,
+    "aria-describedby": id("err-category") }, [
+    el("option", { value: "", selected: true, text: t.categoryChoose }),  // nothing preselected: the tester decides
     el("option", { value: "bug", text: t.categoryBug }), el("option", { value: "idea", text: t.categoryIdea }),
     el("option", { value: "praise", text: t.categoryPraise }), el("option", { value: "other", text: t.categoryOther }),
   ]);
+  var categoryErr = el("p", { "class": "err", id: id("err-category") });
   var feature = null;
   if (features.length) {
     feature = el("select", { id: id("feature"), name: "feature" }, [el("option", { value: "", text: t.featureNone })]);
@@ -278,7 +298,8 @@
     el("div", { "class": "head" }, [el("h2", { id: id("title"), text: t.title }), closeX]),
     el("p", { "class": "intro", id: id("intro"), text: t.intro }),
     ratingSet,
-    el("div", { "class": "field" }, [el("label", { "for": id("category"), "class": "field-label", text: t.category }), category]),
+    el("div", { "class": "field" }, [el("label", { "for": id("category"), "class": "field-label", text: t.category }), category,
+      categoryErr]),
     feature ? el("div", { "class": "field" }, [el("label", { "for": id("feature"), "class": "field-label", text: t.feature }), feature]) : null,
     el("div", { "class": "field" }, [el("label", { "for": id("message"), "class": "field-label", text: t.message }), message, counter, messageErr]),
     el("div", { "class": "field" }, [el("label", { "for": id("email"), "class": "field-label", text: t.email }), email,
@@ -318,6 +339,7 @@
     counter.textContent = fmt(t.counter, { n: message.value.length, max: MESSAGE_MAX });
     if (trim(message.value)) setError(messageErr, message, "");
   });
+  category.addEventListener("change", function () { if (category.value) setError(categoryErr, category, ""); });
 
   function setError(box, field, text) {
     box.textContent = text;
@@ -328,6 +350,7 @@
   }
   function clearErrors() {
     setError(ratingErr, null, "");
+    setError(categoryErr, category, "");
     setError(messageErr, message, "");
     setError(emailErr, email, "");
     alertBox.textContent = "";
@@ -402,6 +425,7 @@
     clearErrors();
     var firstBad = null;
     if (!rating()) { setError(ratingErr, null, t.needRating); firstBad = firstBad || stars[0].input; }
+    if (!category.value) { setError(categoryErr, category, t.needCategory); firstBad = firstBad || category; }
     if (!trim(message.value)) { setError(messageErr, message, t.needMessage); firstBad = firstBad || message; }
     if (trim(email.value) && email.validity && email.validity.typeMismatch) { setError(emailErr, email, t.badEmail); firstBad = firstBad || email; }
     if (firstBad) { alertBox.textContent = t.errorsSummary; firstBad.focus(); }
@@ -442,7 +466,8 @@
 
   function showServerErrors(errors) {
     var firstBad = null;
-    var map = { rating: [ratingErr, null, stars[0].input], message: [messageErr, message, message], email: [emailErr, email, email] };
+    var map = { rating: [ratingErr, null, stars[0].input], category: [categoryErr, category, category],
+      message: [messageErr, message, message], email: [emailErr, email, email] };
     Object.keys(errors || {}).forEach(function (field) {
       var target = map[field];
       if (target) { setError(target[0], target[1], errors[field]); firstBad = firstBad || target[2]; }
@@ -480,7 +505,10 @@
         else if (resp.status === 429) {
           var wait = parseInt(resp.headers.get("Retry-After") || "60", 10);
           alertBox.textContent = fmt(t.tooMany, { minutes: Math.max(1, Math.ceil((isNaN(wait) ? 60 : wait) / 60)) });
-        } else if (resp.status === 403) alertBox.textContent = t.failedOrigin;
+        } else if (resp.status === 403) {  // this site is not allowed: trying again will not help
+          alertBox.textContent = t.failedOrigin;
+          submitBtn.textContent = t.submit;
+        }
         else alertBox.textContent = fmt(t.failedServer, { status: resp.status });
         submitBtn.focus();
       });
@@ -504,5 +532,5 @@
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
-  window.NousFeedback = { open: open, close: close, version: "1.0.0" };
+  window.NousFeedback = { open: open, close: close, version: "1.1.0" };
 })();

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from nous.extensions import db
+from nous.feedback import service as feedback
 from nous.feedback.models import Feedback
 from tests.feedback.helpers import set_setting
 
@@ -35,6 +36,10 @@ def console(app) -> Iterator[str]:
     server.shutdown()
 
 
+# A host page that tries everything to restyle what it contains (served as a stylesheet of its own).
+HOSTILE_CSS = b"* { all: unset !important; font: 30px/3 serif !important; letter-spacing: 5px !important }\n"
+
+
 def _host_page(console_url: str) -> tuple[bytes, str]:
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>NOUS app</title></head>
@@ -49,18 +54,36 @@ def _host_page(console_url: str) -> tuple[bytes, str]:
     return html, csp
 
 
-@pytest.fixture
-def host(console) -> Iterator[str]:
-    html, csp = _host_page(console)
+def _hostile_page(console_url: str) -> tuple[bytes, str]:
+    html, csp = _host_page(console_url)
+    html = html.replace(b"<title>", b'<link rel="stylesheet" href="/hostile.css"><title>')
+    return html, csp.replace("style-src 'none'", "style-src 'self'")  # its own stylesheet only, nothing inline
 
+
+def _serve_host(html: bytes, csp: str) -> tuple[str, Any]:
     def site(environ, start_response):
+        if environ["PATH_INFO"] == "/hostile.css":
+            start_response("200 OK", [("Content-Type", "text/css")])
+            return [HOSTILE_CSS]
         if environ["PATH_INFO"] != "/":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Security-Policy", csp)])
         return [html]
 
-    url, server = _serve(site)
+    return _serve(site)
+
+
+@pytest.fixture
+def host(console) -> Iterator[str]:
+    url, server = _serve_host(*_host_page(console))
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture
+def hostile_host(console) -> Iterator[str]:
+    url, server = _serve_host(*_hostile_page(console))
     yield url
     server.shutdown()
 
@@ -73,19 +96,33 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser, app, host) -> Iterator[Any]:
-    set_setting(app, "feedback.widget_origins", [host])
-    set_setting(app, "feedback.min_submit_ms", 300)
+def _open_page(browser: Any, url: str) -> Any:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     pg.problems = []  # CSP violations and script errors seen by the page
     pg.on("console", lambda m: pg.problems.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.problems.append(str(e)))
-    pg.goto(host)
+    pg.goto(url)
     pg.wait_for_function("window.NousFeedback !== undefined")
+    return pg
+
+
+@pytest.fixture
+def page(browser, app, host) -> Iterator[Any]:
+    set_setting(app, "feedback.widget_origins", [host])
+    set_setting(app, "feedback.min_submit_ms", 300)
+    pg = _open_page(browser, host)
     yield pg
-    context.close()
+    pg.context.close()
+
+
+@pytest.fixture
+def hostile_page(browser, app, hostile_host) -> Iterator[Any]:
+    set_setting(app, "feedback.widget_origins", [hostile_host])
+    set_setting(app, "feedback.min_submit_ms", 300)
+    pg = _open_page(browser, hostile_host)
+    yield pg
+    pg.context.close()
 
 
 def _focused(page) -> str:
@@ -122,7 +159,9 @@ def test_keyboard_user_sends_feedback_and_it_reaches_the_console(app, page, cons
     for _ in range(3):
         page.keyboard.press("ArrowRight")  # 4 stars
     page.keyboard.press("Tab")
-    page.keyboard.press("ArrowDown")  # category: bug -> idea
+    assert _focused(page).startswith("select:")  # the type, with nothing chosen yet
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # category: (choose one) -> bug -> idea
     page.keyboard.press("Tab")
     page.keyboard.press("ArrowDown")  # feature: in general -> calendar
     page.keyboard.press("Tab")
@@ -164,6 +203,8 @@ def test_errors_are_shown_and_the_dialog_keeps_focus(page) -> None:
     page.get_by_role("button", name="Send").click()
     assert page.get_by_role("alert").filter(has_text="Please check the highlighted fields").is_visible()
     assert page.get_by_text("Choose a rating from 1 to 5.").is_visible()
+    assert page.get_by_text("Choose what kind of feedback this is.").is_visible()
+    assert page.get_by_label("Type").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("Your message").get_attribute("aria-invalid") == "true"
     assert _focused(page) == "input:1"  # the first field that needs attention
     page.keyboard.press("Shift+Tab")
@@ -179,6 +220,7 @@ def test_errors_are_shown_and_the_dialog_keeps_focus(page) -> None:
 def _fill(page) -> None:
     page.get_by_role("button", name="Feedback").click()
     page.get_by_label("3 of 5").check(force=True)  # the radio is visually hidden behind its star
+    page.get_by_label("Type").select_option("bug")
     page.get_by_label("Your message").fill("Sent through a flaky network")
     time.sleep(0.3)
 
@@ -218,3 +260,83 @@ def test_failure_is_shown_after_the_retry_and_nothing_typed_is_lost(app, page) -
     assert page.get_by_label("Your message").input_value() == "Sent through a flaky network"
     assert page.get_by_role("button", name="Try again").is_visible()
     assert _rows(app) == []
+
+
+def test_nothing_is_chosen_as_the_type_for_the_tester(app, page) -> None:
+    set_setting(app, "feedback.min_submit_ms", 0)
+    page.get_by_role("button", name="Feedback").click()
+    kind = page.get_by_label("Type")
+    assert kind.input_value() == "" and kind.evaluate("s => s.selectedOptions[0].textContent") == "Choose one…"
+    page.get_by_label("4 of 5").check(force=True)
+    page.get_by_label("Your message").fill("Love the new week view")
+    page.get_by_role("button", name="Send").click()
+    error = page.get_by_text("Choose what kind of feedback this is.")
+    assert error.is_visible() and kind.get_attribute("aria-invalid") == "true"
+    assert _focused(page).startswith("select:")  # the field that needs attention
+    assert _rows(app) == []
+    kind.select_option("praise")
+    assert not error.is_visible() and kind.get_attribute("aria-invalid") is None
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    assert [(r.category, r.rating) for r in _rows(app)] == [("praise", 4)]
+
+
+def test_a_site_that_is_not_allowed_is_told_so_and_noted_for_the_admin(app, browser, host) -> None:
+    set_setting(app, "feedback.widget_origins", ["https://app.nous.example"])
+    pg = _open_page(browser, host)
+    posts: list[str] = []
+    pg.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    try:
+        _fill(pg)
+        pg.get_by_role("button", name="Send").click()
+        alert = pg.get_by_role("alert").filter(has_text="Feedback can't be sent from this site.")
+        alert.wait_for()
+        assert "cannot be reached" not in alert.inner_text()
+        assert len(posts) == 1  # a refusal is no network failure: not retried
+        assert pg.get_by_label("Your message").input_value() == "Sent through a flaky network"
+    finally:
+        pg.context.close()
+    assert _rows(app) == []
+    with app.app_context():
+        assert [(o.origin, o.count) for o in feedback.refused_origins()] == [(host, 1)]
+
+
+# What is read inside the widget's shadow root: computed styles of every rendered element and the stars' boxes.
+_STYLES_INSIDE = """() => {
+    const root = document.querySelector('nous-feedback').shadowRoot;
+    const shown = [...root.querySelectorAll('*')].filter(e => e.getClientRects().length && e.tagName !== 'svg'
+                                                           && e.tagName !== 'path');
+    const css = e => getComputedStyle(e);
+    const panel = root.querySelector('.panel').getBoundingClientRect();
+    const stars = [...root.querySelectorAll('label.star')].map(e => e.getBoundingClientRect());
+    return {
+        spacing: [...new Set(shown.map(e => css(e).letterSpacing))],
+        wordSpacing: [...new Set(shown.map(e => css(e).wordSpacing))],
+        serif: shown.filter(e => !css(e).fontFamily.includes('system-ui')).map(e => e.tagName),
+        launcher: [css(root.querySelector('.launcher')).fontSize, css(root.querySelector('.launcher')).position],
+        heading: [css(root.querySelector('h2')).fontSize, css(root.querySelector('h2')).fontWeight],
+        panel: [css(root.querySelector('.panel')).fontSize, css(root.querySelector('.panel')).lineHeight],
+        message: css(root.querySelector('textarea')).fontSize,
+        star: css(root.querySelector('label.star')).fontSize,
+        starTops: [...new Set(stars.map(r => Math.round(r.top)))],
+        starsRight: Math.max(...stars.map(r => r.right)), panelRight: panel.right, panelWidth: panel.width,
+    };
+}"""
+
+
+def test_the_host_pages_typography_does_not_reach_the_widget(hostile_page) -> None:
+    page = hostile_page
+    h1 = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('h1'));"
+                       " return [s.letterSpacing, s.fontSize]; })()")
+    assert h1 == ["5px", "30px"]  # the hostile stylesheet rules the page itself
+    page.get_by_role("button", name="Feedback").click()
+    page.get_by_role("dialog", name="Send feedback").wait_for()
+    inside = page.evaluate(_STYLES_INSIDE)
+    assert inside["spacing"] == ["normal"] and inside["wordSpacing"] == ["0px"]
+    assert inside["serif"] == []  # every element names the widget's own font
+    assert inside["launcher"] == ["15px", "fixed"]
+    assert inside["heading"] == ["18px", "700"]
+    assert inside["panel"] == ["15px", "21.75px"] and inside["message"] == "15px"
+    assert inside["star"] == "28px" and len(inside["starTops"]) == 1  # the five stars on one line
+    assert inside["starsRight"] <= inside["panelRight"] and inside["panelWidth"] == 390
+    assert page.problems == []  # still under the strict CSP (its own stylesheet only)
