@@ -366,11 +366,12 @@ def _fail(step: WorkflowStepRun, spec: dict[str, Any], started_at: Any, message:
         hand_over(step.run_id, step.position)
 
 
-def _params(spec: dict[str, Any], handler: registry.Handler, context: dict[str, Any]) -> dict[str, Any]:
+def _params(spec: dict[str, Any], handler: registry.Handler, context: dict[str, Any],
+            time_budget: float) -> dict[str, Any]:
     from jsonschema import Draft202012Validator
 
     try:
-        params = expressions.render(spec.get("with") or {}, context)
+        params = expressions.render(spec.get("with") or {}, context, time_budget)
     except (expressions.ExpressionError, expressions.EvaluationError) as exc:
         raise StepError(f"with: {exc}", retryable=False) from None
     params = json_safe(params)
@@ -380,6 +381,15 @@ def _params(spec: dict[str, Any], handler: registry.Handler, context: dict[str, 
         where = ".".join(str(p) for p in e.absolute_path)
         raise StepError(f"with{'.' + where if where else ''}: {e.message[:300]}", retryable=False)
     return params
+
+
+def _condition(spec: dict[str, Any], context: dict[str, Any], time_budget: float) -> bool:
+    if spec.get("if") is None:
+        return True
+    try:
+        return expressions.evaluate_condition(spec["if"], context, time_budget)
+    except (expressions.ExpressionError, expressions.EvaluationError) as exc:
+        raise StepError(f"if: {exc}", retryable=False) from None
 
 
 def run_step(run_id: int, position: int) -> dict[str, Any]:
@@ -427,29 +437,38 @@ def run_step(run_id: int, position: int) -> dict[str, Any]:
 
 
 def _execute(run: WorkflowRun, step: WorkflowStepRun, started_at: Any) -> dict[str, Any]:
+    """The step under its timeout: its `if`, its `with` and its handler share one deadline, and each
+    expression evaluation also stops by itself within the time that is left (or its own budget)."""
     spec = run.definition["steps"][step.position]
     actor = f"workflow:{run.workflow_name}"
     context = build_context(run)
+    timeout = float(spec.get("timeout", 300))
+    ends = time.monotonic() + timeout
+    phase = "while evaluating its if:"
     try:
-        if spec.get("if") is not None:
-            try:
-                take = expressions.evaluate_condition(spec["if"], context)
-            except (expressions.ExpressionError, expressions.EvaluationError) as exc:
-                raise StepError(f"if: {exc}", retryable=False) from None
-            if not take:
-                _finish(step, SKIPPED, started_at, note=f"condition is false: {spec['if']}")
-                return {"status": SKIPPED}
-        handler = registry.get(spec["uses"])
-        if handler is None:
-            raise StepError(f"handler {spec['uses']!r} is not available on this worker", retryable=False)
-        params = _params(spec, handler, context)
+        with deadline(timeout):
+            take = _condition(spec, context, min(expressions.TIME_BUDGET, timeout))
+            if take:
+                phase = "while filling in its with:"
+                handler = registry.get(spec["uses"])
+                if handler is None:
+                    raise StepError(f"handler {spec['uses']!r} is not available on this worker", retryable=False)
+                left = max(0.0, ends - time.monotonic())
+                params = _params(spec, handler, context, min(expressions.TIME_BUDGET, left))
+        if not take:
+            _finish(step, SKIPPED, started_at, note=f"condition is false: {spec['if']}")
+            return {"status": SKIPPED}
         db.session.execute(update(WorkflowStepRun).where(WorkflowStepRun.id == step.id)
                            .values(input=redact(params)))
         db.session.commit()
+        phase = ""
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise StepTimeout(timeout)
         sctx = StepContext(run_id=run.id, step_id=step.step_id, position=step.position, attempt=step.attempts,
-                           max_attempts=step.max_attempts, timeout=float(spec.get("timeout", 300)),
-                           workflow=run.workflow_name, data=context, instance_path=Path(current_app.instance_path))
-        with deadline(sctx.timeout):
+                           max_attempts=step.max_attempts, timeout=left, workflow=run.workflow_name, data=context,
+                           instance_path=Path(current_app.instance_path))
+        with deadline(left):
             output = handler.fn(params, sctx)
         output = json_safe(output)
         if len(json.dumps(output)) > MAX_OUTPUT:
@@ -460,7 +479,8 @@ def _execute(run: WorkflowRun, step: WorkflowStepRun, started_at: Any) -> dict[s
         return {"status": SKIPPED, "reason": str(exc)}
     except StepTimeout:
         db.session.rollback()
-        _fail(step, spec, started_at, f"timed out after {spec.get('timeout', 300):g} s", True, actor)
+        why = f"timed out after {timeout:g} s" + (f" {phase}" if phase else "")
+        _fail(step, spec, started_at, why, True, actor)
         return {"status": "timeout"}
     except StepError as exc:
         db.session.rollback()

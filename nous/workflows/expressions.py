@@ -7,7 +7,12 @@
 Written on Python's own parser (`ast.parse(mode="eval")`) with a whitelist of node types, and
 evaluated by walking that tree here — never `eval`/`exec`: names and attributes only ever read keys
 of the run context's plain data (dicts, lists, text, numbers), calls only reach the functions listed
-in FUNCTIONS and METHODS, and sizes are capped so an expression cannot exhaust memory or time.
+in FUNCTIONS and METHODS.
+
+Bounded before anything is built: every operation that makes a value (repetition, concatenation,
+list and dict literals, conversion to text or JSON, join, split) first estimates the result's size
+(≈ the characters of its JSON text, shared parts counted each time they appear) and refuses it over
+the caps below; each evaluation also has a time budget, checked at every node of the tree.
 A missing key reads as `null` (like GitHub Actions), so a condition on absent data is false, not
 an error. Why our own: no maintained library offers this small, sandboxed subset with positions.
 """
@@ -18,14 +23,18 @@ import ast
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_SOURCE = 2000  # characters in one expression
 MAX_NODES = 300  # syntax-tree nodes in one expression
-MAX_TEXT = 100_000  # characters in a value an expression builds
+MAX_TEXT = 100_000  # characters in a text an expression builds
 MAX_ITEMS = 10_000  # items in a list an expression builds
+MAX_SIZE = 1_000_000  # size (≈ characters of JSON) of any value an expression builds
+MAX_WITH = 4_000_000  # size of a step's filled-in `with` in all (earlier steps' outputs it passes on included)
+TIME_BUDGET = 1.0  # seconds one evaluation (an `if`, or all of a step's `with`) may take
 LITERALS = {"true": True, "false": False, "null": None, "none": None, "True": True, "False": False, "None": None}
 TEMPLATE_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
@@ -42,6 +51,52 @@ class EvaluationError(ValueError):
     """The expression is valid but cannot be computed on this data (e.g. dividing by zero)."""
 
 
+# --- sizes -------------------------------------------------------------------------------------
+
+def size(value: Any, cap: int = MAX_SIZE) -> int:
+    """About how many characters `value` takes as JSON, each shared part counted every time it appears
+    (what converting or comparing it costs); stops counting past `cap` (returns cap + 1). Work is at
+    most proportional to `cap`: each container is measured once, every item adds at least 3."""
+    memo: dict[int, int] = {}
+
+    def walk(v: Any, left: int) -> int:
+        if v is None or isinstance(v, bool):
+            return 5
+        if isinstance(v, str):
+            return len(v) + 2
+        if isinstance(v, int | float):
+            return len(repr(v))
+        if isinstance(v, list | tuple | Mapping):
+            known = memo.get(id(v))
+            if known is not None:
+                return known
+            total = 2
+            pairs = v.items() if isinstance(v, Mapping) else ((None, item) for item in v)
+            for key, item in pairs:
+                total += 2 + (walk(key, left - total) + 2 if key is not None else 0) + walk(item, left - total)
+                if total > left:
+                    return cap + 1
+            memo[id(v)] = total
+            return total
+        return len(str(v))
+
+    return min(walk(value, cap), cap + 1)
+
+
+def _check_size(total: int, limit: int, what: str, unit: str = "characters") -> None:
+    if total > limit:
+        raise EvaluationError(f"{what} would be larger than {limit} {unit}")
+
+
+def _text_size(value: Any, cap: int = MAX_TEXT) -> int:
+    """The length `_text(value)` would have (about), without building it."""
+    if isinstance(value, str):
+        return len(value)
+    if value is None:
+        return 0
+    return size(value, cap)
+
+
 # --- functions ---------------------------------------------------------------------------------
 
 def _text(value: Any) -> str:
@@ -49,8 +104,10 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, dict | list | tuple | Mapping):
+        _check_size(size(value, MAX_TEXT), MAX_TEXT, "the text")
+        return json.dumps(value if isinstance(value, dict | list) else dict(value) if isinstance(value, Mapping)
+                          else list(value), ensure_ascii=False, default=str)
     return str(value)
 
 
@@ -82,11 +139,36 @@ def _matches(text: Any, pattern: Any) -> bool:
 def _join(items: Any, sep: Any = ", ") -> str:
     if not isinstance(items, list | tuple):
         return _text(items)
-    return _capped(str(sep).join(_text(i) for i in items))
+    sep = _text(sep)
+    total = len(sep) * max(len(items) - 1, 0)
+    for item in items:
+        total += _text_size(item, MAX_TEXT - total)
+        _check_size(total, MAX_TEXT, "the joined text")
+    return _capped(sep.join(_text(i) for i in items))
 
 
 def _split(text: Any, sep: Any = None) -> list[str]:
-    return _capped(_text(text).split(sep if sep else None))
+    parts = _text(text).split(_text(sep) if sep else None, MAX_ITEMS)  # at most MAX_ITEMS + 1 parts built
+    if len(parts) > MAX_ITEMS:
+        raise EvaluationError(f"split into more than {MAX_ITEMS} items")
+    return parts
+
+
+def _text_fn(fn: Callable[[str], str]) -> Callable[..., str]:
+    """A text → text function that refuses an input too long to copy before copying it."""
+    def call(value: Any, *args: Any) -> str:
+        text = _text(value)
+        _check_size(len(text), MAX_TEXT, "the text")
+        return fn(text, *args)
+    return call
+
+
+def _listing(fn: Callable[[Mapping[str, Any]], list[Any]]) -> Callable[..., list[Any]]:
+    def call(mapping: Mapping[str, Any]) -> list[Any]:
+        if len(mapping) > MAX_ITEMS:
+            raise EvaluationError(f"list longer than {MAX_ITEMS} items")
+        return fn(mapping)
+    return call
 
 
 def _contains(container: Any, item: Any) -> bool:
@@ -120,14 +202,17 @@ def _min_max(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _to_json(value: Any) -> str:
+    _check_size(size(value, MAX_TEXT), MAX_TEXT, "the JSON text")
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        value = dict(value)
     return _capped(json.dumps(value, ensure_ascii=False, default=str))
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": _length,
-    "lower": lambda s: _text(s).lower(),
-    "upper": lambda s: _text(s).upper(),
-    "trim": lambda s: _text(s).strip(),
+    "lower": _text_fn(str.lower),
+    "upper": _text_fn(str.upper),
+    "trim": _text_fn(str.strip),
     "str": _text,
     "int": lambda v: _number(v, int) if not isinstance(v, float) else int(v),
     "float": lambda v: _number(v, float),
@@ -156,10 +241,12 @@ FUNCTION_ARITY: dict[str, tuple[int, int]] = {
 }
 # Methods callable on values of a type: `feedback.message.lower()`, `data.get("x", 1)`.
 METHODS: dict[type, dict[str, Callable[..., Any]]] = {
-    str: {"lower": str.lower, "upper": str.upper, "strip": str.strip, "startswith": str.startswith,
-          "endswith": str.endswith, "split": lambda s, sep=None: _split(s, sep), "count": str.count},
-    dict: {"get": lambda d, k, default=None: d.get(k, default), "keys": lambda d: list(d.keys()),
-           "values": lambda d: list(d.values()), "items": lambda d: [list(kv) for kv in d.items()]},
+    str: {"lower": _text_fn(str.lower), "upper": _text_fn(str.upper), "strip": _text_fn(str.strip),
+          "startswith": str.startswith, "endswith": str.endswith, "split": lambda s, sep=None: _split(s, sep),
+          "count": str.count},
+    dict: {"get": lambda d, k, default=None: d.get(k, default), "keys": _listing(lambda d: list(d.keys())),
+           "values": _listing(lambda d: list(d.values())),
+           "items": _listing(lambda d: [list(kv) for kv in d.items()])},
     list: {"count": list.count, "index": lambda seq, v: seq.index(v) if v in seq else -1},
 }
 METHOD_NAMES = {name for methods in METHODS.values() for name in methods}
@@ -187,9 +274,15 @@ class Expression:
     source: str
     tree: ast.Expression = field(repr=False, compare=False)
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any], time_budget: float | None = None) -> Any:
+        """The value on `context`; EvaluationError when it cannot be computed, is too large, or takes
+        longer than `time_budget` seconds (TIME_BUDGET when not given)."""
+        budget = TIME_BUDGET if time_budget is None else time_budget
+        return self.evaluate_until(context, time.monotonic() + budget, budget)
+
+    def evaluate_until(self, context: Mapping[str, Any], deadline: float, budget: float) -> Any:
         try:
-            return _Evaluator(context).visit(self.tree.body)
+            return _Evaluator(context, deadline, budget).visit(self.tree.body)
         except EvaluationError:
             raise
         except RecursionError:
@@ -323,10 +416,14 @@ def _order(op: ast.cmpop, left: Any, right: Any) -> bool:
 
 
 class _Evaluator:
-    def __init__(self, context: Mapping[str, Any]) -> None:
+    def __init__(self, context: Mapping[str, Any], deadline: float, budget: float) -> None:
         self.context = context
+        self.deadline = deadline
+        self.budget = budget
 
     def visit(self, node: ast.AST) -> Any:
+        if time.monotonic() > self.deadline:
+            raise EvaluationError(f"the expression took longer than its time budget of {self.budget:g} s")
         method = getattr(self, f"v_{type(node).__name__}", None)
         if method is None:  # the checker refused it already; this is the belt to its braces
             raise EvaluationError(f"{type(node).__name__} is not allowed")
@@ -347,7 +444,9 @@ class _Evaluator:
         return _get(self.visit(node.value), self.visit(node.slice))
 
     def v_List(self, node: ast.List) -> list[Any]:
-        return _capped([self.visit(e) for e in node.elts])
+        items = [self.visit(e) for e in node.elts]
+        _check_size(size(items), MAX_SIZE, "the list")
+        return items
 
     v_Tuple = v_List
 
@@ -358,6 +457,7 @@ class _Evaluator:
             if not isinstance(key, str | int | float | bool | type(None)):
                 raise EvaluationError("dictionary keys must be text or numbers")
             out[key] = self.visit(v)
+        _check_size(size(out), MAX_SIZE, "the dictionary")
         return out
 
     def v_BoolOp(self, node: ast.BoolOp) -> Any:
@@ -383,14 +483,21 @@ class _Evaluator:
         op = node.op
         if isinstance(op, ast.Add):
             if isinstance(left, str) or isinstance(right, str):
+                _check_size(_text_size(left) + _text_size(right), MAX_TEXT, "the text")
                 return _capped(_text(left) + _text(right))
             if isinstance(left, list) and isinstance(right, list):
-                return _capped(left + right)
+                _check_size(len(left) + len(right), MAX_ITEMS, "the list", "items")
+                _check_size(size(left) + size(right), MAX_SIZE, "the list")
+                return left + right
         if isinstance(op, ast.Mult):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list) and isinstance(times, int) and not isinstance(times, bool):
-                    if len(seq) * max(times, 0) > (MAX_TEXT if isinstance(seq, str) else MAX_ITEMS):
-                        raise EvaluationError("result too large")
+                    times = max(times, 0)
+                    if isinstance(seq, str):
+                        _check_size(len(seq) * times, MAX_TEXT, "the text")
+                    else:
+                        _check_size(len(seq) * times, MAX_ITEMS, "the list", "items")
+                        _check_size((size(seq) - 2) * times + 2, MAX_SIZE, "the list")
                     return seq * times
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
         if not numbers:
@@ -454,10 +561,10 @@ class _Evaluator:
 
 # --- templates ---------------------------------------------------------------------------------
 
-def evaluate_condition(source: Any, context: Mapping[str, Any]) -> bool:
+def evaluate_condition(source: Any, context: Mapping[str, Any], time_budget: float | None = None) -> bool:
     if isinstance(source, bool):
         return source
-    return bool(compile_expression(source).evaluate(context))
+    return bool(compile_expression(source).evaluate(context, time_budget))
 
 
 def template_parts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -475,23 +582,39 @@ def template_parts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tup
             yield from template_parts(item, (*path, i))
 
 
-def render(value: Any, context: Mapping[str, Any]) -> Any:
+def render(value: Any, context: Mapping[str, Any], time_budget: float | None = None) -> Any:
     """A `with` value with its templates filled in. A string that is exactly one `${{ expr }}` keeps
-    the expression's type (a number, a list…); templates inside longer text are written as text."""
-    if isinstance(value, str):
-        if "${{" not in value:
-            return value
-        whole = TEMPLATE_RE.fullmatch(value.strip())
-        if whole and value.strip().count("${{") == 1:
-            return compile_expression(whole.group(1)).evaluate(context)
-        if not TEMPLATE_RE.search(value):
-            raise ExpressionError("'${{' without its closing '}}'")
-        return _capped(TEMPLATE_RE.sub(lambda m: _text(compile_expression(m.group(1)).evaluate(context)), value))
-    if isinstance(value, dict):
-        return {k: render(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(v, context) for v in value]
-    return value
+    the expression's type (a number, a list…); templates inside longer text are written as text.
+    One time budget covers every template in `value`, and what they produce together is capped at
+    MAX_WITH."""
+    budget = TIME_BUDGET if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    produced = 0
+
+    def evaluate(source: str) -> Any:
+        nonlocal produced
+        result = compile_expression(source).evaluate_until(context, deadline, budget)
+        produced += size(result, MAX_WITH - produced)
+        _check_size(produced, MAX_WITH, "the filled-in values")
+        return result
+
+    def fill(v: Any) -> Any:
+        if isinstance(v, str):
+            if "${{" not in v:
+                return v
+            whole = TEMPLATE_RE.fullmatch(v.strip())
+            if whole and v.strip().count("${{") == 1:
+                return evaluate(whole.group(1))
+            if not TEMPLATE_RE.search(v):
+                raise ExpressionError("'${{' without its closing '}}'")
+            return _capped(TEMPLATE_RE.sub(lambda m: _text(evaluate(m.group(1))), v))
+        if isinstance(v, dict):
+            return {k: fill(item) for k, item in v.items()}
+        if isinstance(v, list):
+            return [fill(item) for item in v]
+        return v
+
+    return fill(value)
 
 
 def is_template(value: Any) -> bool:

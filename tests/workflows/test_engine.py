@@ -3,8 +3,10 @@ idempotent hand-over, timeouts. (Real worker subprocesses: test_workers.py.)"""
 
 from __future__ import annotations
 
+import time
+
 from nous.extensions import db, get_redis
-from nous.workflows import engine, service
+from nous.workflows import engine, expressions, service
 from nous.workflows.models import WorkflowStepRun
 from tests.workflows.conftest import ADMIN, run_here, run_status, steps
 from tests.workflows.handlers import done, started
@@ -147,6 +149,70 @@ def test_a_step_over_its_timeout_fails_with_a_timeout(make_workflow):
     s = steps(run_id)["slow"]
     assert s.status == "failed" and s.error == "timed out after 0.5 s"
     assert s.duration_ms < 3000
+
+
+def _spin() -> bool:
+    """An expression function that keeps the CPU busy for 10 s (registered only in the test below)."""
+    ends = time.monotonic() + 10
+    while time.monotonic() < ends:
+        pass
+    return True
+
+
+def test_the_step_timeout_covers_its_if_and_its_with(make_workflow, monkeypatch):
+    monkeypatch.setitem(expressions.FUNCTIONS, "spin", _spin)
+    monkeypatch.setitem(expressions.FUNCTION_ARITY, "spin", (0, 0))
+    monkeypatch.setattr(expressions, "TIME_BUDGET", 60.0)  # the step's timeout is what must stop them
+    wf = make_workflow("""\
+        name: slow expressions
+        steps:
+          - id: condition
+            uses: test.record
+            if: spin()
+            with: {key: condition}
+            timeout: 0.5
+            continue_on_error: true
+          - id: params
+            uses: test.record
+            with: {key: params, value: "${{ spin() }}"}
+            timeout: 0.5
+            continue_on_error: true
+          - id: after
+            uses: test.record
+            with: {key: after}
+        """)
+    run_id = service.run_now(wf.id, {}, ADMIN)
+    run_here()
+    s = steps(run_id)
+    assert s["condition"].status == "failed"
+    assert s["condition"].error == "timed out after 0.5 s while evaluating its if:"
+    assert s["params"].status == "failed" and s["params"].error == "timed out after 0.5 s while filling in its with:"
+    assert started("condition") == [] and started("params") == []  # their handlers never ran
+    assert s["after"].status == "succeeded"
+
+
+def test_an_expression_too_large_to_build_fails_its_step_at_once(make_workflow):
+    wf = make_workflow("""\
+        name: large expressions
+        steps:
+          - id: condition
+            uses: test.record
+            if: len(json([[1] * 10000] * 10000)) > 0
+            with: {key: condition}
+            retry: {max: 3, backoff: 0}
+            continue_on_error: true
+          - id: params
+            uses: test.record
+            with: {key: params, value: "${{ 'x' * 60000 + 'y' * 60000 }}"}
+            retry: {max: 3, backoff: 0}
+        """)
+    run_id = service.run_now(wf.id, {}, ADMIN)
+    run_here()
+    s = steps(run_id)
+    assert s["condition"].attempts == 1  # not worth another attempt
+    assert s["condition"].error == "if: the list would be larger than 1000000 characters"
+    assert s["params"].attempts == 1
+    assert s["params"].error == "with: the text would be larger than 100000 characters"
 
 
 def test_a_completed_step_is_never_run_again_when_its_job_runs_twice(make_workflow):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
+from nous.workflows import expressions
 from nous.workflows.expressions import (
     EvaluationError,
     ExpressionError,
@@ -151,3 +155,98 @@ def test_more_evaluation_errors(expr):
 def test_templates_report_an_unclosed_template():
     with pytest.raises(ExpressionError, match="without its closing"):
         render("text ${{ feedback.id", CTX)
+
+
+# --- bounded before they build ------------------------------------------------------------------------
+
+BIG = {
+    "csv": "a," * 60_000,  # 120,000 characters, 60,001 fields
+    "numbers": list(range(10_000)),  # ≈ 50,000 characters of JSON
+    "wide": {f"k{i}": i for i in range(10_001)},
+    "chunk": "x" * 999_990,
+}
+
+
+@pytest.mark.parametrize(("expr", "fragment"), [
+    ("len(json([[1] * 10000] * 10000))", "the list would be larger than 1000000 characters"),
+    ("[[[1] * 100] * 100] * 100", "the list would be larger than 1000000 characters"),
+    ("[1] * 10001", "the list would be larger than 10000 items"),
+    ("'x' * 100001", "the text would be larger than 100000 characters"),
+    ("'x' * 60000 + 'y' * 60000", "the text would be larger than 100000 characters"),
+    ("'x' * 60000 + numbers", "the text would be larger than 100000 characters"),
+    ("numbers + numbers", "the list would be larger than 10000 items"),
+    ("[numbers] * 8 + [numbers] * 8 + [numbers] * 8", "the list would be larger than 1000000 characters"),
+    ("[" + ", ".join(["numbers"] * 25) + "]", "the list would be larger than 1000000 characters"),
+    ("{" + ", ".join(f"'k{i}': numbers" for i in range(25)) + "}", "the dictionary would be larger than"),
+    ("str([numbers] * 3)", "the text would be larger than 100000 characters"),
+    ("json([numbers] * 3)", "the JSON text would be larger than 100000 characters"),
+    ("'' + [numbers] * 3", "the text would be larger than 100000 characters"),
+    ("join(['x' * 1000] * 200, '')", "the joined text would be larger than 100000 characters"),
+    ("join(numbers, 'ab' * 5)", "the joined text would be larger than 100000 characters"),
+    ("split(csv, ',')", "split into more than 10000 items"),
+    ("csv.split(',')", "split into more than 10000 items"),
+    ("lower(csv)", "the text would be larger than 100000 characters"),
+    ("csv.upper()", "the text would be larger than 100000 characters"),
+    ("[numbers] * 3 in 'abc'", "the text would be larger than 100000 characters"),
+    ("wide.items()", "list longer than 10000 items"),
+])
+def test_values_are_refused_before_they_are_built(expr, fragment):
+    """Each refusal comes from the size estimate made before building, so it is quick by construction:
+    under a tenth of a second of budget it is still the size that is reported, never the time."""
+    with pytest.raises(EvaluationError, match=re.escape(fragment)):
+        compile_expression(expr).evaluate(BIG, time_budget=0.1)
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ("len(json([[1] * 100] * 100))", 30_200),
+    ("len([numbers] * 15)", 15),
+    ("len(numbers + [])", 10_000),
+    ("len(join(['x' * 1000] * 90, ''))", 90_000),
+    ("len(split(csv[0] * 5000, 'b'))", 1),
+    ("len(json(numbers))", len(json.dumps(list(range(10_000))))),
+])
+def test_values_within_the_caps_are_built(expr, expected):
+    assert compile_expression(expr).evaluate(BIG) == expected
+
+
+def test_sizes_count_shared_parts_each_time_and_stop_at_the_cap():
+    inner = [1] * 1000
+    assert expressions.size(inner) == len(json.dumps(inner)) + 2  # ≈ the characters of its JSON text
+    assert expressions.size([inner] * 10) > 10 * len(json.dumps(inner))
+    assert expressions.size([[inner] * 1000] * 1000, cap=50_000) == 50_001
+
+
+class _Clock:
+    """A clock that moves a tenth of a second each time it is read: a slow evaluation made fast."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 0.1
+        return self.now
+
+
+def test_an_evaluation_stops_at_its_time_budget(monkeypatch):
+    monkeypatch.setattr(expressions, "time", _Clock())
+    assert compile_expression("1 + 1").evaluate(CTX, time_budget=1) == 2  # three nodes: within the budget
+    long = " + ".join(["feedback.rating"] * 10)  # each node read moves the clock
+    with pytest.raises(EvaluationError, match="took longer than its time budget of 1 s"):
+        compile_expression(long).evaluate(CTX, time_budget=1)
+    with pytest.raises(EvaluationError, match="time budget of 0 s"):
+        compile_expression("1").evaluate(CTX, time_budget=0)
+
+
+def test_one_time_budget_covers_every_template_of_a_with(monkeypatch):
+    monkeypatch.setattr(expressions, "time", _Clock())
+    one = {"a": "${{ feedback.rating }}"}
+    assert render(one, CTX, time_budget=1) == {"a": 1}
+    many = {f"k{i}": "${{ feedback.rating }}" for i in range(10)}  # each alone is within a budget of 1 s
+    with pytest.raises(EvaluationError, match="time budget of 1 s"):
+        render(many, CTX, time_budget=1)
+
+
+def test_what_the_templates_of_a_with_produce_together_is_capped():
+    assert render({"a": "${{ chunk }}"}, BIG)["a"] is BIG["chunk"]  # passing a large value on is fine
+    with pytest.raises(EvaluationError, match="the filled-in values would be larger than 4000000"):
+        render({"a": ["${{ chunk }}"] * 5}, BIG)
