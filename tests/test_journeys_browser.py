@@ -310,3 +310,48 @@ def test_a_stale_status_form_is_refused_with_the_current_state(app, stack) -> No
         assert service.get(feedback_id).status == "spam"
     assert admin.problems == []
     admin.close()
+
+
+def test_inviting_a_tester_shows_the_stored_state_everywhere(app, stack) -> None:
+    base, browser = stack
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}/admin/beta/users")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    form = page.locator("#add-tester")
+    form.get_by_label("Email").fill("ada@example.com")
+    form.get_by_role("button", name="Add").click()
+    added = page.locator("#add-tester [role=status]")
+    expect(added).to_contain_text("ada@example.com")
+    expect(added).to_be_focused()  # the message, not the top of the page
+    row = page.locator("tr", has=page.get_by_role("link", name="ada@example.com"))
+    expect(row).to_contain_text("not invited")
+
+    with app.app_context():
+        from nous.testers import service as testers
+
+        user_id = testers.get_by_email("ada@example.com").id
+    detail = admin.open()
+    detail.goto(f"{base}/admin/beta/users/{user_id}")
+    expect(detail.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    expect(detail.locator("#tester-header")).to_contain_text("not invited")
+
+    row.get_by_role("button", name="Invite").click()
+    expect(row).to_contain_text("invited")
+    expect(row).not_to_contain_text("not invited")
+    expect(row.get_by_role("button", name="Resend")).to_be_focused()
+    with app.app_context():
+        assert testers.get(user_id).invited_at is not None
+    # the tester's page, open in another tab, follows
+    expect(detail.locator("#tester-header")).not_to_contain_text("not invited", timeout=FOLLOW_MS)
+    expect(detail.locator("#tester-header")).to_contain_text("invited")
+    expect(detail.locator("#tester-details")).to_contain_text("1 email")
+    expect(detail.get_by_role("button", name="Resend invite")).to_be_visible()
+
+    # and the list follows a change made on the tester's page
+    detail.locator("#tester-edit").get_by_label("Notes").fill("Met at the meetup")
+    detail.locator("#tester-edit").get_by_role("button", name="Save").click()
+    expect(detail.locator("#tester-edit [role=status]")).to_be_focused()
+    expect(row).to_contain_text("Met at the meetup", timeout=FOLLOW_MS)
+    assert admin.problems == []
+    admin.close()

@@ -47,6 +47,17 @@ flags    a flag changed (published by nous.flags):
     {"id": int, "key": str, "action": "created" | "updated" | "enabled" | "disabled" | "archived" | "restored" |
      "deleted" | "rollout", "enabled": bool | null, "actor": str, "version": int | null, "at": str}
 
+testers  a tester was added, changed, invited, (de)activated, joined or removed (published by nous.testers):
+    {"id": str (UUID) | null (an import: many at once), "action": "added" | "updated" | "invited" |
+     "deactivated" | "reactivated" | "joined" | "removed" | "imported", "version": str | null, "at": str}
+
+workflows a workflow run started, moved on or ended (published by nous.workflows):
+    {"run_id": int, "workflow_id": int, "status": str, "at": str}
+
+Each event about an object is also dispatched by the console's live.js as the DOM events
+"<kind>-changed" and "<kind>-<id>-changed" (see nous.live.changes), so every fragment showing the
+object follows a change made anywhere.
+
 Publishers send ids and short summaries, never secrets or whole records: every event is shown to
 the admin's browser as it is.
 """
@@ -65,7 +76,7 @@ from flask import Flask, current_app
 
 log = logging.getLogger("nous.live")
 
-TOPICS = ("metrics", "jobs", "feedback", "alerts", "flags")
+TOPICS = ("metrics", "jobs", "feedback", "alerts", "flags", "testers", "workflows")
 # One hash tag, so the script's keys share a slot on Redis Cluster too.
 STREAM_KEY = "{{nous:live}}:stream:{}"
 SEQ_KEY = "{nous:live}:seq"

@@ -7,6 +7,7 @@ they know. Every change is written to the audit log in the same transaction as t
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from nous.audit import service as audit
 from nous.email.service import queue_email
 from nous.extensions import db
+from nous.live.events import publish
 from nous.testers.models import ROLES, BetaUser, aware
 
 log = logging.getLogger("nous.testers")
@@ -66,6 +68,16 @@ class TesterError(ValueError):
         self.message = message
         self.field = field
         self.status = status
+
+
+class TesterConflict(TesterError):
+    """A change decided on an older state of the tester than the stored one: `current` is the tester
+    now, `changes` the latest audit entries about them (oldest first)."""
+
+    def __init__(self, message: str, current: BetaUser, changes: list[Any]) -> None:
+        super().__init__(message, "version", status=409)
+        self.current = current
+        self.changes = changes
 
 
 class EmailUnavailable(TesterError):
@@ -232,6 +244,30 @@ def flag_overrides(user_id_or_email: Any) -> dict[str, bool]:
 
 # --- changes ------------------------------------------------------------------------------------
 
+def version_of(user: BetaUser) -> str:
+    """What a page sends back to say which state of the tester it showed: a digest of everything an
+    admin can change or trigger (role, notes, active, invite and join, overrides; not `last_seen_at`)."""
+    state = {"role": user.role, "notes": user.notes, "active": bool(user.is_active),
+             "invited": _iso(user.invited_at), "sent": user.invite_sent_count or 0, "joined": _iso(user.joined_at),
+             "flags": dict(sorted((user.flag_set or {}).items()))}
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _check_seen(user: BetaUser, seen: str | None) -> None:
+    """Refuse (409) a change decided on an older state of the tester than the stored one."""
+    if seen is None or seen == "" or seen == version_of(user):
+        return
+    changes = [e for e in audit.query(target=user.email, limit=5) if e.target == user.email]
+    raise TesterConflict(f"{user.email} changed since you opened the page; nothing was changed. "
+                         "It is shown as it is now.", user, list(reversed(changes)))
+
+
+def _announce(user_id: Any, action: str, version: str | None = None) -> None:
+    """Tell live viewers (topic `testers`, after the commit): every view of the tester follows."""
+    publish("testers", {"id": str(user_id) if user_id is not None else None, "action": action, "version": version,
+                        "at": _now().isoformat()})
+
+
 def add(email: Any, *, actor: str, role: Any = "TESTER", notes: Any = "", ip: str = "", source: str = "admin",
         commit: bool = True) -> BetaUser:
     """A new tester (not yet invited). Raises TesterError for a bad or already known address."""
@@ -251,12 +287,16 @@ def add(email: Any, *, actor: str, role: Any = "TESTER", notes: Any = "", ip: st
     audit.record(actor, "testers.add", address, None, user.as_dict(), ip=ip, commit=False)
     if commit:
         db.session.commit()
+        _announce(user.id, "added", version_of(user))
     return user
 
 
-def update(user_id: Any, *, actor: str, role: Any = None, notes: Any = None, ip: str = "") -> BetaUser:
-    """Change the role and/or notes; audited with the old and new values."""
+def update(user_id: Any, *, actor: str, role: Any = None, notes: Any = None, ip: str = "",
+           expected_version: str | None = None) -> BetaUser:
+    """Change the role and/or notes; audited with the old and new values. Refused (409) when the tester
+    changed since `expected_version` (see version_of), unless nothing would change."""
     user = _require(user_id)
+    seen = version_of(user)
     before = {"role": user.role, "notes": user.notes}
     if role is not None:
         user.role = _role(role)
@@ -264,20 +304,29 @@ def update(user_id: Any, *, actor: str, role: Any = None, notes: Any = None, ip:
         user.notes = _notes(notes)
     after = {"role": user.role, "notes": user.notes}
     if after != before:
+        if expected_version and expected_version != seen:
+            db.session.rollback()
+            _check_seen(_require(user_id), expected_version)
         changed = [k for k in after if after[k] != before[k]]
         audit.record(actor, "testers.update", user.email, {k: before[k] for k in changed},
                      {k: after[k] for k in changed}, ip=ip, commit=False)
         db.session.commit()
+        _announce(user.id, "updated", version_of(user))
     return user
 
 
-def set_active(user_id: Any, active: bool, *, actor: str, ip: str = "") -> BetaUser:
+def set_active(user_id: Any, active: bool, *, actor: str, ip: str = "",
+               expected_version: str | None = None) -> BetaUser:
+    """Activate or deactivate as asked; asking for the state it has changes nothing and succeeds, the other
+    one on a view older than `expected_version` is refused (409)."""
     user = _require(user_id)
     if user.is_active != active:
+        _check_seen(user, expected_version)
         audit.record(actor, "testers.reactivate" if active else "testers.deactivate", user.email,
                      {"is_active": user.is_active}, {"is_active": active}, ip=ip, commit=False)
         user.is_active = active
         db.session.commit()
+        _announce(user.id, "reactivated" if active else "deactivated", version_of(user))
     return user
 
 
@@ -287,8 +336,10 @@ def remove(user_id: Any, *, actor: str, ip: str = "") -> str:
     email = user.email
     had_overrides = bool(user.flag_set)
     audit.record(actor, "testers.remove", email, user.as_dict(), None, ip=ip, commit=False)
+    user_id = user.id
     db.session.delete(user)
     db.session.commit()
+    _announce(user_id, "removed")
     if had_overrides:
         _flags_changed()
     return email
@@ -312,6 +363,7 @@ def set_flag_override(user_id: Any, flag_key: str, value: bool | None, *, actor:
                      ip=ip, commit=False)
         db.session.commit()
         _flags_changed()
+        _announce(user.id, "updated", version_of(user))
     return user
 
 
@@ -354,6 +406,7 @@ def invite(user_id: Any, *, actor: str, ip: str = "") -> BetaUser:
     except Exception as exc:  # the email layer refused: nothing is recorded as sent  # noqa: BLE001
         db.session.rollback()
         raise email_refused("invite", user.email, exc) from None
+    _announce(user.id, "invited", version_of(user))
     return user
 
 
@@ -401,6 +454,7 @@ def accept_invite(code: str, ip: str = "") -> BetaUser:
                  ip=ip, commit=False)
     db.session.commit()
     db.session.refresh(user)
+    _announce(user.id, "joined", version_of(user))
     _announce_joined(user.as_dict())
     return user
 
@@ -532,6 +586,8 @@ def import_text(text: str, *, actor: str, ip: str = "", invite_added: bool = Fal
         db.session.rollback()
         raise TesterError("another change added some of these testers at the same time; run the import again",
                           "file", status=409) from None
+    if added:
+        _announce(None, "imported")
     if invite_added:
         by_email = {r.email: r for r in report.rows if r.result == "added"}
         for user in added:

@@ -32,7 +32,8 @@ def test_admin_gets_metrics_and_job_events_made_in_other_processes(app, gunicorn
     ws = open_socket(gunicorn_web, http)
     try:
         hello = receive_until(ws, lambda m: True)
-        assert hello["type"] == "hello" and set(hello["topics"]) == {"metrics", "jobs", "feedback", "alerts", "flags"}
+        assert hello["type"] == "hello" and set(hello["topics"]) == {"metrics", "jobs", "feedback", "alerts", "flags",
+                                                                    "testers", "workflows"}
 
         other = subprocess.run([sys.executable, "-c", ANOTHER_PROCESS, "job-7f3a"], cwd=ROOT, capture_output=True,
                                text=True, timeout=120)

@@ -62,7 +62,7 @@ def test_add_with_htmx_returns_a_fresh_form_and_a_refresh_signal(app, admin_clie
     resp = admin_client.post(BASE, data={"email": "Ada@Example.com", "role": "ADMIN", "notes": "hi"}, headers=HX)
     assert resp.status_code == 200
     trigger = json.loads(resp.headers["HX-Trigger"])
-    assert trigger["testers-changed"] is True and "ada@example.com" in trigger["toast"]["message"]
+    assert trigger["tester-changed"] is True and "ada@example.com" in trigger["toast"]["message"]
     assert b'id="add-tester"' in resp.data and b'value=""' in resp.data
     with app.app_context():
         assert testers.get_by_email("ada@example.com").role == "ADMIN"
@@ -115,7 +115,7 @@ def test_import_csv_file_reports_each_row(app, admin_client) -> None:
     assert "<strong>1</strong> added, <strong>3</strong> skipped" in html
     for reason in ("not a valid email address", "already a tester", "duplicate of line 2"):
         assert reason in html
-    assert json.loads(resp.headers["HX-Trigger"])["testers-changed"] is True
+    assert json.loads(resp.headers["HX-Trigger"])["tester-changed"] is True
 
 
 def test_import_pasted_text_and_refusal_of_a_huge_list(app, admin_client) -> None:
