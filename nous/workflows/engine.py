@@ -40,6 +40,7 @@ from rq import get_current_job
 from sqlalchemy import func, select, update
 
 from nous.extensions import db
+from nous.live.events import publish
 from nous.workflows import expressions
 from nous.workflows import handlers as registry
 from nous.workflows.handlers import StepContext, StepError, StepSkipped
@@ -239,6 +240,16 @@ def requeue(step: WorkflowStepRun, actor: str = "system:reconcile") -> str | Non
 
 # --- the end of a run --------------------------------------------------------------------------
 
+def announce(run_id: int) -> None:
+    """Tell live viewers (topic `workflows`) the run moved on, after the commit: the run's page, the
+    workflow's run list and the runs page follow. Never raises (publish drops the event on trouble)."""
+    row = db.session.execute(select(WorkflowRun.workflow_id, WorkflowRun.status)
+                             .where(WorkflowRun.id == run_id)).first()
+    if row is not None:
+        publish("workflows", {"run_id": run_id, "workflow_id": row.workflow_id, "status": row.status,
+                              "at": iso(utcnow())})
+
+
 def _end_run(run_id: int, status: str, error: str = "", only_from: tuple[str, ...] = RUN_ACTIVE) -> bool:
     now = utcnow()
     won = db.session.execute(
@@ -248,6 +259,7 @@ def _end_run(run_id: int, status: str, error: str = "", only_from: tuple[str, ..
     db.session.commit()
     if won:
         log.info("workflow run ended", extra={"run_id": run_id, "status": status})
+        announce(run_id)
         notify(run_id)
     return bool(won)
 
@@ -334,6 +346,7 @@ def _finish(step: WorkflowStepRun, status: str, started_at: Any, *, output: Any 
                            .values(not_before=now + timedelta(seconds=delay)))
     db.session.commit()
     if won:
+        announce(step.run_id)
         hand_over(step.run_id, step.position)
 
 
@@ -363,6 +376,7 @@ def _fail(step: WorkflowStepRun, spec: dict[str, Any], started_at: Any, message:
     db.session.commit()
     if won:
         log.info("workflow step failed", extra={"run_id": step.run_id, "step": step.step_id, "error": message[:200]})
+        announce(step.run_id)
         hand_over(step.run_id, step.position)
 
 
@@ -421,6 +435,7 @@ def run_step(run_id: int, position: int) -> dict[str, Any]:
     db.session.execute(update(WorkflowRun).where(WorkflowRun.id == run_id, WorkflowRun.status == QUEUED)
                        .values(status=RUNNING, started_at=now, updated_at=now))
     db.session.commit()
+    announce(run_id)
     step = _step(run_id, position)
     assert step is not None
     if resumed:
@@ -522,6 +537,7 @@ def cancel(run_id: int, actor: str, ip: str = "") -> bool:
     audit.record(actor, "workflows.run.cancel", f"workflow_run:{run_id}", before={"status": "active"},
                  after={"status": CANCELED}, ip=ip, commit=False)
     db.session.commit()
+    announce(run_id)
     for job_id, _status in live:
         if not job_id:
             continue
