@@ -65,3 +65,16 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server):
+    """Record the address this server listens on, so `flask nous login-link` in another shell links to it."""
+    from nous.server_address import record_gunicorn
+
+    record_gunicorn(server)
+
+
+def on_exit(server):
+    from nous.server_address import forget_gunicorn
+
+    forget_gunicorn(server)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 from flask import current_app, url_for
 
+from nous import server_address
 from nous.admin import service
 from nous.audit import service as audit
 
@@ -25,7 +26,7 @@ def login_link_command(email: str | None) -> None:
     if email not in allowed:
         raise click.ClickException(f"{email} is not on NOUS_ADMIN_EMAILS ({', '.join(allowed)})")
     token = service.create_login_link(email, actor=cli_actor())
-    base = current_app.config["SYSTEM_BASE_URL"]
+    base = server_address.base_url(current_app.config)  # the running server's, unless SYSTEM_BASE_URL is set
     with current_app.test_request_context(base_url=base):
         click.echo(url_for("admin.login_link", token=token, _external=True))
 
