@@ -7,7 +7,8 @@
  *           data-feature="calendar"           optional preselected feature
  *           data-email="ada@example.com"      optional, prefills the email field
  *           data-tester-id="…" data-app-version="1.4.2"
- *           data-lang="de"                    built-in strings: en (default), de
+ *           data-lang="de"                    built-in strings: en (default), de; any other tag marks the
+ *                                             widget's language (strings from data-lang-*, else English)
  *           data-lang-button="Feedback"       any string overridden: data-lang-<name>, the names of STRINGS
  *                                             in kebab case (data-lang-category-bug, data-lang-failed-origin)
  *           data-trigger="#my-button"         optional: elements of the page that open the dialog
@@ -229,7 +230,10 @@
   }
 
   // --- build --------------------------------------------------------------------------------
-  var host = el("nous-feedback", { "data-nous-widget": "" });
+  // The language the strings are in, for screen readers: data-lang as given (fr with data-lang-* overrides
+  // is French even though only en and de are built in), else the built-in one used.
+  var langTag = /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/.test(trim(data.lang)) ? trim(data.lang) : lang;
+  var host = el("nous-feedback", { "data-nous-widget": "", lang: langTag });
   var root = host.attachShadow({ mode: "open" });
   try {
     var sheet = new CSSStyleSheet();

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -340,3 +342,39 @@ def test_the_host_pages_typography_does_not_reach_the_widget(hostile_page) -> No
     assert inside["star"] == "28px" and len(inside["starTops"]) == 1  # the five stars on one line
     assert inside["starsRight"] <= inside["panelRight"] and inside["panelWidth"] == 390
     assert page.problems == []  # still under the strict CSP (its own stylesheet only)
+
+
+def _readme_snippet(containing: str, console_url: str) -> bytes:
+    """A ```html block of the README's "Put the widget on your site", pointed at this console."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Put the widget on your site", 1)[1]
+    [block] = [b for b in re.findall(r"```html\n(.*?)```", section, re.S) if containing in b]
+    return block.replace("https://beta-console.example.com", console_url).encode()
+
+
+def test_the_readmes_snippets_work_and_strings_can_be_replaced(app, browser, console) -> None:
+    html, csp = _host_page(console)
+    start, end = html.index(b"<script"), html.index(b"</script>") + len(b"</script>")
+    plain_url, plain = _serve_host(html[:start] + _readme_snippet("data-features", console) + html[end:], csp)
+    french_url, french = _serve_host(html[:start] + _readme_snippet('data-lang="fr"', console) + html[end:], csp)
+    set_setting(app, "feedback.widget_origins", [plain_url, french_url])
+    try:
+        pg = _open_page(browser, plain_url)
+        pg.get_by_role("button", name="Feedback").click()
+        assert pg.get_by_label("About").evaluate("s => [...s.options].map(o => o.value)") == [
+            "", "calendar", "voice", "sync"]
+        pg.context.close()
+
+        pg = _open_page(browser, french_url)
+        pg.get_by_role("button", name="Avis").click()
+        pg.get_by_role("dialog", name="Donner votre avis").wait_for()
+        assert pg.get_by_label("3 sur 5").count() == 1
+        assert pg.get_by_label("Type").evaluate("s => s.selectedOptions[0].textContent") == "Choisir…"
+        assert pg.get_by_role("button", name="Envoyer").is_visible()
+        assert pg.get_by_role("button", name="Cancel").is_visible()  # a string left out stays English
+        assert pg.evaluate("document.querySelector('nous-feedback').lang") == "fr"
+        assert pg.problems == []
+        pg.context.close()
+    finally:
+        plain.shutdown()
+        french.shutdown()
