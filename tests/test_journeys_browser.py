@@ -355,3 +355,30 @@ def test_inviting_a_tester_shows_the_stored_state_everywhere(app, stack) -> None
     expect(row).to_contain_text("Met at the meetup", timeout=FOLLOW_MS)
     assert admin.problems == []
     admin.close()
+
+
+def test_a_workflow_run_started_elsewhere_appears_in_the_run_lists_within_2_seconds(app, stack) -> None:
+    from nous.workflows import service as workflows
+
+    base, browser = stack
+    with app.app_context():
+        wf = workflows.create("name: Nightly tidy\ntrigger: manual\nsteps:\n  - id: wait\n    uses: delay\n"
+                              "    with: {seconds: 3600}\n", "test")
+        wf_id = wf.id
+    admin = Admin(app, base, browser)
+    runs = admin.page
+    runs.goto(f"{base}/admin/workflows/runs")
+    one = admin.open()
+    one.goto(f"{base}/admin/workflows/{wf_id}")
+    for page in (runs, one):
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+        expect(page.locator(".wf-runs")).to_contain_text("No runs yet")
+
+    with app.app_context():
+        run_id = workflows.run_now(wf_id, None, "cli")
+    started = time.monotonic()
+    expect(runs.locator(f"#workflow-run-{run_id}")).to_contain_text("Nightly tidy", timeout=FOLLOW_MS)
+    expect(one.locator(f"#workflow-run-{run_id}")).to_be_visible(timeout=FOLLOW_MS)
+    print(f"new run shown after {time.monotonic() - started:.2f} s")
+    assert admin.problems == []
+    admin.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -179,6 +180,11 @@ def db_report() -> str:
 
 # --- settings ----------------------------------------------------------------------------------
 
+@bp.app_template_filter("setting_version")
+def setting_version(value: Any) -> str:
+    return settings.version_of(value)
+
+
 def _settings_rows(errors: dict[str, str] | None = None, raw: dict[str, str] | None = None) -> list[dict[str, Any]]:
     values = settings.all_values()
     rows = []
@@ -204,7 +210,13 @@ def update_setting(key: str) -> Any:
 
     raw = setting_input(DEFINITIONS[key], request.form)
     try:
-        settings.set_value(key, raw, actor=current_actor(), ip=client_ip())
+        settings.set_value(key, raw, actor=current_actor(), ip=client_ip(),
+                           expected_version=request.form.get("version"))
+    except settings.SettingConflict as exc:
+        row = next(r for r in _settings_rows({key: exc.message}) if r["key"] == key)
+        resp = Response(render_template("admin/_setting_row.html", row=row, conflict=exc), status=409)
+        resp.headers["HX-Trigger"] = json.dumps({"toast": {"message": exc.message, "kind": "error"}})
+        return resp
     except SettingError as exc:
         rows = _settings_rows({key: exc.message}, {key: request.form.get("value", "")})
         row = next(r for r in rows if r["key"] == key)

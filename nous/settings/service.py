@@ -8,6 +8,7 @@ down the cache reloads from the database every five seconds instead.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -26,7 +27,29 @@ VERSION_KEY = "nous:settings:version"
 CHECK_EVERY = 0.5
 OFFLINE_RELOAD = 5.0
 
-__all__ = ["SettingError", "all_values", "export", "get", "history", "import_text", "set_value"]
+__all__ = ["SettingConflict", "SettingError", "all_values", "export", "get", "history", "import_text", "set_value",
+           "version_of"]
+
+
+class SettingConflict(ValueError):
+    """A change decided on another value than the stored one: `current` is the value now, `changes`
+    the latest changes of the setting (audit entries as dicts, oldest first)."""
+
+    status = 409
+
+    def __init__(self, key: str, current: Any, changes: list[dict[str, Any]]) -> None:
+        who = f" by {changes[-1]['actor']}" if changes else ""
+        super().__init__(f"{key} was changed{who} since you opened the page; nothing was saved. "
+                         "It shows the stored value now.")
+        self.message = str(self)
+        self.key = key
+        self.current = current
+        self.changes = changes
+
+
+def version_of(value: Any) -> str:
+    """What a page sends back to say which value of a setting it showed: a digest of that value."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _load() -> dict[str, Any]:
@@ -79,12 +102,16 @@ def _announce() -> None:
     _cache().changed()
 
 
-def set_value(key: str, raw: Any, actor: str, ip: str = "") -> Any:
-    """Validate and store one setting; audited with old and new value. Raises SettingError."""
+def set_value(key: str, raw: Any, actor: str, ip: str = "", expected_version: str | None = None) -> Any:
+    """Validate and store one setting; audited with old and new value. Raises SettingError, and
+    SettingConflict when `expected_version` (see version_of) is not the stored value's and the value
+    asked for is not already the stored one."""
     value = parse(key, raw)
     old = get(key)
     if value == old:
         return value
+    if expected_version and expected_version != version_of(old):
+        raise SettingConflict(key, old, list(reversed(history(key, limit=3))))
     _store(key, value, actor)
     audit.record(actor, "settings.set", key, before=old, after=value, ip=ip, commit=False)
     db.session.commit()

@@ -253,9 +253,14 @@ def save_workflow(workflow_id: int) -> Any:
     wf = _workflow(workflow_id)
     text, fmt = _document_from_request()
     try:
-        wf = service.update_workflow(wf.id, text, current_actor(), client_ip(), fmt=fmt)
+        wf = service.update_workflow(wf.id, text, current_actor(), client_ip(), fmt=fmt,
+                                     expected_version=int(seen) if seen.isascii() and seen.isdigit() else None)
+    except service.WorkflowConflict as exc:
+        return render_template("workflows/editor.html", workflow=exc.current, document=text, problems=None,
+                               conflict=exc, handlers=service.handler_catalog(), active="workflows"), 409
     except schema.DocumentInvalid as exc:
         return _editor_error(wf, text, exc)
+    seen = request.form.get("version", "")
     flash(f"Workflow {wf.name} saved (version {wf.version}).", "success")
     return redirect(url_for("workflows.show", workflow_id=wf.id), 303)
 

@@ -75,6 +75,21 @@ class NotFound(WorkflowError):
 
 
 # --- reading -----------------------------------------------------------------------------------
+class WorkflowConflict(WorkflowError):
+    """A save decided on an older version of the workflow: `current` is the workflow now, `changes` its
+    latest audit entries (oldest first)."""
+
+    status = 409
+
+    def __init__(self, current: Workflow, seen: int, changes: list[Any]) -> None:
+        who = f" by {changes[-1].actor}" if changes else ""
+        super().__init__(f"{current.name} was changed{who} since you opened it (version {seen} → {current.version}); "
+                         "nothing was saved. Your text is kept below, next to the stored one.")
+        self.message = str(self)
+        self.current = current
+        self.changes = changes
+
+
 
 def get(workflow_id: int) -> Workflow:
     ok = isinstance(workflow_id, int) and 0 < workflow_id < 2**31
@@ -271,7 +286,10 @@ def create(text: str, actor: str, ip: str = "", fmt: str | None = None, enabled:
     return wf
 
 
-def update_workflow(workflow_id: int, text: str, actor: str, ip: str = "", fmt: str | None = None) -> Workflow:
+def update_workflow(workflow_id: int, text: str, actor: str, ip: str = "", fmt: str | None = None,
+                    expected_version: int | None = None) -> Workflow:
+    """Replace the document (a new version). Refused (WorkflowConflict, 409) when the workflow changed
+    since `expected_version`, the version the editor was opened on, unless the text is the stored one."""
     wf = get(workflow_id)
     doc = validate(text, fmt)
     _name_taken(doc, except_id=wf.id)
@@ -288,6 +306,9 @@ def update_workflow(workflow_id: int, text: str, actor: str, ip: str = "", fmt: 
     audit.record(actor, "workflows.update", f"workflow:{wf.id}", before=before, after=workflow_as_dict(wf), ip=ip,
                  commit=False)
     db.session.commit()
+    if expected_version is not None and expected_version != wf.version:
+        changes = [e for e in audit.query(target=f"workflow:{wf.id}", limit=3) if e.target == f"workflow:{wf.id}"]
+        raise WorkflowConflict(wf, expected_version, list(reversed(changes)))
     _workflows_changed()
     sync_schedule(wf)
     return wf
@@ -423,6 +444,7 @@ def run_now(workflow_id: int, data: Any, actor: str, ip: str = "") -> int:
     if not wf.enabled:
         raise WorkflowError(f"{wf.name} is disabled; enable it to run it")
     data = parse_input(data)
+    engine.announce(run_id)
     run_id = start_run(wf, data, trigger="manual", actor=actor)
     audit.record(actor, "workflows.run", f"workflow:{wf.id}", after={"run_id": run_id}, ip=ip)
     return run_id
