@@ -34,6 +34,9 @@ MAX_JSON_BYTES = 1024 * 1024
 MAX_NUMBER_DIGITS = 4300  # Python's own limit for reading an integer (sys.get_int_max_str_digits)
 MIN_DATE = date(1970, 1, 1)
 MAX_DATE = date(9000, 12, 31)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 _UNSIGNED = re.compile(r"[0-9]{1,19}")
 _SIGNED = re.compile(r"-?[0-9]{1,19}")
 _MAX_INT_DIGITS = 19
@@ -76,17 +79,30 @@ def depth(value: Any) -> int:
     return deepest
 
 
+def _no_lone_surrogates(value: Any) -> Any:
+    """`value` with each lone surrogate (a "\\ud800" escape without its pair, which no text encoding can
+    carry on to Redis, PostgreSQL or a page) as U+FFFD, as clean text has it. Depth is bounded already."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_no_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """`json.loads` with limits: ValueError (never RecursionError) for nesting deeper than `max_depth` and
-    for anything that is not JSON. Non-finite numbers (NaN, 1e309) are left to each field's check, so the
-    answer names the field (`finite`)."""
+    for anything that is not JSON; lone surrogates become U+FFFD. Non-finite numbers (NaN, 1e309) are left
+    to each field's check, so the answer names the field (`finite`)."""
     try:
         value = json.loads(text, parse_int=_parse_int)
     except RecursionError:
         raise ValueError(f"nested more than {max_depth} levels deep") from None
     if depth(value) > max_depth:
         raise ValueError(f"nested more than {max_depth} levels deep")
-    return value
+    escaped = (_SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES).search(text)
+    return _no_lone_surrogates(value) if escaped else value
 
 
 def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH, *, force: bool = True) -> Any:

@@ -19,7 +19,6 @@ evaluation of twenty flags. Every other outcome is left to the Flask route, whic
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 from collections.abc import Callable
@@ -171,7 +170,7 @@ def parse_context(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
                 where = f"properties.{k}"[:200]
                 if len(k) > PROPERTY_NAME_MAX:
                     errors[where] = f"property names have at most {PROPERTY_NAME_MAX} characters"
-                elif isinstance(v, bool) or (isinstance(v, (int, float)) and math.isfinite(v)):
+                elif isinstance(v, bool) or inputs.finite(v):
                     clean[k] = v
                 elif isinstance(v, str):
                     if len(v) > TEXT_MAX:
@@ -281,8 +280,8 @@ def evaluate_in_front(environ: dict[str, Any]) -> Answer | None:
     body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)  # Flask reads it again if it answers instead
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
+        data = inputs.loads(body)
+    except ValueError:
         return None
     if not isinstance(data, dict):
         return None

@@ -144,6 +144,8 @@ def import_text(text: str, fmt: str, actor: str, ip: str = "") -> dict[str, tupl
         data = inputs.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read the {fmt.upper()} document: {exc}".splitlines()[0]) from None
+    except RecursionError:  # YAML nested thousands deep
+        raise ValueError(f"cannot read the {fmt.upper()} document: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("expected a mapping of setting names to values")
     parsed = {str(k): parse(str(k), v) for k, v in data.items()}

@@ -300,6 +300,8 @@ def _load(text: str, fmt: str) -> tuple[Any, _Builder]:
                                        mark.column + 1 if mark else None)]) from None
     except yaml.YAMLError as exc:
         raise DocumentInvalid([Problem(f"invalid YAML: {exc}")]) from None
+    except ValueError as exc:  # a value YAML cannot build, such as the date 0000-00-00 or 2026-02-30
+        raise DocumentInvalid([Problem(f"invalid YAML: {exc}")]) from None
     except RecursionError:
         raise DocumentInvalid([Problem("invalid YAML: nested too deeply")]) from None
     return data, problems
