@@ -12,7 +12,8 @@ The guard against server-side request forgery, in the order it applies to each h
   network on the caller's allow-list);
 - the connection goes to the address that was checked (no second lookup that a rebinding DNS server
   could answer differently); TLS still verifies the certificate for the name;
-- a redirect is followed only when its target passes the same checks, at most MAX_REDIRECTS times;
+- a redirect is followed only when its target passes the same checks, at most MAX_REDIRECTS times,
+  and credentials (Authorization, Cookie) are not sent on to another origin;
 - one deadline covers the whole exchange, redirects included, and the body is read up to a size cap.
 
 Why our own: the one library for this (advocate) is unmaintained since 2020 and wraps `requests`,
@@ -40,6 +41,8 @@ NETWORKS_SETTING = "outbound.allowed_networks"
 MAX_REDIRECTS = 3
 USER_AGENT = "NOUS-Beta-Console/1.0"
 REDIRECTS = (301, 302, 303, 307, 308)
+CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")  # never sent on to another origin
+BODY_HEADERS = ("content-type", "content-length", "content-encoding")  # dropped with the body (303 → GET)
 
 _v4 = ipaddress.IPv4Network
 _v6 = ipaddress.IPv6Network
@@ -269,6 +272,15 @@ def check_url(url: str, policy: Policy) -> Target:
     return Target(scheme, host, port, ips[0])
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower().rstrip("."), parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return "", "", None
+
+
 def _pool(target: Target, timeout: float) -> urllib3.HTTPConnectionPool:
     t = urllib3.Timeout(connect=min(5.0, timeout), read=timeout)
     if target.scheme == "https":
@@ -314,21 +326,31 @@ def request(method: str, url: str, *, policy: Policy, headers: dict[str, str] | 
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise OutboundRefused(f"more than {MAX_REDIRECTS} redirects")
-                url = urljoin(url, location)
+                previous, url = target, urljoin(url, location)
                 if resp.status == 303 or (resp.status in (301, 302) and method not in ("GET", "HEAD")):
                     method, body = "GET", None
+                    headers = {k: v for k, v in (headers or {}).items() if k.lower() not in BODY_HEADERS}
+                if _origin(url) != (previous.scheme, previous.host, previous.port):
+                    headers = {k: v for k, v in (headers or {}).items() if k.lower() not in CREDENTIAL_HEADERS}
                 continue
             data = bytearray()
-            for chunk in resp.stream(65536, decode_content=True) if read_body else ():
+            while read_body:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise OutboundError(f"{method} {url}: no complete response within {timeout:g} s")
+                sock = getattr(resp.connection, "sock", None)
+                if sock is not None:
+                    sock.settimeout(left)  # a read waits only for what is left: a slow drip cannot stretch it
+                chunk = resp.read1(65536, decode_content=True)
+                if not chunk:
+                    break
                 data += chunk
                 if len(data) > max_bytes:
                     raise OutboundError(f"the response is larger than {max_bytes} bytes", retryable=False)
-                if time.monotonic() > deadline:
-                    raise OutboundError(f"{method} {url}: no complete response within {timeout:g} s")
         except Urllib3Error as exc:
             raise OutboundError(f"{method} {url}: {type(exc).__name__}: {str(exc)[:200]}") from None
         finally:
-            resp.release_conn()
+            resp.close()  # the socket goes now, also while a traceback still refers to this frame
             pool.close()
         return Response(status=resp.status, headers={k.lower(): v for k, v in resp.headers.items()},
                         body=bytes(data), url=url, redirects=redirects,

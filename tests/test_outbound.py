@@ -177,12 +177,29 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/hello":
             self._send(200, json.dumps({"host": self.headers["Host"]}).encode(), {"Content-Type": "application/json"})
+        elif parts.path == "/echo":
+            seen = {k: self.headers.get(k) for k in ("Authorization", "Cookie", "X-Trace")}
+            self._send(200, json.dumps(seen).encode(), {"Content-Type": "application/json"})
         elif parts.path == "/redirect":
             self._send(302, headers={"Location": parse_qs(parts.query)["to"][0]})
         elif parts.path == "/loop":
             self._send(302, headers={"Location": "/loop"})
         elif parts.path == "/big":
             self._send(200, b"x" * 50_000)
+        elif parts.path == "/drip":  # the headers at once, then a byte every 0.1 s for 3 s
+            self.send_response(200)
+            self.send_header("Content-Length", "30")
+            self.end_headers()
+            sent = 0
+            try:
+                for _ in range(30):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    sent += 1
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.server.dripped.append(sent)  # type: ignore[attr-defined]
         elif parts.path == "/slow":
             time.sleep(1.5)
             self._send(200, b"late")
@@ -194,6 +211,7 @@ def serve(host: str) -> Iterator[ThreadingHTTPServer]:
     """A local HTTP server on `host` that records the paths it was asked for (`server.hits`)."""
     server = ThreadingHTTPServer((host, 0), _Handler)
     server.hits = []  # type: ignore[attr-defined]
+    server.dripped = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -264,6 +282,23 @@ def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to
     assert lookups == ["rebind.example.com"]
 
 
+@pytest.fixture
+def other() -> Iterator[ThreadingHTTPServer]:
+    """Another origin on the same machine (127.0.0.1, another port)."""
+    yield from serve("127.0.0.1")
+
+
+def test_credentials_are_not_sent_on_to_another_origin(local, other):
+    sent = {"Authorization": "Bearer s3cret", "Cookie": "session=1", "X-Trace": "t-1"}
+    same = outbound.request("GET", url_of("127.0.0.1", local.server_port, "/redirect?to=/echo"), policy=LOCAL,
+                            headers=sent)
+    assert json.loads(same.body) == {"Authorization": "Bearer s3cret", "Cookie": "session=1", "X-Trace": "t-1"}
+    elsewhere = url_of("127.0.0.1", other.server_port, "/echo")
+    moved = outbound.request("GET", url_of("127.0.0.1", local.server_port, f"/redirect?to={elsewhere}"),
+                             policy=LOCAL, headers=sent)
+    assert json.loads(moved.body) == {"Authorization": None, "Cookie": None, "X-Trace": "t-1"}
+
+
 def test_proxy_variables_cannot_route_around_the_check(local, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
     monkeypatch.setenv("http_proxy", "http://10.9.9.9:3128")
@@ -284,6 +319,14 @@ def test_redirects_size_and_time_are_capped(local):
     with pytest.raises(outbound.OutboundError, match="ReadTimeoutError") as slow:
         outbound.request("GET", f"{base}slow", policy=LOCAL, timeout=0.3)
     assert slow.value.retryable is True
+    with pytest.raises(outbound.OutboundError, match=r"ReadTimeoutError|no complete response within 0\.5 s") as drip:
+        outbound.request("GET", f"{base}drip", policy=LOCAL, timeout=0.5)  # each byte is in time, the body is not
+    assert drip.value.retryable is True
+    ends = time.monotonic() + 5
+    while not local.dripped and time.monotonic() < ends:
+        time.sleep(0.02)
+    assert local.dripped and local.dripped[0] < 30  # the client hung up at its deadline, not at the end of the drip
+    assert outbound.request("GET", f"{base}drip", policy=LOCAL, timeout=10).body == b"x" * 30
 
 
 def test_the_policy_comes_from_the_settings(ctx):
