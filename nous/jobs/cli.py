@@ -58,8 +58,10 @@ def _fmt_ms(ms: float | None) -> str:
               help="Seconds between heartbeats of a running job.")
 @click.option("--heartbeat-grace", type=click.IntRange(1, 3600), default=15, show_default=True,
               help="A job whose heartbeat is this many seconds late counts as abandoned and is retried.")
+@click.option("--reconcile-interval", type=click.FloatRange(0.5, 3600), default=10, show_default=True,
+              help="Seconds between two passes that put back jobs Redis lost (restart, flush) from the history.")
 def worker_command(burst: bool, queues: str, name: str | None, job_monitoring_interval: int,
-                   heartbeat_grace: int) -> None:
+                   heartbeat_grace: int, reconcile_interval: float) -> None:
     """Run an RQ worker with its scheduler on the queues high, default, low."""
     from nous.jobs.registry import QUEUES
     from nous.jobs.worker import run_worker
@@ -70,7 +72,7 @@ def worker_command(burst: bool, queues: str, name: str | None, job_monitoring_in
         raise click.BadParameter(f"unknown queue {', '.join(unknown) or '(none)'}; use high, default, low",
                                  param_hint="--queues")
     run_worker(names, burst=burst, name=name, job_monitoring_interval=job_monitoring_interval,
-               heartbeat_grace=heartbeat_grace)
+               heartbeat_grace=heartbeat_grace, reconcile_interval=reconcile_interval)
 
 
 # AppGroup: every command runs in an app context, however it is invoked (also by the test runner).

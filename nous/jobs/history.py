@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.results import Result
 from sqlalchemy import Connection, DateTime, String, bindparam, insert, literal, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from nous.extensions import db
 from nous.jobs import announce
@@ -38,6 +39,12 @@ from nous.jobs.models import (
 )
 
 log = logging.getLogger("nous.jobs")
+
+LOST = "lost"  # an attempt whose end nobody saw: Redis lost the job while it ran, and it was put back
+# Set by a running job's worker at each heartbeat (kept apart from RQ's keys, which a flushed Redis loses
+# and RQ's heartbeats do not write back): the reconciler does not put back a job someone still runs.
+RUNNING_KEY = "nous:jobs:running:{}"
+REACHABLE_FOR = 1.0  # seconds a successful write vouches for the database before it is asked again
 
 # Core tables, not ORM entities: these writes happen for every job, and an ORM bulk UPDATE
 # evaluates its criteria against the session in Python first.
@@ -103,6 +110,14 @@ class Writer:
     def __init__(self) -> None:
         self._conn: Connection | None = None
         self.single_statements = False  # one CTE statement per write, in autocommit (PostgreSQL)
+        self.answered_at = -1e9  # monotonic time of the database's last answer
+
+    def reachable(self, fresh: bool = False) -> bool:
+        """Whether the database answers (asked with a round trip if `fresh` or if it has not answered
+        for REACHABLE_FOR seconds). A dead connection is replaced."""
+        if not fresh and time.monotonic() - self.answered_at < REACHABLE_FOR:
+            return True
+        return _safely("ping", "-", lambda ex: ex.exec_driver_sql("SELECT 1").scalar(), self, quiet=True) == 1
 
     def connection(self) -> Connection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
@@ -134,23 +149,33 @@ class Writer:
         self._conn = None
 
 
-def _safely(what: str, job_id: str, fn: Any, writer: Writer | None = None) -> Any:
-    """Run `fn(executor)` in a transaction; log (never raise) when the database is unreachable."""
-    try:
-        if writer is None:
-            result = fn(db.session)
-            db.session.commit()
+def _safely(what: str, job_id: str, fn: Any, writer: Writer | None = None, quiet: bool = False) -> Any:
+    """Run `fn(executor)` in a transaction; log (never raise) when the database is unreachable.
+    The writer's connection found dead (the database restarted since its last use) is replaced and
+    the write tried once more on a new one."""
+    for first_try in (True, False):
+        try:
+            if writer is None:
+                result = fn(db.session)
+                db.session.commit()
+                return result
+            conn = writer.connection()
+            with conn.begin():
+                result = fn(conn)
+            writer.answered_at = time.monotonic()
             return result
-        conn = writer.connection()
-        with conn.begin():
-            return fn(conn)
-    except SQLAlchemyError as exc:
-        if writer is None:
-            db.session.rollback()
-        else:
-            writer.discard()
-        log.warning("job history not written", extra={"job_id": job_id, "step": what, "error": str(exc)[:200]})
-        return None
+        except SQLAlchemyError as exc:
+            if writer is None:
+                db.session.rollback()
+            else:
+                writer.discard()
+                if first_try and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    continue
+            if not quiet:
+                log.warning("job history not written",
+                            extra={"job_id": job_id, "step": what, "error": str(exc)[:200]})
+            return None
+    return None
 
 
 def record_enqueued(*, job_id: str, task: str, queue: str, priority: int, args: list[Any], kwargs: dict[str, Any],
@@ -239,12 +264,16 @@ def outcome_of(job: Job, result: Result | None) -> dict[str, Any]:
 
 def record_ended(job: Job, fallback_started: datetime, fallback_ended: datetime,
                  writer: Writer | None = None) -> dict[str, Any] | None:
-    """Fetch the job's fate from Redis and write it down. Returns the outcome."""
+    """Fetch the job's fate from Redis and write it down. Returns the outcome, or None when Redis
+    cannot tell it (unreachable, or it lost the job): then nothing is written, the history keeps
+    saying the job runs, and `service.reconcile` learns the truth from RQ later or puts the job
+    back (every job keeps its record in Redis for RESULT_TTL after it ends)."""
     try:
         outcome = outcome_of(job, load(job))
-    except Exception as exc:  # the job hash is gone (result_ttl=0, deleted): it ran and is over  # noqa: BLE001
-        log.info("job ended without a record in Redis", extra={"job_id": job.id, "error": str(exc)[:200]})
-        outcome = {"status": FINISHED, "error": "", "traceback": "", "result_summary": "", "scheduled_for": None}
+    except Exception as exc:  # noqa: BLE001  # whatever went wrong, the outcome is unknown
+        log.warning("job outcome unknown: Redis cannot tell it; left to the reconciler",
+                    extra={"job_id": job.id, "error": str(exc)[:200]})
+        return None
     started = aware(job.started_at) or fallback_started
     ended = aware(job.ended_at) or fallback_ended
     duration = max(0.0, (ended - started).total_seconds() * 1000)
@@ -279,6 +308,12 @@ def _close_attempt(ex: Any, job_id: str, outcome: str, ended: datetime, error: s
     ex.execute(CLOSE_ATTEMPT, {"jid": job_id, "outcome": outcome, "ended": ended, "error": error[:500], "tb": tb})
 
 
+def record_lost(job_id: str) -> None:
+    """A job Redis lost while it ran is being put back: its open attempt ends as lost."""
+    message = "Redis lost the job while it ran; it was put back on its queue"
+    _safely("lost", job_id, lambda ex: _close_attempt(ex, job_id, LOST, utcnow(), message, ""))
+
+
 def record_abandoned(job: Job, will_retry: bool) -> None:
     """A worker died while running the job (found by the started-registry sweep)."""
     message = "AbandonedJobError: the worker running this job died (killed or lost)"
@@ -311,5 +346,19 @@ def record_status(job_id: str, status: str, **values: Any) -> None:
     db.session.commit()
 
 
-__all__ = ["CANCELED", "FAILED", "FINISHED", "QUEUED", "RETRYING", "SCHEDULED", "STARTED", "STOPPED",
-           "record_abandoned", "record_ended", "record_enqueued", "record_started", "record_status"]
+__all__ = [
+    "CANCELED",
+    "FAILED",
+    "FINISHED",
+    "QUEUED",
+    "RETRYING",
+    "SCHEDULED",
+    "STARTED",
+    "STOPPED",
+    "record_abandoned",
+    "record_ended",
+    "record_enqueued",
+    "record_lost",
+    "record_started",
+    "record_status",
+]

@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import Flask, current_app, has_app_context
 from rq import get_current_job
 
@@ -71,7 +72,11 @@ def report_progress(percent: float, message: str = "") -> None:
     except (TypeError, ValueError):
         raise ValueError(f"percent must be a number from 0 to 100, got {percent!r}") from None
     job.meta["progress"] = {"percent": value, "message": str(message)[:200]}
-    job.save_meta()
+    try:
+        job.save_meta()
+    except (redis.RedisError, OSError) as exc:  # a report missed in an outage; the task goes on
+        log.warning("progress not saved: Redis is not reachable", extra={"job_id": job.id, "error": str(exc)[:200]})
+        return
     from nous.jobs import announce
 
     task, queue = announce.meta_of(job)

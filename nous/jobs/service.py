@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -601,44 +602,88 @@ def delete_job(job_id: str, actor: str, ip: str = "") -> None:
 
 # --- housekeeping ------------------------------------------------------------------------------
 
-def reconcile(stale_after: timedelta = timedelta(minutes=10)) -> dict[str, int]:
-    """Make the history and Redis agree again, for jobs the history says are waiting or running:
+RECONCILE_GRACE = timedelta(seconds=5)  # a younger row may be between its commit and its Redis write
+LOST_CONFIRM = 10.0  # seconds a running job must stay missing from Redis, its worker silent, before it is put back
+RECONCILE_BATCH = 500
+_missing_since: dict[str, float] = {}  # running job id -> when a pass first found it missing (this process)
+
+
+def reconcile(grace: timedelta = RECONCILE_GRACE, confirm: float = LOST_CONFIRM) -> dict[str, int]:
+    """Make the history and Redis agree again, for every job the history says is waiting or running
+    (rows younger than `grace` excepted). Run every few seconds by the scheduler; one round trip to
+    Redis per RECONCILE_BATCH rows.
     - Redis no longer has the job (a restart, a flushed database): it is put back from its stored
-      arguments, so nothing on record is lost;
-    - Redis says it has ended but the history missed it (its worker died at that moment): the
-      history takes RQ's outcome."""
-    cutoff = utcnow() - stale_after
-    stmt = (select(JobRun).where(JobRun.status.in_(ACTIVE_STATES)).where(JobRun.updated_at < cutoff)
-            .order_by(JobRun.seq.asc()).limit(1000))
+      arguments (at its time, if scheduled), so nothing on record is lost. A job the history says
+      runs is put back only once it has been missing for `confirm` seconds while its worker gave
+      no sign of still running it (a flushed Redis loses RQ's own record of running jobs);
+    - Redis says it has ended but the history missed it (its worker died at that moment, or could
+      not read the outcome during an outage): the history takes RQ's outcome."""
+    cutoff = utcnow() - grace
     conn = get_redis()
-    restored = synced = 0
-    ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
-    for run in db.session.scalars(stmt).all():
-        if conn.exists(Job.key_for(run.job_id)):
-            job = _fetch(run.job_id)
-            if job is not None and job.get_status(refresh=False) in ended:
-                outcome = history.record_ended(job, aware(run.started_at) or utcnow(), utcnow())
-                if outcome:
-                    announce.job_event(run.job_id, run.task, outcome["status"], queue=run.queue,
-                                       attempt=run.attempts, progress=outcome.get("progress"),
-                                       error=outcome.get("error"))
-                synced += 1
-            continue
-        try:
-            task = _task_for(run)
-        except JobError:
-            history.record_status(run.job_id, FAILED, error="task no longer exists", ended_at=utcnow())
-            continue
-        stored = run.args or {}
-        when = aware(run.scheduled_for) if run.status == SCHEDULED else None
-        _put(task, run.queue, run.job_id, list(stored.get("args", [])), dict(stored.get("kwargs", {})),
-             when if when and when > utcnow() else None)
-        status = SCHEDULED if when and when > utcnow() else QUEUED
-        history.record_status(run.job_id, status)
-        announce.job_event(run.job_id, run.task, status, queue=run.queue, attempt=run.attempts)
-        restored += 1
-        log.warning("job restored from the history", extra={"job_id": run.job_id, "task": run.task})
-    return {"restored": restored, "synced": synced}
+    out = {"restored": 0, "synced": 0}
+    ended = {s.value for s in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
+    still_missing: set[str] = set()
+    last = 0
+    while True:
+        batch = list(db.session.scalars(
+            select(JobRun).options(defer(JobRun.traceback)).where(JobRun.status.in_(ACTIVE_STATES))
+            .where(JobRun.updated_at < cutoff, JobRun.seq > last).order_by(JobRun.seq.asc()).limit(RECONCILE_BATCH)))
+        if not batch:
+            break
+        last = batch[-1].seq
+        with conn.pipeline(transaction=False) as pipe:
+            for run in batch:
+                pipe.hmget(Job.key_for(run.job_id), "status", "data")
+                pipe.exists(history.RUNNING_KEY.format(run.job_id))
+            answers = pipe.execute()
+        for run, (status, data), running in zip(batch, answers[0::2], answers[1::2], strict=True):
+            if data is not None:  # RQ has the job (RQ cannot read one without its "data")
+                if status is not None and status.decode() in ended:
+                    out["synced"] += _sync(run)
+                continue
+            if run.status == STARTED:
+                first = _missing_since.setdefault(run.job_id, time.monotonic())
+                still_missing.add(run.job_id)
+                if running or time.monotonic() - first < confirm:
+                    continue
+            out["restored"] += _restore(run)
+    for job_id in set(_missing_since) - still_missing:
+        del _missing_since[job_id]
+    return out
+
+
+def _sync(run: JobRun) -> int:
+    job = _fetch(run.job_id)
+    if job is None:
+        return 0
+    outcome = history.record_ended(job, aware(run.started_at) or utcnow(), utcnow())
+    if not outcome:
+        return 0
+    announce.job_event(run.job_id, run.task, outcome["status"], queue=run.queue, attempt=run.attempts,
+                       progress=outcome.get("progress"), error=outcome.get("error"))
+    return 1
+
+
+def _restore(run: JobRun) -> int:
+    """Put a job Redis lost back from its stored arguments (at its time, if it waits for one)."""
+    _missing_since.pop(run.job_id, None)
+    try:
+        task = _task_for(run)
+    except JobError:
+        history.record_status(run.job_id, FAILED, error="task no longer exists", ended_at=utcnow())
+        return 0
+    if run.status == STARTED:
+        history.record_lost(run.job_id)
+    stored = run.args or {}
+    when = aware(run.scheduled_for) if run.status in (SCHEDULED, RETRYING) else None
+    when = when if when and when > utcnow() else None
+    get_redis().delete(Job.key_for(run.job_id))  # what a running work-horse may have written since the flush
+    _put(task, run.queue, run.job_id, list(stored.get("args", [])), dict(stored.get("kwargs", {})), when)
+    status = SCHEDULED if when else QUEUED
+    history.record_status(run.job_id, status)
+    announce.job_event(run.job_id, run.task, status, queue=run.queue, attempt=run.attempts)
+    log.warning("job restored from the history", extra={"job_id": run.job_id, "task": run.task, "was": run.status})
+    return 1
 
 
 def prune_history(days: int) -> int:

@@ -10,8 +10,12 @@ What it adds to RQ's forking `Worker` (and why):
   worker leaves no orphan that could finish a job a second time after it was retried;
 - scheduler locks expire 10 s after their holder dies instead of 61 s, so a new worker takes over
   scheduled jobs quickly;
-- the scheduler process also runs the recurring schedules (one leader through a Redis lock) and
-  restores jobs Redis lost from the history.
+- the scheduler process also runs the recurring schedules (one leader through a Redis lock) and,
+  every `reconcile_interval` seconds, makes the history and Redis agree (jobs Redis lost are put
+  back from the history; outcomes the history missed are taken from RQ);
+- outages pause the worker instead of ending it: a Redis call that fails is tried again with
+  backoff (a running work-horse is kept, and its outcome is written once Redis answers), and no
+  job is taken while the database is unreachable (its history could not be written).
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ import os
 import signal
 import time
 import weakref
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import redis
 from flask import Flask, current_app
 from rq import Queue, SimpleWorker, Worker
-from rq.exceptions import AbandonedJobError
+from rq.exceptions import AbandonedJobError, StopRequested
+from rq.executions import Execution
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
@@ -53,10 +60,16 @@ MAINTENANCE_INTERVAL = 5  # registry clean-up in idle workers
 DEQUEUE_TIMEOUT = 5  # idle workers wake this often (heartbeat, maintenance)
 SCHEDULER_LOCK_TTL = 10
 SWEEP_INTERVAL = 5  # the scheduler's sweep of started jobs
-HOUSEKEEPING_INTERVAL = 60  # restore lost jobs, re-send stuck mail
+HOUSEKEEPING_INTERVAL = 60  # re-send stuck mail
+RECONCILE_INTERVAL = 10  # seconds between two passes that restore jobs Redis lost (a worker option)
+BACKOFF_START = 0.5  # seconds before the first retry of a failed Redis or database call, doubled each time
+BACKOFF_MAX = 5.0
 CRON_LOCK = "nous:cron:leader"
 ERROR_LOG_INTERVAL = 60  # seconds between two reports of the same scheduler failure
 PR_SET_PDEATHSIG = 1
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+T = TypeVar("T")
 
 
 class NousJob(Job):
@@ -111,6 +124,28 @@ def guard_connections_across_fork(engine: Engine) -> None:
     engine.dispose()  # connections made before the guard carry no pid: close them here, in their process
 
 
+def until_redis(what: str, fn: Callable[[], T], stopping: Callable[[], bool] = lambda: False) -> T:
+    """`fn()`, tried again with backoff (0.5 s doubling to 5 s) while Redis is unreachable; the outage
+    is logged once. Raises StopRequested when `stopping()` says the worker is asked to stop."""
+    wait = BACKOFF_START
+    failed_at: float | None = None
+    while True:
+        try:
+            value = fn()
+        except REDIS_ERRORS as exc:
+            if stopping():
+                raise StopRequested() from exc
+            if failed_at is None:
+                failed_at = time.monotonic()
+                log.warning("Redis is not reachable; trying again", extra={"step": what, "error": str(exc)[:200]})
+            time.sleep(wait)
+            wait = min(wait * 2, BACKOFF_MAX)
+            continue
+        if failed_at is not None:
+            log.warning("Redis answers again", extra={"step": what, "after_s": round(time.monotonic() - failed_at, 1)})
+        return value
+
+
 def abandoned_handler(job: Job, exc_type: type[BaseException] | None, exc_value: Any, tb: Any) -> bool:
     """Exception handler given to the started-registry clean-up: write down abandoned jobs."""
     if exc_type is AbandonedJobError:
@@ -149,10 +184,12 @@ def notify_failure(job: Job, outcome: dict[str, Any]) -> None:
 class NousScheduler(RQScheduler):
     """RQ's scheduler process, with short lock lifetimes, the cron leader and the abandoned-job sweep."""
 
-    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, app: Flask, reconcile_interval: float = RECONCILE_INTERVAL, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
         self.parent_pid = os.getpid()
+        self.reconcile_interval = reconcile_interval
+        self.leader = False  # holds the cron lock: runs the schedules and the reconciler
         self._reported: dict[tuple[str, str, str], float] = {}
 
     def acquire_locks(self, auto_start: bool = False) -> set[str]:
@@ -192,16 +229,21 @@ class NousScheduler(RQScheduler):
             conn.execute()
 
     def tick_cron(self) -> None:
-        if acquire_or_refresh_lock(self.connection, CRON_LOCK, self.name, SCHEDULER_LOCK_TTL) == "taken":
+        self.leader = acquire_or_refresh_lock(self.connection, CRON_LOCK, self.name, SCHEDULER_LOCK_TTL) != "taken"
+        if not self.leader:
             return
         from nous.jobs import service
 
         service.run_due_schedules()
 
-    def housekeeping(self) -> None:
+    def reconcile(self) -> None:
+        if not self.leader:  # one reconciler at a time: two could put the same lost job back twice
+            return
         from nous.jobs import service
 
         service.reconcile()
+
+    def housekeeping(self) -> None:
         try:
             from nous.email import service as email
 
@@ -214,33 +256,49 @@ class NousScheduler(RQScheduler):
             fn()
         except Exception as exc:  # the scheduler keeps scheduling whatever one step does
             db.session.rollback()
-            # The same failure every second (database down, not migrated) is logged once a minute.
+            # The same failure every second (Redis or the database down, not migrated) is logged once a minute.
             key = (what, type(exc).__name__, str(exc)[:200])
             if time.monotonic() - self._reported.get(key, -1e9) >= ERROR_LOG_INTERVAL:
                 self._reported[key] = time.monotonic()
-                log.error("scheduler step failed", exc_info=True, extra={"step": what})
+                if isinstance(exc, REDIS_ERRORS):
+                    log.warning("scheduler step waits for Redis", extra={"step": what, "error": str(exc)[:200]})
+                else:
+                    log.error("scheduler step failed", exc_info=True, extra={"step": what})
+
+    def _locks_and_heartbeat(self) -> None:
+        if self.should_reacquire_locks:
+            self.acquire_locks()
+        self.heartbeat()
+
+    def _stop(self) -> None:
+        try:
+            self.stop()
+            release_lock(self.connection, CRON_LOCK, self.name)
+        except REDIS_ERRORS:  # the locks expire by themselves
+            pass
 
     def work(self) -> None:
         die_with_parent(self.parent_pid)
         with self.app.app_context():
             self._install_signal_handlers()
-            self.register_birth()
+            self._guarded("birth", self.register_birth)
             self._guarded("sync schedules", self._sync_schedules)
-            last_sweep = last_housekeeping = 0.0
+            last_sweep = last_housekeeping = last_reconcile = 0.0
             while True:
                 if self._stop_requested:
-                    self.stop()
-                    release_lock(self.connection, CRON_LOCK, self.name)
+                    self._stop()
                     break
-                if self.should_reacquire_locks:
-                    self.acquire_locks()
-                self.heartbeat()
-                self.enqueue_scheduled_jobs()
+                # Each step on its own: a Redis or database outage skips a turn, never ends the loop.
+                self._guarded("heartbeat", self._locks_and_heartbeat)
+                self._guarded("scheduled jobs", self.enqueue_scheduled_jobs)
                 self._guarded("cron", self.tick_cron)
                 mono = time.monotonic()
                 if mono - last_sweep >= SWEEP_INTERVAL:
                     last_sweep = mono
                     self._guarded("sweep", lambda: sweep_abandoned(self.connection, sorted(self._queue_names)))
+                if mono - last_reconcile >= self.reconcile_interval:
+                    last_reconcile = mono
+                    self._guarded("reconcile", self.reconcile)
                 if mono - last_housekeeping >= HOUSEKEEPING_INTERVAL:
                     last_housekeeping = mono
                     self._guarded("housekeeping", self.housekeeping)
@@ -260,26 +318,120 @@ class NousScheduler(RQScheduler):
         self._guarded("sweep", lambda: sweep_abandoned(self.connection, sorted(self._queue_names)))
 
 
-class HistoryMixin:
-    """Write the job history around each job, in the worker process."""
+class OutageMixin:
+    """Redis and database outages pause the worker instead of ending it (RQ's own loop quits on any
+    Redis error outside its wait for the next job). Redis calls are tried again with backoff; a
+    running work-horse is kept and writes its outcome once Redis answers; no job is taken while
+    the database is unreachable."""
 
     name: str
+    is_horse: bool
+    _stop_requested: bool
     _history: history.Writer | None = None
 
-    def execute_job(self, job: Job, queue: Queue) -> None:
+    def _until_redis(self, what: str, fn: Callable[[], T]) -> T:
+        return until_redis(what, fn, stopping=lambda: self._stop_requested and not self.is_horse)
+
+    def _best_effort(self, what: str, fn: Callable[[], Any]) -> None:
+        """A Redis write that the next turn repeats anyway (heartbeats, state, registry clean-up)."""
+        try:
+            fn()
+        except REDIS_ERRORS as exc:
+            log.debug("Redis is not reachable; skipped", extra={"step": what, "error": str(exc)[:200]})
+
+    @property
+    def history_writer(self) -> history.Writer:
         if self._history is None:
             self._history = history.Writer()
+        return self._history
+
+    def wait_for_database(self) -> None:
+        """Return once the database answers (at once if it did a moment ago)."""
+        writer = self.history_writer
+        if writer.reachable():
+            return
+        wait, since = BACKOFF_START, time.monotonic()
+        log.warning("the database is not reachable; taking no jobs until it is", extra={"worker": self.name})
+        while not writer.reachable():
+            if self._stop_requested:
+                raise StopRequested()
+            self.heartbeat()  # type: ignore[attr-defined]  # still alive, only waiting
+            time.sleep(wait)
+            wait = min(wait * 2, BACKOFF_MAX)
+        log.warning("the database answers again", extra={"worker": self.name,
+                                                          "after_s": round(time.monotonic() - since, 1)})
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        """RQ's wait for the next job, entered only while the database answers."""
+        self.wait_for_database()
+        return self._until_redis("dequeue", lambda: super(OutageMixin, self).dequeue_job_and_maintain_ttl(  # type: ignore[misc]
+            timeout, max_idle_time))
+
+    def give_back(self, job: Job, queue: Queue) -> None:
+        """Put a job this worker took but will not run back at the front of its queue."""
+        def push() -> None:
+            with queue.connection.pipeline() as pipe:
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+                pipe.lpush(queue.key, job.id)
+                pipe.execute()
+
+        self._until_redis("give back", push)
+        log.warning("job given back to its queue: the database is not reachable", extra={"job_id": job.id})
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)  # type: ignore[misc]
+            return
+        self._best_effort("heartbeat", lambda: super(OutageMixin, self).heartbeat(timeout))  # type: ignore[misc]
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        if pipeline is not None:
+            super().set_state(state, pipeline=pipeline)  # type: ignore[misc]
+            return
+        self._best_effort("state", lambda: super(OutageMixin, self).set_state(state))  # type: ignore[misc]
+
+    def check_for_suspension(self, burst: bool) -> None:
+        self._until_redis("suspension", lambda: super(OutageMixin, self).check_for_suspension(burst))  # type: ignore[misc]
+
+    def run_maintenance_tasks(self) -> None:
+        self._best_effort("maintenance", super().run_maintenance_tasks)  # type: ignore[misc]
+
+    def prepare_execution(self, job: Job) -> Execution:
+        return self._until_redis("job start", lambda: super(OutageMixin, self).prepare_execution(job))  # type: ignore[misc]
+
+    def _finalize_success(self, job: Job, queue: Queue, execution: Execution, return_value: Any) -> None:
+        self._until_redis("job outcome", lambda: super(OutageMixin, self)._finalize_success(  # type: ignore[misc]
+            job, queue, execution, return_value))
+
+    def _finalize_failure(self, job: Job, queue: Queue, execution: Execution, exc_info: Any) -> None:
+        self._until_redis("job outcome", lambda: super(OutageMixin, self)._finalize_failure(  # type: ignore[misc]
+            job, queue, execution, exc_info))
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()  # type: ignore[misc]
+        except REDIS_ERRORS:  # the worker's key expires by itself
+            log.warning("worker stopped without telling Redis", extra={"worker": self.name})
+
+
+class HistoryMixin(OutageMixin):
+    """Write the job history around each job, in the worker process."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
         started = utcnow()
         # Written before the fork, not while the work-horse runs: on a busy machine the pages the
         # parent would touch meanwhile are copied for the child (copy-on-write), which costs more.
-        attempt = history.record_started(job.id, self.name, self._history)
+        attempt = history.record_started(job.id, self.name, self.history_writer)
+        if attempt is None and not self.history_writer.reachable(fresh=True):
+            self.give_back(job, queue)  # the database went away while this worker waited for the job
+            return
         runtime.current_attempt = attempt  # the work-horse forked next reports progress with it
         task, queue_name = announce.meta_of(job)
         announce.job_event(job.id, task, STARTED, queue=queue_name, attempt=attempt)
         try:
             super().execute_job(job, queue)  # type: ignore[misc]
         finally:
-            outcome = history.record_ended(job, started, utcnow(), self._history)
+            outcome = history.record_ended(job, started, utcnow(), self.history_writer)
             if outcome:
                 announce.job_event(job.id, task, outcome["status"], queue=queue_name, attempt=attempt,
                                    progress=outcome.get("progress"), error=outcome.get("error"))
@@ -296,6 +448,7 @@ class HistoryMixin:
             logging_level=logging_level or "INFO", date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT,
             log_format=log_format or DEFAULT_LOGGING_FORMAT, serializer=self.serializer,  # type: ignore[attr-defined]
             app=current_app._get_current_object(),  # type: ignore[attr-defined]
+            reconcile_interval=self.reconcile_interval,
         )
         scheduler: NousScheduler = self.scheduler  # type: ignore[attr-defined]
         scheduler.acquire_locks()
@@ -309,6 +462,8 @@ class HistoryMixin:
                     scheduler.register_death()
             else:
                 scheduler.start()
+
+    reconcile_interval: float = RECONCILE_INTERVAL
 
     @property
     def dequeue_timeout(self) -> int:
@@ -341,6 +496,38 @@ class NousWorker(HistoryMixin, Worker):
         gc.freeze()
         super().main_work_horse(job, queue)
 
+    _horse_exit: tuple[Any, Any, Any] | None = None
+
+    def wait_for_horse(self) -> tuple[Any, Any, Any]:
+        """The work-horse's exit, kept until the job's outcome is written (a Redis outage may make
+        that take more than one try)."""
+        if self._horse_exit is None:
+            pid, status, rusage = super().wait_for_horse()
+            if pid:
+                self._horse_exit = (pid, status, rusage)
+            return pid, status, rusage
+        return self._horse_exit
+
+    def monitor_work_horse(self, job: Job, queue: Queue, execution: Execution) -> None:
+        """RQ's monitor, tried again while Redis is unreachable: the work-horse keeps running, and
+        once it has ended its exit is handled as soon as Redis answers."""
+        self._horse_exit = None
+        try:
+            self._until_redis("job monitor", lambda: super(NousWorker, self).monitor_work_horse(job, queue, execution))
+        finally:
+            self._horse_exit = None
+
+    def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
+        try:
+            super().maintain_heartbeats(job, execution)
+            # Survives a flushed Redis (RQ's own heartbeats only refresh keys that still exist): the
+            # reconciler leaves a job alone while its worker says it is still on it.
+            self.connection.set(history.RUNNING_KEY.format(job.id), self.name,
+                                ex=self.job_monitoring_interval + self.heartbeat_grace)
+        except REDIS_ERRORS as exc:  # the work-horse goes on; the next heartbeat tries again
+            log.warning("job heartbeat missed: Redis is not reachable",
+                        extra={"job_id": job.id, "error": str(exc)[:200]})
+
     def handle_work_horse_killed(self, job: Job, retpid: Any, ret_val: Any, rusage: Any) -> None:
         sig = os.WTERMSIG(ret_val) if ret_val and os.WIFSIGNALED(ret_val) else None
         message = f"WorkHorseKilled: the process running the job ended unexpectedly (signal {sig}, status {ret_val})"
@@ -359,7 +546,7 @@ class NousSimpleWorker(HistoryMixin, SimpleWorker):
 
 def make_worker(queue_names: list[str], name: str | None = None, simple: bool = False,
                 job_monitoring_interval: int = JOB_MONITORING_INTERVAL,
-                heartbeat_grace: int = HEARTBEAT_GRACE) -> Worker:
+                heartbeat_grace: int = HEARTBEAT_GRACE, reconcile_interval: float = RECONCILE_INTERVAL) -> Worker:
     conn = get_redis()
     cls = NousSimpleWorker if simple else NousWorker
     worker = cls(
@@ -368,6 +555,8 @@ def make_worker(queue_names: list[str], name: str | None = None, simple: bool = 
         job_monitoring_interval=job_monitoring_interval, maintenance_interval=MAINTENANCE_INTERVAL,
         worker_ttl=DEQUEUE_TIMEOUT + 30,
     )
+    worker.reconcile_interval = reconcile_interval
+    worker.max_connection_wait_time = BACKOFF_MAX  # RQ's own backoff while waiting for a job (default 60 s)
     if isinstance(worker, NousWorker):
         worker.heartbeat_grace = heartbeat_grace
         guard_connections_across_fork(db.engine)
@@ -376,15 +565,17 @@ def make_worker(queue_names: list[str], name: str | None = None, simple: bool = 
 
 
 def run_worker(queue_names: list[str], burst: bool = False, name: str | None = None, *, simple: bool = False,
-               job_monitoring_interval: int = JOB_MONITORING_INTERVAL, heartbeat_grace: int = HEARTBEAT_GRACE) -> bool:
+               job_monitoring_interval: int = JOB_MONITORING_INTERVAL, heartbeat_grace: int = HEARTBEAT_GRACE,
+               reconcile_interval: float = RECONCILE_INTERVAL) -> bool:
     """Work on `queue_names` (in that order) with the scheduler until stopped (or, with `burst`,
     until the queues are empty). Returns whether any job was processed.
 
     A running job's heartbeat comes every `job_monitoring_interval` seconds; one that is
-    `heartbeat_grace` seconds late is abandoned (its worker died) and retried per its policy."""
+    `heartbeat_grace` seconds late is abandoned (its worker died) and retried per its policy. The
+    scheduler puts back jobs Redis lost every `reconcile_interval` seconds."""
     tasks.discover()
     worker = make_worker(queue_names, name=name, simple=simple, job_monitoring_interval=job_monitoring_interval,
-                         heartbeat_grace=heartbeat_grace)
+                         heartbeat_grace=heartbeat_grace, reconcile_interval=reconcile_interval)
     log.info("worker starting", extra={"queues": queue_names, "burst": burst, "worker": worker.name})
     with current_app.app_context():
         return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
