@@ -12,6 +12,7 @@ from redis.retry import Retry
 
 from nous.audit import service as audit
 from nous.feedback import service as feedback
+from nous.settings import service as settings
 from tests.conftest import CSRF, free_port
 from tests.feedback.helpers import GOOD, set_setting
 
@@ -77,8 +78,6 @@ def test_the_settings_page_lists_refused_sites_and_allows_one_with_a_click(app, 
     resp = admin_client.post(REFUSED + "/allow", data={"origin": STRANGER, "csrf_token": CSRF})
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/admin/settings#refused-origins")
     with app.app_context():
-        from nous.settings import service as settings
-
         assert settings.get("feedback.widget_origins") == [SITE, STRANGER]
         [event] = audit.query(action="settings.set", target="feedback.widget_origins", limit=1)
         assert event.after == [SITE, STRANGER] and event.actor == "admin@nous.test"
@@ -96,8 +95,6 @@ def test_allowing_something_that_is_not_a_site_is_refused_per_field(app, admin_c
     assert resp.status_code == 422
     assert "is not a site&#39;s origin like https://app.example.com" in resp.get_data(as_text=True)
     with app.app_context():
-        from nous.settings import service as settings
-
         assert settings.get("feedback.widget_origins") == []
 
 
@@ -109,8 +106,6 @@ def test_allowing_needs_the_admin_and_the_form_token(app, client, admin_client) 
     assert admin_client.post(REFUSED + "/allow", data={"origin": STRANGER},
                              headers={"X-CSRF-Token": ""}).status_code == 400
     with app.app_context():
-        from nous.settings import service as settings
-
         assert settings.get("feedback.widget_origins") == []
 
 

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from nous.extensions import db
 from nous.feedback import service as feedback
 from nous.feedback.models import Feedback
+from nous.settings import service as settings
 from tests.feedback.helpers import set_setting
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -378,3 +379,33 @@ def test_the_readmes_snippets_work_and_strings_can_be_replaced(app, browser, con
     finally:
         plain.shutdown()
         french.shutdown()
+
+
+def test_the_admin_allows_a_refused_site_from_the_settings_page(app, browser, host, console) -> None:
+    set_setting(app, "feedback.widget_origins", [])
+    set_setting(app, "feedback.min_submit_ms", 0)
+    pg = _open_page(browser, host)
+    _fill(pg)
+    pg.get_by_role("button", name="Send").click()
+    pg.get_by_role("alert").filter(has_text="Feedback can't be sent from this site.").wait_for()
+
+    admin = pg.context.new_page()
+    now = int(time.time())
+    cookie = app.session_interface.get_signing_serializer(app).dumps(
+        {"_user_id": "admin@nous.test", "_fresh": True, "signed_in_at": now, "seen_at": now})
+    pg.context.add_cookies([{"name": "nous_session", "value": cookie, "url": console}])
+    admin.goto(console + "/admin/settings")
+    block = admin.get_by_role("region", name="Sites the feedback widget was refused on")
+    block.get_by_role("cell", name=host, exact=True).wait_for()  # loaded into the page by itself
+    assert block.get_by_role("cell", name="1 time").is_visible()
+    block.get_by_role("button", name=f"Allow {host}").click()
+    admin.get_by_text(f"Allowed {host}: the feedback widget works on that site now.").wait_for()
+    with app.app_context():
+        assert settings.get("feedback.widget_origins") == [host]
+    assert admin.get_by_role("region", name="Sites the feedback widget was refused on").get_by_text(
+        "No site was refused recently.").is_visible()
+
+    pg.get_by_role("button", name="Send").click()  # the tester tries again: it goes through now
+    pg.get_by_role("heading", name="Thank you!").wait_for()
+    assert [r.message for r in _rows(app)] == ["Sent through a flaky network"]
+    pg.context.close()
