@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from nous import humanize
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -134,3 +136,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["is_fragment_request"] = is_fragment_request
     app.jinja_env.globals["args_with"] = args_with
+    app.jinja_env.filters.update(humanize.FILTERS)

@@ -49,7 +49,8 @@ def init_app(app: Flask) -> None:
     init_auth(app)
     init_oidc(app)
     app.register_blueprint(bp)
-    from nous.admin.forms import display_value
+    from nous.admin.forms import display_value, probe_rows
 
     app.jinja_env.globals["admin_nav"] = admin_nav
     app.jinja_env.filters["setting_display"] = display_value
+    app.jinja_env.filters["setting_probe_rows"] = probe_rows

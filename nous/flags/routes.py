@@ -266,28 +266,62 @@ def save_details(key: str) -> Any:
                               **_show_context(flag, saved=True)), flag)
 
 
-@bp.post("/<key>/preview")
-@admin_required
-def preview_flag(key: str) -> Any:
-    _flag_or_404(key)
+PREVIEW_FIELDS = (("userId", "User id or email"), ("sessionId", "Session id"), ("remoteAddress", "IP address"),
+                  ("environment", "Environment"), ("appName", "App name"), ("currentTime", "Time (UTC)"))
+PROPERTY_ROWS = 4
+
+
+@bp.context_processor
+def _preview_form() -> dict[str, Any]:
+    """The preview form's fields, for every flag page that shows it."""
+    return {"preview_fields": PREVIEW_FIELDS, "property_rows": PROPERTY_ROWS}
+
+
+def _preview_context() -> tuple[dict[str, Any], dict[str, str]]:
+    """The context the preview form describes: its named fields, and its property rows (name and value);
+    a `properties` JSON object is still read for scripts that send one."""
     context: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for name in CONTEXT_NAMES:
         value = request.form.get(name, "").strip()
         if value:
             context[name] = value
-    errors: dict[str, str] = {}
+    if "currentTime" in context:
+        try:
+            moment = inputs.parse_datetime(context["currentTime"], "currentTime")
+            context["currentTime"] = moment.isoformat().replace("+00:00", "Z") if moment else ""
+        except inputs.InputError as exc:
+            errors["currentTime"] = exc.message
+    props: dict[str, Any] = {}
+    names, values = request.form.getlist("prop_name"), request.form.getlist("prop_value")
+    for i, (name, value) in enumerate(zip(names, values, strict=False), start=1):
+        name, value = name.strip(), value.strip()
+        if name:
+            props[name] = value
+        elif value:
+            errors[f"property {i}"] = "give the property a name"
     props_text = request.form.get("properties", "").strip()
     if props_text:
         try:
-            props = inputs.loads(props_text)
-            if not isinstance(props, dict):
+            loaded = inputs.loads(props_text)
+            if not isinstance(loaded, dict):
                 raise ValueError("expected an object")
-            context["properties"] = props
+            props = {**loaded, **props}
         except ValueError as exc:
             errors["properties"] = f"a JSON object like {{\"plan\": \"pro\"}} ({exc})"
+    if props:
+        context["properties"] = props
+    return context, errors
+
+
+@bp.post("/<key>/preview")
+@admin_required
+def preview_flag(key: str) -> Any:
+    _flag_or_404(key)
+    context, errors = _preview_context()
     result = None if errors else flags.preview(key, context)
     return render("flags/preview_page.html", "flags/_preview.html", flag=flags.get_flag(key), result=result,
-                  context=context, errors=errors, active="flags")
+                  context=context, errors=errors, active="flags"), 422 if errors else 200
 
 
 @bp.post("/<key>/archive")
@@ -375,28 +409,43 @@ def revoke_token(token_id: int) -> Any:
 # --------------------------------------------------------------------------- segments
 
 
+def _segments_page(status: int = 200, **extra: Any) -> Any:
+    ctx = {"segments": flags.list_segments(), "errors": {}, "form": {}, "conditions": [], "active": "flags",
+           "operators": sorted(OPERATORS), "context_names": CONTEXT_NAMES}
+    ctx.update(extra)
+    return render_template("flags/segments.html", **ctx), status
+
+
 @bp.get("/-/segments")
 @admin_required
-def segments() -> str:
-    return render_template("flags/segments.html", segments=flags.list_segments(), errors={}, form={},
-                           active="flags")
+def segments() -> Any:
+    return _segments_page()
+
+
+def _segment_constraints() -> list[dict[str, Any]]:
+    """The segment's conditions from the same rows as the flag's simple form; a `constraints` JSON list is
+    still read for scripts that send one."""
+    if "cond" in request.form or not request.form.get("constraints", "").strip():
+        return _conditions_from_form()
+    try:
+        return inputs.loads(request.form["constraints"])
+    except ValueError as exc:
+        raise flags.FlagError("The constraints are not valid JSON.", {"constraints": str(exc)}, status=422) \
+            from None
 
 
 @bp.post("/-/segments")
 @admin_required
 def save_segment() -> Any:
-    form = {k: request.form.get(k, "") for k in ("id", "name", "description", "constraints")}
+    form = {k: request.form.get(k, "") for k in ("id", "name", "description")}
+    conditions: list[dict[str, Any]] = []
     try:
-        try:
-            constraints = inputs.loads(form["constraints"] or "[]")
-        except ValueError as exc:
-            raise flags.FlagError("The constraints are not valid JSON.", {"constraints": str(exc)}, status=422) \
-                from None
-        row = flags.save_segment(parse_int(form["id"], "id", minimum=1), form["name"], constraints,
+        conditions = _segment_constraints()
+        row = flags.save_segment(parse_int(form["id"], "id", minimum=1), form["name"], conditions,
                                  description=form["description"], actor=current_actor(), ip=client_ip())
     except flags.FlagError as exc:
-        return render_template("flags/segments.html", segments=flags.list_segments(), errors=exc.errors,
-                               message=exc.message, form=form, active="flags"), exc.status
+        return _segments_page(exc.status, errors=exc.errors, message=exc.message, form=form,
+                              conditions=conditions if isinstance(conditions, list) else [])
     return _go("flags.segments", f"Saved segment {row.name}")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
+from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.inputs import arg_int
 from nous.jobs import bp, service
@@ -196,10 +197,8 @@ def run_schedule(name: str) -> Any:
 
 @bp.app_template_filter("jobs_when")
 def jobs_when(value: Any) -> str:
-    """A stored time as "2026-01-31 12:00:05" (UTC)."""
-    from nous.jobs.models import aware
-
-    return aware(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+    """A stored time in the console's one date format (exact UTC time on hover)."""
+    return humanize.when(value)
 
 
 @bp.app_template_filter("jobs_ms")

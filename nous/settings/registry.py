@@ -135,67 +135,88 @@ def _networks(raw: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class Definition:
+    """One setting: what the console shows (label, help, input) comes from here and nowhere else."""
     key: str
     default: Any
     parse: Callable[[Any], Any]
     help: str
-    kind: str
+    kind: str  # int | float | bool | rate | origins | hosts | probes: also picks the console's input
+    label: str = ""
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in LIST_KINDS
 
 
-def _d(key: str, default: Any, parse: Callable[[Any], Any], kind: str, help: str) -> Definition:
-    return Definition(key, default, parse, help, kind)
+LIST_KINDS = ("origins", "hosts", "probes")
+
+
+def _d(key: str, default: Any, parse: Callable[[Any], Any], kind: str, label: str, help: str) -> Definition:
+    return Definition(key, default, parse, help, kind, label)
+
+
+def _n(key: str, default: float, kind: type, lo: float, hi: float, label: str, help: str,
+       unit: str = "") -> Definition:
+    """A number setting: its bounds are the parser's and the console input's."""
+    return Definition(key, default, _number(kind, lo, hi), help, kind.__name__, label, unit, lo, hi)
 
 
 DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
-    _d("alerts.cpu_percent", 95.0, _number(float, 1, 100), "float",
-       "Alert when CPU use stays above this percentage."),
-    _d("alerts.memory_percent", 95.0, _number(float, 1, 100), "float",
-       "Alert when memory use is above this percentage."),
-    _d("alerts.disk_percent", 90.0, _number(float, 1, 100), "float",
-       "Alert when the data disk is fuller than this percentage."),
-    _d("alerts.error_rate", 0.05, _number(float, 0, 1), "float",
+    _n("alerts.cpu_percent", 95.0, float, 1, 100, "CPU alert threshold",
+       "Alert when CPU use stays above this percentage.", "%"),
+    _n("alerts.memory_percent", 95.0, float, 1, 100, "Memory alert threshold",
+       "Alert when memory use is above this percentage.", "%"),
+    _n("alerts.disk_percent", 90.0, float, 1, 100, "Disk alert threshold",
+       "Alert when the data disk is fuller than this percentage.", "%"),
+    _n("alerts.error_rate", 0.05, float, 0, 1, "Error rate alert threshold",
        "Alert when this share of requests fail with a 5xx (0.05 = 5 %)."),
-    _d("alerts.queue_backlog", 1000, _number(int, 1, 10_000_000), "int",
-       "Alert when more jobs than this wait in the queues."),
-    _d("alerts.email", True, _bool, "bool",
+    _n("alerts.queue_backlog", 1000, int, 1, 10_000_000, "Job backlog alert threshold",
+       "Alert when more jobs than this wait in the queues.", "jobs"),
+    _d("alerts.email", True, _bool, "bool", "Email alerts",
        "Email the admin when an alert is raised."),
-    _d("metrics.collector_interval_seconds", 30, _number(int, 5, 3600), "int",
-       "How often the collector samples system metrics."),
-    _d("metrics.raw_retention_days", 7, _number(int, 1, 365), "int",
-       "Days raw samples are kept before only hourly roll-ups remain."),
-    _d("metrics.rollup_retention_days", 180, _number(int, 1, 3650), "int",
-       "Days hourly roll-ups are kept."),
-    _d("health.cache_seconds", 5, _number(int, 0, 300), "int",
-       "Seconds the results of slow health checks are reused."),
-    _d("health.probes", [], _probes, "probes",
-       "External services NOUS depends on: name, url, expect_status, timeout."),
-    _d("db.slow_query_ms", 100, _number(int, 1, 600_000), "int",
-       "Statements slower than this are logged with their plan."),
-    _d("db.large_table_rows", 10_000, _number(int, 1, 10**12), "int",
-       "Tables at least this large get index suggestions."),
-    _d("feedback.widget_origins", [], _origins, "origins",
-       "Origins allowed to post feedback from the widget (CORS)."),
-    _d("feedback.rate_limit", "10/minute;100/hour", _rate, "rate",
-       "Feedback submissions allowed per client IP."),
-    _d("feedback.min_submit_ms", 1500, _number(int, 0, 600_000), "int",
-       "Forms submitted faster than this after opening are dropped as bots."),
-    _d("auth.rate_limit", "10/minute", _rate, "rate",
-       "Sign-in attempts allowed per client IP."),
-    _d("auth.session_idle_minutes", 60, _number(int, 5, 1440), "int",
-       "Sign the admin out after this long without a request."),
-    _d("auth.session_absolute_hours", 12, _number(int, 1, 720), "int",
-       "Sign the admin out this long after sign-in, active or not."),
-    _d("api.rate_limit", "600/minute", _rate, "rate",
-       "Client API calls allowed per token or IP."),
-    _d("flags.stale_days", 30, _number(int, 1, 3650), "int",
-       "Flags unchanged for this many days are marked stale (kill switches never)."),
-    _d("jobs.history_retention_days", 30, _number(int, 1, 3650), "int",
-       "Days finished jobs stay in the history."),
-    _d("workflows.http_allowed_hosts", [], _hosts, "hosts",
-       "Hosts the workflow HTTP step may call (names, IPs or networks)."),
-    _d("outbound.allowed_networks", [], _networks, "hosts",
+    _n("metrics.collector_interval_seconds", 30, int, 5, 3600, "Sampling interval",
+       "How often the collector samples system metrics.", "seconds"),
+    _n("metrics.raw_retention_days", 7, int, 1, 365, "Keep raw samples",
+       "Days raw samples are kept before only hourly roll-ups remain.", "days"),
+    _n("metrics.rollup_retention_days", 180, int, 1, 3650, "Keep hourly roll-ups",
+       "Days hourly roll-ups are kept.", "days"),
+    _n("health.cache_seconds", 5, int, 0, 300, "Reuse slow health checks for",
+       "Seconds the results of slow health checks are reused.", "seconds"),
+    _d("health.probes", [], _probes, "probes", "External services",
+       "External services NOUS depends on: a name, the URL to call, the status it should answer and a timeout."),
+    _n("db.slow_query_ms", 100, int, 1, 600_000, "Slow query threshold",
+       "Statements slower than this are logged with their plan.", "ms"),
+    _n("db.large_table_rows", 10_000, int, 1, 10**12, "Large table size",
+       "Tables at least this large get index suggestions.", "rows"),
+    _d("feedback.widget_origins", [], _origins, "origins", "Sites allowed to send feedback",
+       "Origins allowed to post feedback from the widget (CORS), such as https://app.example.com."),
+    _d("feedback.rate_limit", "10/minute;100/hour", _rate, "rate", "Feedback rate limit",
+       "Feedback submissions allowed per client IP, such as 10/minute;100/hour."),
+    _n("feedback.min_submit_ms", 1500, int, 0, 600_000, "Minimum time to submit",
+       "Forms submitted faster than this after opening are dropped as bots.", "ms"),
+    _d("auth.rate_limit", "10/minute", _rate, "rate", "Sign-in rate limit",
+       "Sign-in attempts allowed per client IP, such as 10/minute."),
+    _n("auth.session_idle_minutes", 60, int, 5, 1440, "Sign out when idle for",
+       "Sign the admin out after this long without a request.", "minutes"),
+    _n("auth.session_absolute_hours", 12, int, 1, 720, "Sign out after",
+       "Sign the admin out this long after sign-in, active or not.", "hours"),
+    _d("api.rate_limit", "600/minute", _rate, "rate", "Client API rate limit",
+       "Client API calls allowed per token or IP, such as 600/minute."),
+    _n("flags.stale_days", 30, int, 1, 3650, "Flags go stale after",
+       "Flags unchanged for this many days are marked stale (kill switches never).", "days"),
+    _n("jobs.history_retention_days", 30, int, 1, 3650, "Keep finished jobs",
+       "Days finished jobs stay in the history.", "days"),
+    _d("workflows.http_allowed_hosts", [], _hosts, "hosts", "Hosts workflows may call",
+       "Hosts the workflow HTTP step may call: names, IPs or networks such as 10.0.0.0/8."),
+    _d("outbound.allowed_networks", [], _networks, "hosts", "Private networks outbound requests may reach",
        "Private or loopback networks that workflow HTTP steps and health probes may call, such as 10.0.0.0/8."),
 ]}
+GROUP_LABELS = {"alerts": "Alerts", "metrics": "Metrics", "health": "Health checks", "db": "Database",
+                "feedback": "Feedback", "auth": "Sign-in", "api": "Client API", "flags": "Feature flags",
+                "jobs": "Jobs", "workflows": "Workflows", "outbound": "Outbound requests"}
 
 
 def parse(key: str, raw: Any) -> Any:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
 from nous.exports import csv_response
@@ -31,20 +32,8 @@ def _with_toast(resp: Response, message: str, kind: str = "success", refresh: bo
 
 @bp.app_template_filter("ago")
 def ago(value: datetime | None) -> str:
-    """'3 min ago', '5 h ago', '2 d ago', then the date: for lists where the exact time matters less."""
-    when = aware(value)
-    if when is None:
-        return "—"
-    seconds = (datetime.now(UTC) - when).total_seconds()
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    if seconds < 7 * 86400:
-        return f"{int(seconds // 86400)} d ago"
-    return when.strftime("%Y-%m-%d")
+    """A stored time in the console's one date format (inside a `<time>` the template writes)."""
+    return humanize.when_text(value)
 
 
 @bp.app_template_filter("isotime")

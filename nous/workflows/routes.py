@@ -21,12 +21,13 @@ from flask import (
     url_for,
 )
 
+from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.inputs import arg_int
 from nous.web import is_fragment_request, render
 from nous.workflows import bp, schema, service
 from nous.workflows.handlers.csv_export import export_dir
-from nous.workflows.models import RUN_STATES, aware
+from nous.workflows.models import RUN_STATES
 
 MAX_DOCUMENT_UPLOAD = 200_000
 STARTER = """\
@@ -53,13 +54,16 @@ def _badge(status: str) -> str:
     return BADGES.get(status, "muted")
 
 
+@bp.app_template_filter("wf_failed_steps")
+def _failed_steps(runs: Any) -> dict[int, int]:
+    """{run id: failed steps} for the runs a list shows, so no run with failed steps reads as a plain success."""
+    return service.failed_step_counts([r.id for r in runs if r])
+
+
 @bp.app_template_filter("wf_when")
 def _when(value: datetime | str | None) -> str:
-    if not value:
-        return "—"
-    if isinstance(value, str):
-        return value.replace("T", " ")[:19]
-    return aware(value).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[union-attr]
+    """A stored time in the console's one date format (exact UTC time on hover)."""
+    return humanize.when(value)
 
 
 @bp.app_template_filter("wf_ms")
@@ -252,6 +256,7 @@ def edit(workflow_id: int) -> Any:
 def save_workflow(workflow_id: int) -> Any:
     wf = _workflow(workflow_id)
     text, fmt = _document_from_request()
+    seen = request.form.get("version", "")
     try:
         wf = service.update_workflow(wf.id, text, current_actor(), client_ip(), fmt=fmt,
                                      expected_version=int(seen) if seen.isascii() and seen.isdigit() else None)
@@ -260,7 +265,6 @@ def save_workflow(workflow_id: int) -> Any:
                                conflict=exc, handlers=service.handler_catalog(), active="workflows"), 409
     except schema.DocumentInvalid as exc:
         return _editor_error(wf, text, exc)
-    seen = request.form.get("version", "")
     flash(f"Workflow {wf.name} saved (version {wf.version}).", "success")
     return redirect(url_for("workflows.show", workflow_id=wf.id), 303)
 

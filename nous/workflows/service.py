@@ -32,6 +32,7 @@ from nous.extensions import db
 from nous.versioned import Followed
 from nous.workflows import engine, schema
 from nous.workflows.models import (
+    FAILED,
     PENDING,
     QUEUED,
     RETRYING,
@@ -74,7 +75,6 @@ class NotFound(WorkflowError):
     pass
 
 
-# --- reading -----------------------------------------------------------------------------------
 class WorkflowConflict(WorkflowError):
     """A save decided on an older version of the workflow: `current` is the workflow now, `changes` its
     latest audit entries (oldest first)."""
