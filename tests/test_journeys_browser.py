@@ -382,3 +382,31 @@ def test_a_workflow_run_started_elsewhere_appears_in_the_run_lists_within_2_seco
     print(f"new run shown after {time.monotonic() - started:.2f} s")
     assert admin.problems == []
     admin.close()
+
+
+def test_a_form_being_edited_is_kept_when_the_flag_changes_elsewhere_and_its_save_answers_409(app, stack) -> None:
+    from nous.flags import service
+
+    base, browser = stack
+    with app.app_context():
+        service.create_flag({"key": "journey.typing", "description": "first words"}, actor="test")
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}{FLAGS}/journey.typing")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    description = page.locator("#details-card").get_by_label("Description")
+    description.fill("words the admin is still typing")
+
+    with app.app_context():
+        service.set_enabled("journey.typing", True, actor="cli")
+    expect(page.locator("#flag-header [data-state]")).to_have_text("on", timeout=FOLLOW_MS)  # the header follows
+    expect(page.locator("#simple-card").get_by_label("Flag is on")).to_be_checked(timeout=FOLLOW_MS)
+    expect(description).to_have_value("words the admin is still typing")  # the form being edited is kept
+
+    with page.expect_response(lambda r: r.url.endswith("/details")) as answer:
+        page.locator("#details-card").get_by_role("button", name="Save details").click()
+    assert answer.value.status == 409
+    expect(page.locator("#details-card [data-conflict]")).to_contain_text("Version 2: switched on by cli")
+    assert stored(app, "journey.typing").description == "first words"
+    assert admin.problems == []
+    admin.close()
