@@ -25,6 +25,7 @@ from tests.live.conftest import wait_hub_idle
 from tests.support.live import served_in_chromium
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 AXE_CORE = "vendor/axe-core-4.14.1.min.js"  # static/, refreshed by scripts/vendor
 DESKTOP = {"width": 1440, "height": 900}
@@ -85,7 +86,7 @@ def _seed(app) -> dict[str, dict[str, Any]]:
     from tests.jobs.helpers import run_jobs_here
 
     with app.app_context():
-        demo.seed(actor=ADMIN_EMAIL, testers=14, feedback=90, days=30, seed_value=19)
+        demo.seed(actor=ADMIN_EMAIL, testers=10, feedback=40, days=30, seed_value=19)
         flags_demo.seed(actor=ADMIN_EMAIL)
         seed_examples(actor=ADMIN_EMAIL)
         workflow = db.session.scalars(select(Workflow).order_by(Workflow.id)).first()
@@ -148,17 +149,15 @@ def _blocking(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [v for v in violations if v["impact"] in BLOCKING]
 
 
-def _sign_in(app, base: str, page, record) -> None:
+def _login_token(app) -> str:
     from nous.admin.service import create_login_link
 
-    page.goto(f"{base}/admin/login")
-    _settle(page)
-    record("/admin/login", page)
     with app.app_context():
-        token = create_login_link(ADMIN_EMAIL, "test")
-    page.goto(f"{base}/admin/login/link/{token}")
-    _settle(page)
-    record("/admin/login/link/<token>", page)
+        return create_login_link(ADMIN_EMAIL, "test")
+
+
+def _sign_in(app, base: str, page) -> None:
+    page.goto(f"{base}/admin/login/link/{_login_token(app)}")
     page.get_by_role("button").first.click()
     page.wait_for_url(f"{base}/admin/beta/")
 
@@ -181,9 +180,8 @@ def test_every_console_page_passes_axe_and_fits_a_phone(app, stack, shots) -> No
     page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
     figures: dict[str, Any] = {"pages": {}, "totals": {}}
     failures: list[str] = []
-    size = "desktop"
 
-    def record(name: str, pg) -> None:
+    def record(name: str, pg, size: str) -> None:
         violations = _axe(pg, base)
         figures["pages"].setdefault(name, {})[size] = {
             v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"])} for v in violations}
@@ -205,7 +203,15 @@ def test_every_console_page_passes_axe_and_fits_a_phone(app, stack, shots) -> No
             slug = name.strip("/").replace("/", "_").replace("<", "").replace(">", "") or "root"
             pg.screenshot(path=str(shots / f"{slug}.{size}.png"), full_page=True)
 
-    _sign_in(app, base, page, record)
+    token = _login_token(app)  # the sign-in pages first, at both sizes
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for url in ("/admin/login", f"/admin/login/link/{token}"):
+            page.goto(f"{base}{url}")
+            _settle(page)
+            record(url.replace(token, "<token>"), page, size)
+    page.set_viewport_size(DESKTOP)
+    _sign_in(app, base, page)
     kinds = {url: _kind(page, f"{base}{url}") for url in urls}
     pages = [url for url, kind in kinds.items() if kind == "page"]
     figures["not pages"] = {url: kind for url, kind in kinds.items() if kind != "page"}
@@ -215,7 +221,7 @@ def test_every_console_page_passes_axe_and_fits_a_phone(app, stack, shots) -> No
         for url in pages:
             page.goto(f"{base}{url}")
             _settle(page)
-            record(url, page)
+            record(url, page, size)
     for s in ("desktop", "phone"):
         counts: Counter[str] = Counter()
         for per_size in figures["pages"].values():
@@ -270,3 +276,46 @@ def test_open_feedback_widget_passes_axe_on_a_host_site(app, stack, shots) -> No
     finally:
         server.shutdown()
     assert not failures, "\n".join(failures)
+
+
+def test_phone_navigation_folds_behind_a_menu_button_that_works_by_keyboard(app, stack) -> None:
+    base, browser = stack
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    _sign_in(app, base, page)
+    page.goto(f"{base}/admin/beta/users")
+    menu = page.get_by_role("button", name="Menu")
+    nav = page.get_by_role("navigation", name="Sections")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(nav).to_be_hidden()
+    top = page.evaluate("document.querySelector('main h1').getBoundingClientRect().top")
+    assert top < 200, f"the page's heading starts {top} px down the first screen"
+
+    page.keyboard.press("Tab")  # skip link
+    page.keyboard.press("Tab")  # brand
+    page.keyboard.press("Tab")
+    expect(menu).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Testers")).to_have_attribute("aria-current", "page")
+    page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Dashboard")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(menu).to_be_focused()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+
+    account = page.locator("details.account > summary")
+    account.focus()
+    page.keyboard.press("Enter")
+    sign_out = page.get_by_role("button", name="Sign out", exact=True)
+    expect(sign_out).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out everywhere")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.keyboard.press("Escape")
+    expect(sign_out).to_be_hidden()
+
+    page.set_viewport_size(DESKTOP)  # wide: the list shows, no menu button
+    expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(menu).to_be_hidden()
+    context.close()
