@@ -165,16 +165,9 @@ def parse_int(raw: str | None, field: str, *, default: int | None = None, minimu
     return int(text)
 
 
-def arg_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = INT64_MAX, *,
-            fallback: bool = False) -> int | None:
-    """A query parameter as an integer (see `parse_int`); with `fallback`, a value that cannot be used
-    gives `default` instead of a 400 (for view settings such as a chart's window)."""
-    try:
-        return parse_int(request.args.get(name), name, default=default, minimum=minimum, maximum=maximum)
-    except InputError:
-        if fallback:
-            return default
-        raise
+def arg_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = INT64_MAX) -> int | None:
+    """A query parameter as an integer (see `parse_int`)."""
+    return parse_int(request.args.get(name), name, default=default, minimum=minimum, maximum=maximum)
 
 
 def form_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = INT64_MAX) -> int | None:

@@ -118,6 +118,8 @@ register(
                             "schema": {"type": "integer", "minimum": 10, "maximum": 3600}}],
             "responses": {
                 "200": {"description": "figures", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": {"description": "window is not a number of seconds from 10 to 3600",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "403": {"description": "no token", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}},
                 "503": {"description": "Redis down", "content": {"application/json": {

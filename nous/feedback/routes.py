@@ -69,7 +69,7 @@ def admin_export() -> Response:
 @bp.get(PREFIX + "/charts.json")
 @admin_required
 def admin_charts() -> Response:
-    return jsonify(feedback.charts(arg_int("days", 90, minimum=1, maximum=999, fallback=True)))
+    return jsonify(feedback.charts(arg_int("days", 90, minimum=1, maximum=999)))
 
 
 @bp.get(PREFIX + "/panel/latest")

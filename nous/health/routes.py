@@ -76,7 +76,7 @@ def health_metrics() -> Response:
     from nous.dbmonitor import service as dbmonitor
 
     conn = get_redis()
-    window_s = arg_int("window", 300, minimum=10, maximum=3600, fallback=True)
+    window_s = arg_int("window", 300, minimum=10, maximum=3600)
     return _json({
         "requests": request_metrics.summary(conn, window_s),
         "database": dbmonitor.summary(conn),

@@ -226,7 +226,7 @@ def test_charts_and_panel(app, admin_client) -> None:
     assert data["count"][-1] == 2 and data["average"][-1] == 4.0
     assert data["features"] == [{"feature": "calendar", "count": 2, "average": 4.0}]
     assert data["ratings"] == [0, 0, 1, 0, 1]
-    assert admin_client.get(f"{BASE}/charts.json?days=abc").status_code == 200
+    assert admin_client.get(f"{BASE}/charts.json?days=abc").status_code == 400
     frag = admin_client.get(f"{BASE}/panel/latest", headers=HX)
     assert b"<html" not in frag.data and frag.data.count(b"<li>") == 2
     assert b"<html" in admin_client.get(f"{BASE}/panel/latest").data

@@ -179,7 +179,8 @@ def test_errors_are_json_on_api_paths_and_never_500(client) -> None:
     resp = client.post("/healthz")
     assert resp.status_code == 405 and resp.get_json()["error"] == "Method Not Allowed"
     assert client.get("/health/nothing").get_json()["error"] == "Not Found"
-    assert client.get("/health/metrics?window=abc").status_code == 200
+    bad = client.get("/health/metrics?window=abc")
+    assert bad.status_code == 400 and bad.get_json()["errors"] == {"window": "must be a whole number from 10 to 3600"}
 
 
 def test_openapi_documents_every_public_route(app, client) -> None:
