@@ -1,6 +1,16 @@
 """gunicorn settings for the web process: threaded workers (a thread per WebSocket)."""
 
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from config import ConfigError, load_config
+
+try:  # once, here in the master: a bad value stops gunicorn with one line, before any worker boots
+    load_config()
+except ConfigError as exc:
+    sys.stderr.write(f"configuration error: {exc}\n")
+    sys.exit(2)
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -1,16 +1,65 @@
-"""`flask nous …`: the maintainer's commands. Each area adds its own group or commands here."""
+"""`flask nous …`: the maintainer's commands. Each area adds its own group or commands here.
+
+Every command of the group shares one failure path for the parts it runs on: a database or Redis that
+cannot be reached (or a database without its tables) ends the command with one line naming it and
+exit status 1, never a traceback.
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
 import sys
+import time
+from typing import Any
 
 import click
+import redis
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError
 
-nous = AppGroup("nous", help="Operate the NOUS Beta Console from a shell.")
+MIGRATE_HINT = "run `flask db upgrade`"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split("\n")[0].split())
+    return text[:300] or type(exc).__name__
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """One line saying which part the failure `exc` (or an exception it came from) could not reach, or
+    None when it is not such a failure."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError):
+            reason = _first_line(current.orig if current.orig is not None else current)
+            if getattr(current.orig, "sqlstate", None) == "42P01" or "no such table" in reason:
+                return f"the database (DATABASE_URL) has no tables yet, {MIGRATE_HINT}: {reason}"
+            if current.connection_invalidated or type(current).__name__ in {"OperationalError", "InterfaceError"}:
+                return f"the database (DATABASE_URL) is unreachable: {reason}"
+        if isinstance(current, (redis.ConnectionError, redis.TimeoutError)):
+            return f"Redis (REDIS_URL) is unreachable: {_first_line(current)}"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+class NousGroup(AppGroup):
+    """The `nous` command group: unreachable parts end any of its commands with one line (`unreachable`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            reason = unreachable(exc)
+            if reason is None:
+                raise
+            raise click.ClickException(reason) from None
+
+
+nous = NousGroup("nous", help="Operate the NOUS Beta Console from a shell.")
 
 
 def cli_actor() -> str:
@@ -45,6 +94,26 @@ def health_command(as_json: bool, allow_warn: bool) -> None:
                 click.echo(f"[{mark}] {name:<28} {value:<16} {r.get('output', '')}".rstrip())
     ok = doc["status"] == "pass" or (allow_warn and doc["status"] == "warn")
     sys.exit(0 if ok else 1)
+
+
+@nous.command("ready")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(0, 3600), default=0, show_default=True,
+              help="Keep trying this many seconds before giving up.")
+def ready_command(wait_seconds: float) -> None:
+    """Whether the database and Redis answer: silent and exit 0 when both do, else one line per part that
+    does not and exit 1 (what `scripts/run` checks before it migrates and starts)."""
+    from nous.health import service
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        failed = {name: c.get("output", "failed") for name, c in service.readiness().items() if c["status"] != "pass"}
+        if not failed or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    names = {"database": "the database (DATABASE_URL)", "redis": "Redis (REDIS_URL)"}
+    for name, output in failed.items():
+        click.echo(f"Error: {names.get(name, name)} is unreachable: {output}", err=True)
+    sys.exit(1 if failed else 0)
 
 
 @nous.group("db")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -41,3 +43,44 @@ def test_every_command_has_help(app) -> None:
         result = app.test_cli_runner().invoke(args=[*path, "--help"])
         assert result.exit_code == 0, path
         assert "Usage:" in result.output
+
+
+def _refused_port() -> int:
+    from tests.conftest import free_port
+
+    return free_port()  # nothing listens there: connections are refused at once
+
+
+@pytest.mark.parametrize("args", [("testers", "list"), ("jobs", "list"), ("audit",), ("logout-all",)])
+def test_an_unreachable_database_is_one_line_and_a_failure(app, args) -> None:
+    proc = run_cli("nous", *args, env={"DATABASE_URL": f"postgresql+psycopg://nous@127.0.0.1:{_refused_port()}/nous"})
+    assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: the database (DATABASE_URL) is unreachable: ") and "refused" in lines[0]
+
+
+def test_a_database_without_tables_says_to_migrate(app, tmp_path) -> None:
+    proc = run_cli("nous", "testers", "list", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "Error: the database (DATABASE_URL) has no tables yet, run `flask db upgrade`: no such table: beta_users"]
+
+
+@pytest.mark.parametrize("args", [("worker", "--burst"), ("jobs", "stats")])
+def test_an_unreachable_redis_is_one_line_and_a_failure(app, args) -> None:
+    proc = run_cli("nous", *args, env={"REDIS_URL": f"redis://127.0.0.1:{_refused_port()}/0"}, timeout=120)
+    assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: Redis (REDIS_URL) is unreachable: "), lines
+
+
+def test_ready_says_which_part_does_not_answer(app) -> None:
+    assert run_cli("nous", "ready").returncode == 0
+    proc = run_cli("nous", "ready", env={"REDIS_URL": f"redis://127.0.0.1:{_refused_port()}/0",
+                                         "DATABASE_URL": f"postgresql+psycopg://nous@127.0.0.1:{_refused_port()}/x"})
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert [line.split(" is unreachable: ")[0] for line in lines] == [
+        "Error: the database (DATABASE_URL)", "Error: Redis (REDIS_URL)"]

@@ -95,3 +95,14 @@ def test_sigterm_fails_readiness_first_and_finishes_inflight_requests(gunicorn, 
         assert proc.wait(timeout=30) == 0
     finally:
         slow.shutdown()
+
+
+def test_bad_configuration_stops_gunicorn_with_one_line(tmp_path) -> None:
+    """Before any worker boots: a worker that cannot load the app would be started again forever."""
+    env = {**os.environ, "DATABASE_URL": "mysql://u@h/db", "NOUS_INSTANCE_PATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind",
+                           f"127.0.0.1:{free_port()}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("configuration error: DATABASE_URL: scheme must be one of sqlite, postgresql, "
+                                   "postgresql+psycopg, postgres, got 'mysql'")
+    assert proc.stdout == ""
