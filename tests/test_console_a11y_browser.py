@@ -139,7 +139,8 @@ def _axe(page, base: str) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(url=f"{base}/static/{AXE_CORE}")
     return page.evaluate("""async () => {
-      const r = await axe.run(document, {resultTypes: ['violations']});
+      // every rule axe runs by default, and WCAG 2.2's target size (2.5.8, off by default)
+      const r = await axe.run(document, {resultTypes: ['violations'], rules: {'target-size': {enabled: true}}});
       return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: (n.failureSummary || '').slice(0, 300)}))}));
     }""")
