@@ -410,3 +410,42 @@ def test_a_form_being_edited_is_kept_when_the_flag_changes_elsewhere_and_its_sav
     assert stored(app, "journey.typing").description == "first words"
     assert admin.problems == []
     admin.close()
+
+
+def test_pages_that_list_flags_testers_feedback_and_runs_follow_changes_made_elsewhere(app, stack) -> None:
+    from nous.feedback import service as feedback
+    from nous.flags import service as flags
+    from nous.testers import service as testers
+    from nous.workflows import service as workflows
+
+    base, browser = stack
+    with app.app_context():
+        flags.create_flag({"key": "journey.pages"}, actor="test")
+        user = testers.add("grace@example.com", actor="test")
+        user_id = user.id
+        wf_id = workflows.create("name: Weekly digest\ntrigger: manual\nsteps:\n  - id: wait\n    uses: delay\n"
+                                 "    with: {seconds: 3600}\n", "test").id
+    admin = Admin(app, base, browser)
+    history = admin.page
+    history.goto(f"{base}{FLAGS}/journey.pages/history")
+    tester = admin.open()
+    tester.goto(f"{base}/admin/beta/users/{user_id}")
+    flag_page = admin.open()
+    flag_page.goto(f"{base}{FLAGS}/journey.pages")
+    workflow_list = admin.open()
+    workflow_list.goto(f"{base}/admin/workflows")
+    for page in (history, tester, flag_page, workflow_list):
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+
+    with app.app_context():
+        flags.set_rollout("journey.pages", 20, actor="cli")
+        feedback.submit({"rating": 5, "message": "Grace loves the digest", "category": "praise",
+                         "email": "grace@example.com"})
+        flags.set_tester_override(user_id, "journey.pages", "on", actor="cli")
+        run_id = workflows.run_now(wf_id, None, "cli")
+    expect(history.locator("section[aria-labelledby=v2-h]")).to_be_visible(timeout=FOLLOW_MS)
+    expect(tester.locator("#tester-feedback")).to_contain_text("Grace loves the digest", timeout=FOLLOW_MS)
+    expect(flag_page.locator("#flag-overriding")).to_contain_text("grace@example.com", timeout=FOLLOW_MS)
+    expect(workflow_list.locator("#wf-list-rows")).to_contain_text(f"#{run_id}", timeout=FOLLOW_MS)
+    assert admin.problems == []
+    admin.close()
