@@ -178,3 +178,36 @@ def test_postgres_restart_history_complete_and_no_jobs_taken_while_it_is_down(ap
         with own.app_context():
             db.engine.dispose()
         pg.remove()
+
+
+def test_a_workflow_step_waiting_on_a_job_redis_lost_goes_on_at_its_time(app, tmp_path: Path,
+                                                                         start_worker) -> None:
+    from nous.workflows import engine
+    from nous.workflows import service as workflows
+
+    server = ThrowawayRedis(tmp_path)
+    try:
+        own = create_app({"REDIS_URL": server.url})
+        with own.app_context():
+            wf = workflows.create("name: waits\nsteps:\n  - id: wait\n    uses: delay\n    with: {seconds: 8}\n"
+                                  "  - id: next\n    uses: delay\n    with: {seconds: 0}\n",
+                                  "admin@nous.test", enabled=True)
+            start_worker(*WORKER, env={"REDIS_URL": server.url})
+            run_id = workflows.run_now(wf.id, {}, "admin@nous.test")
+
+            def step(name: str):
+                db.session.remove()
+                return {s.step_id: s for s in engine.steps_of(run_id)}[name]
+
+            waiting = wait_for(lambda: (s := step("next")).not_before and s, timeout=30, what="the delay")
+            assert run_of(waiting.job_id).status == "scheduled"
+            outage(server, keep_data=False)
+            server.start()
+
+            done = wait_for(lambda: (s := step("next")).status == "succeeded" and s, timeout=40,
+                            what="the next step after the flush")
+            late = (done.started_at - waiting.not_before).total_seconds()
+            assert -0.05 <= late < 5, late
+            print(f"workflow step waiting on a lost job ran {late:+.2f} s from its time")
+    finally:
+        server.stop()
