@@ -131,7 +131,11 @@ def _value(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "(none)"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return "on" if value else "off"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, list) and all(isinstance(v, Mapping) and "name" in v for v in value):
+        return ", ".join(str(v["name"]) for v in value)  # named entries (probes, variants) by their names
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -232,7 +236,7 @@ def flag_action(action: str) -> str:
 def flag_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
     """What one flag version changed, as sentences ("Rollout 30 % → 50 %", "Added condition: …")."""
     if before is None:
-        return [f"Created {'on' if (after or {}).get('enabled') else 'off'}"] + [
+        return [f"Created, switched {'on' if (after or {}).get('enabled') else 'off'}"] + [
             f"Gives it to {strategy_text(s)}" for s in (after or {}).get("strategies") or [] if isinstance(s, Mapping)]
     after = after or {}
     out: list[str] = []

@@ -88,7 +88,8 @@ def test_flag_history_covers_switch_testers_variants_parents_and_schedule() -> N
 
 
 def test_flag_history_of_a_new_flag_and_of_a_replaced_strategy() -> None:
-    assert humanize.flag_changes(None, state(enabled=False)) == ["Created off", "Gives it to rollout to 30 % of users"]
+    assert humanize.flag_changes(None, state(enabled=False)) == ["Created, switched off",
+                                                                 "Gives it to rollout to 30 % of users"]
     assert humanize.flag_changes(state(), state(strategies=[{"name": "default"}])) == [
         "Replaced rollout to 30 % of users with everyone"]
     assert humanize.flag_changes(state(), state()) == []
@@ -180,6 +181,10 @@ def test_audit_events_read_as_sentences_about_their_object() -> None:
     assert (status.endpoint, status.values) == ("feedback.admin_show", {"feedback_id": 12})
     setting = humanize.audit_sentence(event("settings.set", "db.slow_query_ms", 100, 250))
     assert setting.text == "Changed setting Slow query threshold (100 → 250)"
+    origins = humanize.audit_sentence(event("settings.set", "feedback.widget_origins", [], ["https://a.io", "https://b.io"]))
+    assert origins.text == "Changed setting Sites allowed to send feedback ((none) → https://a.io, https://b.io)"
+    switch = humanize.audit_sentence(event("settings.set", "alerts.email", True, False))
+    assert switch.text == "Changed setting Email alerts (on → off)"
     assert humanize.audit_sentence(event("jobs.retry", "0123456789abcdef")).text == "Retried job 01234567"
     flag = humanize.audit_sentence(event("flags.update", "checkout", state(), state(strategies=[rollout(50)])))
     assert flag.text == "Changed flag checkout (Rollout 30 % → 50 %)"

@@ -165,6 +165,15 @@ def list_runs(workflow_id: int | None = None, status: str = "", before: int | No
     return RunPage(rows[:limit], older, query)
 
 
+def failed_step_counts(run_ids: list[int]) -> dict[int, int]:
+    """Failed steps per run, for runs that went on past them (`continue_on_error`): one query."""
+    if not run_ids:
+        return {}
+    rows = db.session.execute(select(WorkflowStepRun.run_id, func.count()).where(
+        WorkflowStepRun.run_id.in_(run_ids), WorkflowStepRun.status == FAILED).group_by(WorkflowStepRun.run_id))
+    return {run_id: n for run_id, n in rows}
+
+
 def get_run(run_id: int) -> WorkflowRun:
     ok = isinstance(run_id, int) and 0 < run_id < 2**63
     run = db.session.get(WorkflowRun, run_id, populate_existing=True) if ok else None
