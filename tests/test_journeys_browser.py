@@ -449,3 +449,30 @@ def test_pages_that_list_flags_testers_feedback_and_runs_follow_changes_made_els
     expect(workflow_list.locator("#wf-list-rows")).to_contain_text(f"#{run_id}", timeout=FOLLOW_MS)
     assert admin.problems == []
     admin.close()
+
+
+def test_importing_a_csv_reports_each_line_and_the_list_shows_the_new_testers(app, stack) -> None:
+    base, browser = stack
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}/admin/beta/users")
+    other = admin.open()  # another tab on the list hears of the import through /ws/live
+    other.goto(f"{base}/admin/beta/users")
+    expect(other.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
+    csv_text = "email,role,notes\nlin@example.com,TESTER,design\nnot-an-address,TESTER,\nmo@example.org,ADMIN,\n"
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "testers.csv", "mimeType": "text/csv", "buffer": csv_text.encode()})
+    page.locator("#import-testers").get_by_role("button", name="Import").click()
+    report = page.locator("#import-report")
+    expect(report.get_by_role("status")).to_contain_text("2 added, 1 skipped")
+    expect(report).to_contain_text("not-an-address")
+    for tab in (page, other):
+        results = tab.locator("#tester-results")
+        expect(results.get_by_role("link", name="lin@example.com")).to_be_visible(timeout=FOLLOW_MS)
+        expect(results.get_by_role("link", name="mo@example.org")).to_be_visible(timeout=FOLLOW_MS)
+    with app.app_context():
+        from nous.testers import service as testers
+
+        assert testers.get_by_email("mo@example.org").role == "ADMIN"
+    assert admin.problems == []
+    admin.close()
