@@ -53,9 +53,10 @@ REPLY_MAX = 10_000
 TAG_MAX = 50
 TAGS_PER_FEEDBACK = 20
 # Patterns are applied with `re.search`, exactly as a JSON Schema validator applies `pattern`.
-# at least one character that is neither space nor a control character (those are not stored as text)
-MESSAGE_PATTERN = r"[^\s\x00-\x08\x0e-\x1f\x7f]"
-_VISIBLE = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")  # the pattern, lone surrogates too
+# at least one character that is neither space nor a control character nor U+FFFD (what is stored for
+# control characters and lone surrogates): a message of nothing else would be stored as "�"
+MESSAGE_PATTERN = r"[^\s\x00-\x08\x0e-\x1f\x7f\ufffd]"
+_VISIBLE = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f\ufffd\ud800-\udfff]")  # the pattern, lone surrogates too
 PAGE_URL_PATTERN = r"^https?://\S"
 VIEWPORT_PATTERN = r"^[0-9]{1,5}x[0-9]{1,5}$"
 HONEYPOT_FIELD = "website"
