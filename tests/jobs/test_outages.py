@@ -199,8 +199,9 @@ def test_a_workflow_step_waiting_on_a_job_redis_lost_goes_on_at_its_time(app, tm
                 db.session.remove()
                 return {s.step_id: s for s in engine.steps_of(run_id)}[name]
 
-            waiting = wait_for(lambda: (s := step("next")).not_before and s, timeout=30, what="the delay")
-            assert run_of(waiting.job_id).status == "scheduled"
+            waiting = wait_for(lambda: (s := step("next")).not_before and s.job_id and s, timeout=30,
+                               what="the delay")
+            wait_for(lambda: run_of(waiting.job_id).status == "scheduled", timeout=10, what="its job")
             outage(server, keep_data=False)
             server.start()
 
