@@ -4,8 +4,10 @@ state, and changes made elsewhere (another tab, the CLI, the public API) appear 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 FOLLOW_MS = 2000  # every view follows a change made elsewhere within this
+SHOTS = os.environ.get("NOUS_SCREENSHOTS", "")  # set it to a folder to keep pictures of the refusals
+
+
+def shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 FLAGS = "/admin/beta/flags"
 
 
@@ -191,6 +199,8 @@ def test_a_stale_tab_never_inverts_a_flag(app, stack) -> None:
     expect(conflict).to_contain_text("Version 3: switched off")
     expect(conflict).to_contain_text("Version 4: switched on")
     expect(conflict).to_be_focused()
+    expect(tab_b.locator("#flag-changes")).to_contain_text("v4")  # the rest of the page follows the 409 too
+    shot(tab_b, "flag-stale-switch-409")
     flag = header_is_true(app, tab_b, "journey.tabs")
     assert flag.enabled is True and flag.version == 4
     assert admin.problems == []
@@ -304,6 +314,7 @@ def test_a_stale_status_form_is_refused_with_the_current_state(app, stack) -> No
     expect(conflict).to_be_focused()
     expect(stale.locator("#status-box").get_by_label("spam")).to_be_checked()
     expect(stale.locator("#feedback-head .status-badge")).to_have_text("spam")  # the header follows the 409 too
+    shot(stale, "feedback-stale-status-409")
     with app.app_context():
         from nous.feedback import service
 

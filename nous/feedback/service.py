@@ -623,8 +623,8 @@ def _check_seen(row: Feedback, seen: str | None) -> None:
         return
     since = _EPOCH + timedelta(microseconds=int(seen))
     changes = [e for e in reversed(audit.query(target=_target(row), since=since, limit=20)) if e.target == _target(row)]
-    raise FeedbackConflict(f"#{row.id} changed since you opened it; nothing was changed. It is shown as it is now.",
-                           current=row, changes=changes)
+    raise FeedbackConflict(f"Feedback #{row.id} changed since you opened it; nothing was changed. "
+                           "It is shown as it is now.", current=row, changes=changes)
 
 
 def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "",
