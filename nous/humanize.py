@@ -319,7 +319,7 @@ def every_words(seconds: int | None) -> str:
 
 
 def attempts_text(attempts: int | None, max_attempts: int | None, manual: int | None = None) -> str:
-    """How often a job ran, truthfully: "1 of 3"; after retries by hand "2: 1 of 1 automatic, 1 retried by hand".
+    """How often a job ran, truthfully: "1 of 3"; after retries by hand "2 (1 of 1 automatic, 1 retried by hand)".
 
     `manual` is how many times it was retried by hand (None: unknown, so whatever ran beyond the automatic
     allowance). The first attempt is never one by hand; a retry not started yet is said so."""
@@ -332,7 +332,7 @@ def attempts_text(attempts: int | None, max_attempts: int | None, manual: int | 
         return f"none yet (up to {allowed})" + waiting
     if started == 0:
         return f"{attempts} of {allowed}" + waiting
-    return f"{attempts}: {attempts - started} of {allowed} automatic, {started} retried by hand" + waiting
+    return f"{attempts} ({attempts - started} of {allowed} automatic, {started} retried by hand)" + waiting
 
 
 def run_status_text(status: str, failed_steps: int = 0) -> str:

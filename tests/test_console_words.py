@@ -161,9 +161,9 @@ def test_jobs_show_cron_in_words_and_truthful_attempts(admin_client, ctx) -> Non
     audit.record("admin@nous.test", "jobs.retry", job_id, before={"status": "failed"}, after={"status": "queued"})
     index = text_of(admin_client.get("/admin/jobs/").get_data(as_text=True))
     assert "At 08:00, only on Monday (UTC) 0 8 * * 1" in index
-    assert "2: 1 of 1 automatic, 1 retried by hand" in index and "2/1" not in index
+    assert "2 (1 of 1 automatic, 1 retried by hand)" in index and "2/1" not in index
     detail = text_of(admin_client.get(f"/admin/jobs/{job_id}").get_data(as_text=True))
-    assert "2: 1 of 1 automatic, 1 retried by hand" in detail and "2 of 1" not in detail
+    assert "2 (1 of 1 automatic, 1 retried by hand)" in detail and "2 of 1" not in detail
     assert f"Retried job {job_id[:8]}" in detail
 
 

@@ -151,11 +151,11 @@ def test_intervals_in_words(seconds, text) -> None:
 @pytest.mark.parametrize(("args", "text"), [
     ((1, 3), "1 of 3"),
     ((0, 3), "none yet (up to 3)"),
-    ((2, 1), "2: 1 of 1 automatic, 1 retried by hand"),  # a manual retry never reads "2 of 1"
-    ((2, 1, 1), "2: 1 of 1 automatic, 1 retried by hand"),
+    ((2, 1), "2 (1 of 1 automatic, 1 retried by hand)"),  # a manual retry never reads "2 of 1"
+    ((2, 1, 1), "2 (1 of 1 automatic, 1 retried by hand)"),
     ((1, 1, 1), "1 of 1 · retried by hand, waiting to run"),
-    ((4, 3, 1), "4: 3 of 3 automatic, 1 retried by hand"),
-    ((2, 3, 1), "2: 1 of 3 automatic, 1 retried by hand"),
+    ((4, 3, 1), "4 (3 of 3 automatic, 1 retried by hand)"),
+    ((2, 3, 1), "2 (1 of 3 automatic, 1 retried by hand)"),
 ])
 def test_attempts_are_counted_truthfully(args, text) -> None:
     assert humanize.attempts_text(*args) == text
