@@ -321,11 +321,12 @@ def every_words(seconds: int | None) -> str:
 def attempts_text(attempts: int | None, max_attempts: int | None, manual: int | None = None) -> str:
     """How often a job ran, truthfully: "1 of 3"; after retries by hand "2 (1 of 1 automatic, 1 retried by hand)".
 
-    `manual` is how many times it was retried by hand (None: unknown, so whatever ran beyond the automatic
-    allowance). The first attempt is never one by hand; a retry not started yet is said so."""
+    `manual` is how many times it was retried by hand as far as is known (a "retry all failed" leaves no record
+    per job, so runs beyond the automatic allowance count as by hand too). The first attempt is never one by
+    hand; a retry not started yet is said so."""
     attempts, allowed = max(int(attempts or 0), 0), max(int(max_attempts or 1), 1)
-    if manual is None:
-        manual = max(attempts - allowed, 0)
+    beyond = max(attempts - allowed, 0)  # runs past the automatic allowance were started by hand, whatever is known
+    manual = beyond if manual is None else max(manual, beyond)
     started = min(max(manual, 0), max(attempts - 1, 0))
     waiting = " · retried by hand, waiting to run" if manual > started else ""
     if attempts == 0:

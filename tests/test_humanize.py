@@ -153,6 +153,7 @@ def test_intervals_in_words(seconds, text) -> None:
     ((0, 3), "none yet (up to 3)"),
     ((2, 1), "2 (1 of 1 automatic, 1 retried by hand)"),  # a manual retry never reads "2 of 1"
     ((2, 1, 1), "2 (1 of 1 automatic, 1 retried by hand)"),
+    ((2, 1, 0), "2 (1 of 1 automatic, 1 retried by hand)"),  # "retry all failed" leaves no record per job
     ((1, 1, 1), "1 of 1 · retried by hand, waiting to run"),
     ((4, 3, 1), "4 (3 of 3 automatic, 1 retried by hand)"),
     ((2, 3, 1), "2 (1 of 3 automatic, 1 retried by hand)"),
