@@ -183,3 +183,11 @@ def test_a_run_with_failed_steps_does_not_read_as_a_plain_success(admin_client, 
     for url in ("/admin/workflows/runs", f"/admin/workflows/{wf.id}/runs", "/admin/workflows/"):
         page = text_of(admin_client.get(url).get_data(as_text=True))
         assert "succeeded with 2 failed steps" in page, url
+
+
+def test_client_tokens_use_the_one_date_format(admin_client, ctx) -> None:
+    row, _ = flags.create_token("mobile app", actor="admin@nous.test")
+    html = admin_client.get(f"{FLAGS}/-/tokens").get_data(as_text=True)
+    created = row.created_at.replace(tzinfo=UTC) if row.created_at.tzinfo is None else row.created_at
+    assert f'title="{created.strftime("%Y-%m-%d %H:%M:%S")} UTC">{created.strftime("%-d %b %Y, %H:%M")}</time>' in html
+    assert ">never</td>" in html
