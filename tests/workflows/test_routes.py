@@ -155,7 +155,7 @@ def test_run_now_shows_live_history_that_stops_polling_when_done(admin_client, c
     run_here()
     stopped = admin_client.get(f"/admin/workflows/{wid}/runs", headers=HX)
     assert stopped.status_code == 286 and 'hx-trigger="every 2s"' not in stopped.get_data(as_text=True)
-    assert f'hx-trigger="workflow-{wid}-changed from:body"' in stopped.get_data(as_text=True)  # follows new runs
+    assert f'hx-trigger="workflow-{wid}-changed from:body delay:200ms"' in stopped.get_data(as_text=True)  # follows new runs
     final = admin_client.get(f"/admin/workflows/runs/{run_id}", headers=HX)
     text = final.get_data(as_text=True)
     assert final.status_code == 286 and "succeeded" in text and "hx-trigger" not in text
