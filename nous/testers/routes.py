@@ -13,12 +13,13 @@ from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
 from nous.exports import csv_response
+from nous.live.changes import mark_changed
 from nous.testers import bp
 from nous.testers import service as testers
 from nous.testers.models import ROLES, aware
 from nous.web import is_fragment_request, render
 
-REFRESH_EVENT = "testers-changed"
+REFRESH_EVENT = "tester-changed"  # the list follows any tester's change (nous.live.changes)
 
 
 def _with_toast(resp: Response, message: str, kind: str = "success", refresh: bool = False) -> Response:
@@ -34,6 +35,16 @@ def _with_toast(resp: Response, message: str, kind: str = "success", refresh: bo
 def ago(value: datetime | None) -> str:
     """A stored time in the console's one date format (inside a `<time>` the template writes)."""
     return humanize.when_text(value)
+
+
+@bp.app_template_filter("tester_version")
+def tester_version(user: Any) -> str:
+    return testers.version_of(user)
+
+
+def _changed(resp: Response, user: Any) -> Response:
+    """Every fragment showing this tester follows (this page now, other pages through /ws/live)."""
+    return mark_changed(resp, "tester", user.id, testers.version_of(user))
 
 
 @bp.app_template_filter("isotime")
@@ -88,7 +99,7 @@ def add_tester() -> Any:
         flash(message, "success")
         return redirect(url_for("testers.index"), 303)
     resp = make_response(render_template("testers/_add_form.html", form={}, errors={}, roles=ROLES, added=user))
-    return _with_toast(resp, message, refresh=True)
+    return _changed(_with_toast(resp, message, refresh=True), user)
 
 
 def _read_upload() -> str:
@@ -151,7 +162,15 @@ def update_tester(user_id: Any) -> Any:
     user = _user_or_404(user_id)
     form = request.form
     try:
-        testers.update(user.id, role=form.get("role"), notes=form.get("notes"), actor=current_actor(), ip=client_ip())
+        testers.update(user.id, role=form.get("role"), notes=form.get("notes"), actor=current_actor(), ip=client_ip(),
+                       expected_version=form.get("version"))
+    except testers.TesterConflict as exc:
+        html = render_template("testers/_edit_form.html", user=exc.current, roles=ROLES, errors={}, form=None,
+                               conflict=exc)
+        if not is_fragment_request():
+            return render("testers/show.html", user=exc.current, join_url=testers.join_url(exc.current),
+                          recent=[], history=[], roles=ROLES, errors={}, conflict=exc, active="testers"), 409
+        return _changed(_with_toast(make_response(html, 409), exc.message, "error"), exc.current)
     except testers.TesterError as exc:
         if not is_fragment_request():
             flash(exc.message, "error")
@@ -163,10 +182,10 @@ def update_tester(user_id: Any) -> Any:
         return redirect(url_for("testers.show_tester", user_id=user.id), 303)
     resp = make_response(render_template("testers/_edit_form.html", user=user, roles=ROLES, errors={}, form=None,
                                          saved=True))
-    return _with_toast(resp, f"Saved {user.email}")
+    return _changed(_with_toast(resp, f"Saved {user.email}"), user)
 
 
-def _after_action(user: Any, message: str, kind: str = "success") -> Any:
+def _after_action(user: Any, message: str, kind: str = "success", status: int = 200) -> Any:
     """Row actions answer with the updated row (list) or go back to the detail page."""
     if request.form.get("view") == "detail" or not is_fragment_request():
         flash(message, "success" if kind == "success" else "error")
@@ -175,7 +194,7 @@ def _after_action(user: Any, message: str, kind: str = "success") -> Any:
             resp.headers["HX-Redirect"] = url_for("testers.show_tester", user_id=user.id)
             return resp
         return redirect(url_for("testers.show_tester", user_id=user.id), 303)
-    return _with_toast(make_response(_row(user)), message, kind)
+    return _changed(_with_toast(make_response(_row(user), status), message, kind), user)
 
 
 @bp.post("/<uuid:user_id>/invite")
@@ -195,7 +214,11 @@ def invite_tester(user_id: Any) -> Any:
 def set_active(user_id: Any) -> Any:
     user = _user_or_404(user_id)
     active = request.form.get("active") == "1"
-    testers.set_active(user.id, active, actor=current_actor(), ip=client_ip())
+    try:
+        testers.set_active(user.id, active, actor=current_actor(), ip=client_ip(),
+                           expected_version=request.form.get("version"))
+    except testers.TesterConflict as exc:
+        return _after_action(exc.current, exc.message, "error", 409)
     return _after_action(user, f"{user.email} {'reactivated' if active else 'deactivated'}")
 
 
@@ -209,7 +232,7 @@ def remove_tester(user_id: Any) -> Any:
         resp = make_response("")
         resp.headers["HX-Redirect"] = url_for("testers.index")
         return resp
-    return _with_toast(make_response(""), f"Removed {email}")
+    return mark_changed(_with_toast(make_response(""), f"Removed {email}"), "tester", user_id)
 
 
 @bp.post("/<uuid:user_id>/remove")

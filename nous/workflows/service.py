@@ -90,6 +90,7 @@ class WorkflowConflict(WorkflowError):
         self.changes = changes
 
 
+# --- reading -----------------------------------------------------------------------------------
 
 def get(workflow_id: int) -> Workflow:
     ok = isinstance(workflow_id, int) and 0 < workflow_id < 2**31
@@ -305,6 +306,9 @@ def update_workflow(workflow_id: int, text: str, actor: str, ip: str = "", fmt: 
     before = workflow_as_dict(wf)
     if doc.source == wf.source:
         return wf
+    if expected_version is not None and expected_version != wf.version:
+        changes = [e for e in audit.query(target=f"workflow:{wf.id}", limit=3) if e.target == f"workflow:{wf.id}"]
+        raise WorkflowConflict(wf, expected_version, list(reversed(changes)))
     _apply(wf, doc, actor)
     wf.version += 1
     try:
@@ -315,9 +319,6 @@ def update_workflow(workflow_id: int, text: str, actor: str, ip: str = "", fmt: 
     audit.record(actor, "workflows.update", f"workflow:{wf.id}", before=before, after=workflow_as_dict(wf), ip=ip,
                  commit=False)
     db.session.commit()
-    if expected_version is not None and expected_version != wf.version:
-        changes = [e for e in audit.query(target=f"workflow:{wf.id}", limit=3) if e.target == f"workflow:{wf.id}"]
-        raise WorkflowConflict(wf, expected_version, list(reversed(changes)))
     _workflows_changed()
     sync_schedule(wf)
     return wf
@@ -443,6 +444,7 @@ def start_run(wf: Workflow, data: Any = None, *, trigger: str = "manual", event:
     db.session.flush()
     run_id = run.id
     engine.queue_step(run_id, 0, actor=actor)  # commits the run, its steps and the first job together
+    engine.announce(run_id)
     log.info("workflow run started", extra={"run_id": run_id, "workflow": wf.name, "trigger": trigger})
     return run_id
 
@@ -453,7 +455,6 @@ def run_now(workflow_id: int, data: Any, actor: str, ip: str = "") -> int:
     if not wf.enabled:
         raise WorkflowError(f"{wf.name} is disabled; enable it to run it")
     data = parse_input(data)
-    engine.announce(run_id)
     run_id = start_run(wf, data, trigger="manual", actor=actor)
     audit.record(actor, "workflows.run", f"workflow:{wf.id}", after={"run_id": run_id}, ip=ip)
     return run_id
