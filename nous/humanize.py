@@ -425,6 +425,7 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "auth.signed_in": lambda e: Sentence("Signed in", detail=f"with {_after(e).get('method', 'a link')}".replace(
         "oidc", "single sign-on").replace("login_link", "a sign-in link")),
     "auth.signed_out": lambda e: Sentence("Signed out"),
+    "auth.signed_out_everywhere": lambda e: Sentence("Signed out everywhere", detail="every open session ended"),
     "auth.refused": lambda e: Sentence("Refused a sign-in", f"for {e.target}" if e.target else "",
                                        detail=str(_after(e).get("reason", ""))),
     "auth.login_link_created": lambda e: Sentence("Created a sign-in link", f"for {e.target}"),

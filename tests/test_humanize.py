@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -187,6 +189,8 @@ def test_audit_events_read_as_sentences_about_their_object() -> None:
     switch = humanize.audit_sentence(event("settings.set", "alerts.email", True, False))
     assert switch.text == "Changed setting Email alerts (on → off)"
     assert humanize.audit_sentence(event("jobs.retry", "0123456789abcdef")).text == "Retried job 01234567"
+    assert humanize.audit_sentence(event("auth.signed_out_everywhere")).text == (
+        "Signed out everywhere (every open session ended)")
     flag = humanize.audit_sentence(event("flags.update", "checkout", state(), state(strategies=[rollout(50)])))
     assert flag.text == "Changed flag checkout (Rollout 30 % → 50 %)"
 
@@ -203,3 +207,13 @@ def test_unknown_and_malformed_audit_records_still_read_as_words() -> None:
                                              ("admin@example.com", "admin@example.com")])
 def test_actors_in_words(actor, text) -> None:
     assert humanize.actor_text(actor) == text
+
+
+def test_every_action_the_code_audits_has_its_own_sentence() -> None:
+    """A new audited action needs its words here, or the console shows it as a raw code."""
+    root = Path(humanize.__file__).resolve().parent
+    actions = {m for path in root.rglob("*.py")
+               for m in re.findall(r'audit\.record\([^,]*, *"([a-z_]+\.[a-z_.]+)"', path.read_text())}
+    actions |= {m for path in root.rglob("*.py") for m in re.findall(r'audit_action="([a-z_]+\.[a-z_.]+)"',
+                                                                       path.read_text())}
+    assert actions and sorted(actions - set(humanize.SENTENCES)) == []
