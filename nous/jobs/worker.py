@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 import redis
 from flask import Flask, current_app
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.exceptions import AbandonedJobError, StopRequested
 from rq.executions import Execution
 from rq.job import Job
@@ -382,7 +382,22 @@ class OutageMixin:
         if pipeline is not None:
             super().heartbeat(timeout, pipeline=pipeline)  # type: ignore[misc]
             return
-        self._best_effort("heartbeat", lambda: super(OutageMixin, self).heartbeat(timeout))  # type: ignore[misc]
+        self._best_effort("heartbeat", lambda: self._heartbeat(timeout))
+
+    def _heartbeat(self, timeout: int | None) -> None:
+        """RQ's heartbeat in one round trip; a worker whose record Redis lost (a flush, a restart
+        without persistence) registers again, so the console and the health check still see it."""
+        with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+            super().heartbeat(timeout, pipeline=pipe)  # type: ignore[misc]
+            pipe.sismember(self.redis_workers_keys, self.key)  # type: ignore[attr-defined]
+            *_, registered = pipe.execute()
+        if not registered:
+            with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+                pipe.hset(self.key, mapping={**self.serialize(), "state": self._state})  # type: ignore[attr-defined]
+                worker_registration.register(self, pipe)  # type: ignore[arg-type]
+                pipe.expire(self.key, timeout or self.worker_ttl + 60)  # type: ignore[attr-defined]
+                pipe.execute()
+            log.warning("worker registered again: Redis had lost its record", extra={"worker": self.name})
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         if pipeline is not None:

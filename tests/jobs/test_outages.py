@@ -132,6 +132,7 @@ def test_redis_restarted_empty_queued_scheduled_and_running_jobs_come_back(app, 
             assert attempts_of(running) in (["finished"], ["lost", "finished"]), worker.output()
             assert run.attempts == len(attempts_of(running)) and run.result_summary == '{"slept": 4.0}'
             assert worker.proc.poll() is None, worker.output()
+            assert [w["pid"] for w in service.workers()] == [worker.pid]  # registered again
             print(f"queued jobs back and run {restored_in:.1f} s after the empty restart; "
                   f"scheduled job {late:+.2f} s from its time")
     finally:
