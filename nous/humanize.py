@@ -259,6 +259,24 @@ def flag_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | No
     return out
 
 
+FIELD_WORDS = {"contextName": "field", "operator": "operator", "values": "values", "value": "value",
+               "rollout": "rollout", "userIds": "target testers", "inverted": "not", "caseInsensitive": "ignore case"}
+
+
+def field_words(path: str) -> str:
+    """A field path of a flag's definition in words: "strategies[1].constraints[0].values" → "condition 1, values"."""
+    parts = []
+    for piece in path.split("."):
+        name, _, index = piece.partition("[")
+        if name in ("strategies", "parameters"):
+            continue
+        if name == "constraints" and index:
+            parts.append(f"condition {int(index.rstrip(']')) + 1}" if index.rstrip("]").isdigit() else "condition")
+        else:
+            parts.append(FIELD_WORDS.get(name, name))
+    return ", ".join(parts) or path
+
+
 # --------------------------------------------------------------------------- user agents
 
 
@@ -514,7 +532,7 @@ def audit_html(event: Any) -> Markup:
 FILTERS: dict[str, Callable[..., Any]] = {
     "when": when, "when_text": when_text, "exact_time": exact_text,
     "condition_text": condition_text, "operator_text": lambda op: OPERATOR_WORDS.get(op, op),
-    "flag_changes": flag_changes, "flag_action": flag_action,
+    "flag_changes": flag_changes, "flag_action": flag_action, "field_words": field_words,
     "user_agent": user_agent, "cron_words": cron_words, "every_words": every_words,
     "attempts_text": attempts_text, "run_status_text": run_status_text,
     "audit_html": audit_html, "audit_text": lambda e: audit_sentence(e).text, "actor_text": actor_text,

@@ -118,6 +118,7 @@ def test_segments_use_the_condition_builder(admin_client, ctx) -> None:
         "name": "olds", "cond": ["n0"], "cond_n0_context": "appVersion", "cond_n0_operator": "SEMVER_GT",
         "cond_n0_values": "banana"})
     assert bad.status_code == 422 and 'value="banana"' in bad.get_data(as_text=True)  # kept for correcting
+    assert "<li>Condition 1, value: " in bad.get_data(as_text=True)
 
 
 def test_preview_form_has_human_fields_and_property_rows(admin_client, ctx) -> None:

@@ -109,6 +109,16 @@ def test_conditions_in_words(cond, text) -> None:
     assert humanize.condition_text(cond) == text
 
 
+@pytest.mark.parametrize(("path", "text"), [
+    ("strategies[1].constraints[0].values", "condition 1, values"),
+    ("constraints[2].contextName", "condition 3, field"),
+    ("strategies[0].parameters.userIds", "target testers"),
+    ("name", "name"),
+])
+def test_error_fields_in_words(path, text) -> None:
+    assert humanize.field_words(path) == text
+
+
 # --------------------------------------------------------------------------- user agents
 
 
