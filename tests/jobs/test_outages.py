@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import redis
 from flask_migrate import upgrade
 from rq import Queue
@@ -61,6 +62,9 @@ def test_redis_stopped_for_3_s_while_two_jobs_run(app, tmp_path: Path, start_wor
             for job_id in (short, long):
                 wait_for(lambda j=job_id: get_redis().get(f"test:pid:{j}"), timeout=30, what="both jobs to start")
             wait_for(lambda: (service.progress(long)["percent"] or 0) >= 10, timeout=10, what="progress")
+            horses = {int(get_redis().get(f"test:pid:{j}")) for j in (short, long)}
+            schedulers = {c.pid for w in workers for c in psutil.Process(w.pid).children() if c.pid not in horses}
+            assert schedulers  # (the worker holding the scheduler lock runs it in a child process)
 
             outage(server, keep_data=True)
             time.sleep(3)  # the outage itself
@@ -77,6 +81,7 @@ def test_redis_stopped_for_3_s_while_two_jobs_run(app, tmp_path: Path, start_wor
             for w in workers:
                 assert w.proc.poll() is None, w.output()
                 assert "unhandled exception" not in w.output()
+            assert all(psutil.pid_exists(pid) for pid in schedulers), workers[0].output()  # no scheduler crashed
             # both still take work
             after = [service.enqueue("tests.mark", f"after {i}") for i in range(4)]
             wait_for(lambda: all(run_of(j).status == "finished" for j in after), timeout=30, what="jobs after")
