@@ -107,21 +107,53 @@ class ErrorLog(logging.Handler):
 
 @pytest.fixture
 def walker(app, ctx) -> Iterator[dict[str, Any]]:
-    from nous.extensions import db, limiter
+    from nous.extensions import limiter
     from nous.flags import service as flags
     from nous.settings import service as settings
 
     for key in ("feedback.rate_limit", "api.rate_limit", "auth.rate_limit"):
         settings.set_value(key, "1000000/minute", actor="test")
-    _row, token = flags.create_token("walker", actor="test")
-    flags.create_flag({"key": "walker.flag", "enabled": True}, actor="test")
-    db.session.commit()
+    token_row, token = flags.create_token("walker", actor="test")
     handler = ErrorLog()
     logging.getLogger("nous").addHandler(handler)  # the app's loggers do not propagate to the root
     try:
-        yield {"token": token, "errors": handler, "limiter": limiter}
+        yield {"token": token, "errors": handler, "limiter": limiter, "ids": _seed(token_row.id)}
     finally:
         logging.getLogger("nous").removeHandler(handler)
+
+
+def _seed(token_id: int) -> dict[str, str]:
+    """One row of each kind a path names, so the walk reaches past "not found" into each route's parsing.
+    Returns the path parameter values that name them."""
+    from nous.email.service import queue_email
+    from nous.extensions import db
+    from nous.feedback import service as feedback
+    from nous.flags import service as flags
+    from nous.testers import service as testers
+    from nous.workflows import service as workflows
+
+    flags.create_flag({"key": "walker.flag", "enabled": True}, actor="test")
+    flags.update_flag("walker.flag", {"description": "second version"}, actor="test")
+    segment = flags.save_segment(None, "walker", [], actor="test")
+    tester = testers.add("walker@example.com", actor="test")
+    fb = feedback.submit({"rating": 3, "message": "walker", "category": "bug", "email": "walker@example.com"})
+    outbox = queue_email("walker@example.com", "job_failed", {"task": "t.x", "job_id": "j1", "error": "E"})
+    wf = workflows.create(WORKFLOW, "test")
+    run = workflows.start_run(wf, {"text": "walker"})
+    db.session.commit()
+    return {"key": "walker.flag", "version": "1", "segment_id": str(segment.id), "token_id": str(token_id),
+            "user_id": str(tester.id), "feedback_id": str(fb.id), "outbox_id": str(outbox), "workflow_id": str(wf.id),
+            "run_id": str(run), "fmt": "csv"}
+
+
+WORKFLOW = """\
+name: Walker
+trigger: manual
+steps:
+  - id: classify
+    uses: feedback.classify
+    with: {text: "${{ text }}"}
+"""
 
 
 def _counts(app) -> dict[str, int]:
@@ -138,13 +170,9 @@ def _path(rule: Rule, values: dict[str, str]) -> str:
     return re.sub(r"<(?:[^<>]*:)?([^<>:]+)>", lambda m: values.get(m.group(1), "1"), rule.rule)
 
 
-def _plain_path(rule: Rule) -> str:
-    return _path(rule, {arg: _default_arg(rule, arg) for arg in rule.arguments})
-
-
-def _default_arg(rule: Rule, arg: str) -> str:
-    name = type(rule._converters[arg]).__name__
-    return {"UUIDConverter": "00000000-0000-0000-0000-000000000000", "AnyConverter": "csv"}.get(name, "1")
+def _defaults(rule: Rule, ids: dict[str, str]) -> dict[str, str]:
+    """Each path parameter as a seeded row's id (or a harmless value where none is seeded)."""
+    return {arg: ids.get(arg, "1") for arg in rule.arguments}
 
 
 def _encode(value: str) -> str:
@@ -220,7 +248,8 @@ def _walk_route(walk: Walk, app, client: Any, walker: dict[str, Any], rule: Rule
     queries = sorted(_names(QUERY_READERS, src))
     forms = sorted(_names(FORM_READERS, src)) if method != "GET" else []
     all_queries = sorted(set(queries) | set(COMMON_QUERY))
-    base = _plain_path(rule)
+    defaults = _defaults(rule, walker["ids"])
+    base = _path(rule, defaults)
 
     def go(url: str, what: str, **kwargs: Any) -> None:
         before = _counts(app) if method != "GET" else None
@@ -231,7 +260,7 @@ def _walk_route(walk: Walk, app, client: Any, walker: dict[str, Any], rule: Rule
     for arg in rule.arguments:
         for value in [*HOSTILE, INVALID_UTF8]:
             raw = value if value == INVALID_UTF8 else _encode(value)
-            url = _path(rule, {**{a: _default_arg(rule, a) for a in rule.arguments}, arg: raw})
+            url = _path(rule, {**defaults, arg: raw})
             go(url, f"{rule.rule} {arg}={value[:30]!r}")
     # every query and form name at once, for each value (a few where the view reads neither)
     for value in [*HOSTILE, INVALID_UTF8] if queries or forms else [*SHARP, INVALID_UTF8]:
