@@ -487,3 +487,40 @@ def test_importing_a_csv_reports_each_line_and_the_list_shows_the_new_testers(ap
         assert testers.get_by_email("mo@example.org").role == "ADMIN"
     assert admin.problems == []
     admin.close()
+
+
+def test_a_page_whose_socket_dropped_catches_up_with_changes_made_meanwhile(app, stack) -> None:
+    from nous.flags import service
+
+    base, browser = stack
+    with app.app_context():
+        service.create_flag({"key": "journey.offline"}, actor="test")
+    admin = Admin(app, base, browser)
+    page = admin.open()
+    sockets: list[Any] = []
+    while_away: list[Any] = []
+
+    def through(ws: Any) -> None:  # every socket reaches the server; a reconnect after the change is made
+        for change in while_away:
+            change()
+        while_away.clear()
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws/live**", through)
+    page.goto(f"{base}{FLAGS}/journey.offline")
+    status = page.locator("#live-status")
+    expect(status).to_have_attribute("data-connects", "1", timeout=10_000)
+    expect(page.locator("#flag-switch")).to_have_text("Switch on")
+
+    def switch_on_with_the_cli() -> None:
+        with app.app_context():
+            service.set_enabled("journey.offline", True, actor="cli")
+
+    while_away.append(switch_on_with_the_cli)
+    sockets[-1].close()  # the connection drops (a proxy restart); the change happens before it is back
+    expect(status).to_have_attribute("data-connects", "2", timeout=10_000)
+    expect(page.locator("#flag-switch")).to_have_text("Switch off", timeout=FOLLOW_MS)
+    header_is_true(app, page, "journey.offline")
+    assert admin.problems == []
+    admin.close()
