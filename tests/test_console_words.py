@@ -192,3 +192,11 @@ def test_client_tokens_use_the_one_date_format(admin_client, ctx) -> None:
     created = row.created_at.replace(tzinfo=UTC) if row.created_at.tzinfo is None else row.created_at
     assert f'title="{created.strftime("%Y-%m-%d %H:%M:%S")} UTC">{created.strftime("%-d %b %Y, %H:%M")}</time>' in html
     assert ">never</td>" in html
+
+
+def test_audit_log_filters_by_area_in_words(admin_client, ctx) -> None:
+    audit.record("admin@nous.test", "testers.add", "ada@example.com")
+    audit.record("admin@nous.test", "flags.create", "checkout")
+    page = admin_client.get("/admin/audit?action=flags.").get_data(as_text=True)
+    assert '<option value="flags." selected>Feature flags</option>' in page
+    assert "Created <a" in page and "tester ada@example.com" not in page
