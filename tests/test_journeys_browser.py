@@ -524,3 +524,29 @@ def test_a_page_whose_socket_dropped_catches_up_with_changes_made_meanwhile(app,
     header_is_true(app, page, "journey.offline")
     assert admin.problems == []
     admin.close()
+
+
+def test_a_bulk_change_on_a_stale_list_is_refused_and_the_list_shows_the_current_state(app, stack) -> None:
+    from nous.feedback import service as feedback
+
+    base, browser = stack
+    ids = [send_feedback(base, f"Crash number {n}") for n in range(3)]
+    admin = Admin(app, base, browser)
+    page = admin.open(live=False)  # a list that heard nothing since it was drawn
+    page.goto(f"{base}/admin/beta/feedback")
+    for i in ids:
+        page.get_by_label(f"Select feedback #{i}").check()
+    with app.app_context():
+        feedback.set_status(ids[1], "planned", actor="tab-a@nous.test")
+    page.get_by_label("Mark selected as").select_option("spam")
+    with page.expect_response(lambda r: r.url.endswith("/bulk")) as answer:
+        page.locator("#bulk-form").get_by_role("button", name="Apply").click()
+    assert answer.value.status == 409
+    expect(page.locator("#toasts")).to_contain_text(f"#{ids[1]} (now planned)")
+    expect(page.locator("#toasts .toast")).to_have_count(1)  # one clear message, not a second "Request failed"
+    expect(page.locator(f"#status-{ids[1]}")).to_have_value("planned")  # the list shows the present
+    expect(page.get_by_label(f"Select feedback #{ids[0]}")).not_to_be_checked()
+    with app.app_context():
+        assert [feedback.get(i).status for i in ids] == ["new", "planned", "new"]
+    assert admin.problems == []
+    admin.close()

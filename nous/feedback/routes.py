@@ -156,8 +156,14 @@ def admin_bulk_status() -> Any:
     status = request.form.get("bulk_status", "")
     if not ids:
         return _with_toast(make_response(""), "Select some feedback first.", "error")
+    seen = {i: request.form.get(f"seen_{i}", "")[:20] for i in ids}
     try:
-        changed = feedback.bulk_status(ids, status, actor=current_actor(), ip=client_ip())
+        changed = feedback.bulk_status(ids, status, actor=current_actor(), ip=client_ip(), seen=seen)
+    except feedback.BulkConflict as exc:
+        if not is_fragment_request():
+            flash(exc.message, "error")
+            return redirect(safe_next(request.form.get("back"), url_for("feedback.admin_index")), 303)
+        return _with_toast(make_response("", 409), exc.message, "error", refresh=True)
     except feedback.FeedbackError as exc:
         return _with_toast(make_response(""), exc.message, "error")
     if not is_fragment_request():

@@ -647,13 +647,30 @@ def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "",
     return row
 
 
-def bulk_status(ids: list[int], status: str, *, actor: str, ip: str = "") -> int:
-    """Set one status on many rows (at most 200); returns how many changed."""
+class BulkConflict(FeedbackError):
+    """Some of the selected feedback changed since the list was drawn: nothing was changed."""
+
+    def __init__(self, rows: list[Feedback]) -> None:
+        named = ", ".join(f"#{r.id} (now {r.status})" for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+        super().__init__(f"Nothing was changed: {named} changed since the list was shown. "
+                         "The list shows them as they are now; choose again.", status=409)
+        self.rows = rows
+
+
+def bulk_status(ids: list[int], status: str, *, actor: str, ip: str = "",
+                seen: Mapping[int, str] | None = None) -> int:
+    """Set one status on many rows (at most 200); returns how many changed. With `seen` ({id: the
+    version the list showed}), refused as a whole (BulkConflict, 409) when a row that would change
+    changed since."""
     if status not in STATUSES:
         raise FeedbackError(f"status must be one of {', '.join(STATUSES)}")
     ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
+    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids))))
+    stale = [r for r in rows if r.status != status and (seen or {}).get(r.id) not in (None, "", version_of(r))]
+    if stale:
+        raise BulkConflict(stale)
     changed: list[dict[str, Any]] = []
-    for row in db.session.scalars(select(Feedback).where(Feedback.id.in_(ids))):
+    for row in rows:
         if row.status != status:
             audit.record(actor, "feedback.status", _target(row), {"status": row.status}, {"status": status}, ip=ip,
                          commit=False)
@@ -1006,6 +1023,8 @@ def allow_origin(raw: str, actor: str, ip: str = "") -> str:
 __all__ = [
     "CATEGORIES",
     "STATUSES",
+    "BulkConflict",
+    "FeedbackConflict",
     "FeedbackError",
     "Filter",
     "ListPage",

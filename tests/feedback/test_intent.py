@@ -94,3 +94,20 @@ def test_a_saved_status_names_the_feedback_for_every_view(admin_client, ctx, row
     assert [(e["action"], e["status"]) for e in events] == [("created", "new"), ("updated", "triaged"),
                                                             ("updated", "triaged")]
     assert events[1]["version"] == version and events[2]["version"] == feedback.version_of(current(row_id))
+
+
+def test_a_bulk_change_on_a_stale_list_changes_nothing_and_names_the_changed_rows(admin_client, ctx) -> None:
+    ids = [feedback.submit(GOOD).id for _ in range(3)]
+    seen = {f"seen_{i}": feedback.version_of(current(i)) for i in ids}
+    feedback.set_status(ids[1], "planned", actor="tab-a@nous.test")
+    resp = admin_client.post(f"{BASE}/bulk", data={"ids": [str(i) for i in ids], "bulk_status": "spam", **seen},
+                             headers=HX)
+    assert resp.status_code == 409
+    trigger = json.loads(resp.headers["HX-Trigger"])
+    assert f"#{ids[1]} (now planned)" in trigger["toast"]["message"] and trigger["feedback-changed"] is True
+    assert [current(i).status for i in ids] == ["new", "planned", "new"]
+    # rows already in the status asked for never conflict; fresh versions go through
+    fresh = {f"seen_{i}": feedback.version_of(current(i)) for i in ids}
+    ok = admin_client.post(f"{BASE}/bulk", data={"ids": [str(i) for i in ids], "bulk_status": "spam", **fresh},
+                           headers=HX)
+    assert ok.status_code == 200 and [current(i).status for i in ids] == ["spam"] * 3
