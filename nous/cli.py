@@ -17,7 +17,7 @@ import click
 import redis
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 MIGRATE_HINT = "run `flask db upgrade`"
 
@@ -38,7 +38,7 @@ def unreachable(exc: BaseException) -> str | None:
             reason = _first_line(current.orig if current.orig is not None else current)
             if getattr(current.orig, "sqlstate", None) == "42P01" or "no such table" in reason:
                 return f"the database (DATABASE_URL) has no tables yet, {MIGRATE_HINT}: {reason}"
-            if current.connection_invalidated or type(current).__name__ in {"OperationalError", "InterfaceError"}:
+            if isinstance(current, (OperationalError, InterfaceError)) or current.connection_invalidated:
                 return f"the database (DATABASE_URL) is unreachable: {reason}"
         if isinstance(current, (redis.ConnectionError, redis.TimeoutError)):
             return f"Redis (REDIS_URL) is unreachable: {_first_line(current)}"
