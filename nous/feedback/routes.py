@@ -210,8 +210,9 @@ def admin_reply(feedback_id: int) -> Any:
         return _back_to_detail(row, error or "Reply queued.", "error" if error else "success")
     html = render_template("feedback/_reply.html", fb=row, replies=feedback.replies(row.id),
                            reply_to=feedback.reply_address(row), error=error, draft=text if error else "")
-    return _with_toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
+    resp = _with_toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
                        "error" if error else "success")
+    return resp if error else mark_changed(resp, "feedback", row.id)  # its history on this page shows the reply
 
 
 # --- sites the widget was refused on (shown on the Settings page) -------------------------------

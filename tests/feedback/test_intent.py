@@ -111,3 +111,12 @@ def test_a_bulk_change_on_a_stale_list_changes_nothing_and_names_the_changed_row
     ok = admin_client.post(f"{BASE}/bulk", data={"ids": [str(i) for i in ids], "bulk_status": "spam", **fresh},
                            headers=HX)
     assert ok.status_code == 200 and [current(i).status for i in ids] == ["spam"] * 3
+
+
+def test_a_reply_refreshes_what_shows_the_feedback_on_the_page(admin_client, ctx) -> None:
+    row_id = feedback.submit({**GOOD, "email": "tester@example.com"}).id
+    resp = admin_client.post(f"{BASE}/{row_id}/reply", data={"reply": "Thanks, fixed in 2.4"}, headers=HX)
+    assert resp.status_code == 200
+    assert json.loads(resp.headers["HX-Trigger-After-Swap"])[f"feedback-{row_id}-changed"] == {}
+    refused = admin_client.post(f"{BASE}/{row_id}/reply", data={"reply": ""}, headers=HX)
+    assert "HX-Trigger-After-Swap" not in refused.headers
