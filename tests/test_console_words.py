@@ -200,3 +200,20 @@ def test_audit_log_filters_by_area_in_words(admin_client, ctx) -> None:
     page = admin_client.get("/admin/audit?action=flags.").get_data(as_text=True)
     assert '<option value="flags." selected>Feature flags</option>' in page
     assert "Created <a" in page and "tester ada@example.com" not in page
+
+
+def test_the_command_line_says_the_same_words(runner, ctx) -> None:
+    wf = workflows.create(WEEKLY, actor="t")
+    run = WorkflowRun(workflow_id=wf.id, workflow_name=wf.name, definition=wf.definition, status="succeeded",
+                      input={}, step_count=1)
+    db.session.add(run)
+    db.session.flush()
+    db.session.add(WorkflowStepRun(run_id=run.id, position=0, step_id="s0", uses="feedback.classify",
+                                   status="failed"))
+    db.session.add(JobRun(job_id=uuid.uuid4().hex, task="digest", queue="default", args={}, status="failed",
+                          attempts=2, max_attempts=1))
+    db.session.commit()
+    runs = runner.invoke(args=["nous", "workflows", "runs"], catch_exceptions=False)
+    assert "succeeded with 1 failed step" in runs.output
+    jobs = runner.invoke(args=["nous", "jobs", "list"], catch_exceptions=False)
+    assert "2 (1 of 1 automatic, 1 retried by hand)" in jobs.output and "2/1" not in jobs.output

@@ -12,6 +12,7 @@ import redis
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError
 
+from nous import humanize
 from nous.jobs import service
 
 
@@ -99,7 +100,8 @@ def list_command(status: str | None, task: str, q: str, limit: int, as_json: boo
         else:
             when = r.enqueued_at.strftime("%Y-%m-%d %H:%M:%S")
             err = f"  {r.error[:60]}" if r.error else ""
-            click.echo(f"{r.job_id}  {when}  {r.status:<9} {r.attempts}/{r.max_attempts}  {r.task:<24} "
+            click.echo(f"{r.job_id}  {when}  {r.status:<9} {humanize.attempts_text(r.attempts, r.max_attempts)}  "
+                       f"{r.task:<24} "
                        f"{r.args_summary[:40]}{err}")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from nous import humanize
 from nous.workflows import schema, service
 
 
@@ -140,7 +141,9 @@ def run_command(name: str, input_: str, wait: bool, timeout: int) -> None:
     for s in detail["steps"]:
         extra = s.error or s.note
         click.echo(f"  {s.step_id:<24} {s.status:<10} attempts {s.attempts}" + (f"  {extra[:100]}" if extra else ""))
-    click.echo(f"run {run_id}: {run.status}" + (f" ({run.error})" if run.error else ""))
+    failed = sum(1 for s in detail["steps"] if s.status == "failed")
+    outcome = humanize.run_status_text(run.status, failed)
+    click.echo(f"run {run_id}: {outcome}" + (f" ({run.error})" if run.error else ""))
     sys.exit(0 if run.status == "succeeded" else 1)
 
 
@@ -161,8 +164,10 @@ def runs_command(name: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         emit([service.run_as_dict(r) for r in page.rows], True)
         return
+    failed = service.failed_step_counts([r.id for r in page.rows])
     for r in page.rows:
-        click.echo(f"#{r.id:<6} {r.workflow_name[:32]:<32} {r.status:<10} {r.trigger:<7} {engine_iso(r.created_at)}"
+        status = humanize.run_status_text(r.status, failed.get(r.id, 0))
+        click.echo(f"#{r.id:<6} {r.workflow_name[:32]:<32} {status:<10} {r.trigger:<7} {engine_iso(r.created_at)}"
                    + (f"  {r.error[:80]}" if r.error else ""))
 
 
