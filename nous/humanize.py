@@ -1,7 +1,7 @@
 """Words for people: one date format, audit sentences, flag changes, browsers, schedules, attempts, outcomes.
 
-Pure functions over plain values (no `request`, no database), so the console, the CLI and the tests share
-them; `FILTERS` is what the console registers as Jinja filters.
+Functions over plain values (no `request`, no database; links are built with `url_for` when a page renders),
+so the console, the CLI and the tests share them; `FILTERS` is what the console registers as Jinja filters.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from nous.settings.registry import DEFINITIONS, GROUP_LABELS
 
 # --------------------------------------------------------------------------- dates
 
-DISPLAY_FORMAT = "%-d %b %Y, %H:%M"  # 6 Dec 2026, 14:05 (UTC)
 EXACT_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
 
+def _display(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b %Y, %H:%M}"  # 6 Dec 2026, 14:05 (UTC); %-d is not portable
 def _as_datetime(value: datetime | str | None) -> datetime | None:
     """A stored time (aware or naive UTC, or an ISO string) as an aware UTC datetime."""
     if value is None or value == "":
@@ -45,7 +46,7 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
 def when_text(value: datetime | str | None, empty: str = "—") -> str:
     """The console's one date format: "6 Dec 2026, 14:05" (UTC)."""
     when = _as_datetime(value)
-    return when.strftime(DISPLAY_FORMAT) if when else empty
+    return _display(when) if when else empty
 
 
 def exact_text(value: datetime | str | None) -> str:
@@ -60,7 +61,7 @@ def when(value: datetime | str | None, empty: str = "—") -> Markup:
     if moment is None:
         return escape(empty)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        moment.isoformat(timespec="seconds"), moment.strftime(EXACT_FORMAT), moment.strftime(DISPLAY_FORMAT))
+        moment.isoformat(timespec="seconds"), moment.strftime(EXACT_FORMAT), _display(moment))
 
 
 # --------------------------------------------------------------------------- flag conditions and changes
@@ -379,7 +380,7 @@ class Sentence:
 
 
 def actor_text(actor: str) -> str:
-    """Who did it: "admin@example.com", "the command line (root)", "workflow Weekly digest"."""
+    """Who did it: "admin@example.com", "root on the command line", "workflow Weekly digest"."""
     kind, _, name = actor.partition(":")
     if kind == "cli" and name:
         return f"{name} on the command line"
