@@ -31,6 +31,7 @@ AXE_CORE = "vendor/axe-core-4.14.1.min.js"  # static/, refreshed by scripts/vend
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 PHONE_WIDTHS = (360, 390, 430)  # each page is also measured at the narrowest and widest common phones
+TABLET_WIDTHS = (768, 1024)  # and, in the desktop pass, at tablet widths: no page wider than the window
 BLOCKING = {"critical", "serious"}
 # Sign-in steps and files: not pages to look at.
 SKIPPED_ENDPOINTS = {"admin.login_start", "admin.auth_callback", "admin.login_link", "workflows.run_file"}
@@ -200,6 +201,13 @@ def test_every_console_page_passes_axe_and_fits_a_phone(app, stack, shots) -> No
                 if m["topbar"] > 64:
                     failures.append(f"{name} [{width} px] the top bar wraps ({m['topbar']} px high)")
             pg.set_viewport_size(PHONE)
+        else:
+            for width in TABLET_WIDTHS:
+                pg.set_viewport_size({"width": width, "height": DESKTOP["height"]})
+                m = pg.evaluate(MEASURE)
+                if m["scrollWidth"] > m["width"]:
+                    failures.append(f"{name} [{width} px] the page is {m['scrollWidth']} px wide")
+            pg.set_viewport_size(DESKTOP)
         if os.environ.get("NOUS_SCREENSHOTS"):
             slug = name.strip("/").replace("/", "_").replace("<", "").replace(">", "") or "root"
             pg.screenshot(path=str(shots / f"{slug}.{size}.png"), full_page=True)
