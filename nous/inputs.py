@@ -10,6 +10,7 @@ that names the field (`InputError`), or a 404 for a path id no row can have — 
 - Integers accept ASCII digits only (`'²'.isdigit()` is true, `int('²')` fails) within bounds that
   default to 64 bits; the `int` URL converter is bounded the same way, so `/x/<int:id>` past 2**63-1 is 404.
 - Dates and date-times stay within years 1970–9000, so adding a day or a time zone never overflows.
+- A NUL character in a path, query or form value is refused before any route runs (`refuse_nul`).
 
 Why our own: the standard `json` module has no depth or number limits, and no Flask extension adds them.
 """
@@ -254,8 +255,27 @@ class BoundedIntConverter(IntegerConverter):
         return super().to_python(value)
 
 
+FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_nul() -> None:
+    """A NUL character is never text a person meant, and PostgreSQL refuses it in any text value: a path,
+    query or form value holding one is refused (400 naming the field) before any route reads it."""
+    if "\x00" in request.path:
+        raise InputError("path", "must not contain NUL characters")
+    fields = [request.args]
+    if request.mimetype in FORMS:
+        fields.append(request.form)
+    for multi in fields:
+        for name, value in multi.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise InputError(name.replace("\x00", "\ufffd")[:100], "must not contain NUL characters")
+
+
 def init_app(app: Flask) -> None:
-    """Before any blueprint registers its rules: the bounded `int` converter and the JSON limits."""
+    """Before any blueprint registers its rules: the bounded `int` converter and the JSON limits; before
+    any other request hook: NUL characters refused."""
     app.url_map.converters["int"] = BoundedIntConverter
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
+    app.before_request(refuse_nul)

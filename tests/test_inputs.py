@@ -193,6 +193,20 @@ def test_a_unicode_digit_in_a_form_id_is_a_400(admin_client, ctx) -> None:
     assert resp.status_code == 400 and "ids" in resp.get_json()["errors"]
 
 
+@pytest.mark.parametrize(("method", "url", "form", "field"), [
+    ("GET", "/admin/beta/flags/?q=a%00b", None, "q"),
+    ("GET", "/admin/beta/flags/a%00b", None, "path"),
+    ("POST", "/admin/beta/flags/-/tokens", {"name": "a\x00b"}, "name"),
+    ("POST", "/admin/jobs/retry-failed", {"task\x00": "x"}, "task\ufffd"),
+])
+def test_nul_characters_are_refused_before_any_route_reads_them(admin_client, ctx, method, url, form, field) -> None:
+    from nous.flags.models import ClientToken
+
+    resp = admin_client.open(url, method=method, data=form, headers={"Accept": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["errors"] == {field: "must not contain NUL characters"}
+    assert ClientToken.query.count() == 0
+
+
 # --------------------------------------------------------------------------- smaller faults
 
 
