@@ -131,6 +131,7 @@ class Writer:
         return self._conn
 
     def discard(self) -> None:
+        self.answered_at = -1e9  # a failed write vouches for nothing: the next check asks the database
         if self._conn is not None:
             try:
                 self._conn.invalidate()
