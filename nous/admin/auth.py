@@ -39,6 +39,8 @@ GENERATION = "_gen"
 def _load(user_id: str) -> Admin | None:
     if user_id.lower() not in current_app.config["NOUS_ADMIN_EMAILS"]:
         return None  # removed from the allow-list: signed out on the next request
+    if session_expired():
+        return None  # past its idle or absolute lifetime
     generation = session.get(GENERATION, 0)
     if not service.session_live(session.get(SESSION_ID), generation if isinstance(generation, int) else 0):
         return None  # signed out on the server (here or in another copy of this cookie)
@@ -88,15 +90,11 @@ def _touch_session() -> None:
     if not request.path.startswith("/admin"):  # health, API and widget requests never read the session
         return
     if getattr(current_user, "is_authenticated", False):
-        if session_expired():
-            logout_user()
-            session.clear()
-            return
         now = int(time.time())
         if now - session.get("seen_at", 0) > 30:  # rewrite the cookie at most every 30 s
             session["seen_at"] = now
     elif "_user_id" in session:
-        session.clear()  # a session ended on the server (or no longer allowed): empty its cookie
+        session.clear()  # expired, ended on the server or no longer allowed: empty the cookie
 
 
 def admin_required(view: F) -> F:
