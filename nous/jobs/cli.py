@@ -8,9 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import redis
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.exc import OperationalError
 
 from nous import humanize
 from nous.jobs import service
@@ -22,14 +20,9 @@ def _actor() -> str:
     return cli_actor()
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
-
-
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """What the command asked that cannot be done, or a store it needs that is down: one line on
-    stderr and exit 1, never a traceback."""
+    """What the command asked that cannot be done: one line on stderr and exit 1, never a traceback
+    (an unreachable database or Redis is told the same way by the `nous` group for every command)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -37,11 +30,6 @@ def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except service.JobError as exc:
             raise click.ClickException(str(exc)) from None
-        except (redis.RedisError, OSError) as exc:
-            raise click.ClickException(f"Redis is not reachable (REDIS_URL): {_one_line(exc)}") from None
-        except OperationalError as exc:
-            reason = _one_line(exc.orig or exc)
-            raise click.ClickException(f"the database is not reachable (DATABASE_URL): {reason}") from None
 
     return wrapper
 

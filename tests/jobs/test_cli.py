@@ -103,5 +103,5 @@ def test_with_redis_down_job_commands_say_so_in_one_line_and_exit_1(ctx):
     for args in (["cancel", job_id], ["stats"]):
         result = run_cli("nous", "jobs", *args, env=down)
         assert result.returncode == 1, result.stderr
-        assert "Error: Redis is not reachable (REDIS_URL)" in result.stderr and "Traceback" not in result.stderr
+        assert "Error: Redis (REDIS_URL) is unreachable" in result.stderr and "Traceback" not in result.stderr
     assert run_cli("nous", "jobs", "list", env=down).stdout.startswith(job_id)  # the history needs no Redis
