@@ -633,11 +633,12 @@ def reconcile(grace: timedelta = RECONCILE_GRACE, confirm: float = LOST_CONFIRM)
         last = batch[-1].seq
         with conn.pipeline(transaction=False) as pipe:
             for run in batch:
-                pipe.hmget(Job.key_for(run.job_id), "status", "data")
+                pipe.hget(Job.key_for(run.job_id), "status")
+                pipe.hexists(Job.key_for(run.job_id), "data")
                 pipe.exists(history.RUNNING_KEY.format(run.job_id))
             answers = pipe.execute()
-        for run, (status, data), running in zip(batch, answers[0::2], answers[1::2], strict=True):
-            if data is not None:  # RQ has the job (RQ cannot read one without its "data")
+        for run, status, kept, running in zip(batch, answers[0::3], answers[1::3], answers[2::3], strict=True):
+            if kept:  # RQ has the job (RQ cannot read one without its "data")
                 if status is not None and status.decode() in ended:
                     out["synced"] += _sync(run)
                 continue
