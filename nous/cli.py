@@ -1,8 +1,8 @@
 """`flask nous …`: the maintainer's commands. Each area adds its own group or commands here.
 
-Every command of the group shares one failure path for the parts it runs on: a database or Redis that
-cannot be reached (or a database without its tables) ends the command with one line naming it and
-exit status 1, never a traceback.
+Every command of the group (and Flask-Migrate's `flask db …`) shares one failure path for the parts it
+runs on: a database or Redis that cannot be reached (or a database without its tables) ends the command
+with one line naming it and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def unreachable(exc: BaseException) -> str | None:
 
 
 class NousGroup(AppGroup):
-    """The `nous` command group: unreachable parts end any of its commands with one line (`unreachable`)."""
+    """A command group whose commands end with one line when a part is unreachable (`unreachable`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -155,3 +155,7 @@ def db_report_command(as_json: bool, limit: int) -> None:
 def init_app(app: Flask) -> None:
     if "nous" not in app.cli.commands:
         app.cli.add_command(nous)
+    migrations = app.cli.commands.get("db")  # Flask-Migrate's `flask db …`: the same one-line failures
+    if isinstance(migrations, click.Group) and not isinstance(migrations, NousGroup):
+        app.cli.add_command(NousGroup("db", commands=migrations.commands, callback=migrations.callback,
+                                      params=migrations.params, help=migrations.help))

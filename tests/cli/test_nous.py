@@ -60,6 +60,20 @@ def test_an_unreachable_database_is_one_line_and_a_failure(app, args) -> None:
     assert lines[0].startswith("Error: the database (DATABASE_URL) is unreachable: ") and "refused" in lines[0]
 
 
+def test_migrations_on_an_unreachable_database_are_one_line_too(app) -> None:
+    proc = run_cli("db", "upgrade", env={"DATABASE_URL": f"postgresql+psycopg://nous@127.0.0.1:{_refused_port()}/x"})
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: the database (DATABASE_URL) is unreachable: "), lines
+
+
+def test_migrations_still_run(app, tmp_path) -> None:
+    proc = run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    assert proc.returncode == 0, proc.stderr
+    current = run_cli("db", "current", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    assert "(head)" in current.stdout
+
+
 def test_a_database_without_tables_says_to_migrate(app, tmp_path) -> None:
     proc = run_cli("nous", "testers", "list", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
     assert proc.returncode == 1
