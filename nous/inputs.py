@@ -10,7 +10,7 @@ that names the field (`InputError`), or a 404 for a path id no row can have — 
 - Integers accept ASCII digits only (`'²'.isdigit()` is true, `int('²')` fails) within bounds that
   default to 64 bits; the `int` URL converter is bounded the same way, so `/x/<int:id>` past 2**63-1 is 404.
 - Dates and date-times stay within years 1970–9000, so adding a day or a time zone never overflows.
-- A NUL character in a path, query or form value is refused before any route runs (`refuse_nul`).
+- A NUL character in a query or form value reads as U+FFFD (`Request`); in a path it is a 400.
 
 Why our own: the standard `json` module has no depth or number limits, and no Flask extension adds them.
 """
@@ -24,10 +24,13 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import flask
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.utils import cached_property
 
 INT64_MAX = 2**63 - 1
 MAX_DEPTH = 32  # arrays and objects inside each other; no API of this app needs more than a few
@@ -255,27 +258,36 @@ class BoundedIntConverter(IntegerConverter):
         return super().to_python(value)
 
 
-FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+def _without_nul(values: MultiDict[str, str]) -> MultiDict[str, str]:
+    if not any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
+        return values
+    return type(values)((k.replace("\x00", "\ufffd"), v.replace("\x00", "\ufffd")) for k, v in values.items(multi=True))
 
 
-def refuse_nul() -> None:
-    """A NUL character is never text a person meant, and PostgreSQL refuses it in any text value: a path,
-    query or form value holding one is refused (400 naming the field) before any route reads it."""
+class Request(flask.Request):
+    """Flask's request, with NUL characters in query and form names and values read as U+FFFD, as clean
+    text has them: a NUL is never text a person meant, and PostgreSQL refuses it in any text value."""
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+        return _without_nul(super().args)
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+
+def refuse_nul_in_path() -> None:
+    """A path holding a NUL character names nothing: 400 before any route reads it."""
     if "\x00" in request.path:
         raise InputError("path", "must not contain NUL characters")
-    fields = [request.args]
-    if request.mimetype in FORMS:
-        fields.append(request.form)
-    for multi in fields:
-        for name, value in multi.items(multi=True):
-            if "\x00" in name or "\x00" in value:
-                raise InputError(name.replace("\x00", "\ufffd")[:100], "must not contain NUL characters")
 
 
 def init_app(app: Flask) -> None:
-    """Before any blueprint registers its rules: the bounded `int` converter and the JSON limits; before
-    any other request hook: NUL characters refused."""
+    """Before any blueprint registers its rules: the bounded `int` converter, the JSON limits, the request
+    class; before any other request hook: NUL characters in the path refused."""
     app.url_map.converters["int"] = BoundedIntConverter
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
-    app.before_request(refuse_nul)
+    app.request_class = Request
+    app.before_request(refuse_nul_in_path)

@@ -193,18 +193,18 @@ def test_a_unicode_digit_in_a_form_id_is_a_400(admin_client, ctx) -> None:
     assert resp.status_code == 400 and "ids" in resp.get_json()["errors"]
 
 
-@pytest.mark.parametrize(("method", "url", "form", "field"), [
-    ("GET", "/admin/beta/flags/?q=a%00b", None, "q"),
-    ("GET", "/admin/beta/flags/a%00b", None, "path"),
-    ("POST", "/admin/beta/flags/-/tokens", {"name": "a\x00b"}, "name"),
-    ("POST", "/admin/jobs/retry-failed", {"task\x00": "x"}, "task\ufffd"),
-])
-def test_nul_characters_are_refused_before_any_route_reads_them(admin_client, ctx, method, url, form, field) -> None:
+def test_nul_characters_in_queries_and_forms_read_as_the_replacement_character(admin_client, ctx) -> None:
     from nous.flags.models import ClientToken
 
-    resp = admin_client.open(url, method=method, data=form, headers={"Accept": "application/json"})
-    assert resp.status_code == 400 and resp.get_json()["errors"] == {field: "must not contain NUL characters"}
-    assert ClientToken.query.count() == 0
+    assert admin_client.get("/admin/beta/flags/?q=a%00b").status_code == 200
+    resp = admin_client.post("/admin/beta/flags/-/tokens", data={"name": "a\x00b", "x\x00": "y"})
+    assert resp.status_code < 400
+    assert [t.name for t in ClientToken.query] == ["a\ufffdb"]
+
+
+def test_a_nul_character_in_a_path_is_a_400(admin_client) -> None:
+    resp = admin_client.get("/admin/beta/flags/a%00b", headers={"Accept": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["errors"] == {"path": "must not contain NUL characters"}
 
 
 # --------------------------------------------------------------------------- smaller faults

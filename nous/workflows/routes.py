@@ -23,7 +23,7 @@ from flask import (
 
 from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
-from nous.inputs import arg_int
+from nous.inputs import arg_int, form_int
 from nous.web import is_fragment_request, render
 from nous.workflows import bp, schema, service
 from nous.workflows.handlers.csv_export import export_dir
@@ -256,10 +256,9 @@ def edit(workflow_id: int) -> Any:
 def save_workflow(workflow_id: int) -> Any:
     wf = _workflow(workflow_id)
     text, fmt = _document_from_request()
-    seen = request.form.get("version", "")
     try:
         wf = service.update_workflow(wf.id, text, current_actor(), client_ip(), fmt=fmt,
-                                     expected_version=int(seen) if seen.isascii() and seen.isdigit() else None)
+                                     expected_version=form_int("version", minimum=1))
     except service.WorkflowConflict as exc:
         return render_template("workflows/editor.html", workflow=exc.current, document=text, problems=None,
                                conflict=exc, handlers=service.handler_catalog(), active="workflows"), 409
