@@ -5,10 +5,10 @@
 
 `publish` never raises and costs one Redis round trip: a Lua script appends the event to a capped
 stream per topic (`{nous:live}:stream:<topic>`, the last KEEP events, for replay on connect) and
-publishes it on the topic's channel (`nous:live:<topic>`) with its id, which orders events across
-topics. With Redis down the
-event is dropped with a log line, and publishing pauses for a few seconds instead of waiting for
-a timeout on every call. Redis pub/sub and streams are the engine here; nothing home-made.
+publishes it on the topic's channel (`nous:live:<database>:<topic>`, see `channel`) with its id,
+which orders events across topics. With Redis down the event is dropped with a log line, and
+publishing pauses for a few seconds instead of waiting for a timeout on every call. Redis pub/sub
+and streams are the engine here; nothing home-made.
 
 Each socket receives JSON text messages:
 
@@ -80,7 +80,7 @@ TOPICS = ("metrics", "jobs", "feedback", "alerts", "flags", "testers", "workflow
 # One hash tag, so the script's keys share a slot on Redis Cluster too.
 STREAM_KEY = "{{nous:live}}:stream:{}"
 SEQ_KEY = "{nous:live}:seq"
-CHANNEL = "nous:live:{}"
+CHANNEL = "nous:live:{}"  # of "<database number>:<topic>" (see channel)
 KEEP = 50  # events kept per topic for replay
 REPLAY = 20  # events per topic replayed to a new socket that has seen nothing yet
 MAX_EVENT_BYTES = 64 * 1024
@@ -104,10 +104,20 @@ return id
 """
 
 
+def channel(conn: redis.Redis, topic: str) -> str:
+    """The topic's pub/sub channel on this connection's database. Keys belong to one database but
+    channels are server-wide: with the database number in the name, apps sharing a Redis server on
+    different databases never hear each other's events (whose ids order one database's events only)."""
+    pool = getattr(conn, "connection_pool", None)
+    db = getattr(pool, "connection_kwargs", {}).get("db", 0) or 0
+    return CHANNEL.format(f"{int(db)}:{topic}")
+
+
 class _Publisher:
     """Per-app publishing state: the registered script and the pause after a failure (safe to lose)."""
 
     def __init__(self, conn: redis.Redis) -> None:
+        self.conn = conn
         self.script = conn.register_script(_PUBLISH_LUA)
         self.paused_until = 0.0
         self.dropped = 0
@@ -138,7 +148,7 @@ def publish(topic: str, event: dict[str, Any]) -> None:
                 pub.dropped += 1
             log.debug("live event dropped: Redis unreachable", extra={"topic": topic})
             return
-        pub.script(keys=[STREAM_KEY.format(topic), SEQ_KEY], args=[KEEP, payload, CHANNEL.format(topic)])
+        pub.script(keys=[STREAM_KEY.format(topic), SEQ_KEY], args=[KEEP, payload, channel(pub.conn, topic)])
     except (redis.RedisError, OSError) as exc:
         with pub.lock:  # set before the only call that talks to Redis
             pub.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE

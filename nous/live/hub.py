@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import redis
 from simple_websocket import ConnectionClosed
 
-from nous.live.events import CHANNEL, TOPICS, envelope, id_key, replay
+from nous.live.events import TOPICS, channel, envelope, id_key, replay
 
 log = logging.getLogger("nous.live")
 
@@ -97,8 +97,9 @@ class Hub:
                     return
             pubsub = None
             try:
-                pubsub = self._connection().pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(*(CHANNEL.format(t) for t in TOPICS))
+                conn = self._connection()
+                pubsub = conn.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(*(channel(conn, t) for t in TOPICS))
                 self.ready.set()
                 delay = 0.5
                 while self._subs:

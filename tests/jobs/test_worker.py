@@ -123,10 +123,10 @@ def _jobs_events(job_id: str) -> list[dict]:
 
 
 def test_a_job_that_fails_for_good_is_announced_live_at_every_step(ctx, start_worker):
-    from nous.live.events import CHANNEL
+    from nous.live.events import channel
 
     listener = get_redis().pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(CHANNEL.format("jobs"))  # what every web process's hub hears
+    listener.subscribe(channel(get_redis(), "jobs"))  # what every web process's hub hears
     try:
         job_id = service.enqueue("tests.flaky", "no luck for the live view")
         worker = start_worker()

@@ -240,7 +240,7 @@ def test_losing_the_redis_subscription_makes_every_socket_resync(app, tmp_path) 
         the_hub = hub.Hub(lambda: conn)
         subs = [the_hub.subscribe(("jobs",)), the_hub.subscribe(("alerts",))]
         assert the_hub.ready.wait(5)
-        conn.execute_command("PUBLISH", events.CHANNEL.format("jobs"), '1-0 {"n":1}')
+        conn.execute_command("PUBLISH", events.channel(conn, "jobs"), '1-0 {"n":1}')
         assert subs[0].queue.get(timeout=5) == ("1-0", '{"type":"event","topic":"jobs","id":"1-0","data":{"n":1}}')
         assert subs[1].queue.empty()
         server.stop()
@@ -256,3 +256,29 @@ def test_losing_the_redis_subscription_makes_every_socket_resync(app, tmp_path) 
     while the_hub.running and time.monotonic() < deadline:  # the hub thread ends with its last socket
         time.sleep(0.05)
     assert not the_hub.running
+
+
+def test_events_stay_on_their_database_of_a_shared_redis_server(ctx, redis_conn) -> None:
+    """Channels are server-wide, keys are not: another app on another database of the same server
+    (staging next to production, or a second test run) never hears this app's events."""
+    db = redis_conn.connection_pool.connection_kwargs.get("db", 0)
+    pool = redis_conn.connection_pool
+    neighbour = redis_conn.__class__(connection_pool=pool.__class__(
+        connection_class=pool.connection_class, **{**pool.connection_kwargs, "db": (db + 1) % 16}))
+    assert events.channel(redis_conn, "jobs") == f"nous:live:{db}:jobs"
+    assert events.channel(neighbour, "jobs") != events.channel(redis_conn, "jobs")
+    ours, theirs = redis_conn.pubsub(ignore_subscribe_messages=True), neighbour.pubsub(ignore_subscribe_messages=True)
+    ours.subscribe(events.channel(redis_conn, "jobs"))
+    theirs.subscribe(events.channel(neighbour, "jobs"))
+    try:
+        events.publish("jobs", {"n": 1})
+        heard = None
+        deadline = time.monotonic() + 5
+        while heard is None and time.monotonic() < deadline:
+            heard = ours.get_message(timeout=0.1)
+        assert heard is not None and heard["data"].endswith(b' {"n":1}')
+        assert theirs.get_message(timeout=0.3) is None
+    finally:
+        ours.close()
+        theirs.close()
+        neighbour.close()
