@@ -11,6 +11,7 @@ traceback, nothing is logged as an unhandled error, and a refused request (4xx) 
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import logging
 import re
@@ -36,6 +37,10 @@ HOSTILE = [
 # The sharpest of them, sent one name at a time (a name refused first cannot hide another).
 SHARP = ["²", "1" + "0" * 400, "9999-12-31"]
 INVALID_UTF8 = "%FF%FE%C0%AF"
+# Uploads (fields read with files.get): binary, invalid UTF-8, deep JSON and YAML, impossible dates, NULs.
+HOSTILE_FILES = [b"\x89PNG\r\n\x1a\n\x00\x00", b"\xff\xfe\x00g\x00a", b"[" * 5000, b"a:\n" + b"  - [" * 3000,
+                 b"a: 0000-00-00\nb: 2026-02-30", b'{"version": 1, "features": ' + b"[" * 1000 + b"}",
+                 b"email\nx\x00y@example.com\n" * 50, b"A" * (3 * 1024 * 1024)]
 # Names many routes read through helpers and filters (feedback, testers, audit) besides their own.
 COMMON_QUERY = ["since", "until", "rating", "category", "feature", "tag", "email", "tester", "actor", "action",
                 "target", "id", "page", "verbose", "sort", "type", "key", "code", "state"]
@@ -280,6 +285,11 @@ def _walk_route(walk: Walk, app, client: Any, walker: dict[str, Any], rule: Rule
         for name in forms:
             for value in SHARP:
                 go(base, f"{rule.rule} form {name}={value[:30]!r}", data={name: value})
+    # uploads, for the forms that take a file
+    for name in (n for n in forms if n == "file"):
+        for content in HOSTILE_FILES:
+            go(base, f"{rule.rule} upload {content[:30]!r}", data={name: (io.BytesIO(content), "upload.txt")},
+               content_type="multipart/form-data")
     # JSON bodies: deep ones, and every field of an accepted body made hostile in turn
     if method == "POST" and rule.rule in JSON_BASES:
         for raw_body in [*DEEP_BODIES, *_field_bodies(JSON_BASES[rule.rule])]:
