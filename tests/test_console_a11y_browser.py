@@ -300,6 +300,9 @@ def test_phone_navigation_folds_behind_a_menu_button_that_works_by_keyboard(app,
     expect(nav).to_be_hidden()
     top = page.evaluate("document.querySelector('main h1').getBoundingClientRect().top")
     assert top < 200, f"the page's heading starts {top} px down the first screen"
+    fields = page.locator("#add-tester").locator(":is(input:not([type=hidden]), select, textarea, button)")
+    assert fields.evaluate_all("els => els.map(e => e.name || e.textContent.trim())") == [
+        "email", "role", "notes", "invite", "Add"]  # read and tabbed in the order they are filled in
 
     page.keyboard.press("Tab")  # skip link
     page.keyboard.press("Tab")  # brand
