@@ -309,10 +309,11 @@ def _close_attempt(ex: Any, job_id: str, outcome: str, ended: datetime, error: s
     ex.execute(CLOSE_ATTEMPT, {"jid": job_id, "outcome": outcome, "ended": ended, "error": error[:500], "tb": tb})
 
 
-def record_lost(job_id: str) -> None:
-    """A job Redis lost while it ran is being put back: its open attempt ends as lost."""
-    message = "Redis lost the job while it ran; it was put back on its queue"
-    _safely("lost", job_id, lambda ex: _close_attempt(ex, job_id, LOST, utcnow(), message, ""))
+def record_lost(job_ids: list[str]) -> None:
+    """Jobs Redis lost while they ran are being put back: their open attempts end as lost (in the
+    caller's transaction)."""
+    db.session.execute(update(ATTEMPTS).where(ATTEMPTS.c.job_id.in_(job_ids), ATTEMPTS.c.outcome == STARTED).values(
+        outcome=LOST, ended_at=utcnow(), error="Redis lost the job while it ran; it was put back on its queue"))
 
 
 def record_abandoned(job: Job, will_retry: bool) -> None:

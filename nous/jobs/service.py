@@ -626,7 +626,8 @@ def reconcile(grace: timedelta = RECONCILE_GRACE, confirm: float = LOST_CONFIRM)
     last = 0
     while True:
         batch = list(db.session.scalars(
-            select(JobRun).options(defer(JobRun.traceback)).where(JobRun.status.in_(ACTIVE_STATES))
+            select(JobRun).options(defer(JobRun.traceback), defer(JobRun.error), defer(JobRun.result_summary))
+            .where(JobRun.status.in_(ACTIVE_STATES))
             .where(JobRun.updated_at < cutoff, JobRun.seq > last).order_by(JobRun.seq.asc()).limit(RECONCILE_BATCH)))
         if not batch:
             break
@@ -637,6 +638,7 @@ def reconcile(grace: timedelta = RECONCILE_GRACE, confirm: float = LOST_CONFIRM)
                 pipe.hexists(Job.key_for(run.job_id), "data")
                 pipe.exists(history.RUNNING_KEY.format(run.job_id))
             answers = pipe.execute()
+        lost = []
         for run, status, kept, running in zip(batch, answers[0::3], answers[1::3], answers[2::3], strict=True):
             if kept:  # RQ has the job (RQ cannot read one without its "data")
                 if status is not None and status.decode() in ended:
@@ -647,7 +649,8 @@ def reconcile(grace: timedelta = RECONCILE_GRACE, confirm: float = LOST_CONFIRM)
                 still_missing.add(run.job_id)
                 if running or time.monotonic() - first < confirm:
                     continue
-            out["restored"] += _restore(run)
+            lost.append(run)
+        out["restored"] += _restore(lost)
     for job_id in set(_missing_since) - still_missing:
         del _missing_since[job_id]
     return out
@@ -665,26 +668,41 @@ def _sync(run: JobRun) -> int:
     return 1
 
 
-def _restore(run: JobRun) -> int:
-    """Put a job Redis lost back from its stored arguments (at its time, if it waits for one)."""
-    _missing_since.pop(run.job_id, None)
-    try:
-        task = _task_for(run)
-    except JobError:
-        history.record_status(run.job_id, FAILED, error="task no longer exists", ended_at=utcnow())
+def _restore(runs: list[JobRun]) -> int:
+    """Put jobs Redis lost back from their stored arguments (at their time, if they wait for one): the
+    history first (one commit for all), then Redis (one round trip each), so a worker that takes a
+    job at once finds its row ready. Returns how many."""
+    now = utcnow()
+    back: list[tuple[JobRun, tasks.Task, datetime | None]] = []
+    for run in runs:
+        _missing_since.pop(run.job_id, None)
+        try:
+            task = _task_for(run)
+        except JobError:
+            db.session.execute(update(JobRun).where(JobRun.job_id == run.job_id).values(
+                status=FAILED, error="task no longer exists", ended_at=now, updated_at=now))
+            continue
+        when = aware(run.scheduled_for) if run.status in (SCHEDULED, RETRYING) else None
+        back.append((run, task, when if when and when > now else None))
+    running = [run.job_id for run, _, _ in back if run.status == STARTED]
+    if running:
+        history.record_lost(running)
+    for status in (QUEUED, SCHEDULED):
+        ids = [run.job_id for run, _, when in back if (SCHEDULED if when else QUEUED) == status]
+        if ids:
+            db.session.execute(update(JobRun).where(JobRun.job_id.in_(ids)).values(status=status, updated_at=now))
+    db.session.commit()
+    if not back:
         return 0
-    if run.status == STARTED:
-        history.record_lost(run.job_id)
-    stored = run.args or {}
-    when = aware(run.scheduled_for) if run.status in (SCHEDULED, RETRYING) else None
-    when = when if when and when > utcnow() else None
-    get_redis().delete(Job.key_for(run.job_id))  # what a running work-horse may have written since the flush
-    _put(task, run.queue, run.job_id, list(stored.get("args", [])), dict(stored.get("kwargs", {})), when)
-    status = SCHEDULED if when else QUEUED
-    history.record_status(run.job_id, status)
-    announce.job_event(run.job_id, run.task, status, queue=run.queue, attempt=run.attempts)
-    log.warning("job restored from the history", extra={"job_id": run.job_id, "task": run.task, "was": run.status})
-    return 1
+    conn = get_redis()
+    for run, task, when in back:
+        stored = run.args or {}
+        conn.delete(Job.key_for(run.job_id))  # what a running work-horse may have written since the flush
+        _put(task, run.queue, run.job_id, list(stored.get("args", [])), dict(stored.get("kwargs", {})), when)
+        announce.job_event(run.job_id, run.task, SCHEDULED if when else QUEUED, queue=run.queue, attempt=run.attempts)
+    log.warning("jobs restored from the history",
+                extra={"count": len(back), "job_ids": [run.job_id for run, _, _ in back][:20]})
+    return len(back)
 
 
 def prune_history(days: int) -> int:
