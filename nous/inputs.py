@@ -10,7 +10,7 @@ that names the field (`InputError`), or a 404 for a path id no row can have — 
 - Integers accept ASCII digits only (`'²'.isdigit()` is true, `int('²')` fails) within bounds that
   default to 64 bits; the `int` URL converter is bounded the same way, so `/x/<int:id>` past 2**63-1 is 404.
 - Dates and date-times stay within years 1970–9000, so adding a day or a time zone never overflows.
-- A NUL character in a query or form value reads as U+FFFD (`Request`); in a path it is a 400.
+- A NUL character in a query, form or path value reads as U+FFFD (`Request`, the text converters).
 
 Why our own: the standard `json` module has no depth or number limits, and no Flask extension adds them.
 """
@@ -29,7 +29,7 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 from werkzeug.utils import cached_property
 
 INT64_MAX = 2**63 - 1
@@ -277,17 +277,27 @@ class Request(flask.Request):
         self.__dict__["form"] = _without_nul(self.__dict__["form"])
 
 
-def refuse_nul_in_path() -> None:
-    """A path holding a NUL character names nothing: 400 before any route reads it."""
-    if "\x00" in request.path:
-        raise InputError("path", "must not contain NUL characters")
+
+
+class TextConverter(UnicodeConverter):
+    """`<name>` and `<string:name>`: NUL characters read as U+FFFD, as in queries and forms."""
+
+    def to_python(self, value: str) -> str:
+        return value.replace("\x00", "\ufffd")
+
+
+class TextPathConverter(PathConverter):
+    """`<path:name>`: NUL characters read as U+FFFD, as in queries and forms."""
+
+    def to_python(self, value: str) -> str:
+        return value.replace("\x00", "\ufffd")
 
 
 def init_app(app: Flask) -> None:
-    """Before any blueprint registers its rules: the bounded `int` converter, the JSON limits, the request
-    class; before any other request hook: NUL characters in the path refused."""
-    app.url_map.converters["int"] = BoundedIntConverter
+    """Before any blueprint registers its rules: the bounded `int` and the text converters, the JSON limits,
+    the request class."""
+    app.url_map.converters.update(int=BoundedIntConverter, default=TextConverter, string=TextConverter,
+                                  path=TextPathConverter)
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
     app.request_class = Request
-    app.before_request(refuse_nul_in_path)
