@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
+import pytest
 import redis
 from flask_migrate import upgrade
 from rq import Queue
@@ -198,7 +199,7 @@ def test_a_workflow_step_waiting_on_a_job_redis_lost_goes_on_at_its_time(app, tm
             wf = workflows.create("name: waits\nsteps:\n  - id: wait\n    uses: delay\n    with: {seconds: 8}\n"
                                   "  - id: next\n    uses: delay\n    with: {seconds: 0}\n",
                                   "admin@nous.test", enabled=True)
-            start_worker(*WORKER, env={"REDIS_URL": server.url})
+            worker = start_worker(*WORKER, env={"REDIS_URL": server.url})
             run_id = workflows.run_now(wf.id, {}, "admin@nous.test")
 
             def step(name: str):
@@ -211,8 +212,12 @@ def test_a_workflow_step_waiting_on_a_job_redis_lost_goes_on_at_its_time(app, tm
             outage(server, keep_data=False)
             server.start()
 
-            done = wait_for(lambda: (s := step("next")).status == "succeeded" and s, timeout=40,
-                            what="the next step after the flush")
+            try:
+                done = wait_for(lambda: (s := step("next")).status == "succeeded" and s, timeout=40,
+                                what="the next step after the flush")
+            except pytest.fail.Exception:
+                pytest.fail(f"the next step did not run; its job is {run_of(waiting.job_id).status}; "
+                            f"the worker said:\n{worker.output()}")
             late = (done.started_at - waiting.not_before).total_seconds()
             assert -0.05 <= late < 5, late
             print(f"workflow step waiting on a lost job ran {late:+.2f} s from its time")
