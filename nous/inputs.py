@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Collection
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 import flask
@@ -109,11 +109,9 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     return _no_lone_surrogates(value) if escaped else value
 
 
-def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH, *, force: bool = True) -> Any:
-    """The request's JSON body (any content type when `force`): InputError naming `body` when it is not
-    JSON within the limits, 413 when it is larger than `max_bytes`."""
-    if not force and not request.is_json:
-        raise InputError("body", "send application/json")
+def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+    """The request's body read as JSON (whatever its content type says): InputError naming `body` when it
+    is not JSON within the limits, 413 when it is larger than `max_bytes`."""
     too_large = RequestEntityTooLarge(f"The body is larger than {max_bytes} bytes.")
     if request.content_length is not None and request.content_length > max_bytes:
         raise too_large
@@ -220,11 +218,6 @@ def parse_datetime(raw: str | None, field: str, default: datetime | None = None)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def day_start(value: date) -> datetime:
-    """Midnight UTC at the start of `value`."""
-    return datetime.combine(value, time.min, tzinfo=UTC)
-
-
 def parse_choice(raw: str | None, field: str, choices: Collection[str], default: str = "") -> str:
     """One of `choices`; `default` when absent (None); InputError naming `field` otherwise (blank too)."""
     if raw is None:
@@ -258,10 +251,15 @@ class BoundedIntConverter(IntegerConverter):
         return super().to_python(value)
 
 
+def without_nul(text: str) -> str:
+    """`text` with each NUL character as U+FFFD, as clean text has it."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _without_nul(values: MultiDict[str, str]) -> MultiDict[str, str]:
     if not any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
         return values
-    return type(values)((k.replace("\x00", "\ufffd"), v.replace("\x00", "\ufffd")) for k, v in values.items(multi=True))
+    return type(values)((without_nul(k), without_nul(v)) for k, v in values.items(multi=True))
 
 
 class Request(flask.Request):
@@ -277,20 +275,18 @@ class Request(flask.Request):
         self.__dict__["form"] = _without_nul(self.__dict__["form"])
 
 
-
-
 class TextConverter(UnicodeConverter):
     """`<name>` and `<string:name>`: NUL characters read as U+FFFD, as in queries and forms."""
 
     def to_python(self, value: str) -> str:
-        return value.replace("\x00", "\ufffd")
+        return without_nul(value)
 
 
 class TextPathConverter(PathConverter):
     """`<path:name>`: NUL characters read as U+FFFD, as in queries and forms."""
 
     def to_python(self, value: str) -> str:
-        return value.replace("\x00", "\ufffd")
+        return without_nul(value)
 
 
 def init_app(app: Flask) -> None:
