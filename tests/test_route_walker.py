@@ -4,8 +4,9 @@ The routes come from `app.url_map`, so a route added later is walked without tou
 one gets hostile values in its path parameters, in the query and form names its module reads (and a
 list of common ones), and — for the JSON APIs — in every field of a body and as the body itself:
 Unicode digits, integers past 64 bits, 1e309, deep nesting, NUL and control characters, invalid
-UTF-8, dates out of range, very long strings. Whatever the answer, it is never a 5xx, never a
-traceback, nothing is logged as an unhandled error, and a refused request (4xx) stores no row.
+UTF-8, dates out of range, very long strings, hostile uploads. Whatever the answer, it is never a
+5xx, never a traceback, nothing is logged as an unhandled error, a refused request (4xx) stores no
+row, and a success carries no Retry-After.
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ def _check(walk: Walk, app, resp: Any, what: str, before: dict[str, int] | None,
         walk.problem(f"{status} {what}: {body[:200]!r}")
     if TRACEBACK.search(body):
         walk.problem(f"traceback in the body: {what}")
+    if status < 300 and "Retry-After" in resp.headers:
+        walk.problem(f"{status} with Retry-After (only refusals say when to come back): {what}")
     if errors.records:
         rec = errors.records[0]
         kind = rec.exc_info[0].__name__ if rec.exc_info and rec.exc_info[0] else rec.getMessage()
