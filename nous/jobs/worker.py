@@ -206,6 +206,16 @@ class NousScheduler(RQScheduler):
             self.start()
         return successful
 
+    @property
+    def should_reacquire_locks(self) -> bool:
+        """A queue whose lock this scheduler does not hold is tried again after SCHEDULER_LOCK_TTL
+        seconds (RQ waits 2 minutes): when the holder died, or lost the lock in an outage, scheduled
+        jobs wait no longer than that."""
+        if self._queue_names == self.acquired_locks:
+            return False
+        elapsed = (datetime.now() - self.lock_acquisition_time).total_seconds() if self.lock_acquisition_time else None
+        return elapsed is None or elapsed > SCHEDULER_LOCK_TTL
+
     def heartbeat(self) -> None:
         self.last_heartbeat = rq_now()
         names = sorted(self._acquired_locks)

@@ -223,3 +223,20 @@ def test_a_workflow_step_waiting_on_a_job_redis_lost_goes_on_at_its_time(app, tm
             print(f"workflow step waiting on a lost job ran {late:+.2f} s from its time")
     finally:
         server.stop()
+
+
+def test_a_scheduler_that_lost_its_lock_tries_again_within_seconds(ctx) -> None:
+    from nous.jobs.worker import SCHEDULER_LOCK_TTL, NousScheduler
+
+    def scheduler() -> NousScheduler:
+        return NousScheduler([Queue("default", connection=get_redis())], connection=get_redis(), app=ctx)
+
+    holder, waiting = scheduler(), scheduler()
+    assert holder.acquire_locks() == {"default"}
+    assert waiting.acquire_locks() == set()
+    assert not waiting.should_reacquire_locks  # it has just tried
+    waiting.lock_acquisition_time -= timedelta(seconds=SCHEDULER_LOCK_TTL + 0.5)
+    assert waiting.should_reacquire_locks  # (RQ itself waits two minutes)
+    get_redis().delete(holder.get_locking_key("default"))  # the holder died; its lock expired
+    assert waiting.acquire_locks() == {"default"}
+    assert not waiting.should_reacquire_locks
