@@ -209,6 +209,22 @@ def test_a_nul_character_in_a_path_reads_as_the_replacement_character(admin_clie
     assert resp.status_code == 404  # the route's own answer: nothing has that name
 
 
+def test_documents_inside_documents_are_read_within_the_limits_too(admin_client, ctx) -> None:
+    from nous.flags import service as flags
+    from nous.workflows import service as workflows
+    from tests.test_route_walker import WORKFLOW
+
+    flags.create_flag({"key": "deep.payload", "enabled": True}, actor="test")
+    deep = "[" * 5000 + "]" * 5000
+    model = {"strategies": [], "variants": [{"name": "a", "weight": 1, "payload": {"type": "json", "value": deep}}]}
+    resp = admin_client.post("/admin/beta/flags/deep.payload/definition", data={"definition": json.dumps(model)})
+    assert resp.status_code == 422 and b"not valid JSON" in resp.data
+    wf = workflows.create(WORKFLOW, "test")
+    for bad in ('{"a": NaN}', '{"a": 1e999}', '{"a": ' + "[" * 5000 + "]" * 5000 + "}"):
+        assert admin_client.post(f"/admin/workflows/{wf.id}/run", data={"input": bad}).status_code == 400, bad[:20]
+    assert workflows.list_runs(wf.id).rows == []
+
+
 # --------------------------------------------------------------------------- smaller faults
 
 

@@ -1411,7 +1411,7 @@ def _validate_variants(vs: Any, path: str, problems: list[str]) -> None:
                 elif ptype == "json":
                     try:
                         json.loads(pvalue)
-                    except ValueError:
+                    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
                         problems.append(f"{p}.payload.value: not valid JSON")
                 elif ptype == "number" and _parse_number(pvalue) is None:
                     problems.append(f'{p}.payload.value: not a number "{pvalue}"')

@@ -418,7 +418,7 @@ def parse_input(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise WorkflowError("the input must be a JSON object, like {\"feedback\": {\"id\": 1}}")
     try:
-        text = json.dumps(raw, default=str, ensure_ascii=False)
+        text = json.dumps(raw, default=str, ensure_ascii=False, allow_nan=False)  # NaN is no JSON a database takes
     except (TypeError, ValueError, RecursionError):
         raise WorkflowError("the input cannot be stored as JSON") from None
     if len(text) > MAX_INPUT:
