@@ -79,7 +79,7 @@ log = logging.getLogger("nous.live")
 TOPICS = ("metrics", "jobs", "feedback", "alerts", "flags", "testers", "workflows")
 # One hash tag, so the script's keys share a slot on Redis Cluster too.
 STREAM_KEY = "{{nous:live}}:stream:{}"
-SEQ_KEY = "{nous:live}:seq"
+LAST_KEY = "{nous:live}:last"  # the newest event id of any topic
 CHANNEL = "nous:live:{}"  # of "<database number>:<topic>" (see channel)
 KEEP = 50  # events kept per topic for replay
 REPLAY = 20  # events per topic replayed to a new socket that has seen nothing yet
@@ -87,18 +87,29 @@ MAX_EVENT_BYTES = 64 * 1024
 PAUSE_AFTER_FAILURE = 5.0  # seconds publishing is skipped after Redis failed
 STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 
-# KEYS: stream, sequence; ARGV: max length, event JSON, channel. Publishes "<id> <json>".
-# Event ids are "<n>-0" with n from one counter for every topic, so ids order events across topics
-# (a reconnecting client resumes after the last id it saw and misses nothing of any topic). Should
-# the counter ever be behind a stream (deleted by hand), it jumps past that stream's last id.
+# KEYS: stream, last id; ARGV: max length, event JSON, channel. Publishes "<id> <json>".
+# Event ids are "<µs>-<n>": Redis's clock in microseconds, and a count within one microsecond, from one
+# last-id key for every topic, so ids order events across topics (a reconnecting client resumes after
+# the last id it saw and misses nothing of any topic). Being times, they keep growing when Redis is
+# flushed or restarted empty: a browser's `after` from before never hides the events that follow.
+# Should the last id ever be behind a stream (deleted by hand), the next id goes past that stream's.
 _PUBLISH_LUA = """
-local n = redis.call('INCR', KEYS[2])
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-if top then
-  local last = tonumber(string.match(top[1], '^(%d+)'))
-  if last >= n then n = last + 1; redis.call('SET', KEYS[2], n) end
+local t = redis.call('TIME')
+local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local n = 0
+local function after(id)
+  local m, s = string.match(id, '^(%d+)-(%d+)$')
+  if not m then return end
+  m, s = tonumber(m), tonumber(s)
+  if m > us then us, n = m, s + 1 elseif m == us and s >= n then n = s + 1 end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], n .. '-0', 'e', ARGV[2])
+local last = redis.call('GET', KEYS[2])
+if last then after(last) end
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if top then after(top[1]) end
+local id = string.format('%d-%d', us, n)
+redis.call('SET', KEYS[2], id)
+id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], id, 'e', ARGV[2])
 redis.call('PUBLISH', ARGV[3], id .. ' ' .. ARGV[2])
 return id
 """
@@ -148,7 +159,7 @@ def publish(topic: str, event: dict[str, Any]) -> None:
                 pub.dropped += 1
             log.debug("live event dropped: Redis unreachable", extra={"topic": topic})
             return
-        pub.script(keys=[STREAM_KEY.format(topic), SEQ_KEY], args=[KEEP, payload, channel(pub.conn, topic)])
+        pub.script(keys=[STREAM_KEY.format(topic), LAST_KEY], args=[KEEP, payload, channel(pub.conn, topic)])
     except (redis.RedisError, OSError) as exc:
         with pub.lock:  # set before the only call that talks to Redis
             pub.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
@@ -174,6 +185,19 @@ def parse_after(raw: str | None) -> str | None:
     """A client's `after` stream id, or None when missing or malformed."""
     raw = (raw or "").strip()
     return raw if STREAM_ID.match(raw) else None
+
+
+def resume_after(conn: redis.Redis, after: str | None) -> str | None:
+    """Where a reconnecting client's replay starts: after the last id it saw, unless that id is ahead of
+    the newest event (Redis was flushed or replaced since; ids then belong to another history): then
+    from the start of the kept events, all of which the client has not seen."""
+    if not after:
+        return None
+    newest = conn.get(LAST_KEY)
+    newest = newest.decode() if isinstance(newest, bytes) else newest
+    if newest is None or id_key(after) > id_key(newest):
+        return "0-0"
+    return after
 
 
 def parse_topics(raw: str | None) -> tuple[str, ...]:

@@ -20,12 +20,13 @@ from typing import Any, Protocol
 import redis
 from simple_websocket import ConnectionClosed
 
-from nous.live.events import TOPICS, channel, envelope, id_key, replay
+from nous.live.events import TOPICS, channel, envelope, id_key, replay, resume_after
 
 log = logging.getLogger("nous.live")
 
 QUEUE_SIZE = 500  # frames a socket may fall behind before it is dropped (and resyncs)
 POLL = 1.0  # seconds: how often an idle socket loop looks at its connection
+SESSION_CHECK = 0.5  # seconds between looks at whether the socket's session was signed out
 RETRY_MAX = 10.0
 
 
@@ -131,7 +132,8 @@ class Socket(Protocol):
 
 
 def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], after: str | None,
-          heartbeat: float, deadline: float | None = None, stopping: threading.Event | None = None) -> str:
+          heartbeat: float, deadline: float | None = None, stopping: threading.Event | None = None,
+          signed_in: Callable[[], bool] | None = None) -> str:
     """Stream events to one socket until it closes; returns why it ended.
 
     Subscribes first and replays second, skipping live events the replay already sent, so nothing
@@ -139,11 +141,14 @@ def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], afte
     keep the connection) and closes a client that has not answered for three of them. When
     `stopping` is set (the process drains after SIGTERM) the socket closes with 1012 at once, so the
     browser moves to another process and this one is not held up until its graceful timeout.
+    `signed_in` is asked about twice a second (it answers from a per-process copy): once the session
+    is signed out on the server the socket closes with 1008, which the browser does not retry.
     """
     sub = hub.subscribe(topics)
     try:
         hub.ready.wait(timeout=2)  # events published from now on reach this socket
         ws.send(json.dumps({"type": "hello", "topics": list(topics), "heartbeat": heartbeat}))
+        after = resume_after(conn, after)
         last = id_key(after) if after else (0, 0)
         replayed = replay(conn, topics, after)
         for event_id, text in replayed:
@@ -152,6 +157,7 @@ def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], afte
         ws.send(json.dumps({"type": "replayed", "count": len(replayed)}))
         next_ping = time.monotonic() + heartbeat
         heard = time.monotonic()
+        next_check = time.monotonic() + SESSION_CHECK
         while True:
             if sub.lost:
                 ws.close(1013, f"resync: {sub.lost}")
@@ -162,6 +168,11 @@ def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], afte
             if deadline is not None and time.time() >= deadline:
                 ws.close(1008, "session expired")
                 return "session expired"
+            if signed_in is not None and time.monotonic() >= next_check:
+                next_check = time.monotonic() + SESSION_CHECK
+                if not signed_in():
+                    ws.close(1008, "signed out")
+                    return "signed out"
             try:
                 message = ws.receive(timeout=0)
                 while message is not None:  # pongs (and anything else) only prove the client is alive
@@ -177,7 +188,8 @@ def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], afte
                 ws.send(json.dumps({"type": "ping", "at": round(time.time(), 3)}))
                 next_ping = now + heartbeat
             try:
-                event_id, text = sub.queue.get(timeout=min(POLL, max(0.05, next_ping - now)))
+                wait = min(POLL, next_ping - now, next_check - now if signed_in is not None else POLL)
+                event_id, text = sub.queue.get(timeout=max(0.05, wait))
             except queue.Empty:
                 continue
             key = id_key(event_id)

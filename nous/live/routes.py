@@ -12,7 +12,8 @@ from flask import Response, current_app, g, jsonify, request, session
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
-from nous.admin.auth import admin_required, session_expired
+from nous.admin import service as sessions
+from nous.admin.auth import GENERATION, SESSION_ID, admin_required, session_expired
 from nous.errors import error_response
 from nous.extensions import db, get_redis, sock
 from nous.health.service import DRAINING
@@ -82,9 +83,20 @@ def live_socket(ws: Any) -> None:
     after = parse_after(request.args.get("after"))
     heartbeat = float(current_app.config.get("LIVE_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
     deadline = g.get("live_deadline")
+    sid, generation = session.get(SESSION_ID), session.get(GENERATION, 0)
+    generation = generation if isinstance(generation, int) else 0
+
+    def signed_in() -> bool:
+        """Signed out on the server (here, in another process, "sign out everywhere") ends the socket."""
+        try:
+            return sessions.session_live(sid, generation)
+        finally:
+            db.session.remove()  # a reload of the sign-outs gives its connection back at once
+
     db.session.remove()  # an open socket holds no database connection
     try:
-        why = serve(ws, _hub(), get_redis(), topics, after, heartbeat, deadline, stopping=DRAINING)
+        why = serve(ws, _hub(), get_redis(), topics, after, heartbeat, deadline, stopping=DRAINING,
+                    signed_in=signed_in)
     except (ConnectionClosed, OSError):
         why = "connection lost"
     except redis.RedisError:

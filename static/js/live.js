@@ -83,7 +83,13 @@
     socket.onclose = function (evt) {
       socket = null;
       clearInterval(watchdog);
-      setStatus("off", evt.code === 1008 ? "signed out" : "offline, reconnecting…");
+      if (evt.code === 1008) {  // signed out (here, elsewhere or by age): retrying would only be refused
+        clearTimeout(retryTimer);
+        setStatus("off", "signed out");
+        if (window.nousToast) window.nousToast("You were signed out. Reload the page to sign in again.", "error");
+        return;
+      }
+      setStatus("off", "offline, reconnecting…");
       scheduleReconnect();
     };
     socket.onerror = function () { /* onclose follows and reconnects */ };

@@ -83,9 +83,9 @@ def test_ids_order_events_across_topics_even_within_one_millisecond(ctx, redis_c
     assert [json.loads(t)["data"]["n"] for _, t in events.replay(redis_conn, events.TOPICS, middle)] == published[15:]
 
 
-def test_a_lost_sequence_counter_does_not_stop_publishing(ctx, redis_conn) -> None:
+def test_a_lost_last_id_does_not_stop_publishing(ctx, redis_conn) -> None:
     events.publish("jobs", {"n": 1})
-    redis_conn.delete(events.SEQ_KEY)
+    redis_conn.delete(events.LAST_KEY)
     events.publish("jobs", {"n": 2})
     assert [json.loads(t)["data"]["n"] for _, t in events.replay(redis_conn, ("jobs",))] == [1, 2]
 
