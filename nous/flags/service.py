@@ -160,12 +160,12 @@ def _parse_time(raw: Any, name: str, errors: dict[str, str]) -> datetime | None:
     if isinstance(raw, datetime):
         return (raw if raw.tzinfo else raw.replace(tzinfo=UTC)).astimezone(UTC)
     if isinstance(raw, str):
-        try:
-            value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        except ValueError:
+        try:  # within the years a date can be moved to UTC in
+            value = inputs.parse_datetime(raw, name)
+        except inputs.InputError:
             pass
         else:  # stored in UTC: SQLite keeps the wall time only
-            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+            return value.astimezone(UTC) if value else None
     errors[name] = "expected a date and time like 2026-12-01T09:00:00+00:00"
     return None
 
