@@ -92,31 +92,35 @@
   });
 
   // --- focus after a swap ---------------------------------------------------------------------------
-  // A swap that removed the focused element (the form's own button) would drop focus to the top of the
-  // page: it goes to the answer's message (a conflict, an error, "Saved") or else to the swapped fragment.
+  // Only a swap the admin started (a submit or a click: a trusted event) moves focus: a swap that removed
+  // the focused element (the form's own button) would drop it to the top of the page, so it goes to the
+  // answer's message (a conflict, an error, "Saved") or else to the swapped fragment. Swaps nobody asked
+  // for (panels filling themselves in on load or when revealed, polling, changes made elsewhere) never
+  // take focus or scroll the page; one that removed the focused element gives focus back to its fragment.
   var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
   document.body.addEventListener("htmx:beforeSwap", function (evt) {
     var cfg = evt.detail.requestConfig, target = evt.detail.target, active = document.activeElement;
     if (!cfg) return;
+    var trigger = cfg.triggeringEvent;
     cfg.nousFocus = {id: target && target.id, inside: !!(target && active && active !== document.body && target.contains(active)),
-                     refresh: isChange(cfg.triggeringEvent)};
+                     byUser: !!(trigger && trigger.isTrusted && !isChange(trigger))};
   });
   document.body.addEventListener("htmx:afterSettle", function (evt) {
     var cfg = evt.detail.requestConfig, info = cfg && cfg.nousFocus;
     if (!info || info.done) return;
     info.done = true;
+    if (!info.byUser && !info.inside) return;  // nobody asked for it and it took nothing away
     var el = (info.id && document.getElementById(info.id)) || evt.target;
     if (!el || !el.querySelector || !document.documentElement.contains(el)) return;
-    // a refusal (conflict, error) is read first, wherever focus stayed
-    var spot = info.refresh ? null : el.querySelector("[data-conflict], [role=alert]");
+    // a refusal (conflict, error) the admin caused is read first, wherever focus stayed
+    var spot = info.byUser ? el.querySelector("[data-conflict], [role=alert]") : null;
     var active = document.activeElement;
     if (!spot) {
       if (active && active !== document.body && document.documentElement.contains(active)) return;
-      if (info.refresh && !info.inside) return;  // a background refresh never takes focus it did not remove
-      spot = (info.refresh ? null : el.querySelector("[role=status], .notice")) || el;
+      spot = (info.byUser ? el.querySelector("[role=status], .notice") : null) || el;
     }
     if (!spot.matches(FOCUSABLE)) spot.setAttribute("tabindex", "-1");
-    spot.focus();
+    spot.focus({preventScroll: !info.byUser});
   });
 
   // Confirm dialogs come from hx-confirm (native confirm); forms with data-confirm get the same.
