@@ -337,15 +337,17 @@ def excerpt(message: str) -> str:
     return text if len(text) <= EXCERPT_MAX else text[:EXCERPT_MAX - 1] + "\u2026"
 
 
-def _publish_live(action: str, feedback_id: int, row: Mapping[str, Any], at: datetime | None = None) -> None:
+def _publish_live(action: str, feedback_id: int, row: Mapping[str, Any], at: datetime | None = None,
+                  versioned: bool = True) -> None:
     """Tell the live dashboard (topic `feedback`, shape in nous.live.events). Called after the commit;
-    `publish` never raises and drops the event when Redis is down, so the feedback always stands."""
+    `publish` never raises and drops the event when Redis is down, so the feedback always stands.
+    Without `versioned` (a reply: the feedback itself is unchanged) pages showing that version refresh too."""
     try:
         publish("feedback", {
             "id": feedback_id, "action": action, "rating": row["rating"], "category": row["category"],
             "feature": row["feature"], "status": row["status"], "excerpt": excerpt(row["message"] or ""),
             "at": (aware(at or row["created_at"]) or _now()).isoformat(),
-            "version": _stamp(aware(row.get("updated_at") or row["created_at"]) or _now())})
+            "version": _stamp(aware(row.get("updated_at") or row["created_at"]) or _now()) if versioned else None})
     except Exception:  # a live event is never worth an error on stored feedback
         log.exception("live feedback event not sent", extra={"feedback_id": feedback_id})
 
@@ -771,7 +773,9 @@ def reply(feedback_id: int, body: str, *, actor: str, ip: str = "") -> FeedbackR
                          email_id=email_id if isinstance(email_id, int) else None)
     db.session.add(sent)
     audit.record(actor, "feedback.reply", _target(row), None, {"to": to, "reply": text[:500]}, ip=ip, commit=False)
+    fields, replied_at = _live_fields(row), sent.created_at
     db.session.commit()
+    _publish_live("replied", fields["id"], fields, at=replied_at, versioned=False)  # other tabs' history
     return sent
 
 

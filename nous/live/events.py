@@ -39,9 +39,10 @@ jobs     a job changed state (published by nous.jobs):
      "error": str | null (one line), "at": str}
 
 feedback new or changed feedback (published by nous.feedback):
-    {"id": str | int, "action": "created" | "updated", "rating": int (1–5), "category": str,
+    {"id": str | int, "action": "created" | "updated" | "replied", "rating": int (1–5), "category": str,
      "feature": str | null, "status": str, "excerpt": str (≤ 140 characters of the message), "at": str,
-     "version": str (the feedback's last change in µs since 1970: what the console's pages carry)}
+     "version": str | null (the feedback's last change in µs since 1970: what the console's pages carry;
+     null for a reply, which leaves the feedback itself as it was)}
 
 flags    a flag changed (published by nous.flags):
     {"id": int, "key": str, "action": "created" | "updated" | "enabled" | "disabled" | "archived" | "restored" |
