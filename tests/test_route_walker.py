@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Text values for paths, queries and forms.
 HOSTILE = [
     "²", "٣", str(2**64), "1" + "0" * 400, "-1", "NaN", "9999-12-31T23:59:59-23:59", "0000-00-00",
-    "2026-12-01T99:99:99Z", "a\x00b", "\x1b[31m\x07\x7f\u202e", "A" * 5000, "9" * 5000, "[" * 5000, '{"a": NaN, "b": 1e999}',
-    "<script>x</script>{{7*7}}", "",
+    "2026-12-01T99:99:99Z", "a\x00b", "\x1b[31m\x07\x7f\u202e", "A" * 5000, "9" * 5000, "[" * 5000,
+    '{"a": NaN, "b": 1e999}', "<script>x</script>{{7*7}}", "",
 ]
 # The sharpest of them, sent one name at a time (a name refused first cannot hide another).
 SHARP = ["²", "1" + "0" * 400, "9999-12-31T23:59:59-23:59"]
