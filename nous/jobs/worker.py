@@ -60,6 +60,10 @@ MAINTENANCE_INTERVAL = 5  # registry clean-up in idle workers
 DEQUEUE_TIMEOUT = 5  # idle workers wake this often (heartbeat, maintenance)
 SCHEDULER_LOCK_TTL = 10
 SWEEP_INTERVAL = 5  # the scheduler's sweep of started jobs
+# After Redis failed them, the sweep and RQ's registry clean-up wait the jobs' heartbeat interval plus
+# this long, so running jobs can send a heartbeat again before they are judged (an outage longer than
+# the grace would otherwise make every running job look abandoned, and run it twice).
+SWEEP_HOLD_MARGIN = 5.0
 HOUSEKEEPING_INTERVAL = 60  # re-send stuck mail
 RECONCILE_INTERVAL = 10  # seconds between two passes that restore jobs Redis lost (a worker option)
 BACKOFF_START = 0.5  # seconds before the first retry of a failed Redis or database call, doubled each time
@@ -184,12 +188,15 @@ def notify_failure(job: Job, outcome: dict[str, Any]) -> None:
 class NousScheduler(RQScheduler):
     """RQ's scheduler process, with short lock lifetimes, the cron leader and the abandoned-job sweep."""
 
-    def __init__(self, *args: Any, app: Flask, reconcile_interval: float = RECONCILE_INTERVAL, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, app: Flask, reconcile_interval: float = RECONCILE_INTERVAL,
+                 job_monitoring_interval: float = JOB_MONITORING_INTERVAL, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
         self.parent_pid = os.getpid()
         self.reconcile_interval = reconcile_interval
+        self.sweep_hold = job_monitoring_interval + SWEEP_HOLD_MARGIN
         self.leader = False  # holds the cron lock: runs the schedules and the reconciler
+        self.redis_failed_at = -1e9  # monotonic time of the last Redis failure any step saw
         self._reported: dict[tuple[str, str, str], float] = {}
 
     def acquire_locks(self, auto_start: bool = False) -> set[str]:
@@ -268,6 +275,8 @@ class NousScheduler(RQScheduler):
             db.session.rollback()
             # The same failure every second (Redis or the database down, not migrated) is logged once a minute.
             key = (what, type(exc).__name__, str(exc)[:200])
+            if isinstance(exc, REDIS_ERRORS):
+                self.redis_failed_at = time.monotonic()
             if time.monotonic() - self._reported.get(key, -1e9) >= ERROR_LOG_INTERVAL:
                 self._reported[key] = time.monotonic()
                 if isinstance(exc, REDIS_ERRORS):
@@ -291,6 +300,9 @@ class NousScheduler(RQScheduler):
         die_with_parent(self.parent_pid)
         with self.app.app_context():
             self._install_signal_handlers()
+            # A scheduler started just now (perhaps because an outage let its lock expire) gives running
+            # jobs the same time to send a heartbeat before its first sweep.
+            self.redis_failed_at = time.monotonic()
             self._guarded("birth", self.register_birth)
             self._guarded("sync schedules", self._sync_schedules)
             last_sweep = last_housekeeping = last_reconcile = 0.0
@@ -303,7 +315,7 @@ class NousScheduler(RQScheduler):
                 self._guarded("scheduled jobs", self.enqueue_scheduled_jobs)
                 self._guarded("cron", self.tick_cron)
                 mono = time.monotonic()
-                if mono - last_sweep >= SWEEP_INTERVAL:
+                if mono - last_sweep >= SWEEP_INTERVAL and mono - self.redis_failed_at >= self.sweep_hold:
                     last_sweep = mono
                     self._guarded("sweep", lambda: sweep_abandoned(self.connection, sorted(self._queue_names)))
                 if mono - last_reconcile >= self.reconcile_interval:
@@ -338,15 +350,24 @@ class OutageMixin:
     is_horse: bool
     _stop_requested: bool
     _history: history.Writer | None = None
+    redis_failed_at = -1e9  # monotonic time of the last Redis failure this worker saw
 
     def _until_redis(self, what: str, fn: Callable[[], T]) -> T:
-        return until_redis(what, fn, stopping=lambda: self._stop_requested and not self.is_horse)
+        def noted() -> T:
+            try:
+                return fn()
+            except REDIS_ERRORS:
+                self.redis_failed_at = time.monotonic()
+                raise
+
+        return until_redis(what, noted, stopping=lambda: self._stop_requested and not self.is_horse)
 
     def _best_effort(self, what: str, fn: Callable[[], Any]) -> None:
         """A Redis write that the next turn repeats anyway (heartbeats, state, registry clean-up)."""
         try:
             fn()
         except REDIS_ERRORS as exc:
+            self.redis_failed_at = time.monotonic()
             log.debug("Redis is not reachable; skipped", extra={"step": what, "error": str(exc)[:200]})
 
     @property
@@ -419,6 +440,8 @@ class OutageMixin:
         self._until_redis("suspension", lambda: super(OutageMixin, self).check_for_suspension(burst))  # type: ignore[misc]
 
     def run_maintenance_tasks(self) -> None:
+        if time.monotonic() - self.redis_failed_at < self.job_monitoring_interval + SWEEP_HOLD_MARGIN:  # type: ignore[attr-defined]
+            return  # RQ's clean-up judges running jobs by their heartbeats: give them time to come back
         self._best_effort("maintenance", super().run_maintenance_tasks)  # type: ignore[misc]
 
     def prepare_execution(self, job: Job) -> Execution:
@@ -474,6 +497,7 @@ class HistoryMixin(OutageMixin):
             log_format=log_format or DEFAULT_LOGGING_FORMAT, serializer=self.serializer,  # type: ignore[attr-defined]
             app=current_app._get_current_object(),  # type: ignore[attr-defined]
             reconcile_interval=self.reconcile_interval,
+            job_monitoring_interval=self.job_monitoring_interval,  # type: ignore[attr-defined]
         )
         scheduler: NousScheduler = self.scheduler  # type: ignore[attr-defined]
         scheduler.acquire_locks()
@@ -550,6 +574,7 @@ class NousWorker(HistoryMixin, Worker):
             self.connection.set(history.RUNNING_KEY.format(job.id), self.name,
                                 ex=self.job_monitoring_interval + self.heartbeat_grace)
         except REDIS_ERRORS as exc:  # the work-horse goes on; the next heartbeat tries again
+            self.redis_failed_at = time.monotonic()
             log.warning("job heartbeat missed: Redis is not reachable",
                         extra={"job_id": job.id, "error": str(exc)[:200]})
 

@@ -90,6 +90,30 @@ def test_redis_stopped_for_3_s_while_two_jobs_run(app, tmp_path: Path, start_wor
         server.stop()
 
 
+def test_an_outage_longer_than_the_heartbeat_grace_does_not_make_running_jobs_look_abandoned(
+        app, tmp_path: Path, start_worker) -> None:
+    server = ThrowawayRedis(tmp_path)
+    try:
+        own = create_app({"REDIS_URL": server.url})
+        with own.app_context():
+            # a heartbeat every 10 s, abandoned when 1 s late: after the outage the sweeps (every 5 s)
+            # come before the jobs' next heartbeat more often than not
+            slow = ("--job-monitoring-interval", "10", "--heartbeat-grace", "1", "--reconcile-interval", "1")
+            workers = [start_worker(*slow, env={"REDIS_URL": server.url}) for _ in range(2)]
+            jobs = [service.enqueue("tests.slow", 16.0) for _ in range(2)]
+            wait_for(lambda: all((service.progress(j)["percent"] or 0) >= 5 for j in jobs), timeout=30,
+                     what="both jobs to run")
+            outage(server, keep_data=True)
+            time.sleep(12)  # the outage: longer than the 11 s in which a silent job counts as abandoned
+            server.start()
+            for job_id in jobs:
+                wait_for(lambda j=job_id: run_of(j).status == "finished", timeout=40, what="the jobs to finish")
+                assert attempts_of(job_id) == ["finished"], workers[0].output() + workers[1].output()
+                assert completions(job_id) == 1
+    finally:
+        server.stop()
+
+
 def test_a_job_whose_outcome_redis_cannot_tell_is_not_called_finished(ctx, start_worker) -> None:
     from nous.jobs import history
 
