@@ -74,6 +74,7 @@ def test_sigterm_fails_readiness_first_and_finishes_inflight_requests(gunicorn, 
     settings.set_value("health.probes",
                        [{"name": "slow", "url": f"http://127.0.0.1:{slow.server_port}/", "timeout": 10}],
                        actor="test")
+    settings.set_value("outbound.allowed_networks", ["127.0.0.1"], actor="test")  # the probed server is local
     try:
         base, proc = gunicorn(workers=1, drain=1.5)
         result: dict = {}
