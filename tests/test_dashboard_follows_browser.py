@@ -3,6 +3,7 @@ the CLI, a job) through the change events from /ws/live, within 2 seconds and wi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,5 +74,29 @@ def test_latest_activity_and_feedback_history_follow_changes_made_elsewhere(app,
             feedback.reply(fid, "Fixed in 2.4, thanks", actor="ops@example.com")
         expect(history).to_contain_text("Replied", timeout=FOLLOW_MS)
         expect(activity).to_contain_text("Replied", timeout=FOLLOW_MS)
+    finally:
+        page.context.close()
+
+
+def test_a_page_signed_out_elsewhere_says_so_and_stops_reconnecting(app, stack) -> None:
+    from nous.admin.service import end_every_session
+
+    base, browser = stack
+    page = signed_in_page(app, base, browser)
+    try:
+        live(page)
+        # the panels are in (one still loading when the session ends would take the page to the sign-in)
+        page.wait_for_function(
+            "() => !document.querySelector('.htmx-request') && !document.body.innerText.includes('Loading…')")
+        status = page.locator("#live-status")
+        with app.app_context():
+            end_every_session(actor="ops@example.com")
+        expect(status).to_have_text("signed out", timeout=FOLLOW_MS)
+        expect(page.locator("#toasts")).to_contain_text("signed out")
+        connects = status.get_attribute("data-connects")
+        end = time.monotonic() + 2.5  # longer than the first reconnect delays (0.5–2 s): none is tried
+        while time.monotonic() < end:
+            assert (status.inner_text(), status.get_attribute("data-connects")) == ("signed out", connects)
+            page.wait_for_timeout(100)
     finally:
         page.context.close()

@@ -16,6 +16,8 @@ Each socket receives JSON text messages:
     {"type": "event", "topic": "<topic>", "id": "<event id>", "data": {…}}   replayed ones first, then live
     {"type": "replayed", "count": <n>}                                 once, after the replayed events
     {"type": "ping", "at": <unix time>}                               every `heartbeat` seconds
+    {"type": "signed-out", "reason": str}                             last, when the session ended (then
+                                                                      closed with 1008: do not reconnect)
 
 The client answers a ping with `{"type": "pong"}` and may reconnect with `?after=<last id seen>`
 to receive exactly the events it missed (within the last KEEP per topic).

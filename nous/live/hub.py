@@ -28,6 +28,7 @@ QUEUE_SIZE = 500  # frames a socket may fall behind before it is dropped (and re
 POLL = 1.0  # seconds: how often an idle socket loop looks at its connection
 SESSION_CHECK = 0.5  # seconds between looks at whether the socket's session was signed out
 RETRY_MAX = 10.0
+CLOSE_WAIT = 1.0  # seconds a closing socket waits for the browser's answer to its close
 
 
 class Subscriber:
@@ -131,6 +132,19 @@ class Socket(Protocol):
     def close(self, reason: int | None = None, message: str | None = None) -> None: ...
 
 
+def _signed_out(ws: Socket, why: str) -> str:
+    """Close for good: the browser must not retry. The message says it even where a proxy or server
+    drops the close frame (the browser then sees 1006, which it would retry)."""
+    ws.send(json.dumps({"type": "signed-out", "reason": why}))
+    ws.close(1008, why)
+    # The closing handshake: let the browser read the close and answer before the connection goes (a
+    # connection closed with the answer unread is reset, and a reset can discard what was sent last).
+    reader = getattr(ws, "thread", None)
+    if isinstance(reader, threading.Thread) and reader is not threading.current_thread():
+        reader.join(timeout=CLOSE_WAIT)
+    return why
+
+
 def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], after: str | None,
           heartbeat: float, deadline: float | None = None, stopping: threading.Event | None = None,
           signed_in: Callable[[], bool] | None = None) -> str:
@@ -166,13 +180,11 @@ def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], afte
                 ws.close(1012, "server restarting")
                 return "server stopping"
             if deadline is not None and time.time() >= deadline:
-                ws.close(1008, "session expired")
-                return "session expired"
+                return _signed_out(ws, "session expired")
             if signed_in is not None and time.monotonic() >= next_check:
                 next_check = time.monotonic() + SESSION_CHECK
                 if not signed_in():
-                    ws.close(1008, "signed out")
-                    return "signed out"
+                    return _signed_out(ws, "signed out")
             try:
                 message = ws.receive(timeout=0)
                 while message is not None:  # pongs (and anything else) only prove the client is alive

@@ -11,7 +11,7 @@
   var statusEl = function () { return document.getElementById("live-status"); };
 
   // --- the socket -------------------------------------------------------------------------------
-  var socket = null, lastId = "", attempt = 0, connects = 0, replaying = null, retryTimer = null, watchdog = null, heartbeat = 20, lastHeard = 0;
+  var socket = null, signedOut = false, lastId = "", attempt = 0, connects = 0, replaying = null, retryTimer = null, watchdog = null, heartbeat = 20, lastHeard = 0;
   var BACKOFF_BASE = 1000, BACKOFF_MAX = 30000;
 
   function setStatus(state, text) {
@@ -58,6 +58,8 @@
         replaying = {last: {}, objects: {}};
         setStatus("on", "live");
         if (statusEl()) statusEl().setAttribute("data-connects", String(connects));
+      } else if (m.type === "signed-out") {
+        signedOut = true;
       } else if (m.type === "ping") {
         send({type: "pong"});
       } else if (m.type === "event") {
@@ -83,7 +85,7 @@
     socket.onclose = function (evt) {
       socket = null;
       clearInterval(watchdog);
-      if (evt.code === 1008) {  // signed out (here, elsewhere or by age): retrying would only be refused
+      if (evt.code === 1008 || signedOut) {  // signed out (here, elsewhere or by age): retrying would only be refused
         clearTimeout(retryTimer);
         setStatus("off", "signed out");
         if (window.nousToast) window.nousToast("You were signed out. Reload the page to sign in again.", "error");
