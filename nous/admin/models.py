@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nous.audit.models import utcnow
+from nous.clock import utcnow
 from nous.extensions import db
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nous.audit.models import utcnow
+from nous.clock import utcnow
 from nous.extensions import db
 
 

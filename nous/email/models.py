@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
-from nous.jobs.models import aware, utcnow
 
 # queued: waiting for the send job · sending: a worker is talking to the server · sent: accepted by
 # the SMTP server · failed: given up (the reason is kept) · kept: no SMTP configured, kept here and logged

@@ -27,9 +27,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
+from nous.clock import utcnow
 from nous.email.models import FAILED, KEPT, QUEUED, SENDING, SENT, STATUSES, OutboxMessage
 from nous.extensions import db, get_redis
-from nous.jobs.models import utcnow
 
 log = logging.getLogger("nous.email")
 

@@ -25,9 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nous.audit.models import utcnow
+from nous.clock import aware, utcnow
 from nous.extensions import db
-from nous.testers.models import aware
 
 CATEGORIES = ("bug", "idea", "praise", "other")
 STATUSES = ("new", "triaged", "planned", "resolved", "spam")

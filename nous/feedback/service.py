@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nous import inputs
 from nous.audit import service as audit
+from nous.clock import aware
 from nous.email.service import queue_email
 from nous.extensions import cache, db, get_redis
 from nous.feedback.models import CATEGORIES, STATUSES, Feedback, FeedbackReply, FeedbackTag
@@ -32,7 +33,6 @@ from nous.live import publish
 from nous.settings import registry as setting_types
 from nous.settings import service as settings
 from nous.testers import service as testers
-from nous.testers.models import aware
 
 log = logging.getLogger("nous.feedback")
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from nous import inputs
 from nous.audit import service as audit
+from nous.clock import aware
 from nous.extensions import db, get_redis
 from nous.flags.cache import (
     EVALS,
@@ -38,7 +39,7 @@ from nous.flags.cache import (
     read_counts,
 )
 from nous.flags.engine import Engine, validate_feature
-from nous.flags.models import FLAG_TYPES, ClientToken, Flag, FlagVersion, Segment, aware
+from nous.flags.models import FLAG_TYPES, ClientToken, Flag, FlagVersion, Segment
 
 __all__ = [
     "FLAG_TYPES", "FlagConflict", "FlagError", "FlagNotFound", "ImportReport", "apply_schedules", "archive_flag",

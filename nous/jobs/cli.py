@@ -172,7 +172,7 @@ def enqueue_command(task: str, args: tuple[str, ...], delay: int) -> None:
     """Enqueue TASK with ARGS (each parsed as JSON when it can be, else text)."""
     from datetime import timedelta
 
-    from nous.jobs.models import utcnow
+    from nous.clock import utcnow
 
     values = []
     for a in args:

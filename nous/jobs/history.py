@@ -21,6 +21,7 @@ from rq.results import Result
 from sqlalchemy import Connection, DateTime, String, bindparam, insert, literal, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.jobs import announce
 from nous.jobs.models import (
@@ -34,8 +35,6 @@ from nous.jobs.models import (
     STOPPED,
     JobAttempt,
     JobRun,
-    aware,
-    utcnow,
 )
 
 log = logging.getLogger("nous.jobs")

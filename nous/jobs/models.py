@@ -6,12 +6,13 @@ TTLs, restarts). `JobRun.seq` is the keyset cursor of the console's lists.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias, so autoincrement works) on SQLite.
@@ -23,17 +24,6 @@ FINISHED, FAILED, CANCELED, STOPPED = "finished", "failed", "canceled", "stopped
 ACTIVE_STATES = (QUEUED, SCHEDULED, STARTED, RETRYING)
 ENDED_STATES = (FINISHED, FAILED, CANCELED, STOPPED)
 STATES = ACTIVE_STATES + ENDED_STATES
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class JobRun(db.Model):

@@ -27,6 +27,7 @@ from sqlalchemy import Integer, Select, and_, cast, delete, exists, func, or_, s
 from sqlalchemy.orm import defer
 
 from nous.audit import service as audit
+from nous.clock import aware, utcnow
 from nous.extensions import db, get_redis
 from nous.jobs import announce, history
 from nous.jobs import registry as tasks
@@ -45,8 +46,6 @@ from nous.jobs.models import (
     JobAttempt,
     JobRun,
     JobSchedule,
-    aware,
-    utcnow,
 )
 
 log = logging.getLogger("nous.jobs")

@@ -26,9 +26,10 @@ from flask import current_app, url_for
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.live.events import publish
-from nous.live.models import CLEARED, OPEN, Alert, MetricSample, aware, utcnow
+from nous.live.models import CLEARED, OPEN, Alert, MetricSample
 
 log = logging.getLogger("nous.live")
 

@@ -29,9 +29,10 @@ import psutil
 import redis
 from flask import current_app
 
+from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.live.events import publish
-from nous.live.models import FIGURE_KEYS, MetricSample, utcnow
+from nous.live.models import FIGURE_KEYS, MetricSample
 
 log = logging.getLogger("nous.live")
 

@@ -10,12 +10,13 @@ evaluations race.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from nous.clock import aware
 from nous.extensions import db
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias, so autoincrement works) on SQLite.
@@ -44,17 +45,6 @@ FIGURES: tuple[Figure, ...] = (
     Figure("db_p95_ms", "DB p95", "ms"),
 )
 FIGURE_KEYS = tuple(f.key for f in FIGURES)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class MetricSample(db.Model):

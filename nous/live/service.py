@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
-from nous.live.models import CLEARED, FIGURE_KEYS, FIGURES, Alert, MetricRollup, MetricSample, aware, utcnow
+from nous.live.models import CLEARED, FIGURE_KEYS, FIGURES, Alert, MetricRollup, MetricSample
 from nous.settings import service as settings
 
 HOUR = timedelta(hours=1)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nous.audit.models import utcnow
+from nous.clock import aware, utcnow
 from nous.extensions import db
 
 ROLES = ("TESTER", "ADMIN", "OWNER")
@@ -20,13 +20,6 @@ SOURCES = ("admin", "import", "cli", "feedback", "demo")
 def new_invite_code() -> str:
     """32 URL-safe characters from 24 random bytes: unguessable, fits in any link."""
     return secrets.token_urlsafe(24)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class BetaUser(db.Model):

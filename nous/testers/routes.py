@@ -12,11 +12,12 @@ from werkzeug.datastructures import MultiDict
 from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
+from nous.clock import aware
 from nous.exports import csv_response
 from nous.live.changes import mark_changed
 from nous.testers import bp
 from nous.testers import service as testers
-from nous.testers.models import ROLES, aware
+from nous.testers.models import ROLES
 from nous.web import is_fragment_request, render
 
 REFRESH_EVENT = "tester-changed"  # the list follows any tester's change (nous.live.changes)

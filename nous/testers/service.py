@@ -25,10 +25,11 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from nous.audit import service as audit
+from nous.clock import aware
 from nous.email.service import queue_email
 from nous.extensions import db
 from nous.live.events import publish
-from nous.testers.models import ROLES, BetaUser, aware
+from nous.testers.models import ROLES, BetaUser
 
 log = logging.getLogger("nous.testers")
 

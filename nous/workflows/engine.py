@@ -39,6 +39,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import func, select, update
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.live.events import publish
 from nous.workflows import expressions
@@ -57,8 +58,6 @@ from nous.workflows.models import (
     SUCCEEDED,
     WorkflowRun,
     WorkflowStepRun,
-    aware,
-    utcnow,
 )
 from nous.workflows.schema import CONTEXT_NAMES
 

@@ -7,12 +7,13 @@ output, error, timings and the id of the one job allowed to execute it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from nous.clock import aware, utcnow
 from nous.extensions import db
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -27,17 +28,6 @@ PENDING, RETRYING, SKIPPED = "pending", "retrying", "skipped"
 STEP_WAITING = (QUEUED, RETRYING)  # a job is (or should be) on its way
 STEP_DONE = (SUCCEEDED, SKIPPED, FAILED)  # the step's outcome is final
 STEP_STATES = (PENDING, QUEUED, RUNNING, RETRYING, SUCCEEDED, SKIPPED, FAILED, CANCELED)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class Workflow(db.Model):

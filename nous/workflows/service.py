@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nous.audit import service as audit
+from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.versioned import Followed
 from nous.workflows import engine, schema
@@ -43,8 +44,6 @@ from nous.workflows.models import (
     Workflow,
     WorkflowRun,
     WorkflowStepRun,
-    aware,
-    utcnow,
 )
 
 log = logging.getLogger("nous.workflows")

@@ -9,11 +9,11 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
+from nous.clock import utcnow
 from nous.email import service
 from nous.email.models import OutboxMessage
 from nous.extensions import db, get_redis
 from nous.jobs import service as jobs
-from nous.jobs.models import utcnow
 from tests.conftest import free_port
 from tests.email.smtp import Sink, authenticator, make_certificate, parts, server_context, start_server
 from tests.jobs.helpers import run_jobs_here

@@ -13,9 +13,10 @@ from rq.job import Job, JobStatus
 from sqlalchemy import insert, select
 
 from nous.audit.models import AuditEvent
+from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.jobs import report_progress, service
-from nous.jobs.models import JobAttempt, JobRun, JobSchedule, utcnow
+from nous.jobs.models import JobAttempt, JobRun, JobSchedule
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks)
 from tests.jobs.helpers import run_jobs_here
 

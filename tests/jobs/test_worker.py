@@ -8,9 +8,10 @@ from itertools import pairwise
 
 from sqlalchemy import select
 
+from nous.clock import aware
 from nous.extensions import db, get_redis
 from nous.jobs import service
-from nous.jobs.models import JobAttempt, JobRun, aware
+from nous.jobs.models import JobAttempt, JobRun
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks in this process)
 from tests.jobs.helpers import FAST_ABANDON, wait_for
 

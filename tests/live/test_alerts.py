@@ -7,9 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
+from nous.clock import utcnow
 from nous.live import alerts, collector, events
 from nous.live.alerts import BETWEEN, BREACH, OK, UNKNOWN, decide
-from nous.live.models import CLEARED, OPEN, Alert, MetricSample, utcnow
+from nous.live.models import CLEARED, OPEN, Alert, MetricSample
 
 CALM = {"cpu_percent": 20.0, "memory_percent": 40.0, "disk_percent": 30.0, "requests_per_second": 5.0,
         "error_rate": 0.0, "queue_depth": 3.0}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from nous.clock import utcnow
 from nous.live import collector
-from nous.live.models import MetricRollup, MetricSample, utcnow
+from nous.live.models import MetricRollup, MetricSample
 
 
 def test_collect_takes_a_sample_now(runner, ctx) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from nous.clock import utcnow
 from nous.live import collector
-from nous.live.models import OPEN, Alert, utcnow
+from nous.live.models import OPEN, Alert
 
 PAGES = ["/admin/live/panel/charts", "/admin/live/panel/alerts", "/admin/live/alerts", "/admin/live/metrics.json"]
 
