@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,24 @@ def render(page: str, fragment: str | None = None, **context: Any) -> str:
     if fragment and is_fragment_request():
         return render_template(fragment, **context)
     return render_template(page, **context)
+
+
+TRIGGER = "HX-Trigger"
+
+
+def toast(resp: Response, message: str, kind: str = "success", refresh: str = "") -> Response:
+    """Show `message` as a toast (the console's app.js listens for the `toast` event) and, with `refresh`,
+    trigger that event too; events the answer already triggers are kept."""
+    current = resp.headers.get(TRIGGER, "").strip()
+    if current.startswith("{"):
+        events: dict[str, Any] = json.loads(current)
+    else:  # htmx also takes a comma-separated list of event names
+        events = {name.strip(): True for name in current.split(",") if name.strip()}
+    events["toast"] = {"message": message, "kind": kind}
+    if refresh:
+        events[refresh] = True
+    resp.headers[TRIGGER] = json.dumps(events)
+    return resp
 
 
 def args_with(**overrides: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from nous.extensions import get_redis, limiter
 from nous.inputs import arg_int, parse_datetime
 from nous.settings import service as settings
 from nous.settings.registry import DEFINITIONS, SettingError
-from nous.web import render, safe_next
+from nous.web import render, safe_next, toast
 
 DASHBOARD = "admin.dashboard"
 
@@ -214,17 +213,14 @@ def update_setting(key: str) -> Any:
                            expected_version=request.form.get("version"))
     except settings.SettingConflict as exc:
         row = next(r for r in _settings_rows({key: exc.message}) if r["key"] == key)
-        resp = Response(render_template("admin/_setting_row.html", row=row, conflict=exc), status=409)
-        resp.headers["HX-Trigger"] = json.dumps({"toast": {"message": exc.message, "kind": "error"}})
-        return resp
+        return toast(Response(render_template("admin/_setting_row.html", row=row, conflict=exc), status=409),
+                     exc.message, "error")
     except SettingError as exc:
         rows = _settings_rows({key: exc.message}, {key: request.form.get("value", "")})
         row = next(r for r in rows if r["key"] == key)
         return render_template("admin/_setting_row.html", row=row), 422
     row = next(r for r in _settings_rows() if r["key"] == key)
-    resp = Response(render_template("admin/_setting_row.html", row=row, saved=True))
-    resp.headers["HX-Trigger"] = '{"toast": {"message": "Saved ' + key + '", "kind": "success"}}'
-    return resp
+    return toast(Response(render_template("admin/_setting_row.html", row=row, saved=True)), f"Saved {key}")
 
 
 @bp.get("/settings/export")

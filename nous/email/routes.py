@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -11,12 +10,7 @@ from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.email import bp, service
 from nous.email.models import STATUSES
 from nous.inputs import arg_int
-from nous.web import is_fragment_request, render
-
-
-def _toast(resp: Response, message: str, kind: str = "success") -> Response:
-    resp.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}, "outbox-changed": True})
-    return resp
+from nous.web import is_fragment_request, render, toast
 
 
 def _problem(status: int, message: str) -> Any:
@@ -64,7 +58,8 @@ def resend_message(outbox_id: int) -> Any:
     if not request.headers.get("HX-Request"):
         flash(f"Message {outbox_id} queued again", "success")
         return redirect(url_for("email.message", outbox_id=outbox_id), 303)
-    return _toast(Response(render_template("jobs/_outbox_row.html", m=msg)), f"Message {outbox_id} queued again")
+    return toast(Response(render_template("jobs/_outbox_row.html", m=msg)), f"Message {outbox_id} queued again",
+                 refresh="outbox-changed")
 
 
 @bp.post("/admin/email/test-connection")
@@ -88,4 +83,4 @@ def send_test() -> Any:
     if not request.headers.get("HX-Request"):
         flash(f"Test email queued for {to} (message {outbox_id})", "success")
         return redirect(url_for("email.outbox"), 303)
-    return _toast(Response(""), f"Test email queued for {to} (message {outbox_id})")
+    return toast(Response(""), f"Test email queued for {to} (message {outbox_id})", refresh="outbox-changed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,19 +17,12 @@ from nous.feedback.models import CATEGORIES, STATUSES
 from nous.inputs import arg_int, form_ints
 from nous.live.changes import mark_changed
 from nous.testers.service import TesterError
-from nous.web import is_fragment_request, render, safe_next
+from nous.web import is_fragment_request, render, safe_next, toast
 
 PREFIX = "/admin/beta/feedback"
 REFRESH_EVENT = "feedback-changed"
 PAGE_SIZE = 50
 
-
-def _with_toast(resp: Response, message: str, kind: str = "success", refresh: bool = False) -> Response:
-    events: dict[str, Any] = {"toast": {"message": message, "kind": kind}}
-    if refresh:
-        events[REFRESH_EVENT] = True
-    resp.headers["HX-Trigger"] = json.dumps(events)
-    return resp
 
 
 def _row_or_404(feedback_id: int) -> Any:
@@ -137,7 +129,7 @@ def admin_set_status(feedback_id: int) -> Any:
     except feedback.FeedbackConflict as exc:
         if not is_fragment_request():
             return _conflict_page(exc)
-        resp = _with_toast(make_response(_status_html(exc.current, conflict=exc), 409), exc.message, "error")
+        resp = toast(make_response(_status_html(exc.current, conflict=exc), 409), exc.message, "error")
         return _changed(resp, exc.current)
     except feedback.FeedbackError as exc:
         if not is_fragment_request():
@@ -146,7 +138,7 @@ def admin_set_status(feedback_id: int) -> Any:
     message = f"#{row.id} is now {row.status}"
     if not is_fragment_request():
         return _back_to_detail(row, message)
-    return _changed(_with_toast(make_response(_status_html(row, saved=True)), message), row)
+    return _changed(toast(make_response(_status_html(row, saved=True)), message), row)
 
 
 @bp.post(PREFIX + "/bulk")
@@ -155,7 +147,7 @@ def admin_bulk_status() -> Any:
     ids = form_ints("ids")
     status = request.form.get("bulk_status", "")
     if not ids:
-        return _with_toast(make_response(""), "Select some feedback first.", "error")
+        return toast(make_response(""), "Select some feedback first.", "error")
     seen = {i: request.form.get(f"seen_{i}", "")[:20] for i in ids}
     try:
         changed = feedback.bulk_status(ids, status, actor=current_actor(), ip=client_ip(), seen=seen)
@@ -163,13 +155,13 @@ def admin_bulk_status() -> Any:
         if not is_fragment_request():
             flash(exc.message, "error")
             return redirect(safe_next(request.form.get("back"), url_for("feedback.admin_index")), 303)
-        return _with_toast(make_response("", 409), exc.message, "error", refresh=True)
+        return toast(make_response("", 409), exc.message, "error", refresh=REFRESH_EVENT)
     except feedback.FeedbackError as exc:
-        return _with_toast(make_response(""), exc.message, "error")
+        return toast(make_response(""), exc.message, "error")
     if not is_fragment_request():
         flash(f"{changed} feedback marked {status}.", "success")
         return redirect(safe_next(request.form.get("back"), url_for("feedback.admin_index")), 303)
-    return _with_toast(make_response(""), f"{changed} marked {status}", refresh=True)
+    return toast(make_response(""), f"{changed} marked {status}", refresh=REFRESH_EVENT)
 
 
 @bp.post(PREFIX + "/<int:feedback_id>/tags")
@@ -185,14 +177,14 @@ def admin_set_tags(feedback_id: int) -> Any:
             return _conflict_page(exc)
         html = render_template("feedback/_tags_form.html", fb=exc.current, tags=feedback.tags_for([row.id])[row.id],
                                error="", conflict=exc, known_tags=feedback.known_tags())
-        return _changed(_with_toast(make_response(html, 409), exc.message, "error"), exc.current)
+        return _changed(toast(make_response(html, 409), exc.message, "error"), exc.current)
     except feedback.FeedbackError as exc:
         error, tags = exc.message, feedback.tags_for([row.id])[row.id]
     if not is_fragment_request():
         return _back_to_detail(row, error or "Tags saved.", "error" if error else "success")
     html = render_template("feedback/_tags_form.html", fb=row, tags=tags, error=error,
                            known_tags=feedback.known_tags(), raw=request.form.get("tags", "") if error else None)
-    resp = _with_toast(make_response(html), error or "Tags saved", "error" if error else "success")
+    resp = toast(make_response(html), error or "Tags saved", "error" if error else "success")
     return resp if error else _changed(resp, row)
 
 
@@ -210,8 +202,8 @@ def admin_reply(feedback_id: int) -> Any:
         return _back_to_detail(row, error or "Reply queued.", "error" if error else "success")
     html = render_template("feedback/_reply.html", fb=row, replies=feedback.replies(row.id),
                            reply_to=feedback.reply_address(row), error=error, draft=text if error else "")
-    resp = _with_toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
-                       "error" if error else "success")
+    resp = toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
+                 "error" if error else "success")
     return resp if error else mark_changed(resp, "feedback", row.id)  # its history on this page shows the reply
 
 

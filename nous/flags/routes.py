@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from nous import inputs
+from nous import inputs, web
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.flags import bp
 from nous.flags import service as flags
@@ -26,14 +26,10 @@ CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
-def _toast(resp: Response, message: str, kind: str = "success") -> Response:
-    resp.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
-    return resp
-
 
 def _fragment(template: str, status: int = 200, toast: str = "", kind: str = "success", **ctx: Any) -> Response:
     resp = Response(render_template(template, **ctx), status=status)
-    return _toast(resp, toast, kind) if toast else resp
+    return web.toast(resp, toast, kind) if toast else resp
 
 
 def _go(endpoint: str, message: str = "", kind: str = "success", **values: Any) -> Response:
@@ -93,7 +89,7 @@ def switch_flag(key: str) -> Any:
     wanted = request.form.get("to", "")
     from_list = request.args.get("from") == "list"
     if wanted not in ("on", "off"):
-        return _toast(Response("to: on or off", status=400, mimetype="text/plain"), "Say on or off.", "error")
+        return web.toast(Response("to: on or off", status=400, mimetype="text/plain"), "Say on or off.", "error")
     try:
         flag = flags.set_enabled(key, wanted == "on", actor=current_actor(), ip=client_ip(),
                                  expected_version=_expected_version())
@@ -109,7 +105,7 @@ def switch_flag(key: str) -> Any:
                                                                   conflict=exc)), 409
     except flags.FlagError as exc:
         if is_fragment_request():
-            return _toast(Response(status=204), exc.message, "error")
+            return web.toast(Response(status=204), exc.message, "error")
         return _go("flags.show_flag", exc.message, "error", key=key)
     message = f"{key} is {'on' if flag.enabled else 'off'}"
     if not is_fragment_request():

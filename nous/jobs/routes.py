@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -11,7 +10,7 @@ from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.inputs import arg_int
 from nous.jobs import bp, service
-from nous.web import is_fragment_request, render
+from nous.web import is_fragment_request, render, toast
 
 ACTIONS = {"cancel": "Cancelled", "retry": "Queued again", "delete": "Deleted"}
 
@@ -25,13 +24,6 @@ def _fail(status: int, message: str) -> Any:
         return resp
     abort(status, description=message)
 
-
-def _toast(resp: Response, message: str, kind: str = "success", refresh: bool = False) -> Response:
-    events: dict[str, Any] = {"toast": {"message": message, "kind": kind}}
-    if refresh:
-        events["jobs-changed"] = True
-    resp.headers["HX-Trigger"] = json.dumps(events)
-    return resp
 
 
 def _filters() -> service.RunFilter:
@@ -121,12 +113,12 @@ def _after_action(job_id: str, message: str, deleted: bool = False) -> Any:
         resp = Response("")
         if from_detail:
             resp.headers["HX-Redirect"] = url_for("jobs.index")
-        return _toast(resp, message, refresh=True)
+        return toast(resp, message, refresh="jobs-changed")
     if from_detail:
         resp = Response(render_template("jobs/_detail.html", **service.detail(job_id)))
     else:
         resp = Response(render_template("jobs/_row.html", run=service.get_run(job_id)))
-    return _toast(resp, message, refresh=True)
+    return toast(resp, message, refresh="jobs-changed")
 
 
 def _act(job_id: str, action: str) -> Any:
@@ -169,7 +161,7 @@ def retry_failed() -> Any:
     if not request.headers.get("HX-Request"):
         flash(message, "success")
         return redirect(url_for("jobs.index"), 303)
-    return _toast(Response(""), message, refresh=True)
+    return toast(Response(""), message, refresh="jobs-changed")
 
 
 @bp.post("/schedules/<name>/run")

@@ -18,18 +18,10 @@ from nous.live.changes import mark_changed
 from nous.testers import bp
 from nous.testers import service as testers
 from nous.testers.models import ROLES
-from nous.web import is_fragment_request, render
+from nous.web import is_fragment_request, render, toast
 
 REFRESH_EVENT = "tester-changed"  # the list follows any tester's change (nous.live.changes)
 
-
-def _with_toast(resp: Response, message: str, kind: str = "success", refresh: bool = False) -> Response:
-    """Toast and refresh signal travel in the HX-Trigger header (the console's app.js shows the toast)."""
-    events: dict[str, Any] = {"toast": {"message": message, "kind": kind}}
-    if refresh:
-        events[REFRESH_EVENT] = True
-    resp.headers["HX-Trigger"] = json.dumps(events)
-    return resp
 
 
 @bp.app_template_filter("ago")
@@ -100,7 +92,7 @@ def add_tester() -> Any:
         flash(message, "success")
         return redirect(url_for("testers.index"), 303)
     resp = make_response(render_template("testers/_add_form.html", form={}, errors={}, roles=ROLES, added=user))
-    return _changed(_with_toast(resp, message, refresh=True), user)
+    return _changed(toast(resp, message, refresh=REFRESH_EVENT), user)
 
 
 def _read_upload() -> str:
@@ -120,10 +112,10 @@ def import_testers() -> Any:
     except testers.TesterError as exc:
         html = render("testers/import.html", "testers/_import_report.html", report=None, error=exc.message,
                       active="testers")
-        return _with_toast(make_response(html), f"Nothing imported: {exc.message}", "error")
+        return toast(make_response(html), f"Nothing imported: {exc.message}", "error")
     html = render("testers/import.html", "testers/_import_report.html", report=report, error="", active="testers")
-    return _with_toast(make_response(html), f"Import: {report.added} added, {report.skipped} skipped",
-                       "success" if report.added else "info", refresh=bool(report.added))
+    return toast(make_response(html), f"Import: {report.added} added, {report.skipped} skipped",
+                 "success" if report.added else "info", refresh=REFRESH_EVENT if report.added else "")
 
 
 @bp.get("/export.<any(csv, json):fmt>")
@@ -171,7 +163,7 @@ def update_tester(user_id: Any) -> Any:
         if not is_fragment_request():
             return render("testers/show.html", user=exc.current, join_url=testers.join_url(exc.current),
                           recent=[], history=[], roles=ROLES, errors={}, conflict=exc, active="testers"), 409
-        return _changed(_with_toast(make_response(html, 409), exc.message, "error"), exc.current)
+        return _changed(toast(make_response(html, 409), exc.message, "error"), exc.current)
     except testers.TesterError as exc:
         if not is_fragment_request():
             flash(exc.message, "error")
@@ -183,7 +175,7 @@ def update_tester(user_id: Any) -> Any:
         return redirect(url_for("testers.show_tester", user_id=user.id), 303)
     resp = make_response(render_template("testers/_edit_form.html", user=user, roles=ROLES, errors={}, form=None,
                                          saved=True))
-    return _changed(_with_toast(resp, f"Saved {user.email}"), user)
+    return _changed(toast(resp, f"Saved {user.email}"), user)
 
 
 def _after_action(user: Any, message: str, kind: str = "success", status: int = 200) -> Any:
@@ -195,7 +187,7 @@ def _after_action(user: Any, message: str, kind: str = "success", status: int = 
             resp.headers["HX-Redirect"] = url_for("testers.show_tester", user_id=user.id)
             return resp
         return redirect(url_for("testers.show_tester", user_id=user.id), 303)
-    return _changed(_with_toast(make_response(_row(user), status), message, kind), user)
+    return _changed(toast(make_response(_row(user), status), message, kind), user)
 
 
 @bp.post("/<uuid:user_id>/invite")
@@ -233,7 +225,7 @@ def remove_tester(user_id: Any) -> Any:
         resp = make_response("")
         resp.headers["HX-Redirect"] = url_for("testers.index")
         return resp
-    return mark_changed(_with_toast(make_response(""), f"Removed {email}"), "tester", user_id)
+    return mark_changed(toast(make_response(""), f"Removed {email}"), "tester", user_id)
 
 
 @bp.post("/<uuid:user_id>/remove")

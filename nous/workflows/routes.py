@@ -24,7 +24,7 @@ from flask import (
 from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.inputs import arg_int, form_int
-from nous.web import is_fragment_request, render
+from nous.web import is_fragment_request, render, toast
 from nous.workflows import bp, schema, service
 from nous.workflows.handlers.csv_export import export_dir
 from nous.workflows.models import RUN_STATES
@@ -135,10 +135,6 @@ def _fail(status: int, message: str) -> Any:
         return resp
     abort(status, description=message)
 
-
-def _toast(resp: Response, message: str, kind: str = "success", **events: Any) -> Response:
-    resp.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}, **events})
-    return resp
 
 
 def _workflow(workflow_id: int) -> Any:
@@ -274,7 +270,7 @@ def _set_enabled(workflow_id: int, enabled: bool) -> Any:
     if not request.headers.get("HX-Request"):
         flash(message + ".", "success")
         return redirect(url_for("workflows.show", workflow_id=wf.id), 303)
-    return _toast(Response(render_template("workflows/_state.html", workflow=wf)), message)
+    return toast(Response(render_template("workflows/_state.html", workflow=wf)), message)
 
 
 @bp.post("/<int:workflow_id>/enable")
@@ -314,7 +310,7 @@ def run_workflow(workflow_id: int) -> Any:
         flash(f"Run {run_id} started.", "success")
         return redirect(url_for("workflows.run_detail", run_id=run_id), 303)
     resp = Response(render_template("workflows/_runs.html", runs=service.list_runs(wf.id), workflow=wf, status=""))
-    return _toast(resp, f"Run {run_id} started")
+    return toast(resp, f"Run {run_id} started")
 
 
 @bp.get("/<int:workflow_id>/runs")
@@ -391,7 +387,7 @@ def cancel_run(run_id: int) -> Any:
     if not request.headers.get("HX-Request"):
         flash(f"Run {run_id} cancelled.", "success")
         return redirect(url_for("workflows.run_detail", run_id=run_id), 303)
-    return _toast(Response(render_template("workflows/_run.html", **_detail(run_id))), f"Run {run_id} cancelled")
+    return toast(Response(render_template("workflows/_run.html", **_detail(run_id))), f"Run {run_id} cancelled")
 
 
 @bp.get("/runs/<int:run_id>/files/<name>")
