@@ -33,6 +33,7 @@ from nous.live import publish
 from nous.settings import registry as setting_types
 from nous.settings import service as settings
 from nous.testers import service as testers
+from nous.text import MAX_EMAIL, clean_text, is_email
 
 log = logging.getLogger("nous.feedback")
 
@@ -45,7 +46,7 @@ feedback_created = _signals.signal("feedback-created")
 # Field limits; the OpenAPI document (nous/feedback/api.py) is built from the same constants.
 MESSAGE_MAX = 4000
 FEATURE_MAX = 100
-EMAIL_MAX = testers.MAX_EMAIL
+EMAIL_MAX = MAX_EMAIL
 PAGE_URL_MAX = 2000
 APP_VERSION_MAX = 50
 USER_AGENT_MAX = 500
@@ -69,9 +70,6 @@ BY_STATUS_KEY = "nous:feedback:by-status"
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-clean_text = testers.clean_text  # stored text never holds NUL, control characters or lone surrogates
 
 
 def _now() -> datetime:
@@ -195,7 +193,7 @@ def validate(data: Mapping[str, Any], *, from_form: bool = False) -> Submission:
     email = data.get("email")
     if _blank(email):
         email = None
-    elif not isinstance(email, str) or len(email) > EMAIL_MAX or not testers.is_email(email.strip()):
+    elif not isinstance(email, str) or len(email) > EMAIL_MAX or not is_email(email.strip()):
         errors["email"] = "must be a valid email address"
     else:
         email = email.strip().lower()

@@ -30,6 +30,7 @@ from nous.email.service import queue_email
 from nous.extensions import db
 from nous.live.events import publish
 from nous.testers.models import ROLES, BetaUser
+from nous.text import clean_text, is_email
 
 log = logging.getLogger("nous.testers")
 
@@ -46,19 +47,7 @@ MAX_IMPORT_ROWS = 10_000
 MAX_NOTES = 5000
 SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is rewritten at most once a minute per tester
 
-# RFC 5321 dot-atom local part and LDH host labels, ASCII only.
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"(?P<local>{_LOCAL})@(?:{_LABEL}\.)+{_LABEL}")
 _CODE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-MAX_EMAIL = 320
-# NUL, other C0 controls but tab/CR/LF, DEL and lone surrogates become U+FFFD: text stays inert (no
-# terminal escapes in a CLI listing, nothing PostgreSQL refuses) and keeps its length.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def clean_text(value: str) -> str:
-    return _UNSAFE.sub("\ufffd", value)
 
 
 class TesterError(ValueError):
@@ -95,11 +84,6 @@ class InviteError(Exception):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def is_email(value: str) -> bool:
-    m = _EMAIL.fullmatch(value)
-    return bool(m) and len(value) <= MAX_EMAIL and len(m.group("local")) <= 64
 
 
 def normalize_email(raw: Any) -> str:
