@@ -30,6 +30,7 @@ from sqlalchemy import select
 from nous.clock import utcnow
 from nous.email.models import FAILED, KEPT, QUEUED, SENDING, SENT, STATUSES, OutboxMessage
 from nous.extensions import db, get_redis
+from nous.jobs import service as jobs
 
 log = logging.getLogger("nous.email")
 
@@ -100,8 +101,6 @@ def create_message(to: str, template: str, context: dict[str, Any], actor: str =
 
 
 def _enqueue_send(msg: OutboxMessage, actor: str) -> None:
-    from nous.jobs import service as jobs
-
     try:
         msg.job_id = jobs.submit("email.send", [msg.id], actor=actor)
         db.session.commit()

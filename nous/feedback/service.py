@@ -18,12 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import redis
-from blinker import Namespace
 from flask import current_app
 from sqlalchemy import Date, bindparam, cast, delete, func, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
-from nous import inputs
+from nous import events, inputs
 from nous.audit import service as audit
 from nous.clock import aware
 from nous.email.service import queue_email
@@ -37,11 +36,10 @@ from nous.text import MAX_EMAIL, clean_text, is_email
 
 log = logging.getLogger("nous.feedback")
 
-_signals = Namespace()
-#: Sent after a submission is stored: `feedback_created.send(app, feedback=<as_dict()>)`.
-#: The workflows area connects to it (trigger `feedback.created`). Live viewers are told directly
+#: `feedback.created` of `nous.events`, sent after a submission is stored (sender: the app,
+#: `feedback=<as_dict()>`). The workflows area connects to it. Live viewers are told directly
 #: (`nous.live.publish`, topic `feedback`): on every new submission and every status change.
-feedback_created = _signals.signal("feedback-created")
+feedback_created = events.feedback_created
 
 # Field limits; the OpenAPI document (nous/feedback/api.py) is built from the same constants.
 MESSAGE_MAX = 4000

@@ -27,6 +27,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nous import events as nous_events
 from nous import inputs
 from nous.audit import service as audit
 from nous.clock import aware
@@ -40,6 +41,7 @@ from nous.flags.cache import (
 )
 from nous.flags.engine import Engine, validate_feature
 from nous.flags.models import FLAG_TYPES, ClientToken, Flag, FlagVersion, Segment
+from nous.live.events import publish
 
 __all__ = [
     "FLAG_TYPES", "FlagConflict", "FlagError", "FlagNotFound", "ImportReport", "apply_schedules", "archive_flag",
@@ -422,8 +424,6 @@ def _announce() -> None:
     bump_version()
     events = db.session.info.pop("nous.flags.events", [])
     if events:
-        from nous.live.events import publish
-
         for event in events[:50]:
             publish("flags", event)
     _tell_workflows(db.session.info.pop("nous.flags.workflow_events", []))
@@ -432,13 +432,9 @@ def _announce() -> None:
 def _tell_workflows(events: list[dict[str, Any]]) -> None:
     """`flag.changed` for each change, after the commit. Whatever a listener does, the change stands:
     the workflows' trigger_event never raises by its contract, and this makes sure of it."""
-    if not events:
-        return
-    from nous.workflows.service import trigger_event
-
     for data in events[:50]:
         try:
-            trigger_event("flag.changed", data)
+            nous_events.flag_changed.send(None, data=data)
         except Exception:  # the flag change is committed and stays
             log.exception("flags: flag.changed not delivered", extra={"flag": data["flag"]["key"]})
             with contextlib.suppress(Exception):

@@ -10,11 +10,19 @@ Topics and the shape of each event are documented in `nous.live.events`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask
 
+from nous import events as nous_events  # `events` is the name of this package's topics module
 from nous.live.events import TOPICS, publish
 
 bp = Blueprint("live", __name__)
+
+
+def _on_job_changed(sender: Any, *, event: dict[str, Any], **_: Any) -> None:
+    """`job.changed` → live viewers of topic "jobs"."""
+    publish("jobs", event)
 
 __all__ = ["TOPICS", "bp", "init_app", "publish"]
 
@@ -32,3 +40,4 @@ def init_app(app: Flask) -> None:
     if metrics_group.name not in nous.commands:
         nous.add_command(metrics_group)
     app.jinja_env.filters["live_value"] = fmt
+    nous_events.job_changed.connect(_on_job_changed)

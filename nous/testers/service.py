@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
+from nous import events
 from nous.audit import service as audit
 from nous.clock import aware
 from nous.email.service import queue_email
@@ -446,11 +447,9 @@ def accept_invite(code: str, ip: str = "") -> BetaUser:
 
 def _announce_joined(tester: dict[str, Any]) -> None:
     """The workflow trigger `tester.joined`, after the commit: whatever a workflow does (or fails to
-    start), the tester has joined. `trigger_event` never raises; the guard is for an absent area."""
+    start), the tester has joined."""
     try:
-        from nous.workflows.service import trigger_event
-
-        trigger_event("tester.joined", {"tester": tester})
+        events.tester_joined.send(None, tester=tester)
     except Exception:  # a listener's trouble never undoes or fails a join
         log.exception("tester.joined not delivered to workflows", extra={"tester_id": tester.get("id")})
 

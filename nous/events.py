@@ -1,0 +1,28 @@
+"""The named events areas tell each other through, as blinker signals.
+
+A producer sends after its commit (what happened stands, whatever a listener does); a consumer
+connects in its area's `init_app`. This module imports no area, so no area needs to import another
+to tell it something:
+
+| event                | sent by                                  | keyword arguments      | heard by          |
+|----------------------|------------------------------------------|------------------------|-------------------|
+| `feedback.created`   | feedback (sender: the app)               | `feedback` (as_dict)   | workflows         |
+| `tester.joined`      | testers                                  | `tester` (as_dict)     | workflows         |
+| `flag.changed`       | flags, once per change                   | `data` (flag, actor…)  | workflows         |
+| `job.changed`        | jobs: queued, started, progress, ended   | `event` (live shape)   | live (topic jobs) |
+| `job.failed`         | jobs, for a task with notify_on_failure  | `job_id`, `task`, `error` | email          |
+| `jobs.housekeeping`  | the jobs scheduler, every few minutes    | —                      | email (stuck outbox) |
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_events = Namespace()
+
+feedback_created = _events.signal("feedback.created")
+tester_joined = _events.signal("tester.joined")
+flag_changed = _events.signal("flag.changed")
+job_changed = _events.signal("job.changed")
+job_failed = _events.signal("job.failed")
+jobs_housekeeping = _events.signal("jobs.housekeeping")
