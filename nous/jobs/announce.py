@@ -1,4 +1,4 @@
-"""Tell live viewers (topic "jobs" of `nous.live`) that a job changed state.
+"""Tell live viewers (topic "jobs" of `nous.live`, through the `job.changed` event) that a job changed state.
 
 Published where the outcome is known, after the history is written (a viewer that reloads on the
 event sees the new row): queued or scheduled by the enqueuer; started and ended (finished, failed,
@@ -17,6 +17,7 @@ import logging
 import time
 from typing import Any
 
+from nous import events
 from nous.clock import utcnow
 
 log = logging.getLogger("nous.jobs")
@@ -34,13 +35,11 @@ def _one_line(text: str | None, limit: int = 300) -> str | None:
 
 def job_event(job_id: str, task: str, status: str, *, queue: str = "", attempt: int | None = None,
               progress: int | None = None, error: str | None = None) -> None:
-    """Publish one "jobs" event. Never raises."""
+    """Send `job.changed` (live publishes it on topic "jobs"). Never raises."""
     try:
-        from nous.live import publish
-
-        publish("jobs", {"job_id": job_id, "task": task, "status": status, "queue": queue or None,
-                         "attempt": attempt, "progress": progress, "error": _one_line(error),
-                         "at": utcnow().isoformat()})
+        events.job_changed.send(None, event={
+            "job_id": job_id, "task": task, "status": status, "queue": queue or None, "attempt": attempt,
+            "progress": progress, "error": _one_line(error), "at": utcnow().isoformat()})
     except Exception:  # the live view is a convenience; the job must never notice  # noqa: BLE001
         log.debug("job event not published", exc_info=True, extra={"job_id": job_id})
 

@@ -46,6 +46,7 @@ from rq.utils import utcformat
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
+from nous import events
 from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.jobs import announce, history, runtime
@@ -174,14 +175,7 @@ def notify_failure(job: Job, outcome: dict[str, Any]) -> None:
     if task is None or not task.notify_on_failure:
         return
     try:
-        from nous.email import service as email
-
-        base = current_app.config["SYSTEM_BASE_URL"]
-        for admin in current_app.config["NOUS_ADMIN_EMAILS"]:
-            email.queue_email(admin, "job_failed", {
-                "job_id": job.id, "task": task.name, "error": outcome.get("error", ""),
-                "url": f"{base}/admin/jobs/{job.id}",
-            })
+        events.job_failed.send(None, job_id=job.id, task=task.name, error=outcome.get("error", ""))
     except Exception:  # notification is best effort; the failure itself is on record
         log.exception("could not send the job-failed email", extra={"job_id": job.id})
 
@@ -262,12 +256,7 @@ class NousScheduler(RQScheduler):
         service.reconcile()
 
     def housekeeping(self) -> None:
-        try:
-            from nous.email import service as email
-
-            email.requeue_stuck()
-        except ImportError:
-            pass
+        events.jobs_housekeeping.send(None)
 
     def _guarded(self, what: str, fn: Any) -> None:
         try:
