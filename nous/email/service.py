@@ -27,6 +27,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
+from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.email.models import FAILED, KEPT, QUEUED, SENDING, SENT, STATUSES, OutboxMessage
 from nous.extensions import db, get_redis
@@ -301,8 +302,6 @@ def counts() -> dict[str, int]:
 
 def resend(outbox_id: int, actor: str, ip: str = "") -> OutboxMessage:
     """Queue a failed (or kept) message again."""
-    from nous.audit import service as audit
-
     msg = get_message(outbox_id)
     if msg is None:
         raise LookupError(f"no message {outbox_id}")
@@ -317,8 +316,6 @@ def resend(outbox_id: int, actor: str, ip: str = "") -> OutboxMessage:
 
 
 def send_test(to: str, actor: str, ip: str = "") -> int:
-    from nous.audit import service as audit
-
     outbox_id = queue_email(to, "test", {"sent_by": actor}, actor=actor)
     audit.record(actor, "email.test", to, after={"outbox_id": outbox_id}, ip=ip)
     return outbox_id

@@ -49,7 +49,7 @@ from sqlalchemy.engine import Engine
 from nous import events
 from nous.clock import utcnow
 from nous.extensions import db, get_redis
-from nous.jobs import announce, history, runtime
+from nous.jobs import announce, history, runtime, service
 from nous.jobs import registry as tasks
 from nous.jobs.models import FAILED, STARTED
 from nous.telemetry import maybe_flush
@@ -244,15 +244,11 @@ class NousScheduler(RQScheduler):
         self.leader = acquire_or_refresh_lock(self.connection, CRON_LOCK, self.name, SCHEDULER_LOCK_TTL) != "taken"
         if not self.leader:
             return
-        from nous.jobs import service
-
         service.run_due_schedules()
 
     def reconcile(self) -> None:
         if not self.leader:  # one reconciler at a time: two could put the same lost job back twice
             return
-        from nous.jobs import service
-
         service.reconcile()
 
     def housekeeping(self) -> None:
@@ -318,8 +314,6 @@ class NousScheduler(RQScheduler):
                 time.sleep(self.interval)
 
     def _sync_schedules(self) -> None:
-        from nous.jobs import service
-
         service.sync_declared_schedules()
 
     def run_once(self) -> None:

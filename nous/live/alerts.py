@@ -27,9 +27,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from nous.clock import aware, utcnow
+from nous.email.service import queue_email
 from nous.extensions import db
 from nous.live.events import publish
 from nous.live.models import CLEARED, OPEN, Alert, MetricSample
+from nous.settings import service as settings
 
 log = logging.getLogger("nous.live")
 
@@ -50,7 +52,7 @@ def _share(ratio: float) -> Callable[[float], float]:
 
 
 def _enough_requests(sample: MetricSample) -> bool:
-    from nous.live.collector import REQUEST_WINDOW
+    from nous.live.collector import REQUEST_WINDOW  # the collector imports this module to evaluate the rules
 
     return (sample.requests_per_second or 0) * REQUEST_WINDOW >= MIN_REQUESTS_FOR_ERROR_RATE
 
@@ -175,8 +177,6 @@ def recent_alerts(limit: int = 50) -> list[Alert]:
 
 def evaluate(now: datetime | None = None) -> list[Alert]:
     """Apply every rule to the latest samples; returns the alerts raised or cleared by this call."""
-    from nous.settings import service as settings
-
     now = now or utcnow()
     depth = max(RAISE_AFTER, CLEAR_AFTER)
     samples = list(db.session.scalars(select(MetricSample).order_by(MetricSample.at.desc(), MetricSample.id.desc())
@@ -257,12 +257,8 @@ def notify(alert: Alert, message: str | None = None) -> None:
     """Tell the dashboard and (with `alerts.email` on) the admin by email. Best effort: never raises."""
     publish("alerts", alert.as_event())
     try:
-        from nous.settings import service as settings
-
         if not settings.get("alerts.email"):
             return
-        from nous.email.service import queue_email
-
         ctx = email_context(alert, message)
         for admin in current_app.config["NOUS_ADMIN_EMAILS"]:
             queue_email(admin, "system_alert", ctx, actor=EMAIL_ACTOR)
