@@ -157,14 +157,11 @@ def test_without_alert_email_the_dashboard_still_hears_of_it(ctx, redis_conn) ->
     assert alert_events(redis_conn) == [("cpu", "open")]
 
 
-def test_the_alert_email_links_to_the_console_when_the_base_url_is_known(app, ctx) -> None:
+def test_the_alert_email_links_to_the_console_when_the_base_url_is_known(app, ctx, monkeypatch) -> None:
     alert = Alert(rule="disk", status=OPEN, title="Disk use above 90.0 %", message="m", value=93.0, threshold=90.0,
                   unit="%", raised_at=utcnow(), updated_at=utcnow())
-    app.config["SYSTEM_BASE_URL"] = "https://beta.nous.example"
-    try:
-        ctx_ = alerts.email_context(alert)
-    finally:
-        app.config["SYSTEM_BASE_URL"] = ""
+    monkeypatch.setitem(app.config, "SYSTEM_BASE_URL", "https://beta.nous.example")  # restored after the test
+    ctx_ = alerts.email_context(alert)
     assert ctx_["url"] == "https://beta.nous.example/admin/beta/"
     assert (ctx_["value"], ctx_["threshold"], ctx_["severity"]) == ("93.0 %", "90.0 %", "alert")
 
