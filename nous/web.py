@@ -149,6 +149,9 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["SYSTEM_BASE_URL"].startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),  # the real limits are checked per request (auth)
+        # The cookie is written only when the session changed: answers to background requests (panels that
+        # refresh themselves) would otherwise put back an older cookie over a newer one, losing its message.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
