@@ -7,8 +7,13 @@ to tell it something:
 | event                | sent by                                  | keyword arguments      | heard by          |
 |----------------------|------------------------------------------|------------------------|-------------------|
 | `feedback.created`   | feedback (sender: the app)               | `feedback` (as_dict)   | workflows         |
+| `feedback.updated`   | feedback: created, triaged, replied, deleted | `event` (live shape) | live (topic feedback) |
 | `tester.joined`      | testers                                  | `tester` (as_dict)     | workflows         |
+| `tester.changed`     | testers: added, updated, removed, invited… | `event` (live shape) | live (topic testers) |
 | `flag.changed`       | flags, once per change                   | `data` (flag, actor…)  | workflows         |
+| `flags.announced`    | flags, once per change, for viewers      | `event` (live shape)   | live (topic flags) |
+| `run.changed`        | workflows: a run moved on                | `event` (live shape)   | live (topic workflows) |
+| `alert.raised`       | live: an alert opened or cleared         | `alert`, `message`     | email (system alert) |
 | `job.changed`        | jobs: queued, started, progress, ended   | `event` (live shape)   | live (topic jobs) |
 | `job.failed`         | jobs, for a task with notify_on_failure  | `job_id`, `task`, `error` | email          |
 | `jobs.housekeeping`  | the jobs scheduler, every few minutes    | —                      | email (stuck outbox) |
@@ -23,6 +28,11 @@ _events = Namespace()
 feedback_created = _events.signal("feedback.created")
 tester_joined = _events.signal("tester.joined")
 flag_changed = _events.signal("flag.changed")
+feedback_updated = _events.signal("feedback.updated")
+tester_changed = _events.signal("tester.changed")
+flags_announced = _events.signal("flags.announced")
+run_changed = _events.signal("run.changed")
+alert_raised = _events.signal("alert.raised")
 job_changed = _events.signal("job.changed")
 job_failed = _events.signal("job.failed")
 jobs_housekeeping = _events.signal("jobs.housekeeping")

@@ -15,7 +15,7 @@ from nous.feedback import bp
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES, STATUSES
 from nous.inputs import arg_int, form_ints
-from nous.live.changes import mark_changed
+from nous.changes import mark_changed
 from nous.testers.service import TesterError
 from nous.web import is_fragment_request, render, safe_next, toast
 

@@ -19,7 +19,7 @@ from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
 from nous.flags.models import FLAG_TYPES
 from nous.inputs import form_int, parse_int
-from nous.live.changes import mark_changed
+from nous.changes import mark_changed
 from nous.web import is_fragment_request, render
 
 CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")

@@ -20,9 +20,22 @@ from nous.live.events import TOPICS, publish
 bp = Blueprint("live", __name__)
 
 
-def _on_job_changed(sender: Any, *, event: dict[str, Any], **_: Any) -> None:
-    """`job.changed` → live viewers of topic "jobs"."""
-    publish("jobs", event)
+def _relay(topic: str) -> Any:
+    """A listener that hands a named event's `event` (the live shape of `topic`) to live viewers."""
+    def relay(sender: Any, *, event: dict[str, Any], **_: Any) -> None:
+        publish(topic, event)
+    relay.__name__ = f"relay_{topic}"
+    return relay
+
+
+# Named event → live topic. Kept as module attributes: blinker holds listeners weakly.
+RELAYS = {
+    nous_events.job_changed: _relay("jobs"),
+    nous_events.feedback_updated: _relay("feedback"),
+    nous_events.tester_changed: _relay("testers"),
+    nous_events.flags_announced: _relay("flags"),
+    nous_events.run_changed: _relay("workflows"),
+}
 
 __all__ = ["TOPICS", "bp", "init_app", "publish"]
 
@@ -40,4 +53,5 @@ def init_app(app: Flask) -> None:
     if metrics_group.name not in nous.commands:
         nous.add_command(metrics_group)
     app.jinja_env.filters["live_value"] = fmt
-    nous_events.job_changed.connect(_on_job_changed)
+    for signal, relay in RELAYS.items():
+        signal.connect(relay)

@@ -58,7 +58,7 @@ workflows a workflow run started, moved on or ended (published by nous.workflows
     {"run_id": int, "workflow_id": int, "status": str, "at": str}
 
 Each event about an object is also dispatched by the console's live.js as the DOM events
-"<kind>-changed" and "<kind>-<id>-changed" (see nous.live.changes), so every fragment showing the
+"<kind>-changed" and "<kind>-<id>-changed" (see nous.changes), so every fragment showing the
 object follows a change made anywhere.
 
 Publishers send ids and short summaries, never secrets or whole records: every event is shown to

@@ -14,13 +14,13 @@ from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
 from nous.clock import aware
 from nous.exports import csv_response
-from nous.live.changes import mark_changed
+from nous.changes import mark_changed
 from nous.testers import bp
 from nous.testers import service as testers
 from nous.testers.models import ROLES
 from nous.web import is_fragment_request, render, toast
 
-REFRESH_EVENT = "tester-changed"  # the list follows any tester's change (nous.live.changes)
+REFRESH_EVENT = "tester-changed"  # the list follows any tester's change (nous.changes)
 
 
 
