@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
+from jinja2_fragments.flask import render_block
 
 from nous import humanize
 
@@ -32,10 +33,15 @@ def is_fragment_request() -> bool:
             and h.get("HX-History-Restore-Request") != "true")
 
 
-def render(page: str, fragment: str | None = None, **context: Any) -> str:
-    """The fragment for HTMX, the whole page otherwise: every fragment URL also works as a page."""
-    if fragment and is_fragment_request():
-        return render_template(fragment, **context)
+def render(page: str, fragment: str | None = None, *, block: str | None = None, **context: Any) -> str:
+    """The fragment for HTMX, the whole page otherwise: every fragment URL also works as a page. The
+    fragment is one `{% block %}` of the page (`block`, rendered alone by jinja2-fragments) or, where a
+    page has not been made so yet, a template of its own (`fragment`)."""
+    if is_fragment_request():
+        if block:
+            return render_block(page, block, **context)
+        if fragment:
+            return render_template(fragment, **context)
     return render_template(page, **context)
 
 
