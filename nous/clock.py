@@ -14,3 +14,9 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """A stored time as RFC 3339 in UTC with a `Z`, to the millisecond: 2026-12-06T07:15:00.123Z."""
+    value = aware(value)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
