@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis
 from flask import Flask, Response, jsonify, render_template, request
@@ -22,8 +23,16 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+# Paths whose errors an area writes in its own shape (the admin API: RFC 9457 problem+json), by prefix.
+ErrorRenderer = Callable[[int, str, str, "dict[str, str] | None"], Response]
+RENDERERS: dict[str, ErrorRenderer] = {}
+
+
 def error_response(status: int, title: str, message: str, errors: dict[str, str] | None = None) -> Response:
     """The error as JSON ({error, message} and, for bad input, one message per field) or as a page."""
+    for prefix, render in RENDERERS.items():
+        if request.path.startswith(prefix):
+            return render(status, title, message, errors)
     if wants_json():
         resp = jsonify({"error": title, "message": message, **({"errors": errors} if errors else {})})
     else:

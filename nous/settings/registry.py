@@ -205,6 +205,8 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
        "Sign the admin out this long after sign-in, active or not.", "hours"),
     _d("api.rate_limit", "600/minute", _rate, "rate", "Client API rate limit",
        "Client API calls allowed per token or IP, such as 600/minute."),
+    _d("adminapi.rate_limit", "1200/minute", _rate, "rate", "Admin API rate limit",
+       "Admin API calls allowed per token, such as 1200/minute."),
     _n("flags.stale_days", 30, int, 1, 3650, "Flags go stale after",
        "Flags unchanged for this many days are marked stale (kill switches never).", "days"),
     _n("jobs.history_retention_days", 30, int, 1, 3650, "Keep finished jobs",
