@@ -27,6 +27,7 @@ NAV = (
     NavItem("system", "System", "admin.system"),
     NavItem("settings", "Settings", "admin.settings_page"),
     NavItem("audit", "Audit log", "admin.audit_page"),
+    NavItem("api_tokens", "API tokens", "api_tokens.index"),
 )
 
 
