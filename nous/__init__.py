@@ -21,7 +21,7 @@ __version__ = "1.0.0"
 
 # Feature areas, each a package with `init_app(app)` that registers its blueprints and CLI commands.
 AREAS = ("health", "admin", "settings", "audit", "dbmonitor", "jobs", "email", "testers", "feedback",
-         "flags", "live", "workflows")
+         "flags", "live", "workflows", "adminapi")
 
 
 def _areas() -> list[str]:

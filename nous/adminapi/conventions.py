@@ -1,0 +1,433 @@
+"""What every admin API endpoint has in common, and how an endpoint declares itself.
+
+An endpoint module of `nous.adminapi` writes each handler once, with `@endpoint`:
+
+    @endpoint("PATCH", "/testers/<uuid:tester_id>", scope="testers:write", tag="testers",
+              summary="Change a tester's role or notes", body="TesterUpdate", response="Tester",
+              if_match=True, errors=(404, 409, 412))
+    def update_tester(tester_id): ...
+
+`endpoint` registers the Flask route on the blueprint (`bp`, under /api/admin/v1; `aliases=` adds the
+same handler at other absolute paths, on `aliases_bp`), wraps the handler in the token check
+(`nous.adminapi.auth.require_scope(scope)`), the per-token rate limit and, with `idempotent=True`, the
+`Idempotency-Key` replay; and it adds the operation to /openapi.json: path and query parameters
+(`query=[param(...)]`), request body and answer schemas (names of schemas registered with `schemas()`,
+or inline schemas), the required scope, the `If-Match`/`Idempotency-Key` headers and the problem answers
+(`errors=`: the statuses beyond the ones every operation can answer). Nothing else is needed for an
+operation to be documented, fuzzed and shown on /api/docs.
+
+Conventions a client relies on, each implemented once here:
+
+- errors: RFC 9457 `application/problem+json` `{type, title, status, detail, errors}` (`errors` maps each
+  field to its message, `{}` when no field is at fault) for everything under the API's paths, routing and
+  server errors included (`render_problem`, installed through `nous.errors.RENDERERS`); raise `Problem`;
+- bodies: JSON objects only (`body()`; 415 for another content type), read through `nous.inputs`;
+- times: RFC 3339 in UTC with a `Z` (`rfc3339`);
+- versions: `ETag` is the object's version from its service (`version_of`), `If-Match` hands it back to
+  the service's own check (the console's), which refuses a stale one: 412 (`if_match()`, `stale()`);
+- lists: a keyset cursor (opaque; `encode_cursor`/`decode_cursor`), `limit` 1–200, a stable order, the
+  next page in `next_cursor` and a `Link: <…>; rel="next"` header (`page()`);
+- creating POSTs: `Idempotency-Key` (first answer kept 24 h per token, key, method and path; the same key
+  with another body is 422; while the first is running, 409);
+- a rate limit per token (`adminapi.rate_limit`), Flask-Limiter's: 429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+
+from nous import inputs, openapi
+from nous.adminapi.auth import require_scope
+from nous.clock import aware
+from nous.extensions import get_redis, limiter
+
+PREFIX = "/api/admin/v1"
+PROBLEM_MIME = "application/problem+json"
+bp = Blueprint("adminapi", __name__, url_prefix=PREFIX)
+aliases_bp = Blueprint("adminapi_aliases", __name__)  # the seeds' paths: same handlers, other rules
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+IDEMPOTENCY_TTL = 24 * 3600
+IDEMPOTENCY_RUNNING_TTL = 120  # a request still running after this long is taken as lost
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+# --------------------------------------------------------------------------- problems
+
+
+class Problem(HTTPException):
+    """An RFC 9457 problem: `Problem(409, "…", errors={"field": "…"}, headers={…})`."""
+
+    def __init__(self, status: int, detail: str, errors: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(description=detail)
+        self.code = status
+        self.errors = errors or {}
+        self.extra_headers = headers or {}
+
+
+def render_problem(status: int, title: str, detail: str, errors: dict[str, str] | None = None) -> Response:
+    body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status,
+            "detail": detail, "errors": errors or {}}
+    if request.path:
+        body["instance"] = request.path
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_MIME)
+
+
+def _problem_handler(exc: Problem) -> Response:
+    resp = render_problem(exc.code or 400, HTTPStatus(exc.code or 400).phrase, exc.description or "", exc.errors)
+    resp.headers.update(exc.extra_headers)
+    return resp
+
+
+def field_errors(exc: Exception, default_field: str = "body") -> dict[str, str]:
+    """The per-field messages a service's error carries (`errors`, or `field`/`key` and `message`)."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict) and errors:
+        return {str(k): str(v) for k, v in errors.items()}
+    field = getattr(exc, "field", None) or getattr(exc, "key", None) or default_field
+    return {str(field): str(getattr(exc, "message", None) or exc)}
+
+
+def invalid(exc: Exception, default_field: str = "body", status: int = 422) -> Problem:
+    """A service's refusal of what the client sent, as a problem naming the fields."""
+    return Problem(status, str(getattr(exc, "message", None) or exc) or "The request is not valid.",
+                   field_errors(exc, default_field))
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, f"No {what} has this id.")
+
+
+# --------------------------------------------------------------------------- reading and writing
+
+
+def body() -> dict[str, Any]:
+    """The request's JSON object; 415 unless it was sent as JSON."""
+    mime = request.mimetype or ""
+    if mime and mime != "application/json" and not mime.endswith("+json"):
+        raise UnsupportedMediaType("Send the body as application/json.")
+    return inputs.json_object()
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """An aware or naive-UTC time as RFC 3339 in UTC: 2026-12-06T07:15:00.123Z."""
+    if value is None:
+        return None
+    return aware(value).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # type: ignore[union-attr]
+
+
+def actor() -> str:
+    """Who the audit log names for this call: `token:<the token's name>`."""
+    return f"token:{g.api_token}"
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def respond(data: Any, status: int = 200, *, version: str | None = None, location: str | None = None) -> Response:
+    resp = Response(json.dumps(data, default=str), status=status, mimetype="application/json")
+    if version is not None:
+        resp.headers["ETag"] = f'"{version}"'
+    if location:
+        resp.headers["Location"] = location
+    return resp
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def if_match() -> str | None:
+    """The version the client last saw (`If-Match`), or None when it sent none (or `*`): hand it to the
+    service's update as its expected version; the service refuses a stale one (then raise `stale()`)."""
+    raw = (request.headers.get("If-Match") or "").strip()
+    if not raw or raw == "*":
+        return None
+    first = raw.split(",")[0].strip()
+    if first.startswith("W/"):
+        first = first[2:]
+    value = first.strip('"')
+    if not value or len(value) > 200:
+        raise Problem(400, "If-Match must be an ETag this API sent.", {"If-Match": "not an ETag"})
+    return value
+
+
+def stale(exc: Exception | None = None, current: str | None = None) -> Problem:
+    detail = "The object changed since you read it: read it again (GET) and send the new ETag in If-Match."
+    headers = {"ETag": f'"{current}"'} if current else {}
+    return Problem(412, detail, {"If-Match": str(exc) if exc else "stale"}, headers)
+
+
+# --------------------------------------------------------------------------- pagination
+
+
+def encode_cursor(*parts: Any) -> str:
+    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str | None, arity: int) -> list[Any] | None:
+    """The parts of a cursor this API made, or 400 naming `cursor`; None when there is none."""
+    if not raw:
+        return None
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, binascii.Error):
+        parts = None
+    if not isinstance(parts, list) or len(parts) != arity or not all(isinstance(p, (str, int)) for p in parts):
+        raise inputs.InputError("cursor", "is not a cursor this API gave out")
+    return parts
+
+
+def limit_arg() -> int:
+    return inputs.arg_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT
+
+
+def page(items: list[Any], next_cursor: str | None, **extra: Any) -> Response:
+    """A page of a list: `{items, next_cursor, …}` and, with a next page, its `Link`."""
+    resp = respond({"items": items, "next_cursor": next_cursor, **extra})
+    if next_cursor:
+        args = request.args.to_dict()
+        args["cursor"] = next_cursor
+        resp.headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
+    return resp
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def _idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The first answer to a creating POST with an `Idempotency-Key` is kept; a retry gets it back."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        if not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise Problem(400, "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                          {"Idempotency-Key": "1 to 255 visible ASCII characters"})
+        scope = f"{g.api_token}\n{key}\n{request.method}\n{request.path}".encode()
+        redis_key = "nous:adminapi:idem:" + hashlib.sha256(scope).hexdigest()
+        fingerprint = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+        conn = get_redis()
+        if not conn.set(redis_key, json.dumps({"fp": fingerprint}), nx=True, ex=IDEMPOTENCY_RUNNING_TTL):
+            return _replay(conn.get(redis_key), fingerprint)
+        try:
+            resp = current_app.make_response(view(*args, **kwargs))
+        except Exception:
+            conn.delete(redis_key)  # nothing was made: the same key may try again
+            raise
+        if resp.status_code >= 500 or resp.status_code in (409, 429) or resp.is_streamed:
+            conn.delete(redis_key)
+            return resp
+        kept = {"fp": fingerprint, "status": resp.status_code, "body": resp.get_data(as_text=True),
+                "headers": {h: resp.headers[h] for h in ("Content-Type", "Location", "ETag") if h in resp.headers}}
+        conn.set(redis_key, json.dumps(kept), ex=IDEMPOTENCY_TTL)
+        return resp
+
+    return wrapper
+
+
+def _replay(stored: bytes | None, fingerprint: str) -> Response:
+    kept = json.loads(stored) if stored else {}
+    if kept.get("fp") != fingerprint:
+        raise Problem(422, "This Idempotency-Key was used with another body; use a new key for a new request.",
+                      {"Idempotency-Key": "already used with another body"})
+    if "status" not in kept:
+        raise Problem(409, "A request with this Idempotency-Key is still running; retry in a moment.",
+                      {"Idempotency-Key": "in progress"}, {"Retry-After": "1"})
+    resp = Response(kept["body"], status=kept["status"], headers=kept["headers"])
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+# --------------------------------------------------------------------------- rate limit
+
+
+def _rate_limit() -> str:
+    from nous.settings import service as settings  # at call time: settings is an area above the core
+
+    return str(settings.get("adminapi.rate_limit"))
+
+
+def _token_key() -> str:
+    return "adminapi:" + str(getattr(g, "api_token", None) or request.remote_addr)
+
+
+_per_token = limiter.shared_limit(_rate_limit, scope="adminapi", key_func=_token_key)
+
+
+# --------------------------------------------------------------------------- declaring an endpoint
+
+_CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_PARAM_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "uuid": {"type": "string", "format": "uuid"},
+                  "path": {"type": "string"}, None: {"type": "string"}, "string": {"type": "string"}}
+# Answers every operation can give, and the ones an option adds.
+_COMMON_ERRORS = (400, 401, 403, 429)
+_STATUS_TEXT = {400: "bad input: `errors` names each field", 401: "no token, or an unknown, expired or revoked one",
+                403: "the token lacks the scope named in `detail`", 404: "no such object",
+                409: "conflicts with the current state", 412: "stale `If-Match`: read the object again",
+                413: "body too large", 415: "the body must be JSON", 422: "refused as invalid: `errors` names each field",
+                429: "rate limit reached: see `Retry-After`"}
+
+
+def param(name: str, schema: dict[str, Any] | None = None, description: str = "", *, where: str = "query",
+          required: bool = False, example: Any = None) -> dict[str, Any]:
+    """An OpenAPI parameter object (query by default)."""
+    out: dict[str, Any] = {"name": name, "in": where, "required": required, "schema": schema or {"type": "string"}}
+    if description:
+        out["description"] = description
+    if example is not None:
+        out["example"] = example
+    return out
+
+
+def ref(schema: str | dict[str, Any]) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+
+
+def schemas(**named: dict[str, Any]) -> None:
+    """Register components/schemas of /openapi.json."""
+    openapi.register({}, schemas=named)
+
+
+CURSOR_PARAMS = [
+    param("cursor", {"type": "string", "maxLength": 1000}, "The `next_cursor` of the previous page."),
+    param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+          "Items per page."),
+]
+
+
+def list_of(item: str | dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": ref(item)},
+                           "next_cursor": {"type": ["string", "null"]}}}
+
+
+def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = [param(name, dict(_PARAM_SCHEMAS.get(conv, {"type": "string"})), where="path", required=True)
+              for conv, name in _CONVERTER.findall(rule)]
+    return _CONVERTER.sub(r"{\2}", rule), params
+
+
+def _responses(status: int, response: Any, media: str, errors: Iterable[int], headers: dict[str, Any]) -> dict[str, Any]:
+    problem = {PROBLEM_MIME: {"schema": ref("Problem")}}
+    ok: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+    if response is not None and status != 204:
+        ok["content"] = {media: {"schema": ref(response)}}
+    if headers:
+        ok["headers"] = headers
+    out = {str(status): ok}
+    for code in sorted(set(_COMMON_ERRORS) | set(errors)):
+        out[str(code)] = {"description": _STATUS_TEXT.get(code, HTTPStatus(code).phrase), "content": problem}
+    return out
+
+
+def endpoint(method: str, rule: str, *, scope: str, tag: str, summary: str, description: str = "",
+             query: Sequence[dict[str, Any]] = (), body: str | dict[str, Any] | None = None,
+             body_media: Sequence[str] = ("application/json",), response: Any = None, status: int = 200,
+             media: str = "application/json", errors: Iterable[int] = (), if_match: bool = False,
+             etag: bool = False, paginated: bool = False, idempotent: bool = False,
+             aliases: Sequence[str] = (), example: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a handler as an admin API operation (see the module's docstring)."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        wrapped = _idempotent(view) if idempotent else view
+        wrapped = require_scope(scope)(_per_token(wrapped))
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=[method])
+        for alias in aliases:
+            aliases_bp.add_url_rule(alias, endpoint=f"{view.__name__}_{len(aliases_bp.deferred_functions)}",
+                                    view_func=wrapped, methods=[method])
+        _document(method, [PREFIX + rule, *aliases], view, locals_=dict(
+            scope=scope, tag=tag, summary=summary, description=description, query=query, body=body,
+            body_media=body_media, response=response, status=status, media=media, errors=errors,
+            if_match=if_match, etag=etag, paginated=paginated, idempotent=idempotent, example=example))
+        return wrapped
+
+    return register
+
+
+def _document(method: str, rules: list[str], view: Callable[..., Any], locals_: dict[str, Any]) -> None:
+    o = locals_
+    headers: dict[str, Any] = {}
+    extra_params: list[dict[str, Any]] = list(o["query"])
+    errors = set(o["errors"])
+    if o["paginated"]:
+        extra_params += CURSOR_PARAMS
+        headers["Link"] = {"description": 'The next page: `<url>; rel="next"`', "schema": {"type": "string"}}
+    if o["etag"] or o["if_match"]:
+        headers["ETag"] = {"description": "The object's version, for If-Match", "schema": {"type": "string"}}
+    if o["if_match"]:
+        extra_params.append(param("If-Match", {"type": "string"}, "The ETag last read; stale: 412.", where="header"))
+        errors |= {412}
+    if o["idempotent"]:
+        extra_params.append(param("Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                                                      "pattern": "^[\\x21-\\x7e]+$"},
+                                  "Retrying with the same key returns the first answer.", where="header"))
+        errors |= {409, 422}
+    if o["body"] is not None:
+        errors |= {413, 415, 422}
+    for i, rule in enumerate(rules):
+        path, path_params = _openapi_path(rule)
+        if path_params:
+            errors |= {404}
+        op: dict[str, Any] = {
+            "operationId": view.__name__ if i == 0 else f"{view.__name__}Alias{i}",
+            "summary": o["summary"], "tags": [o["tag"]],
+            "description": (o["description"] + "\n\n" if o["description"] else "") + f"Scope: `{o['scope']}`.",
+            "security": [{"adminToken": [o["scope"]]}], "x-scopes": [o["scope"]],
+            "parameters": path_params + extra_params,
+            "responses": _responses(o["status"], o["response"], o["media"], errors, headers),
+        }
+        if o["body"] is not None:
+            op["requestBody"] = {"required": True, "content": {m: {"schema": ref(o["body"])} for m in o["body_media"]}}
+        if o["example"] is not None and o["response"] is not None:
+            op["responses"][str(o["status"])]["content"][o["media"]]["example"] = o["example"]
+        if i:
+            op["description"] += f"\n\nAlias of `{method} {rules[0]}`."
+        openapi.register({path: {method.lower(): op}})
+
+
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "status", "detail", "errors"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "One message per field at fault (a body field, a parameter or a header)."},
+    },
+    "example": {"type": "about:blank", "title": "Unprocessable Content", "status": 422,
+                "detail": "email is not a valid email address", "errors": {"email": "not a valid email address"}},
+}
+openapi.register({}, schemas={"Problem": PROBLEM_SCHEMA}, security_schemes={"adminToken": {
+    "type": "http", "scheme": "bearer",
+    "description": "An admin API token (`flask nous tokens create NAME --scope SCOPE`, or the console's Tokens "
+                   "page), sent as `Authorization: Bearer <token>`. Scopes: testers, feedback, flags, jobs, "
+                   "workflows and settings each `:read` or `:write`; `system:read`; `audit:read`; `admin` (all)."}})
+
+
+def _no_cookies(response: Response) -> Response:
+    """Nothing here is tied to a browser: never a cookie, whatever set one."""
+    response.headers.remove("Set-Cookie")
+    return response
+
+
+for _bp in (bp, aliases_bp):
+    _bp.register_error_handler(Problem, _problem_handler)
+    _bp.after_request(_no_cookies)
