@@ -37,7 +37,7 @@ log = logging.getLogger("nous.testers")
 
 __all__ = [
     "EmailUnavailable", "ImportReport", "InviteError", "TesterError", "accept_invite", "add", "export_rows",
-    "flag_overrides", "get", "get_by_email", "import_text", "invite", "invite_for_code", "join_url",
+    "flag_overrides", "get", "get_by_email", "import_rows", "import_text", "invite", "invite_for_code", "join_url",
     "normalize_email", "remove", "search", "set_active", "set_flag_override", "tester_for_feedback",
     "touch_seen", "update",
 ]
@@ -524,7 +524,15 @@ def decode_upload(raw: bytes) -> str:
 def import_text(text: str, *, actor: str, ip: str = "", invite_added: bool = False,
                 source: str = "import") -> ImportReport:
     """Add every valid, new address of a CSV; report each row as added or skipped, and why."""
-    rows = _parse_csv(text)
+    return import_rows(_parse_csv(text), actor=actor, ip=ip, invite_added=invite_added, source=source)
+
+
+def import_rows(rows: list[tuple[int, dict[str, str]]], *, actor: str, ip: str = "", invite_added: bool = False,
+                source: str = "import") -> ImportReport:
+    """Add every valid, new tester of (line, {email, role, notes}) rows; report each row as added or
+    skipped, and why. All the additions are one transaction."""
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise TesterError(f"more than {MAX_IMPORT_ROWS} rows; split the file", "file")
     report = ImportReport()
     seen: dict[str, int] = {}
     candidates: list[tuple[ImportRow, str, str, str]] = []
