@@ -46,12 +46,13 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from nous import inputs, openapi
 from nous.adminapi.auth import require_scope
 from nous.clock import aware
+from nous.exports import csv_response
 from nous.extensions import get_redis, limiter
 
 PREFIX = "/api/admin/v1"
@@ -109,6 +110,17 @@ def invalid(exc: Exception, default_field: str = "body", status: int = 422) -> P
                    field_errors(exc, default_field))
 
 
+def refused(exc: Exception, default_field: str = "body") -> Problem:
+    """A service error (TesterError, FeedbackError, SettingError…) as a problem: its `status` when it has
+    one, a 400 of the service (it read the request and found a value it cannot use) as 422."""
+    status = int(getattr(exc, "status", 422) or 422)
+    if status == 400:
+        status = 422
+    if status == 404:
+        return Problem(404, str(getattr(exc, "message", None) or exc))
+    return invalid(exc, default_field, status)
+
+
 def not_found(what: str) -> Problem:
     return Problem(404, f"No {what} has this id.")
 
@@ -147,6 +159,46 @@ def respond(data: Any, status: int = 200, *, version: str | None = None, locatio
     if location:
         resp.headers["Location"] = location
     return resp
+
+
+EXPORT_FORMATS = ("csv", "jsonl")
+
+
+def export_format() -> str:
+    return inputs.arg_choice("format", EXPORT_FORMATS, "csv")
+
+
+def export(fmt: str, filename: str, header: list[str], rows: Iterable[Iterable[Any]],
+           objects: Iterable[dict[str, Any]]) -> Response:
+    """A streamed export: CSV (`rows` under `header`, safe to open in a spreadsheet) or JSON lines (one
+    object of `objects` a line). Only the chosen iterable is consumed."""
+    if fmt == "csv":
+        return csv_response(f"{filename}.csv", header, rows)
+    lines = (json.dumps(obj, default=str) + "\n" for obj in objects)
+    return Response(stream_with_context(lines), mimetype="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.jsonl"'})
+
+
+def flag(name: str, value: Any, default: bool = False) -> bool:
+    """A boolean of a JSON body (true/false), or 400 naming it."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise inputs.InputError(name, "must be true or false")
+    return value
+
+
+def text(name: str, value: Any, *, required: bool = False, max_length: int = 100_000) -> str | None:
+    """A string of a JSON body (None when absent and not required), or 400 naming it."""
+    if value is None:
+        if required:
+            raise inputs.InputError(name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise inputs.InputError(name, "must be a string")
+    if len(value) > max_length:
+        raise inputs.InputError(name, f"must be at most {max_length} characters")
+    return value
 
 
 # --------------------------------------------------------------------------- versions
