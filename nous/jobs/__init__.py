@@ -20,6 +20,7 @@ __all__ = ["Task", "bp", "init_app", "queue_for", "report_progress", "task", "ta
 
 
 def init_app(app: Flask) -> None:
+    # Loaded with the app, not with the package: routes import `bp` from here, and the CLI the whole job layer.
     from nous.cli import nous
     from nous.jobs import routes  # noqa: F401
     from nous.jobs.cli import jobs_group, worker_command

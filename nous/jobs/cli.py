@@ -5,18 +5,21 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
 from nous import humanize
+from nous.cli import cli_actor
+from nous.clock import utcnow
 from nous.jobs import service
+from nous.jobs.registry import QUEUES
+from nous.jobs.worker import run_worker
 
 
 def _actor() -> str:
-    from nous.cli import cli_actor
-
     return cli_actor()
 
 
@@ -52,9 +55,6 @@ def _fmt_ms(ms: float | None) -> str:
 def worker_command(burst: bool, queues: str, name: str | None, job_monitoring_interval: int,
                    heartbeat_grace: int, reconcile_interval: float) -> None:
     """Run an RQ worker with its scheduler on the queues high, default, low."""
-    from nous.jobs.registry import QUEUES
-    from nous.jobs.worker import run_worker
-
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = [q for q in names if q not in QUEUES]
     if unknown or not names:
@@ -170,10 +170,6 @@ def delete_command(job_id: str) -> None:
 @clear_errors
 def enqueue_command(task: str, args: tuple[str, ...], delay: int) -> None:
     """Enqueue TASK with ARGS (each parsed as JSON when it can be, else text)."""
-    from datetime import timedelta
-
-    from nous.clock import utcnow
-
     values = []
     for a in args:
         try:

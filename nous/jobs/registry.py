@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from croniter import croniter
 from rq import Retry
 
+from nous.jobs import runtime
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 QUEUES = ("high", "default", "low")
@@ -63,7 +65,7 @@ class Task:
         return Retry(self.retry_max, interval=list(self.retry_intervals)) if self.retry_max else None
 
     def enqueue(self, *args: Any, **kwargs: Any) -> str:
-        from nous.jobs import service
+        from nous.jobs import service  # the service imports this registry: imported on use
 
         return service.enqueue(self.name, *args, **kwargs)
 
@@ -113,8 +115,6 @@ def task(name: str, *, retry: RetrySpec = DEFAULT_RETRY, priority: int = 5, time
         raise ValueError(f"{name}: interval must be a whole number of seconds")
 
     def decorator(fn: F) -> F:
-        from nous.jobs import runtime
-
         path = f"{fn.__module__}.{fn.__qualname__}"
         if "<" in path:
             raise ValueError(f"{name}: tasks must be module-level functions (RQ imports them by name)")
@@ -138,10 +138,10 @@ def task(name: str, *, retry: RetrySpec = DEFAULT_RETRY, priority: int = 5, time
 
 
 def discover() -> None:
-    """Import every area's `tasks` module (and the built-in tasks) so the registry is complete."""
-    from nous import AREAS
+    """Import every area's `tasks` module (the job layer's own among them) so the registry is complete."""
+    from nous import AREAS  # the app's package imports the job layer: read on use
 
-    importlib.import_module("nous.jobs.builtin")
+    importlib.import_module("nous.jobs.tasks")
     for area in AREAS:
         name = f"nous.{area}.tasks"
         try:

@@ -8,6 +8,7 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 
 from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.audit import service as audit
 from nous.inputs import arg_int
 from nous.jobs import bp, service
 from nous.web import is_fragment_request, render, toast
@@ -167,8 +168,6 @@ def retry_failed() -> Any:
 @bp.post("/schedules/<name>/run")
 @admin_required
 def run_schedule(name: str) -> Any:
-    from nous.audit import service as audit
-
     s = next((s for s in service.list_schedules() if s.name == name), None)
     if s is None:
         return _fail(404, f"no schedule {name[:100]!r}")

@@ -12,6 +12,7 @@ from flask import Flask, current_app, has_app_context
 from rq import get_current_job
 
 from nous.extensions import db
+from nous.jobs import announce
 
 log = logging.getLogger("nous.jobs")
 _app: Flask | None = None  # built once per process when a task runs outside any app (a cache: safe to lose)
@@ -26,7 +27,7 @@ def get_app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
     if _app is None:
-        from nous import create_app
+        from nous import create_app  # the app factory imports every area, this one too: imported on use
 
         _app = create_app()
     return _app
@@ -77,7 +78,5 @@ def report_progress(percent: float, message: str = "") -> None:
     except (redis.RedisError, OSError) as exc:  # a report missed in an outage; the task goes on
         log.warning("progress not saved: Redis is not reachable", extra={"job_id": job.id, "error": str(exc)[:200]})
         return
-    from nous.jobs import announce
-
     task, queue = announce.meta_of(job)
     announce.progress_event(job.id, task, queue, current_attempt, value)

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import redis
 from flask import Flask, current_app
 from rq import Queue, SimpleWorker, Worker, worker_registration
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import AbandonedJobError, StopRequested
 from rq.executions import Execution
 from rq.job import Job
@@ -473,8 +474,6 @@ class HistoryMixin(OutageMixin):
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", date_format: str = "",
                          log_format: str = "") -> None:
-        from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
-
         self.scheduler = NousScheduler(  # type: ignore[attr-defined]
             self.queues, connection=self.connection,  # type: ignore[attr-defined]
             logging_level=logging_level or "INFO", date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT,

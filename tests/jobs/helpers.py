@@ -1,5 +1,5 @@
 """Shared by the job, email and workflow tests: real worker subprocesses (started, stopped, killed),
-waiting, an in-process worker."""
+waiting, an in-process worker; a job's history row, fresh, and history rows written in bulk."""
 
 from __future__ import annotations
 
@@ -9,10 +9,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
+
+from nous.clock import utcnow
+from nous.extensions import db
+from nous.jobs import service
+from nous.jobs.models import JobRun
+from nous.jobs.worker import make_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,7 +113,26 @@ def start_worker(app, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
 def run_jobs_here(burst: bool = True) -> None:
     """Run every queued job in this process (RQ SimpleWorker with the history), then return."""
-    from nous.jobs.worker import make_worker
-
     worker = make_worker(["high", "default", "low"], simple=True)
     worker.work(burst=burst, with_scheduler=False, logging_level="ERROR")
+
+
+def run_row(job_id: str) -> JobRun:
+    db.session.remove()
+    return service.get_run(job_id)
+
+
+def bulk_runs(n: int, status: str = "failed", task: str = "tests.echo", start: datetime | None = None) -> None:
+    start = start or utcnow() - timedelta(days=1)
+    rows = []
+    for i in range(n):
+        at = start + timedelta(seconds=i)
+        rows.append({
+            "job_id": f"{status[:4]}{task[-4:]}{i:06d}", "task": task, "queue": "default", "priority": 5,
+            "args": {"args": [i], "kwargs": {}}, "args_summary": str(i), "status": status, "attempts": 1,
+            "max_attempts": 1, "actor": "system", "enqueued_at": at, "started_at": at, "ended_at": at,
+            "duration_ms": float(i % 10), "worker": "w", "error": f"Boom {i}" if status == "failed" else "",
+            "traceback": "", "result_summary": "", "progress_message": "", "updated_at": at,
+        })
+    db.session.execute(insert(JobRun), rows)
+    db.session.commit()

@@ -18,6 +18,7 @@ from nous import create_app
 from nous.extensions import db, get_redis
 from nous.jobs import registry, service
 from nous.jobs.models import JobAttempt, JobRun
+from nous.jobs.service import queue as job_queue
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks in this process)
 from tests.jobs.helpers import wait_for
 from tests.support.live import ThrowawayPostgres, ThrowawayRedis
@@ -192,7 +193,7 @@ def test_postgres_restart_history_complete_and_no_jobs_taken_while_it_is_down(ap
             pg.stop()
             # a job on the shared queue (put there by a process whose database answers)
             task = registry.get("tests.mark")
-            job = service._put(task, task.queue, "while-db-down", ["waiting"], {}, None)
+            job = job_queue.put(task, task.queue, "while-db-down", ["waiting"], {}, None)
             wait_for(lambda: "database is not reachable" in worker.output(), timeout=20,
                      what="the worker to see the database is down")
             queue = Queue(task.queue, connection=get_redis())

@@ -72,9 +72,9 @@ def test_one_name_cannot_be_declared_by_two_functions():
     from tests.jobs import tasks as test_tasks
 
     discover()
-    with pytest.raises(ValueError, match=r"already declared by nous\.jobs\.builtin\.noop"):
+    with pytest.raises(ValueError, match=r"already declared by nous\.jobs\.tasks\.noop"):
         task("jobs.noop")(test_tasks.mark.__wrapped__)
-    assert tasks_registry["jobs.noop"].path == "nous.jobs.builtin.noop"
+    assert tasks_registry["jobs.noop"].path == "nous.jobs.tasks.noop"
 
 
 def test_no_retry_policy_means_one_attempt():

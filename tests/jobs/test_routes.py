@@ -13,6 +13,7 @@ from nous.extensions import db, get_redis
 from nous.jobs import service
 from nous.jobs.models import JobRun
 from tests.jobs import tasks as test_tasks  # noqa: F401
+from tests.jobs.helpers import bulk_runs as _bulk
 from tests.jobs.helpers import run_jobs_here
 
 HX = {"HX-Request": "true"}
@@ -93,8 +94,6 @@ def test_bad_filters_get_a_400_with_a_message(admin_client, ctx, query):
 
 
 def test_pages_of_the_history_link_to_each_other(admin_client, ctx):
-    from tests.jobs.test_service import _bulk
-
     _bulk(120)
     first = admin_client.get("/admin/jobs?status=failed").get_data(as_text=True)
     assert "Older →" in first and "Oldest" in first and "← Newer" not in first

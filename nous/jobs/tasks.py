@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 
+from nous.jobs import service
 from nous.jobs.registry import task
 from nous.jobs.runtime import report_progress
+from nous.settings import service as settings
 
 
 @task("jobs.noop", retry=None, priority=5, timeout=30)
@@ -35,8 +37,5 @@ def fail(message: str = "this task always fails") -> None:
 @task("jobs.prune_history", retry=(2, [60, 600]), priority=9, timeout=600, cron="17 3 * * *")
 def prune_history() -> dict[str, int]:
     """Deletes ended jobs older than the retention setting (jobs.history_retention_days)."""
-    from nous.jobs import service
-    from nous.settings import service as settings
-
     days = settings.get("jobs.history_retention_days")
     return {"deleted": service.prune_history(days), "days": days}
