@@ -1,0 +1,239 @@
+"""/api/admin/v1/feedback: the triage list with every console filter, one feedback with its replies, status
+and tags (one or many), replies by email, streamed export, statistics and chart series — through
+nous.feedback.service, as the console's Feedback page does."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, request, url_for
+
+from nous import inputs
+from nous.adminapi.conventions import (
+    Problem, actor, body, client_ip, decode_cursor, encode_cursor, endpoint, export, export_format, limit_arg,
+    page, param, refused, respond, rfc3339, schemas, stale, text,
+)
+from nous.adminapi.conventions import if_match as sent_version
+from nous.feedback import service as feedback
+from nous.feedback.models import Feedback, FeedbackReply
+
+STATUS_FILTER = (*feedback.STATUSES, "all")
+MAX_BULK = 200
+
+_FILTERS = [
+    param("q", {"type": "string", "maxLength": 200}, "Words in the message."),
+    param("rating", {"type": "integer", "minimum": 1, "maximum": 5}),
+    param("feature", {"type": "string", "maxLength": 100}),
+    param("category", {"enum": list(feedback.CATEGORIES)}),
+    param("status", {"enum": list(STATUS_FILTER)}, "Absent: everything but spam; `all`: everything."),
+    param("tag", {"type": "string", "maxLength": 50}),
+    param("email", {"type": "string", "maxLength": 320}),
+    param("tester", {"type": "string", "format": "uuid"}, "A tester's id."),
+    param("since", {"type": "string", "format": "date"}, "From this day (UTC)."),
+    param("until", {"type": "string", "format": "date"}, "To this day (UTC), included."),
+]
+
+
+def _filter() -> feedback.Filter:
+    """The console's filter, each value checked first: a value no filter can mean is 400 naming it."""
+    inputs.arg_int("rating", None, 1, 5)
+    inputs.arg_choice("category", feedback.CATEGORIES)
+    inputs.arg_choice("status", STATUS_FILTER)
+    inputs.parse_date(request.args.get("since"), "since")
+    inputs.parse_date(request.args.get("until"), "until")
+    tester = request.args.get("tester", "").strip()
+    if tester:
+        try:
+            uuid.UUID(tester)
+        except ValueError:
+            raise inputs.InputError("tester", "must be a tester's id (a UUID)") from None
+    return feedback.parse_filter(request.args)
+
+
+def feedback_json(row: Feedback, tags: list[str]) -> dict[str, Any]:
+    out = row.as_dict(tags)
+    out["created_at"] = rfc3339(row.created_at)
+    out["updated_at"] = rfc3339(row.updated_at)
+    return out
+
+
+def reply_json(r: FeedbackReply) -> dict[str, Any]:
+    return {"id": r.id, "created_at": rfc3339(r.created_at), "sent_by": r.sent_by, "to": r.to_email,
+            "body": r.body, "email_id": r.email_id}
+
+
+def _require(feedback_id: int) -> Feedback:
+    row = feedback.get(feedback_id)
+    if row is None:
+        raise Problem(404, "No feedback has this id.")
+    return row
+
+
+def _answer(row: Feedback, status: int = 200) -> Response:
+    data = feedback_json(row, feedback.tags_for([row.id])[row.id])
+    data["replies"] = [reply_json(r) for r in feedback.replies(row.id)]
+    return respond(data, status, version=feedback.version_of(row))
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except feedback.FeedbackConflict as exc:
+        raise stale(exc, feedback.version_of(exc.current)) from None
+    except feedback.BulkConflict as exc:
+        raise Problem(412, str(exc.message), {"versions": ", ".join(f"#{r.id}" for r in exc.rows[:50])}) from None
+    except feedback.FeedbackError as exc:
+        raise refused(exc) from None
+
+
+@endpoint("GET", "/feedback", scope="feedback:read", tag="feedback", summary="List feedback",
+          description="Newest first, with every filter of the console. Spam is left out unless `status` asks.",
+          query=_FILTERS, response="FeedbackPage", paginated=True)
+def list_feedback() -> Response:
+    f = _filter()
+    cursor = decode_cursor(request.args.get("cursor"), 1)
+    if cursor and feedback.parse_cursor(str(cursor[0])) is None:
+        raise inputs.InputError("cursor", "is not a cursor this API gave out")
+    found = feedback.list_page(f, before=str(cursor[0]) if cursor else None, limit=limit_arg())
+    items = [feedback_json(r, found.tags.get(r.id, [])) for r in found.items]
+    return page(items, encode_cursor(found.older) if found.older else None)
+
+
+@endpoint("GET", "/feedback/<int:feedback_id>", scope="feedback:read", tag="feedback",
+          summary="Read one feedback, with its tags and replies", response="FeedbackDetail", etag=True)
+def get_feedback(feedback_id: int) -> Response:
+    return _answer(_require(feedback_id))
+
+
+@endpoint("PATCH", "/feedback/<int:feedback_id>", scope="feedback:write", tag="feedback",
+          summary="Set the status and/or the tags", description="`tags` replaces the whole list.",
+          body="FeedbackUpdate", response="FeedbackDetail", if_match=True)
+def update_feedback(feedback_id: int) -> Response:
+    data = body()
+    status = text("status", data.get("status"))
+    raw_tags = data.get("tags")
+    if raw_tags is not None and (not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags)):
+        raise inputs.InputError("tags", "must be a list of strings")
+    if raw_tags is not None:
+        _call(feedback.parse_tags, raw_tags)  # refused before anything is changed
+    if status is not None and status not in feedback.STATUSES:
+        raise Problem(422, "Unknown status.", {"status": f"must be one of {', '.join(feedback.STATUSES)}"})
+    row = _require(feedback_id)
+    seen = sent_version()
+    if status is not None:
+        before = feedback.version_of(row)
+        row = _call(feedback.set_status, row.id, status, actor=actor(), ip=client_ip(), expected_version=seen)
+        if seen is not None and seen == before:
+            seen = feedback.version_of(row)  # the tags follow the status this request just set
+    if raw_tags is not None:
+        _call(feedback.set_tags, row.id, raw_tags, actor=actor(), ip=client_ip(), expected_version=seen)
+    return _answer(_require(feedback_id))
+
+
+@endpoint("POST", "/feedback/bulk", scope="feedback:write", tag="feedback", summary="Set one status on many",
+          description="At most 200 ids. All or nothing: with `versions` (id → the ETag last read), nothing is "
+                      "changed when one of them changed since (412).",
+          body="FeedbackBulk", response={"type": "object", "properties": {"changed": {"type": "integer"}}},
+          errors=(412,))
+def bulk_feedback() -> Response:
+    data = body()
+    ids, status, versions = data.get("ids"), text("status", data.get("status"), required=True), data.get("versions")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids):
+        raise inputs.InputError("ids", f"must be a list of 1 to {MAX_BULK} feedback ids")
+    if versions is not None and (not isinstance(versions, dict) or not all(
+            isinstance(v, str) and k.isdigit() and len(k) <= 19 for k, v in versions.items())):
+        raise inputs.InputError("versions", "must map feedback ids to the ETags last read")
+    seen = {int(k): v.strip('"') for k, v in (versions or {}).items()}
+    changed = _call(feedback.bulk_status, ids, status or "", actor=actor(), ip=client_ip(), seen=seen)
+    return respond({"changed": changed})
+
+
+@endpoint("POST", "/feedback/<int:feedback_id>/replies", scope="feedback:write", tag="feedback",
+          summary="Reply by email to whoever sent it",
+          description="Queued in the email outbox. 409 when the feedback came without an address.",
+          body="FeedbackReplyCreate", response="FeedbackReply", status=201, idempotent=True, errors=(409,))
+def reply_to_feedback(feedback_id: int) -> Response:
+    data = body()
+    message = text("body", data.get("body"), required=True, max_length=feedback.REPLY_MAX * 2)
+    sent = _call(feedback.reply, feedback_id, message or "", actor=actor(), ip=client_ip())
+    return respond(reply_json(sent), 201, location=url_for("adminapi.get_feedback", feedback_id=feedback_id))
+
+
+@endpoint("GET", "/feedback/export", scope="feedback:read", tag="feedback", summary="Export feedback",
+          description="Streamed, with the list's filters: CSV or JSON lines.",
+          query=[*_FILTERS, param("format", {"enum": ["csv", "jsonl"], "default": "csv"})],
+          response={"type": "string"}, media="text/csv")
+def export_feedback() -> Response:
+    fmt, f = export_format(), _filter()
+    return export(fmt, "nous-feedback", feedback.EXPORT_HEADER, feedback.export_rows(f),
+                  (feedback_json(row, tags) for row, tags in feedback.iter_filtered(f)))
+
+
+@endpoint("GET", "/feedback/statistics", scope="feedback:read", tag="feedback", summary="Feedback statistics",
+          description="Over everything but spam (a few seconds old at most), and the count per status.",
+          response="FeedbackStatistics")
+def feedback_statistics() -> Response:
+    return respond({**feedback.stats(), "by_status": feedback.counts_by_status()})
+
+
+@endpoint("GET", "/feedback/charts", scope="feedback:read", tag="feedback", summary="Chart series",
+          description="Per day (Unix seconds at UTC midnight) count and average rating, per feature, per rating.",
+          query=[param("days", {"type": "integer", "minimum": 7, "maximum": 365, "default": 90})],
+          response="FeedbackCharts")
+def feedback_charts() -> Response:
+    return respond(feedback.charts(inputs.arg_int("days", 90, 7, 365) or 90))
+
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_FEEDBACK = {"type": "object", "required": ["id", "created_at", "rating", "message", "category", "status", "tags"],
+             "properties": {
+                 "id": {"type": "integer"}, "created_at": _TIME, "updated_at": _TIME,
+                 "rating": {"type": "integer", "minimum": 1, "maximum": 5}, "message": {"type": "string"},
+                 "feature": {"type": ["string", "null"]}, "category": {"enum": list(feedback.CATEGORIES)},
+                 "status": {"enum": list(feedback.STATUSES)}, "email": {"type": ["string", "null"]},
+                 "tester_id": {"type": ["string", "null"]}, "page_url": {"type": ["string", "null"]},
+                 "user_agent": {"type": ["string", "null"]}, "viewport": {"type": ["string", "null"]},
+                 "app_version": {"type": ["string", "null"]}, "tags": {"type": "array", "items": {"type": "string"}}},
+             "example": {"id": 4211, "created_at": "2026-12-05T14:03:12.412Z", "updated_at": "2026-12-05T15:00:00.000Z",
+                         "rating": 2, "message": "Export button does nothing on Safari", "feature": "export",
+                         "category": "bug", "status": "triaged", "email": "ada@example.com", "tester_id": None,
+                         "page_url": "https://app.example.com/reports", "user_agent": "Safari/17",
+                         "viewport": "1440x900", "app_version": "2.4.1", "tags": ["safari"]}}
+_REPLY = {"type": "object", "required": ["id", "created_at", "to", "body"], "properties": {
+    "id": {"type": "integer"}, "created_at": _TIME, "sent_by": {"type": "string"}, "to": {"type": "string"},
+    "body": {"type": "string"}, "email_id": {"type": ["integer", "null"]}}}
+schemas(
+    Feedback=_FEEDBACK,
+    FeedbackReply=_REPLY,
+    FeedbackDetail={"allOf": [{"$ref": "#/components/schemas/Feedback"}, {"type": "object", "properties": {
+        "replies": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackReply"}}}}]},
+    FeedbackPage={"type": "object", "required": ["items", "next_cursor"], "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Feedback"}},
+        "next_cursor": {"type": ["string", "null"]}}},
+    FeedbackUpdate={"type": "object", "properties": {
+        "status": {"enum": list(feedback.STATUSES)},
+        "tags": {"type": "array", "maxItems": feedback.TAGS_PER_FEEDBACK, "items": {"type": "string"}}},
+        "example": {"status": "planned", "tags": ["export", "safari"]}},
+    FeedbackBulk={"type": "object", "required": ["ids", "status"], "properties": {
+        "ids": {"type": "array", "minItems": 1, "maxItems": MAX_BULK, "items": {"type": "integer", "minimum": 1}},
+        "status": {"enum": list(feedback.STATUSES)},
+        "versions": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "example": {"ids": [4211, 4212], "status": "spam"}},
+    FeedbackReplyCreate={"type": "object", "required": ["body"], "properties": {
+        "body": {"type": "string", "minLength": 1, "maxLength": feedback.REPLY_MAX}},
+        "example": {"body": "Thanks! Fixed in 2.4.2."}},
+    FeedbackStatistics={"type": "object", "required": ["total", "distribution"], "properties": {
+        "total": {"type": "integer"}, "average_rating": {"type": ["number", "null"]},
+        "distribution": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "per_feature": {"type": "array", "items": {"type": "object"}},
+        "last_30_days": {"type": "object"}, "generated_at": {"type": "string"},
+        "by_status": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+    FeedbackCharts={"type": "object", "required": ["days", "count", "average"], "properties": {
+        "days": {"type": "array", "items": {"type": "integer"}},
+        "count": {"type": "array", "items": {"type": "integer"}},
+        "average": {"type": "array", "items": {"type": ["number", "null"]}},
+        "features": {"type": "array", "items": {"type": "object"}},
+        "ratings": {"type": "array", "items": {"type": "integer"}}}},
+)
