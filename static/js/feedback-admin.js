@@ -1,82 +1,63 @@
-// Feedback console: the three uPlot charts and "select all" for bulk status changes.
+// Feedback console: the charts (set up by charts.js) and "select all" for bulk status changes.
 // A static file (the console's CSP allows no inline script); data comes from feedback.admin_charts.
 (function () {
   "use strict";
 
-  var ACCENT = "#4f46e5";
-  var ACCENT_FILL = "rgba(79,70,229,.22)";
-  var AMBER = "#d97706";
-  var INK = "#7a8496";
   var HEIGHT = 180;
 
-  function width(el) { return Math.max(240, el.clientWidth || 600); }
-
-  function categorical(names) {
+  function categorical(C, names) {
     return {
       scales: { x: { time: false, range: [-0.6, names.length - 0.4] } },
-      axis: {
-        stroke: INK,
+      axis: C.axis({
         splits: function () { return names.map(function (_, i) { return i; }); },
         values: function (u, splits) { return splits.map(function (i) { return names[i] === undefined ? "" : names[i]; }); },
         grid: { show: false },
         size: 44,
-      },
+      }),
     };
   }
 
-  function bars() {
-    return uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 48] }) : undefined;
-  }
-
-  function volumeChart(el, data) {
+  function volumeChart(C, el, data) {
     var opts = {
-      width: width(el), height: HEIGHT,
+      height: HEIGHT,
       series: [
-        {},
-        { label: "Feedback", stroke: ACCENT, fill: ACCENT_FILL, paths: bars(), points: { show: false }, scale: "n" },
-        { label: "Average rating", stroke: AMBER, width: 2, scale: "r", spanGaps: true, points: { size: 4 } },
+        C.timeSeries("day"),
+        { label: "Feedback", stroke: C.COLORS.accent, fill: "rgba(79,70,229,.22)", paths: C.bars(), points: { show: false }, scale: "n" },
+        { label: "Average rating", stroke: C.COLORS.amber, width: 2, scale: "r", spanGaps: true, points: { size: 4 } },
       ],
-      scales: { n: { range: function (u, min, max) { return [0, Math.max(4, max * 1.15)]; } }, r: { range: [1, 5] } },
+      scales: { n: { range: C.fromZero(4, 1.15) }, r: { range: [1, 5] } },
       axes: [
-        { stroke: INK, grid: { stroke: "#eef0f4" } },
-        { scale: "n", stroke: INK, grid: { stroke: "#eef0f4" }, size: 44 },
-        { scale: "r", side: 1, stroke: AMBER, grid: { show: false }, size: 36, splits: function () { return [1, 2, 3, 4, 5]; } },
+        C.timeAxis(),
+        C.axis({ scale: "n", size: 44 }),
+        C.axis({ scale: "r", side: 1, stroke: C.COLORS.amber, grid: { show: false }, size: 36, splits: function () { return [1, 2, 3, 4, 5]; } }),
       ],
     };
-    return new uPlot(opts, [data.days, data.count, data.average], el);
+    return C.draw(el, opts, [data.days, data.count, data.average]);
   }
 
-  function ratingChart(el, data) {
-    var names = ["1 ★", "2 ★", "3 ★", "4 ★", "5 ★"];
-    var c = categorical(names);
+  function ratingChart(C, el, data) {
+    var c = categorical(C, ["1 ★", "2 ★", "3 ★", "4 ★", "5 ★"]);
     var opts = {
-      width: width(el), height: HEIGHT,
+      height: HEIGHT,
       legend: { show: false },
-      series: [{}, { label: "Ratings", stroke: AMBER, fill: "rgba(217,119,6,.25)", paths: bars(), points: { show: false } }],
-      scales: { x: c.scales.x, y: { range: function (u, min, max) { return [0, Math.max(4, max * 1.15)]; } } },
-      axes: [c.axis, { stroke: INK, grid: { stroke: "#eef0f4" }, size: 44 }],
+      series: [{}, { label: "Ratings", stroke: C.COLORS.amber, fill: "rgba(217,119,6,.25)", paths: C.bars(), points: { show: false } }],
+      scales: { x: c.scales.x, y: { range: C.fromZero(4, 1.15) } },
+      axes: [c.axis, C.axis({ size: 44 })],
     };
-    return new uPlot(opts, [[0, 1, 2, 3, 4], data.ratings], el);
+    return C.draw(el, opts, [[0, 1, 2, 3, 4], data.ratings]);
   }
 
   function drawCharts() {
     var box = document.getElementById("feedback-charts");
     var status = document.getElementById("chart-status");
-    if (!box || typeof uPlot === "undefined") return;
-    fetch(box.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    var C = window.NousCharts;
+    if (!box || typeof uPlot === "undefined" || !C) return;
+    C.getJSON(box.getAttribute("data-url"))
       .then(function (data) {
-        var plots = [
-          volumeChart(document.getElementById("chart-volume"), data),
-          ratingChart(document.getElementById("chart-ratings"), data),
-        ];
+        var charts = [document.getElementById("chart-volume"), document.getElementById("chart-ratings")];
+        var plots = [volumeChart(C, charts[0], data), ratingChart(C, charts[1], data)];
         if (status) status.textContent = "";
-        if (window.ResizeObserver) {
-          var ro = new ResizeObserver(function () {
-            plots.forEach(function (p) { p.setSize({ width: width(p.root.parentNode), height: HEIGHT }); });
-          });
-          ro.observe(box);
-        }
+        C.follow(box, function () { return charts.map(function (el, i) { return { plot: plots[i], el: el }; }); });
       })
       .catch(function (err) { if (status) status.textContent = "Charts could not be loaded (" + err.message + ")."; });
   }

@@ -1,4 +1,4 @@
-// Jobs pages: live refreshes, and the processed/failed chart (uPlot, data from the `data-src` JSON endpoint).
+// Jobs pages: live refreshes, and the processed/failed chart (data from the `data-src` JSON endpoint).
 
 // Live: the "live:jobs" events of live.js become, at most once a second and always after the last
 // event of a burst, the DOM events the jobs fragments refresh on (hx-trigger="… from:body"):
@@ -42,33 +42,32 @@
   });
 })();
 
+// The chart: processed and failed per hour (48 hours) or per day (30 days), set up by charts.js.
 (function () {
   "use strict";
 
   var el = document.getElementById("jobs-chart");
-  if (!el || !window.uPlot) return;
+  var C = window.NousCharts;
+  if (!el || !window.uPlot || !C) return;
   var summary = document.getElementById("jobs-chart-summary");
-  var buttons = document.querySelectorAll("[data-chart-range]");
   var range = "48h";
   var plot = null;
 
   function total(xs) { return xs.reduce(function (a, b) { return a + b; }, 0); }
 
   function draw(d) {
-    var data = [d.t, d.processed, d.failed];
     var opts = {
-      width: Math.max(280, el.clientWidth),
       height: 220,
       scales: { x: { time: true } },
       series: [
-        {},
-        { label: "processed", stroke: "#4f46e5", width: 2, fill: "rgba(79,70,229,0.08)" },
-        { label: "failed", stroke: "#b91c1c", width: 2 }
+        C.timeSeries(d.bucket_seconds === 3600 ? "minute" : "day"),
+        { label: "processed", stroke: C.COLORS.accent, width: 2, fill: "rgba(79,70,229,0.08)" },
+        { label: "failed", stroke: C.COLORS.fail, width: 2 }
       ],
-      axes: [{ stroke: "#7a8496" }, { stroke: "#7a8496", size: 44 }]
+      axes: [C.timeAxis(), C.axis({ size: 44 })]
     };
     if (plot) plot.destroy();
-    plot = new window.uPlot(opts, data, el);
+    plot = C.draw(el, opts, [d.t, d.processed, d.failed]);
     var per = d.bucket_seconds === 3600 ? "hour" : "day";
     el.setAttribute("aria-label", "Jobs processed and failed per " + per);
     if (summary) {
@@ -78,21 +77,13 @@
   }
 
   function load() {
-    fetch(el.getAttribute("data-src") + "?range=" + encodeURIComponent(range),
-          { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    C.getJSON(el.getAttribute("data-src") + "?range=" + encodeURIComponent(range))
       .then(draw)
       .catch(function () { if (summary) summary.textContent = "The chart could not be loaded."; });
   }
 
-  Array.prototype.forEach.call(buttons, function (b) {
-    b.addEventListener("click", function () {
-      range = b.getAttribute("data-chart-range");
-      Array.prototype.forEach.call(buttons, function (o) { o.setAttribute("aria-pressed", String(o === b)); });
-      load();
-    });
-  });
-  window.addEventListener("resize", function () { if (plot) plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }); });
+  C.rangeButtons(document.querySelectorAll("[data-chart-range]"), "data-chart-range", function (r) { range = r; load(); });
+  C.follow(el, function () { return [{ plot: plot, el: el }]; });
   document.body.addEventListener("jobs-changed", load);
   load();
   setInterval(load, 60000);

@@ -1,6 +1,6 @@
 // Live updates for the console: one WebSocket per page to /ws/live (reconnects by itself with
-// exponential backoff and resumes after the last event it saw), uPlot charts of the collector's
-// figures, `live:<topic>` DOM events other parts of the page react to (e.g. hx-trigger="live:alerts from:body"),
+// exponential backoff and resumes after the last event it saw), charts of the collector's figures
+// (uPlot, set up by charts.js), `live:<topic>` DOM events other parts of the page react to (e.g. hx-trigger="live:alerts from:body"),
 // and for every changed object the events "<kind>-changed" and "<kind>-<id>-changed" (see objectEvents).
 // Safe to include more than once: it runs once per page.
 (function () {
@@ -147,10 +147,9 @@
     }
   }
 
-  // --- charts -----------------------------------------------------------------------------------
-  var COLORS = ["#4f46e5", "#0891b2", "#db2777", "#ea580c"];
-  var FILLS = ["rgba(79,70,229,.10)", "rgba(8,145,178,.08)", "rgba(219,39,119,.08)", "rgba(234,88,12,.08)"];
+  // --- charts (uPlot set up by charts.js) --------------------------------------------------------
   var RANGE_SECONDS = {"1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800, "30d": 2592000};
+  var HEIGHT = 170;
 
   function fmt(v, unit) {
     if (v === null || v === undefined || isNaN(v)) return "—";
@@ -175,22 +174,8 @@
     };
   }
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
-  function day(d) { return d.toLocaleDateString(undefined, {day: "numeric", month: "short"}); }
-
-  function timeAxis() {
-    return function (u, splits, axisIdx, space, incr) {
-      return splits.map(function (s) {
-        var d = new Date(s * 1000);
-        if (incr >= 86400) return day(d);
-        if (incr < 60) return clock(d) + ":" + pad(d.getSeconds());
-        return d.getHours() === 0 && d.getMinutes() === 0 ? day(d) : clock(d);
-      });
-    };
-  }
-
   function Board(root) {
+    var C = window.NousCharts;
     this.root = root;
     this.range = root.getAttribute("data-range") || "1h";
     this.url = root.getAttribute("data-history-url");
@@ -199,25 +184,16 @@
     this.units = {};
     this.labels = {};
     var self = this;
-    root.querySelectorAll("[data-range]").forEach(function (btn) {
-      if (btn === root) return;
-      btn.addEventListener("click", function () { self.setRange(btn.getAttribute("data-range")); });
-    });
+    C.rangeButtons(root.querySelectorAll("button[data-range]"), "data-range", function (range) { self.setRange(range); });
     this.onMetrics = function (evt) { self.add(evt.detail.data); };
     body.addEventListener("live:metrics", this.onMetrics);
-    if (window.ResizeObserver) {
-      this.resizer = new ResizeObserver(function () { self.resize(); });
-      this.resizer.observe(root);
-    }
+    C.follow(root, function () { return self.charts; });
     this.load();
   }
 
   Board.prototype.setRange = function (range) {
     this.range = range;
     this.root.setAttribute("data-range", range);
-    this.root.querySelectorAll("button[data-range]").forEach(function (b) {
-      b.setAttribute("aria-pressed", b.getAttribute("data-range") === range ? "true" : "false");
-    });
     this.load();
   };
 
@@ -229,8 +205,7 @@
   Board.prototype.load = function () {
     var self = this, range = this.range;
     this.status("Loading history…");
-    fetch(this.url + "?range=" + encodeURIComponent(range), {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    window.NousCharts.getJSON(this.url + "?range=" + encodeURIComponent(range))
       .then(function (doc) {
         if (range !== self.range) return;
         self.data = {t: doc.t, series: doc.series, step: doc.step, hourly: doc.source === "hourly"};
@@ -241,13 +216,8 @@
       .catch(function () { self.status("History unavailable; retrying…"); setTimeout(function () { if (range === self.range) self.load(); }, 5000); });
   };
 
-  Board.prototype.width = function (fig) {
-    var plot = fig.querySelector(".live-chart-plot");
-    return Math.max(200, Math.floor(plot.getBoundingClientRect().width));
-  };
-
   Board.prototype.build = function () {
-    var self = this;
+    var self = this, C = window.NousCharts;
     this.charts.forEach(function (c) { c.plot.destroy(); });
     this.charts = [];
     this.root.querySelectorAll(".live-chart").forEach(function (fig) {
@@ -260,35 +230,25 @@
         return [end - span, end];
       }}};
       units.forEach(function (unit) {
-        scales[unit] = unit === "%" ? {range: [0, 100]} : {range: function (u, min, max) {
-          var top = unit === "ratio" ? Math.max(0.05, max * 1.2) : Math.max(unit === "jobs" ? 5 : 1, max * 1.2);
-          return [0, top];
-        }};
+        scales[unit] = unit === "%" ? {range: [0, 100]} : {range: C.fromZero(unit === "ratio" ? 0.05 : unit === "jobs" ? 5 : 1)};
       });
-      var series = [{label: "", value: function (u, v) {  // legend values show while the pointer is on the chart
-        if (v === null || v === undefined) return "";
-        var d = new Date(v * 1000);
-        return day(d) + " " + clock(d) + ":" + pad(d.getSeconds());
-      }}];
+      var series = [C.timeSeries("second")];  // legend values show while the pointer is on the chart
       keys.forEach(function (k, i) {
-        series.push({label: self.labels[k], scale: self.units[k], stroke: COLORS[i], fill: i === 0 ? FILLS[i] : undefined,
+        series.push({label: self.labels[k], scale: self.units[k], stroke: C.PALETTE[i], fill: i === 0 ? C.FILLS[i] : undefined,
                      width: 1.75, points: {show: false}, spanGaps: false,
                      value: function (u, v) { return v === null || v === undefined ? "" : fmt(v, self.units[k]); }});
       });
-      var axisStyle = {stroke: "#4a5468", font: "11px DejaVu Sans, system-ui, sans-serif", grid: {stroke: "#eef0f4", width: 1},
-                       ticks: {stroke: "#e3e6ec", width: 1, size: 4}};
-      var axes = [Object.assign({}, axisStyle, {space: 64, size: 30, values: timeAxis()})];
+      var axes = [C.timeAxis()];
       units.forEach(function (unit, i) {
-        axes.push(Object.assign({}, axisStyle, {scale: unit, side: i === 0 ? 3 : 1, size: 52, values: axisFmt(unit),
-                                                grid: i === 0 ? axisStyle.grid : {show: false}}));
+        axes.push(C.axis({scale: unit, side: i === 0 ? 3 : 1, size: 52, values: axisFmt(unit),
+                          grid: i === 0 ? C.GRID : {show: false}}));
       });
       var plotEl = fig.querySelector(".live-chart-plot");
       plotEl.textContent = "";
-      var opts = {width: self.width(fig), height: 170, scales: scales, series: series, axes: axes,
-                  legend: {show: true, live: true}, cursor: {points: {size: 6}, drag: {x: false, y: false}},
-                  padding: [8, 6, 0, 0]};
-      var plot = new window.uPlot(opts, self.columns(keys), plotEl);
-      self.charts.push({fig: fig, keys: keys, plot: plot});
+      var plot = C.draw(plotEl, {height: HEIGHT, scales: scales, series: series, axes: axes,
+                                 legend: {show: true, live: true}, cursor: {points: {size: 6}, drag: {x: false, y: false}},
+                                 padding: [8, 6, 0, 0]}, self.columns(keys));
+      self.charts.push({fig: fig, el: plotEl, keys: keys, plot: plot});
       self.updateNow(fig, keys);
     });
   };
@@ -328,17 +288,9 @@
     this.status("");
   };
 
-  Board.prototype.resize = function () {
-    var self = this;
-    this.charts.forEach(function (c) {
-      var w = self.width(c.fig);
-      if (Math.abs(w - c.plot.width) > 2) c.plot.setSize({width: w, height: 170});
-    });
-  };
-
   function scan() {
     document.querySelectorAll(".live-charts").forEach(function (root) {
-      if (root.__nousBoard || !window.uPlot) return;
+      if (root.__nousBoard || !window.uPlot || !window.NousCharts) return;
       root.__nousBoard = new Board(root);
     });
   }
