@@ -44,9 +44,9 @@ AREAS = ("testers", "feedback", "flags", "jobs", "workflows", "settings")
 SCOPES: tuple[str, ...] = (*(f"{a}:{m}" for a in AREAS for m in ("read", "write")),
                            "system:read", "audit:read", "admin")
 SCOPE_HELP = {
-    "testers": "testers: list, invite, import, export", "feedback": "feedback: list, triage, reply, export",
-    "flags": "feature flags, segments, client tokens", "jobs": "background jobs and schedules",
-    "workflows": "workflows and their runs", "settings": "runtime settings",
+    "testers": "list, invite, import, export", "feedback": "list, triage, reply, export",
+    "flags": "flags, segments, client tokens, overrides", "jobs": "background jobs and schedules",
+    "workflows": "definitions and runs", "settings": "runtime settings",
     "system": "integration status, health, probes", "audit": "the audit log",
     "admin": "everything, including the admin API tokens",
 }
