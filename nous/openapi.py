@@ -1,16 +1,20 @@
-"""`/openapi.json`: the OpenAPI 3.1 document of the public and client APIs.
+"""`/openapi.json`: the OpenAPI 3.1 document of the public, client and admin APIs, and `/api/docs`, the
+reference page people read it on (Redoc, vendored in static/vendor/ by scripts/vendor).
 
 Each area registers the paths it serves (`register(...)`) next to its routes; a test checks that
-every documented path is a route and every public API route is documented.
+every documented path is a route and every public API route is documented. The admin API's modules
+declare each operation once with `nous.adminapi.conventions.endpoint`, which registers it here.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Blueprint, Response, json
+from flask import Blueprint, Response, json, render_template
 
 from nous import __version__
+from nous.web import CSP
 
 bp = Blueprint("openapi", __name__)
 
@@ -27,13 +31,34 @@ def register(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = 
     _security.update(security_schemes or {})
 
 
+DESCRIPTION = """Health, feedback, feature-flag and admin APIs of the NOUS closed beta.
+
+**Admin API** (`/api/admin/v1/…`): everything the console does, for scripts and NOUS's other services.
+
+- *Tokens*: `flask nous tokens create NAME --scope testers:read --scope feedback:write` (or the console's
+  API tokens page) prints a token once; send it as `Authorization: Bearer <token>`. Each operation names
+  the scope it needs; `admin` holds them all, `area:write` also holds `area:read`. Cookies are never
+  accepted. Every change is in the audit log with the actor `token:<name>`.
+- *Errors*: RFC 9457 `application/problem+json` with `errors`, one message per field at fault.
+  401: no token, or an unknown, expired or revoked one; 403: the scope named in `detail` is missing.
+- *Versions*: objects that change carry an `ETag`; send it back in `If-Match` on an update, and a stale
+  one is refused with 412 (nothing changed) and the current `ETag`.
+- *Lists*: `limit` (1–200) and `cursor`, the `next_cursor` of the previous page (also in the `Link`
+  header, `rel="next"`); the order is stable, so rows added meanwhile never repeat or hide others.
+- *Creating*: send an `Idempotency-Key` and a retry returns the first answer (`Idempotent-Replayed:
+  true`), never a second object; the same key with another body is 422.
+- *Rate limit*: per token (setting `adminapi.rate_limit`); past it, 429 with `Retry-After`.
+- *Times*: RFC 3339, UTC (`2026-12-06T07:15:00.123Z`).
+"""
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "NOUS Beta Console API",
             "version": __version__,
-            "description": "Health, feedback and feature-flag APIs of the NOUS closed beta.",
+            "description": DESCRIPTION,
         },
         "paths": dict(sorted(_paths.items())),
         "components": {"schemas": dict(sorted(_schemas.items())), "securitySchemes": _security},
@@ -43,6 +68,19 @@ def document() -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     return Response(json.dumps(document()), mimetype="application/json")
+
+
+@bp.get("/api/docs")
+def reference() -> Response:
+    """The API reference for people: the document above, rendered in the browser by Redoc
+    (static/vendor/redoc-<version>.standalone.js, loaded by static/js/api-docs.js). The console's policy,
+    plus this answer's nonce for the style elements Redoc writes (it reads it from a meta tag)."""
+    nonce = secrets.token_urlsafe(16)
+    resp = Response(render_template("adminapi/docs.html", nonce=nonce))
+    resp.headers["Content-Security-Policy"] = (CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+                                               .replace("font-src 'self'", "font-src 'self' data:"))
+    resp.headers["Cache-Control"] = "no-store"  # the nonce is for this answer only
+    return resp
 
 
 _HEALTH_CHECK = {
