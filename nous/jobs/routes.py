@@ -8,7 +8,6 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 
 from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
-from nous.audit import service as audit
 from nous.inputs import arg_int
 from nous.jobs import bp, service
 from nous.web import is_fragment_request, render, toast
@@ -168,18 +167,15 @@ def retry_failed() -> Any:
 @bp.post("/schedules/<name>/run")
 @admin_required
 def run_schedule(name: str) -> Any:
-    s = next((s for s in service.list_schedules() if s.name == name), None)
-    if s is None:
-        return _fail(404, f"no schedule {name[:100]!r}")
-    stored = s.args or {}
     try:
-        job_id = service.submit(s.task, stored.get("args", []), stored.get("kwargs", {}), actor=current_actor(),
-                                schedule=s.name)
+        job_id = service.run_schedule_now(name, current_actor(), client_ip())
+    except service.JobNotFound as exc:
+        return _fail(404, str(exc))
     except service.JobError as exc:
         return _fail(409, str(exc))
-    audit.record(current_actor(), "jobs.run_schedule", s.name, after={"job_id": job_id}, ip=client_ip())
+    task = service.get_run(job_id).task
     if not request.headers.get("HX-Request"):
-        flash(f"Started {s.task}: job {job_id[:8]}", "success")
+        flash(f"Started {task}: job {job_id[:8]}", "success")
         return redirect(url_for("jobs.detail", job_id=job_id), 303)
     resp = Response("")
     resp.headers["HX-Redirect"] = url_for("jobs.detail", job_id=job_id)

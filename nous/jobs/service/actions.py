@@ -1,4 +1,5 @@
-"""What an admin does to a job: cancel or stop it, retry it (or every failed one), delete it.
+"""What an admin does to a job: start a task by name, cancel or stop a job, retry it (or every failed one),
+delete it.
 
 Each action takes the actor (and IP) and writes the audit log itself.
 """
@@ -6,6 +7,8 @@ Each action takes the actor (and IP) and writes the audit log itself.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from rq import Queue
 from rq.command import send_stop_job_command
@@ -20,7 +23,7 @@ from nous.extensions import db, get_redis
 from nous.jobs import announce, history, registry
 from nous.jobs.models import CANCELED, FAILED, QUEUED, RETRYING, SCHEDULED, STARTED, STOPPED, JobAttempt, JobRun
 from nous.jobs.service.errors import JobError
-from nous.jobs.service.queue import put
+from nous.jobs.service.queue import put, submit
 from nous.jobs.service.runs import counts_changed, fetch_job, get_run
 
 log = logging.getLogger("nous.jobs")
@@ -157,3 +160,13 @@ def delete_job(job_id: str, actor: str, ip: str = "") -> None:
     db.session.commit()
     counts_changed()
     audit.record(actor, "jobs.delete", run.job_id, before=before, ip=ip)
+
+
+def start_task(task_name: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None, *,
+               at: datetime | None = None, priority: int | None = None, actor: str, ip: str = "") -> str:
+    """Enqueue a registered task by name with its arguments (now, or at `at`), audited. Returns the job
+    id. Raises UnknownTask, or TypeError/ValueError for arguments or a priority that cannot be used."""
+    job_id = submit(task_name, args or [], kwargs or {}, at=at, priority=priority, actor=actor)
+    audit.record(actor, "jobs.enqueue", job_id, after={"task": task_name, "at": at.isoformat() if at else None,
+                                                       "priority": priority}, ip=ip)
+    return job_id
