@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import ModuleType
 
 from flask import Flask
 
@@ -23,9 +24,15 @@ from nous.adminapi.conventions import PREFIX, aliases_bp, bp, render_problem
 PROBLEM_PREFIXES = (PREFIX, "/api/admin/system/", "/api/health/models")
 
 
+def modules() -> list[ModuleType]:
+    """Every module of the package, imported: endpoint modules register their operations on `bp` (and in
+    /openapi.json) as they are imported."""
+    return [importlib.import_module(f"{__name__}.{info.name}")
+            for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)]
+
+
 def init_app(app: Flask) -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")  # endpoint modules register on `bp`
+    for module in modules():
         if hasattr(module, "init_app"):
             module.init_app(app)
     for prefix in PROBLEM_PREFIXES:
