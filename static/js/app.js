@@ -34,7 +34,8 @@
     toast("The server cannot be reached. Check your connection.", "error");
   });
 
-  // Progress bar for anything in flight.
+  // Progress bar for anything in flight. Not hx-indicator: an indicator replaces the htmx-request class on
+  // the element that asked (a button dims while its request runs), and this bar is for every request.
   var inflight = 0;
   var bar = document.getElementById("progress");
   document.body.addEventListener("htmx:beforeRequest", function () { inflight++; if (bar) bar.classList.add("active"); });
@@ -81,11 +82,12 @@
     else if (elt && elt.form) clean(elt.form);
   });
 
-  // Refused input (422) and stale changes (409) on forms inside [data-swap-errors] show the server's answer
-  // in place: the field messages, or the object as it is now and what changed since.
+  // Refused input (422) is swapped in place everywhere by the htmx-config's responseHandling (the layout).
+  // A stale change (409) is swapped only inside [data-swap-errors] (the object as it is now and what changed
+  // since); elsewhere a 409 is an error toast. responseHandling cannot be scoped to an element, hence this.
   document.body.addEventListener("htmx:beforeSwap", function (evt) {
     var status = evt.detail.xhr.status, cfg = evt.detail.requestConfig;
-    if ((status === 422 || status === 409) && cfg && cfg.elt && cfg.elt.closest && cfg.elt.closest("[data-swap-errors]")) {
+    if (status === 409 && cfg && cfg.elt && cfg.elt.closest && cfg.elt.closest("[data-swap-errors]")) {
       evt.detail.shouldSwap = true;
       evt.detail.isError = false;
     }
