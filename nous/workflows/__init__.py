@@ -41,6 +41,7 @@ def _on_flag_changed(sender: Any, *, data: dict[str, Any], **_: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
+    # Loaded with the app, not with the package: routes import `bp` from here, and the CLI the whole area.
     from nous.cli import nous
     from nous.workflows import routes  # noqa: F401
     from nous.workflows.cli import workflows_group

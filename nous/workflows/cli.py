@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from nous import humanize
+from nous.cli import cli_actor, emit
+from nous.extensions import db
 from nous.workflows import schema, service
+from nous.workflows.engine import iso
 
 
 def _actor() -> str:
-    from nous.cli import cli_actor
-
     return cli_actor()
 
 
@@ -32,8 +33,6 @@ def workflows_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
     """Every workflow with its trigger, state and last run."""
-    from nous.cli import emit
-
     workflows = service.list_workflows()
     last = service.last_runs([w.id for w in workflows])
     if as_json:
@@ -112,8 +111,6 @@ def export_command(name: str, fmt: str | None, output: Path | None) -> None:
               help="Seconds to wait with --wait.")
 def run_command(name: str, input_: str, wait: bool, timeout: int) -> None:
     """Start a run of a workflow now (its steps run on the workers)."""
-    from nous.extensions import db
-
     if input_.startswith("@"):
         try:
             input_ = Path(input_[1:]).read_text(encoding="utf-8")
@@ -153,8 +150,6 @@ def run_command(name: str, input_: str, wait: bool, timeout: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs_command(name: str | None, limit: int, as_json: bool) -> None:
     """Recent runs (of one workflow, or all)."""
-    from nous.cli import emit
-
     try:
         wid = service.find(name).id if name else None
     except service.WorkflowError as exc:
@@ -172,8 +167,6 @@ def runs_command(name: str | None, limit: int, as_json: bool) -> None:
 
 
 def engine_iso(value: object) -> str:
-    from nous.workflows.engine import iso
-
     return (iso(value) or "")[:19]
 
 

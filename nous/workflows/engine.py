@@ -39,9 +39,14 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import func, select, update
 
+from nous import events
+from nous.audit import service as audit
 from nous.clock import aware, utcnow
+from nous.email import service as email
 from nous.extensions import db
-from nous.live.events import publish
+from nous.jobs import service as jobs
+from nous.settings import service as settings
+from nous.settings.registry import DEFINITIONS
 from nous.workflows import expressions
 from nous.workflows import handlers as registry
 from nous.workflows.handlers import StepContext, StepError, StepSkipped
@@ -105,13 +110,9 @@ class SettingsView(Mapping[str, Any]):
     HIDDEN_KINDS = ("probes",)
 
     def _keys(self) -> list[str]:
-        from nous.settings.registry import DEFINITIONS
-
         return [k for k, d in DEFINITIONS.items() if d.kind not in self.HIDDEN_KINDS]
 
     def __getitem__(self, key: str) -> Any:
-        from nous.settings import service as settings
-
         if key not in self._keys():
             raise KeyError(key)
         return settings.get(key)
@@ -191,8 +192,6 @@ def deadline(seconds: float) -> Iterator[None]:
 def _submit(run_id: int, position: int, job_id: str, at: Any, actor: str) -> None:
     """Send the step's job (commits the session: the step row's change and the job's history row
     land together). Redis unreachable: the step stays queued for the reconciler."""
-    from nous.jobs import service as jobs
-
     try:
         jobs.submit(STEP_TASK, [run_id, position], at=at, actor=actor, job_id=job_id)
     except (redis.RedisError, OSError) as exc:
@@ -240,13 +239,17 @@ def requeue(step: WorkflowStepRun, actor: str = "system:reconcile") -> str | Non
 # --- the end of a run --------------------------------------------------------------------------
 
 def announce(run_id: int) -> None:
-    """Tell live viewers (topic `workflows`) the run moved on, after the commit: the run's page, the
-    workflow's run list and the runs page follow. Never raises (publish drops the event on trouble)."""
+    """Send `run.changed` after the commit (live relays it on topic `workflows`): the run's page, the
+    workflow's run list and the runs page follow. Never raises."""
     row = db.session.execute(select(WorkflowRun.workflow_id, WorkflowRun.status)
                              .where(WorkflowRun.id == run_id)).first()
-    if row is not None:
-        publish("workflows", {"run_id": run_id, "workflow_id": row.workflow_id, "status": row.status,
-                              "at": iso(utcnow())})
+    if row is None:
+        return
+    try:
+        events.run_changed.send(None, event={"run_id": run_id, "workflow_id": row.workflow_id,
+                                             "status": row.status, "at": iso(utcnow())})
+    except Exception:  # the live view is a convenience; the run must never notice  # noqa: BLE001
+        log.debug("run event not sent", exc_info=True, extra={"run_id": run_id})
 
 
 def _end_run(run_id: int, status: str, error: str = "", only_from: tuple[str, ...] = RUN_ACTIVE) -> bool:
@@ -273,8 +276,6 @@ def notify(run_id: int) -> None:
     if when == "never" or (when == "failure" and run.status != FAILED):
         return
     try:
-        from nous.email import service as email
-
         rows = steps_of(run.id)
         counts = {s: sum(1 for r in rows if r.status == s) for s in (SUCCEEDED, SKIPPED, FAILED)}
         summary = run.error or ", ".join(f"{n} {s}" for s, n in counts.items() if n)
@@ -381,7 +382,7 @@ def _fail(step: WorkflowStepRun, spec: dict[str, Any], started_at: Any, message:
 
 def _params(spec: dict[str, Any], handler: registry.Handler, context: dict[str, Any],
             time_budget: float) -> dict[str, Any]:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # imported on first use: the web process rarely needs it
 
     try:
         params = expressions.render(spec.get("with") or {}, context, time_budget)
@@ -514,9 +515,6 @@ def _execute(run: WorkflowRun, step: WorkflowStepRun, started_at: Any) -> dict[s
 
 def cancel(run_id: int, actor: str, ip: str = "") -> bool:
     """Cancel a queued or running run: no further step starts; a running step's job is stopped."""
-    from nous.audit import service as audit
-    from nous.jobs import service as jobs
-
     now = utcnow()
     won = db.session.execute(
         update(WorkflowRun).where(WorkflowRun.id == run_id, WorkflowRun.status.in_(RUN_ACTIVE))

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 MAX_SOURCE = 2000  # characters in one expression
 MAX_NODES = 300  # syntax-tree nodes in one expression
 MAX_TEXT = 100_000  # characters in a text an expression builds
@@ -128,8 +130,6 @@ def _number(value: Any, kind: type) -> Any:
 
 def _matches(text: Any, pattern: Any) -> bool:
     """Regular-expression search with RE2 (linear time: no catastrophic backtracking)."""
-    import re2
-
     try:
         return re2.search(str(pattern), _text(text)) is not None
     except re2.error as exc:

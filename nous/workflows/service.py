@@ -21,6 +21,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -30,8 +31,11 @@ from sqlalchemy.exc import IntegrityError
 from nous.audit import service as audit
 from nous.clock import aware, utcnow
 from nous.extensions import db
+from nous.jobs import service as jobs
+from nous.jobs.models import ENDED_STATES, JobRun
 from nous.versioned import Followed
-from nous.workflows import engine, schema
+from nous.workflows import engine, handlers, schema
+from nous.workflows.handlers.csv_export import export_dir
 from nous.workflows.models import (
     FAILED,
     PENDING,
@@ -381,8 +385,6 @@ def schedule_name(workflow_id: int) -> str:
 
 def sync_schedule(wf: Workflow) -> None:
     """A cron workflow that is enabled has a recurring job; any other has none."""
-    from nous.jobs import service as jobs
-
     try:
         if wf.enabled and wf.trigger_type == "cron" and wf.trigger_cron:
             jobs.schedule_cron(schedule_name(wf.id), wf.trigger_cron, "workflows.cron", wf.id)
@@ -393,8 +395,6 @@ def sync_schedule(wf: Workflow) -> None:
 
 
 def _unschedule(workflow_id: int) -> None:
-    from nous.jobs import service as jobs
-
     jobs.unschedule(schedule_name(workflow_id))
 
 
@@ -518,8 +518,6 @@ def fire_cron(workflow_id: int) -> int | None:
 def reconcile(lost_after: timedelta = LOST_AFTER) -> dict[str, int]:
     """Repair runs whose jobs were lost (Redis flushed, a crash between two commits, a step job that
     ended without the step): nothing stays queued or running forever. Safe to run at any time."""
-    from nous.jobs.models import ENDED_STATES, JobRun
-
     cutoff = utcnow() - lost_after
     out = {"requeued": 0, "failed": 0, "handed_over": 0}
     waiting = list(db.session.scalars(select(WorkflowStepRun).where(
@@ -560,10 +558,6 @@ def reconcile(lost_after: timedelta = LOST_AFTER) -> dict[str, int]:
 
 def prune_runs(days: int, instance_path: str | None = None) -> int:
     """Delete ended runs older than `days` with their steps (and the files their steps wrote)."""
-    from pathlib import Path
-
-    from nous.workflows.handlers.csv_export import export_dir
-
     cutoff = utcnow() - timedelta(days=days)
     deleted = 0
     while True:
@@ -587,7 +581,7 @@ def sample_event_data(event: str | None) -> tuple[dict[str, Any], str]:
     real record, else a made-up example. Returns (data, where it comes from)."""
     if event == "feedback.created":
         try:
-            from nous.feedback.models import Feedback
+            from nous.feedback.models import Feedback  # on use: an optional area, whose seed-demo imports workflows
         except ImportError:  # the feedback area is absent
             return EXAMPLE_EVENT_DATA[event], "an example"
         row = db.session.scalar(select(Feedback).order_by(Feedback.id.desc()).limit(1))
@@ -598,8 +592,6 @@ def sample_event_data(event: str | None) -> tuple[dict[str, Any], str]:
 
 def handler_catalog() -> list[dict[str, Any]]:
     """Every handler with its parameters, for the editor's reference panel."""
-    from nous.workflows import handlers
-
     out = []
     for name in handlers.names():
         h = handlers.get(name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nous.workflows import schema, service
+
 EXAMPLES_DIR = Path(__file__).resolve().parent
 
 
@@ -17,8 +19,6 @@ def seed_examples(actor: str = "system:seed-demo") -> list[tuple[str, str]]:
 
     Returns (name, "created" | "exists" | "refused: <why>") per example: an example this
     installation cannot accept (a handler it lacks) is reported, never raised."""
-    from nous.workflows import schema, service
-
     out = []
     for path in example_files():
         text = path.read_text(encoding="utf-8")

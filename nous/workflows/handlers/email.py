@@ -10,9 +10,9 @@ from nous.workflows.handlers import StepContext, StepError, handler
 
 ADDRESS = {"type": "string", "minLength": 3, "maxLength": 320}
 try:
-    from nous.email.service import TEMPLATES
+    from nous.email import service as email
 
-    TEMPLATE: dict[str, Any] = {"enum": sorted(TEMPLATES)}
+    TEMPLATE: dict[str, Any] = {"enum": sorted(email.TEMPLATES)}
 except ImportError:  # pragma: no cover - the email area ships with the console
     TEMPLATE = {"type": "string", "minLength": 1, "maxLength": 60}
 
@@ -29,8 +29,6 @@ except ImportError:  # pragma: no cover - the email area ships with the console
              "context": {"title": "Crash report", "message": "${{ feedback.message }}"}},
 )
 def send(params: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-    from nous.email import service as email
-
     to = params.get("to") or list(current_app.config["NOUS_ADMIN_EMAILS"])
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:

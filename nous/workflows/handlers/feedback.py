@@ -20,7 +20,7 @@ TAG_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLen
 )
 def update(params: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     try:
-        from nous.feedback import service as feedback
+        from nous.feedback import service as feedback  # on use: an optional area, whose seed-demo imports workflows
     except ImportError:  # pragma: no cover - the feedback area ships with the console
         raise StepError("the feedback area is not installed", retryable=False) from None
 
