@@ -1,0 +1,126 @@
+"""/api/admin/v1/feedback against the real service, database, outbox and audit log."""
+
+from __future__ import annotations
+
+import json
+
+from tests.adminapi.conftest import Api, assert_problem
+
+
+def _submit(app, n: int = 1, **fields) -> list[int]:
+    from nous.feedback import service as feedback
+
+    ids = []
+    with app.app_context():
+        for i in range(n):
+            data = {"rating": 4, "message": f"feedback message number {i}", "category": "bug", **fields}
+            ids.append(feedback.submit(data).id)
+    return ids
+
+
+def test_list_with_console_filters(app, api: Api) -> None:
+    _submit(app, 2, rating=5, feature="export", email="ada@example.com")
+    _submit(app, 1, rating=1, category="idea", message="charts are slow to draw")
+    (spam,) = _submit(app, 1, rating=2)
+    api.patch(f"feedback/{spam}", json={"status": "spam"})
+
+    def ids(query: str) -> int:
+        resp = api.get(f"feedback?{query}")
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return len(resp.get_json()["items"])
+
+    assert ids("") == 3  # spam left out
+    assert ids("status=all") == 4 and ids("status=spam") == 1
+    assert ids("rating=5") == 2 and ids("feature=export") == 2 and ids("category=idea") == 1
+    assert ids("q=slow") == 1 and ids("email=ada@example.com") == 2
+    assert ids("since=2000-01-01&until=2999-12-31") == 3 and ids("until=2001-01-01") == 0
+    item = api.get("feedback?rating=1").get_json()["items"][0]
+    assert item["created_at"].endswith("Z") and item["tags"] == []
+    for bad in ("rating=6", "category=rant", "status=open", "since=yesterday", "tester=nobody"):
+        assert_problem(api.get(f"feedback?{bad}"), 400, bad.split("=")[0])
+
+
+def test_pages_to_the_end_without_duplicates_or_gaps_while_feedback_arrives(app, api: Api) -> None:
+    existing = set(_submit(app, 23))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        body = api.get("feedback?limit=5" + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen += [f["id"] for f in body["items"]]
+        _submit(app, 2)  # newer feedback arrives between pages
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)), "a feedback was listed twice"
+    assert existing == set(seen), f"missed: {existing - set(seen)}"
+    assert seen == sorted(seen, reverse=True)
+
+
+def test_status_and_tags_with_if_match(app, api: Api) -> None:
+    (fid,) = _submit(app)
+    first = api.get(f"feedback/{fid}")
+    etag = first.headers["ETag"]
+    both = api.patch(f"feedback/{fid}", json={"status": "planned", "tags": ["Export", "safari", "export"]},
+                     headers={"If-Match": etag})
+    assert both.status_code == 200, both.get_data(as_text=True)
+    assert both.get_json()["status"] == "planned" and both.get_json()["tags"] == ["export", "safari"]
+    stale = api.patch(f"feedback/{fid}", json={"status": "resolved"}, headers={"If-Match": etag})
+    assert_problem(stale, 412, "If-Match")
+    assert stale.headers["ETag"] == both.headers["ETag"]
+    assert api.get(f"feedback/{fid}").get_json()["status"] == "planned"
+    assert_problem(api.patch(f"feedback/{fid}", json={"status": "done"}), 422, "status")
+    assert_problem(api.patch(f"feedback/{fid}", json={"tags": "a,b"}), 400, "tags")
+    assert_problem(api.patch(f"feedback/{fid}", json={"tags": [f"t{i}" for i in range(50)]}), 422)
+    assert api.get(f"feedback/{fid}").get_json()["tags"] == ["export", "safari"]  # nothing half-done
+    assert_problem(api.get("feedback/999999"), 404)
+
+
+def test_bulk_status_is_all_or_nothing(app, api: Api) -> None:
+    a, b, c = _submit(app, 3)
+    versions = {str(i): api.get(f"feedback/{i}").headers["ETag"] for i in (a, b, c)}
+    api.patch(f"feedback/{b}", json={"status": "triaged"})  # b changes after the list was read
+    refused = api.post("feedback/bulk", json={"ids": [a, b, c], "status": "resolved", "versions": versions})
+    assert_problem(refused, 412, "versions")
+    assert {api.get(f"feedback/{i}").get_json()["status"] for i in (a, c)} == {"new"}
+    done = api.post("feedback/bulk", json={"ids": [a, b, c], "status": "resolved"})
+    assert done.get_json() == {"changed": 3}
+    assert_problem(api.post("feedback/bulk", json={"ids": [], "status": "new"}), 400, "ids")
+    assert_problem(api.post("feedback/bulk", json={"ids": ["1"], "status": "new"}), 400, "ids")
+    assert_problem(api.post("feedback/bulk", json={"ids": [a], "status": "gone"}), 422)
+
+
+def test_reply_by_email_goes_to_the_outbox(app, api: Api) -> None:
+    from nous.email.models import OutboxMessage
+
+    (fid,) = _submit(app, email="ada@example.com")
+    (anonymous,) = _submit(app)
+    resp = api.post(f"feedback/{fid}/replies", json={"body": "Thanks, fixed in 2.4.2."},
+                    headers={"Idempotency-Key": "reply-1"})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert resp.get_json()["to"] == "ada@example.com"
+    again = api.post(f"feedback/{fid}/replies", json={"body": "Thanks, fixed in 2.4.2."},
+                     headers={"Idempotency-Key": "reply-1"})
+    assert again.get_json() == resp.get_json()
+    assert [r["body"] for r in api.get(f"feedback/{fid}").get_json()["replies"]] == ["Thanks, fixed in 2.4.2."]
+    with app.app_context():
+        from nous.extensions import db
+
+        (sent,) = db.session.query(OutboxMessage).filter_by(to_addr="ada@example.com").all()
+        assert "fixed in 2.4.2" in sent.text_body and sent.actor.startswith("token:")
+    assert_problem(api.post(f"feedback/{anonymous}/replies", json={"body": "hello"}), 409)
+    assert_problem(api.post(f"feedback/{fid}/replies", json={"body": "   "}), 422)
+    assert_problem(api.post(f"feedback/{fid}/replies", json={}), 400, "body")
+
+
+def test_export_statistics_and_charts(app, api: Api) -> None:
+    _submit(app, 2, rating=5, feature="export", message="=1+1 great export")
+    _submit(app, 1, rating=1)
+    text = api.get("feedback/export?format=csv").get_data(as_text=True)
+    assert text.splitlines()[0].startswith("id,created_at,rating") and "'=1+1 great export" in text
+    lines = api.get("feedback/export?format=jsonl&rating=5").get_data(as_text=True).splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["feature"] == "export"
+    stats = api.get("feedback/statistics").get_json()
+    assert stats["total"] == 3 and stats["distribution"]["5"] == 2 and stats["by_status"]["new"] == 3
+    charts = api.get("feedback/charts?days=7").get_json()
+    assert len(charts["days"]) == 7 and sum(charts["count"]) == 3
+    assert_problem(api.get("feedback/charts?days=3"), 400, "days")
