@@ -7,7 +7,7 @@
 Written on Python's own parser (`ast.parse(mode="eval")`) with a whitelist of node types, and
 evaluated by walking that tree here — never `eval`/`exec`: names and attributes only ever read keys
 of the run context's plain data (dicts, lists, text, numbers), calls only reach the functions listed
-in FUNCTIONS and METHODS.
+in FUNCTIONS and METHODS (`expression_functions`, with the size caps).
 
 Bounded before anything is built: every operation that makes a value (repetition, concatenation,
 list and dict literals, conversion to text or JSON, join, split) first estimates the result's size
@@ -20,21 +20,32 @@ an error. Why our own: no maintained library offers this small, sandboxed subset
 from __future__ import annotations
 
 import ast
-import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import re2
+from nous.workflows.expression_functions import (
+    FUNCTION_ARITY,
+    FUNCTIONS,
+    MAX_ITEMS,
+    MAX_SIZE,
+    MAX_TEXT,
+    METHOD_NAMES,
+    METHODS,
+    EvaluationError,
+    as_text,
+    capped,
+    check_size,
+    is_in,
+    size,
+    text_size,
+)
 
 MAX_SOURCE = 2000  # characters in one expression
 MAX_NODES = 300  # syntax-tree nodes in one expression
-MAX_TEXT = 100_000  # characters in a text an expression builds
-MAX_ITEMS = 10_000  # items in a list an expression builds
-MAX_SIZE = 1_000_000  # size (≈ characters of JSON) of any value an expression builds
 MAX_WITH = 4_000_000  # size of a step's filled-in `with` in all (earlier steps' outputs it passes on included)
 TIME_BUDGET = 1.0  # seconds one evaluation (an `if`, or all of a step's `with`) may take
 LITERALS = {"true": True, "false": False, "null": None, "none": None, "True": True, "False": False, "None": None}
@@ -48,208 +59,6 @@ class ExpressionError(ValueError):
         super().__init__(message)
         self.offset = offset
 
-
-class EvaluationError(ValueError):
-    """The expression is valid but cannot be computed on this data (e.g. dividing by zero)."""
-
-
-# --- sizes -------------------------------------------------------------------------------------
-
-def size(value: Any, cap: int = MAX_SIZE) -> int:
-    """About how many characters `value` takes as JSON, each shared part counted every time it appears
-    (what converting or comparing it costs); stops counting past `cap` (returns cap + 1). Work is at
-    most proportional to `cap`: each container is measured once, every item adds at least 3."""
-    memo: dict[int, int] = {}
-
-    def walk(v: Any, left: int) -> int:
-        if v is None or isinstance(v, bool):
-            return 5
-        if isinstance(v, str):
-            return len(v) + 2
-        if isinstance(v, int | float):
-            return len(repr(v))
-        if isinstance(v, list | tuple | Mapping):
-            known = memo.get(id(v))
-            if known is not None:
-                return known
-            total = 2
-            pairs = v.items() if isinstance(v, Mapping) else ((None, item) for item in v)
-            for key, item in pairs:
-                total += 2 + (walk(key, left - total) + 2 if key is not None else 0) + walk(item, left - total)
-                if total > left:
-                    return cap + 1
-            memo[id(v)] = total
-            return total
-        return len(str(v))
-
-    return min(walk(value, cap), cap + 1)
-
-
-def _check_size(total: int, limit: int, what: str, unit: str = "characters") -> None:
-    if total > limit:
-        raise EvaluationError(f"{what} would be larger than {limit} {unit}")
-
-
-def _text_size(value: Any, cap: int = MAX_TEXT) -> int:
-    """The length `_text(value)` would have (about), without building it."""
-    if isinstance(value, str):
-        return len(value)
-    if value is None:
-        return 0
-    return size(value, cap)
-
-
-# --- functions ---------------------------------------------------------------------------------
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list | tuple | Mapping):
-        _check_size(size(value, MAX_TEXT), MAX_TEXT, "the text")
-        return json.dumps(value if isinstance(value, dict | list) else dict(value) if isinstance(value, Mapping)
-                          else list(value), ensure_ascii=False, default=str)
-    return str(value)
-
-
-def _capped(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise EvaluationError(f"text longer than {MAX_TEXT} characters")
-    if isinstance(value, list | tuple) and len(value) > MAX_ITEMS:
-        raise EvaluationError(f"list longer than {MAX_ITEMS} items")
-    return value
-
-
-def _number(value: Any, kind: type) -> Any:
-    try:
-        return kind(value)
-    except (TypeError, ValueError, OverflowError):
-        raise EvaluationError(f"{_text(value)[:40]!r} is not a number") from None
-
-
-def _matches(text: Any, pattern: Any) -> bool:
-    """Regular-expression search with RE2 (linear time: no catastrophic backtracking)."""
-    try:
-        return re2.search(str(pattern), _text(text)) is not None
-    except re2.error as exc:
-        raise EvaluationError(f"bad regular expression {pattern!r}: {exc}") from None
-
-
-def _join(items: Any, sep: Any = ", ") -> str:
-    if not isinstance(items, list | tuple):
-        return _text(items)
-    sep = _text(sep)
-    total = len(sep) * max(len(items) - 1, 0)
-    for item in items:
-        total += _text_size(item, MAX_TEXT - total)
-        _check_size(total, MAX_TEXT, "the joined text")
-    return _capped(sep.join(_text(i) for i in items))
-
-
-def _split(text: Any, sep: Any = None) -> list[str]:
-    parts = _text(text).split(_text(sep) if sep else None, MAX_ITEMS)  # at most MAX_ITEMS + 1 parts built
-    if len(parts) > MAX_ITEMS:
-        raise EvaluationError(f"split into more than {MAX_ITEMS} items")
-    return parts
-
-
-def _text_fn(fn: Callable[[str], str]) -> Callable[..., str]:
-    """A text → text function that refuses an input too long to copy before copying it."""
-    def call(value: Any, *args: Any) -> str:
-        text = _text(value)
-        _check_size(len(text), MAX_TEXT, "the text")
-        return fn(text, *args)
-    return call
-
-
-def _listing(fn: Callable[[Mapping[str, Any]], list[Any]]) -> Callable[..., list[Any]]:
-    def call(mapping: Mapping[str, Any]) -> list[Any]:
-        if len(mapping) > MAX_ITEMS:
-            raise EvaluationError(f"list longer than {MAX_ITEMS} items")
-        return fn(mapping)
-    return call
-
-
-def _contains(container: Any, item: Any) -> bool:
-    return _in(item, container)
-
-
-def _default(value: Any, fallback: Any) -> Any:
-    return fallback if value is None or value == "" else value
-
-
-def _length(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, str | list | tuple | Mapping):
-        return len(value)
-    raise EvaluationError(f"len() of a {type(value).__name__}")
-
-
-def _round(value: Any, digits: Any = 0) -> Any:
-    return round(_number(value, float), int(digits))
-
-
-def _min_max(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def call(*args: Any) -> Any:
-        items = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
-        try:
-            return fn(items) if items else None
-        except TypeError:
-            raise EvaluationError("cannot compare these values") from None
-    return call
-
-
-def _to_json(value: Any) -> str:
-    _check_size(size(value, MAX_TEXT), MAX_TEXT, "the JSON text")
-    if isinstance(value, Mapping) and not isinstance(value, dict):
-        value = dict(value)
-    return _capped(json.dumps(value, ensure_ascii=False, default=str))
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "len": _length,
-    "lower": _text_fn(str.lower),
-    "upper": _text_fn(str.upper),
-    "trim": _text_fn(str.strip),
-    "str": _text,
-    "int": lambda v: _number(v, int) if not isinstance(v, float) else int(v),
-    "float": lambda v: _number(v, float),
-    "bool": bool,
-    "abs": lambda v: abs(_number(v, float) if isinstance(v, str) else v),
-    "round": _round,
-    "min": _min_max(min),
-    "max": _min_max(max),
-    "sum": lambda items: sum(_number(i, float) for i in (items or [])),
-    "any": lambda items: any(items or []),
-    "all": lambda items: all(items or []),
-    "contains": _contains,
-    "startswith": lambda s, p: _text(s).startswith(_text(p)),
-    "endswith": lambda s, p: _text(s).endswith(_text(p)),
-    "matches": _matches,
-    "join": _join,
-    "split": _split,
-    "default": _default,
-    "json": _to_json,
-}
-FUNCTION_ARITY: dict[str, tuple[int, int]] = {
-    "len": (1, 1), "lower": (1, 1), "upper": (1, 1), "trim": (1, 1), "str": (1, 1), "int": (1, 1),
-    "float": (1, 1), "bool": (1, 1), "abs": (1, 1), "round": (1, 2), "min": (1, 20), "max": (1, 20),
-    "sum": (1, 1), "any": (1, 1), "all": (1, 1), "contains": (2, 2), "startswith": (2, 2), "endswith": (2, 2),
-    "matches": (2, 2), "join": (1, 2), "split": (1, 2), "default": (2, 2), "json": (1, 1),
-}
-# Methods callable on values of a type: `feedback.message.lower()`, `data.get("x", 1)`.
-METHODS: dict[type, dict[str, Callable[..., Any]]] = {
-    str: {"lower": _text_fn(str.lower), "upper": _text_fn(str.upper), "strip": _text_fn(str.strip),
-          "startswith": str.startswith, "endswith": str.endswith, "split": lambda s, sep=None: _split(s, sep),
-          "count": str.count},
-    dict: {"get": lambda d, k, default=None: d.get(k, default), "keys": _listing(lambda d: list(d.keys())),
-           "values": _listing(lambda d: list(d.values())),
-           "items": _listing(lambda d: [list(kv) for kv in d.items()])},
-    list: {"count": list.count, "index": lambda seq, v: seq.index(v) if v in seq else -1},
-}
-METHOD_NAMES = {name for methods in METHODS.values() for name in methods}
 
 
 # --- checking ----------------------------------------------------------------------------------
@@ -385,21 +194,6 @@ def _get(container: Any, key: Any) -> Any:
     return None
 
 
-def _in(item: Any, container: Any) -> bool:
-    if container is None:
-        return False
-    if isinstance(container, str):
-        return _text(item) in container if item is not None else False
-    if isinstance(container, Mapping):
-        try:
-            return item in container
-        except TypeError:
-            return False
-    if isinstance(container, list | tuple):
-        return item in container
-    return False
-
-
 def _order(op: ast.cmpop, left: Any, right: Any) -> bool:
     """<, <=, >, >= between numbers or between texts; anything else (null included) is false."""
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
@@ -445,7 +239,7 @@ class _Evaluator:
 
     def v_List(self, node: ast.List) -> list[Any]:
         items = [self.visit(e) for e in node.elts]
-        _check_size(size(items), MAX_SIZE, "the list")
+        check_size(size(items), MAX_SIZE, "the list")
         return items
 
     v_Tuple = v_List
@@ -457,7 +251,7 @@ class _Evaluator:
             if not isinstance(key, str | int | float | bool | type(None)):
                 raise EvaluationError("dictionary keys must be text or numbers")
             out[key] = self.visit(v)
-        _check_size(size(out), MAX_SIZE, "the dictionary")
+        check_size(size(out), MAX_SIZE, "the dictionary")
         return out
 
     def v_BoolOp(self, node: ast.BoolOp) -> Any:
@@ -475,7 +269,7 @@ class _Evaluator:
         if isinstance(node.op, ast.Not):
             return not value
         if not isinstance(value, int | float) or isinstance(value, bool):
-            raise EvaluationError(f"cannot negate {_text(value)[:40]!r}")
+            raise EvaluationError(f"cannot negate {as_text(value)[:40]!r}")
         return -value if isinstance(node.op, ast.USub) else +value
 
     def v_BinOp(self, node: ast.BinOp) -> Any:
@@ -483,21 +277,21 @@ class _Evaluator:
         op = node.op
         if isinstance(op, ast.Add):
             if isinstance(left, str) or isinstance(right, str):
-                _check_size(_text_size(left) + _text_size(right), MAX_TEXT, "the text")
-                return _capped(_text(left) + _text(right))
+                check_size(text_size(left) + text_size(right), MAX_TEXT, "the text")
+                return capped(as_text(left) + as_text(right))
             if isinstance(left, list) and isinstance(right, list):
-                _check_size(len(left) + len(right), MAX_ITEMS, "the list", "items")
-                _check_size(size(left) + size(right), MAX_SIZE, "the list")
+                check_size(len(left) + len(right), MAX_ITEMS, "the list", "items")
+                check_size(size(left) + size(right), MAX_SIZE, "the list")
                 return left + right
         if isinstance(op, ast.Mult):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list) and isinstance(times, int) and not isinstance(times, bool):
                     times = max(times, 0)
                     if isinstance(seq, str):
-                        _check_size(len(seq) * times, MAX_TEXT, "the text")
+                        check_size(len(seq) * times, MAX_TEXT, "the text")
                     else:
-                        _check_size(len(seq) * times, MAX_ITEMS, "the list", "items")
-                        _check_size((size(seq) - 2) * times + 2, MAX_SIZE, "the list")
+                        check_size(len(seq) * times, MAX_ITEMS, "the list", "items")
+                        check_size((size(seq) - 2) * times + 2, MAX_SIZE, "the list")
                     return seq * times
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
         if not numbers:
@@ -523,9 +317,9 @@ class _Evaluator:
             elif isinstance(op, ast.NotEq):
                 ok = left != right
             elif isinstance(op, ast.In):
-                ok = _in(left, right)
+                ok = is_in(left, right)
             elif isinstance(op, ast.NotIn):
-                ok = not _in(left, right)
+                ok = not is_in(left, right)
             elif isinstance(op, ast.Is):
                 ok = left is None and right is None
             elif isinstance(op, ast.IsNot):
@@ -543,7 +337,7 @@ class _Evaluator:
     def v_Call(self, node: ast.Call) -> Any:
         args = [self.visit(a) for a in node.args]
         if isinstance(node.func, ast.Name):
-            return _capped(FUNCTIONS[node.func.id](*args))
+            return capped(FUNCTIONS[node.func.id](*args))
         assert isinstance(node.func, ast.Attribute)
         receiver = self.visit(node.func.value)
         kind = str if isinstance(receiver, str) else dict if isinstance(receiver, Mapping) else \
@@ -554,7 +348,7 @@ class _Evaluator:
         if kind is dict and not isinstance(receiver, dict):
             receiver = dict(receiver)
         try:
-            return _capped(method(receiver, *args))
+            return capped(method(receiver, *args))
         except TypeError as exc:
             raise EvaluationError(f".{node.func.attr}(): {exc}") from None
 
@@ -595,7 +389,7 @@ def render(value: Any, context: Mapping[str, Any], time_budget: float | None = N
         nonlocal produced
         result = compile_expression(source).evaluate_until(context, deadline, budget)
         produced += size(result, MAX_WITH - produced)
-        _check_size(produced, MAX_WITH, "the filled-in values")
+        check_size(produced, MAX_WITH, "the filled-in values")
         return result
 
     def fill(v: Any) -> Any:
@@ -607,7 +401,7 @@ def render(value: Any, context: Mapping[str, Any], time_budget: float | None = N
                 return evaluate(whole.group(1))
             if not TEMPLATE_RE.search(v):
                 raise ExpressionError("'${{' without its closing '}}'")
-            return _capped(TEMPLATE_RE.sub(lambda m: _text(evaluate(m.group(1))), v))
+            return capped(TEMPLATE_RE.sub(lambda m: as_text(evaluate(m.group(1))), v))
         if isinstance(v, dict):
             return {k: fill(item) for k, item in v.items()}
         if isinstance(v, list):
