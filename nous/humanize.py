@@ -20,8 +20,6 @@ from markupsafe import Markup, escape
 from ua_parser import parse as parse_user_agent
 from werkzeug.routing import BuildError
 
-from nous.settings.registry import DEFINITIONS, GROUP_LABELS
-
 # --------------------------------------------------------------------------- dates
 
 EXACT_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
@@ -425,12 +423,16 @@ def _job(e: Any, verb: str) -> Sentence:
     return Sentence(verb, f"job {e.target[:8]}", "jobs.detail", {"job_id": e.target})
 
 
+# Each setting's label by key. The settings area fills it at start-up (its init_app): the words here
+# import no area, so every area's pages can use them.
+SETTING_LABELS: dict[str, str] = {}
+
+
 def _setting(e: Any) -> Sentence:
-    definition = DEFINITIONS.get(e.target)
-    label = definition.label if definition else e.target
+    label = SETTING_LABELS.get(e.target, e.target)
     detail = f"{_value(e.before)} → {_value(e.after)}"
     anchor = "setting-" + e.target.replace(".", "-")
-    return Sentence("Changed setting", label, "admin.settings_page", {"_anchor": anchor}, detail)
+    return Sentence("Changed setting", label, "settings.index", {"_anchor": anchor}, detail)
 
 
 def _run(e: Any) -> Sentence:
@@ -537,5 +539,4 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "user_agent": user_agent, "cron_words": cron_words, "every_words": every_words,
     "attempts_text": attempts_text, "run_status_text": run_status_text,
     "audit_html": audit_html, "audit_text": lambda e: audit_sentence(e).text, "actor_text": actor_text,
-    "setting_definition": DEFINITIONS.get, "setting_group": lambda key: GROUP_LABELS.get(key, key),
 }

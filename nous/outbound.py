@@ -26,18 +26,19 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from nous.settings import service as settings
-
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 NET = ipaddress.IPv4Network | ipaddress.IPv6Network
 NETWORKS_SETTING = "outbound.allowed_networks"
+# The non-public networks the administrator allowed (setting `outbound.allowed_networks`): the settings
+# area installs this reader at start-up (its init_app), so the guard imports no area. None allowed before.
+allowed_networks: Callable[[], Iterable[str]] = tuple
 MAX_REDIRECTS = 3
 USER_AGENT = "NOUS-Beta-Console/1.0"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -116,7 +117,7 @@ class Policy:
     def current(cls, hosts: Iterable[str] | None = None, hosts_setting: str = "") -> Policy:
         """The policy from the settings: `outbound.allowed_networks`, plus the IPs and networks of `hosts`."""
         entries = tuple(str(h).strip().lower().rstrip(".") for h in hosts) if hosts is not None else None
-        networks = [ipaddress.ip_network(n, strict=False) for n in settings.get(NETWORKS_SETTING)]
+        networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks()]
         networks += [n for n in map(_network, entries or ()) if n is not None]
         return cls(tuple(e for e in entries if e) if entries is not None else None, tuple(networks), hosts_setting)
 

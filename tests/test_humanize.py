@@ -184,7 +184,7 @@ def test_a_run_with_failed_steps_never_reads_as_a_plain_success() -> None:
 # --------------------------------------------------------------------------- audit sentences
 
 
-def test_audit_events_read_as_sentences_about_their_object() -> None:
+def test_audit_events_read_as_sentences_about_their_object(app) -> None:  # the settings area names its settings
     created = humanize.audit_sentence(event("workflows.create", "workflow:2", after={"name": "Weekly digest"}))
     assert created.text == "Created workflow Weekly digest"
     assert (created.endpoint, created.values) == ("workflows.show", {"workflow_id": 2})

@@ -1,4 +1,4 @@
-"""Who is signed in: the admin session (flask-login) and the `admin_required` guard.
+"""Who is signed in: the admin session (flask-login). The guard every page uses is nous.auth's.
 
 The session cookie holds the admin's email, the time of sign-in and of the last request, a random
 session id and the session generation at sign-in; the absolute and idle lifetimes come from the
@@ -10,19 +10,18 @@ cookie is worth nothing afterwards — on pages, APIs and /ws/live alike. No dat
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-from flask import Flask, current_app, redirect, request, session, url_for
+from flask import Flask, current_app, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from nous.admin import service
-from nous.errors import error_response, wants_json
+from nous.auth import admin_required, client_ip, current_actor
 from nous.extensions import login
+from nous.settings import service as settings
 
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["GENERATION", "SESSION_ID", "Admin", "admin_required", "client_ip", "current_actor", "end_session",
+           "init_auth", "session_expired", "start_session"]
 
 
 class Admin(UserMixin):
@@ -65,19 +64,8 @@ def end_session() -> None:
     session.clear()
 
 
-def client_ip() -> str:
-    return request.remote_addr or ""
-
-
-def current_actor() -> str:
-    """The admin's email for the audit log (or 'anonymous')."""
-    return current_user.email if getattr(current_user, "is_authenticated", False) else "anonymous"
-
-
 def session_expired() -> bool:
     """The signed-in session is past its idle or absolute lifetime (runtime settings)."""
-    from nous.settings import service as settings
-
     now = time.time()
     started = session.get("signed_in_at", 0)
     seen = session.get("seen_at", started)
@@ -95,23 +83,6 @@ def _touch_session() -> None:
             session["seen_at"] = now
     elif "_user_id" in session:
         session.clear()  # expired, ended on the server or no longer allowed: empty the cookie
-
-
-def admin_required(view: F) -> F:
-    """Only the signed-in admin; others get 401 JSON (APIs, HTMX) or the sign-in page."""
-
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not getattr(current_user, "is_authenticated", False):
-            if wants_json() or request.headers.get("HX-Request"):
-                resp = error_response(401, "Unauthorized", "Sign in as the admin first.")
-                resp.headers["HX-Redirect"] = url_for("admin.login", next=request.full_path.rstrip("?"))
-                return resp
-            return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    wrapped.admin_only = True  # type: ignore[attr-defined]  # the route test finds guarded views by this
-    return wrapped  # type: ignore[return-value]
 
 
 def init_auth(app: Flask) -> None:

@@ -19,8 +19,11 @@ from functools import lru_cache
 from typing import Any
 
 import redis
+from flask import has_app_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from nous.settings import service as settings
 
 STATS_KEY = "nous:dbq:stats"
 TEXT_KEY = "nous:dbq:text"
@@ -129,10 +132,6 @@ class QueryStats:
 
     def refresh_threshold(self) -> None:
         """Take the threshold from this process's settings cache (no I/O; it refreshes elsewhere)."""
-        from flask import has_app_context
-
-        from nous.settings import service as settings
-
         if has_app_context():
             self.slow_ms = float(settings.peek("db.slow_query_ms"))
 

@@ -8,6 +8,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from nous.audit import service as audit
+from nous.cli import cli_actor
 from nous.email import service
 from nous.email.models import SENT, STATUSES
 
@@ -18,9 +20,6 @@ email_group = AppGroup("email", help="Email: connection test and the outbox.")
 @click.option("--to", "to", default=None, help="Also send the test email to this address (now, from this process).")
 def test_command(to: str | None) -> None:
     """Connect to the SMTP server as configured (EMAIL_*); with --to, send a test email. Exit 1 on failure."""
-    from nous.audit import service as audit
-    from nous.cli import cli_actor
-
     if to is not None:
         try:
             to = service.check_address(to)

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.audit import service as audit
+from nous.auth import admin_required, client_ip, current_actor
 from nous.email import bp, service
 from nous.email.models import STATUSES
 from nous.inputs import arg_int
@@ -66,8 +67,6 @@ def resend_message(outbox_id: int) -> Any:
 @admin_required
 def test_connection() -> Any:
     ok, detail = service.test_connection()
-    from nous.audit import service as audit
-
     audit.record(current_actor(), "email.test_connection", "smtp", after={"ok": ok, "detail": detail}, ip=client_ip())
     return render_template("jobs/_smtp_test.html", ok=ok, detail=detail)
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from nous.dbmonitor import service as dbmonitor
 from nous.extensions import get_redis
 from nous.health import bp, liveness, service
 from nous.inputs import arg_int
@@ -73,8 +74,6 @@ def health_detailed() -> Response:
 def health_metrics() -> Response:
     if not can_see_details():
         return _json({"error": "forbidden", "message": "send Authorization: Bearer <HEALTH_TOKEN>"}, 403)
-    from nous.dbmonitor import service as dbmonitor
-
     conn = get_redis()
     window_s = arg_int("window", 300, minimum=10, maximum=3600)
     return _json({

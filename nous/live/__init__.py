@@ -1,11 +1,8 @@
 """Live operations: the metrics collector, alert rules, and `/ws/live` streaming to the dashboard.
 
-Other areas tell live viewers about changes with one call, which never raises:
-
-    from nous.live import publish
-    publish("jobs", {"job_id": job_id, "task": "email.send", "status": "failed", "error": "…"})
-
-Topics and the shape of each event are documented in `nous.live.events`.
+Other areas tell live viewers about changes through the named events of `nous.events`, which live
+relays to its topics (RELAYS below); the topics and the shape of each event are documented in
+`nous.live.events`.
 """
 
 from __future__ import annotations
@@ -15,9 +12,15 @@ from typing import Any
 from flask import Blueprint, Flask
 
 from nous import events as nous_events  # `events` is the name of this package's topics module
+from nous.cli import nous
 from nous.live.events import TOPICS, publish
+from nous.live.hub import Hub
 
 bp = Blueprint("live", __name__)
+
+from nous.live import routes  # noqa: E402,F401  # the routes register on `bp`
+from nous.live.alerts import fmt  # noqa: E402
+from nous.live.cli import metrics_group  # noqa: E402
 
 
 def _relay(topic: str) -> Any:
@@ -41,12 +44,6 @@ __all__ = ["TOPICS", "bp", "init_app", "publish"]
 
 
 def init_app(app: Flask) -> None:
-    from nous.cli import nous
-    from nous.live import routes  # noqa: F401
-    from nous.live.alerts import fmt
-    from nous.live.cli import metrics_group
-    from nous.live.hub import Hub
-
     app.extensions["nous.live.hub"] = Hub(lambda: app.extensions["nous.redis"])
     if "live" not in app.blueprints:
         app.register_blueprint(bp)

@@ -10,8 +10,8 @@ No alert storm when a figure flaps around its threshold, by two means together:
 The decision is a pure function of the latest samples (kept in `system_metrics`) and whether the
 rule has an open alert, so it needs no state besides those tables and any process may evaluate.
 At most one alert per rule is open (a partial unique index), so a race raises it once; raising and
-clearing each notify once: a live `alerts` event and, with `alerts.email` on, a system-alert email
-to every admin address.
+clearing each notify once: a live `alerts` event and the named event `alert.raised` (the email area
+sends each admin address a system-alert email from it, with `alerts.email` on).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from flask import current_app, url_for
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from nous import events
 from nous.clock import aware, utcnow
-from nous.email.service import queue_email
 from nous.extensions import db
 from nous.live.events import publish
-from nous.live.models import CLEARED, OPEN, Alert, MetricSample
+from nous.live.models import CLEARED, OPEN, REQUEST_WINDOW, Alert, MetricSample
 from nous.settings import service as settings
 
 log = logging.getLogger("nous.live")
@@ -38,7 +38,6 @@ log = logging.getLogger("nous.live")
 RAISE_AFTER = 2  # samples in a row over the threshold before an alert is raised
 CLEAR_AFTER = 2  # samples in a row at the clear level before it clears
 MIN_REQUESTS_FOR_ERROR_RATE = 20  # requests in the collector's window; fewer say nothing about a rate
-EMAIL_ACTOR = "system:alerts"
 
 BREACH, OK, BETWEEN, UNKNOWN = "breach", "ok", "between", "unknown"
 
@@ -52,8 +51,6 @@ def _share(ratio: float) -> Callable[[float], float]:
 
 
 def _enough_requests(sample: MetricSample) -> bool:
-    from nous.live.collector import REQUEST_WINDOW  # the collector imports this module to evaluate the rules
-
     return (sample.requests_per_second or 0) * REQUEST_WINDOW >= MIN_REQUESTS_FOR_ERROR_RATE
 
 
@@ -237,6 +234,8 @@ def _console_url() -> str | None:
 
 
 def email_context(alert: Alert, message: str | None = None) -> dict[str, Any]:
+    """The alert as a message tells it (title, severity, figures in words, console link): what
+    `alert.raised` carries for the system-alert email."""
     cleared = alert.status == CLEARED
     raised_at = aware(alert.raised_at)
     ctx: dict[str, Any] = {
@@ -254,14 +253,11 @@ def email_context(alert: Alert, message: str | None = None) -> dict[str, Any]:
 
 
 def notify(alert: Alert, message: str | None = None) -> None:
-    """Tell the dashboard and (with `alerts.email` on) the admin by email. Best effort: never raises."""
+    """Tell the dashboard, and whoever listens to `alert.raised` (email). Best effort: never raises."""
     publish("alerts", alert.as_event())
     try:
-        if not settings.get("alerts.email"):
-            return
         ctx = email_context(alert, message)
-        for admin in current_app.config["NOUS_ADMIN_EMAILS"]:
-            queue_email(admin, "system_alert", ctx, actor=EMAIL_ACTOR)
-    except Exception:  # the alert stands on the dashboard even when mail cannot be queued
+        events.alert_raised.send(None, alert=ctx, message=ctx["message"])
+    except Exception:  # the alert stands on the dashboard even when a listener fails
         db.session.rollback()
-        log.exception("alert email not queued", extra={"rule": alert.rule, "alert_id": alert.id})
+        log.exception("alert not passed on", extra={"rule": alert.rule, "alert_id": alert.id})

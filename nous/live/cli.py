@@ -8,6 +8,10 @@ import click
 from flask.cli import AppGroup
 
 from nous.cli import emit
+from nous.live import collector, service
+from nous.live.alerts import fmt
+from nous.live.models import FIGURES
+from nous.settings import service as settings
 
 metrics_group = AppGroup("metrics", help="System metrics and alerts: sample now, prune the history.")
 
@@ -16,10 +20,6 @@ metrics_group = AppGroup("metrics", help="System metrics and alerts: sample now,
 @click.option("--json", "as_json", is_flag=True, help="Print the sample as JSON.")
 def collect_command(as_json: bool) -> None:
     """Take one sample now (as the collector job does) and evaluate the alert rules."""
-    from nous.live import collector
-    from nous.live.alerts import fmt
-    from nous.live.models import FIGURES
-
     row = collector.collect()
     event = row.as_event()
     if as_json:
@@ -38,10 +38,6 @@ def collect_command(as_json: bool) -> None:
               help="Pretend it is this time (UTC), for trying retention out.")
 def prune_command(as_json: bool, now_text: str | None) -> None:
     """Roll complete hours up, then delete samples, roll-ups and cleared alerts past their retention."""
-
-    from nous.live import service
-    from nous.settings import service as settings
-
     now = None
     if now_text:
         try:

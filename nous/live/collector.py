@@ -30,16 +30,20 @@ import redis
 from flask import current_app
 
 from nous.clock import utcnow
+from nous.dbmonitor.monitor import SAMPLES_KEY, TEXT_KEY
 from nous.extensions import db, get_redis
+from nous.health import service as health
+from nous.live import alerts
 from nous.live.events import publish
-from nous.live.models import FIGURE_KEYS, MetricSample
+from nous.live.models import FIGURE_KEYS, REQUEST_WINDOW, MetricSample
+from nous.settings import service as settings
+from nous.telemetry.requests import summary
 
 log = logging.getLogger("nous.live")
 
 CPU_KEY = "nous:live:cpu:{}"
 EXTERNAL_CHECKS = ("smtp:", "probe:")  # a warning from these means the dependency is down
 IGNORED_CHECKS = ("shutdown:",)  # a draining web process is not an incident
-REQUEST_WINDOW = 60  # seconds of request counts behind each sample
 DB_SAMPLES_PER_STATEMENT = 100
 
 
@@ -71,8 +75,6 @@ def cpu_percent(conn: redis.Redis, host: str, interval: int) -> float:
 
 
 def db_p95_ms(conn: redis.Redis) -> float | None:
-    from nous.dbmonitor.monitor import SAMPLES_KEY, TEXT_KEY
-
     digests = conn.hkeys(TEXT_KEY)[:1000]
     if not digests:
         return None
@@ -109,10 +111,6 @@ def _guarded(figure: str, fn: Callable[[], Any]) -> Any:
 
 def sample() -> tuple[dict[str, float | None], dict[str, str]]:
     """(figures, failing checks) of this moment. Missing figures are None."""
-    from nous.health import service as health
-    from nous.settings import service as settings
-    from nous.telemetry.requests import summary
-
     conn = get_redis()
     interval = _guarded("interval", lambda: settings.get("metrics.collector_interval_seconds")) or 30
     figures: dict[str, float | None] = dict.fromkeys(FIGURE_KEYS)
@@ -145,8 +143,6 @@ def record(figures: dict[str, float | None], failing: dict[str, str] | None = No
     db.session.commit()
     publish("metrics", row.as_event())
     if evaluate:
-        from nous.live import alerts
-
         alerts.evaluate()
     return row
 

@@ -45,6 +45,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("db_p95_ms", "DB p95", "ms"),
 )
 FIGURE_KEYS = tuple(f.key for f in FIGURES)
+REQUEST_WINDOW = 60  # seconds of request counts behind each sample (its requests per second and error rate)
 
 
 class MetricSample(db.Model):

@@ -13,7 +13,8 @@ from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
 from nous.admin import service as sessions
-from nous.admin.auth import GENERATION, SESSION_ID, admin_required, session_expired
+from nous.admin.auth import GENERATION, SESSION_ID, session_expired
+from nous.auth import admin_required
 from nous.errors import error_response
 from nous.extensions import db, get_redis, sock
 from nous.health.service import DRAINING
@@ -115,14 +116,14 @@ def live_socket(ws: Any) -> None:
 @bp.get("/admin/live/panel/charts")
 @admin_required
 def panel_charts() -> str:
-    return render("live/charts_page.html", "live/_charts_panel.html", charts=CHARTS, ranges=list(service.RANGES),
+    return render("live/charts.html", block="panel", charts=CHARTS, ranges=list(service.RANGES),
                   default_range=service.DEFAULT_RANGE, active="dashboard")
 
 
 @bp.get("/admin/live/panel/alerts")
 @admin_required
 def panel_alerts() -> str:
-    return render("live/alerts_panel_page.html", "live/_alerts_panel.html", alerts=alerts.open_alerts(),
+    return render("live/alerts_panel.html", block="panel", alerts=alerts.open_alerts(),
                   active="dashboard")
 
 

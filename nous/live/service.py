@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 
@@ -177,8 +178,6 @@ def latest_sample() -> MetricSample | None:
 
 def origin_of(url: str) -> str:
     """scheme://host[:port] of a URL, lower-case."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url.strip())
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from nous.jobs import service as jobs
 from nous.jobs.registry import task
+from nous.live import collector, service
+from nous.settings import service as settings
 
 log = logging.getLogger("nous.live")
 
@@ -15,8 +18,6 @@ COLLECT = "live.collect"
 @task(COLLECT, retry=None, priority=2, timeout=60, interval=30)
 def collect() -> dict[str, Any]:
     """Samples CPU, memory, disk, load, requests, errors, latency, queue depth and DB p95; checks alerts."""
-    from nous.live import collector
-
     row = collector.collect()
     _follow_interval_setting()
     return {"sample_id": row.id, "cpu_percent": row.cpu_percent, "failing_checks": len(row.failing_checks or {})}
@@ -24,9 +25,6 @@ def collect() -> dict[str, Any]:
 
 def _follow_interval_setting() -> None:
     """Keep the collector's schedule at `metrics.collector_interval_seconds` (the declared 30 s is the default)."""
-    from nous.jobs import service as jobs
-    from nous.settings import service as settings
-
     try:
         jobs.schedule_interval(COLLECT, settings.get("metrics.collector_interval_seconds"), COLLECT)
     except Exception:  # the sample is stored; the schedule is fixed on the next run
@@ -36,14 +34,10 @@ def _follow_interval_setting() -> None:
 @task("live.rollup", retry=(2, [60, 300]), priority=8, timeout=600, cron="5 * * * *")
 def rollup() -> dict[str, int]:
     """Rolls the complete hours of raw metric samples up into hourly averages and maxima."""
-    from nous.live import service
-
     return {"hours": service.rollup()}
 
 
 @task("live.prune", retry=(2, [60, 600]), priority=9, timeout=1800, cron="23 3 * * *")
 def prune() -> dict[str, int]:
     """Deletes raw samples, roll-ups and cleared alerts past their retention settings (after rolling up)."""
-    from nous.live import service
-
     return service.prune()

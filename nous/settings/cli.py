@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from nous.cli import cli_actor
 from nous.settings import service
 from nous.settings.registry import DEFINITIONS, SettingError
 
@@ -46,8 +47,6 @@ def get_command(key: str | None, as_json: bool) -> None:
 @click.argument("value")
 def set_command(key: str, value: str) -> None:
     """Change a setting. VALUE may be JSON (lists, objects) or plain text."""
-    from nous.cli import cli_actor
-
     raw: object = value
     if value[:1] in "[{":
         try:
@@ -91,8 +90,6 @@ def export_command(fmt: str, output: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default=None, help="Default: from the file name.")
 def import_command(path: str, fmt: str | None) -> None:
     """Apply a YAML/JSON file of settings: all of them, or none if any is invalid."""
-    from nous.cli import cli_actor
-
     text = sys.stdin.read() if path == "-" else Path(path).read_text()
     try:
         changes = service.import_text(text, _fmt_for(path, fmt), actor=cli_actor())
