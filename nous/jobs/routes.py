@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from nous import humanize
-from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.auth import admin_required, client_ip, current_actor
 from nous.inputs import arg_int
 from nous.jobs import bp, service
 from nous.web import is_fragment_request, render, toast
