@@ -7,7 +7,10 @@ random token, never a counter: a Redis restarted empty counts from zero again, a
 repeat a version a process still holds, so that process would miss the change. With Redis
 unreachable the copy is reloaded every `offline_reload` seconds instead; with the database
 unreachable the last copy is kept and the load is tried again after `retry_after` seconds.
-Settings, the workflows' listened events, the admin sessions and the flags use it.
+Settings, the workflows' listened events, the admin sessions and tokens, and the flags use it.
+
+A copy made for one `app` can be read without an app context (the flags are evaluated from any
+thread): it asks that app's Redis and loads inside that app's context.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import redis
+from flask import Flask, current_app, has_app_context
 
 from nous.extensions import get_redis
 
@@ -41,15 +45,24 @@ class Followed(Generic[T]):
     """`get()` answers the current copy. `changed()` after a commit tells every process to reload.
 
     Readers never wait for a reload once a first copy exists (they answer from the current one while
-    a single thread reloads); before the first load they wait for it rather than answer `fallback`."""
+    a single thread reloads); before the first load they wait for it rather than answer `fallback`.
+
+    `app`: the copy belongs to that app (its Redis, its database), readable outside any app context.
+    `before_check`: called before each version check, for work that travels with it (the flags'
+    evaluation counts)."""
 
     def __init__(self, key: str, load: Callable[[], T], fallback: T, *, check_every: float = 0.5,
                  offline_reload: float = 5.0, retry_after: float | None = None,
-                 connection: Callable[[], redis.Redis] = get_redis) -> None:
+                 connection: Callable[[], redis.Redis] | None = None, app: Flask | None = None,
+                 before_check: Callable[[], None] | None = None) -> None:
         self.key, self._load_value, self.fallback = key, load, fallback
         self.check_every, self.offline_reload = check_every, offline_reload
         self.retry_after = check_every if retry_after is None else retry_after
-        self._connection = connection
+        self.app = app
+        if connection is None:
+            connection = get_redis if app is None else lambda: app.extensions["nous.redis"]
+        self.connection = connection
+        self._before_check = before_check
         self.lock = threading.Lock()
         self.loads = 0  # how many times this process read the database for it (tests, diagnostics)
         self._forget()
@@ -72,6 +85,8 @@ class Followed(Generic[T]):
         return self.refresh()
 
     def refresh(self) -> T:
+        if self._before_check is not None:
+            self._before_check()
         with self.lock:
             now = time.monotonic()
             if now - self.checked_at < self.check_every:
@@ -79,7 +94,7 @@ class Followed(Generic[T]):
             if self.loaded:
                 self.checked_at = now  # other threads keep answering from the current copy meanwhile
             try:
-                version: object = self._connection().get(self.key)
+                version: object = self.connection().get(self.key)
             except (redis.RedisError, OSError):
                 version = OFFLINE
                 due = not self.loaded or self.stale or now - self.loaded_at >= self.offline_reload
@@ -94,18 +109,26 @@ class Followed(Generic[T]):
     def _load(self, version: object, now: float) -> None:
         self.stale = False  # before reading: a change announced meanwhile sets it again
         try:
-            value = self._load_value()
+            value = self._read()
         except Unavailable:
             self.stale, self.retry_at = True, now + self.retry_after
             return
         self.value, self.version, self.loaded, self.loaded_at = value, version, True, now
         self.loads += 1
 
+    def _read(self) -> T:
+        """The loader's answer, inside the app's context when the copy has an app and it is not current."""
+        app = self.app
+        if app is None or (has_app_context() and current_app._get_current_object() is app):  # type: ignore[attr-defined]
+            return self._load_value()
+        with app.app_context():
+            return self._load_value()
+
     def changed(self) -> None:
         """After a commit that changed the source: every process reloads on its next look (a new random
         token, so no process can hold it already), this one at once."""
         try:
-            self._connection().set(self.key, uuid.uuid4().hex)
+            self.connection().set(self.key, uuid.uuid4().hex)
         except (redis.RedisError, OSError):
             log.warning("change not announced: Redis is unreachable; other processes see it within their "
                         "offline reload", extra={"key": self.key})

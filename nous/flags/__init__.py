@@ -16,22 +16,21 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from nous.flags.cache import bump_version, evaluate_all, get_variant, is_enabled
+from nous import front
+from nous.cli import nous
+from nous.flags.cache import EVALS, bump_version, evaluate_all, get_variant, install, is_enabled
+from nous.telemetry import FLUSHERS
 
 bp = Blueprint("flags", __name__, url_prefix="/admin/beta/flags")
 api_bp = Blueprint("flags_api", __name__)
+
+from nous.flags import api, routes  # noqa: E402,F401 - the routes register on the blueprints above
+from nous.flags.cli import flags_group  # noqa: E402
 
 __all__ = ["api_bp", "bp", "bump_version", "evaluate_all", "get_variant", "init_app", "is_enabled"]
 
 
 def init_app(app: Flask) -> None:
-    from nous import front
-    from nous.cli import nous
-    from nous.flags import api, routes  # noqa: F401 - the routes register on the blueprints
-    from nous.flags.cache import EVALS, install
-    from nous.flags.cli import flags_group
-    from nous.telemetry import FLUSHERS
-
     install(app)
     front.route(app, "POST", "/api/flags/evaluate", api.evaluate_in_front, endpoint="flags_api.evaluate")
     if EVALS not in FLUSHERS:

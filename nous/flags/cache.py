@@ -32,7 +32,11 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from nous.extensions import db
 from nous.flags.engine import Engine
+from nous.flags.limits import LIMITER
+from nous.flags.models import ClientToken, Flag, Segment, forced, tester_flags
+from nous.settings import service as settings
 from nous.versioned import Followed, Unavailable
 
 try:  # the app of the current context without LocalProxy's cost (evaluation is on hot paths)
@@ -166,27 +170,34 @@ def is_stale(flag_type: str, updated_at: datetime | None, stale_days: int, now: 
     return (now or datetime.now(UTC)) - updated_at > timedelta(days=stale_days)
 
 
+def _load_overrides(conn: Any) -> dict[str, dict[str, bool]]:
+    """Every tester's overrides (nous.flags.models.tester_flags), by tester id and by lower-case email."""
+    overrides: dict[str, dict[str, bool]] = {}
+    columns = tester_flags.c
+    for uid, email, flag_set in conn.execute(select(columns.id, columns.email, columns.flag_set)):
+        chosen = forced(flag_set)
+        if chosen:
+            overrides[str(uid).lower()] = chosen
+            overrides[str(email).strip().lower()] = chosen
+    return overrides
+
+
 def _load_snapshot() -> Snapshot:
     """Build a snapshot from the database (inside an app context), on a connection of its own."""
-    from nous.extensions import db
-    from nous.flags.models import ClientToken, Flag, Segment
-    from nous.settings import service as settings
-    from nous.testers.models import BetaUser
-
     stale_days = settings.get("flags.stale_days")
-    with db.engine.connect() as conn:
-        rows = conn.execute(select(
-            Flag.key, Flag.description, Flag.type, Flag.enabled, Flag.strategies, Flag.variants,
-            Flag.dependencies, Flag.updated_at).where(Flag.archived.is_(False)).order_by(Flag.key)).mappings().all()
-        segs = conn.execute(select(Segment.id, Segment.name, Segment.constraints).order_by(Segment.id)).all()
-        toks = conn.execute(select(ClientToken.id, ClientToken.name, ClientToken.token_hash)
-                            .where(ClientToken.revoked_at.is_(None))).all()
-        overrides: dict[str, dict[str, bool]] = {}
-        for uid, email, flag_set in conn.execute(select(BetaUser.id, BetaUser.email, BetaUser.flag_set)):
-            chosen = {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}
-            if chosen:
-                overrides[str(uid).lower()] = chosen
-                overrides[str(email).strip().lower()] = chosen
+    try:
+        with db.engine.connect() as conn:
+            rows = conn.execute(select(
+                Flag.key, Flag.description, Flag.type, Flag.enabled, Flag.strategies, Flag.variants,
+                Flag.dependencies, Flag.updated_at).where(Flag.archived.is_(False)).order_by(Flag.key)).mappings().all()
+            segs = conn.execute(select(Segment.id, Segment.name, Segment.constraints).order_by(Segment.id)).all()
+            toks = conn.execute(select(ClientToken.id, ClientToken.name, ClientToken.token_hash)
+                                .where(ClientToken.revoked_at.is_(None))).all()
+            overrides = _load_overrides(conn)
+    except SQLAlchemyError as exc:
+        log.warning("flags: cannot reload from the database, keeping the last flags",
+                    extra={"error": str(exc).splitlines()[0][:200]})
+        raise Unavailable from None
     now = datetime.now(UTC)
     stale = frozenset(r["key"] for r in rows if is_stale(r["type"], r["updated_at"], stale_days, now))
     features = [client_feature(r, r["key"] in stale) for r in rows]
@@ -198,39 +209,22 @@ def _load_snapshot() -> Snapshot:
 
 
 class FlagCache(Followed[Snapshot]):
-    """The snapshot of one app in this process, following the flags version key (nous.versioned)."""
+    """The snapshot of one app in this process, following the flags version key (nous.versioned); the
+    evaluation counts travel with its version checks (no Redis call of their own)."""
 
     def __init__(self, app: Flask) -> None:
-        super().__init__(VERSION_KEY, self._read, Snapshot.empty(), check_every=CHECK_EVERY,
-                         offline_reload=OFFLINE_RELOAD, retry_after=RETRY_AFTER_FAILURE,
-                         connection=lambda: app.extensions["nous.redis"])
-        self.app = app
+        super().__init__(VERSION_KEY, _load_snapshot, Snapshot.empty(), check_every=CHECK_EVERY,
+                         offline_reload=OFFLINE_RELOAD, retry_after=RETRY_AFTER_FAILURE, app=app,
+                         before_check=self._flush_counts)
 
-    def current(self) -> Snapshot:
-        return self.get()
-
-    def refresh(self) -> Snapshot:
-        if EVALS.due():  # the counts travel with the version check: no Redis call of their own
-            EVALS.flush(self.app.extensions["nous.redis"])
-        return super().refresh()
+    def _flush_counts(self) -> None:
+        if EVALS.due():
+            EVALS.flush(self.connection())
 
     def reset(self) -> None:
         """Forget everything (tests start from an empty database), rate-limit leases included."""
-        from nous.flags.limits import LIMITER
-
         LIMITER.reset()
         super().reset()
-
-    def _read(self) -> Snapshot:
-        try:
-            if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
-                return _load_snapshot()
-            with self.app.app_context():
-                return _load_snapshot()
-        except SQLAlchemyError as exc:
-            log.warning("flags: cannot reload from the database, keeping the last flags",
-                        extra={"error": str(exc).splitlines()[0][:200]})
-            raise Unavailable from None
 
 
 _ACTIVE: FlagCache | None = None  # the cache of the last app set up in this process, for callers without a context
@@ -362,7 +356,8 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
     """Whether flag `key` is on for `context` (a plain dict: userId, sessionId, remoteAddress,
     currentTime, environment, appName, properties). Unknown flags are off; never raises, no I/O
     besides the half-second version check."""
-    app_ctx = _cv_app.get(None) if _cv_app is not None else None  # get_cache() inlined: this is the hot path
+    # get_cache() and Followed.get() inlined: this is the hot path (benchmarks/flags.py)
+    app_ctx = _cv_app.get(None) if _cv_app is not None else None
     cache = app_ctx.app.extensions["nous.flags"] if app_ctx is not None else get_cache()
     snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
     if snap.overrides or context.__class__ is not dict or key.__class__ is not str:
@@ -385,8 +380,7 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
 def get_variant(key: str, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """{"name", "enabled", "payload", "feature_enabled"}; the variant is "disabled" when the flag is
     off or has no variants, and "payload" is None when the variant has none."""
-    cache = get_cache()
-    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = get_cache().get()
     variant = snap.engine.get_variant(key, context, snap.overrides_for(context))
     variant.setdefault("payload", None)
     _count(key, variant["feature_enabled"])
@@ -395,8 +389,7 @@ def get_variant(key: str, context: Mapping[str, Any] | None = None) -> dict[str,
 
 def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived."""
-    cache = get_cache()
-    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = get_cache().get()
     out = snap.engine.evaluate_all(context, snap.overrides_for(context))
     yes, no = EVALS.yes, EVALS.no
     for key, result in out.items():
@@ -408,8 +401,7 @@ def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str
 
 def evaluate_all_json(context: Mapping[str, Any] | None = None) -> str:
     """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
-    cache = get_cache()
-    snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    snap = get_cache().get()
     text, answers = snap.engine.evaluate_all_json(context, snap.overrides_for(context))
     yes, no = EVALS.yes, EVALS.no
     for key, on in answers:
@@ -420,4 +412,4 @@ def evaluate_all_json(context: Mapping[str, Any] | None = None) -> str:
 
 def snapshot() -> Snapshot:
     """The current snapshot (checked against the version like an evaluation)."""
-    return get_cache().current()
+    return get_cache().get()

@@ -14,12 +14,11 @@ from typing import Any
 
 import click
 
+from nous.cli import cli_actor
 from nous.flags import service
 
 
 def _actor() -> str:
-    from nous.cli import cli_actor
-
     return cli_actor()
 
 
@@ -143,9 +142,7 @@ def rollout_command(key: str, percentage: str) -> None:
 @refusals
 def override_command(key: str, tester: str, value: str) -> None:
     """Force a flag on or off for one tester (email or id), whatever its strategies say, or clear that."""
-    from nous.testers import service as testers
-
-    user = testers.get(tester) or testers.get_by_email(tester)
+    user = service.find_tester(tester)
     if user is None:
         raise click.ClickException(f"{tester}: no such tester")
     service.set_tester_override(user.id, key, value, actor=_actor())

@@ -1,4 +1,4 @@
-"""Feature flags, their versions, segments and client tokens (SPEC section 7)."""
+"""Feature flags, their versions, segments and client tokens (SPEC section 7), and the testers' overrides."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
+    column,
+    table,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -139,3 +142,14 @@ class ClientToken(db.Model):
 
 
 Index("ix_flag_versions_flag_key", FlagVersion.flag_key)
+
+
+# Per-tester overrides {flag key: on/off} win over every strategy. They are stored in the tester's row
+# (`beta_users.flag_set`, a table of the testers area) and belong to the flags area, which reads and
+# writes them through these columns alone: nothing of flags imports the testers area.
+tester_flags = table("beta_users", column("id", Uuid), column("email", String), column("flag_set", JSON))
+
+
+def forced(flag_set: Any) -> dict[str, bool]:
+    """The overrides in a stored `flag_set`: {flag key: on/off}, anything else left out."""
+    return {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}

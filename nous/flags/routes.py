@@ -14,12 +14,12 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 
 from nous import inputs, web
 from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.changes import mark_changed
 from nous.flags import bp
 from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
 from nous.flags.models import FLAG_TYPES
 from nous.inputs import form_int, parse_int
-from nous.changes import mark_changed
 from nous.web import is_fragment_request, render
 
 CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")
@@ -316,7 +316,7 @@ def preview_flag(key: str) -> Any:
     _flag_or_404(key)
     context, errors = _preview_context()
     result = None if errors else flags.preview(key, context)
-    return render("flags/preview_page.html", "flags/_preview.html", flag=flags.get_flag(key), result=result,
+    return render("flags/preview.html", block="result", flag=flags.get_flag(key), result=result,
                   context=context, errors=errors, active="flags"), 422 if errors else 200
 
 
@@ -497,7 +497,7 @@ def import_flags() -> Any:
 @bp.get("/-/panel/changes")
 @admin_required
 def panel_changes() -> str:
-    return render("flags/panel_page.html", "flags/_panel_changes.html", changes=flags.recent_changes(8),
+    return render("flags/changes.html", block="changes", changes=flags.recent_changes(8),
                   active="dashboard")
 
 
@@ -505,9 +505,7 @@ def panel_changes() -> str:
 
 
 def _tester_or_404(user_id: Any) -> Any:
-    from nous.testers import service as testers
-
-    user = testers.get(user_id)
+    user = flags.get_tester(user_id)
     if user is None:
         abort(404, description="There is no such tester.")
     return user
@@ -542,4 +540,4 @@ def set_tester_override(user_id: Any) -> Any:
     if not is_fragment_request():
         return _go("testers.show_tester", message, user_id=user.id)
     return _fragment("flags/_tester_overrides.html", toast=message + f" for {user.email}",
-                     **_overrides_context(user))
+                     **_overrides_context(flags.get_tester(user.id)))  # as stored now

@@ -9,14 +9,13 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from nous.cli import cli_actor
 from nous.exports import csv_lines
 from nous.testers import service
 from nous.testers.models import ROLES
 
 
 def _actor() -> str:
-    from nous.cli import cli_actor
-
     return cli_actor()
 
 

@@ -7,7 +7,22 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, Uuid, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    column,
+    func,
+    table,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nous.clock import aware, utcnow
@@ -66,3 +81,10 @@ class BetaUser(db.Model):
 
 # Unique whatever the case, also against rows written by something other than this service.
 Index("uq_beta_users_email_lower", func.lower(BetaUser.email), unique=True)
+
+
+# The feedback each tester sent, as the tester pages show it (how many, the latest few). Read through
+# these columns of the feedback area's table: feedback creates and links testers (feedback → testers),
+# so testers reads its counts here instead of importing feedback back.
+tester_feedback = table("feedback", column("id", BigInteger), column("tester_id", Uuid), column("rating", SmallInteger),
+                        column("message", Text), column("created_at", DateTime(timezone=True)))

@@ -12,9 +12,9 @@ from werkzeug.datastructures import MultiDict
 from nous import humanize
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
+from nous.changes import mark_changed
 from nous.clock import aware
 from nous.exports import csv_response
-from nous.changes import mark_changed
 from nous.testers import bp
 from nous.testers import service as testers
 from nous.testers.models import ROLES
@@ -140,9 +140,7 @@ def _user_or_404(user_id: Any) -> Any:
 @admin_required
 def show_tester(user_id: Any) -> str:
     user = _user_or_404(user_id)
-    from nous.feedback import service as feedback
-
-    recent = feedback.latest(limit=10, tester_id=user.id)
+    recent = testers.recent_feedback(user.id, limit=10)
     history = audit.query(target=user.email, limit=20)
     history = [e for e in history if e.target == user.email]
     return render("testers/show.html", user=user, join_url=testers.join_url(user), recent=recent, history=history,

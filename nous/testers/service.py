@@ -1,4 +1,5 @@
-"""Testers: add, import, invite, join, deactivate, remove, search, export, flag overrides.
+"""Testers: add, import, invite, join, deactivate, remove, search, export. Their flag overrides are the
+flags area's (nous.flags.service.overrides).
 
 No `request` or `g` in here: routes, CLI commands and jobs call these functions with the actor and IP
 they know. Every change is written to the audit log in the same transaction as the change.
@@ -16,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -26,20 +27,21 @@ from sqlalchemy.exc import IntegrityError
 
 from nous import events
 from nous.audit import service as audit
-from nous.clock import aware
+from nous.clock import aware, utcnow
 from nous.email.service import queue_email
 from nous.extensions import db
-from nous.live.events import publish
-from nous.testers.models import ROLES, BetaUser
+from nous.flags.service import overrides_changed
+from nous.testers import JOIN_PATH
+from nous.testers.models import ROLES, BetaUser, tester_feedback
 from nous.text import clean_text, is_email
 
 log = logging.getLogger("nous.testers")
 
 __all__ = [
     "EmailUnavailable", "ImportReport", "InviteError", "TesterError", "accept_invite", "add", "export_rows",
-    "flag_overrides", "get", "get_by_email", "import_rows", "import_text", "invite", "invite_for_code", "join_url",
-    "normalize_email", "remove", "search", "set_active", "set_flag_override", "tester_for_feedback",
-    "touch_seen", "update",
+    "feedback_counts", "get", "get_by_email", "import_rows", "import_text", "invite", "invite_for_code", "join_url",
+    "normalize_email", "recent_feedback", "remove", "search", "set_active", "tester_for_feedback", "touch_seen",
+    "update",
 ]
 
 EXPORT_HEADER = ["id", "email", "role", "is_active", "invite_state", "source", "created_at", "invited_at",
@@ -81,10 +83,6 @@ class InviteError(Exception):
     def __init__(self, status: int, title: str, message: str) -> None:
         super().__init__(message)
         self.status, self.title, self.message = status, title, message
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalize_email(raw: Any) -> str:
@@ -208,24 +206,17 @@ def feedback_counts(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Feedback per tester for one page of testers (one grouped query on an indexed column)."""
     if not user_ids:
         return {}
-    from nous.feedback.models import Feedback
-
-    rows = db.session.execute(select(Feedback.tester_id, func.count()).where(Feedback.tester_id.in_(user_ids))
-                              .group_by(Feedback.tester_id))
+    fb = tester_feedback.c
+    rows = db.session.execute(select(fb.tester_id, func.count()).where(fb.tester_id.in_(user_ids))
+                              .group_by(fb.tester_id))
     return {tid: n for tid, n in rows}
 
 
-def flag_overrides(user_id_or_email: Any) -> dict[str, bool]:
-    """The tester's per-flag overrides {flag_key: on/off}; {} for an unknown tester."""
-    uid = _uuid(user_id_or_email)
-    if uid is not None:
-        flag_set = db.session.scalar(select(BetaUser.flag_set).where(BetaUser.id == uid))
-    elif isinstance(user_id_or_email, str) and "@" in user_id_or_email:
-        flag_set = db.session.scalar(select(BetaUser.flag_set)
-                                     .where(func.lower(BetaUser.email) == user_id_or_email.strip().lower()))
-    else:
-        return {}
-    return {str(k): v for k, v in (flag_set or {}).items() if isinstance(v, bool)}
+def recent_feedback(user_id: uuid.UUID, limit: int = 10) -> list[Any]:
+    """The tester's latest feedback, newest first: rows of (id, rating, message, created_at)."""
+    fb = tester_feedback.c
+    return list(db.session.execute(select(fb.id, fb.rating, fb.message, fb.created_at).where(fb.tester_id == user_id)
+                                   .order_by(fb.created_at.desc(), fb.id.desc()).limit(limit)))
 
 
 # --- changes ------------------------------------------------------------------------------------
@@ -250,8 +241,8 @@ def _check_seen(user: BetaUser, seen: str | None) -> None:
 
 def _announce(user_id: Any, action: str, version: str | None = None) -> None:
     """Tell live viewers (topic `testers`, after the commit): every view of the tester follows."""
-    publish("testers", {"id": str(user_id) if user_id is not None else None, "action": action, "version": version,
-                        "at": _now().isoformat()})
+    events.tester_changed.send(None, event={"id": str(user_id) if user_id is not None else None, "action": action,
+                                            "version": version, "at": utcnow().isoformat()})
 
 
 def add(email: Any, *, actor: str, role: Any = "TESTER", notes: Any = "", ip: str = "", source: str = "admin",
@@ -263,7 +254,7 @@ def add(email: Any, *, actor: str, role: Any = "TESTER", notes: Any = "", ip: st
     if get_by_email(address) is not None:
         raise TesterError(f"{address} is already a tester", "email", status=409)
     user = BetaUser(id=uuid.uuid4(), email=address, role=role, notes=notes, source=source, flag_set={},
-                    created_at=_now())
+                    created_at=utcnow())
     db.session.add(user)
     try:
         db.session.flush()
@@ -327,44 +318,13 @@ def remove(user_id: Any, *, actor: str, ip: str = "") -> str:
     db.session.commit()
     _announce(user_id, "removed")
     if had_overrides:
-        _flags_changed()
+        overrides_changed()
     return email
-
-
-def set_flag_override(user_id: Any, flag_key: str, value: bool | None, *, actor: str, ip: str = "") -> BetaUser:
-    """Force a flag on/off for one tester, or clear the override with `value=None`."""
-    user = _require(user_id)
-    key = str(flag_key).strip()
-    if not key or len(key) > 200:
-        raise TesterError("flag key must be 1 to 200 characters", "flag")
-    before = dict(user.flag_set or {})
-    after = dict(before)
-    if value is None:
-        after.pop(key, None)
-    else:
-        after[key] = bool(value)
-    if after != before:
-        user.flag_set = after  # a new dict, so the JSON column is marked changed
-        audit.record(actor, "testers.flag_override", user.email, {key: before.get(key)}, {key: after.get(key)},
-                     ip=ip, commit=False)
-        db.session.commit()
-        _flags_changed()
-        _announce(user.id, "updated", version_of(user))
-    return user
-
-
-def _flags_changed() -> None:
-    """Overrides are part of the flags area's per-process snapshot: tell every process to rebuild it."""
-    from nous.flags.cache import bump_version
-
-    bump_version()
 
 
 # --- invitations --------------------------------------------------------------------------------
 
 def join_url(user: BetaUser) -> str:
-    from nous.testers import JOIN_PATH
-
     return current_app.config["SYSTEM_BASE_URL"].rstrip("/") + JOIN_PATH.format(code=user.invite_code)
 
 
@@ -377,7 +337,7 @@ def invite(user_id: Any, *, actor: str, ip: str = "") -> BetaUser:
         raise TesterError(f"{user.email} has already joined", status=409)
     resend = user.invited_at is not None
     before = {"invited_at": _iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
-    user.invited_at = _now()
+    user.invited_at = utcnow()
     user.invite_sent_count = (user.invite_sent_count or 0) + 1
     after = {"invited_at": _iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
     audit.record(actor, "testers.resend" if resend else "testers.invite", user.email, before, after, ip=ip,
@@ -430,7 +390,7 @@ def invite_for_code(code: str) -> BetaUser:
 def accept_invite(code: str, ip: str = "") -> BetaUser:
     """Mark the tester as joined. A second accept (or a race of two) gets InviteError 410."""
     user = invite_for_code(code)
-    now = _now()
+    now = utcnow()
     done = db.session.execute(sql_update(BetaUser).where(BetaUser.id == user.id, BetaUser.joined_at.is_(None))
                               .values(joined_at=now, last_seen_at=now))
     if done.rowcount != 1:  # type: ignore[attr-defined]
@@ -567,7 +527,7 @@ def import_rows(rows: list[tuple[int, dict[str, str]]], *, actor: str, ip: str =
             item.result, item.reason = "skipped", "already a tester"
             continue
         user = BetaUser(id=uuid.uuid4(), email=address, role=role, notes=notes, source=source, flag_set={},
-                        created_at=_now())
+                        created_at=utcnow())
         db.session.add(user)
         added.append(user)
         audit.record(actor, "testers.add", address, None, {"email": address, "role": role, "source": source},
@@ -602,7 +562,7 @@ def tester_for_feedback(email: str, *, actor: str = "api:feedback") -> uuid.UUID
     found = db.session.scalar(stmt)
     if found is not None:
         return found
-    user = BetaUser(id=uuid.uuid4(), email=email, role="TESTER", source="feedback", flag_set={}, created_at=_now())
+    user = BetaUser(id=uuid.uuid4(), email=email, role="TESTER", source="feedback", flag_set={}, created_at=utcnow())
     try:
         with db.session.begin_nested():
             db.session.add(user)
@@ -662,7 +622,7 @@ _seen = _SeenRecently()
 def touch_seen(user_id: uuid.UUID, now: datetime | None = None, conn: Any = None) -> None:
     """Record activity at most once a minute per tester (keeps hot rows cool and round trips few).
     `conn`: a Core connection to run it on (the session's by default)."""
-    now = now or _now()
+    now = now or utcnow()
     if not _seen.due(user_id, now):
         return
     (conn or db.session.connection()).execute(

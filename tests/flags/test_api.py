@@ -205,8 +205,8 @@ def test_evaluate_answers_as_the_python_api_does(client, ctx, token, make_flag) 
     make_flag("child", enabled=True, dependencies=[{"feature": "rollout.half"}])
     make_flag("switched.off")
     tester = testers.add("ov@example.com", actor="t")
-    testers.set_flag_override(tester.id, "switched.off", True, actor="t")
-    testers.set_flag_override(tester.id, "variants", False, actor="t")
+    service.set_flag_override(tester.id, "switched.off", True, actor="t")
+    service.set_flag_override(tester.id, "variants", False, actor="t")
     assert flags.is_enabled("switched.off", {"userId": "ov@example.com"})
     for i in range(40):
         context = {"userId": "ov@example.com" if i == 0 else f"user-{i}",

@@ -113,8 +113,8 @@ def test_tester_overrides_win_and_follow_changes(ctx, make_flag) -> None:
     make_flag("risky", enabled=True)
     user = testers.add("Ada@Example.com", actor="t")
     assert flags.is_enabled("beta.feature", {"userId": str(user.id)}) is False
-    testers.set_flag_override(user.id, "beta.feature", True, actor="t")
-    testers.set_flag_override(user.id, "risky", False, actor="t")
+    service.set_flag_override(user.id, "beta.feature", True, actor="t")
+    service.set_flag_override(user.id, "risky", False, actor="t")
     service.bump_version()  # what the testers service does after a change of flag_set
     assert flags.is_enabled("beta.feature", {"userId": str(user.id)}) is True
     assert flags.is_enabled("beta.feature", {"userId": "ada@example.com"}) is True
@@ -123,7 +123,7 @@ def test_tester_overrides_win_and_follow_changes(ctx, make_flag) -> None:
     assert flags.is_enabled("risky", {"userId": "someone-else"}) is True
     assert flags.get_variant("beta.feature", {"userId": str(user.id)})["feature_enabled"] is True
     assert flags.evaluate_all({"userId": str(user.id)})["risky"]["enabled"] is False
-    testers.set_flag_override(user.id, "beta.feature", None, actor="t")
+    service.set_flag_override(user.id, "beta.feature", None, actor="t")
     service.bump_version()
     assert flags.is_enabled("beta.feature", {"userId": str(user.id)}) is False
 

@@ -76,11 +76,11 @@ def test_override_forces_a_flag_for_one_tester_and_clears_it(ctx, make_flag) -> 
     user = testers.add("cy@example.com", actor="t")
     forced = run_cli("nous", "flags", "override", "voice", "CY@example.com", "on")
     assert forced.returncode == 0 and "voice forced on for cy@example.com" in forced.stdout
-    assert testers.flag_overrides(str(user.id)) == {"voice": True}
+    assert service.flag_overrides(str(user.id)) == {"voice": True}
     assert "override: cy@example.com forced on" in run_cli("nous", "flags", "show", "voice").stdout
     by_id = run_cli("nous", "flags", "override", "voice", str(user.id), "clear")
     assert by_id.returncode == 0 and "cleared" in by_id.stdout
-    assert testers.flag_overrides(str(user.id)) == {}
+    assert service.flag_overrides(str(user.id)) == {}
     assert audit.query(action="testers.flag_override")[0].actor.startswith("cli:")
     unknown_flag = run_cli("nous", "flags", "override", "nope", "cy@example.com", "off")
     assert unknown_flag.returncode == 1 and "no active flag named nope" in unknown_flag.stderr

@@ -256,7 +256,7 @@ def test_a_testers_overrides_are_set_and_cleared_on_the_testers_page(admin_clien
     admin_client.post(url, data={"flag": "search.v2", "value": "off"}, headers={"HX-Request": "true"})
     admin_client.post(url, data={"flag": "old.flag", "value": "on"}, headers={"HX-Request": "true"})
     service.archive_flag("old.flag", actor="t")
-    assert testers.flag_overrides(str(user.id)) == {"voice": True, "search.v2": False, "old.flag": True}
+    assert service.flag_overrides(str(user.id)) == {"voice": True, "search.v2": False, "old.flag": True}
     assert flags.is_enabled("voice", {"userId": str(user.id)}) is True  # wins over the 0 % rollout
     assert flags.is_enabled("voice", {"userId": "ada@example.com"}) is True
     assert flags.is_enabled("search.v2", {"userId": str(user.id)}) is False
@@ -268,7 +268,7 @@ def test_a_testers_overrides_are_set_and_cleared_on_the_testers_page(admin_clien
     cleared = admin_client.post(url, data={"flag": "voice", "value": "clear"}, headers={"HX-Request": "true"})
     assert cleared.status_code == 200 and "cleared" in cleared.headers["HX-Trigger"]
     assert admin_client.post(url, data={"flag": "old.flag", "value": "clear"}).status_code == 303  # without HTMX
-    assert testers.flag_overrides(str(user.id)) == {"search.v2": False}
+    assert service.flag_overrides(str(user.id)) == {"search.v2": False}
     assert flags.is_enabled("voice", {"userId": str(user.id)}) is False
     changes = audit.query(action="testers.flag_override")
     assert len(changes) == 5 and {e.actor for e in changes} == {"admin@nous.test"}
@@ -290,7 +290,7 @@ def test_bad_overrides_are_refused_per_field_and_change_nothing(admin_client, ct
     resp = admin_client.post(f"{BASE}/-/testers/{user.id}", data=form, headers={"HX-Request": "true"})
     assert resp.status_code == 422 and message.encode() in resp.data
     assert f'id="override-{field}-error"'.encode() in resp.data
-    assert testers.flag_overrides(str(user.id)) == {}
+    assert service.flag_overrides(str(user.id)) == {}
 
 
 def test_overrides_of_an_unknown_tester_are_404(admin_client, ctx) -> None:

@@ -1,4 +1,4 @@
-"""Testers service: addresses, import report, search, invites and joining, flag overrides."""
+"""Testers service: addresses, import report, search, invites and joining."""
 
 from __future__ import annotations
 
@@ -159,23 +159,6 @@ def test_update_set_active_remove_are_audited_with_before_and_after(ctx) -> None
     assert exc.value.status == 404
 
 
-def test_flag_overrides_by_id_or_email(ctx) -> None:
-    user = testers.add("ada@example.com", actor="a")
-    assert testers.flag_overrides(user.id) == {}
-    testers.set_flag_override(user.id, "new-search", True, actor="admin@nous.test")
-    testers.set_flag_override(user.id, "voice", False, actor="admin@nous.test")
-    assert testers.flag_overrides(user.id) == {"new-search": True, "voice": False}
-    assert testers.flag_overrides(str(user.id)) == {"new-search": True, "voice": False}
-    assert testers.flag_overrides("ADA@example.com") == {"new-search": True, "voice": False}
-    testers.set_flag_override(user.id, "voice", None, actor="admin@nous.test")
-    assert testers.flag_overrides(user.id) == {"new-search": True}
-    assert testers.flag_overrides("nobody@example.com") == {}
-    assert testers.flag_overrides("not an id") == {}
-    assert [(e.before, e.after) for e in _audit("testers.flag_override")] == [
-        ({"new-search": None}, {"new-search": True}), ({"voice": None}, {"voice": False}),
-        ({"voice": False}, {"voice": None})]
-
-
 def test_join_flow_and_codes_that_cannot_be_used(ctx) -> None:
     user = testers.add("ada@example.com", actor="a")
     with pytest.raises(testers.InviteError) as unknown:
@@ -243,17 +226,3 @@ def test_invite_is_refused_for_joined_or_inactive_testers(ctx) -> None:
         with pytest.raises(testers.TesterError) as exc:
             testers.invite(user.id, actor="a")
         assert exc.value.status == 409
-
-
-
-def test_override_changes_make_every_process_reload_flags(ctx, redis_conn) -> None:
-    from nous.flags.cache import VERSION_KEY
-
-    user = testers.add("ada@example.com", actor="a")
-    start = redis_conn.get(VERSION_KEY)
-    testers.set_flag_override(user.id, "voice", True, actor="a")
-    first = redis_conn.get(VERSION_KEY)
-    testers.set_flag_override(user.id, "voice", True, actor="a")  # no change: no reload
-    assert first != start and redis_conn.get(VERSION_KEY) == first
-    testers.remove(user.id, actor="a")  # its overrides are gone with it
-    assert redis_conn.get(VERSION_KEY) not in (start, first)

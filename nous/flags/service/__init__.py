@@ -1,0 +1,82 @@
+"""Feature flags: create, change, version, restore, archive, schedule, import/export, tokens, segments,
+per-tester overrides — the flags area's service interface, one module per concern:
+
+| module       | what it does                                                                 |
+|--------------|------------------------------------------------------------------------------|
+| `errors`     | FlagError (one message per field, an HTTP status), FlagNotFound, FlagConflict |
+| `validation` | what a flag may be: key, field types, the engine's checks, parents           |
+| `versions`   | reading flags; every change a version with its diff and audit entry; announcing |
+| `editing`    | create, update, switch, roll out, archive, unarchive, restore                |
+| `simple`     | the console's simple form ⇄ strategies                                       |
+| `schedules`  | enable-at / disable-at, carried out every minute                             |
+| `transfer`   | export and import in Unleash's format                                        |
+| `segments`   | shared constraint lists                                                      |
+| `tokens`     | client tokens                                                                |
+| `clients`    | the SDKs that registered, and the counts they send                           |
+| `overrides`  | per-tester overrides                                                         |
+| `overview`   | the list's rows: who gets it, stale, evaluation counts                       |
+| `preview`    | would this context get it, and why                                           |
+
+No `request` or `g` in here: routes, CLI commands and jobs call these functions with the actor and IP
+they know. After a commit every process is told through the Redis version key (`bump_version`), so
+evaluation everywhere follows within a second. Definitions are checked with the engine's
+`validate_feature`, so nothing the engine cannot understand is ever stored.
+"""
+
+from __future__ import annotations
+
+from nous.flags.cache import bump_version
+from nous.flags.models import FLAG_TYPES
+from nous.flags.service.clients import clients, record_client, record_metrics
+from nous.flags.service.editing import (
+    archive_flag,
+    create_flag,
+    restore_version,
+    set_enabled,
+    set_rollout,
+    unarchive_flag,
+    update_flag,
+)
+from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
+from nous.flags.service.overrides import (
+    OVERRIDE_VALUES,
+    find_tester,
+    flag_overrides,
+    get_tester,
+    overrides_changed,
+    overriding_testers,
+    set_flag_override,
+    set_tester_override,
+    tester_override_rows,
+    tester_overrides,
+)
+from nous.flags.service.overview import counts, flag_is_stale, overview, rollout_summary
+from nous.flags.service.preview import preview
+from nous.flags.service.schedules import SCHEDULE_ACTOR, apply_schedules
+from nous.flags.service.segments import delete_segment, list_segments, save_segment
+from nous.flags.service.simple import SimpleModel, condition_from_form, simple_model, strategies_from_simple
+from nous.flags.service.tokens import TOKEN_PREFIX, create_token, list_tokens, revoke_token, token_hash
+from nous.flags.service.transfer import EXPORT_VERSION, ImportReport, export_document, import_document, parse_document
+from nous.flags.service.validation import check_key
+from nous.flags.service.versions import (
+    changes_since,
+    diff,
+    get_flag,
+    get_version,
+    history,
+    list_flags,
+    recent_changes,
+)
+
+__all__ = [
+    "EXPORT_VERSION", "FLAG_TYPES", "OVERRIDE_VALUES", "SCHEDULE_ACTOR", "TOKEN_PREFIX", "FlagConflict", "FlagError",
+    "FlagNotFound", "ImportReport", "SimpleModel", "apply_schedules", "archive_flag", "bump_version",
+    "changes_since", "check_key", "clients", "condition_from_form", "counts", "create_flag", "create_token",
+    "delete_segment", "diff", "export_document", "find_tester", "flag_is_stale", "flag_overrides", "get_flag",
+    "get_tester", "get_version", "history", "import_document", "list_flags", "list_segments", "list_tokens",
+    "overrides_changed", "overriding_testers", "overview", "parse_document", "preview", "recent_changes",
+    "record_client", "record_metrics", "restore_version", "revoke_token", "rollout_summary", "save_segment",
+    "set_enabled", "set_flag_override", "set_rollout", "set_tester_override", "simple_model",
+    "strategies_from_simple", "tester_override_rows", "tester_overrides", "token_hash", "unarchive_flag",
+    "update_flag",
+]

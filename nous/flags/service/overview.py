@@ -1,0 +1,87 @@
+"""What the console's list and `flags list` show of each flag: state, who gets it in a few words,
+last change, the stale marker and the evaluation counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from nous.clock import aware, utcnow
+from nous.extensions import get_redis
+from nous.flags.cache import is_stale, read_counts
+from nous.flags.models import Flag
+from nous.flags.service.versions import list_flags
+from nous.settings import service as settings
+
+PERCENT_STRATEGIES = ("gradualRolloutUserId", "gradualRolloutSessionId", "gradualRolloutRandom")
+
+
+def counts() -> dict[str, dict[str, int]]:
+    """Evaluation counts per flag (all time and last 24 h); {} when Redis cannot be reached."""
+    try:
+        return read_counts(get_redis())
+    except (redis.RedisError, OSError):
+        return {}
+
+
+def stale_days() -> int:
+    return settings.get("flags.stale_days")
+
+
+def flag_is_stale(flag: Flag) -> bool:
+    return not flag.archived and is_stale(flag.type, aware(flag.updated_at), stale_days())
+
+
+def _strategy_text(s: Mapping[str, Any]) -> str:
+    params = s.get("parameters") or {}
+    name = s.get("name")
+    if name == "default":
+        return "everyone"
+    if name == "flexibleRollout":
+        return f"{params.get('rollout', '?')} %"
+    if name in PERCENT_STRATEGIES:
+        return f"{params.get('percentage', '?')} %"
+    if name == "userWithId":
+        return f"{len([u for u in str(params.get('userIds', '')).split(',') if u.strip()])} user(s)"
+    if name == "remoteAddress":
+        return "IP list"
+    return str(name)
+
+
+def rollout_summary(flag: Flag) -> str:
+    """A few words for the list: who gets the flag (and in which variants, and on which parents)."""
+    if not flag.enabled:
+        return "off"
+    strategies = [s for s in flag.strategies or [] if isinstance(s, Mapping) and s.get("disabled") is not True]
+    parts = []
+    for s in strategies:
+        cons = len(s.get("constraints") or []) + len(s.get("segments") or [])
+        parts.append(_strategy_text(s) + (f" if {cons} condition(s)" if cons else ""))
+    summary = " or ".join(parts) or "everyone"
+    if flag.variants:
+        summary += f" · {len(flag.variants)} variants"
+    parents = [str(d.get("feature")) for d in flag.dependencies or [] if isinstance(d, Mapping)]
+    if parents:
+        summary += " · needs " + ", ".join(parents)
+    return summary
+
+
+def overview(q: str = "", archived: bool = False) -> list[dict[str, Any]]:
+    """Rows for the console list and `flags list`: state, type, last change, stale marker, counts."""
+    flags = list_flags(q, archived)
+    evals = counts()
+    days = stale_days()
+    now = utcnow()
+    rows = []
+    for f in flags:
+        c = evals.get(f.key, {})
+        rows.append({
+            "flag": f, "key": f.key, "type": f.type, "enabled": f.enabled, "archived": f.archived,
+            "description": f.description, "version": f.version, "updated_at": aware(f.updated_at),
+            "updated_by": f.updated_by, "stale": not f.archived and is_stale(f.type, aware(f.updated_at), days, now),
+            "rollout": rollout_summary(f), "evaluations": c.get("total", 0), "evaluations_24h": c.get("recent", 0),
+            "on_24h": c.get("recent_yes", 0), "enable_at": aware(f.enable_at), "disable_at": aware(f.disable_at),
+        })
+    return rows

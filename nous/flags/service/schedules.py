@@ -1,0 +1,46 @@
+"""Schedules: a flag's enable-at / disable-at times, carried out by the recurring job
+`flags.apply_schedules` (nous.flags.tasks, every minute)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from nous.clock import aware, utcnow
+from nous.extensions import db
+from nous.flags.models import Flag
+from nous.flags.service.versions import announce, get_flag, record
+
+SCHEDULE_ACTOR = "schedule:flags"
+
+
+def apply_schedules(now: datetime | None = None) -> list[str]:
+    """Carry out every enable-at / disable-at that is due; returns the keys that changed.
+
+    Each due time is cleared once applied; when both are due the later one decides. Archived flags
+    have no schedule."""
+    now = now or utcnow()
+    due = list(db.session.scalars(select(Flag.key).where(
+        Flag.archived.is_(False), (Flag.enable_at <= now) | (Flag.disable_at <= now)).order_by(Flag.key)))
+    changed = []
+    for key in due:
+        flag = get_flag(key, for_update=True)
+        before = flag.state()
+        steps = sorted((t, on) for t, on in ((aware(flag.enable_at), True), (aware(flag.disable_at), False))
+                       if t is not None and t <= now)
+        if not steps:
+            continue
+        for _when, on in steps:
+            flag.enabled = on
+            if on:
+                flag.enable_at = None
+            else:
+                flag.disable_at = None
+        notes = ", ".join(f"{'enable' if on else 'disable'} at {when.isoformat()}" for when, on in steps)
+        record(flag, "schedule", before, SCHEDULE_ACTOR, "", note=notes)
+        db.session.commit()
+        changed.append(key)
+    if changed:
+        announce()
+    return changed
