@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
@@ -149,6 +150,19 @@ def finite(value: Any) -> bool:
     if isinstance(value, int):
         return -INT64_MAX - 1 <= value <= INT64_MAX
     return isinstance(value, float) and math.isfinite(value)
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """A UUID given as one or as its text (any of the forms uuid.UUID reads); None for anything else."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 # --------------------------------------------------------------------------- integers
