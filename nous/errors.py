@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import redis
 from flask import Flask, Response, jsonify, render_template, request
@@ -14,6 +15,27 @@ from nous.extensions import db
 
 log = logging.getLogger("nous.errors")
 JSON_PREFIXES = ("/api/", "/health", "/readyz", "/healthz", "/metrics", "/openapi.json", "/widget.js")
+
+
+class Conflict(Exception):
+    """A change decided on an older state than the stored one, so nothing was saved (HTTP 409).
+
+    `current` is the stored state now and `changes` its latest changes, oldest first (audit events or
+    their dicts); the message says what changed, by whom last, and `tail` what the page shows now.
+    An area's conflict subclasses this and its own error class: `class XConflict(Conflict, XError)`.
+    """
+
+    status = 409
+
+    def __init__(self, what: str, current: Any, changes: list[Any], since: str = "you opened it",
+                 tail: str = "") -> None:
+        last = changes[-1] if changes else None
+        actor = last.get("actor") if isinstance(last, Mapping) else getattr(last, "actor", None)
+        who = f" by {actor}" if actor else ""
+        super().__init__(f"{what} was changed{who} since {since}; nothing was saved." + (f" {tail}" if tail else ""))
+        self.message = str(self)
+        self.current = current
+        self.changes = changes
 
 
 def wants_json() -> bool:

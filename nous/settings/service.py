@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nous import inputs
 from nous.audit import service as audit
+from nous.errors import Conflict
 from nous.extensions import db
 from nous.settings.models import Setting
 from nous.settings.registry import DEFINITIONS, SettingError, parse
@@ -31,20 +32,13 @@ __all__ = ["SettingConflict", "SettingError", "all_values", "export", "get", "hi
            "version_of"]
 
 
-class SettingConflict(ValueError):
+class SettingConflict(Conflict, ValueError):
     """A change decided on another value than the stored one: `current` is the value now, `changes`
     the latest changes of the setting (audit entries as dicts, oldest first)."""
 
-    status = 409
-
     def __init__(self, key: str, current: Any, changes: list[dict[str, Any]]) -> None:
-        who = f" by {changes[-1]['actor']}" if changes else ""
-        super().__init__(f"{key} was changed{who} since you opened the page; nothing was saved. "
-                         "It shows the stored value now.")
-        self.message = str(self)
+        super().__init__(key, current, changes, since="you opened the page", tail="It shows the stored value now.")
         self.key = key
-        self.current = current
-        self.changes = changes
 
 
 def version_of(value: Any) -> str:
