@@ -75,6 +75,7 @@ class TokenInfo:
     """What a check needs of a token, as this process holds it."""
 
     id: int
+    hash: str  # the SHA-256 of the token: never the same for two tokens, even across a restored database
     name: str
     scopes: frozenset[str]  # as granted (admin and write expanded)
     expires: float | None  # unix time
@@ -110,7 +111,7 @@ def _load() -> dict[str, TokenInfo]:
     out = {}
     for row in rows:
         expires = aware(row.expires_at)
-        out[row.token_hash] = TokenInfo(row.id, row.name, granted(row.scopes or ()),
+        out[row.token_hash] = TokenInfo(row.id, row.token_hash, row.name, granted(row.scopes or ()),
                                         expires.timestamp() if expires else None, row.revoked_at is not None)
     return out
 
@@ -150,12 +151,12 @@ _touch_lock = threading.Lock()
 def due_for_touch(info: TokenInfo) -> bool:
     """Whether this use should be written (at most every TOUCH_EVERY seconds per token and process);
     claims the write when it is."""
-    touched: dict[int, float] = current_app.extensions.setdefault("nous.adminapi.touched", {})
+    touched: dict[str, float] = current_app.extensions.setdefault("nous.adminapi.touched", {})
     now = time.monotonic()
     with _touch_lock:
-        if now - touched.get(info.id, float("-inf")) < TOUCH_EVERY:
+        if now - touched.get(info.hash, float("-inf")) < TOUCH_EVERY:
             return False
-        touched[info.id] = now
+        touched[info.hash] = now
     return True
 
 
