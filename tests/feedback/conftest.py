@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.feedback.helpers import set_setting
+from nous.feedback import service as feedback
+from tests.feedback.helpers import GOOD, set_setting
 
 
 @pytest.fixture
@@ -23,3 +24,9 @@ def _empty_cache(request: pytest.FixtureRequest) -> None:
 
         with request.getfixturevalue("app").app_context():
             cache.clear()
+
+
+@pytest.fixture
+def row_id(ctx: Any) -> int:
+    """One stored feedback (GOOD), inside an app context."""
+    return feedback.submit(GOOD).id

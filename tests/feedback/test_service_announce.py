@@ -1,10 +1,14 @@
-"""Live events on topic `feedback`: published after the commit, read back from nous.live's replay buffer in Redis."""
+"""What the feedback service tells the rest of the app (nous/feedback/service/announce.py), after the commit:
+`feedback.updated`, which live publishes on topic `feedback` (read back from its replay buffer in Redis), and
+`feedback.created` for the workflows."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import nous.live
+from nous.feedback import service as feedback
 from nous.live.events import replay
 from tests.feedback.helpers import GOOD
 
@@ -55,13 +59,31 @@ def test_status_changes_are_published(app, client, admin_client, redis_conn, unl
 
 def test_a_failed_publish_never_loses_the_feedback(app, client, unlimited, monkeypatch) -> None:
     """Even a publisher that raises (it is written never to) leaves a stored 201."""
-    from nous.feedback import service
-
     def broken(topic: str, event: dict[str, Any]) -> None:
         raise RuntimeError("live publishing broke")
 
-    monkeypatch.setattr(service, "publish", broken)
+    monkeypatch.setattr(nous.live, "publish", broken)  # what live's feedback.updated listener calls
     resp = client.post(API, json=GOOD)
     assert resp.status_code == 201
     with app.app_context():
-        assert service.get(resp.get_json()["id"]) is not None
+        assert feedback.get(resp.get_json()["id"]) is not None
+
+
+def test_feedback_created_signal_and_a_failing_listener(app, client) -> None:
+    seen: list[dict] = []
+
+    def listener(sender, feedback):
+        seen.append(feedback)
+
+    def broken(sender, feedback):
+        raise RuntimeError("listener bug")
+
+    feedback.feedback_created.connect(broken)  # whichever runs first, the other still runs
+    feedback.feedback_created.connect(listener)
+    try:
+        resp = client.post(API, json=GOOD)
+    finally:
+        feedback.feedback_created.disconnect(listener)
+        feedback.feedback_created.disconnect(broken)
+    assert resp.status_code == 201
+    assert [s["id"] for s in seen] == [resp.get_json()["id"]] and seen[0]["message"] == GOOD["message"]

@@ -1,0 +1,182 @@
+"""Figures: the public statistics (cached, refreshed in the background), the console's charts and the
+rows per status. Spam never counts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Date, cast, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from nous.clock import utcnow
+from nous.extensions import cache, db
+from nous.feedback.models import STATUSES, Feedback
+from nous.feedback.service.common import (
+    BY_STATUS_KEY,
+    CHARTS_CACHE_SECONDS,
+    STATS_CACHE_SECONDS,
+    STATS_KEY,
+    STATS_STALE_SECONDS,
+    day_start,
+)
+
+log = logging.getLogger("nous.feedback")
+
+_VISIBLE = Feedback.status != "spam"
+
+
+def _day_expr() -> Any:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", Feedback.created_at), Date)
+    return func.date(Feedback.created_at)
+
+
+def _day_key(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
+
+
+def _avg(total: int, n: int) -> float | None:
+    return round(total / n, 2) if n else None
+
+
+def _per_day(start: date) -> dict[str, tuple[int, int]]:
+    """{"YYYY-MM-DD": (rows, sum of their ratings)} from `start` on (UTC days), over the created_at index."""
+    day = _day_expr()
+    return {_day_key(d): (n, int(s)) for d, n, s in db.session.execute(
+        select(day, func.count(), func.sum(Feedback.rating)).where(_VISIBLE, Feedback.created_at >= day_start(start))
+        .group_by(day))}
+
+
+def compute_stats(top_features: int = 20) -> dict[str, Any]:
+    """Public figures over everything but spam: total, average, distribution, per feature, last 30 days.
+
+    Two statements: one grouped pass over the table (feature x rating) and one range over the last
+    30 days on the created_at index.
+    """
+    distribution = {str(i): 0 for i in range(1, 6)}
+    features: dict[str | None, list[int]] = {}
+    for feature, rating, n in db.session.execute(
+            select(Feedback.feature, Feedback.rating, func.count()).where(_VISIBLE)
+            .group_by(Feedback.feature, Feedback.rating)):
+        distribution[str(rating)] += n
+        acc = features.setdefault(feature, [0, 0])
+        acc[0] += n
+        acc[1] += n * rating
+    total = sum(distribution.values())
+    rating_sum = sum(int(k) * v for k, v in distribution.items())
+    ranked = sorted(features.items(), key=lambda kv: (-kv[1][0], kv[0] is None, kv[0] or ""))[:top_features]
+    per_feature = [{"feature": f, "count": n, "average_rating": round(s / n, 2)} for f, (n, s) in ranked]
+    start = utcnow().date() - timedelta(days=29)
+    by_day = _per_day(start)
+    daily = []
+    for i in range(30):
+        d = (start + timedelta(days=i)).isoformat()
+        n, s = by_day.get(d, (0, 0))
+        daily.append({"date": d, "count": n, "average_rating": _avg(s, n)})
+    n30 = sum(x["count"] for x in daily)
+    s30 = sum(v[1] for k, v in by_day.items() if k >= start.isoformat())
+    return {
+        "total": total,
+        "average_rating": _avg(rating_sum, total),
+        "distribution": distribution,
+        "per_feature": per_feature,
+        "last_30_days": {"total": n30, "average_rating": _avg(s30, n30), "daily": daily},
+        "generated_at": utcnow().replace(microsecond=0).isoformat(),
+    }
+
+
+_computing = threading.Lock()  # one computation per process at a time
+
+
+def stats() -> dict[str, Any]:
+    """`compute_stats()`, cached in this process: fresh for STATS_CACHE_SECONDS; after that the old
+    figures are still served (up to STATS_STALE_SECONDS) while a background thread computes new
+    ones, so no request waits for the computation but the very first."""
+    entry = cache.get(STATS_KEY)
+    if entry is not None and time.monotonic() - entry[0] < STATS_CACHE_SECONDS:
+        return entry[1]
+    if entry is not None:
+        if _computing.acquire(blocking=False):
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            threading.Thread(target=_refresh_stats, args=(app,), name="feedback-stats", daemon=True).start()
+        return entry[1]  # seconds old: the new figures follow in a moment
+    with _computing:
+        latest = cache.get(STATS_KEY)  # another request may have computed them while this one waited
+        if latest is not None:
+            return latest[1]
+        return _store_stats()
+
+
+def _store_stats() -> dict[str, Any]:
+    figures = compute_stats()
+    cache.set(STATS_KEY, (time.monotonic(), figures), timeout=STATS_STALE_SECONDS)
+    return figures
+
+
+def _refresh_stats(app: Any) -> None:
+    """Runs in its own thread, holding `_computing`, which it releases."""
+    try:
+        with app.app_context():
+            try:
+                _store_stats()
+            except Exception:  # the old figures stay; the next request after them tries again
+                log.exception("feedback statistics not refreshed")
+            finally:
+                db.session.remove()
+    finally:
+        _computing.release()
+
+
+def invalidate() -> None:
+    """Status changes move rows in or out of the statistics (spam) and the status counts."""
+    cache.delete_many(STATS_KEY, BY_STATUS_KEY)
+
+
+def charts(days: int = 90) -> dict[str, Any]:
+    """Series for the console charts: per day volume and average rating, per feature, per rating."""
+    days = max(7, min(days, 365))
+    key = f"nous:feedback:charts:{days}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    start = utcnow().date() - timedelta(days=days - 1)
+    rows = _per_day(start)
+    xs, counts, avgs = [], [], []
+    for i in range(days):
+        d = start + timedelta(days=i)
+        n, s = rows.get(d.isoformat(), (0, 0))
+        xs.append(int(day_start(d).timestamp()))
+        counts.append(n)
+        avgs.append(_avg(s, n))
+    base = stats()
+    result = {
+        "days": xs, "count": counts, "average": avgs,
+        "features": [{"feature": f["feature"] or "(none)", "count": f["count"], "average": f["average_rating"]}
+                     for f in base["per_feature"][:12]],
+        "ratings": [base["distribution"][str(i)] for i in range(1, 6)],
+    }
+
+    cache.set(key, result, timeout=CHARTS_CACHE_SECONDS)
+    return result
+
+
+def counts_by_status() -> dict[str, int]:
+    """Rows per status for the console header, cached like the statistics."""
+    key = BY_STATUS_KEY
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    out = dict.fromkeys(STATUSES, 0)
+    try:
+        for status, n in db.session.execute(select(Feedback.status, func.count()).group_by(Feedback.status)):
+            out[status] = n
+    except SQLAlchemyError:
+        db.session.rollback()
+        return out
+    cache.set(key, out, timeout=STATS_CACHE_SECONDS)
+    return out

@@ -1,0 +1,302 @@
+"""Submissions from the widget and the public API: validate each field, drop bots, store the row, find or
+make its tester, and tell the rest of the app."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.exc import SQLAlchemyError
+
+from nous import inputs
+from nous.clock import utcnow
+from nous.extensions import db
+from nous.feedback.models import CATEGORIES, Feedback
+from nous.feedback.service.announce import announce_created, feedback_created, tell_viewers
+from nous.feedback.service.common import (
+    APP_VERSION_MAX,
+    EMAIL_MAX,
+    FEATURE_MAX,
+    HONEYPOT_FIELD,
+    MESSAGE_MAX,
+    PAGE_URL_MAX,
+    PAGE_URL_PATTERN,
+    USER_AGENT_MAX,
+    VIEWPORT_PATTERN,
+    ValidationFailed,
+)
+from nous.settings import service as settings
+from nous.testers import service as testers
+from nous.text import clean_text, is_email
+
+log = logging.getLogger("nous.feedback")
+
+_VISIBLE = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f\ufffd\ud800-\udfff]")  # MESSAGE_PATTERN, lone surrogates too
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@dataclass
+class Submission:
+    rating: int
+    message: str
+    category: str
+    feature: str | None = None
+    email: str | None = None
+    page_url: str | None = None
+    viewport: str | None = None
+    app_version: str | None = None
+    tester_id: uuid.UUID | None = None
+    elapsed_ms: float | None = None
+    honeypot: bool = False
+
+
+# --- one step per field: the value to store, or _Invalid with the field's message -------------------
+
+class _Invalid(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+def _integer(value: Any, from_form: bool) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if from_form and isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _number(value: Any, from_form: bool) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if inputs.finite(value) else None
+    if from_form and isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if inputs.finite(number) else None
+    return None
+
+
+def _rating(value: Any, from_form: bool) -> int:
+    if _blank(value):
+        raise _Invalid("is required")
+    rating = _integer(value, from_form)
+    if rating is None or not 1 <= rating <= 5:
+        raise _Invalid("must be a whole number from 1 to 5")
+    return rating
+
+
+def _message(value: Any, from_form: bool) -> str:
+    if _blank(value):
+        raise _Invalid("is required")
+    if not isinstance(value, str):
+        raise _Invalid("must be text")
+    if len(value) > MESSAGE_MAX:
+        raise _Invalid(f"must be at most {MESSAGE_MAX} characters (got {len(value)})")
+    if not _VISIBLE.search(value):
+        raise _Invalid("must not be empty")
+    return clean_text(value).strip()
+
+
+def _category(value: Any, from_form: bool) -> str:
+    if _blank(value):
+        raise _Invalid("is required")
+    if value not in CATEGORIES:
+        raise _Invalid(f"must be one of {', '.join(CATEGORIES)}")
+    return value
+
+
+def _optional_text(limit: int) -> Callable[[Any, bool], str | None]:
+    def step(value: Any, from_form: bool) -> str | None:
+        if _blank(value):
+            return None
+        if not isinstance(value, str):
+            raise _Invalid("must be text")
+        if len(value) > limit:
+            raise _Invalid(f"must be at most {limit} characters")
+        return clean_text(value).strip() or None
+    return step
+
+
+def _email(value: Any, from_form: bool) -> str | None:
+    if _blank(value):
+        return None
+    if not isinstance(value, str) or len(value) > EMAIL_MAX or not is_email(value.strip()):
+        raise _Invalid("must be a valid email address")
+    return value.strip().lower()
+
+
+def _page_url(value: Any, from_form: bool) -> str | None:
+    if _blank(value):
+        return None
+    if not isinstance(value, str) or len(value) > PAGE_URL_MAX or not re.search(PAGE_URL_PATTERN, value):
+        raise _Invalid(f"must be an http(s) URL of at most {PAGE_URL_MAX} characters")
+    return clean_text(value).strip()
+
+
+def _viewport(value: Any, from_form: bool) -> str | None:
+    if _blank(value):
+        return None
+    if not isinstance(value, str) or not re.search(VIEWPORT_PATTERN, value):
+        raise _Invalid("must look like 1280x720 (width x height in CSS pixels)")
+    return value.strip()
+
+
+def _tester_id(value: Any, from_form: bool) -> uuid.UUID | None:
+    if _blank(value):
+        return None
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return uuid.UUID(value)
+    raise _Invalid("must be a tester id (a UUID like 0b7e…-…)")
+
+
+def _honeypot(value: Any, from_form: bool) -> bool:
+    if not _blank(value) and not isinstance(value, str):
+        raise _Invalid("must be text")
+    return not _blank(value)
+
+
+def _elapsed(value: Any, from_form: bool) -> float | None:
+    if _blank(value):
+        return None
+    elapsed = _number(value, from_form)
+    if elapsed is None or elapsed < 0:
+        raise _Invalid("must be a number of milliseconds, 0 or more")
+    return elapsed
+
+
+# (field in the submission, attribute of Submission, its step), in the order errors are reported
+_FIELDS: tuple[tuple[str, str, Callable[[Any, bool], Any]], ...] = (
+    ("rating", "rating", _rating),
+    ("message", "message", _message),
+    ("category", "category", _category),
+    ("feature", "feature", _optional_text(FEATURE_MAX)),
+    ("app_version", "app_version", _optional_text(APP_VERSION_MAX)),
+    ("email", "email", _email),
+    ("page_url", "page_url", _page_url),
+    ("viewport", "viewport", _viewport),
+    ("tester_id", "tester_id", _tester_id),
+    (HONEYPOT_FIELD, "honeypot", _honeypot),
+    ("elapsed_ms", "elapsed_ms", _elapsed),
+)
+
+
+def validate(data: Mapping[str, Any], *, from_form: bool = False) -> Submission:
+    """A submission from a JSON object or a form; ValidationFailed with a message per bad field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field, attribute, step in _FIELDS:
+        try:
+            values[attribute] = step(data.get(field), from_form)
+        except _Invalid as exc:
+            errors[field] = exc.message
+    if errors:
+        raise ValidationFailed(errors)
+    return Submission(**values)
+
+
+# --- storing ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    stored: bool
+    reason: str = ""
+
+
+def _bot_reason(sub: Submission, min_submit_ms: int) -> str:
+    if sub.honeypot:
+        return "honeypot"
+    if sub.elapsed_ms is not None and sub.elapsed_ms < min_submit_ms:
+        return "too fast"
+    return ""
+
+
+def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str = "") -> Outcome:
+    """Validate and store one submission. Bots (honeypot filled, sent faster than the setting
+    `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing.
+
+    The row is committed on a connection of its own (autocommit), whatever the caller's session
+    holds; then live viewers and the workflows hear of it."""
+    sub = validate(data, from_form=from_form)
+    reason = _bot_reason(sub, int(settings.get("feedback.min_submit_ms")))
+    if reason:
+        log.info("feedback dropped as a bot", extra={"reason": reason})
+        return Outcome(id=secrets.randbelow(2**31 - 1) + 1, stored=False, reason=reason)
+    now = utcnow()
+    values = {"created_at": now, "updated_at": now, "rating": sub.rating, "message": sub.message,
+              "feature": sub.feature, "category": sub.category, "status": "new", "email": sub.email,
+              "page_url": sub.page_url, "user_agent": clean_text(user_agent[:USER_AGENT_MAX]) or None,
+              "viewport": sub.viewport, "app_version": sub.app_version}
+    # One Core INSERT … RETURNING that also finds the tester (a subquery), committed as it runs
+    # (autocommit): the public API's hot path costs one round trip to the database, no BEGIN and
+    # COMMIT around it, and skips the ORM's unit of work.
+    by = "id" if sub.tester_id is not None else "email" if sub.email else ""
+    params = {**values, "tester_ref": sub.tester_id if by == "id" else sub.email}
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
+        if tester_id is not None:
+            testers.touch_seen(tester_id, now, conn=conn)
+    if sub.tester_id is not None and tester_id is None:
+        log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
+    if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
+        tester_id = _link_new_tester(feedback_id, sub.email, now)
+    tell_viewers("created", feedback_id, values)
+    if feedback_created.receivers:
+        announce_created(Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict())
+    return Outcome(id=feedback_id, stored=True)
+
+
+_INSERT_COLUMNS = ("created_at", "updated_at", "rating", "message", "feature", "category", "status", "email",
+                   "page_url", "user_agent", "viewport", "app_version")
+_inserts: dict[str, Any] = {}
+
+
+def _insert_statement(by: str) -> Any:
+    """INSERT … RETURNING id, tester_id with bound parameters, built once per way of finding the
+    tester ("id", "email" or "" for none): only the values change from one submission to the next."""
+    stmt = _inserts.get(by)
+    if stmt is None:
+        table = Feedback.__table__
+        ref = bindparam("tester_ref", type_=table.c.tester_id.type if by == "id" else table.c.email.type)
+        tester = testers.tester_subquery_for(by, ref)
+        stmt = _inserts[by] = table.insert().values(
+            **{c: bindparam(c, type_=table.c[c].type) for c in _INSERT_COLUMNS}, tester_id=tester,
+        ).returning(table.c.id, table.c.tester_id)
+
+    return stmt
+
+
+def _link_new_tester(feedback_id: int, email: str, now: datetime) -> uuid.UUID | None:
+    """The feedback is stored; now the tester record for its new address and the link to it, in a
+    transaction of their own. Should that fail, the feedback stays stored without the link (logged)."""
+    table = Feedback.__table__
+    try:
+        tester_id = testers.tester_for_feedback(email)
+        db.session.execute(table.update().where(table.c.id == feedback_id).values(tester_id=tester_id))
+        testers.touch_seen(tester_id, now)
+        db.session.commit()
+        return tester_id
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("feedback stored, but no tester record made for its address", extra={"feedback_id": feedback_id})
+        return None
