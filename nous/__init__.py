@@ -128,7 +128,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if query_stats not in FLUSHERS:
         FLUSHERS.append(query_stats)
 
-    from nous import cli, errors, inputs, telemetry, web
+    from nous import cli, demo, errors, inputs, telemetry, web
     from nous.openapi import bp as openapi_bp
 
     telemetry.init_app(app)
@@ -140,5 +140,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         module = importlib.import_module(f"nous.{area}")
         if hasattr(module, "init_app"):
             module.init_app(app)
+    demo.init_app(app)  # `flask nous seed-demo`: every area's demo data together
     cli.init_app(app)
     return app

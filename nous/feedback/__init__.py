@@ -1,20 +1,22 @@
-"""Feedback: the public API and widget, and the triage console at /admin/beta/feedback."""
+"""Feedback: the public API and widget (`api`, blueprint `feedback_api`), the triage console at
+/admin/beta/feedback (`routes`, blueprint `feedback`), `flask nous feedback …` (`cli`) and the service
+package they share (`service`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint("feedback", __name__)
+from nous.cli import nous
+from nous.feedback.api import api_bp
+from nous.feedback.cli import feedback_group
+from nous.feedback.routes import bp
 
-from nous.feedback import api, routes  # noqa: E402,F401
+__all__ = ["api_bp", "bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from nous.cli import nous
-    from nous.feedback.cli import feedback_group, seed_demo_command
-
-    app.register_blueprint(bp)
+    if "feedback" not in app.blueprints:
+        app.register_blueprint(bp)
+        app.register_blueprint(api_bp)
     if "feedback" not in nous.commands:
         nous.add_command(feedback_group)
-    if "seed-demo" not in nous.commands:
-        nous.add_command(seed_demo_command)

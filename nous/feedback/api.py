@@ -1,4 +1,5 @@
-"""The public feedback API and the widget script: `POST /api/feedback`, `GET /api/feedback/stats`, `GET /widget.js`.
+"""The public feedback API and the widget script, on their own blueprint (`feedback_api`): `POST /api/feedback`,
+`GET /api/feedback/stats`, `GET /widget.js`.
 
 CORS is answered for the origins in the setting `feedback.widget_origins`, never with credentials;
 a browser POST from any other site is refused with 403 (plain form posts need no preflight, so the
@@ -17,21 +18,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import BadRequest
 
 from nous import inputs, openapi
 from nous.errors import error_response
-from nous.feedback import bp, ratelimit
+from nous.feedback import ratelimit
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES
 from nous.settings import service as settings
 
 MAX_BODY = 64 * 1024  # a full 4000-character message in any script fits many times over
-CORS_ENDPOINTS = frozenset({"feedback.submit_feedback", "feedback.feedback_stats"})
+CORS_ENDPOINTS = frozenset({"feedback_api.submit_feedback", "feedback_api.feedback_stats"})
 EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Accept-Language"
+
+api_bp = Blueprint("feedback_api", __name__)
 
 
 def _origin_of(url: str) -> str:
@@ -50,11 +53,11 @@ def origin_allowed(origin: str) -> bool:
 
 def _refusal_readable(origin: str, resp: Response) -> bool:
     """A refused site may send a submission and read the 403 that refuses it, nothing more."""
-    return (request.endpoint == "feedback.submit_feedback" and feedback.web_origin(origin) is not None
+    return (request.endpoint == "feedback_api.submit_feedback" and feedback.web_origin(origin) is not None
             and (request.method == "OPTIONS" or resp.status_code == 403))
 
 
-@bp.after_request
+@api_bp.after_request
 def _cors(resp: Response) -> Response:
     if request.endpoint not in CORS_ENDPOINTS:
         return resp
@@ -70,7 +73,7 @@ def _cors(resp: Response) -> Response:
     if allowed:
         resp.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     if request.method == "OPTIONS":
-        posts = request.endpoint == "feedback.submit_feedback"
+        posts = request.endpoint == "feedback_api.submit_feedback"
         methods = "POST, GET, OPTIONS" if posts else "GET, OPTIONS"
         resp.headers["Access-Control-Allow-Methods"] = methods if allowed else "POST"
         resp.headers["Access-Control-Allow-Headers"] = ALLOWED_REQUEST_HEADERS
@@ -82,7 +85,7 @@ def _invalid(errors: dict[str, str], message: str = "Some fields need attention.
     return jsonify({"error": "Bad Request", "message": message, "errors": errors}), 400
 
 
-@bp.route("/api/feedback", methods=["POST", "OPTIONS"], provide_automatic_options=False)
+@api_bp.route("/api/feedback", methods=["POST", "OPTIONS"], provide_automatic_options=False)
 def submit_feedback() -> Any:
     if request.method == "OPTIONS":
         return Response(status=204)
@@ -126,7 +129,7 @@ def _submit() -> Any:
     return resp
 
 
-@bp.route("/api/feedback/stats", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+@api_bp.route("/api/feedback/stats", methods=["GET", "OPTIONS"], provide_automatic_options=False)
 def feedback_stats() -> Any:
     if request.method == "OPTIONS":
         return Response(status=204)
@@ -135,7 +138,7 @@ def feedback_stats() -> Any:
     return resp
 
 
-@bp.get("/widget.js")
+@api_bp.get("/widget.js")
 def widget_js() -> Response:
     """The embeddable widget; loadable from any origin (CORS and CORP), cached briefly by browsers."""
     folder = Path(current_app.static_folder or "static") / "widget"

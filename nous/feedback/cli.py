@@ -1,4 +1,4 @@
-"""`flask nous feedback export` and `flask nous seed-demo`."""
+"""`flask nous feedback export`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ import sys
 from datetime import date
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 
 from nous.exports import csv_lines
 from nous.feedback import service
 from nous.feedback.models import CATEGORIES, STATUSES
-
-
-def _actor() -> str:
-    from nous.cli import cli_actor
-
-    return cli_actor()
 
 
 @click.group("feedback", cls=AppGroup)
@@ -65,41 +59,3 @@ def export_command(fmt: str, output: str | None, status: str | None, rating: int
             out.close()
     click.echo(f"{n} feedback exported" + (f" to {output}" if output else ""), err=True)
 
-
-@click.command("seed-demo")
-@click.option("--testers", type=click.IntRange(0, 500), default=40, show_default=True)
-@click.option("--feedback", "feedback_count", type=click.IntRange(0, 100_000), default=600, show_default=True)
-@click.option("--days", type=click.IntRange(1, 365), default=60, show_default=True,
-              help="Spread feedback over this many days.")
-@click.option("--seed", "seed_value", type=int, default=None, help="Random seed, for the same data every time.")
-@click.option("--workflows/--no-workflows", "with_workflows", default=True, show_default=True,
-              help="Also install the example workflows (those not there yet, by name).")
-@click.option("--flags/--no-flags", "with_flags", default=True, show_default=True,
-              help="Also create the demo feature flags (those not there yet, by key).")
-@with_appcontext
-def seed_demo_command(testers: int, feedback_count: int, days: int, seed_value: int | None,
-                      with_workflows: bool, with_flags: bool) -> None:
-    """Add realistic demo testers and feedback (example.com addresses), demo feature flags and the
-    example workflows; safe to run again."""
-    from nous.feedback import demo
-
-    result = demo.seed(actor=_actor(), testers=testers, feedback=feedback_count, days=days, seed_value=seed_value)
-    totals = demo.counts()
-    click.echo(f"added {result.testers_added} testers ({result.testers_skipped} already there) and "
-               f"{result.feedback_added} feedback; now {totals['testers']} testers, {totals['feedback']} feedback")
-    if with_flags:
-        from nous.flags import demo as flags_demo
-
-        for key, outcome in flags_demo.seed(actor=_actor()):
-            click.echo(f"demo flag {key}: {'added' if outcome == 'created' else 'already there'}")
-    if with_workflows:
-        _seed_workflows()
-
-
-def _seed_workflows() -> None:
-    try:
-        from nous.workflows.examples import seed_examples
-    except ImportError:  # the workflows area is not installed: nothing to add
-        return
-    for name, outcome in seed_examples(actor=_actor()):
-        click.echo(f"example workflow {name!r}: {'added' if outcome == 'created' else 'already there'}")

@@ -1,4 +1,4 @@
-"""`flask nous seed-demo`: realistic testers and feedback to try the console with.
+"""Realistic demo testers and feedback to try the console with (`flask nous seed-demo`, nous/demo.py).
 
 Addresses use the reserved example domains (RFC 2606), so no demo invite can reach a real person.
 """
@@ -8,12 +8,13 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from nous.audit import service as audit
+from nous.clock import utcnow
 from nous.extensions import cache, db
 from nous.feedback.models import Feedback, FeedbackTag
 from nous.feedback.service import BY_STATUS_KEY, STATS_KEY
@@ -99,7 +100,7 @@ def _status(rng: random.Random, age_days: float) -> str:
 def seed(*, actor: str, testers: int = 40, feedback: int = 600, days: int = 60,
          seed_value: int | None = None) -> SeedResult:
     rng = random.Random(seed_value)
-    now = datetime.now(UTC)
+    now = utcnow()
     existing = {e.lower() for e in db.session.scalars(select(BetaUser.email))}
     users: list[BetaUser] = []
     skipped = 0

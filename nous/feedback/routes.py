@@ -1,4 +1,5 @@
-"""The triage console at /admin/beta/feedback: thin — parse, call the service, render a page or a fragment."""
+"""The triage console at /admin/beta/feedback (blueprint `feedback`): thin — parse, call the service, render a
+page or a fragment."""
 
 from __future__ import annotations
 
@@ -6,16 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from flask import Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 
 from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
+from nous.changes import mark_changed
 from nous.exports import csv_response
-from nous.feedback import bp
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES, STATUSES
 from nous.inputs import arg_int, form_ints
-from nous.changes import mark_changed
+from nous.testers import service as testers
 from nous.testers.service import TesterError
 from nous.web import is_fragment_request, render, safe_next, toast
 
@@ -23,6 +24,7 @@ PREFIX = "/admin/beta/feedback"
 REFRESH_EVENT = "feedback-changed"
 PAGE_SIZE = 50
 
+bp = Blueprint("feedback", __name__, url_prefix=PREFIX)
 
 
 def _row_or_404(feedback_id: int) -> Any:
@@ -38,7 +40,7 @@ def _list_context() -> dict[str, Any]:
     return {"f": f, "page": page, "statuses": STATUSES, "categories": CATEGORIES, "back": request.full_path}
 
 
-@bp.get(PREFIX)
+@bp.get("")
 @admin_required
 def admin_index() -> str:
     ctx = _list_context()
@@ -50,7 +52,7 @@ def admin_index() -> str:
                            tags=feedback.known_tags(), active="feedback")
 
 
-@bp.get(PREFIX + "/export.csv")
+@bp.get("/export.csv")
 @admin_required
 def admin_export() -> Response:
     f = feedback.parse_filter(request.args)
@@ -58,32 +60,27 @@ def admin_export() -> Response:
     return csv_response(f"nous-feedback-{stamp}.csv", feedback.EXPORT_HEADER, feedback.export_rows(f))
 
 
-@bp.get(PREFIX + "/charts.json")
+@bp.get("/charts.json")
 @admin_required
 def admin_charts() -> Response:
     return jsonify(feedback.charts(arg_int("days", 90, minimum=1, maximum=999)))
 
 
-@bp.get(PREFIX + "/panel/latest")
+@bp.get("/panel/latest")
 @admin_required
 def panel_latest() -> str:
-    return render("feedback/panel_page.html", "feedback/_panel_latest.html", items=feedback.latest(limit=8),
-                  active="dashboard")
+    return render("feedback/latest.html", block="panel", items=feedback.latest(limit=8), active="dashboard")
 
 
 def _detail_context(row: Any) -> dict[str, Any]:
     history = [e for e in audit.query(target=f"feedback:{row.id}", limit=50) if e.target == f"feedback:{row.id}"]
-    tester = None
-    if row.tester_id:
-        from nous.testers import service as testers
-
-        tester = testers.get(row.tester_id)
+    tester = testers.get(row.tester_id) if row.tester_id else None
     return {"fb": row, "tags": feedback.tags_for([row.id])[row.id], "replies": feedback.replies(row.id),
             "reply_to": feedback.reply_address(row), "history": history, "tester": tester, "statuses": STATUSES,
             "back": safe_next(request.args.get("back"), url_for("feedback.admin_index"))}
 
 
-@bp.get(PREFIX + "/<int:feedback_id>")
+@bp.get("/<int:feedback_id>")
 @admin_required
 def admin_show(feedback_id: int) -> str:
     row = _row_or_404(feedback_id)
@@ -119,7 +116,7 @@ def _status_html(row: Any, **extra: Any) -> str:
     return render_template("feedback/_status_form.html", fb=row, statuses=STATUSES, **extra)
 
 
-@bp.post(PREFIX + "/<int:feedback_id>/status")
+@bp.post("/<int:feedback_id>/status")
 @admin_required
 def admin_set_status(feedback_id: int) -> Any:
     row = _row_or_404(feedback_id)
@@ -141,7 +138,7 @@ def admin_set_status(feedback_id: int) -> Any:
     return _changed(toast(make_response(_status_html(row, saved=True)), message), row)
 
 
-@bp.post(PREFIX + "/bulk")
+@bp.post("/bulk")
 @admin_required
 def admin_bulk_status() -> Any:
     ids = form_ints("ids")
@@ -164,7 +161,7 @@ def admin_bulk_status() -> Any:
     return toast(make_response(""), f"{changed} marked {status}", refresh=REFRESH_EVENT)
 
 
-@bp.post(PREFIX + "/<int:feedback_id>/tags")
+@bp.post("/<int:feedback_id>/tags")
 @admin_required
 def admin_set_tags(feedback_id: int) -> Any:
     row = _row_or_404(feedback_id)
@@ -188,7 +185,7 @@ def admin_set_tags(feedback_id: int) -> Any:
     return resp if error else _changed(resp, row)
 
 
-@bp.post(PREFIX + "/<int:feedback_id>/reply")
+@bp.post("/<int:feedback_id>/reply")
 @admin_required
 def admin_reply(feedback_id: int) -> Any:
     row = _row_or_404(feedback_id)
@@ -219,13 +216,13 @@ def _refused_view(error: str = "", origin: str = "") -> str:
                   active="settings")
 
 
-@bp.get(PREFIX + "/refused-origins")
+@bp.get("/refused-origins")
 @admin_required
 def refused_origins() -> str:
     return _refused_view()
 
 
-@bp.post(PREFIX + "/refused-origins/allow")
+@bp.post("/refused-origins/allow")
 @admin_required
 def allow_origin() -> Any:
     try:
@@ -233,4 +230,4 @@ def allow_origin() -> Any:
     except feedback.ValidationFailed as exc:
         return _refused_view(exc.errors["origin"], request.form.get("origin", "")[:200]), 422
     flash(f"Allowed {origin}: the feedback widget works on that site now.", "success")
-    return redirect(url_for("admin.settings_page", _anchor="refused-origins")), 303
+    return redirect(url_for("settings.index", _anchor="refused-origins")), 303
