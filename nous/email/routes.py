@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from nous.audit import service as audit
 from nous.auth import admin_required, client_ip, current_actor
 from nous.email import bp, service
 from nous.email.models import STATUSES
@@ -66,8 +65,7 @@ def resend_message(outbox_id: int) -> Any:
 @bp.post("/admin/email/test-connection")
 @admin_required
 def test_connection() -> Any:
-    ok, detail = service.test_connection()
-    audit.record(current_actor(), "email.test_connection", "smtp", after={"ok": ok, "detail": detail}, ip=client_ip())
+    ok, detail = service.check_connection(current_actor(), client_ip())
     return render_template("jobs/_smtp_test.html", ok=ok, detail=detail)
 
 

@@ -202,6 +202,22 @@ def test_connection() -> tuple[bool, str]:
     return True, f"{host}:{port} answered ({mode}{who}) in {ms:.0f} ms"
 
 
+def check_connection(actor: str, ip: str = "") -> tuple[bool, str]:
+    """`test_connection()` asked by someone (the console, the API): audited with what happened."""
+    ok, detail = test_connection()
+    audit.record(actor, "email.test_connection", "smtp", after={"ok": ok, "detail": detail}, ip=ip)
+    return ok, detail
+
+
+def configuration() -> dict[str, Any]:
+    """How mail is sent, as the environment configured it (EMAIL_*; never the password)."""
+    config = current_app.config
+    security = "implicit TLS" if config["EMAIL_USE_SSL"] else "STARTTLS" if config["EMAIL_USE_TLS"] else "none"
+    return {"configured": bool(config["EMAIL_HOST"]), "host": config["EMAIL_HOST"] or None,
+            "port": config["EMAIL_PORT"], "security": security, "from": config["EMAIL_FROM"],
+            "user": config["EMAIL_USER"] or None, "password_set": bool(config["EMAIL_PASS"])}
+
+
 def build(msg: OutboxMessage, sender: str) -> EmailMessage:
     em = EmailMessage()
     em["Subject"] = msg.subject
