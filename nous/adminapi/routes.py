@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, flash, redirect, request, url_for
 
-from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.adminapi import tokens
+from nous.auth import admin_required, client_ip, current_actor
 from nous.web import render
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/admin/api-tokens")
