@@ -52,23 +52,21 @@ def index() -> Any:
 @bp.get("/panel/queues")
 @admin_required
 def panel_queues() -> str:
-    return render("jobs/panel_page.html", "jobs/_queues.html", queues=service.queues(), workers=service.workers(),
-                  panel="jobs/_queues.html", title="Queues and workers", active="jobs")
+    return render("jobs/queues.html", block="panel", queues=service.queues(), workers=service.workers(),
+                  active="jobs")
 
 
 @bp.get("/panel/stats")
 @admin_required
 def panel_stats() -> str:
     hours = arg_int("hours", 24, minimum=1, maximum=24 * 90)
-    return render("jobs/panel_page.html", "jobs/_stats.html", stats=service.stats(hours), hours=hours,
-                  panel="jobs/_stats.html", title="Statistics per task", active="jobs")
+    return render("jobs/stats.html", block="panel", stats=service.stats(hours), hours=hours, active="jobs")
 
 
 @bp.get("/panel/failures")
 @admin_required
 def panel_failures() -> str:
-    return render("jobs/panel_page.html", "jobs/_failures.html", failures=service.latest_failures(8),
-                  panel="jobs/_failures.html", title="Latest job failures", active="dashboard")
+    return render("jobs/failures.html", block="panel", failures=service.latest_failures(8), active="dashboard")
 
 
 @bp.get("/chart.json")
@@ -97,7 +95,7 @@ def progress(job_id: str) -> Any:
         info = service.progress(job_id)
     except service.JobNotFound as exc:
         abort(404, description=str(exc))
-    body = render("jobs/progress_page.html", "jobs/_progress.html", p=info, active="jobs")
+    body = render("jobs/progress.html", block="progress", p=info, active="jobs")
     # 286 tells HTMX to stop polling: the job has ended.
     return (body, 286) if info["ended"] and is_fragment_request() else body
 

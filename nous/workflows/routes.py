@@ -187,7 +187,7 @@ def index() -> Any:
 def list_runs() -> Any:
     args = _run_page_args()
     runs = service.list_runs(**args)
-    body = render("workflows/runs_page.html", "workflows/_runs.html", runs=runs, workflow=None, status=args["status"],
+    body = render("workflows/runs.html", block="runs", runs=runs, workflow=None, status=args["status"],
                   active="workflows")
     return (body, 286) if is_fragment_request() and not runs.any_active else body
 
@@ -319,7 +319,7 @@ def workflow_runs(workflow_id: int) -> Any:
     wf = _workflow(workflow_id)
     args = _run_page_args()
     runs = service.list_runs(wf.id, **args)
-    body = render("workflows/runs_page.html", "workflows/_runs.html", runs=runs, workflow=wf, status=args["status"],
+    body = render("workflows/runs.html", block="runs", runs=runs, workflow=wf, status=args["status"],
                   active="workflows")
     # 286 tells HTMX to stop polling: no run of this page is still going
     return (body, 286) if is_fragment_request() and not runs.any_active else body
