@@ -97,16 +97,14 @@ def _status(rng: random.Random, age_days: float) -> str:
     return rng.choices(["new", "triaged", "planned", "resolved"], weights=[8, 30, 27, 35])[0]
 
 
-def seed(*, actor: str, testers: int = 40, feedback: int = 600, days: int = 60,
-         seed_value: int | None = None) -> SeedResult:
-    rng = random.Random(seed_value)
-    now = utcnow()
+def _testers(rng: random.Random, now: datetime, count: int, days: int) -> tuple[list[BetaUser], int]:
+    """Up to `count` new demo testers (not added yet), and how many of their addresses were already there."""
     existing = {e.lower() for e in db.session.scalars(select(BetaUser.email))}
     users: list[BetaUser] = []
     skipped = 0
     names = [(f, last) for f in FIRST for last in LAST]
     rng.shuffle(names)
-    for i, (first, last) in enumerate(names[:testers]):
+    for i, (first, last) in enumerate(names[:count]):
         email = f"{first}.{last}@{DOMAINS[i % len(DOMAINS)]}".lower()
         if email in existing:
             skipped += 1
@@ -122,45 +120,65 @@ def seed(*, actor: str, testers: int = 40, feedback: int = 600, days: int = 60,
             last_seen_at=(joined + timedelta(days=rng.uniform(0, max(0.1, (now - joined).days)))) if joined else None,
             notes=rng.choice(NOTES), flag_set={},
         ))
-    db.session.add_all(users)
-    db.session.flush()
-    pool = [u for u in users if u.joined_at] or list(db.session.scalars(select(BetaUser).limit(200)))
-    rows: list[Feedback] = []
-    for _ in range(feedback):
-        # More feedback lately (the beta is growing) and less at weekends.
-        age = days * (rng.random() ** 1.6)
-        created = now - timedelta(days=age, minutes=rng.uniform(0, 600))
-        if created.weekday() >= 5 and rng.random() < 0.4:
-            created -= timedelta(days=2)
-        age = (now - created).total_seconds() / 86400
-        spam = rng.random() < 0.02
-        category = "other" if spam else rng.choices(["bug", "idea", "praise", "other"], weights=[38, 27, 20, 15])[0]
-        feature = rng.choice(FEATURES) if rng.random() > 0.1 else None
-        name = feature or "the app"
-        message = rng.choice(SPAM) if spam else rng.choice(MESSAGES[category]).format(
-            feature=name, Feature=name[:1].upper() + name[1:])
-        user = rng.choice(pool) if pool and rng.random() < 0.7 and not spam else None
-        rows.append(Feedback(
-            created_at=created, updated_at=created, rating=1 if spam else _pick_rating(rng, category), message=message,
-            feature=feature, category=category, status="spam" if spam else _status(rng, age),
-            email=user.email if user else (None if rng.random() < 0.6 else f"guest{rng.randint(1, 999)}@example.net"),
-            tester_id=user.id if user else None, page_url=f"https://app.nous.example/{feature or 'home'}",
-            user_agent=rng.choice(AGENTS), viewport=rng.choice(VIEWPORTS),
-            app_version=f"0.{rng.choice([8, 9, 9, 10])}.{rng.randint(0, 6)}",
-        ))
-    db.session.add_all(rows)
-    db.session.flush()
+    return users, skipped
+
+
+def _feedback(rng: random.Random, now: datetime, days: int, pool: list[BetaUser]) -> Feedback:
+    """One demo feedback: more of them lately (the beta is growing) and fewer at weekends."""
+    age = days * (rng.random() ** 1.6)
+    created = now - timedelta(days=age, minutes=rng.uniform(0, 600))
+    if created.weekday() >= 5 and rng.random() < 0.4:
+        created -= timedelta(days=2)
+    age = (now - created).total_seconds() / 86400
+    spam = rng.random() < 0.02
+    category = "other" if spam else rng.choices(["bug", "idea", "praise", "other"], weights=[38, 27, 20, 15])[0]
+    feature = rng.choice(FEATURES) if rng.random() > 0.1 else None
+    name = feature or "the app"
+    message = rng.choice(SPAM) if spam else rng.choice(MESSAGES[category]).format(
+        feature=name, Feature=name[:1].upper() + name[1:])
+    user = rng.choice(pool) if pool and rng.random() < 0.7 and not spam else None
+    return Feedback(
+        created_at=created, updated_at=created, rating=1 if spam else _pick_rating(rng, category), message=message,
+        feature=feature, category=category, status="spam" if spam else _status(rng, age),
+        email=user.email if user else (None if rng.random() < 0.6 else f"guest{rng.randint(1, 999)}@example.net"),
+        tester_id=user.id if user else None, page_url=f"https://app.nous.example/{feature or 'home'}",
+        user_agent=rng.choice(AGENTS), viewport=rng.choice(VIEWPORTS),
+        app_version=f"0.{rng.choice([8, 9, 9, 10])}.{rng.randint(0, 6)}",
+    )
+
+
+def _seen_when_they_wrote(users: list[BetaUser], rows: list[Feedback]) -> None:
+    """A tester's latest feedback is activity too: their last-seen time is at least that."""
     latest: dict[uuid.UUID, datetime] = {}
     for row in rows:
         if row.tester_id and row.created_at > latest.get(row.tester_id, row.created_at - timedelta(seconds=1)):
             latest[row.tester_id] = row.created_at
     for user in users:
         if user.id in latest and (user.last_seen_at is None or user.last_seen_at < latest[user.id]):
-            user.last_seen_at = latest[user.id]  # their latest feedback is activity too
+            user.last_seen_at = latest[user.id]
+
+
+def _tag(rng: random.Random, rows: list[Feedback]) -> None:
     for row in rows:
         if row.status != "spam" and rng.random() < 0.35:
             for tag in rng.sample(TAGS, rng.choice([1, 1, 2, 3])):
                 db.session.add(FeedbackTag(feedback_id=row.id, tag=tag, created_at=row.created_at))
+
+
+def seed(*, actor: str, testers: int = 40, feedback: int = 600, days: int = 60,
+         seed_value: int | None = None) -> SeedResult:
+    """Add demo testers and feedback (the same ones for the same `seed_value`), audited, in one transaction."""
+    rng = random.Random(seed_value)
+    now = utcnow()
+    users, skipped = _testers(rng, now, testers, days)
+    db.session.add_all(users)
+    db.session.flush()
+    pool = [u for u in users if u.joined_at] or list(db.session.scalars(select(BetaUser).limit(200)))
+    rows = [_feedback(rng, now, days, pool) for _ in range(feedback)]
+    db.session.add_all(rows)
+    db.session.flush()
+    _seen_when_they_wrote(users, rows)
+    _tag(rng, rows)
     result = SeedResult(len(users), skipped, len(rows))
     audit.record(actor, "demo.seed", "", None, result.as_dict(), commit=False)
     db.session.commit()
