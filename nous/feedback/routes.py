@@ -9,8 +9,8 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 
-from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
+from nous.auth import admin_required, client_ip, current_actor
 from nous.changes import mark_changed
 from nous.exports import csv_response
 from nous.feedback import service as feedback
