@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nous.flags.engine import OPERATORS, STRATEGIES, Engine, validate_feature
+from nous.flags.engine import OPERATORS, STRATEGIES, Engine, codegen, validate_feature
 
 QUICK = settings(database=None, deadline=None, max_examples=40)
 SLOW = settings(database=None, deadline=None, max_examples=3,
@@ -286,7 +286,7 @@ def test_well_formed_flags_validate_and_evaluate_consistently(feature: dict, par
 
 
 # ------------------------------------------- generated strategy functions == the closures they inline
-# Engine.load writes each strategy's constraints and rule out as one Python function (engine._generate).
+# Engine.load writes each strategy's constraints and rule out as one Python function (codegen.generate).
 # With generation switched off, the same constraints are chained closures: both must answer alike for
 # every context — values at the top level or in properties, missing, empty, of other types.
 
@@ -314,14 +314,12 @@ def generated_strategy(draw: st.DrawFn) -> dict:
 
 
 def closures_only(features: list, segments: list) -> Engine:
-    from nous.flags import engine as module
-
-    generate = module._generate
-    module._generate = None  # calling it fails: _combine falls back to chaining the closures
+    generate = codegen.generate
+    codegen.generate = None  # calling it fails: Strategy._combine falls back to chaining the closures
     try:
         return Engine(features, segments)
     finally:
-        module._generate = generate
+        codegen.generate = generate
 
 
 @settings(database=None, deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
