@@ -5,7 +5,6 @@ as `testers.flag_override`, and the tester's live views follow."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from nous.flags.models import Flag, forced, tester_flags
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import rollout_summary
 from nous.flags.service.validation import KEY_MAX
+from nous.inputs import as_uuid
 
 OVERRIDE_VALUES = ("on", "off", "clear")
 NOT_CHANGED = "The override was not changed."
@@ -27,18 +27,9 @@ _T = tester_flags.c
 _TESTER = select(_T.id, _T.email, _T.flag_set)
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
 def get_tester(user_id: Any) -> Row[Any] | None:
     """(id, email, flag_set) of the tester with this id, or None."""
-    uid = _uuid(user_id)
+    uid = as_uuid(user_id)
     return db.session.execute(_TESTER.where(_T.id == uid)).first() if uid else None
 
 
@@ -49,7 +40,7 @@ def find_tester(ref: str) -> Row[Any] | None:
 
 def flag_overrides(user_id_or_email: Any) -> dict[str, bool]:
     """The tester's per-flag overrides {flag_key: on/off}; {} for an unknown tester."""
-    uid = _uuid(user_id_or_email)
+    uid = as_uuid(user_id_or_email)
     if uid is not None:
         flag_set = db.session.scalar(select(_T.flag_set).where(_T.id == uid))
     elif isinstance(user_id_or_email, str) and "@" in user_id_or_email:
