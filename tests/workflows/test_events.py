@@ -13,6 +13,7 @@ from sqlalchemy import event
 from nous.extensions import db, get_redis
 from nous.workflows import service
 from nous.workflows.models import Workflow, WorkflowRun
+from nous.workflows.service import listeners
 from tests.conftest import ROOT, run_cli
 from tests.jobs.helpers import wait_for
 from tests.workflows.conftest import ADMIN, HANDLER_ENV
@@ -69,10 +70,10 @@ def test_feedback_nobody_listens_to_costs_no_workflow_query_and_a_new_listener_i
 
 def test_a_listener_added_or_disabled_in_another_process_is_followed_within_a_second(ctx, tmp_path):
     assert service.trigger_event("tester.joined", {"tester": {"email": "a@example.com"}}) == []
-    loads = service._listeners().loads
+    loads = listeners.listeners().loads
     for _ in range(50):
         service.listened_events()
-    assert service._listeners().loads == loads  # nothing changed: no reload
+    assert listeners.listeners().loads == loads  # nothing changed: no reload
 
     doc = tmp_path / "welcome.yaml"
     doc.write_text(ON_JOIN)
