@@ -10,6 +10,7 @@ from nous.flags import service
 from nous.flags.models import Flag, FlagVersion
 from nous.workflows import service as workflows
 from nous.workflows.models import WorkflowRun
+from nous.workflows.service import runs as workflow_runs
 from tests.flags.conftest import constraint, rollout
 
 ADMIN = "admin@nous.test"
@@ -87,7 +88,7 @@ def test_a_failing_listener_never_breaks_the_flag_change(ctx, make_flag, monkeyp
     def broken(*_args, **_kwargs):
         raise RuntimeError("listener exploded")
 
-    monkeypatch.setattr(workflows, failure, broken)
+    monkeypatch.setattr(workflow_runs if failure == "start_run" else workflows, failure, broken)
     flag = service.set_enabled("sturdy", True, actor="t")  # does not raise
     assert flag.key == "sturdy"
     db.session.expire_all()
