@@ -101,9 +101,10 @@ def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_versio
                        expected_version=expected_version)
 
 
-def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "") -> Flag:
+def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
     """Set the percentage of the flag's first flexibleRollout strategy. A flag without one gets one
-    (replacing a lone `default` strategy, which would otherwise let everyone in)."""
+    (replacing a lone `default` strategy, which would otherwise let everyone in). `expected_version`
+    refuses it (409) when the flag changed since that version."""
     pct = rollout_percentage(percentage)
     flag = get_flag(key)
     strategies = json.loads(json.dumps(flag.strategies or []))
@@ -119,14 +120,17 @@ def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "") -> Flag:
             strategies = [new]
         else:
             strategies.append(new)
-    return update_flag(key, {"strategies": strategies}, actor=actor, ip=ip, action="rollout")
+    return update_flag(key, {"strategies": strategies}, actor=actor, ip=ip, action="rollout",
+                       expected_version=expected_version)
 
 
-def archive_flag(key: str, *, actor: str, ip: str = "") -> Flag:
-    """Archived flags are off everywhere and hidden from clients; their history stays."""
+def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+    """Archived flags are off everywhere and hidden from clients; their history stays. Archiving an
+    archived flag changes nothing; otherwise `expected_version` refuses it (409) on a stale view."""
     flag = get_flag(key, for_update=True)
     if flag.archived:
         return flag
+    check_seen(flag, expected_version)
     children = sorted(k for k, deps in db.session.execute(select(Flag.key, Flag.dependencies)
                                                           .where(Flag.archived.is_(False)))
                       if any(isinstance(d, Mapping) and d.get("feature") == key for d in deps or []))
@@ -140,11 +144,13 @@ def archive_flag(key: str, *, actor: str, ip: str = "") -> Flag:
     return flag
 
 
-def unarchive_flag(key: str, *, actor: str, ip: str = "") -> Flag:
-    """Back from the archive, switched off (it may be long out of date)."""
+def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+    """Back from the archive, switched off (it may be long out of date); `expected_version` as for
+    archiving."""
     flag = get_flag(key, for_update=True)
     if not flag.archived:
         return flag
+    check_seen(flag, expected_version)
     before = flag.state()
     state = {**before, "archived": False, "enabled": False}
     errors: dict[str, str] = {}
