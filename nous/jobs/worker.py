@@ -16,6 +16,9 @@ What it adds to RQ's forking `Worker` (and why):
 - outages pause the worker instead of ending it: a Redis call that fails is tried again with
   backoff (a running work-horse is kept, and its outcome is written once Redis answers), and no
   job is taken while the database is unreachable (its history could not be written).
+
+Kept as one module of about 600 lines: the worker, its scheduler and their outage handling share
+the timings, the fork guards and the Redis retry helpers defined at the top.
 """
 
 from __future__ import annotations
