@@ -39,12 +39,12 @@ def admin_nav() -> list[NavItem]:
 
 from nous.admin import routes  # noqa: E402,F401  # the routes register on `bp`
 from nous.admin.auth import init_auth  # noqa: E402
-from nous.admin.cli import audit_command, login_link_command, logout_all_command  # noqa: E402
+from nous.admin.cli import login_link_command, logout_all_command  # noqa: E402
 from nous.admin.oidc import init_oidc  # noqa: E402
 
 
 def init_app(app: Flask) -> None:
-    for command in (login_link_command, logout_all_command, audit_command):
+    for command in (login_link_command, logout_all_command):
         if command.name not in nous.commands:
             nous.add_command(command)
     init_auth(app)

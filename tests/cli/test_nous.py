@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.conftest import run_cli
-
-
-def test_health_exit_status_follows_the_checks(app) -> None:
-    proc = run_cli("nous", "health")
-    # no worker runs during this test, so the workers check warns
-    assert proc.returncode == 1
-    assert "[!] workers:count" in proc.stdout and "[+] database:responseTime" in proc.stdout
-    assert run_cli("nous", "health", "--allow-warn").returncode == 0
-    doc = json.loads(run_cli("nous", "health", "--json").stdout)
-    assert doc["status"] == "warn" and "checks" in doc
 
 
 def test_unknown_command_and_bad_options_fail_cleanly(app) -> None:
@@ -88,13 +76,3 @@ def test_an_unreachable_redis_is_one_line_and_a_failure(app, args) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("Error: Redis (REDIS_URL) is unreachable: "), lines
-
-
-def test_ready_says_which_part_does_not_answer(app) -> None:
-    assert run_cli("nous", "ready").returncode == 0
-    proc = run_cli("nous", "ready", env={"REDIS_URL": f"redis://127.0.0.1:{_refused_port()}/0",
-                                         "DATABASE_URL": f"postgresql+psycopg://nous@127.0.0.1:{_refused_port()}/x"})
-    assert proc.returncode == 1
-    lines = proc.stderr.strip().splitlines()
-    assert [line.split(" is unreachable: ")[0] for line in lines] == [
-        "Error: the database (DATABASE_URL)", "Error: Redis (REDIS_URL)"]

@@ -74,21 +74,6 @@ def test_slow_queries_get_plans_and_index_suggestions(ctx, redis_conn) -> None:
         db.session.commit()
 
 
-def test_db_report_cli_prints_the_report(ctx) -> None:
-    proc = run_cli("nous", "db", "report")
-    assert proc.returncode == 0, proc.stderr
-    assert "slow-query threshold: 100 ms" in proc.stdout and "index suggestions" in proc.stdout
-    bad = run_cli("nous", "db", "report", "--limit", "0")
-    assert bad.returncode == 2 and "Invalid value" in bad.stderr and "Traceback" not in bad.stderr
-
-
-def test_console_db_report(admin_client) -> None:
-    resp = admin_client.get("/admin/system/db-report", headers={"HX-Request": "true"})
-    assert resp.status_code == 200 and b"Slow queries" in resp.data and b"<html" not in resp.data
-    full = admin_client.get("/admin/system/db-report")
-    assert b"<html" in full.data
-
-
 def test_pool_is_reported_in_plain_words(ctx) -> None:
     from nous.dbmonitor.service import pool_stats
     from nous.extensions import db
