@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from rq.job import Job
 from sqlalchemy import select
 
+from nous.email.models import OutboxMessage
 from nous.extensions import db, get_redis
 from nous.jobs import report_progress, service
 from nous.jobs.models import JobAttempt
@@ -40,8 +43,6 @@ def test_report_progress_outside_a_job_is_a_no_op_and_checks_its_input(ctx):
 
 
 def test_a_task_that_asks_for_it_emails_the_admin_when_it_fails_for_good(ctx):
-    from nous.email.models import OutboxMessage
-
     job_id = service.enqueue("tests.alerting")
     service.enqueue("jobs.fail")  # does not ask: no email
     run_jobs_here()
@@ -52,8 +53,6 @@ def test_a_task_that_asks_for_it_emails_the_admin_when_it_fails_for_good(ctx):
 
 
 def test_a_stopped_worker_gives_its_database_connection_back(ctx):
-    import gc
-
     before = db.engine.pool.checkedout()
     gc.disable()  # no help from the garbage collector: the worker must close it itself
     try:
