@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -66,6 +67,17 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli:unknown"
+
+
+def utc_time(text: str | None, param_hint: str, expected: str = "an ISO date or time") -> datetime | None:
+    """An option's ISO date or time (UTC when it names no zone), None when not given; a usage error otherwise."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not {expected}", param_hint=param_hint) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def emit(data: object, as_json: bool) -> None:

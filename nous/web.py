@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -146,8 +147,6 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    from datetime import timedelta
-
     app.session_interface = SessionInterface()
     app.config.update(
         SESSION_COOKIE_NAME="nous_session",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 
 from nous.audit import service as audit
+from nous.cli import utc_time
 
 
 @click.command("audit")
@@ -19,13 +19,7 @@ from nous.audit import service as audit
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def audit_command(actor: str, action: str, target: str, since: str | None, limit: int, as_json: bool) -> None:
     """List audit events, newest first."""
-    when = None
-    if since:
-        try:
-            when = datetime.fromisoformat(since)
-        except ValueError:
-            raise click.BadParameter(f"{since!r} is not an ISO date like 2026-01-31", param_hint="--since") from None
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = utc_time(since, "--since", "an ISO date like 2026-01-31")
     for e in audit.query(actor=actor, action=action, target=target, since=when, limit=limit):
         if as_json:
             click.echo(json.dumps(e.as_dict(), default=str))

@@ -25,7 +25,7 @@ from flask import current_app
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from nous.audit import service as audit
 from nous.clock import utcnow
@@ -308,8 +308,6 @@ def list_outbox(status: str = "", q: str = "", before: int | None = None, limit:
 
 
 def counts() -> dict[str, int]:
-    from sqlalchemy import func
-
     out = dict.fromkeys(STATUSES, 0)
     for status, n in db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)):
         out[status] = n

@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 import redis
 from flask import current_app
+from rq import Worker
 from sqlalchemy import text
 
 from nous import __version__, outbound
@@ -94,8 +95,6 @@ def check_queue() -> dict[str, Any]:
 
 
 def check_workers() -> dict[str, Any]:
-    from rq import Worker
-
     try:
         count = Worker.count(connection=get_redis())
     except (redis.RedisError, OSError) as exc:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from flask.cli import AppGroup
 
-from nous.cli import emit
+from nous.cli import emit, utc_time
 from nous.live import collector, service
 from nous.live.alerts import fmt
 from nous.live.models import FIGURES
@@ -38,14 +36,7 @@ def collect_command(as_json: bool) -> None:
               help="Pretend it is this time (UTC), for trying retention out.")
 def prune_command(as_json: bool, now_text: str | None) -> None:
     """Roll complete hours up, then delete samples, roll-ups and cleared alerts past their retention."""
-    now = None
-    if now_text:
-        try:
-            now = datetime.fromisoformat(now_text)
-        except ValueError:
-            raise click.BadParameter(f"{now_text!r} is not an ISO date or time", param_hint="--now") from None
-        now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    result = service.prune(now)
+    result = service.prune(utc_time(now_text, "--now"))
     if as_json:
         emit(result, True)
         return

@@ -145,6 +145,19 @@ def _signed_out(ws: Socket, why: str) -> str:
     return why
 
 
+def _replay(ws: Socket, conn: redis.Redis, topics: tuple[str, ...], after: str | None) -> tuple[int, int]:
+    """Send the kept events the client has not seen (all of them without `after`), then say how many;
+    returns the id of the last one sent."""
+    after = resume_after(conn, after)
+    last = id_key(after) if after else (0, 0)
+    replayed = replay(conn, topics, after)
+    for event_id, text in replayed:
+        ws.send(text)
+        last = max(last, id_key(event_id))
+    ws.send(json.dumps({"type": "replayed", "count": len(replayed)}))
+    return last
+
+
 def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], after: str | None,
           heartbeat: float, deadline: float | None = None, stopping: threading.Event | None = None,
           signed_in: Callable[[], bool] | None = None) -> str:
@@ -162,13 +175,7 @@ def serve(ws: Socket, hub: Hub, conn: redis.Redis, topics: tuple[str, ...], afte
     try:
         hub.ready.wait(timeout=2)  # events published from now on reach this socket
         ws.send(json.dumps({"type": "hello", "topics": list(topics), "heartbeat": heartbeat}))
-        after = resume_after(conn, after)
-        last = id_key(after) if after else (0, 0)
-        replayed = replay(conn, topics, after)
-        for event_id, text in replayed:
-            ws.send(text)
-            last = max(last, id_key(event_id))
-        ws.send(json.dumps({"type": "replayed", "count": len(replayed)}))
+        last = _replay(ws, conn, topics, after)
         next_ping = time.monotonic() + heartbeat
         heard = time.monotonic()
         next_check = time.monotonic() + SESSION_CHECK
