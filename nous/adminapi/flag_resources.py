@@ -1,0 +1,191 @@
+"""What the flags share: segments (/flag-segments), client tokens for the SDKs (/flag-client-tokens) and the
+import/export of every flag in the Unleash format (/flag-export, /flag-import) — through
+nous.flags.service, as the console's segment, token and transfer pages do. (Their own collections, so
+no flag key can hide them.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Response, url_for
+
+from nous import inputs
+from nous.adminapi.conventions import (
+    Problem,
+    actor,
+    body,
+    client_ip,
+    endpoint,
+    param,
+    refused,
+    respond,
+    rfc3339,
+    schemas,
+    stale,
+    text,
+)
+from nous.adminapi.conventions import if_match as sent_version
+from nous.adminapi.flags import flags_call
+from nous.flags import service as flags
+from nous.flags.models import Segment
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+schemas(
+    FlagSegment={"type": "object", "required": ["id", "name", "constraints"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "description": {"type": "string"},
+        "constraints": {"type": "array", "items": {"type": "object"},
+                        "description": "Unleash constraints: [{contextName, operator, values}]."}}},
+    FlagSegmentWrite={"type": "object", "required": ["name", "constraints"], "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "example": "staff"},
+        "description": {"type": "string"},
+        "constraints": {"type": "array", "items": {"type": "object"}, "example": [
+            {"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@nous.example"]}]}}},
+    FlagClientToken={"type": "object", "required": ["id", "name", "prefix"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "prefix": {"type": "string"},
+        "created_at": _TIME, "created_by": {"type": "string"}, "revoked_at": _TIME, "last_used_at": _TIME,
+        "token": {"type": "string", "description": "Only in the answer to its creation."}}},
+    FlagDocument={"type": "object", "required": ["version", "features"], "properties": {
+        "version": {"enum": [1, 2]}, "features": {"type": "array", "items": {"type": "object"}},
+        "segments": {"type": "array", "items": {"type": "object"}}},
+        "description": "Unleash's export format: every flag (`features`) and segment."},
+    FlagImportReport={"type": "object", "required": ["mode"], "properties": {
+        "mode": {"enum": ["merge", "replace"]}, "segments": {"type": "integer"},
+        **{k: {"type": "array", "items": {"type": "string"}} for k in ("created", "updated", "unchanged",
+                                                                       "archived")}}},
+)
+
+
+def _items(ref: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def _segment_version(s: Segment) -> str:
+    return hashlib.sha256(json.dumps(s.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _segment(segment_id: int) -> Segment:
+    found = next((s for s in flags.list_segments() if s.id == segment_id), None)
+    if found is None:
+        raise Problem(404, f"No segment {segment_id}.")
+    return found
+
+
+def _segment_answer(s: Segment, status: int = 200, location: str | None = None) -> Response:
+    return respond(s.as_dict(), status, version=_segment_version(s), location=location)
+
+
+@endpoint("GET", "/flag-segments", scope="flags:read", tag="flags", summary="List segments",
+          description="Named lists of constraints that strategies use by id.", response=_items("FlagSegment"))
+def list_segments() -> Response:
+    return respond({"items": [s.as_dict() for s in flags.list_segments()]})
+
+
+@endpoint("POST", "/flag-segments", scope="flags:write", tag="flags", summary="Create a segment",
+          body="FlagSegmentWrite", response="FlagSegment", status=201, idempotent=True, errors=(409,))
+def create_segment() -> Response:
+    data = body()
+    s = flags_call(flags.save_segment, None, data.get("name"), data.get("constraints"),
+              description=data.get("description", ""), actor=actor(), ip=client_ip())
+    return _segment_answer(s, 201, url_for("adminapi.get_segment", segment_id=s.id))
+
+
+@endpoint("GET", "/flag-segments/<int:segment_id>", scope="flags:read", tag="flags", summary="Read a segment",
+          response="FlagSegment", etag=True)
+def get_segment(segment_id: int) -> Response:
+    return _segment_answer(_segment(segment_id))
+
+
+@endpoint("PUT", "/flag-segments/<int:segment_id>", scope="flags:write", tag="flags", summary="Change a segment",
+          description="Every flag using it follows within a second.", body="FlagSegmentWrite",
+          response="FlagSegment", if_match=True, errors=(409,))
+def update_segment(segment_id: int) -> Response:
+    current = _segment(segment_id)
+    sent = sent_version()
+    if sent is not None and sent != _segment_version(current):
+        raise stale(None, _segment_version(current))
+    data = body()
+    s = flags_call(flags.save_segment, segment_id, data.get("name"), data.get("constraints"),
+              description=data.get("description", ""), actor=actor(), ip=client_ip())
+    return _segment_answer(s)
+
+
+@endpoint("DELETE", "/flag-segments/<int:segment_id>", scope="flags:write", tag="flags", summary="Delete a segment",
+          description="409 while a flag uses it.", status=204, errors=(409,))
+def delete_segment(segment_id: int) -> Response:
+    flags_call(flags.delete_segment, segment_id, actor=actor(), ip=client_ip())
+    return Response(status=204)
+
+
+# --------------------------------------------------------------------------- client tokens
+
+
+def _when(value: str | None) -> str | None:
+    return rfc3339(datetime.fromisoformat(value)) if value else None
+
+
+def client_token_json(t: dict[str, Any]) -> dict[str, Any]:
+    return {**t, **{k: _when(t.get(k)) for k in ("created_at", "revoked_at", "last_used_at")}}
+
+
+@endpoint("GET", "/flag-client-tokens", scope="flags:read", tag="flags",
+          summary="List the client tokens (for the SDKs and /api/flags/evaluate)",
+          description="Active ones first. Never includes a token itself.", response=_items("FlagClientToken"))
+def list_client_tokens() -> Response:
+    return respond({"items": [client_token_json(t) for t in flags.list_tokens()]})
+
+
+@endpoint("POST", "/flag-client-tokens", scope="flags:write", tag="flags", summary="Create a client token",
+          description="The answer holds the token itself, this once: only its hash is stored.",
+          body={"type": "object", "required": ["name"], "properties": {
+              "name": {"type": "string", "minLength": 1, "maxLength": 100, "example": "nous-web production"}}},
+          response="FlagClientToken", status=201, idempotent=True)
+def create_client_token() -> Response:
+    row, raw = flags_call(flags.create_token, text("name", body().get("name"), required=True, max_length=1000),
+                     actor=actor(), ip=client_ip())
+    resp = respond({**client_token_json({**row.as_dict(), "last_used_at": None}), "token": raw}, 201)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@endpoint("POST", "/flag-client-tokens/<int:token_id>/revoke", scope="flags:write", tag="flags",
+          summary="Revoke a client token", description="Clients using it get 401 within a second.",
+          response="FlagClientToken")
+def revoke_client_token(token_id: int) -> Response:
+    row = flags_call(flags.revoke_token, token_id, actor=actor(), ip=client_ip())
+    return respond(client_token_json({**row.as_dict(), "last_used_at": None}))
+
+
+# --------------------------------------------------------------------------- import / export
+
+
+@endpoint("GET", "/flag-export", scope="flags:read", tag="flags", summary="Export every flag (Unleash format)",
+          description="Flags and segments as Unleash exports them; `POST /flag-import` takes it back.",
+          query=[param("archived", {"type": "boolean", "default": False}, "Include archived flags.")],
+          response="FlagDocument")
+def export_flags() -> Response:
+    archived = inputs.arg_choice("archived", ("true", "false"), "false") == "true"
+    resp = respond(flags.export_document(include_archived=archived))
+    resp.headers["Content-Disposition"] = 'attachment; filename="nous-flags.json"'
+    return resp
+
+
+@endpoint("POST", "/flag-import", scope="flags:write", tag="flags", summary="Import flags (Unleash format)",
+          description="`merge` creates and updates the flags in the document and leaves the others; `replace` "
+                      "also archives the flags it does not name. Everything is checked first: any invalid part "
+                      "refuses the whole document (422, each problem named), nothing half-done.",
+          query=[param("mode", {"enum": ["merge", "replace"], "default": "merge"})],
+          body="FlagDocument", response="FlagImportReport")
+def import_flags() -> Response:
+    mode = inputs.arg_choice("mode", ("merge", "replace"), "merge")
+    try:
+        report = flags.import_document(body(), mode=mode, actor=actor(), ip=client_ip())
+    except flags.FlagError as exc:
+        raise refused(exc, "document") from None
+    return respond(report.as_dict())

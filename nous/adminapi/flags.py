@@ -1,0 +1,308 @@
+"""/api/admin/v1/flags: list, read, create, change (the full model, or the console's simple form), switch,
+roll out, archive and bring back, the history with restoring a version, a preview for a context, and
+the per-tester overrides — through nous.flags.service, as the console's flag pages and `flask nous
+flags` do. Segments, client tokens and import/export are in `flag_resources`.
+
+A flag's ETag is its version; `If-Match` hands it to the service's own check (the console's), and a
+stale one is answered 412 with the current ETag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request, url_for
+
+from nous import inputs
+from nous.adminapi.conventions import (
+    Problem,
+    actor,
+    body,
+    client_ip,
+    decode_cursor,
+    encode_cursor,
+    endpoint,
+    flag,
+    limit_arg,
+    page,
+    param,
+    refused,
+    respond,
+    rfc3339,
+    schemas,
+    stale,
+)
+from nous.adminapi.conventions import if_match as sent_version
+from nous.flags import service as flags
+from nous.flags.api import parse_context
+from nous.flags.models import FLAG_TYPES, Flag, FlagVersion
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_LIST = {"type": "array", "items": {"type": "object"}}
+_DEFINITION = {
+    "description": {"type": "string", "maxLength": 2000}, "type": {"enum": list(FLAG_TYPES)},
+    "enabled": {"type": "boolean"},
+    "strategies": {**_LIST, "description": "Unleash activation strategies, in order."},
+    "variants": _LIST, "dependencies": {**_LIST, "description": "Parent flags: [{feature, enabled, variants}]."},
+    "enable_at": _TIME, "disable_at": _TIME,
+}
+_SIMPLE = {"type": "object", "properties": {
+    "enabled": {"type": "boolean"},
+    "rollout": {"type": "integer", "minimum": 0, "maximum": 100, "description": "Per cent of everyone else."},
+    "user_ids": {"type": "array", "items": {"type": "string"}, "description": "Testers who always get it."},
+    "conditions": {**_LIST, "description": "Constraints on the rollout: [{contextName, operator, values}]."}}}
+schemas(
+    Flag={"type": "object", "required": ["key", "version", "enabled", "archived"], "properties": {
+        "key": {"type": "string"}, **_DEFINITION, "archived": {"type": "boolean"},
+        "version": {"type": "integer", "description": "Also the ETag."}, "created_at": _TIME,
+        "updated_at": _TIME, "updated_by": {"type": "string"}, "stale": {"type": "boolean"},
+        "rollout_summary": {"type": "string", "description": "Who gets it, in words."},
+        "simple": {"oneOf": [_SIMPLE, {"type": "null"}],
+                   "description": "The simple form of its strategies; null when only the full model says it."}}},
+    FlagCreate={"type": "object", "required": ["key"], "additionalProperties": False, "properties": {
+        "key": {"type": "string", "minLength": 1, "maxLength": 200, "example": "checkout.new-flow"},
+        **_DEFINITION}},
+    FlagUpdate={"type": "object", "additionalProperties": False, "properties": _DEFINITION},
+    FlagSimple=_SIMPLE,
+    FlagVersion={"type": "object", "required": ["key", "version", "action"], "properties": {
+        "key": {"type": "string"}, "version": {"type": "integer"}, "action": {"type": "string"},
+        "note": {"type": "string"}, "actor": {"type": "string"}, "at": _TIME,
+        "diff": {**_LIST, "description": "[{path, op: added|removed|changed, before, after}]"},
+        "before": {"type": ["object", "null"]}, "after": {"type": "object"}}},
+    FlagOverride={"type": "object", "required": ["tester_id", "email", "on"], "properties": {
+        "tester_id": {"type": "string", "format": "uuid"}, "email": {"type": "string"}, "on": {"type": "boolean"}}},
+)
+KEY = "<key>"
+FLAG_PAGE = {"type": "object", "required": ["items", "next_cursor"], "properties": {
+    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Flag"}},
+    "next_cursor": {"type": ["string", "null"]}}}
+
+
+def flag_json(f: Flag) -> dict[str, Any]:
+    model = flags.simple_model(f)
+    return {**f.state(), "version": f.version, "enable_at": rfc3339(f.enable_at), "disable_at": rfc3339(f.disable_at),
+            "created_at": rfc3339(f.created_at), "updated_at": rfc3339(f.updated_at), "updated_by": f.updated_by,
+            "stale": flags.flag_is_stale(f), "rollout_summary": flags.rollout_summary(f),
+            "simple": None if model is None else {"enabled": bool(f.enabled), "rollout": model.rollout,
+                                                  "user_ids": model.user_ids, "conditions": model.conditions}}
+
+
+def version_json(v: FlagVersion) -> dict[str, Any]:
+    return {**v.as_dict(), "at": rfc3339(v.created_at)}
+
+
+def _answer(f: Flag, status: int = 200, location: str | None = None) -> Response:
+    return respond(flag_json(f), status, version=str(f.version), location=location)
+
+
+def _expected() -> int | None:
+    """The version an `If-Match` names; one that cannot be a version is stale."""
+    sent = sent_version()
+    if sent is None:
+        return None
+    if not sent.isdigit() or len(sent) > 9:
+        raise stale(None)
+    return int(sent)
+
+
+def flags_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """A flags service call, its refusals as problems: a stale If-Match 412 with the current ETag, an
+    unknown flag 404, anything else the service refuses with its status and field messages."""
+    try:
+        return fn(*args, **kwargs)
+    except flags.FlagConflict as exc:
+        if exc.current is None:
+            raise refused(exc) from None
+        raise stale(exc, str(exc.current.version)) from None
+    except flags.FlagError as exc:
+        raise refused(exc) from None
+
+
+def _flag(key: str) -> Flag:
+    return flags_call(flags.get_flag, key)
+
+
+def _change(fn: Any, key: str, *args: Any) -> Response:
+    """A change by the token, checked against the version its If-Match names; the flag as it is now."""
+    return _answer(flags_call(fn, key, *args, actor=actor(), ip=client_ip(), expected_version=_expected()))
+
+
+@endpoint("GET", "/flags", scope="flags:read", tag="flags", summary="List flags",
+          description="By key, with the console's search; archived ones only with `archived=true`.",
+          query=[param("q", {"type": "string", "maxLength": 200}, "Words in the key or description."),
+                 param("archived", {"type": "boolean", "default": False})],
+          response=FLAG_PAGE, paginated=True)
+def list_flags() -> Response:
+    cursor = decode_cursor(request.args.get("cursor"), 1)
+    archived = inputs.arg_choice("archived", ("true", "false"), "false") == "true"
+    rows = flags.list_flags(request.args.get("q", "")[:200], archived=archived)
+    after = str(cursor[0]) if cursor else None
+    rows = [f for f in rows if after is None or f.key > after]
+    limit = limit_arg()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return page([flag_json(f) for f in rows], encode_cursor(rows[-1].key) if more and rows else None)
+
+
+@endpoint("POST", "/flags", scope="flags:write", tag="flags", summary="Create a flag",
+          description="Off and for everyone once enabled, unless the body says otherwise. 409 when the key "
+                      "is taken.", body="FlagCreate", response="Flag", status=201, idempotent=True, errors=(409,))
+def create_flag() -> Response:
+    f = flags_call(flags.create_flag, body(), actor=actor(), ip=client_ip())
+    return _answer(f, 201, url_for("adminapi.get_flag", key=f.key))
+
+
+@endpoint("GET", f"/flags/{KEY}", scope="flags:read", tag="flags", summary="Read a flag", response="Flag",
+          etag=True)
+def get_flag(key: str) -> Response:
+    return _answer(_flag(key))
+
+
+@endpoint("PATCH", f"/flags/{KEY}", scope="flags:write", tag="flags", summary="Change a flag (the full model)",
+          description="Any of the definition's fields; checked as a whole, stored as a new version (none when "
+                      "nothing changed).", body="FlagUpdate", response="Flag", if_match=True)
+def update_flag(key: str) -> Response:
+    _flag(key)
+    return _change(flags.update_flag, key, body())
+
+
+@endpoint("PUT", f"/flags/{KEY}/simple", scope="flags:write", tag="flags", summary="Change a flag (the simple form)",
+          description="The console's simple form: the listed testers always get it, a per cent of everyone else "
+                      "does, optionally only where the conditions hold. Replaces the flag's strategies.",
+          body="FlagSimple", response="Flag", if_match=True)
+def update_flag_simple(key: str) -> Response:
+    f = _flag(key)
+    data = body()
+    users, conditions = data.get("user_ids", []), data.get("conditions", [])
+    if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+        raise Problem(422, "user_ids is a list of tester ids or emails.", {"user_ids": "a list of strings"})
+    if not isinstance(conditions, list) or not all(isinstance(c, dict) for c in conditions):
+        raise Problem(422, "conditions is a list of constraints.", {"conditions": "a list of objects"})
+    strategies = flags_call(flags.strategies_from_simple, key, data.get("rollout", 100), users, conditions)
+    changes = {"strategies": strategies, "enabled": flag("enabled", data.get("enabled"), bool(f.enabled))}
+    return _change(flags.update_flag, key, changes)
+
+
+def _switch(key: str, on: bool) -> Response:
+    _flag(key)
+    return _change(flags.set_enabled, key, on)
+
+
+@endpoint("POST", f"/flags/{KEY}/enable", scope="flags:write", tag="flags", summary="Switch a flag on",
+          description="Asking for the state it has changes nothing, whatever If-Match says.", response="Flag",
+          if_match=True)
+def enable_flag(key: str) -> Response:
+    return _switch(key, True)
+
+
+@endpoint("POST", f"/flags/{KEY}/disable", scope="flags:write", tag="flags", summary="Switch a flag off",
+          description="The kill switch. Asking for the state it has changes nothing.", response="Flag",
+          if_match=True)
+def disable_flag(key: str) -> Response:
+    return _switch(key, False)
+
+
+@endpoint("PUT", f"/flags/{KEY}/rollout", scope="flags:write", tag="flags", summary="Set the rollout percentage",
+          description="Of the flag's first gradual rollout (one is added when it has none).",
+          body={"type": "object", "required": ["rollout"], "properties": {
+              "rollout": {"type": "integer", "minimum": 0, "maximum": 100, "example": 25}}},
+          response="Flag", if_match=True)
+def set_rollout(key: str) -> Response:
+    _flag(key)
+    pct = body().get("rollout")
+    if isinstance(pct, bool) or not isinstance(pct, int | float):
+        raise Problem(422, "Send the rollout: a whole number from 0 to 100.",
+                      {"rollout": "a whole number from 0 to 100"})
+    return _change(flags.set_rollout, key, pct)
+
+
+@endpoint("POST", f"/flags/{KEY}/archive", scope="flags:write", tag="flags", summary="Archive a flag",
+          description="Off everywhere and hidden from clients; its history stays. 409 while other flags depend "
+                      "on it.", response="Flag", if_match=True, errors=(409,))
+def archive_flag(key: str) -> Response:
+    _flag(key)
+    return _change(flags.archive_flag, key)
+
+
+@endpoint("POST", f"/flags/{KEY}/unarchive", scope="flags:write", tag="flags",
+          summary="Bring a flag back from the archive", description="Switched off (it may be long out of date).",
+          response="Flag", if_match=True)
+def unarchive_flag(key: str) -> Response:
+    _flag(key)
+    return _change(flags.unarchive_flag, key)
+
+
+@endpoint("GET", f"/flags/{KEY}/versions", scope="flags:read", tag="flags", summary="A flag's history",
+          description="Every change as a version, newest first, with its diff.",
+          response={"type": "object", "required": ["items", "next_cursor"], "properties": {
+              "items": {"type": "array", "items": {"$ref": "#/components/schemas/FlagVersion"}},
+              "next_cursor": {"type": ["string", "null"]}}}, paginated=True)
+def flag_history(key: str) -> Response:
+    f = _flag(key)
+    cursor = decode_cursor(request.args.get("cursor"), 1)
+    before = int(cursor[0]) if cursor else f.version + 1
+    limit = limit_arg()
+    rows = [v for v in flags_call(flags.history, key, limit=f.version) if v.version < before][:limit + 1]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return page([version_json(v) for v in rows], encode_cursor(rows[-1].version) if more and rows else None)
+
+
+@endpoint("GET", f"/flags/{KEY}/versions/<int:version>", scope="flags:read", tag="flags",
+          summary="One version of a flag", response="FlagVersion")
+def get_flag_version(key: str, version: int) -> Response:
+    return respond(version_json(flags_call(flags.get_version, key, version)))
+
+
+@endpoint("POST", f"/flags/{KEY}/versions/<int:version>/restore", scope="flags:write", tag="flags",
+          summary="Restore a version", description="The flag becomes what it was after that version, as a new "
+                                                   "version (history only grows). 422 when that definition is "
+                                                   "no longer valid here.", response="Flag", if_match=True)
+def restore_flag_version(key: str, version: int) -> Response:
+    return _change(flags.restore_version, key, version)
+
+
+@endpoint("POST", f"/flags/{KEY}/preview", scope="flags:read", tag="flags", summary="Would this context get it?",
+          description="The engine's answer and why, over the stored flags and the tester's overrides.",
+          body={"type": "object", "description": "An evaluation context: userId, sessionId, remoteAddress, "
+                                                 "environment, appName, currentTime, properties."},
+          response={"type": "object", "properties": {"enabled": {"type": "boolean"}, "reason": {"type": "string"},
+                                                     "variant": {"type": "object"}}})
+def preview_flag(key: str) -> Response:
+    _flag(key)
+    context, errors = parse_context(body())
+    if errors:
+        raise Problem(422, "The context is not valid.", errors)
+    return respond(flags.preview(key, context))
+
+
+@endpoint("GET", f"/flags/{KEY}/overrides", scope="flags:read", tag="flags",
+          summary="Testers for whom the flag is forced on or off",
+          response={"type": "object", "required": ["items"], "properties": {
+              "items": {"type": "array", "items": {"$ref": "#/components/schemas/FlagOverride"}}}})
+def list_flag_overrides(key: str) -> Response:
+    _flag(key)
+    return respond({"items": [{"tester_id": str(t["id"]), "email": t["email"], "on": t["on"]}
+                              for t in flags.overriding_testers(key)]})
+
+
+@endpoint("PUT", f"/flags/{KEY}/overrides/<uuid:tester_id>", scope="flags:write", tag="flags",
+          summary="Force the flag on or off for one tester",
+          description="Whatever the strategies say, also while the flag is off; every process applies it within "
+                      "a second. Only an active flag can be forced.",
+          body={"type": "object", "required": ["on"], "properties": {"on": {"type": "boolean"}}},
+          response="FlagOverride")
+def set_flag_override(key: str, tester_id: Any) -> Response:
+    on = flag("on", body().get("on"), None)  # type: ignore[arg-type]
+    if on is None:
+        raise Problem(422, "Say whether the flag is forced on or off.", {"on": "required: true or false"})
+    flags_call(flags.set_tester_override, tester_id, key, "on" if on else "off", actor=actor(), ip=client_ip())
+    tester = flags.get_tester(tester_id)
+    return respond({"tester_id": str(tester_id), "email": tester.email if tester else "", "on": on})
+
+
+@endpoint("DELETE", f"/flags/{KEY}/overrides/<uuid:tester_id>", scope="flags:write", tag="flags",
+          summary="Clear a tester's override", description="Clearing one that is not there changes nothing.",
+          status=204)
+def clear_flag_override(key: str, tester_id: Any) -> Response:
+    flags_call(flags.set_tester_override, tester_id, key, "clear", actor=actor(), ip=client_ip())
+    return Response(status=204)
