@@ -18,7 +18,7 @@ from types import ModuleType
 from flask import Flask
 
 from nous import errors
-from nous.adminapi.conventions import PREFIX, aliases_bp, bp, render_problem
+from nous.adminapi.conventions import CONVERTERS, PREFIX, aliases_bp, bp, render_problem
 
 # The seeds' paths (aliases of the same handlers) answer errors the same way.
 PROBLEM_PREFIXES = (PREFIX, "/api/admin/system/", "/api/health/models")
@@ -32,6 +32,7 @@ def modules() -> list[ModuleType]:
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters.update(CONVERTERS)  # before the rules that use them are added
     for module in modules():
         if hasattr(module, "init_app"):
             module.init_app(app)

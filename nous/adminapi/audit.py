@@ -10,7 +10,17 @@ from flask import Response, request
 
 from nous import inputs
 from nous.adminapi.conventions import (
-    decode_cursor, encode_cursor, endpoint, export, export_format, limit_arg, page, param, rfc3339, schemas,
+    EXPORT_MEDIA,
+    decode_cursor,
+    encode_cursor,
+    endpoint,
+    export,
+    export_format,
+    limit_arg,
+    page,
+    param,
+    rfc3339,
+    schemas,
 )
 from nous.audit import service as audit
 from nous.audit.models import AuditEvent
@@ -62,7 +72,7 @@ def _cell(value: Any) -> str:
 @endpoint("GET", "/audit/export", scope="audit:read", tag="audit", summary="Export the audit log",
           description="Streamed, with the list's filters: CSV or JSON lines.",
           query=[*_FILTERS, param("format", {"enum": ["csv", "jsonl"], "default": "csv"})],
-          response={"type": "string"}, media="text/csv")
+          response={"type": "string"}, media=EXPORT_MEDIA)
 def export_audit() -> Response:
     fmt, filters = export_format(), _filters()
     rows = ((e.id, rfc3339(e.at), e.actor, e.action, e.target, _cell(e.before), _cell(e.after), e.ip)

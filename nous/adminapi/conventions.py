@@ -48,6 +48,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.routing import BaseConverter
 
 from nous import inputs, openapi
 from nous.adminapi.auth import require_scope
@@ -162,6 +163,7 @@ def respond(data: Any, status: int = 200, *, version: str | None = None, locatio
 
 
 EXPORT_FORMATS = ("csv", "jsonl")
+EXPORT_MEDIA = ("text/csv", "application/x-ndjson")  # what `export` answers, for `endpoint(media=…)`
 
 
 def export_format() -> str:
@@ -327,6 +329,24 @@ _per_token = limiter.shared_limit(_rate_limit, scope="adminapi", key_func=_token
 
 # --------------------------------------------------------------------------- declaring an endpoint
 
+
+class IdConverter(BaseConverter):
+    """`<int:…>` in an admin API rule: any run of ASCII digits matches, so the operation asked for answers
+    (404 for an id past 64 bits, read as 0, which no row has) instead of another rule on the same path
+    (a 405 for a method it lacks)."""
+
+    regex = r"[0-9]{1,400}"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        return int(value) if len(value) <= 19 and int(value) <= inputs.INT64_MAX else 0
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+CONVERTERS = {"adminapi_id": IdConverter}
+
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _PARAM_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "uuid": {"type": "string", "format": "uuid"},
                   "path": {"type": "string"}, None: {"type": "string"}, "string": {"type": "string"}}
@@ -335,7 +355,8 @@ _COMMON_ERRORS = (400, 401, 403, 429)
 _STATUS_TEXT = {400: "bad input: `errors` names each field", 401: "no token, or an unknown, expired or revoked one",
                 403: "the token lacks the scope named in `detail`", 404: "no such object",
                 409: "conflicts with the current state", 412: "stale `If-Match`: read the object again",
-                413: "body too large", 415: "the body must be JSON", 422: "refused as invalid: `errors` names each field",
+                413: "body too large", 415: "the body must be JSON",
+                422: "refused as invalid: `errors` names each field",
                 429: "rate limit reached: see `Retry-After`"}
 
 
@@ -372,17 +393,22 @@ def list_of(item: str | dict[str, Any]) -> dict[str, Any]:
                            "next_cursor": {"type": ["string", "null"]}}}
 
 
+def _ids(rule: str) -> str:
+    return rule.replace("<int:", "<adminapi_id:")
+
+
 def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = [param(name, dict(_PARAM_SCHEMAS.get(conv, {"type": "string"})), where="path", required=True)
               for conv, name in _CONVERTER.findall(rule)]
     return _CONVERTER.sub(r"{\2}", rule), params
 
 
-def _responses(status: int, response: Any, media: str, errors: Iterable[int], headers: dict[str, Any]) -> dict[str, Any]:
+def _responses(status: int, response: Any, media: str | Sequence[str], errors: Iterable[int],
+               headers: dict[str, Any]) -> dict[str, Any]:
     problem = {PROBLEM_MIME: {"schema": ref("Problem")}}
     ok: dict[str, Any] = {"description": HTTPStatus(status).phrase}
     if response is not None and status != 204:
-        ok["content"] = {media: {"schema": ref(response)}}
+        ok["content"] = {m: {"schema": ref(response)} for m in ((media,) if isinstance(media, str) else media)}
     if headers:
         ok["headers"] = headers
     out = {str(status): ok}
@@ -394,22 +420,26 @@ def _responses(status: int, response: Any, media: str, errors: Iterable[int], he
 def endpoint(method: str, rule: str, *, scope: str, tag: str, summary: str, description: str = "",
              query: Sequence[dict[str, Any]] = (), body: str | dict[str, Any] | None = None,
              body_media: Sequence[str] = ("application/json",), response: Any = None, status: int = 200,
-             media: str = "application/json", errors: Iterable[int] = (), if_match: bool = False,
+             media: str | Sequence[str] = "application/json", errors: Iterable[int] = (), if_match: bool = False,
              etag: bool = False, paginated: bool = False, idempotent: bool = False,
-             aliases: Sequence[str] = (), example: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a handler as an admin API operation (see the module's docstring)."""
+             aliases: Sequence[str] = (), example: Any = None,
+             links: dict[str, dict[str, str]] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a handler as an admin API operation (see the module's docstring). `links` ({name: {operation
+    id: {parameter: runtime expression}}}, e.g. `{"get_tester": {"tester_id": "$response.body#/id"}}`)
+    become OpenAPI links of the answer: what a client (and the stateful fuzzer) can call next with it."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = _idempotent(view) if idempotent else view
         wrapped = require_scope(scope)(_per_token(wrapped))
-        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=[method])
+        bp.add_url_rule(_ids(rule), endpoint=view.__name__, view_func=wrapped, methods=[method])
         for alias in aliases:
-            aliases_bp.add_url_rule(alias, endpoint=f"{view.__name__}_{len(aliases_bp.deferred_functions)}",
+            aliases_bp.add_url_rule(_ids(alias), endpoint=f"{view.__name__}_{len(aliases_bp.deferred_functions)}",
                                     view_func=wrapped, methods=[method])
         _document(method, [PREFIX + rule, *aliases], view, locals_=dict(
             scope=scope, tag=tag, summary=summary, description=description, query=query, body=body,
             body_media=body_media, response=response, status=status, media=media, errors=errors,
-            if_match=if_match, etag=etag, paginated=paginated, idempotent=idempotent, example=example))
+            if_match=if_match, etag=etag, paginated=paginated, idempotent=idempotent, example=example,
+            links=links))
         return wrapped
 
     return register
@@ -449,8 +479,12 @@ def _document(method: str, rules: list[str], view: Callable[..., Any], locals_: 
         }
         if o["body"] is not None:
             op["requestBody"] = {"required": True, "content": {m: {"schema": ref(o["body"])} for m in o["body_media"]}}
+        if o["links"] and i == 0:
+            op["responses"][str(o["status"])]["links"] = {
+                target: {"operationId": target, "parameters": params} for target, params in o["links"].items()}
         if o["example"] is not None and o["response"] is not None:
-            op["responses"][str(o["status"])]["content"][o["media"]]["example"] = o["example"]
+            for content in op["responses"][str(o["status"])]["content"].values():
+                content["example"] = o["example"]
         if i:
             op["description"] += f"\n\nAlias of `{method} {rules[0]}`."
         openapi.register({path: {method.lower(): op}})

@@ -11,8 +11,25 @@ from flask import Response, request, url_for
 
 from nous import inputs
 from nous.adminapi.conventions import (
-    Problem, actor, body, client_ip, decode_cursor, encode_cursor, endpoint, export, export_format, limit_arg,
-    page, param, refused, respond, rfc3339, schemas, stale, text,
+    EXPORT_MEDIA,
+    Problem,
+    actor,
+    body,
+    client_ip,
+    decode_cursor,
+    encode_cursor,
+    endpoint,
+    export,
+    export_format,
+    limit_arg,
+    page,
+    param,
+    refused,
+    respond,
+    rfc3339,
+    schemas,
+    stale,
+    text,
 )
 from nous.adminapi.conventions import if_match as sent_version
 from nous.feedback import service as feedback
@@ -89,7 +106,9 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @endpoint("GET", "/feedback", scope="feedback:read", tag="feedback", summary="List feedback",
           description="Newest first, with every filter of the console. Spam is left out unless `status` asks.",
-          query=_FILTERS, response="FeedbackPage", paginated=True)
+          query=_FILTERS, response="FeedbackPage", paginated=True,
+          links={name: {"feedback_id": "$response.body#/items/0/id"} for name in (
+              "get_feedback", "update_feedback", "reply_to_feedback")})
 def list_feedback() -> Response:
     f = _filter()
     cursor = decode_cursor(request.args.get("cursor"), 1)
@@ -164,7 +183,7 @@ def reply_to_feedback(feedback_id: int) -> Response:
 @endpoint("GET", "/feedback/export", scope="feedback:read", tag="feedback", summary="Export feedback",
           description="Streamed, with the list's filters: CSV or JSON lines.",
           query=[*_FILTERS, param("format", {"enum": ["csv", "jsonl"], "default": "csv"})],
-          response={"type": "string"}, media="text/csv")
+          response={"type": "string"}, media=EXPORT_MEDIA)
 def export_feedback() -> Response:
     fmt, f = export_format(), _filter()
     return export(fmt, "nous-feedback", feedback.EXPORT_HEADER, feedback.export_rows(f),

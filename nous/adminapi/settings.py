@@ -11,7 +11,17 @@ from flask import Response, request
 
 from nous import inputs
 from nous.adminapi.conventions import (
-    Problem, actor, body, client_ip, endpoint, invalid, param, respond, rfc3339, schemas, stale,
+    Problem,
+    actor,
+    body,
+    client_ip,
+    endpoint,
+    invalid,
+    param,
+    respond,
+    rfc3339,
+    schemas,
+    stale,
 )
 from nous.adminapi.conventions import if_match as sent_version
 from nous.settings import registry
@@ -44,14 +54,14 @@ def _time(raw: Any) -> str | None:
 
 @endpoint("GET", "/settings", scope="settings:read", tag="settings", summary="Every setting",
           description="Each with its value, default, kind, bounds and version (the ETag of its object).",
-          response="SettingList")
+          response="SettingList", links={"get_setting": {"key": "$response.body#/items/0/key"}})
 def list_settings() -> Response:
     values = settings.all_values()
     return respond({"items": [setting_json(k, values[k]) for k in sorted(values)]})
 
 
 @endpoint("GET", "/settings/<key>", scope="settings:read", tag="settings", summary="One setting",
-          response="Setting", etag=True)
+          response="Setting", etag=True, links={"update_setting": {"key": "$response.body#/key"}})
 def get_setting(key: str) -> Response:
     _definition(key)
     value = settings.get(key)
@@ -81,9 +91,7 @@ def update_setting(key: str) -> Response:
                  param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})],
           response="SettingHistory")
 def settings_history() -> Response:
-    key = request.args.get("key", "")
-    if key:
-        _definition(key)
+    key = inputs.arg_choice("key", registry.DEFINITIONS)
     items = settings.history(key, limit=inputs.arg_int("limit", 50, 1, 500) or 50)
     return respond({"items": [{**e, "at": _time(e.get("at"))} for e in items]})
 
@@ -110,7 +118,7 @@ def validate_settings() -> Response:
 @endpoint("GET", "/settings/export", scope="settings:read", tag="settings", summary="Export every setting",
           description="As JSON or YAML, the document `POST /settings/import` takes.",
           query=[param("format", {"enum": list(FORMATS), "default": "json"})],
-          response={"type": "object"})
+          response={"type": "object"}, media=("application/json", "application/yaml"))
 def export_settings() -> Response:
     fmt = inputs.arg_choice("format", FORMATS, "json")
     mime = "application/json" if fmt == "json" else "application/yaml"

@@ -9,8 +9,26 @@ from flask import Response, request, url_for
 
 from nous import inputs
 from nous.adminapi.conventions import (
-    Problem, actor, body, client_ip, decode_cursor, encode_cursor, endpoint, export, export_format, flag,
-    limit_arg, page, param, refused, respond, rfc3339, schemas, stale, text,
+    EXPORT_MEDIA,
+    Problem,
+    actor,
+    body,
+    client_ip,
+    decode_cursor,
+    encode_cursor,
+    endpoint,
+    export,
+    export_format,
+    flag,
+    limit_arg,
+    page,
+    param,
+    refused,
+    respond,
+    rfc3339,
+    schemas,
+    stale,
+    text,
 )
 from nous.adminapi.conventions import if_match as sent_version
 from nous.testers import service as testers
@@ -60,7 +78,8 @@ def _filters() -> dict[str, str]:
 
 @endpoint("GET", "/testers", scope="testers:read", tag="testers", summary="List testers",
           description="Ordered by email (case-insensitive), with the console's filters and search.",
-          query=_FILTERS, response="TesterPage", paginated=True)
+          query=_FILTERS, response="TesterPage", paginated=True,
+          links={"get_tester": {"tester_id": "$response.body#/items/0/id"}})
 def list_testers() -> Response:
     cursor = decode_cursor(request.args.get("cursor"), 1)
     found = testers.search(**_filters(), after=str(cursor[0]) if cursor else "", limit=limit_arg())
@@ -70,7 +89,10 @@ def list_testers() -> Response:
 
 @endpoint("POST", "/testers", scope="testers:write", tag="testers", summary="Add a tester",
           description="Not invited unless `invite` is true. 409 when the address is already a tester.",
-          body="TesterCreate", response="Tester", status=201, idempotent=True, errors=(409,))
+          body="TesterCreate", response="Tester", status=201, idempotent=True, errors=(409,),
+          links={name: {"tester_id": "$response.body#/id"} for name in (
+              "get_tester", "update_tester", "invite_tester", "deactivate_tester", "reactivate_tester",
+              "delete_tester")})
 def create_tester() -> Response:
     data = body()
     send_invite = flag("invite", data.get("invite"))
@@ -165,7 +187,7 @@ def import_testers() -> Response:
 @endpoint("GET", "/testers/export", scope="testers:read", tag="testers", summary="Export testers",
           description="Streamed, with the list's filters: CSV (a spreadsheet-safe table) or JSON lines.",
           query=[*_FILTERS, param("format", {"enum": ["csv", "jsonl"], "default": "csv"})],
-          response={"type": "string"}, media="text/csv")
+          response={"type": "string"}, media=EXPORT_MEDIA)
 def export_testers() -> Response:
     fmt, filters = export_format(), _filters()
     return export(fmt, "nous-testers", testers.EXPORT_HEADER, testers.export_rows(**filters),

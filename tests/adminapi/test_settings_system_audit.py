@@ -21,7 +21,8 @@ def test_read_change_and_history_of_a_setting(app, api: Api) -> None:
     assert changed.status_code == 200 and changed.get_json()["value"] == "20/minute"
     with app.app_context():
         assert settings.get("feedback.rate_limit") == "20/minute"  # applied without a restart
-    stale = api.put("settings/feedback.rate_limit", json={"value": "30/minute"}, headers={"If-Match": one.headers["ETag"]})
+    stale = api.put("settings/feedback.rate_limit", json={"value": "30/minute"},
+                    headers={"If-Match": one.headers["ETag"]})
     assert_problem(stale, 412, "If-Match")
     assert_problem(api.put("settings/feedback.rate_limit", json={"value": "lots"}), 422, "value")
     assert_problem(api.put("settings/feedback.rate_limit", json={}), 400, "value")

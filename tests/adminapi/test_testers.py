@@ -105,7 +105,8 @@ def test_pages_to_the_end_without_duplicates_or_gaps_while_testers_are_added(api
 
 def test_import_csv_and_json_with_a_report_per_line(app, api: Api) -> None:
     _add(api, "known@example.com")
-    csv_body = "email,role,notes\nnew1@example.com,TESTER,hi\nnot-an-address,,\nknown@example.com,,\nnew1@example.com,,\n"
+    csv_body = ("email,role,notes\nnew1@example.com,TESTER,hi\nnot-an-address,,\nknown@example.com,,\n"
+                "new1@example.com,,\n")
     resp = api.post("testers/import", data=csv_body, content_type="text/csv")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     report = resp.get_json()
