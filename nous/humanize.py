@@ -456,6 +456,8 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "jobs.retry_all_failed": lambda e: Sentence(
         "Retried all failed jobs", f"of {e.target}" if e.target not in ("", "*") else "",
         detail=f"{_after(e).get('retried', 0)} retried"),
+    "jobs.enqueue": lambda e: Sentence("Started", f"job {e.target[:8]}", "jobs.detail", {"job_id": e.target},
+                                       str(_after(e).get("task", ""))),
     "jobs.run_schedule": lambda e: Sentence("Ran the schedule", e.target, "jobs.detail",
                                             {"job_id": _after(e).get("job_id")} if _after(e).get("job_id") else {},
                                             "now"),
@@ -500,6 +502,8 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "flags.segment.delete": lambda e: Sentence("Deleted segment", e.target),
     "flags.token.create": lambda e: Sentence("Created the client token", e.target, "flags.tokens"),
     "flags.token.revoke": lambda e: Sentence("Revoked the client token", e.target, "flags.tokens"),
+    "adminapi.token.create": lambda e: Sentence("Created the admin API token", e.target, "api_tokens.index"),
+    "adminapi.token.revoke": lambda e: Sentence("Revoked the admin API token", e.target, "api_tokens.index"),
 }
 
 
