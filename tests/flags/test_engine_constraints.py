@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from nous.flags.engine import OPERATORS, Engine
-from tests.flags.engine_helpers import c, flag, on
+from nous.flags.engine import OPERATORS, Engine, validate_feature
+from tests.flags.engine_helpers import c, default, flag, on
 from tests.flags.unleash_spec import regex_flag
 
 # ---------------------------------------------------------------------------- constraints
@@ -50,8 +50,10 @@ def test_top_level_field_wins_over_properties_and_empty_top_level_falls_back() -
 def test_in_compares_exact_strings_and_trims_configured_values() -> None:
     assert on(c("plan", "IN", [" pro "]), {"plan": "pro"}) is True
     assert on(c("plan", "IN", ["pro"]), {"plan": "Pro"}) is False
-    assert on(c("plan", "IN", ["pro"], caseInsensitive=True), {"plan": "PRO"}) is True
-    assert on(c("plan", "NOT_IN", ["pro"], caseInsensitive=True), {"plan": "PRO"}) is False
+    # caseInsensitive does nothing on IN and NOT_IN, as in both official SDKs
+    assert on(c("plan", "IN", ["pro"], caseInsensitive=True), {"plan": "PRO"}) is False
+    assert on(c("plan", "NOT_IN", ["pro"], caseInsensitive=True), {"plan": "PRO"}) is True
+    assert on(c("plan", "IN", ["pro"], caseInsensitive=True), {"plan": "pro"}) is True
 
 
 def test_scalars_in_context_and_values_compare_as_json_strings() -> None:
@@ -89,7 +91,11 @@ def test_unicode_values_and_case_insensitive_unicode() -> None:
     ("NUM_GTE", "0", "abc", False),
     ("NUM_GT", "0", "1_000", False),
     ("NUM_GT", "0", True, False),
-    ("NUM_LTE", "0", " 0 ", True),
+    ("NUM_LTE", "0", "0", True),
+    ("NUM_LTE", "0", " 0 ", False),  # a context number with spaces is not one (as the SDKs read it)
+    ("NUM_LTE", " 0 ", "0", True),  # in the definition, spaces around it are fine
+    ("NUM_GT", "0", "١٢", False),  # ASCII digits only
+    ("NUM_GT", "0", "1e3", True),
     ("NUM_EQ", "abc", "1", False),
     ("NUM_EQ", "NaN", "NaN", False),
 ])
@@ -108,7 +114,11 @@ def test_number_operator_with_invalid_target_is_false_even_inverted() -> None:
     ("DATE_BEFORE", "2024-05-01T00:00:00-05:00", "2024-05-01T04:59:59Z", True),
     ("DATE_BEFORE", "2024-05-01T00:00:00-05:00", "2024-05-01T05:00:00Z", False),
     ("DATE_AFTER", "2024-05-01", "2024-05-01T00:00:01Z", True),  # a date alone is midnight UTC
-    ("DATE_AFTER", "2024-05-01T00:00:00Z", "2024-05-01T00:00:00.000001", True),  # no zone: UTC
+    ("DATE_AFTER", "2024-05-01T00:00:00Z", "2024-05-01T00:00:00.000001", False),  # a context date needs a zone
+    ("DATE_AFTER", "2024-05-01T00:00:00Z", "2024-05-01T00:00:00.000001Z", True),
+    ("DATE_AFTER", "2024-05-01T00:00:00Z", "2024-05-01 00:00:01z", True),  # RFC 3339 as the SDKs read it
+    ("DATE_AFTER", "2024-05-01T00:00:00Z", " 2024-05-01T01:00:01+0100 ", True),
+    ("DATE_AFTER", "2024-05-01T00:00:00Z", "2024-05-02", False),  # a date alone is not a context date
     ("DATE_AFTER", "2024-05-01T00:00:00Z", "yesterday", False),
     ("DATE_AFTER", "not a date", "2024-05-01T00:00:00Z", False),
 ])
@@ -145,9 +155,29 @@ def test_date_operator_uses_now_when_current_time_is_missing() -> None:
     ("SEMVER_EQ", "1.2.3", "01.2.3", False),
     ("SEMVER_EQ", "1.2.3", 123, False),
     ("SEMVER_EQ", "1.2", "1.2.0", False),  # invalid target
+    # numbers past 2^64 - 1 are refused, as the SDKs refuse them (Rust's semver, node's safe integers)
+    ("SEMVER_GT", "1.0.0", "18446744073709551615.0.0", True),
+    ("SEMVER_GT", "1.0.0", "99999999999999999999.0.0", False),
+    ("SEMVER_LT", "99999999999999999999.0.0", "1.0.0", False),  # invalid target
+    ("SEMVER_GT", "1.0.0", " 2.0.0", False),  # a context version is read exactly
+    ("SEMVER_GT", " 1.0.0 ", "2.0.0", True),  # in the definition, spaces around it are fine
+    ("SEMVER_GT", "1.0.0", "١.٢.٣", False),  # ASCII digits only
 ])
 def test_semver_operators_order_pre_releases(op: str, target: str, version: object, expected: bool) -> None:
     assert on(c("version", op, target), {"properties": {"version": version}}) is expected
+
+
+def test_semver_past_2_64_is_refused_by_validation() -> None:
+    assert validate_feature(flag("f", default(c("v", "SEMVER_EQ", "99999999999999999999.0.0")))) == [
+        'strategies[0].constraints[0].value: not a semantic version "99999999999999999999.0.0"']
+    assert on(c("v", "SEMVER_EQ", "99999999999999999999.0.0", inverted=True), {"v": "1.0.0"}) is False
+
+
+def test_regex_tests_an_empty_string_as_the_sdks_do() -> None:
+    assert on(c("email", "REGEX", "^$"), {"properties": {"email": ""}}) is True
+    assert on(c("email", "REGEX", "^$"), {"email": ""}) is True
+    assert on(c("email", "REGEX", "^$"), {}) is False  # absent is still missing
+    assert on(c("email", "REGEX", "^[a-z]+$", inverted=True), {"email": ""}) is True
 
 
 def test_semver_invalid_context_value_is_false_and_inverted_true() -> None:
@@ -185,7 +215,11 @@ def test_regex_result_memo_gives_the_same_answers_as_fresh_evaluation() -> None:
 
 @pytest.mark.parametrize(("values", "address", "expected"), [
     (["10.0.0.0/8"], "10.1.2.3", True),
-    (["10.0.0.0/8"], "::ffff:10.1.2.3", True),
+    (["10.0.0.0/8"], "::ffff:10.1.2.3", False),  # an IPv6 address, even IPv4-mapped (as in the SDKs)
+    (["::ffff:0:0/96"], "::ffff:10.1.2.3", True),
+    (["10.0.0.0/8"], " 10.1.2.3", False),  # written exactly, no spaces
+    (["10.0.0.0/255.0.0.0"], "10.1.2.3", True),  # a netmask for IPv4
+    (["10.0.0.0/255.0.255.0"], "10.1.2.3", False),  # not a netmask: the entry is ignored
     (["fd00::/8"], "fd12:3456::1", True),
     (["fd00::/8"], "fe80::1", False),
     (["10.0.0.0/8"], "fd00::1", False),

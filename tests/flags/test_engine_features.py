@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nous.flags.engine import Engine, validate_feature
+from nous.flags.engine import Engine, notices, validate_feature
 from tests.flags.engine_helpers import c, default, flag, gradual, remote, rollout, variant
 from tests.flags.unleash_spec import (
     NODE_STICKY_4,
@@ -129,3 +129,15 @@ def test_valid_feature_has_no_problems() -> None:
 def test_validate_feature_reports_problems(feature: object, problem: str) -> None:
     problems = validate_feature(feature, segment_ids=[])
     assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_notices_name_in_conditions_that_ask_to_ignore_case() -> None:
+    feature = flag("f", default(), default(c("plan", "IN", ["pro"], caseInsensitive=True),
+                                           c("plan", "STR_CONTAINS", ["pro"], caseInsensitive=True),
+                                           c("plan", "NOT_IN", ["x"], caseInsensitive=True)))
+    assert notices(feature) == [
+        'Strategy 2, condition 1: "ignore case" is set on IN, which always compares exactly (as the Unleash SDKs do)',
+        'Strategy 2, condition 3: "ignore case" is set on NOT_IN, which always compares exactly '
+        "(as the Unleash SDKs do)"]
+    assert validate_feature(feature) == []  # still valid: only a notice
+    assert notices(flag("f", default(c("plan", "IN", ["pro"])))) == [] == notices("junk")

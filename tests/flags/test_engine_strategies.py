@@ -37,6 +37,8 @@ def test_disabled_strategy_never_matches() -> None:
     ("", "123", False),
     (["a", "b"], "b", True),
     (None, "123", False),
+    ("u1, u2,", "", True),  # an empty entry matches a userId given as "", as in both official SDKs
+    ("u1, u2", "", False),
 ])
 def test_user_with_id(user_ids: object, user: str, expected: bool) -> None:
     e = Engine([flag("f", {"name": "userWithId", "parameters": {"userIds": user_ids}})])
@@ -120,9 +122,10 @@ def test_gradual_rollouts_use_their_own_ids() -> None:
     ("2001:db8::/32", "2001:db8:ffff::1", True),
     ("2001:db8::/32", "2001:db9::1", False),
     ("2001:db8::1", "2001:db8::1", True),
-    ("192.168.0.0/16", "::ffff:192.168.4.4", True),
+    ("192.168.0.0/16", "::ffff:192.168.4.4", False),  # an IPv6 address, even IPv4-mapped (as in the SDKs)
+    ("192.168.0.0/16", " 192.168.4.4", False),  # the address is read exactly, no spaces
     ("not-an-ip, 10.0.0.0/33, 1.2.3.4", "1.2.3.4", True),
-    ("not-an-ip", "not-an-ip", True),  # exact string match, as in Unleash
+    ("not-an-ip", "not-an-ip", False),  # entries that are not an IP or CIDR are ignored (IN_CIDR's rules)
     ("10.0.0.0/8", "garbage", False),
     ("10.0.0.0/8", "", False),
     ("", "10.0.0.1", False),

@@ -69,9 +69,9 @@ BROAD_FLAGS: dict[str, dict] = {
     "x.remote": {"strategies": [{"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1, 192.168.0.0/16"}}]},
     "x.in": {"constraints": [{"contextName": "plan", "operator": "IN", "values": ["pro", "team"]}]},
     "x.not-in": {"constraints": [{"contextName": "plan", "operator": "NOT_IN", "values": ["free"]}]},
-    # IN/NOT_IN with caseInsensitive are left out: the client specification's
-    # 16-case-insensitive-in-operators (which tests/flags/test_engine.py follows) is newer than the
-    # engine inside the pinned SDK, which still compares them case-sensitively.
+    # caseInsensitive does nothing on IN/NOT_IN, in the SDKs as in NOUS (tests/flags/test_sdk_parity.py
+    # covers every operator with and without it)
+    "x.in-ci": {"constraints": [{"contextName": "plan", "operator": "IN", "values": ["pro"], "caseInsensitive": True}]},
     "x.in-inverted": {"constraints": [{"contextName": "plan", "operator": "IN", "values": ["PRO"],
                                        "inverted": True}]},
     "x.str-contains": {"constraints": [{"contextName": "email", "operator": "STR_CONTAINS",

@@ -417,12 +417,17 @@ SPEC_TESTS = [
     (SPEC_15, "F9.withSeveralConstraintsAndSegments",
      props(version="1.2.2", customNumber="3.14", customName="Pie", slicesLeft="4"), True),
     # 16-case-insensitive-in-operators
-    (SPEC_16_CI, "F9.caseInsensitiveIn", props(appName="App"), True),
-    (SPEC_16_CI, "F9.caseInsensitiveIn", props(appName="App2-iOS-[v1]"), True),
-    (SPEC_16_CI, "F9.caseInsensitiveInInverted", props(appName="App"), False),
-    (SPEC_16_CI, "F9.caseInsensitiveInInverted", props(appName="App2-iOS-[v1]"), False),
-    (SPEC_16_CI, "F9.caseInsensitiveNotIn", props(appName="APP"), False),
-    (SPEC_16_CI, "F9.caseInsensitiveNotInInverted", props(appName="APP2-IOS-[V1]"), True),
+    # 16-case-insensitive-in-operators was withdrawn from the specification (Unleash/client-specification
+    # #53, a revert of #48): IN and NOT_IN always compare exactly, `caseInsensitive` or not, as both
+    # official SDKs do. Its flags are kept with the answers the SDKs give.
+    (SPEC_16_CI, "F9.caseInsensitiveIn", props(appName="App"), False),
+    (SPEC_16_CI, "F9.caseInsensitiveIn", props(appName="App2-iOS-[v1]"), False),
+    (SPEC_16_CI, "F9.caseInsensitiveIn", props(appName="app2-ios-[v1]"), True),
+    (SPEC_16_CI, "F9.caseInsensitiveInInverted", props(appName="App"), True),
+    (SPEC_16_CI, "F9.caseInsensitiveInInverted", props(appName="App2-iOS-[v1]"), True),
+    (SPEC_16_CI, "F9.caseInsensitiveNotIn", props(appName="APP"), True),
+    (SPEC_16_CI, "F9.caseInsensitiveNotIn", props(appName="app"), False),
+    (SPEC_16_CI, "F9.caseInsensitiveNotInInverted", props(appName="APP2-IOS-[V1]"), False),
     # 17-dependent-features
     (SPEC_17, "parent.enabled.child.enabled", {}, True),
     (SPEC_17, "parent.enabled.child.disabled", {}, False),

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from nous.flags.engine.constraints import OPERATORS
 from nous.flags.engine.core import Engine
-from nous.flags.engine.features import FLAG_TYPES, compile_feature, validate_feature
+from nous.flags.engine.features import FLAG_TYPES, compile_feature, notices, validate_feature
 from nous.flags.engine.hashing import ALGORITHM_VERSION, STRATEGY_SEED, VARIANT_SEED, bucket
 from nous.flags.engine.strategies import STRATEGIES
 from nous.flags.engine.variants import PAYLOAD_TYPES
@@ -58,5 +58,6 @@ __all__ = [
     "Engine",
     "bucket",
     "compile_feature",
+    "notices",
     "validate_feature",
 ]

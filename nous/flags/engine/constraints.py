@@ -18,6 +18,8 @@ from nous.flags.engine.context import (
     CACHE_LIMIT,
     Check,
     always_false,
+    context_date,
+    context_number,
     date,
     finite,
     in_networks,
@@ -38,6 +40,7 @@ from nous.flags.engine.problems import Problems
 #   NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE,
 #   SEMVER_EQ, SEMVER_GT, SEMVER_GTE, SEMVER_LT, SEMVER_LTE, REGEX
 # (`OPERATORS`, at the end, is the set of names that `_COMPILERS` knows)
+CASE_SENSITIVE = frozenset({"IN", "NOT_IN"})  # operators that ignore `caseInsensitive` (see _compile_in)
 
 _COMPARE = {"EQ": eq, "GT": gt, "GTE": ge, "LT": lt, "LTE": le}
 _SYMBOL = {"EQ": "==", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}
@@ -56,6 +59,8 @@ def compile_constraint(c: Any, at: Problems) -> Check:
         return always_false
     inv = at.boolean(c, "inverted")
     ci = at.boolean(c, "caseInsensitive")
+    if ci and op in CASE_SENSITIVE:
+        at.note(f'"ignore case" is set on {op}, which always compares exactly (as the Unleash SDKs do)')
     check = _COMPILERS[op](name, op, c, inv, ci, at)
     return check if isinstance(name, str) and name else always_false
 
@@ -103,10 +108,12 @@ def _text(given: bool, value: Any, at: Problems) -> bool:
 
 
 def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bool,
-                  memo: bool = False, inline: tuple[str, Any] | None = None) -> Check:
+                  memo: bool = False, inline: tuple[str, Any] | None = None, empty: bool = False) -> Check:
     """`pred` on the context value as a string (`missing` when the field is absent), then negated
     when inverted. With `memo`, answers are remembered per value (a cache that is safe to lose,
     cleared when full): only for dear predicates (RE2, CIDR), as a miss costs more than a cheap test.
+    With `empty`, a field that is there but "" is tested as "" (a regex may match it, as in the SDKs)
+    rather than counted as missing.
     `inline` = (expression over `v` and `K`, the constant K) is the same predicate as source text, so
     that `codegen.generate` can write it into a strategy's compiled function (see there)."""
     missing_result = missing is not inv
@@ -138,7 +145,9 @@ def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bo
         if v.__class__ is not str or not v:
             v = resolve_str(ctx, name, v)
             if v is None:
-                return missing_result
+                if not (empty and _is_empty(ctx, name)):
+                    return missing_result
+                v = ""
         r = remembered(v)
         if r is None:
             r = pred(v) is not inv
@@ -148,6 +157,11 @@ def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bo
         return r
 
     return memo_check
+
+
+def _is_empty(ctx: dict, name: str) -> bool:
+    """The field is given, as "" (at the top level or in `properties`)."""
+    return ctx.get(name) == "" or props_get(ctx, name) == ""
 
 
 def _re2_options(case_insensitive: bool) -> re2.Options:
@@ -176,14 +190,15 @@ def compile_regex(pattern: str, case_insensitive: bool) -> Callable[[str], bool]
 # check, adding the problems of its values as it reads them.
 
 
-def _compile_in(name: str, op: str, c: Mapping, inv: bool, ci: bool, at: Problems) -> Check:
+def _compile_in(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Problems) -> Check:
+    # `caseInsensitive` is ignored: IN and NOT_IN always compare exactly, as in both official SDKs and
+    # Unleash's documentation (the client specification's case-insensitive IN test was withdrawn, #53)
     _shaped, values = _values(c, at)
     if values is None:
         return always_false
-    member = frozenset(v.lower() for v in values) if ci else frozenset(values)
-    contains = member.__contains__
-    pred = (lambda s: contains(s.lower())) if ci else contains
-    expr = "v.lower() in K" if ci else "v in K"
+    member = frozenset(values)
+    pred = member.__contains__
+    expr = "v in K"
     if op == "IN":
         return _string_check(name, pred, False, inv, inline=(expr, member))
     return _string_check(name, lambda s: not pred(s), True, inv, inline=(f"not ({expr})", member))
@@ -238,7 +253,7 @@ def _compile_num(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Probl
 
     def num_check(ctx: dict) -> bool:
         v = lookup(ctx, name)
-        x = None if v is None else number(v)
+        x = None if v is None else context_number(v)
         if x is None:
             return inv
         return cmp(x, target) is not inv
@@ -263,7 +278,7 @@ def _compile_date(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Prob
                 return inv
             t = now_micros()
         else:
-            t = date(v)
+            t = context_date(v)
             if t is None:
                 return inv
         return (t > target if after else t < target) is not inv
@@ -273,7 +288,7 @@ def _compile_date(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Prob
 
 def _compile_semver(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Problems) -> Check:
     given, value = _value(c, at)
-    target = semver_key(value) if isinstance(value, str) else None
+    target = semver_key(value.strip()) if isinstance(value, str) else None
     if _text(given, value, at) and target is None:
         at.add("value", f'not a semantic version "{value}"')
     if target is None:
@@ -295,7 +310,7 @@ def _compile_regex(name: str, _op: str, c: Mapping, inv: bool, ci: bool, at: Pro
         at.add("value", f'not a valid RE2 regular expression "{value}"')
     if search is None:
         return always_false
-    return _string_check(name, search, False, inv, memo=True)
+    return _string_check(name, search, False, inv, memo=True, empty=True)
 
 
 _COMPILERS: dict[str, Callable[[str, str, Mapping, bool, bool, Problems], Check]] = {

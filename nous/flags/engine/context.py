@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -158,6 +159,7 @@ def parse_number(s: str) -> float | None:
 
 
 def number(v: Any) -> float | None:
+    """A number written in a flag's definition: surrounding spaces allowed."""
     if isinstance(v, bool):
         return None
     if isinstance(v, (int, float)):
@@ -165,6 +167,16 @@ def number(v: Any) -> float | None:
     if isinstance(v, str):
         return parse_number(v)
     return None
+
+
+def context_number(v: Any) -> float | None:
+    """A number in a context, read as the SDKs' engine reads it (Rust's `f64` parser): ASCII only, no
+    surrounding spaces ("1e3", "+5", "inf" are numbers; " 5", "1_000", "١٢" are not)."""
+    if v.__class__ is str:
+        if not v or not v.isascii() or v[0].isspace() or v[-1].isspace():
+            return None
+        return parse_number(v)
+    return number(v)
 
 
 def _datetime_micros(dt: datetime) -> int:
@@ -183,6 +195,7 @@ def parse_date(s: str) -> int | None:
 
 
 def date(v: Any) -> int | None:
+    """A date written in a flag's definition (ISO 8601)."""
     if isinstance(v, datetime):
         try:
             return _datetime_micros(v)
@@ -193,6 +206,39 @@ def date(v: Any) -> int | None:
     return None
 
 
+# RFC 3339 as the SDKs' engine reads a context's date (chrono's relaxed parser): "T", "t" or a space
+# between date and time, spaces between the parts, and a zone that must be there (Z, UTC, ±hh:mm, ±hhmm).
+_CONTEXT_DATE = re.compile(
+    r"\s*(\d{1,4}|[+-]\d+)\s*-\s*(\d{1,2})\s*-\s*(\d{1,2})[Tt ]\s*(\d{1,2})\s*:\s*(\d{1,2})\s*:\s*(\d{1,2})"
+    r"(?:\.(\d+))?\s*(?:([Zz]|[Uu][Tt][Cc])|([+\-\u2212])(\d\d):?(\d\d))\s*", re.ASCII)
+
+
+@lru_cache(maxsize=CACHE_LIMIT)
+def parse_context_date(s: str) -> int | None:
+    """A context's date and time → microseconds since the epoch; None unless it has a zone."""
+    m = _CONTEXT_DATE.fullmatch(s)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, _utc, sign, zh, zm = m.groups()
+    leap = second == "60"  # a leap second: after :59, before the next minute
+    try:
+        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second),
+                      tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+    micros = _datetime_micros(dt) + (999_999 if leap else int((fraction or "0")[:6].ljust(6, "0")))
+    if sign is not None:
+        offset = (int(zh) * 60 + int(zm)) * 60_000_000
+        micros += offset if sign != "+" else -offset
+    return micros
+
+
+def context_date(v: Any) -> int | None:
+    if v.__class__ is str:
+        return parse_context_date(v)
+    return date(v)
+
+
 def now_micros() -> int:
     return time.time_ns() // 1000
 
@@ -200,12 +246,20 @@ def now_micros() -> int:
 # --------------------------------------------------------------------------- versions
 
 
+_U64 = 2**64  # a version's numbers are unsigned 64-bit in the SDKs (Rust's semver, node's safe integers)
+
+
 @lru_cache(maxsize=CACHE_LIMIT)
 def semver_key(s: str) -> tuple | None:
-    """A sort key with SemVer 2.0 precedence (pre-releases before the release, build ignored)."""
+    """A sort key with SemVer 2.0 precedence (pre-releases before the release, build ignored); None
+    for anything the SDKs refuse: spaces around it, a non-ASCII digit, a number past 2^64 - 1."""
+    if not s.isascii():
+        return None
     try:
-        v = semver.Version.parse(s.strip())
+        v = semver.Version.parse(s)
     except (ValueError, TypeError):
+        return None
+    if v.major >= _U64 or v.minor >= _U64 or v.patch >= _U64:
         return None
     if not v.prerelease:
         return (v.major, v.minor, v.patch, 1, ())
@@ -217,32 +271,58 @@ def semver_key(s: str) -> tuple | None:
 
 
 @lru_cache(maxsize=CACHE_LIMIT)
-def parse_ip(s: str) -> tuple[tuple[int, int], ...]:
-    """(version, integer) of the address, plus its IPv4 form when IPv4-mapped; () when invalid."""
+def parse_ip(s: str) -> tuple[int, int] | None:
+    """(version, integer) of an address written exactly (as Rust's `IpAddr` reads it: no spaces, no
+    zone such as "%eth0"); None when invalid. "::ffff:10.0.0.1" is an IPv6 address, as in the SDKs."""
+    if "%" in s:
+        return None
     try:
-        ip = ipaddress.ip_address(s.strip())
+        ip = ipaddress.ip_address(s)
     except ValueError:
-        return ()
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        return ((6, int(ip)), (4, int(mapped)))
-    return ((ip.version, int(ip)),)
+        return None
+    return (ip.version, int(ip))
+
+
+def _prefix(text: str, bits: int) -> int | None:
+    """A prefix length as Rust's `u8` parser reads it ("8", "+8", "08"), at most `bits`."""
+    digits = text[1:] if text.startswith("+") else text
+    if not digits or not digits.isascii() or not digits.isdigit() or int(digits) > min(bits, 255):
+        return None
+    return int(digits)
 
 
 def parse_network(s: Any) -> tuple[int, int, int] | None:
-    """An IP or CIDR as (version, network integer, netmask integer); None when invalid."""
+    """An IP or CIDR as (version, network integer, netmask integer); None when invalid. The rules of
+    the SDKs' engine (the `ipnetwork` crate): one "/", an IPv4 prefix or netmask ("/255.0.0.0"), an
+    IPv6 prefix; host bits may be set."""
     if not isinstance(s, str) or not s.strip():
         return None
-    try:
-        net = ipaddress.ip_network(s.strip(), strict=False)
-    except ValueError:
+    address, slash, prefix = s.strip().partition("/")
+    ip = parse_ip(address)
+    if ip is None or "/" in prefix:
         return None
-    return (net.version, int(net.network_address), int(net.netmask))
+    version, value = ip
+    width = 32 if version == 4 else 128
+    bits: int | None = width
+    if slash:
+        netmask = parse_ip(prefix) if version == 4 else None
+        if netmask is not None and netmask[0] == 4:
+            ones = 32 - (~netmask[1] & 0xFFFFFFFF).bit_length()  # the mask's leading ones
+            bits = ones if netmask[1] == 0xFFFFFFFF ^ ((1 << (32 - ones)) - 1) else None
+        else:
+            bits = _prefix(prefix, width)
+    if bits is None:
+        return None
+    mask = ((1 << width) - 1) ^ ((1 << (width - bits)) - 1)
+    return (version, value & mask, mask)
 
 
 def in_networks(value: str, networks: tuple[tuple[int, int, int], ...]) -> bool:
-    for version, address in parse_ip(value):
-        for net_version, network, mask in networks:
-            if version == net_version and address & mask == network:
-                return True
+    ip = parse_ip(value)
+    if ip is None:
+        return False
+    version, address = ip
+    for net_version, network, mask in networks:
+        if version == net_version and address & mask == network:
+            return True
     return False

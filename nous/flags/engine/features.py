@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -148,6 +149,25 @@ def validate_feature(feature: Any, segment_ids: Iterable[Any] | None = None) -> 
     Pass `segment_ids` to also check that referenced segments exist."""
     compiled = compile_feature(feature, segment_ids)
     return compiled if isinstance(compiled, list) else []
+
+
+_PLACES = ((re.compile(r"strategies\[(\d+)\]\.?"), "strategy"), (re.compile(r"constraints\[(\d+)\]"), "condition"))
+
+
+def notices(feature: Any) -> list[str]:
+    """What an admin should know about a definition that is valid but does not do what it seems to
+    (an IN condition set to ignore case, say), in words: "Strategy 1, condition 2: …"."""
+    if not isinstance(feature, Mapping):
+        return []
+    at = Problems()
+    Flag(feature, None, at)
+    out = []
+    for note in at.notes:
+        for pattern, word in _PLACES:
+            note = pattern.sub(lambda m, w=word: f"{w} {int(m.group(1)) + 1}, ", note)
+        note = note.replace(", :", ":").strip()
+        out.append(note[:1].upper() + note[1:])
+    return out
 
 
 # --------------------------------------------------------------------------- resolution

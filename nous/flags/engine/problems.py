@@ -14,11 +14,12 @@ from collections.abc import Mapping
 class Problems:
     """A list of "path: message" lines shared by every `at()` view of it."""
 
-    __slots__ = ("found", "path")
+    __slots__ = ("found", "notes", "path")
 
-    def __init__(self, path: str = "", found: list[str] | None = None) -> None:
+    def __init__(self, path: str = "", found: list[str] | None = None, notes: list[str] | None = None) -> None:
         self.path = path
         self.found: list[str] = [] if found is None else found
+        self.notes: list[str] = [] if notes is None else notes  # valid, but not what it seems to say
 
     def _join(self, key: str) -> str:
         if not key:
@@ -29,11 +30,15 @@ class Problems:
 
     def at(self, key: str) -> Problems:
         """The same list, with `key` ("constraints[0]", "parameters") added to the path."""
-        return Problems(self._join(key), self.found)
+        return Problems(self._join(key), self.found, self.notes)
 
     def add(self, key: str, message: str) -> None:
         """`message` about the field `key` under this path ("" for the object at the path itself)."""
         self.found.append(f"{self._join(key)}: {message}")
+
+    def note(self, message: str) -> None:
+        """Something valid that does not do what it seems to: "path: message" in `notes`."""
+        self.notes.append(f"{self.path}: {message}")
 
     def boolean(self, obj: Mapping, key: str) -> bool:
         """A flag that must be true or false when present; True only for a real `true`."""

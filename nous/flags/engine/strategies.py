@@ -91,11 +91,19 @@ def _flexible_rollout(params: Mapping, group: str, at: Problems) -> Check:
 
 
 def _user_with_id(params: Mapping, at: Problems) -> Check:
-    ids = frozenset(split_list(params.get("userIds")) or ())
+    raw = params.get("userIds")
+    ids = frozenset(split_list(raw) or ())
     if not ids:
         at.add("parameters.userIds", "required comma-separated user ids")
         return always_false
-    return lambda ctx: lookup_str(ctx, "userId") in ids
+    # an empty entry ("u1, u2,") lets a userId given as "" match, as in both official SDKs
+    empty = isinstance(raw, str) and any(not p.strip() for p in raw.split(","))
+
+    def user_with_id(ctx: dict) -> bool:
+        v = lookup_str(ctx, "userId")
+        return v in ids if v is not None else empty and ctx.get("userId") == ""
+
+    return user_with_id
 
 
 def _remote_address(params: Mapping, at: Problems) -> Check:
@@ -111,14 +119,15 @@ def _remote_address(params: Mapping, at: Problems) -> Check:
             networks.append(n)
         elif named:
             at.add("parameters.IPs", f'invalid IP address or CIDR "{entry}"')
-    exact = frozenset(entries)
     found = tuple(networks)
 
+    # Addresses and ranges as the IN_CIDR operator reads them (client specification 22): the address
+    # written exactly, IPv6 ranges included, entries that are not an IP or CIDR ignored. This is what
+    # the Python SDK's engine does; the Node SDK also matches an entry equal to the address as text and
+    # reads IPv4 only. They disagree there, the specification has no case of it: we follow the IN_CIDR rules.
     def remote_address(ctx: dict) -> bool:
         v = lookup_str(ctx, "remoteAddress")
-        if v is None:
-            return False
-        return v in exact or in_networks(v, found)
+        return v is not None and in_networks(v, found)
 
     return remote_address
 
