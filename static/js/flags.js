@@ -31,6 +31,17 @@
     }
   }
 
+  // A condition offers "ignore case" except on IN and NOT_IN, which always compare exactly.
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (!(el.matches && el.matches(".condition-row select"))) return;
+    var box = el.closest(".condition-row").querySelector("[data-ignore-case]");
+    if (!box) return;
+    var exact = el.value === "IN" || el.value === "NOT_IN";
+    box.hidden = exact;
+    if (exact) box.querySelector("input").checked = false;
+  });
+
   document.addEventListener("click", function (evt) {
     var remove = evt.target.closest && evt.target.closest("[data-remove]");
     if (remove) {
