@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nous.flags.engine import Engine, bucket
+from nous.flags.engine import Engine, bucket, validate_feature
 from tests.flags.engine_helpers import c, default, flag, gradual, remote, rollout, users_on
 
 # ---------------------------------------------------------------------------- strategies
@@ -166,3 +166,9 @@ def test_unknown_or_unreadable_segment_turns_the_strategy_off() -> None:
 def test_segment_ids_may_be_numeric_strings() -> None:
     e = Engine([flag("f", default(segments=["3"]))], [{"id": 3, "constraints": []}])
     assert e.is_enabled("f") is True
+
+
+def test_a_segment_id_written_with_a_superscript_digit_is_a_name_not_a_crash() -> None:
+    e = Engine([flag("f", default(segments=["¹"]))], [{"id": "¹", "constraints": []}])
+    assert e.is_enabled("f") is True
+    assert validate_feature(flag("f", default(segments=["¹"])), segment_ids=["¹"]) == []

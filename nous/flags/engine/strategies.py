@@ -156,7 +156,7 @@ def seg_key(v: Any) -> Any:
         return None
     if isinstance(v, int):
         return v
-    if isinstance(v, str) and v.strip().isdigit():
+    if isinstance(v, str) and v.strip().isdecimal():  # not isdigit(): "¹" is a digit int() refuses
         return int(v.strip())
     return v if isinstance(v, str) else None
 
