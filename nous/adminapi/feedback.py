@@ -150,22 +150,39 @@ def update_feedback(feedback_id: int) -> Response:
     return _answer(_require(feedback_id))
 
 
-@endpoint("POST", "/feedback/bulk", scope="feedback:write", tag="feedback", summary="Set one status on many",
-          description="At most 200 ids. All or nothing: with `versions` (id → the ETag last read), nothing is "
-                      "changed when one of them changed since (412).",
+def _tag_list(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise inputs.InputError(name, "must be a list of strings")
+    return value
+
+
+@endpoint("POST", "/feedback/bulk", scope="feedback:write", tag="feedback",
+          summary="Set one status, or add and remove tags, on many",
+          description="At most 200 ids; either `status` or `add_tags`/`remove_tags`. All or nothing: with "
+                      "`versions` (id → the ETag last read), nothing is changed when one of them changed since "
+                      "(412), nor when a row would end with too many tags (422).",
           body="FeedbackBulk", response={"type": "object", "properties": {"changed": {"type": "integer"}}},
           errors=(412,))
 def bulk_feedback() -> Response:
     data = body()
-    ids, status, versions = data.get("ids"), text("status", data.get("status"), required=True), data.get("versions")
+    ids, status, versions = data.get("ids"), text("status", data.get("status")), data.get("versions")
+    add, remove = _tag_list("add_tags", data.get("add_tags")), _tag_list("remove_tags", data.get("remove_tags"))
     if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK or not all(
             isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids):
         raise inputs.InputError("ids", f"must be a list of 1 to {MAX_BULK} feedback ids")
     if versions is not None and (not isinstance(versions, dict) or not all(
             isinstance(v, str) and k.isdigit() and len(k) <= 19 for k, v in versions.items())):
         raise inputs.InputError("versions", "must map feedback ids to the ETags last read")
+    if (status is None) == (not add and not remove):
+        raise Problem(422, "Send either a status or tags to add and remove.",
+                      {"status": "either this", "add_tags": "or tags to add and remove"})
     seen = {int(k): v.strip('"') for k, v in (versions or {}).items()}
-    changed = _call(feedback.bulk_status, ids, status or "", actor=actor(), ip=client_ip(), seen=seen)
+    if status is not None:
+        changed = _call(feedback.bulk_status, ids, status, actor=actor(), ip=client_ip(), seen=seen)
+    else:
+        changed = _call(feedback.bulk_tags, ids, add, remove, actor=actor(), ip=client_ip(), seen=seen)
     return respond({"changed": changed})
 
 
@@ -235,11 +252,13 @@ schemas(
         "status": {"enum": list(feedback.STATUSES)},
         "tags": {"type": "array", "maxItems": feedback.TAGS_PER_FEEDBACK, "items": {"type": "string"}}},
         "example": {"status": "planned", "tags": ["export", "safari"]}},
-    FeedbackBulk={"type": "object", "required": ["ids", "status"], "properties": {
+    FeedbackBulk={"type": "object", "required": ["ids"], "properties": {
         "ids": {"type": "array", "minItems": 1, "maxItems": MAX_BULK, "items": {"type": "integer", "minimum": 1}},
         "status": {"enum": list(feedback.STATUSES)},
+        "add_tags": {"type": "array", "items": {"type": "string"}},
+        "remove_tags": {"type": "array", "items": {"type": "string"}},
         "versions": {"type": "object", "additionalProperties": {"type": "string"}}},
-        "example": {"ids": [4211, 4212], "status": "spam"}},
+        "examples": [{"ids": [4211, 4212], "status": "spam"}, {"ids": [4211], "add_tags": ["ios"]}]},
     FeedbackReplyCreate={"type": "object", "required": ["body"], "properties": {
         "body": {"type": "string", "minLength": 1, "maxLength": feedback.REPLY_MAX}},
         "example": {"body": "Thanks! Fixed in 2.4.2."}},

@@ -87,6 +87,25 @@ def test_bulk_status_is_all_or_nothing(app, api: Api) -> None:
     assert_problem(api.post("feedback/bulk", json={"ids": [], "status": "new"}), 400, "ids")
     assert_problem(api.post("feedback/bulk", json={"ids": ["1"], "status": "new"}), 400, "ids")
     assert_problem(api.post("feedback/bulk", json={"ids": [a], "status": "gone"}), 422)
+    assert_problem(api.post("feedback/bulk", json={"ids": [a]}), 422, "status")
+    assert_problem(api.post("feedback/bulk", json={"ids": [a], "status": "new", "add_tags": ["x"]}), 422, "status")
+
+
+def test_bulk_tags_are_all_or_nothing(app, api: Api) -> None:
+    a, b = _submit(app, 2)
+    api.patch(f"feedback/{a}", json={"tags": ["keep", "old"]})
+    versions = {str(i): api.get(f"feedback/{i}").headers["ETag"] for i in (a, b)}
+    done = api.post("feedback/bulk", json={"ids": [a, b], "add_tags": ["iOS"], "remove_tags": ["old"],
+                                           "versions": versions})
+    assert done.get_json() == {"changed": 2}
+    assert api.get(f"feedback/{a}").get_json()["tags"] == ["ios", "keep"]
+    assert api.get(f"feedback/{b}").get_json()["tags"] == ["ios"]
+    stale = api.post("feedback/bulk", json={"ids": [a, b], "add_tags": ["late"], "versions": versions})
+    assert_problem(stale, 412, "versions")
+    crowded = api.post("feedback/bulk", json={"ids": [a, b], "add_tags": [f"t{i}" for i in range(19)]})
+    assert_problem(crowded, 422)
+    assert api.get(f"feedback/{b}").get_json()["tags"] == ["ios"]  # nothing half-done
+    assert_problem(api.post("feedback/bulk", json={"ids": [a], "add_tags": "x"}), 400, "add_tags")
 
 
 def test_reply_by_email_goes_to_the_outbox(app, api: Api) -> None:

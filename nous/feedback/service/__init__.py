@@ -76,7 +76,15 @@ from nous.feedback.service.queries import (
                                           reply_address,
                                           tags_for,
 )
-from nous.feedback.service.triage import BulkConflict, bulk_status, parse_tags, reply, set_status, set_tags
+from nous.feedback.service.triage import (
+                                          BulkConflict,
+                                          bulk_status,
+                                          bulk_tags,
+                                          parse_tags,
+                                          reply,
+                                          set_status,
+                                          set_tags,
+)
 
 __all__ = [
     "APP_VERSION_MAX",
@@ -117,6 +125,7 @@ __all__ = [
     "ValidationFailed",
     "allow_origin",
     "bulk_status",
+    "bulk_tags",
     "charts",
     "compute_stats",
     "counts_by_status",

@@ -140,6 +140,37 @@ def set_tags(feedback_id: int, raw: str | list[str], *, actor: str, ip: str = ""
     return tags
 
 
+def bulk_tags(ids: list[int], add: list[str], remove: list[str], *, actor: str, ip: str = "",
+              seen: Mapping[int, str] | None = None) -> int:
+    """Add and/or remove tags on many rows (at most 200), all in one transaction; returns how many changed.
+    Refused as a whole when a row would end with too many tags, or (BulkConflict, 409) when a row that would
+    change changed since the version in `seen`."""
+    adding, removing = parse_tags(add), set(parse_tags(remove))
+    ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
+    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids))))
+    current = tags_for([r.id for r in rows])
+    wanted = {r.id: sorted((set(current[r.id]) | set(adding)) - removing) for r in rows}
+    changing = [r for r in rows if wanted[r.id] != current[r.id]]
+    if too_many := [r for r in changing if len(wanted[r.id]) > TAGS_PER_FEEDBACK]:
+        raise FeedbackError(f"#{too_many[0].id} would have more than {TAGS_PER_FEEDBACK} tags; nothing was changed")
+    if stale := [r for r in changing if (seen or {}).get(r.id) not in (None, "", version_of(r))]:
+        raise BulkConflict(stale)
+    now, changed = utcnow(), []
+    for row in changing:
+        db.session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == row.id))
+        db.session.add_all(FeedbackTag(feedback_id=row.id, tag=t, created_at=row.created_at) for t in wanted[row.id])
+        audit.record(actor, "feedback.tags", target(row), {"tags": current[row.id]}, {"tags": wanted[row.id]},
+                     ip=ip, commit=False)
+        row.updated_at = now
+        changed.append(live_fields(row))
+    db.session.commit()
+    if changed:
+        cache.delete(KNOWN_TAGS_KEY.format(50))
+        for fields in changed:
+            tell_viewers("updated", fields["id"], fields, at=now)
+    return len(changed)
+
+
 # --- replies ------------------------------------------------------------------------------------
 
 def reply(feedback_id: int, body: str, *, actor: str, ip: str = "") -> FeedbackReply:
