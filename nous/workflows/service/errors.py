@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nous.errors import Conflict
 from nous.workflows.models import Workflow
 
 
@@ -15,16 +16,11 @@ class NotFound(WorkflowError):
     pass
 
 
-class WorkflowConflict(WorkflowError):
+class WorkflowConflict(Conflict, WorkflowError):
     """A save decided on an older version of the workflow: `current` is the workflow now, `changes` its
     latest audit entries (oldest first)."""
 
-    status = 409
-
     def __init__(self, current: Workflow, seen: int, changes: list[Any]) -> None:
-        who = f" by {changes[-1].actor}" if changes else ""
-        super().__init__(f"{current.name} was changed{who} since you opened it (version {seen} → {current.version}); "
-                         "nothing was saved. Your text is kept below, next to the stored one.")
-        self.message = str(self)
-        self.current = current
-        self.changes = changes
+        super().__init__(current.name, current, changes,
+                         since=f"you opened it (version {seen} → {current.version})",
+                         tail="Your text is kept below, next to the stored one.")
