@@ -3,6 +3,10 @@ says when an IN / NOT_IN condition asks to ignore case, and the condition editor
 
 from __future__ import annotations
 
+import pytest
+
+from tests.support.live import LiveServer, launch_browser
+
 BASE = "/admin/beta/flags"
 IN_CI = {"contextName": "plan", "operator": "IN", "values": ["pro"], "caseInsensitive": True}
 
@@ -26,3 +30,34 @@ def test_condition_editor_offers_ignore_case_except_on_in_and_not_in(app) -> Non
             label = label[:label.index("</label>")]
             assert ("hidden" not in label) is offered, op
             assert ("checked" in label) is offered, op
+
+
+def test_ignore_case_follows_the_operator_in_a_browser(app, ctx, make_flag) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from nous.admin.service import create_login_link
+
+    make_flag("ci.browser", enabled=True, strategies=[{"name": "flexibleRollout", "parameters": {
+        "rollout": "100", "stickiness": "default", "groupId": "ci.browser"}, "constraints": [IN_CI]}])
+    server = LiveServer(app)
+    problems: list[str] = []
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = launch_browser(p)
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(f"{server.url}/admin/login/link/{create_login_link('admin@nous.test', actor='test')}")
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(f"{server.url}{BASE}/ci.browser")
+            assert page.locator("#flag-notices").is_visible()
+            row = page.locator(".condition-row").first
+            box = row.locator("[data-ignore-case]")
+            assert box.is_hidden()  # IN: not offered
+            row.get_by_label("Operator").select_option("STR_CONTAINS")
+            assert box.is_visible()
+            box.locator("input").check()
+            row.get_by_label("Operator").select_option("NOT_IN")
+            assert box.is_hidden() and not box.locator("input").is_checked()
+            browser.close()
+    finally:
+        server.stop()
+    assert problems == []
