@@ -117,6 +117,7 @@ def _string_check(name: str, pred: Callable[[str], bool], missing: bool, inv: bo
     `inline` = (expression over `v` and `K`, the constant K) is the same predicate as source text, so
     that `codegen.generate` can write it into a strategy's compiled function (see there)."""
     missing_result = missing is not inv
+    # the lookup is written out in both closures: a shared helper would cost a call per evaluation
     if not memo:
 
         def check(ctx: dict) -> bool:
