@@ -89,3 +89,14 @@ def test_discover_finds_the_tasks_of_every_area():
     assert {"jobs.noop", "jobs.sleep", "jobs.fail", "jobs.prune_history", "email.send"} <= set(tasks_registry)
     assert tasks_registry["email.send"].retry_intervals == (5, 30, 120, 600, 1800)
     assert tasks_registry["email.send"].queue == "high"
+
+
+def test_a_job_queued_under_the_former_module_path_still_finds_its_function(redis_conn):
+    """RQ stores a job's function as a dotted path: jobs queued before the tasks moved name nous.jobs.builtin."""
+    from rq.job import Job
+
+    from nous.jobs import tasks
+
+    job = Job.create("nous.jobs.builtin.sleep", args=[0.01, 1], connection=redis_conn)
+    job.save()
+    assert Job.fetch(job.id, connection=redis_conn).func is tasks.sleep
