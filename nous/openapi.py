@@ -52,6 +52,16 @@ DESCRIPTION = """Health, feedback, feature-flag and admin APIs of the NOUS close
 """
 
 
+ADMIN_TAG_PREFIX = "Admin: "  # the admin API's operations, grouped apart from the public and client APIs
+
+
+def _tag_groups() -> list[dict[str, Any]]:
+    tags = sorted({t for ops in _paths.values() for op in ops.values() for t in op.get("tags", [])})
+    admin = [t for t in tags if t.startswith(ADMIN_TAG_PREFIX)]
+    return [{"name": "Public and client APIs", "tags": [t for t in tags if t not in admin]},
+            {"name": "Admin API", "tags": admin}]
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -61,6 +71,7 @@ def document() -> dict[str, Any]:
             "description": DESCRIPTION,
         },
         "paths": dict(sorted(_paths.items())),
+        "x-tagGroups": _tag_groups(),
         "components": {"schemas": dict(sorted(_schemas.items())), "securitySchemes": _security},
     }
 

@@ -471,7 +471,7 @@ def _document(method: str, rules: list[str], view: Callable[..., Any], locals_: 
             errors |= {404}
         op: dict[str, Any] = {
             "operationId": view.__name__ if i == 0 else f"{view.__name__}Alias{i}",
-            "summary": o["summary"], "tags": [o["tag"]],
+            "summary": o["summary"], "tags": [openapi.ADMIN_TAG_PREFIX + o["tag"]],
             "description": (o["description"] + "\n\n" if o["description"] else "") + f"Scope: `{o['scope']}`.",
             "security": [{"adminToken": [o["scope"]]}], "x-scopes": [o["scope"]],
             "parameters": path_params + extra_params,

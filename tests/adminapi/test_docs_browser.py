@@ -20,7 +20,7 @@ def test_reference_renders_every_area_under_the_policy(app) -> None:
         policy = resp.headers["content-security-policy"]
         assert "script-src 'self';" in policy and "unsafe-inline" not in policy
         nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
-        page.get_by_text("testers", exact=True).first.click(timeout=30_000)  # the area in the side menu
+        page.get_by_text("Admin: testers", exact=True).first.click(timeout=30_000)  # the area in the side menu
         page.wait_for_function("() => document.body.innerText.includes('/api/admin/v1/testers/{tester_id}')",
                                timeout=10_000)
         body = page.inner_text("body")

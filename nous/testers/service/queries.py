@@ -50,10 +50,12 @@ def _filtered(q: str = "", role: str = "", state: str = "") -> Any:
     return stmt
 
 
-def search(q: str = "", role: str = "", state: str = "", after: str = "", limit: int = 50) -> Page:
-    """Testers ordered by email; `after` is the last email of the previous page (keyset)."""
+def search(q: str = "", role: str = "", state: str = "", after: str = "", limit: int = 50,
+           count: bool = True) -> Page:
+    """Testers ordered by email; `after` is the last email of the previous page (keyset). `total` counts
+    every match (one more pass over them all), unless `count` is false (then it is -1)."""
     stmt = _filtered(q, role, state)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = (db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0) if count else -1
     if after:
         stmt = stmt.where(func.lower(BetaUser.email) > clean_text(after).lower())
     users = list(db.session.scalars(stmt.order_by(func.lower(BetaUser.email)).limit(limit + 1)))
@@ -65,7 +67,7 @@ def search(q: str = "", role: str = "", state: str = "", after: str = "", limit:
 def iter_filtered(q: str = "", role: str = "", state: str = "") -> Iterator[BetaUser]:
     after = ""
     while True:
-        page = search(q, role, state, after=after, limit=500)
+        page = search(q, role, state, after=after, limit=500, count=False)
         yield from page.users
         if not page.next_after:
             return
