@@ -141,3 +141,20 @@ def test_notices_name_in_conditions_that_ask_to_ignore_case() -> None:
         "(as the Unleash SDKs do)"]
     assert validate_feature(feature) == []  # still valid: only a notice
     assert notices(flag("f", default(c("plan", "IN", ["pro"])))) == [] == notices("junk")
+
+
+@pytest.mark.parametrize(("op", "value", "valid"), [
+    ("DATE_AFTER", "2024-05-01T00:00:00Z", True),
+    ("DATE_AFTER", "2024-05-01T00:00:00.000+02:00", True),
+    ("DATE_AFTER", " 2024-05-01T00:00:00Z ", True),
+    ("DATE_AFTER", "2024-05-01", False),  # the Python SDK would turn the whole flag off
+    ("DATE_AFTER", "2024-05-01T00:00:00.123456Z", False),
+    ("DATE_AFTER", "2024-05-01T00:00:00", False),
+    ("NUM_GT", "5", True),
+    ("NUM_GT", " -1.5e3 ", True),
+    ("NUM_GT", ".5", False),
+    ("NUM_GT", "Infinity", False),
+    ("NUM_GT", 5, False),  # a JSON number: the Python SDK would refuse every flag of the payload
+])
+def test_numbers_and_dates_must_be_written_as_the_sdks_read_them(op: str, value: object, valid: bool) -> None:
+    assert (validate_feature(flag("f", default(c("x", op, value)))) == []) is valid

@@ -205,7 +205,7 @@ def test_no_input_makes_evaluation_raise(features: list, segments: list, ctx: An
 words = st.sampled_from(["pro", "free", "team", "Pro", "acme", "1.2.3", "2.0.0-rc.1", "10.1.2.3", "😊"])
 single_values = {
     "NUM": st.sampled_from(["0", "1.5", "-3", "100"]),
-    "DATE": st.sampled_from(["2020-01-01T00:00:00Z", "2030-06-01T12:00:00+02:00", "2024-02-29"]),
+    "DATE": st.sampled_from(["2020-01-01T00:00:00Z", "2030-06-01T12:00:00+02:00", "2024-02-29T00:00:00.000Z"]),
     "SEMVER": st.sampled_from(["1.0.0", "1.2.3", "2.0.0-rc.1", "2.0.0-alpha.10+build"]),
     "REGEX": st.sampled_from(["^p", "o$", "^[a-z]+$", "(?i)ACME", "\\d"]),
 }

@@ -8,6 +8,7 @@ false, which `inverted` then negates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from operator import eq, ge, gt, le, lt
 from typing import Any
@@ -102,6 +103,16 @@ def _text(given: bool, value: Any, at: Problems) -> bool:
         at.add("value", "must be a string")
         return False
     return True
+
+
+# How the SDKs' engine reads a definition's number and date (its rule grammar): anything else turns
+# the whole flag off in the Python SDK, so such values are refused here.
+_SDK_NUMBER = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?", re.ASCII)
+_SDK_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
+
+
+def _sdk_number(value: str) -> bool:
+    return _SDK_NUMBER.fullmatch(value.strip()) is not None
 
 
 # --------------------------------------------------------------------------- string checks
@@ -246,7 +257,8 @@ def _compile_cidr(name: str, _op: str, c: Mapping, inv: bool, _ci: bool, at: Pro
 def _compile_num(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Problems) -> Check:
     given, value = _value(c, at)
     target = number(value)
-    if given and (target is None or not finite(target)):
+    # a string, as in Unleash's client API: a JSON number there makes the Python SDK refuse every flag
+    if _text(given, value, at) and (target is None or not finite(target) or not _sdk_number(value)):
         at.add("value", f'not a number "{value}"')
     if target is None:
         return always_false
@@ -265,8 +277,9 @@ def _compile_num(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Probl
 def _compile_date(name: str, op: str, c: Mapping, inv: bool, _ci: bool, at: Problems) -> Check:
     given, value = _value(c, at)
     target = date(value)
-    if _text(given, value, at) and target is None:
-        at.add("value", f'not an ISO 8601 date and time "{value}"')
+    if _text(given, value, at) and (target is None or not _SDK_DATE.fullmatch(value.strip())):
+        at.add("value", f'not an ISO 8601 date and time "{value}" (write it as the SDKs read it: '
+                        "2024-05-01T00:00:00Z, 2024-05-01T00:00:00.000+02:00)")
     if target is None:
         return always_false
     after = op == "DATE_AFTER"
