@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -92,13 +93,18 @@ def main() -> int:
     ap.add_argument("--testers", type=int, default=100_000)
     ap.add_argument("--samples", type=int, default=200, help="requests per measurement (default 200)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    ap.add_argument("--reuse", metavar="NAME", help="measure again on a scratch database kept by --keep")
     args = ap.parse_args()
     server = os.environ.get("DATABASE_URL", "")
     if not server.startswith(("postgresql", "postgres")):
         print("DATABASE_URL must point at a PostgreSQL server", file=sys.stderr)
         return 2
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
-    url, name = create_database(server)
+    if args.reuse:
+        url, name = make_url(server).set(drivername="postgresql+psycopg", database=args.reuse).render_as_string(
+            hide_password=False), args.reuse
+    else:
+        url, name = create_database(server)
     workdir = Path(tempfile.mkdtemp(prefix="nous-bench-adminapi-"))
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "NOUS_ENV": "production",
            "SESSION_SECRET": secrets.token_urlsafe(48), "NOUS_INSTANCE_PATH": str(workdir / "instance"),
@@ -111,9 +117,11 @@ def main() -> int:
     try:
         flask(env, "db", "upgrade")
         flask(env, "nous", "settings", "set", "adminapi.rate_limit", "100000000/minute")
-        token = flask(env, "nous", "tokens", "create", "bench", "--scope", "admin").strip().splitlines()[-1]
-        log(f"COPY {args.feedback:,} feedback + tags on every tenth: {bulk_load(url, args.feedback):.1f} s")
-        log(f"{args.testers:,} testers: {load_testers(url, args.testers):.1f} s")
+        token = flask(env, "nous", "tokens", "create", f"bench-{secrets.token_hex(3)}", "--scope",
+                      "admin").strip().splitlines()[-1]
+        if not args.reuse:
+            log(f"COPY {args.feedback:,} feedback + tags on every tenth: {bulk_load(url, args.feedback):.1f} s")
+            log(f"{args.testers:,} testers: {load_testers(url, args.testers):.1f} s")
         web = Gunicorn(env, free_port())
         deep_fb = encode_cursor(deep_cursor(url, int(args.feedback * 0.9)))
         deep_t = tester_cursor(url, int(args.testers * 0.9))
@@ -142,7 +150,9 @@ def main() -> int:
     finally:
         if web is not None:
             web.stop()
-        if not args.keep:
+        if args.keep or args.reuse:
+            log(f"kept: --reuse {name}")
+        else:
             drop_database(server, name)
     return 1 if failed else 0
 
