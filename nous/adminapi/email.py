@@ -86,7 +86,9 @@ def email_connection_test() -> Response:
           description="Queued in the outbox and sent by a job like every message; follow it at its Location.",
           body={"type": "object", "required": ["to"], "properties": {
               "to": {"type": "string", "format": "email", "example": "admin@example.com"}}},
-          response="OutboxMessage", status=202, idempotent=True)
+          response="OutboxMessage", status=202, idempotent=True,
+          links={name: {"outbox_id": "$response.body#/id"} for name in ("get_outbox_message",
+                                                                        "resend_outbox_message")})
 def send_test_email() -> Response:
     to = text("to", body().get("to"), required=True, max_length=320)
     try:

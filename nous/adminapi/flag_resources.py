@@ -88,7 +88,9 @@ def list_segments() -> Response:
 
 
 @endpoint("POST", "/flag-segments", scope="flags:write", tag="flags", summary="Create a segment",
-          body="FlagSegmentWrite", response="FlagSegment", status=201, idempotent=True, errors=(409,))
+          body="FlagSegmentWrite", response="FlagSegment", status=201, idempotent=True, errors=(409,),
+          links={name: {"segment_id": "$response.body#/id"} for name in ("get_segment", "update_segment",
+                                                                         "delete_segment")})
 def create_segment() -> Response:
     data = body()
     s = flags_call(flags.save_segment, None, data.get("name"), data.get("constraints"),
@@ -145,7 +147,8 @@ def list_client_tokens() -> Response:
           description="The answer holds the token itself, this once: only its hash is stored.",
           body={"type": "object", "required": ["name"], "properties": {
               "name": {"type": "string", "minLength": 1, "maxLength": 100, "example": "nous-web production"}}},
-          response="FlagClientToken", status=201, idempotent=True)
+          response="FlagClientToken", status=201, idempotent=True,
+          links={"revoke_client_token": {"token_id": "$response.body#/id"}})
 def create_client_token() -> Response:
     row, raw = flags_call(flags.create_token, text("name", body().get("name"), required=True, max_length=1000),
                      actor=actor(), ip=client_ip())

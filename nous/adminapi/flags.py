@@ -130,7 +130,7 @@ def _change(fn: Any, key: str, *args: Any) -> Response:
           description="By key, with the console's search; archived ones only with `archived=true`.",
           query=[param("q", {"type": "string", "maxLength": 200}, "Words in the key or description."),
                  param("archived", {"type": "boolean", "default": False})],
-          response=FLAG_PAGE, paginated=True)
+          response=FLAG_PAGE, paginated=True, links={"get_flag": {"key": "$response.body#/items/0/key"}})
 def list_flags() -> Response:
     cursor = decode_cursor(request.args.get("cursor"), 1)
     archived = inputs.arg_choice("archived", ("true", "false"), "false") == "true"
@@ -145,7 +145,10 @@ def list_flags() -> Response:
 
 @endpoint("POST", "/flags", scope="flags:write", tag="flags", summary="Create a flag",
           description="Off and for everyone once enabled, unless the body says otherwise. 409 when the key "
-                      "is taken.", body="FlagCreate", response="Flag", status=201, idempotent=True, errors=(409,))
+                      "is taken.", body="FlagCreate", response="Flag", status=201, idempotent=True, errors=(409,),
+          links={name: {"key": "$response.body#/key"} for name in (
+              "get_flag", "update_flag", "update_flag_simple", "enable_flag", "disable_flag", "set_rollout",
+              "archive_flag", "unarchive_flag", "flag_history", "preview_flag", "list_flag_overrides")})
 def create_flag() -> Response:
     f = flags_call(flags.create_flag, body(), actor=actor(), ip=client_ip())
     return _answer(f, 201, url_for("adminapi.get_flag", key=f.key))

@@ -115,7 +115,8 @@ _FILTERS = [
           response={"type": "object", "required": ["items", "next_cursor"], "properties": {
               "items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
               "next_cursor": {"type": ["string", "null"]}}},
-          paginated=True)
+          paginated=True, links={name: {"job_id": "$response.body#/items/0/id"} for name in (
+              "get_job", "cancel_job", "retry_job")})
 def list_jobs() -> Response:
     cursor = decode_cursor(request.args.get("cursor"), 1)
     filters = jobs.RunFilter(status=inputs.arg_choice("status", STATES), task=request.args.get("task", ""),
@@ -183,7 +184,8 @@ def _when(data: dict[str, Any]) -> datetime | None:
 @endpoint("POST", "/jobs", scope="jobs:write", tag="jobs", summary="Start a registered task",
           description="Enqueues the task by name with its arguments, now, at `at` or after `delay_seconds`. "
                       "The answer is the job as queued; follow it at its Location.",
-          body="JobStart", response="Job", status=201, idempotent=True, errors=(422,))
+          body="JobStart", response="Job", status=201, idempotent=True, errors=(422,),
+          links={name: {"job_id": "$response.body#/id"} for name in ("get_job", "cancel_job", "retry_job")})
 def start_job() -> Response:
     data = body()
     task = data.get("task")

@@ -78,7 +78,8 @@ def list_tokens() -> Response:
 
 @endpoint("POST", "/tokens", scope="admin", tag="tokens", summary="Create an admin API token",
           description="The answer holds the token itself, this once: only its SHA-256 is stored.",
-          body="AdminTokenCreate", response="AdminTokenCreated", status=201, errors=(409,), idempotent=True)
+          body="AdminTokenCreate", response="AdminTokenCreated", status=201, errors=(409,), idempotent=True,
+          links={name: {"name": "$response.body#/name"} for name in ("get_token", "revoke_token")})
 def create_token() -> Response:
     data = body()
     try:

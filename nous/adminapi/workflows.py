@@ -144,7 +144,10 @@ def list_workflows() -> Response:
 
 @endpoint("POST", "/workflows", scope="workflows:write", tag="workflows", summary="Create a workflow",
           description="Validated as in the editor: 422 names each problem with its line.",
-          body="WorkflowDocument", body_media=MEDIA, response="Workflow", status=201, idempotent=True)
+          body="WorkflowDocument", body_media=MEDIA, response="Workflow", status=201, idempotent=True,
+          links={name: {"workflow_id": "$response.body#/id"} for name in (
+              "get_workflow", "update_workflow", "enable_workflow", "disable_workflow", "run_workflow",
+              "list_runs_of_workflow", "delete_workflow")})
 def create_workflow() -> Response:
     text, fmt, enabled = _document()
     wf = wf_call(workflows.create, text, actor(), client_ip(), fmt=fmt, enabled=True if enabled is None else enabled)
@@ -218,7 +221,8 @@ def delete_workflow(workflow_id: int) -> Response:
 @endpoint("POST", "/workflows/<int:workflow_id>/runs", scope="workflows:write", tag="workflows",
           summary="Run a workflow now", description="With `input` as its data. 409 when it is disabled.",
           body={"type": "object", "properties": {"input": {"type": "object", "example": {"feedback": {"id": 1}}}}},
-          response="WorkflowRun", status=201, idempotent=True, errors=(409,))
+          response="WorkflowRun", status=201, idempotent=True, errors=(409,),
+          links={name: {"run_id": "$response.body#/id"} for name in ("get_workflow_run", "cancel_workflow_run")})
 def run_workflow(workflow_id: int) -> Response:
     _workflow_id(workflow_id)
     data = body() if request.content_length else {}  # the body is optional: no input
