@@ -158,3 +158,14 @@ def test_notices_name_in_conditions_that_ask_to_ignore_case() -> None:
 ])
 def test_numbers_and_dates_must_be_written_as_the_sdks_read_them(op: str, value: object, valid: bool) -> None:
     assert (validate_feature(flag("f", default(c("x", op, value)))) == []) is valid
+
+
+@pytest.mark.parametrize(("op", "values", "problem"), [
+    ("IN", ["pro", " team"], '" team" is empty or has spaces around it'),
+    ("NOT_IN", ["pro", ""], '"" is empty or has spaces around it'),
+    ("STR_CONTAINS", ["x "], '"x " is empty or has spaces around it'),
+    ("IN_CIDR", ["10.0.0.0/8 "], '"10.0.0.0/8 " is empty or has spaces around it'),
+])
+def test_list_values_must_be_exact(op: str, values: list, problem: str) -> None:
+    assert validate_feature(flag("f", default(c("x", op, values)))) == [
+        f"strategies[0].constraints[0].values: {problem} (the SDKs would not agree on it)"]

@@ -76,11 +76,21 @@ def _values(c: Mapping, at: Problems) -> tuple[bool, list[str] | None]:
     shaped = isinstance(raw, list) and all(isinstance(v, str) for v in raw)
     if not shaped:
         at.add("values", "required list of strings")
+    else:
+        # the Python SDK compares values as written, the Node SDK trims them and drops empty ones: a
+        # value that is exact either way is one they agree on
+        for v in raw:
+            if not _exact(v):
+                at.add("values", f'"{v}" is empty or has spaces around it (the SDKs would not agree on it)')
     if raw is None:
         raw = c.get("value")
         if raw is None:
             return shaped, None
     return shaped, string_list(raw)
+
+
+def _exact(v: str) -> bool:
+    return bool(v) and v == v.strip()
 
 
 def _value(c: Mapping, at: Problems) -> tuple[bool, Any]:
@@ -246,7 +256,7 @@ def _compile_cidr(name: str, _op: str, c: Mapping, inv: bool, _ci: bool, at: Pro
         n = parse_network(v)
         if n is not None:
             networks.append(n)
-        elif shaped:
+        elif shaped and _exact(v):
             at.add("values", f'invalid IP address or CIDR "{v}"')
     if values is None:
         return always_false
