@@ -27,6 +27,15 @@ The modules, in the order a flag passes through them:
 * `explain`     why a flag is on or off for a context (the admin preview)
 * `hashing`     the frozen bucket algorithm
 
+Same answer as the official SDKs (tests/flags/test_sdk_parity.py runs the Python SDK over edge
+contexts): context values are read as the SDKs' engine reads them (addresses, numbers, versions and
+dates written exactly; "::ffff:10.0.0.1" is IPv6; version numbers past 2^64 - 1 are refused), IN and
+NOT_IN ignore `caseInsensitive`, and definitions the SDKs would read differently are refused by
+validation (numbers and dates in the SDKs' forms, exact list values). Where the Python and Node SDKs
+disagree, the client specification decides; where it is silent, the choice is written beside the code:
+remoteAddress follows IN_CIDR's rules (strategies), and an id given as "" is no id (as in Node; the
+Python SDK hashes "").
+
 Frozen algorithm (ALGORITHM_VERSION = 1). Changing any of this moves testers between buckets, so it
 must never change; a different algorithm needs a new version number and a migration plan:
 

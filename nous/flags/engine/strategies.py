@@ -47,7 +47,11 @@ def _percentage(params: Mapping, key: str, at: Problems) -> float:
 
 
 def rollout(group: str, pct: float, stickiness: str) -> Check:
-    """flexibleRollout and gradualRollout*: on when 0 < pct and bucket(groupId, value) <= pct."""
+    """flexibleRollout and gradualRollout*: on when 0 < pct and bucket(groupId, value) <= pct.
+
+    An id given as "" is no id (the next one is tried, then random): so does the Node SDK, while the
+    Python SDK hashes the empty string. The client specification has no case of it; we keep the frozen
+    algorithm, which moves no tester."""
     if not pct > 0:  # also NaN
         return always_false
     if stickiness == "random":
