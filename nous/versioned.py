@@ -84,6 +84,12 @@ class Followed(Generic[T]):
             return self.value
         return self.refresh()
 
+    def recheck(self) -> T:
+        """Ask for the version now rather than after `check_every` (one GET; a reload only when it changed):
+        for a reader that missed something another process may have just added. Callers bound how often."""
+        self.checked_at = NEVER
+        return self.refresh()
+
     def refresh(self) -> T:
         if self._before_check is not None:
             self._before_check()

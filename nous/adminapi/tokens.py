@@ -36,6 +36,7 @@ PREFIX = "nous_admin_"
 VERSION_KEY = "nous:adminapi:tokens:version"
 CHECK_EVERY = 0.5  # seconds between version checks: a revocation elsewhere applies within a second
 OFFLINE_RELOAD = 1.0  # Redis unreachable: read the tokens again this often (one small query)
+MISS_RECHECK = 0.05  # an unknown token makes a version check at most this often (a token made elsewhere)
 TOUCH_EVERY = 60.0  # seconds between writes of a token's last use, per process
 NAME_MAX = 100
 MAX_EXPIRY_DAYS = 3650
@@ -133,7 +134,10 @@ def check(raw: str | None) -> Check:
         return Check(None, "unavailable")
     if not raw.startswith(PREFIX) or len(raw) > 200:
         return Check(None, "unknown")
-    info = known.get(hash_token(raw))
+    digest = hash_token(raw)
+    info = known.get(digest)
+    if info is None:
+        info = _recheck_for(digest)
     if info is None:
         return Check(None, "unknown")
     if info.revoked:
@@ -141,6 +145,22 @@ def check(raw: str | None) -> Check:
     if info.expires is not None and info.expires <= time.time():
         return Check(None, "expired")
     return Check(info)
+
+
+_miss_lock = threading.Lock()
+_last_miss_check = [float("-inf")]
+
+
+def _recheck_for(digest: str) -> TokenInfo | None:
+    """A token this process does not know may have been created a moment ago in another process: look at
+    the version now (at most every MISS_RECHECK seconds, so unknown tokens cannot make a Redis call each)."""
+    now = time.monotonic()
+    with _miss_lock:
+        if now - _last_miss_check[0] < MISS_RECHECK:
+            return None
+        _last_miss_check[0] = now
+    known = _copy().recheck()
+    return known.get(digest) if known else None
 
 
 # --------------------------------------------------------------------------- last use

@@ -58,6 +58,20 @@ def test_a_revocation_in_another_process_is_honoured_by_every_worker_within_a_se
     assert http.get(url, timeout=10).json()["reason"] == "revoked"
 
 
+def test_a_token_made_in_another_process_works_at_once_on_every_worker(app, web) -> None:
+    url = f"{web}/api/admin/v1/tokens"
+    warm = session_with(tokens_made(app, "warm-bot"))
+    for _ in range(10):  # every worker has a fresh copy of the tokens
+        assert warm.get(url, timeout=10).status_code == 200
+    http = session_with(tokens_made(app, "new-bot"))
+    assert [http.get(url, timeout=10).status_code for _ in range(20)] == [200] * 20
+
+
+def tokens_made(app, name: str) -> str:
+    with app.app_context():
+        return tokens.create(name, ["admin"], actor="test")[1]
+
+
 def test_flask_nous_tokens_revoke_reaches_a_running_server_within_a_second(app, web) -> None:
     made = run_cli("nous", "tokens", "create", "cli-bot", "--scope", "admin")
     assert made.returncode == 0, made.stderr
