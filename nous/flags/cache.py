@@ -128,6 +128,21 @@ def _parameter_text(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+def client_constraints(raw: Any) -> list[Any]:
+    """Constraints as the SDKs read them: a `value` and `values` entries are strings (the Python SDK's
+    engine refuses the whole payload when one is a number); anything else is passed on as stored."""
+    out: list[Any] = []
+    for c in raw or []:
+        if isinstance(c, Mapping):
+            c = dict(c)
+            if c.get("value") is not None and not isinstance(c["value"], str):
+                c["value"] = _parameter_text(c["value"])
+            if isinstance(c.get("values"), list):
+                c["values"] = [v if isinstance(v, str) else _parameter_text(v) for v in c["values"]]
+        out.append(c)
+    return out
+
+
 _ROLLOUTS = frozenset({"flexibleRollout", "gradualRolloutUserId", "gradualRolloutSessionId", "gradualRolloutRandom"})
 
 
@@ -140,7 +155,7 @@ def client_strategy(raw: Mapping[str, Any], flag_key: str = "") -> dict[str, Any
     if flag_key and raw.get("name") in _ROLLOUTS and not parameters.get("groupId"):
         parameters["groupId"] = flag_key
     out: dict[str, Any] = {"name": raw.get("name"), "parameters": parameters,
-                           "constraints": list(raw.get("constraints") or [])}
+                           "constraints": client_constraints(raw.get("constraints"))}
     for key in ("segments", "variants", "title"):
         if raw.get(key):
             out[key] = raw[key]
@@ -202,10 +217,11 @@ def _load_snapshot() -> Snapshot:
     stale = frozenset(r["key"] for r in rows if is_stale(r["type"], r["updated_at"], stale_days, now))
     features = [client_feature(r, r["key"] in stale) for r in rows]
     segments = [{"id": i, "name": n, "constraints": list(c or [])} for i, n, c in segs]
+    client_segments = [{**seg, "constraints": client_constraints(seg["constraints"])} for seg in segments]
     engine_features = [{"name": r["key"], "enabled": bool(r["enabled"]), "strategies": r["strategies"] or [],
                         "variants": r["variants"] or [], "dependencies": r["dependencies"] or []} for r in rows]
     return Snapshot(Engine(engine_features, segments), overrides, {h: (i, n) for i, n, h in toks},
-                    features, segments, stale)
+                    features, client_segments, stale)
 
 
 class FlagCache(Followed[Snapshot]):

@@ -167,3 +167,39 @@ def test_the_official_sdk_agrees_on_every_strategy_and_operator(app, ctx, make_f
     finally:
         client.destroy()
         server.stop()
+
+
+def test_a_flag_stored_with_a_numeric_constraint_value_reaches_the_sdk_as_text(app, ctx, make_flag, token,
+                                                                                tmp_path) -> None:
+    """Flags stored before values had to be text may hold a number: /api/client/features sends it as text,
+    or the Python SDK would refuse the whole payload and answer every flag off."""
+    from nous.extensions import db
+    from nous.flags.cache import bump_version
+    from nous.flags.models import Flag
+
+    make_flag("legacy.num", enabled=True, strategies=[{"name": "default", "constraints": [
+        {"contextName": "seats", "operator": "NUM_GT", "value": "5"}]}])
+    make_flag("legacy.other", enabled=True)
+    row = db.session.scalar(db.select(Flag).where(Flag.key == "legacy.num"))
+    row.strategies = [{"name": "default", "constraints": [{"contextName": "seats", "operator": "NUM_GT", "value": 5},
+                                                          {"contextName": "plan", "operator": "IN",
+                                                           "values": ["pro", 3]}]}]
+    db.session.commit()
+    bump_version()
+    server = LiveServer(app)
+    client = unleash.UnleashClient(url=f"{server.url}/api", app_name="sdk-legacy", instance_id="test-2",
+                                   custom_headers={"Authorization": token}, refresh_interval=1,
+                                   disable_metrics=True, disable_registration=True, cache_directory=str(tmp_path))
+    try:
+        client.initialize_client()
+        deadline = time.monotonic() + 10
+        while not client.is_enabled("legacy.other") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for seats, plan, expected in (("9", "pro", True), ("9", "3", True), ("2", "pro", False), ("9", "free", False)):
+            c = {"properties": {"seats": seats, "plan": plan}}
+            assert flags.is_enabled("legacy.num", c) is expected
+            assert client.is_enabled("legacy.num", c) is expected
+        assert client.is_enabled("legacy.other")
+    finally:
+        client.destroy()
+        server.stop()
