@@ -305,7 +305,7 @@ def _replay(stored: bytes | None, fingerprint: str) -> Response:
                       {"Idempotency-Key": "already used with another body"})
     if "status" not in kept:
         raise Problem(409, "A request with this Idempotency-Key is still running; retry in a moment.",
-                      {"Idempotency-Key": "in progress"}, {"Retry-After": "1"})
+                      {"Idempotency-Key": "in progress"})
     resp = Response(kept["body"], status=kept["status"], headers=kept["headers"])
     resp.headers["Idempotent-Replayed"] = "true"
     return resp

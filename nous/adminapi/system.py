@@ -8,8 +8,8 @@ from typing import Any
 from flask import Response
 
 from nous import inputs
-from nous.adminapi.conventions import Problem, endpoint, param, respond, schemas
 from nous.admin import system as console_system
+from nous.adminapi.conventions import Problem, endpoint, param, respond, schemas
 from nous.dbmonitor import service as dbmonitor
 from nous.extensions import get_redis
 from nous.health import service as health

@@ -3,6 +3,8 @@ CORS, cookies alone refused, If-Match, cursors and Link, Idempotency-Key, the pe
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.adminapi.conftest import Api, assert_problem
@@ -144,3 +146,26 @@ def test_problem_for_anonymous_requests(client, path: str) -> None:
     resp = client.get(path)
     assert resp.mimetype == "application/problem+json"
     assert resp.status_code in (401, 404)
+
+
+def test_a_retry_while_the_first_is_running_is_told_to_wait(app, api: Api) -> None:
+    import hashlib
+
+    from nous.extensions import get_redis
+
+    name = _token_name(app, api.token)
+    scope = f"{name}\nbusy\nPOST\n/api/admin/v1/testers".encode()
+    body = b'{"email": "busy@example.com"}'
+    with app.app_context():
+        get_redis().set("nous:adminapi:idem:" + hashlib.sha256(scope).hexdigest(),
+                        json.dumps({"fp": hashlib.sha256(body).hexdigest()}), ex=60)
+    resp = api.post("testers", data=body, content_type="application/json", headers={"Idempotency-Key": "busy"})
+    assert_problem(resp, 409, "Idempotency-Key")
+    assert api.get("testers").get_json()["items"] == []
+
+
+def _token_name(app, raw: str) -> str:
+    from nous.adminapi import tokens
+
+    with app.app_context():
+        return tokens.check(raw).token.name
