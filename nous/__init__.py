@@ -82,12 +82,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance = Path(config["INSTANCE_PATH"])
     instance.mkdir(parents=True, exist_ok=True)
     if not config["REDIS_URL"]:
-        from nous import embedded
+        from nous import embedded  # starts a Redis server: only when no REDIS_URL is given
 
         config["REDIS_URL"] = embedded.ensure(instance)
 
     app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"))
+    _configure(app, config)
+    _init_extensions(app)
+    _init_database(app)
+    _init_parts(app)
+    return app
+
+
+def _configure(app: Flask, config: dict[str, Any]) -> None:
     app.config.update(config)
     app.config.update(
         RATELIMIT_STORAGE_URI=_limiter_storage(config["REDIS_URL"]),
@@ -108,6 +116,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         n = config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
+
+def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     init_redis(app)
@@ -116,7 +126,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _limiter_hooks_only_where_used(app)
     sock.init_app(app)
 
+
+def _init_database(app: Flask) -> None:
+    """Every table known, SQLite's pragmas, and each query timed for the database report."""
     import_models()
+    # Imported when an app is built, not with this package: `import nous.<module>` alone must not load
+    # every area (areas read this package's __version__ and AREAS while they load).
     from nous.dbmonitor.monitor import STATS as query_stats
     from nous.dbmonitor.monitor import instrument
     from nous.telemetry import FLUSHERS
@@ -128,6 +143,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if query_stats not in FLUSHERS:
         FLUSHERS.append(query_stats)
 
+
+def _init_parts(app: Flask) -> None:
+    """The core's hooks, then each area's blueprints, listeners and commands."""
+    # As in _init_database: the areas and the composition modules load when an app is built.
     from nous import cli, demo, errors, inputs, telemetry, web
     from nous.openapi import bp as openapi_bp
 
@@ -142,4 +161,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             module.init_app(app)
     demo.init_app(app)  # `flask nous seed-demo`: every area's demo data together
     cli.init_app(app)
-    return app
