@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from flask import Response, request, url_for
@@ -54,6 +56,12 @@ schemas(
 NAME = "<name>"
 
 
+def _version(data: dict[str, Any]) -> str:
+    """A token's ETag: what can change about it (its state, expiry, scopes)."""
+    return hashlib.sha256(json.dumps([data["state"], data["expires_at"], data["scopes"], data["revoked_at"]])
+                          .encode()).hexdigest()[:16]
+
+
 def _token(name: str) -> Any:
     try:
         return tokens.get(name)
@@ -94,9 +102,10 @@ def create_token() -> Response:
 
 
 @endpoint("GET", f"/tokens/{NAME}", scope="admin", tag="tokens", summary="One admin API token",
-          response="AdminToken")
+          response="AdminToken", etag=True)
 def get_token(name: str) -> Response:
-    return respond(_token(name).as_dict())
+    data = _token(name).as_dict()
+    return respond(data, version=_version(data))
 
 
 @endpoint("POST", f"/tokens/{NAME}/revoke", scope="admin", tag="tokens", summary="Revoke an admin API token",

@@ -216,11 +216,14 @@ def test_tokens_through_the_api_are_audited_with_the_token_as_actor(app, client)
     assert body["token"].startswith("nous_admin_") and body["scopes"] == ["feedback:read"]
     assert body["expires_at"].endswith("Z") and created.headers["Cache-Control"] == "no-store"
     assert created.headers["Location"].endswith("/api/admin/v1/tokens/report")
-    got = client.get("/api/admin/v1/tokens/report", headers=bearer(raw)).get_json()
+    read = client.get("/api/admin/v1/tokens/report", headers=bearer(raw))
+    got, etag = read.get_json(), read.headers["ETag"]
     assert "token" not in got and got["state"] == "active"
     revoked = client.post("/api/admin/v1/tokens/report/revoke", headers=bearer(raw))
     assert revoked.status_code == 200 and revoked.get_json()["state"] == "revoked"
     assert client.get(API, headers=bearer(body["token"])).status_code == 401
+    assert client.get("/api/admin/v1/tokens/report", headers=bearer(raw)).headers["ETag"] != etag  # it changed
+    assert client.get("/api/admin/v1/tokens/nobody", headers=bearer(raw)).status_code == 404
     with app.app_context():
         events = {e.action: e for e in audit.query(action="adminapi.token", target="report")}
     assert events["adminapi.token.create"].actor == "token:ops-bot"
