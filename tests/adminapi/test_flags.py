@@ -4,8 +4,6 @@ per-tester overrides, segments, client tokens, Unleash import/export — audited
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from nous.audit import service as audit
@@ -13,6 +11,7 @@ from nous.flags import is_enabled
 from nous.flags import service as flags
 from nous.testers import service as testers
 from tests.adminapi.conftest import Api, assert_problem
+from tests.adminapi.paging import every_item
 
 
 @pytest.fixture
@@ -52,13 +51,7 @@ def test_create_read_and_list(ops) -> None:
     assert_problem(ops.post("flags", json={"key": "checkout.new-flow"}), 409, "key")
     for i in range(5):
         made(ops, f"k{i}")
-    keys, url = [], "flags?limit=2"
-    while url:
-        resp = ops.get(url)
-        keys += [f["key"] for f in resp.get_json()["items"]]
-        link = resp.headers.get("Link")
-        url = re.search(r"<http://localhost([^>]+)>", link).group(1) if link else ""
-    assert keys == ["checkout.new-flow", "k0", "k1", "k2", "k3", "k4"]
+    assert every_item(ops, "flags?limit=2", "key") == ["checkout.new-flow", "k0", "k1", "k2", "k3", "k4"]
     assert [f["key"] for f in ops.get("flags?q=checkout").get_json()["items"]] == ["checkout.new-flow"]
     assert_problem(ops.get("flags/nope"), 404)
     assert audit.query(action="flags.create", target="checkout.new-flow")[0].actor == "token:incident-bot"
@@ -136,13 +129,7 @@ def test_archive_history_and_restoring_a_version(ops) -> None:
     assert [f["key"] for f in ops.get("flags?archived=true").get_json()["items"]] == ["checkout.new-flow"]
     back = ops.post("flags/checkout.new-flow/unarchive", headers={"If-Match": archived.headers["ETag"]})
     assert back.status_code == 200 and back.get_json()["archived"] is False
-    versions, url = [], "flags/checkout.new-flow/versions?limit=2"
-    while url:
-        resp = ops.get(url)
-        versions += [v["version"] for v in resp.get_json()["items"]]
-        link = resp.headers.get("Link")
-        url = re.search(r"<http://localhost([^>]+)>", link).group(1) if link else ""
-    assert versions == [5, 4, 3, 2, 1]
+    assert every_item(ops, "flags/checkout.new-flow/versions?limit=2", "version") == [5, 4, 3, 2, 1]
     v2 = ops.get("flags/checkout.new-flow/versions/2").get_json()
     assert v2["after"]["description"] == "second" and v2["actor"] == "token:incident-bot"
     assert v2["at"].endswith("Z") and v2["diff"][0]["path"] == "description"

@@ -16,6 +16,8 @@ from nous.adminapi.models import AdminToken
 from nous.audit import service as audit
 from nous.clock import aware, utcnow
 from nous.extensions import db, get_redis
+from tests.adminapi.conftest import Api
+from tests.adminapi.paging import every_item
 from tests.conftest import ADMIN_EMAIL, run_cli
 
 API = "/api/admin/v1/tokens"
@@ -264,13 +266,7 @@ def test_the_list_pages_to_the_end_newest_first(app, client) -> None:
         raw = make("ops")
         for i in range(6):
             make(f"t{i}", ["jobs:read"])
-    names, url = [], f"{API}?limit=4"
-    while url:
-        resp = client.get(url, headers=bearer(raw))
-        assert resp.status_code == 200
-        names += [t["name"] for t in resp.get_json()["items"]]
-        link = resp.headers.get("Link")
-        url = re.search(r"<([^>]+)>", link).group(1).replace("http://localhost", "") if link else ""
+    names = every_item(Api(client, raw), f"{API}?limit=4", "name")
     assert names == ["t5", "t4", "t3", "t2", "t1", "t0", "ops"]
 
 

@@ -4,13 +4,12 @@ cancel — audited with the token's name."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from nous.audit import service as audit
 from nous.workflows import service
 from tests.adminapi.conftest import Api, assert_problem
+from tests.adminapi.paging import every_item
 from tests.workflows.conftest import ADMIN, run_here
 
 DOC = """\
@@ -111,12 +110,7 @@ def test_runs_and_a_run_with_its_steps(ops) -> None:
     ids = [ops.post(f"workflows/{wf['id']}/runs", json={"input": {"text": f"bug {i}: it crashes"}}).get_json()["id"]
            for i in range(3)]
     run_here()
-    seen, url = [], f"workflows/{wf['id']}/runs?limit=2"
-    while url:
-        resp = ops.get(url)
-        seen += [r["id"] for r in resp.get_json()["items"]]
-        link = resp.headers.get("Link")
-        url = re.search(r"<http://localhost([^>]+)>", link).group(1) if link else ""
+    seen = every_item(ops, f"workflows/{wf['id']}/runs?limit=2")
     assert seen == sorted(ids, reverse=True)
     assert [r["id"] for r in ops.get("workflows/runs?status=succeeded").get_json()["items"]] == seen
     detail = ops.get(f"workflows/runs/{ids[0]}").get_json()
