@@ -3,6 +3,8 @@ by name (idempotent), cancel, retry, retry all failed, schedules — each audite
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rq import Queue
 
@@ -44,6 +46,19 @@ def test_list_filters_and_pages_to_the_end_without_duplicates(writer) -> None:
     assert len(writer.get("jobs?task=jobs.noop").get_json()["items"]) == 3
     assert_problem(writer.get("jobs?status=exploded"), 400, "status")
     assert_problem(writer.get("jobs?cursor=not-a-cursor"), 400, "cursor")
+
+
+def test_paging_while_jobs_are_added_has_no_duplicates_or_gaps(writer) -> None:
+    bulk_runs(9, status="failed", task="tests.echo")
+    before = {r.job_id for r in service.list_runs(limit=100).rows}
+    seen, url = [], "jobs?limit=2"
+    while url:
+        resp = writer.get(url)
+        seen += [j["id"] for j in resp.get_json()["items"]]
+        service.enqueue("tests.echo", "added meanwhile")  # newer than every page: never in a later one
+        link = resp.headers.get("Link")
+        url = re.search(r"<http://localhost([^>]+)>", link).group(1) if link else ""
+    assert len(seen) == len(set(seen)) and set(seen) == before
 
 
 def test_one_job_with_its_traceback_and_attempts(writer) -> None:
