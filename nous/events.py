@@ -7,9 +7,9 @@ to tell it something:
 | event                | sent by                                  | keyword arguments      | heard by          |
 |----------------------|------------------------------------------|------------------------|-------------------|
 | `feedback.created`   | feedback (sender: the app)               | `feedback` (as_dict)   | workflows         |
-| `feedback.updated`   | feedback: created, triaged, replied, deleted | `event` (live shape) | live (topic feedback) |
+| `feedback.updated`   | feedback: created, status, tags, replied | `event` (live shape)   | live (topic feedback) |
 | `tester.joined`      | testers                                  | `tester` (as_dict)     | workflows         |
-| `tester.changed`     | testers: added, updated, removed, invited… | `event` (live shape) | live (topic testers) |
+| `tester.changed`     | testers (added, changed, removed, invited…); flags (an override) | `event` (live shape) | live (topic testers) |
 | `flag.changed`       | flags, once per change                   | `data` (flag, actor…)  | workflows         |
 | `flags.announced`    | flags, once per change, for viewers      | `event` (live shape)   | live (topic flags) |
 | `run.changed`        | workflows: a run moved on                | `event` (live shape)   | live (topic workflows) |

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from nous import inputs, web
-from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.auth import admin_required, client_ip, current_actor
 from nous.changes import mark_changed
 from nous.flags import bp
 from nous.flags import service as flags

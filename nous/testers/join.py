@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from nous.admin.auth import client_ip
+from nous.auth import client_ip
 from nous.extensions import limiter
 from nous.testers import join_bp
 from nous.testers import service as testers

@@ -10,8 +10,8 @@ from flask import Response, abort, flash, make_response, redirect, render_templa
 from werkzeug.datastructures import MultiDict
 
 from nous import humanize
-from nous.admin.auth import admin_required, client_ip, current_actor
 from nous.audit import service as audit
+from nous.auth import admin_required, client_ip, current_actor
 from nous.changes import mark_changed
 from nous.clock import aware
 from nous.exports import csv_response

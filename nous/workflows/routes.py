@@ -22,7 +22,7 @@ from flask import (
 )
 
 from nous import humanize
-from nous.admin.auth import admin_required, client_ip, current_actor
+from nous.auth import admin_required, client_ip, current_actor
 from nous.inputs import arg_int, form_int
 from nous.web import is_fragment_request, render, toast
 from nous.workflows import bp, schema, service

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nous.exports import csv_lines
+from nous.feedback import service as feedback
 from nous.workflows.handlers import StepContext, StepError, handler
 
 MAX_ROWS = 200_000
@@ -26,8 +27,6 @@ def file_name(run_id: int, step_id: str) -> str:
 
 
 def _feedback_rows(flt: dict[str, Any], columns: list[str] | None) -> tuple[list[str], Any]:
-    from nous.feedback import service as feedback  # on use: an optional area, whose seed-demo imports workflows
-
     args = {k: str(v) for k, v in flt.items() if k in ("q", "rating", "feature", "category", "status", "tag", "since",
                                                         "until") and v not in (None, "")}
     if flt.get("days"):

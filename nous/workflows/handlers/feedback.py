@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nous.feedback import service as feedback
 from nous.workflows.handlers import StepContext, StepError, handler
 
 STATUSES = ["new", "triaged", "planned", "resolved", "spam"]
@@ -19,11 +20,6 @@ TAG_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLen
     example={"id": "${{ feedback.id }}", "status": "triaged", "add_tags": ["crash"]},
 )
 def update(params: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-    try:
-        from nous.feedback import service as feedback  # on use: an optional area, whose seed-demo imports workflows
-    except ImportError:  # pragma: no cover - the feedback area ships with the console
-        raise StepError("the feedback area is not installed", retryable=False) from None
-
     fid = params["id"]
     row = feedback.get(fid)
     if row is None:

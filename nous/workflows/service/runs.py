@@ -12,6 +12,7 @@ from sqlalchemy import select
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
+from nous.feedback.models import Feedback
 from nous.workflows import engine
 from nous.workflows.models import PENDING, QUEUED, Workflow, WorkflowRun, WorkflowStepRun
 from nous.workflows.service.errors import WorkflowError
@@ -150,10 +151,6 @@ def sample_event_data(event: str | None) -> tuple[dict[str, Any], str]:
     """Input for running an event workflow by hand: the data the event would carry for the newest
     real record, else a made-up example. Returns (data, where it comes from)."""
     if event == "feedback.created":
-        try:
-            from nous.feedback.models import Feedback  # on use: an optional area, whose seed-demo imports workflows
-        except ImportError:  # the feedback area is absent
-            return EXAMPLE_EVENT_DATA[event], "an example"
         row = db.session.scalar(select(Feedback).order_by(Feedback.id.desc()).limit(1))
         if row is not None:
             return engine.json_safe({"feedback": row.as_dict()}), f"the newest feedback (#{row.id})"
