@@ -55,6 +55,7 @@ from nous.adminapi.auth import require_scope
 from nous.clock import aware
 from nous.exports import csv_response
 from nous.extensions import get_redis, limiter
+from nous.settings import service as settings
 
 PREFIX = "/api/admin/v1"
 PROBLEM_MIME = "application/problem+json"
@@ -315,8 +316,6 @@ def _replay(stored: bytes | None, fingerprint: str) -> Response:
 
 
 def _rate_limit() -> str:
-    from nous.settings import service as settings  # at call time: settings is an area above the core
-
     return str(settings.get("adminapi.rate_limit"))
 
 
