@@ -11,6 +11,7 @@ from flask import Response, request
 from nous import inputs
 from nous.adminapi.conventions import (
     EXPORT_MEDIA,
+    INT32_MAX,
     decode_cursor,
     encode_cursor,
     endpoint,
@@ -56,7 +57,7 @@ def event_json(e: AuditEvent) -> dict[str, Any]:
 def list_audit() -> Response:
     cursor = decode_cursor(request.args.get("cursor"), 1)
     before = cursor[0] if cursor else None
-    if before is not None and not (isinstance(before, int) and 0 < before < 2**63):
+    if before is not None and not (isinstance(before, int) and 0 < before <= INT32_MAX):
         raise inputs.InputError("cursor", "is not a cursor this API gave out")
     limit = limit_arg()
     events = audit.query(before_id=before, limit=limit + 1, **_filters())

@@ -329,16 +329,24 @@ _per_token = limiter.shared_limit(_rate_limit, scope="adminapi", key_func=_token
 # --------------------------------------------------------------------------- declaring an endpoint
 
 
+INT32_MAX = 2**31 - 1
+
+
 class IdConverter(BaseConverter):
-    """`<int:…>` in an admin API rule: any run of ASCII digits matches, so the operation asked for answers
-    (404 for an id past 64 bits, read as 0, which no row has) instead of another rule on the same path
-    (a 405 for a method it lacks)."""
+    """`<int:…>` (a 32-bit id column) or `<bigint:…>` (a 64-bit one) in an admin API rule: any run of ASCII
+    digits matches, so the operation asked for answers (404 for an id past what its column holds, read as 0,
+    which no row has: the database is never asked about a number it cannot store) instead of another rule
+    on the same path (a 405 for a method it lacks)."""
 
     regex = r"[0-9]{1,400}"
     weight = 50
 
+    def __init__(self, map: Any, max: int = INT32_MAX) -> None:
+        super().__init__(map)
+        self.max = max
+
     def to_python(self, value: str) -> int:
-        return int(value) if len(value) <= 19 and int(value) <= inputs.INT64_MAX else 0
+        return int(value) if len(value) <= 19 and int(value) <= self.max else 0
 
     def to_url(self, value: Any) -> str:
         return str(int(value))
@@ -347,7 +355,9 @@ class IdConverter(BaseConverter):
 CONVERTERS = {"adminapi_id": IdConverter}
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-_PARAM_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "uuid": {"type": "string", "format": "uuid"},
+_PARAM_SCHEMAS = {"int": {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
+                  "bigint": {"type": "integer", "minimum": 0, "maximum": inputs.INT64_MAX},
+                  "uuid": {"type": "string", "format": "uuid"},
                   "path": {"type": "string"}, None: {"type": "string"}, "string": {"type": "string"}}
 # Answers every operation can give, and the ones an option adds.
 _COMMON_ERRORS = (400, 401, 403, 429)
@@ -393,7 +403,7 @@ def list_of(item: str | dict[str, Any]) -> dict[str, Any]:
 
 
 def _ids(rule: str) -> str:
-    return rule.replace("<int:", "<adminapi_id:")
+    return rule.replace("<int:", "<adminapi_id:").replace("<bigint:", f"<adminapi_id(max={inputs.INT64_MAX}):")
 
 
 def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:

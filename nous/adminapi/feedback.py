@@ -119,13 +119,13 @@ def list_feedback() -> Response:
     return page(items, encode_cursor(found.older) if found.older else None)
 
 
-@endpoint("GET", "/feedback/<int:feedback_id>", scope="feedback:read", tag="feedback",
+@endpoint("GET", "/feedback/<bigint:feedback_id>", scope="feedback:read", tag="feedback",
           summary="Read one feedback, with its tags and replies", response="FeedbackDetail", etag=True)
 def get_feedback(feedback_id: int) -> Response:
     return _answer(_require(feedback_id))
 
 
-@endpoint("PATCH", "/feedback/<int:feedback_id>", scope="feedback:write", tag="feedback",
+@endpoint("PATCH", "/feedback/<bigint:feedback_id>", scope="feedback:write", tag="feedback",
           summary="Set the status and/or the tags", description="`tags` replaces the whole list.",
           body="FeedbackUpdate", response="FeedbackDetail", if_match=True)
 def update_feedback(feedback_id: int) -> Response:
@@ -186,7 +186,7 @@ def bulk_feedback() -> Response:
     return respond({"changed": changed})
 
 
-@endpoint("POST", "/feedback/<int:feedback_id>/replies", scope="feedback:write", tag="feedback",
+@endpoint("POST", "/feedback/<bigint:feedback_id>/replies", scope="feedback:write", tag="feedback",
           summary="Reply by email to whoever sent it",
           description="Queued in the email outbox. 409 when the feedback came without an address.",
           body="FeedbackReplyCreate", response="FeedbackReply", status=201, idempotent=True, errors=(409,))

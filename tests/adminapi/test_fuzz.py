@@ -31,6 +31,7 @@ def _reset(app) -> str:
 
     _clean(app)
     with app.app_context():
+        _restart_ids()
         runtime.set_value("adminapi.rate_limit", "1000000/minute", actor="fuzz")
         testers.add("fuzz@example.com", actor="fuzz")
         feedback.submit({"rating": 3, "message": "something to fuzz around", "category": "bug",
@@ -38,6 +39,20 @@ def _reset(app) -> str:
         _row, raw = tokens.create("fuzz-admin", ["admin"], actor="fuzz")
         db.session.remove()
     return raw
+
+
+def _restart_ids() -> None:
+    """Ids from 1 again, as in a new database: the same request then finds the same row every time."""
+    from sqlalchemy import inspect, text
+
+    from nous.extensions import db
+
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            tables = ", ".join(f'"{t}"' for t in inspect(conn).get_table_names() if t != "alembic_version")
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        elif inspect(conn).has_table("sqlite_sequence"):
+            conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture
