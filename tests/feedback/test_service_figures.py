@@ -49,6 +49,8 @@ def test_old_stats_are_served_while_new_ones_are_computed_in_the_background(app,
     while client.get(API + "/stats").get_json()["total"] != 0:  # the background refresh lands
         assert time.monotonic() < deadline, "the statistics were never refreshed"
         time.sleep(0.05)
+    while figures._computing.locked() and time.monotonic() < deadline:  # the thread stores, then lets go
+        time.sleep(0.01)
     assert not figures._computing.locked()
 
 
