@@ -48,9 +48,9 @@ def _restart_ids() -> None:
     from nous.extensions import db
 
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t}"' for t in inspect(conn).get_table_names() if t != "alembic_version")
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        if conn.dialect.name == "postgresql":  # the tables are empty already: only their counters
+            for (name,) in conn.execute(text("SELECT sequence_name FROM information_schema.sequences")):
+                conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
         elif inspect(conn).has_table("sqlite_sequence"):
             conn.execute(text("DELETE FROM sqlite_sequence"))
 
