@@ -25,3 +25,10 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(ctx) -> None:
     assert [e.action for e in audit.query(action="flags.token")] == ["flags.token.revoke", "flags.token.create"]
     with pytest.raises(service.FlagError):
         service.create_token("  ", actor=ACTOR)
+
+
+def test_a_token_name_with_control_characters_is_stored_inert(ctx) -> None:
+    """PostgreSQL refuses a NUL in text: the name keeps its length with U+FFFD in its place."""
+    row, _raw = service.create_token("ci\x00bot\x1b[2J", actor=ACTOR)
+    assert row.name == "ci\ufffdbot\ufffd[2J"
+    assert service.list_tokens()[0]["name"] == "ci\ufffdbot\ufffd[2J"

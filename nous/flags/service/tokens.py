@@ -18,6 +18,7 @@ from nous.flags.cache import TOKEN_SEEN_KEY
 from nous.flags.models import ClientToken
 from nous.flags.service.errors import FlagError
 from nous.flags.service.versions import commit
+from nous.text import clean_text
 
 TOKEN_NAME_MAX = 100
 TOKEN_PREFIX = "nous_"  # noqa: S105 - the visible start of every client token
@@ -32,7 +33,7 @@ def create_token(name: Any, *, actor: str, ip: str = "") -> tuple[ClientToken, s
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > TOKEN_NAME_MAX:
         raise FlagError("The token needs a name.", {"name": f"1 to {TOKEN_NAME_MAX} characters"})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ClientToken(name=name.strip(), token_hash=token_hash(raw), prefix=raw[:12], created_at=utcnow(),
+    row = ClientToken(name=clean_text(name.strip()), token_hash=token_hash(raw), prefix=raw[:12], created_at=utcnow(),
                       created_by=actor[:320])
     db.session.add(row)
     db.session.flush()
