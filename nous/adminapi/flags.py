@@ -305,7 +305,7 @@ def set_flag_override(key: str, tester_id: Any) -> Response:
 
 @endpoint("DELETE", f"/flags/{KEY}/overrides/<uuid:tester_id>", scope="flags:write", tag="flags",
           summary="Clear a tester's override", description="Clearing one that is not there changes nothing.",
-          status=204)
+          status=204, errors=(422,))
 def clear_flag_override(key: str, tester_id: Any) -> Response:
     flags_call(flags.set_tester_override, tester_id, key, "clear", actor=actor(), ip=client_ip())
     return Response(status=204)

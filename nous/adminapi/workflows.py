@@ -259,7 +259,7 @@ def list_runs_of_workflow(workflow_id: int) -> Response:
     return _runs(workflow_id)
 
 
-@endpoint("GET", "/workflows/runs/<int:run_id>", scope="workflows:read", tag="workflows",
+@endpoint("GET", "/workflows/runs/<bigint:run_id>", scope="workflows:read", tag="workflows",
           summary="One run, with its steps", description="Each step with its input, output, error and attempts.",
           response="WorkflowRun")
 def get_workflow_run(run_id: int) -> Response:
@@ -267,7 +267,7 @@ def get_workflow_run(run_id: int) -> Response:
     return respond(run_json(detail["run"], detail["steps"]))
 
 
-@endpoint("POST", "/workflows/runs/<int:run_id>/cancel", scope="workflows:write", tag="workflows",
+@endpoint("POST", "/workflows/runs/<bigint:run_id>/cancel", scope="workflows:write", tag="workflows",
           summary="Cancel a run", description="409 when it has already ended.", response="WorkflowRun",
           errors=(409,))
 def cancel_workflow_run(run_id: int) -> Response:
