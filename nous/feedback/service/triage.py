@@ -85,7 +85,7 @@ def bulk_status(ids: list[int], status: str, *, actor: str, ip: str = "",
     if status not in STATUSES:
         raise FeedbackError(f"status must be one of {', '.join(STATUSES)}")
     ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
-    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids))))
+    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids)).order_by(Feedback.id)))
     stale = [r for r in rows if r.status != status and (seen or {}).get(r.id) not in (None, "", version_of(r))]
     if stale:
         raise BulkConflict(stale)
@@ -147,7 +147,7 @@ def bulk_tags(ids: list[int], add: list[str], remove: list[str], *, actor: str, 
     change changed since the version in `seen`."""
     adding, removing = parse_tags(add), set(parse_tags(remove))
     ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
-    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids))))
+    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids)).order_by(Feedback.id)))
     current = tags_for([r.id for r in rows])
     wanted = {r.id: sorted((set(current[r.id]) | set(adding)) - removing) for r in rows}
     changing = [r for r in rows if wanted[r.id] != current[r.id]]
