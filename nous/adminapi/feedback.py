@@ -173,7 +173,7 @@ def bulk_feedback() -> Response:
             isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids):
         raise inputs.InputError("ids", f"must be a list of 1 to {MAX_BULK} feedback ids")
     if versions is not None and (not isinstance(versions, dict) or not all(
-            isinstance(v, str) and k.isdigit() and len(k) <= 19 for k, v in versions.items())):
+            isinstance(v, str) and k.isascii() and k.isdigit() and len(k) <= 19 for k, v in versions.items())):
         raise inputs.InputError("versions", "must map feedback ids to the ETags last read")
     if (status is None) == (not add and not remove):
         raise Problem(422, "Send either a status or tags to add and remove.",

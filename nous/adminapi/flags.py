@@ -99,7 +99,7 @@ def _expected() -> int | None:
     sent = sent_version()
     if sent is None:
         return None
-    if not sent.isdigit() or len(sent) > 9:
+    if not (sent.isascii() and sent.isdigit()) or len(sent) > 9:  # "¹" is a digit to isdigit, not to int
         raise stale(None)
     return int(sent)
 

@@ -190,7 +190,7 @@ def update_workflow(workflow_id: int) -> Response:
     _workflow_id(workflow_id)
     text, fmt, enabled = _document()
     sent = sent_version()
-    if sent is not None and not sent.isdigit():
+    if sent is not None and not (sent.isascii() and sent.isdigit()):
         raise stale(None)
     wf = wf_call(workflows.update_workflow, workflow_id, text, actor(), client_ip(), fmt=fmt,
                  expected_version=int(sent) if sent else None)

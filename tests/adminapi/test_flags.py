@@ -220,3 +220,13 @@ def test_unleash_export_and_import_all_or_nothing(ops) -> None:
     replaced = ops.post("flag-import?mode=replace", json={"version": 2, "features": doc["features"][:1]})
     assert replaced.get_json()["archived"] == ["b.flag", "c.flag"]
     assert_problem(ops.post("flag-import?mode=sideways", json=doc), 400, "mode")
+
+
+def test_an_if_match_of_unicode_digits_is_stale_not_a_server_error(ops) -> None:
+    """"¹" and "٣" are digits to str.isdigit but not to int(): they name no version."""
+    made(ops)
+    for sent in ('"¹"', '"٣"'):
+        assert_problem(ops.patch("flags/checkout.new-flow", json={"description": "x"}, headers={"If-Match": sent}),
+                       412, "If-Match")
+        assert_problem(ops.post("flags/checkout.new-flow/versions/1/restore", headers={"If-Match": sent}),
+                       412, "If-Match")
