@@ -16,12 +16,11 @@ from flask import Flask, current_app, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from nous.admin import service
-from nous.auth import admin_required, client_ip, current_actor
+from nous.auth import client_ip, current_actor
 from nous.extensions import login
 from nous.settings import service as settings
 
-__all__ = ["GENERATION", "SESSION_ID", "Admin", "admin_required", "client_ip", "current_actor", "end_session",
-           "init_auth", "session_expired", "start_session"]
+__all__ = ["GENERATION", "SESSION_ID", "Admin", "end_session", "init_auth", "session_expired", "start_session"]
 
 
 class Admin(UserMixin):
