@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -45,7 +45,28 @@ def _check_seen(row: Feedback, seen: str | None) -> None:
                            "It is shown as it is now.", current=row, changes=changes)
 
 
+def _selected(ids: list[int]) -> list[Feedback]:
+    """The feedback a bulk change names: each id once, at most 200, in id order (so its audit entries and
+    events come in the order of the ids)."""
+    ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
+    return list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids)).order_by(Feedback.id)))
+
+
+def _stale(rows: list[Feedback], seen: Mapping[int, str] | None) -> list[Feedback]:
+    """The rows a list showed at an older version (`seen`: {id: version}) than the stored one."""
+    return [r for r in rows if (seen or {}).get(r.id) not in (None, "", version_of(r))]
+
+
 # --- status -------------------------------------------------------------------------------------
+
+def _change_status(row: Feedback, status: str, *, actor: str, ip: str) -> dict[str, Any]:
+    """Set and audit the status (not committed); returns what the live event needs."""
+    audit.record(actor, "feedback.status", target(row), {"status": row.status}, {"status": status}, ip=ip,
+                 commit=False)
+    row.status = status
+    row.updated_at = utcnow()
+    return live_fields(row)
+
 
 def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "",
                expected_version: str | None = None) -> Feedback:
@@ -56,11 +77,7 @@ def set_status(feedback_id: int, status: str, *, actor: str, ip: str = "",
     row = require(feedback_id)
     if row.status != status:
         _check_seen(row, expected_version)
-        audit.record(actor, "feedback.status", target(row), {"status": row.status}, {"status": status}, ip=ip,
-                     commit=False)
-        row.status = status
-        row.updated_at = utcnow()
-        fields = live_fields(row)
+        fields = _change_status(row, status, actor=actor, ip=ip)
         db.session.commit()
         invalidate()
         tell_viewers("updated", fields["id"], fields, at=utcnow())
@@ -84,19 +101,10 @@ def bulk_status(ids: list[int], status: str, *, actor: str, ip: str = "",
     changed since."""
     if status not in STATUSES:
         raise FeedbackError(f"status must be one of {', '.join(STATUSES)}")
-    ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
-    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids)).order_by(Feedback.id)))
-    stale = [r for r in rows if r.status != status and (seen or {}).get(r.id) not in (None, "", version_of(r))]
-    if stale:
+    changing = [r for r in _selected(ids) if r.status != status]
+    if stale := _stale(changing, seen):
         raise BulkConflict(stale)
-    changed: list[dict[str, Any]] = []
-    for row in rows:
-        if row.status != status:
-            audit.record(actor, "feedback.status", target(row), {"status": row.status}, {"status": status}, ip=ip,
-                         commit=False)
-            row.status = status
-            row.updated_at = utcnow()
-            changed.append(live_fields(row))
+    changed = [_change_status(row, status, actor=actor, ip=ip) for row in changing]
     db.session.commit()
     if changed:
         invalidate()
@@ -120,6 +128,16 @@ def parse_tags(raw: str | list[str]) -> list[str]:
     return sorted(tags)
 
 
+def _replace_tags(row: Feedback, before: list[str], tags: list[str], *, actor: str, ip: str,
+                  at: datetime) -> dict[str, Any]:
+    """Replace and audit the tags (not committed); returns what the live event needs."""
+    db.session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == row.id))
+    db.session.add_all(FeedbackTag(feedback_id=row.id, tag=t, created_at=row.created_at) for t in tags)
+    audit.record(actor, "feedback.tags", target(row), {"tags": before}, {"tags": tags}, ip=ip, commit=False)
+    row.updated_at = at
+    return live_fields(row)
+
+
 def set_tags(feedback_id: int, raw: str | list[str], *, actor: str, ip: str = "",
              expected_version: str | None = None) -> list[str]:
     """Replace the tags of one feedback; returns the new list. Refused (409) when the feedback changed
@@ -129,11 +147,7 @@ def set_tags(feedback_id: int, raw: str | list[str], *, actor: str, ip: str = ""
     before = tags_for([row.id])[row.id]
     if tags != before:
         _check_seen(row, expected_version)
-        db.session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == row.id))
-        db.session.add_all(FeedbackTag(feedback_id=row.id, tag=t, created_at=row.created_at) for t in tags)
-        audit.record(actor, "feedback.tags", target(row), {"tags": before}, {"tags": tags}, ip=ip, commit=False)
-        row.updated_at = utcnow()
-        fields = live_fields(row)
+        fields = _replace_tags(row, before, tags, actor=actor, ip=ip, at=utcnow())
         db.session.commit()
         cache.delete(KNOWN_TAGS_KEY.format(50))
         tell_viewers("updated", fields["id"], fields, at=fields["updated_at"])
@@ -146,23 +160,16 @@ def bulk_tags(ids: list[int], add: list[str], remove: list[str], *, actor: str, 
     Refused as a whole when a row would end with too many tags, or (BulkConflict, 409) when a row that would
     change changed since the version in `seen`."""
     adding, removing = parse_tags(add), set(parse_tags(remove))
-    ids = sorted({i for i in ids if 0 < i < 2**63})[:200]
-    rows = list(db.session.scalars(select(Feedback).where(Feedback.id.in_(ids)).order_by(Feedback.id)))
+    rows = _selected(ids)
     current = tags_for([r.id for r in rows])
     wanted = {r.id: sorted((set(current[r.id]) | set(adding)) - removing) for r in rows}
     changing = [r for r in rows if wanted[r.id] != current[r.id]]
     if too_many := [r for r in changing if len(wanted[r.id]) > TAGS_PER_FEEDBACK]:
         raise FeedbackError(f"#{too_many[0].id} would have more than {TAGS_PER_FEEDBACK} tags; nothing was changed")
-    if stale := [r for r in changing if (seen or {}).get(r.id) not in (None, "", version_of(r))]:
+    if stale := _stale(changing, seen):
         raise BulkConflict(stale)
-    now, changed = utcnow(), []
-    for row in changing:
-        db.session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == row.id))
-        db.session.add_all(FeedbackTag(feedback_id=row.id, tag=t, created_at=row.created_at) for t in wanted[row.id])
-        audit.record(actor, "feedback.tags", target(row), {"tags": current[row.id]}, {"tags": wanted[row.id]},
-                     ip=ip, commit=False)
-        row.updated_at = now
-        changed.append(live_fields(row))
+    now = utcnow()
+    changed = [_replace_tags(row, current[row.id], wanted[row.id], actor=actor, ip=ip, at=now) for row in changing]
     db.session.commit()
     if changed:
         cache.delete(KNOWN_TAGS_KEY.format(50))
