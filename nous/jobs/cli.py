@@ -178,7 +178,7 @@ def enqueue_command(task: str, args: tuple[str, ...], delay: int) -> None:
             values.append(a)
     try:
         at = utcnow() + timedelta(seconds=delay) if delay else None
-        job_id = service.submit(task, values, {}, actor=_actor(), at=at)
+        job_id = service.start_task(task, values, at=at, actor=_actor())
     except (service.JobError, TypeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(job_id)

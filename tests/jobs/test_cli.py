@@ -84,6 +84,15 @@ def test_cancel_delete_enqueue_and_schedules(runner, ctx):
     assert "jobs.prune_history" in runner.invoke(args=["nous", "jobs", "schedules"]).output
 
 
+def test_enqueue_from_the_cli_is_audited_as_the_cli(runner, ctx):
+    result = runner.invoke(args=["nous", "jobs", "enqueue", "tests.echo", "audited", "--in", "60"])
+    assert result.exit_code == 0
+    job_id = result.output.strip()
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "jobs.enqueue"))
+    assert event.target == job_id and event.actor.startswith("cli:")
+    assert event.after["task"] == "tests.echo" and event.after["at"] is not None
+
+
 def test_worker_refuses_unknown_queues(runner):
     result = runner.invoke(args=["nous", "worker", "--queues", "high,urgent", "--burst"])
     assert result.exit_code == 2 and "unknown queue urgent" in result.output
