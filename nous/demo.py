@@ -14,11 +14,7 @@ from flask.cli import with_appcontext
 from nous.cli import cli_actor, nous
 from nous.feedback import demo as feedback_demo
 from nous.flags import demo as flags_demo
-
-try:
-    from nous.workflows.examples import seed_examples
-except ImportError:  # the workflows area is not installed: no example workflows to add
-    seed_examples = None
+from nous.workflows.examples import seed_examples
 
 
 @click.command("seed-demo")
@@ -45,7 +41,7 @@ def seed_demo_command(testers: int, feedback_count: int, days: int, seed_value: 
     if with_flags:
         for key, outcome in flags_demo.seed(actor=actor):
             click.echo(f"demo flag {key}: {'added' if outcome == 'created' else 'already there'}")
-    if with_workflows and seed_examples is not None:
+    if with_workflows:
         for name, outcome in seed_examples(actor=actor):
             click.echo(f"example workflow {name!r}: {'added' if outcome == 'created' else 'already there'}")
 
