@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from nous import flags
 from nous.audit.models import AuditEvent
 from nous.extensions import db
 from nous.feedback.models import Feedback, FeedbackTag
+from nous.flags import service as flag_service
+from nous.flags.demo import demo_flags
 from nous.testers.models import BetaUser
+from nous.workflows import service as workflows
+from nous.workflows.examples import example_files
+from nous.workflows.models import Workflow
 from tests.conftest import run_cli
 
 
@@ -35,10 +41,6 @@ def test_seed_demo_makes_realistic_data_and_can_run_twice(app, runner) -> None:
 
 
 def test_seed_demo_installs_the_example_workflows_once(app, runner) -> None:
-    from nous.workflows import service as workflows
-    from nous.workflows.examples import example_files
-    from nous.workflows.models import Workflow
-
     first = runner.invoke(args=["nous", "seed-demo", "--testers", "2", "--feedback", "3"])
     assert first.exit_code == 0, first.output
     with app.app_context():
@@ -62,10 +64,6 @@ def test_seed_demo_installs_the_example_workflows_once(app, runner) -> None:
 
 
 def test_seed_demo_creates_the_demo_flags_once_and_they_evaluate(app, runner) -> None:
-    from nous import flags
-    from nous.flags import service as flag_service
-    from nous.flags.demo import demo_flags
-
     app.extensions["nous.flags"].reset()
     keys = [f["key"] for f in demo_flags()]
     first = runner.invoke(args=["nous", "seed-demo", "--testers", "0", "--feedback", "0", "--no-workflows"])
