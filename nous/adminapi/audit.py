@@ -12,11 +12,11 @@ from nous import inputs
 from nous.adminapi.conventions import (
     EXPORT_MEDIA,
     INT32_MAX,
-    decode_cursor,
     encode_cursor,
     endpoint,
     export,
     export_format,
+    id_cursor,
     limit_arg,
     page,
     param,
@@ -55,10 +55,7 @@ def event_json(e: AuditEvent) -> dict[str, Any]:
           description="Every change, newest first: who (an admin's email or `token:<name>`), what, before "
                       "and after.", query=_FILTERS, response="AuditPage", paginated=True)
 def list_audit() -> Response:
-    cursor = decode_cursor(request.args.get("cursor"), 1)
-    before = cursor[0] if cursor else None
-    if before is not None and not (isinstance(before, int) and 0 < before <= INT32_MAX):
-        raise inputs.InputError("cursor", "is not a cursor this API gave out")
+    before = id_cursor(INT32_MAX)
     limit = limit_arg()
     events = audit.query(before_id=before, limit=limit + 1, **_filters())
     more = len(events) > limit

@@ -25,8 +25,8 @@ Conventions a client relies on, each implemented once here:
 - times: RFC 3339 in UTC with a `Z` (`rfc3339`);
 - versions: `ETag` is the object's version from its service (`version_of`), `If-Match` hands it back to
   the service's own check (the console's), which refuses a stale one: 412 (`if_match()`, `stale()`);
-- lists: a keyset cursor (opaque; `encode_cursor`/`decode_cursor`), `limit` 1–200, a stable order, the
-  next page in `next_cursor` and a `Link: <…>; rel="next"` header (`page()`);
+- lists: a keyset cursor (opaque; `encode_cursor`/`decode_cursor`, `id_cursor` for a list by number),
+  `limit` 1–200, a stable order, the next page in `next_cursor` and a `Link: <…>; rel="next"` header (`page()`);
 - creating POSTs: `Idempotency-Key` (first answer kept 24 h per token, key, method and path; the same key
   with another body is 422; while the first is running, 409);
 - a rate limit per token (`adminapi.rate_limit`), Flask-Limiter's: 429 with `Retry-After`.
@@ -247,6 +247,18 @@ def decode_cursor(raw: str | None, arity: int) -> list[Any] | None:
     if not isinstance(parts, list) or len(parts) != arity or not all(isinstance(p, (str, int)) for p in parts):
         raise inputs.InputError("cursor", "is not a cursor this API gave out")
     return parts
+
+
+def id_cursor(maximum: int = inputs.INT64_MAX) -> int | None:
+    """The number the `cursor` argument holds, for a list ordered by an id or a version (newest first): None on
+    the first page; 400 naming `cursor` for anything else (a string, a number no row can have)."""
+    cursor = decode_cursor(request.args.get("cursor"), 1)
+    if cursor is None:
+        return None
+    value = cursor[0]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+        raise inputs.InputError("cursor", "is not a cursor this API gave out")
+    return value
 
 
 def limit_arg() -> int:

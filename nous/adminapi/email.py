@@ -18,9 +18,9 @@ from nous.adminapi.conventions import (
     actor,
     body,
     client_ip,
-    decode_cursor,
     encode_cursor,
     endpoint,
+    id_cursor,
     limit_arg,
     page,
     param,
@@ -108,9 +108,8 @@ def send_test_email() -> Response:
               "next_cursor": {"type": ["string", "null"]}}},
           paginated=True)
 def list_outbox() -> Response:
-    cursor = decode_cursor(request.args.get("cursor"), 1)
     rows, more = email.list_outbox(status=inputs.arg_choice("status", STATUSES), q=request.args.get("q", ""),
-                                   before=int(cursor[0]) if cursor else None, limit=limit_arg())
+                                   before=id_cursor(), limit=limit_arg())
     return page([message_json(m) for m in rows], encode_cursor(rows[-1].id) if more and rows else None)
 
 

@@ -22,6 +22,7 @@ from nous.adminapi.conventions import (
     encode_cursor,
     endpoint,
     flag,
+    id_cursor,
     limit_arg,
     page,
     param,
@@ -241,8 +242,7 @@ def unarchive_flag(key: str) -> Response:
               "next_cursor": {"type": ["string", "null"]}}}, paginated=True)
 def flag_history(key: str) -> Response:
     f = _flag(key)
-    cursor = decode_cursor(request.args.get("cursor"), 1)
-    before = int(cursor[0]) if cursor else f.version + 1
+    before = id_cursor() or f.version + 1
     limit = limit_arg()
     rows = [v for v in flags_call(flags.history, key, limit=f.version) if v.version < before][:limit + 1]
     more = len(rows) > limit

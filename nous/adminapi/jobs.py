@@ -15,9 +15,9 @@ from nous.adminapi.conventions import (
     actor,
     body,
     client_ip,
-    decode_cursor,
     encode_cursor,
     endpoint,
+    id_cursor,
     limit_arg,
     page,
     param,
@@ -118,10 +118,9 @@ _FILTERS = [
           paginated=True, links={name: {"job_id": "$response.body#/items/0/id"} for name in (
               "get_job", "cancel_job", "retry_job")})
 def list_jobs() -> Response:
-    cursor = decode_cursor(request.args.get("cursor"), 1)
     filters = jobs.RunFilter(status=inputs.arg_choice("status", STATES), task=request.args.get("task", ""),
                              q=request.args.get("q", ""))
-    found = _call(jobs.list_runs, filters, before=int(cursor[0]) if cursor else None, limit=limit_arg())
+    found = _call(jobs.list_runs, filters, before=id_cursor(), limit=limit_arg())
     return page([job_json(r) for r in found.rows],
                 encode_cursor(found.older_cursor) if found.older_cursor is not None else None)
 

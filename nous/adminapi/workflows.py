@@ -22,6 +22,7 @@ from nous.adminapi.conventions import (
     encode_cursor,
     endpoint,
     flag,
+    id_cursor,
     limit_arg,
     page,
     param,
@@ -236,9 +237,8 @@ def run_workflow(workflow_id: int) -> Response:
 
 
 def _runs(workflow_id: int | None) -> Response:
-    cursor = decode_cursor(request.args.get("cursor"), 1)
     found = wf_call(workflows.list_runs, workflow_id, inputs.arg_choice("status", RUN_STATES),
-                    before=int(cursor[0]) if cursor else None, limit=limit_arg())
+                    before=id_cursor(), limit=limit_arg())
     return page([run_json(r) for r in found.rows], encode_cursor(found.older) if found.older else None)
 
 

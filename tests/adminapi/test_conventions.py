@@ -3,6 +3,7 @@ CORS, cookies alone refused, If-Match, cursors and Link, Idempotency-Key, the pe
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -139,6 +140,20 @@ def test_cursor_pages_with_link_header(api: Api) -> None:
     assert link.endswith('rel="next"') and "limit=2" in link and body["next_cursor"] in link
     second = api.get(link[1:link.index(">")].split("/api/admin/v1/", 1)[1])
     assert [t["email"] for t in second.get_json()["items"]] == ["p2@example.com", "p3@example.com"]
+
+
+def _cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("path", ["jobs", "email/outbox", "workflows/runs", "audit", "flags/a.flag/versions"])
+def test_a_cursor_no_page_gave_is_400_on_lists_by_number(api: Api, path: str) -> None:
+    """Lists ordered by an id or a version take only a number their rows can have as a cursor: a string, a
+    number past 64 bits, zero, a fraction or true is 400 naming `cursor`, not a server error."""
+    assert api.post("flags", json={"key": "a.flag"}).status_code == 201
+    assert api.get(path, query_string={"cursor": _cursor(1)}).status_code == 200
+    for parts in (("x",), ("2026-12-06",), (2**64,), (0,), (-1,), (1.5,), (True,), (None,), (1, 2)):
+        assert_problem(api.get(path, query_string={"cursor": _cursor(*parts)}), 400, "cursor")
 
 
 @pytest.mark.parametrize("path", ["/api/admin/v1/testers", "/api/admin/v1/nothing", "/api/admin/system/x"])
