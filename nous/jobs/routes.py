@@ -171,9 +171,8 @@ def run_schedule(name: str) -> Any:
         return _fail(404, str(exc))
     except service.JobError as exc:
         return _fail(409, str(exc))
-    task = service.get_run(job_id).task
     if not request.headers.get("HX-Request"):
-        flash(f"Started {task}: job {job_id[:8]}", "success")
+        flash(f"Started {service.get_run(job_id).task}: job {job_id[:8]}", "success")
         return redirect(url_for("jobs.detail", job_id=job_id), 303)
     resp = Response("")
     resp.headers["HX-Redirect"] = url_for("jobs.detail", job_id=job_id)

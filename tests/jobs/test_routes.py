@@ -211,3 +211,6 @@ def test_run_a_schedule_now(admin_client, ctx):
     assert service.get_run(job_id).schedule == "echo-hourly"
     assert admin_client.post("/admin/jobs/schedules/nope/run", headers=HX).status_code == 404
     assert "echo-hourly" in admin_client.get("/admin/jobs").get_data(as_text=True)
+    plain = admin_client.post("/admin/jobs/schedules/echo-hourly/run")
+    assert plain.status_code == 303 and "/admin/jobs/" in plain.headers["Location"]
+    assert "Started tests.echo: job " in admin_client.get(plain.headers["Location"]).get_data(as_text=True)
