@@ -72,6 +72,7 @@ class Followed(Generic[T]):
         self.version: object = None
         self.loaded = False
         self.stale = False  # changed here, or the last load failed: load again regardless of the version
+        self.unannounced = False  # changed here while Redis was unreachable: announce once it answers
         self.checked_at = self.loaded_at = self.retry_at = NEVER
 
     def reset(self) -> None:
@@ -105,6 +106,8 @@ class Followed(Generic[T]):
                 version = OFFLINE
                 due = not self.loaded or self.stale or now - self.loaded_at >= self.offline_reload
             else:
+                if self.unannounced and self._announce():  # Redis may be back with the version it had
+                    self.stale = True  # (reloaded once more on the next look, which sees the new version)
                 due = not self.loaded or self.stale or version != self.version
             if due and now >= self.retry_at:
                 self._load(version, now)  # read after the version: a change in between announces again
@@ -133,9 +136,18 @@ class Followed(Generic[T]):
     def changed(self) -> None:
         """After a commit that changed the source: every process reloads on its next look (a new random
         token, so no process can hold it already), this one at once."""
+        if not self._announce():
+            log.warning("change not announced: Redis is unreachable; other processes see it within their "
+                        "offline reload, or once this one reaches Redis again", extra={"key": self.key})
+        self.stale, self.checked_at, self.retry_at = True, NEVER, NEVER
+
+    def _announce(self) -> bool:
+        """Write a new version; False (and announce on the next look that reaches Redis) when unreachable.
+        Until then a process that did not look while Redis was away would keep the version it holds."""
         try:
             self.connection().set(self.key, uuid.uuid4().hex)
         except (redis.RedisError, OSError):
-            log.warning("change not announced: Redis is unreachable; other processes see it within their "
-                        "offline reload", extra={"key": self.key})
-        self.stale, self.checked_at, self.retry_at = True, NEVER, NEVER
+            self.unannounced = True
+            return False
+        self.unannounced = False
+        return True
