@@ -24,7 +24,8 @@ Conventions a client relies on, each implemented once here:
 - bodies: JSON objects only (`body()`; 415 for another content type), read through `nous.inputs`;
 - times: RFC 3339 in UTC with a `Z` (`rfc3339`);
 - versions: `ETag` is the object's version from its service (`version_of`), `If-Match` hands it back to
-  the service's own check (the console's), which refuses a stale one: 412 (`if_match()`, `stale()`);
+  the service's own check (the console's), which refuses a stale one: 412 (`if_match()`, or
+  `if_match_version()` where the ETag is a version number; `stale()`);
 - lists: a keyset cursor (opaque; `encode_cursor`/`decode_cursor`, `id_cursor` for a list by number),
   `limit` 1–200, a stable order, the next page in `next_cursor` and a `Link: <…>; rel="next"` header (`page()`);
 - creating POSTs: `Idempotency-Key` (first answer kept 24 h per token, key, method and path; the same key
@@ -220,6 +221,17 @@ def if_match() -> str | None:
     if not value or len(value) > 200:
         raise Problem(400, "If-Match must be an ETag this API sent.", {"If-Match": "not an ETag"})
     return value
+
+
+def if_match_version() -> int | None:
+    """`if_match()` for an object whose ETag is its version number (a flag, a workflow): that number, or None
+    when none was sent; one that cannot be a version (not ASCII digits, or past 64 bits) is stale."""
+    sent = if_match()
+    if sent is None:
+        return None
+    if not (sent.isascii() and sent.isdigit()) or len(sent) > 18:  # "¹" is a digit to isdigit, not to int
+        raise stale()
+    return int(sent)
 
 
 def stale(exc: Exception | None = None, current: str | None = None) -> Problem:

@@ -23,6 +23,7 @@ from nous.adminapi.conventions import (
     endpoint,
     flag,
     id_cursor,
+    if_match_version,
     limit_arg,
     page,
     param,
@@ -32,7 +33,6 @@ from nous.adminapi.conventions import (
     schemas,
     stale,
 )
-from nous.adminapi.conventions import if_match as sent_version
 from nous.flags import service as flags
 from nous.flags.api import parse_context
 from nous.flags.models import FLAG_TYPES, Flag, FlagVersion
@@ -95,16 +95,6 @@ def _answer(f: Flag, status: int = 200, location: str | None = None) -> Response
     return respond(flag_json(f), status, version=str(f.version), location=location)
 
 
-def _expected() -> int | None:
-    """The version an `If-Match` names; one that cannot be a version is stale."""
-    sent = sent_version()
-    if sent is None:
-        return None
-    if not (sent.isascii() and sent.isdigit()) or len(sent) > 9:  # "¹" is a digit to isdigit, not to int
-        raise stale(None)
-    return int(sent)
-
-
 def flags_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """A flags service call, its refusals as problems: a stale If-Match 412 with the current ETag, an
     unknown flag 404, anything else the service refuses with its status and field messages."""
@@ -124,7 +114,7 @@ def _flag(key: str) -> Flag:
 
 def _change(fn: Any, key: str, *args: Any) -> Response:
     """A change by the token, checked against the version its If-Match names; the flag as it is now."""
-    return _answer(flags_call(fn, key, *args, actor=actor(), ip=client_ip(), expected_version=_expected()))
+    return _answer(flags_call(fn, key, *args, actor=actor(), ip=client_ip(), expected_version=if_match_version()))
 
 
 @endpoint("GET", "/flags", scope="flags:read", tag="flags", summary="List flags",

@@ -23,6 +23,7 @@ from nous.adminapi.conventions import (
     endpoint,
     flag,
     id_cursor,
+    if_match_version,
     limit_arg,
     page,
     param,
@@ -31,7 +32,6 @@ from nous.adminapi.conventions import (
     schemas,
     stale,
 )
-from nous.adminapi.conventions import if_match as sent_version
 from nous.workflows import service as workflows
 from nous.workflows.models import RUN_STATES, Workflow, WorkflowRun
 from nous.workflows.schema import DocumentInvalid
@@ -190,11 +190,8 @@ def get_workflow(workflow_id: int) -> Response:
 def update_workflow(workflow_id: int) -> Response:
     _workflow_id(workflow_id)
     text, fmt, enabled = _document()
-    sent = sent_version()
-    if sent is not None and not (sent.isascii() and sent.isdigit()):
-        raise stale(None)
     wf = wf_call(workflows.update_workflow, workflow_id, text, actor(), client_ip(), fmt=fmt,
-                 expected_version=int(sent) if sent else None)
+                 expected_version=if_match_version())
     if enabled is not None:
         wf = wf_call(workflows.set_enabled, workflow_id, enabled, actor(), client_ip())
     return _answer(wf)

@@ -88,6 +88,14 @@ def test_replace_follows_the_version_seen(ops) -> None:
     assert_problem(ops.put("workflows/999999", data=DOC, headers=YAML), 404)
 
 
+def test_an_if_match_that_names_no_version_is_stale(ops) -> None:
+    wf = ops.post("workflows", data=DOC, headers=YAML).get_json()
+    for sent in ('"x"', '"¹"', '"-1"', '"' + "9" * 40 + '"'):
+        assert_problem(ops.put(f"workflows/{wf['id']}", data=DOC.replace("Triage", "Lost"),
+                               headers={**YAML, "If-Match": sent}), 412, "If-Match")
+    assert service.get(wf["id"]).name == "Triage"
+
+
 def test_enable_disable_run_and_cancel(ops) -> None:
     wf = ops.post("workflows", data=DOC, headers=YAML).get_json()
     assert ops.post(f"workflows/{wf['id']}/disable").get_json()["enabled"] is False
