@@ -17,6 +17,7 @@ from nous import create_app
 from nous.adminapi import tokens
 from nous.adminapi.models import AdminToken
 from nous.extensions import db, limiter
+from tests.adminapi.test_tokens import served
 from tests.support.live import ThrowawayPostgres, ThrowawayRedis
 
 PATH = "/api/admin/v1/tokens"
@@ -130,8 +131,9 @@ def test_postgres_down_a_valid_token_is_answered_and_its_last_use_write_fails_qu
         server.stop()
         # the first use of the token in this process: its last use is due, and cannot be written
         own.extensions.pop("nous.adminapi.touched", None)
-        resp = client.get("/api/admin/v1/system/integrations", headers=bearer(raw))
+        resp = served(client.get("/api/admin/v1/system/integrations", headers=bearer(raw)))  # written on close
         assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+        assert raw and tokens.hash_token(raw) in own.extensions["nous.adminapi.touched"]  # the write was tried
         server.start()
         with own.app_context():
             assert db.session.scalar(select(AdminToken.last_used_at).where(AdminToken.name == "pg-outage")) is None
