@@ -39,6 +39,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
+import redis
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
@@ -57,6 +59,8 @@ from nous.clock import aware
 from nous.exports import csv_response
 from nous.extensions import get_redis, limiter
 from nous.settings import service as settings
+
+log = logging.getLogger("nous.adminapi")
 
 PREFIX = "/api/admin/v1"
 PROBLEM_MIME = "application/problem+json"
@@ -310,17 +314,29 @@ def _idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             resp = current_app.make_response(view(*args, **kwargs))
         except Exception:
-            conn.delete(redis_key)  # nothing was made: the same key may try again
+            _keep(conn, redis_key, None)  # nothing was made: the same key may try again
             raise
         if resp.status_code >= 500 or resp.status_code in (409, 429) or resp.is_streamed:
-            conn.delete(redis_key)
+            _keep(conn, redis_key, None)
             return resp
         kept = {"fp": fingerprint, "status": resp.status_code, "body": resp.get_data(as_text=True),
                 "headers": {h: resp.headers[h] for h in ("Content-Type", "Location", "ETag") if h in resp.headers}}
-        conn.set(redis_key, json.dumps(kept), ex=IDEMPOTENCY_TTL)
+        _keep(conn, redis_key, kept)
         return resp
 
     return wrapper
+
+
+def _keep(conn: Any, redis_key: str, kept: dict[str, Any] | None) -> None:
+    """Keep the answer for replays (None: forget the key). Once the handler has run, Redis going away must
+    not turn what it did into an error: the answer is given without being kept."""
+    try:
+        if kept is None:
+            conn.delete(redis_key)
+        else:
+            conn.set(redis_key, json.dumps(kept), ex=IDEMPOTENCY_TTL)
+    except redis.RedisError as exc:
+        log.warning("idempotency key not kept", extra={"dependency": "Redis", "error": str(exc)})
 
 
 def _replay(stored: bytes | None, fingerprint: str) -> Response:
