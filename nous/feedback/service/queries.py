@@ -198,8 +198,9 @@ def list_page(f: Filter, *, before: str | None = None, after: str | None = None,
                     newer=make_cursor(rows[0]) if has_newer and rows else None)
 
 
-def latest(limit: int = 8, tester_id: uuid.UUID | None = None) -> list[Feedback]:
-    return list_page(Filter(tester_id=tester_id, status="all" if tester_id else ""), limit=limit).items
+def latest(limit: int = 8) -> list[Feedback]:
+    """The newest open feedback (not spam), for the dashboard's panel."""
+    return list_page(Filter(), limit=limit).items
 
 
 # --- one feedback -------------------------------------------------------------------------------
