@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, url_for
 
 from nous.adminapi import tokens
 from nous.adminapi.conventions import (
@@ -14,9 +14,9 @@ from nous.adminapi.conventions import (
     actor,
     body,
     client_ip,
-    decode_cursor,
     encode_cursor,
     endpoint,
+    id_cursor,
     invalid,
     limit_arg,
     page,
@@ -76,9 +76,8 @@ def _token(name: str) -> Any:
                                    "next_cursor": {"type": ["string", "null"]}}},
           paginated=True)
 def list_tokens() -> Response:
-    cursor = decode_cursor(request.args.get("cursor"), 1)
-    limit = limit_arg()
-    rows = tokens.page_tokens(before_id=int(cursor[0]) if cursor else None, limit=limit + 1)
+    before, limit = id_cursor(), limit_arg()
+    rows = tokens.page_tokens(before_id=before, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return page(rows, encode_cursor(rows[-1]["id"]) if more and rows else None)

@@ -146,7 +146,7 @@ def _cursor(*parts: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("path", ["jobs", "email/outbox", "workflows/runs", "audit", "flags/a.flag/versions"])
+@pytest.mark.parametrize("path", ["jobs", "email/outbox", "workflows/runs", "audit", "flags/a.flag/versions", "tokens"])
 def test_a_cursor_no_page_gave_is_400_on_lists_by_number(api: Api, path: str) -> None:
     """Lists ordered by an id or a version take only a number their rows can have as a cursor: a string, a
     number past 64 bits, zero, a fraction or true is 400 naming `cursor`, not a server error."""
