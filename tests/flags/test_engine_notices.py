@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from nous.extensions import db
+from nous.flags import service
 from tests.support.live import LiveServer, launch_browser
 
 BASE = "/admin/beta/flags"
@@ -57,6 +59,21 @@ def test_ignore_case_follows_the_operator_in_a_browser(app, ctx, make_flag) -> N
             box.locator("input").check()
             row.get_by_label("Operator").select_option("NOT_IN")
             assert box.is_hidden() and not box.locator("input").is_checked()
+
+            # saved as IN without "ignore case": the notice goes at once, with no reload
+            row.get_by_label("Operator").select_option("IN")
+            page.locator("#simple-form").get_by_role("button", name="Save").click()
+            page.get_by_text("Saved: version 2.").wait_for()
+            assert page.locator("#flag-notices").count() == 0
+            db.session.rollback()  # the server's commit, not this session's copy
+            assert service.get_flag("ci.browser").strategies[0]["constraints"] == [
+                {"contextName": "plan", "operator": "IN", "values": ["pro"]}]
+
+            # a condition added to the form starts as IN: no "ignore case" either
+            page.get_by_role("button", name="Add condition").click()
+            added = page.locator(".condition-row [data-ignore-case]").nth(1)
+            added.wait_for(state="attached")
+            assert added.is_hidden()
             browser.close()
     finally:
         server.stop()
