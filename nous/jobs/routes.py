@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from nous import humanize
@@ -52,7 +53,11 @@ def index() -> Any:
 @bp.get("/panel/queues")
 @admin_required
 def panel_queues() -> str:
-    return render("jobs/queues.html", block="panel", queues=service.queues(), workers=service.workers(),
+    try:
+        queues, workers, unavailable = service.queues(), service.workers(), False
+    except (redis.RedisError, OSError):  # polled every 5 s: say so in the panel, not as a failed request
+        queues, workers, unavailable = [], [], True
+    return render("jobs/queues.html", block="panel", queues=queues, workers=workers, unavailable=unavailable,
                   active="jobs")
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import redis as redis_lib
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import select
 
@@ -15,6 +18,7 @@ from nous.jobs.models import JobRun
 from tests.jobs import tasks as test_tasks  # noqa: F401
 from tests.jobs.helpers import bulk_runs as _bulk
 from tests.jobs.helpers import run_jobs_here
+from tests.support.live import free_port
 
 HX = {"HX-Request": "true"}
 
@@ -214,3 +218,14 @@ def test_run_a_schedule_now(admin_client, ctx):
     plain = admin_client.post("/admin/jobs/schedules/echo-hourly/run")
     assert plain.status_code == 303 and "/admin/jobs/" in plain.headers["Location"]
     assert "Started tests.echo: job " in admin_client.get(plain.headers["Location"]).get_data(as_text=True)
+
+
+def test_with_redis_unreachable_the_queues_panel_says_so_instead_of_failing(app, admin_client, monkeypatch):
+    dead = redis_lib.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5,
+                           retry=Retry(NoBackoff(), 0))  # nothing listens there
+    monkeypatch.setitem(app.extensions, "nous.redis", dead)
+    for headers in (HX, {}):
+        resp = admin_client.get("/admin/jobs/panel/queues", headers=headers)
+        text = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and "Redis is not reachable" in text
+        assert "No worker is running" not in text and "<table" not in text
