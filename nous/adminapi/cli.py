@@ -73,6 +73,9 @@ def revoke_command(name: str) -> None:
     """Revoke a token: requests with it get 401 on every process within a second."""
     row = tokens.revoke(name, actor=cli_actor())
     click.echo(f"revoked token {row.name}")
+    if not tokens.announced():
+        click.echo("Redis is unreachable: a server that has not noticed may accept the token until it is told. "
+                   "Run this again once Redis answers.", err=True)
 
 
 

@@ -271,12 +271,19 @@ def get(name: str) -> AdminToken:
 
 
 def revoke(name: str, *, actor: str, ip: str = "") -> AdminToken:
-    """Revoke a token by name: every process refuses it within a second. Revoking twice is harmless."""
+    """Revoke a token by name: every process refuses it within a second. Revoking twice changes nothing
+    but announces the revocation again (for one Redis missed: see `announced`)."""
     row = get(name)
     if row.revoked_at is None:
         before = row.as_dict()
         row.revoked_at = utcnow()
         audit.record(actor, "adminapi.token.revoke", row.name, before, row.as_dict(), ip=ip, commit=False)
         db.session.commit()
-        _copy().changed()
+    _copy().changed()
     return row
+
+
+def announced() -> bool:
+    """Whether this process's last change of the tokens reached Redis, so every process was told. When not,
+    processes that did not notice Redis was away keep their copy until a change reaches it."""
+    return not _copy().unannounced

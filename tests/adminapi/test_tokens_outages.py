@@ -144,3 +144,26 @@ def test_postgres_down_a_valid_token_is_answered_and_its_last_use_write_fails_qu
         limiter.__dict__.clear()
         limiter.__dict__.update(saved)
         server.remove()
+
+
+def test_revoking_from_the_shell_while_redis_is_unreachable_says_so_and_again_tells_every_server(own_app) -> None:
+    make, server = own_app
+    web, shell = make(), make()
+    with shell.app_context():
+        raw = tokens.create("leaked", ["admin"], actor="test")[1]
+    client = web.test_client()
+    assert client.get(PATH, headers=bearer(raw)).status_code == 200
+    version = redis.Redis.from_url(server.url).get(tokens.VERSION_KEY)
+
+    server.stop()
+    done = shell.test_cli_runner().invoke(args=["nous", "tokens", "revoke", "leaked"])
+    assert done.exit_code == 0 and "revoked token leaked" in done.stdout
+    assert "Redis is unreachable" in done.stderr and "again" in done.stderr
+    server.start()
+    redis.Redis.from_url(server.url).set(tokens.VERSION_KEY, version)  # as a persisted Redis comes back
+    # the shell process has ended: the server that never noticed still holds its copy
+    assert client.get(PATH, headers=bearer(raw)).status_code == 200
+    again = make().test_cli_runner().invoke(args=["nous", "tokens", "revoke", "leaked"])
+    assert again.exit_code == 0 and "unreachable" not in again.stderr
+    time.sleep(tokens.CHECK_EVERY + 0.05)
+    assert client.get(PATH, headers=bearer(raw)).status_code == 401
