@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from nous.flags.engine.constraints import OPERATORS
 from nous.flags.engine.core import Engine
-from nous.flags.engine.features import FLAG_TYPES, compile_feature, notices, validate_feature
+from nous.flags.engine.features import FLAG_TYPES, notices, validate_feature
 from nous.flags.engine.hashing import ALGORITHM_VERSION, STRATEGY_SEED, VARIANT_SEED, bucket
 from nous.flags.engine.strategies import STRATEGIES
 from nous.flags.engine.variants import PAYLOAD_TYPES
@@ -66,7 +66,6 @@ __all__ = [
     "VARIANT_SEED",
     "Engine",
     "bucket",
-    "compile_feature",
     "notices",
     "validate_feature",
 ]

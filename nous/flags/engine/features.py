@@ -1,5 +1,5 @@
 """A whole flag: its strategies, variants and dependencies compiled (`Flag`), checked in the same pass
-(`compile_feature`, `validate_feature`), and how a compiled flag resolves for a context."""
+(`validate_feature`), and how a compiled flag resolves for a context."""
 
 from __future__ import annotations
 
@@ -132,23 +132,16 @@ def _dependencies(deps: Any, name: str, at: Problems) -> tuple[Dependency, ...]:
     return tuple(out)
 
 
-def compile_feature(feature: Any, segment_ids: Iterable[Any] | None = None) -> Flag | list[str]:
-    """One flag in the Unleash client-API format, compiled: the `Flag`, or the problems in words when
-    it breaks a rule. With `segment_ids`, referenced segments must be among them (their constraints
-    are not known here, so a strategy with segments is compiled without them)."""
+def validate_feature(feature: Any, segment_ids: Iterable[Any] | None = None) -> list[str]:
+    """Human-readable problems with one flag in the Unleash client-API format; [] when valid: the
+    problems its compile pass finds. With `segment_ids`, referenced segments must be among them (their
+    constraints are not known here, so a strategy with segments is compiled without them)."""
     if not isinstance(feature, Mapping):
         return ["feature: must be an object"]
     at = Problems()
     segments = None if segment_ids is None else dict.fromkeys(map(seg_key, segment_ids), NO_SEGMENT_CHECKS)
-    flag = Flag(feature, segments, at)
-    return at.found or flag
-
-
-def validate_feature(feature: Any, segment_ids: Iterable[Any] | None = None) -> list[str]:
-    """Human-readable problems with one flag in the Unleash client-API format; [] when valid.
-    Pass `segment_ids` to also check that referenced segments exist."""
-    compiled = compile_feature(feature, segment_ids)
-    return compiled if isinstance(compiled, list) else []
+    Flag(feature, segments, at)
+    return at.found
 
 
 _PLACES = ((re.compile(r"strategies\[(\d+)\]\.?"), "strategy"), (re.compile(r"constraints\[(\d+)\]"), "condition"))
