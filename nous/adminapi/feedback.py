@@ -22,6 +22,7 @@ from nous.adminapi.conventions import (
     export,
     export_format,
     limit_arg,
+    not_found,
     page,
     param,
     refused,
@@ -83,7 +84,7 @@ def reply_json(r: FeedbackReply) -> dict[str, Any]:
 def _require(feedback_id: int) -> Feedback:
     row = feedback.get(feedback_id)
     if row is None:
-        raise Problem(404, "No feedback has this id.")
+        raise not_found("feedback")
     return row
 
 

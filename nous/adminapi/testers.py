@@ -10,7 +10,6 @@ from flask import Response, request, url_for
 from nous import inputs
 from nous.adminapi.conventions import (
     EXPORT_MEDIA,
-    Problem,
     actor,
     body,
     client_ip,
@@ -21,6 +20,7 @@ from nous.adminapi.conventions import (
     export_format,
     flag,
     limit_arg,
+    not_found,
     page,
     param,
     refused,
@@ -50,7 +50,7 @@ def _answer(user: BetaUser, status: int = 200, location: str | None = None) -> R
 def _require(tester_id: Any) -> BetaUser:
     user = testers.get(tester_id)
     if user is None:
-        raise Problem(404, "No tester has this id.")
+        raise not_found("tester")
     return user
 
 
