@@ -28,6 +28,7 @@ from nous.adminapi.models import AdminToken
 from nous.audit import service as audit
 from nous.clock import aware, utcnow
 from nous.extensions import db
+from nous.inputs import InputError, parse_int
 from nous.versioned import Followed, Unavailable
 
 log = logging.getLogger("nous.adminapi")
@@ -217,11 +218,13 @@ def _clean_scopes(scopes: Any) -> list[str]:
 def _clean_expiry(expires_in_days: Any) -> datetime | None:
     if expires_in_days is None or expires_in_days == "":
         return None
-    try:
-        days = int(expires_in_days)
-    except (TypeError, ValueError, OverflowError):
-        days = 0
-    if isinstance(expires_in_days, bool) or not 1 <= days <= MAX_EXPIRY_DAYS:
+    days = expires_in_days  # a JSON integer, or a form's ASCII digits (not 1.9, "1_0" or "٣")
+    if isinstance(days, str):
+        try:
+            days = parse_int(days, "expires_in_days", default=0, minimum=1, maximum=MAX_EXPIRY_DAYS)
+        except InputError:
+            days = 0
+    if type(days) is not int or not 1 <= days <= MAX_EXPIRY_DAYS:
         raise TokenError("The expiry is out of range.",
                          {"expires_in_days": f"a whole number of days from 1 to {MAX_EXPIRY_DAYS}"})
     return utcnow() + timedelta(days=days)

@@ -89,6 +89,10 @@ def test_write_implies_read_and_admin_holds_every_scope(scopes, holds, lacks) ->
     ("ok", ["admin"], "soon", "expires_in_days"),
     ("ok", ["admin"], True, "expires_in_days"),
     ("ok", ["admin"], 10**400, "expires_in_days"),
+    ("ok", ["admin"], 1.9, "expires_in_days"),  # not cut to one day
+    ("ok", ["admin"], "1_0", "expires_in_days"),  # what int() reads, not what the field says
+    ("ok", ["admin"], "\u0663", "expires_in_days"),  # an Arabic-Indic three
+    ("ok", ["admin"], " ", "expires_in_days"),
 ])
 def test_bad_input_is_refused_naming_the_field(ctx, name, scopes, days, field) -> None:
     with pytest.raises(tokens.TokenError) as refused:
