@@ -180,3 +180,24 @@ def test_findings_need_samples_and_skip_unknown_figures() -> None:
 ])
 def test_figures_read_as_people_write_them(value, unit, text) -> None:
     assert alerts.fmt(value, unit) == text
+
+
+def test_an_alert_raised_while_redis_is_down_is_stored_and_mailed_later(app, ctx, monkeypatch, live_log) -> None:
+    """Redis unreachable (nothing listens on its port): the collector's sample, the alert and its email all
+    stand; the live event is dropped and the email waits in the outbox for the stuck-mail sweep."""
+    import redis
+
+    from nous.email.models import OutboxMessage
+    from nous.extensions import db
+    from tests.conftest import free_port
+
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=2, socket_connect_timeout=1)
+    monkeypatch.setitem(app.extensions, "nous.redis", dead)  # put back after the test
+    monkeypatch.delitem(app.extensions, "nous.live.publisher", raising=False)
+    feed(99, 99)  # raises nothing into the collector
+    [alert] = cpu_alerts()
+    assert alert.status == OPEN
+    [mail] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "system_alert"))
+    assert (mail.to_addr, mail.status, mail.job_id) == ("admin@nous.test", "queued", None)
+    assert "alert not passed on" not in live_log.text
+    assert "email kept in the outbox" in live_log.text
