@@ -550,3 +550,27 @@ def test_a_bulk_change_on_a_stale_list_is_refused_and_the_list_shows_the_current
         assert [feedback.get(i).status for i in ids] == ["new", "planned", "new"]
     assert admin.problems == []
     admin.close()
+
+
+def test_select_all_then_a_bulk_change_shows_the_new_statuses(app, stack) -> None:
+    from nous.feedback import service as feedback
+
+    base, browser = stack
+    ids = [send_feedback(base, f"Select-all number {n}") for n in range(2)]
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}/admin/beta/feedback?q=Select-all")
+    expect(page.locator('input[name="ids"]')).to_have_count(2)
+    page.get_by_label("Select all feedback on this page").check()
+    expect(page.locator("#selected-count")).to_have_text("2 selected")
+    page.get_by_label("Mark selected as").select_option("planned")
+    page.locator("#bulk-form").get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("2 marked planned")
+    for i in ids:  # the list follows the change it made, and the selection is gone
+        expect(page.locator(f"#status-{i}")).to_have_value("planned", timeout=FOLLOW_MS)
+    expect(page.get_by_label("Select all feedback on this page")).not_to_be_checked()
+    expect(page.locator("#selected-count")).to_have_text("")
+    with app.app_context():
+        assert [feedback.get(i).status for i in ids] == ["planned", "planned"]
+    assert admin.problems == []
+    admin.close()
