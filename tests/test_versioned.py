@@ -43,3 +43,15 @@ def test_before_check_runs_with_each_version_check_only(app, redis_conn) -> None
     assert len(checks) == 1
     copy.refresh()
     assert len(checks) == 2
+
+
+def test_recheck_asks_for_the_version_at_once_and_reloads_only_on_a_change(app, redis_conn) -> None:
+    source = {"value": 1}
+    copy = Followed(KEY, lambda: source["value"], 0, check_every=60.0, app=app)
+    assert copy.get() == 1
+    source["value"] = 2
+    redis_conn.set(KEY, "announced-by-another-process")
+    assert copy.get() == 1  # within check_every: not looked at yet
+    assert copy.recheck() == 2
+    loads = copy.loads
+    assert copy.recheck() == 2 and copy.loads == loads  # the same version: one GET, no reload
