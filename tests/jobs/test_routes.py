@@ -213,7 +213,10 @@ def test_run_a_schedule_now(admin_client, ctx):
     resp = admin_client.post("/admin/jobs/schedules/echo-hourly/run", headers=HX)
     job_id = resp.headers["HX-Redirect"].rsplit("/", 1)[1]
     assert service.get_run(job_id).schedule == "echo-hourly"
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "jobs.run_schedule"))
+    assert event.target == "echo-hourly" and event.after == {"job_id": job_id} and "@" in event.actor
     assert admin_client.post("/admin/jobs/schedules/nope/run", headers=HX).status_code == 404
+    assert admin_client.post("/admin/jobs/schedules/" + "x" * 300 + "/run", headers=HX).status_code == 404
     assert "echo-hourly" in admin_client.get("/admin/jobs").get_data(as_text=True)
     plain = admin_client.post("/admin/jobs/schedules/echo-hourly/run")
     assert plain.status_code == 303 and "/admin/jobs/" in plain.headers["Location"]
