@@ -46,7 +46,7 @@ DESCRIPTION = """Health, feedback, feature-flag and admin APIs of the NOUS close
 - *Lists*: `limit` (1–200) and `cursor`, the `next_cursor` of the previous page (also in the `Link`
   header, `rel="next"`); the order is stable, so rows added meanwhile never repeat or hide others.
 - *Creating*: send an `Idempotency-Key` and a retry returns the first answer (`Idempotent-Replayed:
-  true`), never a second object; the same key with another body is 422.
+  true`), never a second object; the same key with another body or query is 422.
 - *Rate limit*: per token (setting `adminapi.rate_limit`); past it, 429 with `Retry-After`.
 - *Times*: RFC 3339, UTC (`2026-12-06T07:15:00.123Z`).
 """

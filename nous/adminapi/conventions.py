@@ -29,7 +29,7 @@ Conventions a client relies on, each implemented once here:
 - lists: a keyset cursor (opaque; `encode_cursor`/`decode_cursor`, `id_cursor` for a list by number),
   `limit` 1–200, a stable order, the next page in `next_cursor` and a `Link: <…>; rel="next"` header (`page()`);
 - creating POSTs: `Idempotency-Key` (first answer kept 24 h per token, key, method and path; the same key
-  with another body is 422; while the first is running, 409);
+  with another body, query or content type is 422; while the first is running, 409);
 - a rate limit per token (`adminapi.rate_limit`), Flask-Limiter's: 429 with `Retry-After`.
 """
 
@@ -307,7 +307,7 @@ def _idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
                           {"Idempotency-Key": "1 to 255 visible ASCII characters"})
         scope = f"{g.api_token}\n{key}\n{request.method}\n{request.path}".encode()
         redis_key = "nous:adminapi:idem:" + hashlib.sha256(scope).hexdigest()
-        fingerprint = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+        fingerprint = request_fingerprint(request.query_string, request.mimetype, request.get_data(cache=True))
         conn = get_redis()
         if not conn.set(redis_key, json.dumps({"fp": fingerprint}), nx=True, ex=IDEMPOTENCY_RUNNING_TTL):
             return _replay(conn.get(redis_key), fingerprint)
@@ -337,6 +337,12 @@ def _keep(conn: Any, redis_key: str, kept: dict[str, Any] | None) -> None:
             conn.set(redis_key, json.dumps(kept), ex=IDEMPOTENCY_TTL)
     except redis.RedisError as exc:
         log.warning("idempotency key not kept", extra={"dependency": "Redis", "error": str(exc)})
+
+
+def request_fingerprint(query: bytes, mimetype: str, data: bytes) -> str:
+    """What a request asked for, to tell a retry from another request under the same key: its query (import's
+    `invite`, say) and content type as well as its body."""
+    return hashlib.sha256(b"\n".join((query, mimetype.encode(), data))).hexdigest()
 
 
 def _replay(stored: bytes | None, fingerprint: str) -> Response:

@@ -109,6 +109,19 @@ def test_idempotent_retry_gets_the_first_answer(app, api: Api) -> None:
                    "Idempotency-Key")
 
 
+def test_the_same_key_with_another_query_or_content_type_is_another_request(api: Api) -> None:
+    """Import's `?invite=true` changes what the call does: a retry that adds it is not the first request."""
+    key = {"Idempotency-Key": "import-7"}
+    first = api.post("testers/import", data="email\nada@example.com\n", content_type="text/csv", headers=key)
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
+    again = api.post("testers/import", data="email\nada@example.com\n", content_type="text/csv", headers=key)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert_problem(api.post("testers/import?invite=true", data="email\nada@example.com\n", content_type="text/csv",
+                            headers=key), 422, "Idempotency-Key")
+    assert_problem(api.post("testers/import", data="email\nada@example.com\n", content_type="text/plain",
+                            headers=key), 422, "Idempotency-Key")
+
+
 def test_the_same_key_is_per_token(client, make_token) -> None:
     one, two = Api(client, make_token("testers:write")), Api(client, make_token("testers:write"))
     key = {"Idempotency-Key": "k1"}
@@ -166,6 +179,7 @@ def test_problem_for_anonymous_requests(client, path: str) -> None:
 def test_a_retry_while_the_first_is_running_is_told_to_wait(app, api: Api) -> None:
     import hashlib
 
+    from nous.adminapi.conventions import request_fingerprint
     from nous.extensions import get_redis
 
     name = _token_name(app, api.token)
@@ -173,7 +187,7 @@ def test_a_retry_while_the_first_is_running_is_told_to_wait(app, api: Api) -> No
     body = b'{"email": "busy@example.com"}'
     with app.app_context():
         get_redis().set("nous:adminapi:idem:" + hashlib.sha256(scope).hexdigest(),
-                        json.dumps({"fp": hashlib.sha256(body).hexdigest()}), ex=60)
+                        json.dumps({"fp": request_fingerprint(b"", "application/json", body)}), ex=60)
     resp = api.post("testers", data=body, content_type="application/json", headers={"Idempotency-Key": "busy"})
     assert_problem(resp, 409, "Idempotency-Key")
     assert api.get("testers").get_json()["items"] == []
