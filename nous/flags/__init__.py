@@ -19,7 +19,7 @@ from flask import Blueprint, Flask
 from nous import front
 from nous.cli import nous
 from nous.flags.cache import EVALS, bump_version, evaluate_all, get_variant, install, is_enabled
-from nous.flags.engine import notices
+from nous.flags.engine import CASE_SENSITIVE, notices
 from nous.telemetry import FLUSHERS
 
 bp = Blueprint("flags", __name__, url_prefix="/admin/beta/flags")
@@ -34,6 +34,7 @@ __all__ = ["api_bp", "bp", "bump_version", "evaluate_all", "get_variant", "init_
 def init_app(app: Flask) -> None:
     install(app)
     app.jinja_env.globals["flag_notices"] = notices  # the flag page's notices about its definition
+    app.jinja_env.globals["exact_operators"] = CASE_SENSITIVE  # the condition editor offers no "ignore case" on them
     front.route(app, "POST", "/api/flags/evaluate", api.evaluate_in_front, endpoint="flags_api.evaluate")
     if EVALS not in FLUSHERS:
         FLUSHERS.append(EVALS)

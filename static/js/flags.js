@@ -31,13 +31,14 @@
     }
   }
 
-  // A condition offers "ignore case" except on IN and NOT_IN, which always compare exactly.
+  // A condition offers "ignore case" except on the operators its data-ignore-case lists (IN and NOT_IN),
+  // which always compare exactly.
   document.addEventListener("change", function (evt) {
     var el = evt.target;
     if (!(el.matches && el.matches(".condition-row select"))) return;
     var box = el.closest(".condition-row").querySelector("[data-ignore-case]");
     if (!box) return;
-    var exact = el.value === "IN" || el.value === "NOT_IN";
+    var exact = box.getAttribute("data-ignore-case").split(" ").indexOf(el.value) !== -1;
     box.hidden = exact;
     if (exact) box.querySelector("input").checked = false;
   });

@@ -49,7 +49,7 @@ must never change; a different algorithm needs a new version number and a migrat
 
 from __future__ import annotations
 
-from nous.flags.engine.constraints import OPERATORS
+from nous.flags.engine.constraints import CASE_SENSITIVE, OPERATORS
 from nous.flags.engine.core import Engine
 from nous.flags.engine.features import FLAG_TYPES, notices, validate_feature
 from nous.flags.engine.hashing import ALGORITHM_VERSION, STRATEGY_SEED, VARIANT_SEED, bucket
@@ -58,6 +58,7 @@ from nous.flags.engine.variants import PAYLOAD_TYPES
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "CASE_SENSITIVE",
     "FLAG_TYPES",
     "OPERATORS",
     "PAYLOAD_TYPES",
