@@ -79,6 +79,9 @@ def test_settings_have_labels_help_and_typed_inputs(admin_client, ctx) -> None:
     rows = re.findall(r'<input[^>]*name="value" value="([^"]*)"[^>]*aria-label="Sites allowed to send feedback', html)
     assert rows == ["https://a.example.com", "https://b.example.com", ""]  # a row each, and one to add
     assert "Email alerts" in html and "Feature flags" in html  # group names for people
+    groups = re.findall(r'<th scope="rowgroup" colspan="3">([^<]*)</th>', html)
+    assert "Admin API" in groups and "Client API" in groups
+    assert all(g != g.lower() for g in groups), groups  # each group has its name for people, none its key
 
 
 def test_settings_rows_and_switches_save_typed_values(admin_client, ctx) -> None:

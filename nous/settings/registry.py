@@ -217,8 +217,8 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
        "Private or loopback networks that workflow HTTP steps and health probes may call, such as 10.0.0.0/8."),
 ]}
 GROUP_LABELS = {"alerts": "Alerts", "metrics": "Metrics", "health": "Health checks", "db": "Database",
-                "feedback": "Feedback", "auth": "Sign-in", "api": "Client API", "flags": "Feature flags",
-                "jobs": "Jobs", "workflows": "Workflows", "outbound": "Outbound requests"}
+                "feedback": "Feedback", "auth": "Sign-in", "api": "Client API", "adminapi": "Admin API",
+                "flags": "Feature flags", "jobs": "Jobs", "workflows": "Workflows", "outbound": "Outbound requests"}
 
 
 def parse(key: str, raw: Any) -> Any:
