@@ -24,8 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from nous.clock import aware, utcnow
 from nous.extensions import db
-
-FLAG_TYPES = ("release", "experiment", "operational", "kill-switch", "permission")
+from nous.flags.engine import FLAG_TYPES as FLAG_TYPES  # the engine's, re-exported for the store and console
 
 
 def iso(value: datetime | None) -> str | None:

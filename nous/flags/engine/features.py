@@ -19,7 +19,7 @@ from nous.flags.engine.variants import (
     to_json,
 )
 
-FLAG_TYPES = frozenset({"release", "experiment", "operational", "kill-switch", "permission"})
+FLAG_TYPES = ("release", "experiment", "operational", "kill-switch", "permission")  # in the console's order
 
 Dependency = tuple[Any, bool, frozenset]  # (parent name or None when unreadable, expect enabled, variants)
 
