@@ -406,13 +406,14 @@ _PARAM_SCHEMAS = {"int": {"type": "integer", "minimum": 0, "maximum": INT32_MAX}
                   "uuid": {"type": "string", "format": "uuid"},
                   "path": {"type": "string"}, None: {"type": "string"}, "string": {"type": "string"}}
 # Answers every operation can give, and the ones an option adds.
-_COMMON_ERRORS = (400, 401, 403, 429)
+_COMMON_ERRORS = (400, 401, 403, 429, 503)
 _STATUS_TEXT = {400: "bad input: `errors` names each field", 401: "no token, or an unknown, expired or revoked one",
                 403: "the token lacks the scope named in `detail`", 404: "no such object",
                 409: "conflicts with the current state", 412: "stale `If-Match`: read the object again",
                 413: "body too large", 415: "the body must be JSON",
                 422: "refused as invalid: `errors` names each field",
-                429: "rate limit reached: see `Retry-After`"}
+                429: "rate limit reached: see `Retry-After`",
+                503: "the database (or, for an `Idempotency-Key`, Redis) is unreachable: retry after `Retry-After`"}
 
 
 def param(name: str, schema: dict[str, Any] | None = None, description: str = "", *, where: str = "query",

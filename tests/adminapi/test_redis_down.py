@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from nous import openapi
 from tests.adminapi.conftest import Api, assert_problem
 from tests.support.live import ThrowawayRedis
 
@@ -52,6 +53,9 @@ def test_reads_go_on_and_an_idempotent_create_waits_while_redis_is_down(own_redi
     assert api.get("testers").status_code == 200
     made = api.post("testers", json={"email": "down@example.com"}, headers={"Idempotency-Key": "k-1"})
     assert_problem(made, 503)
+    assert made.headers["Retry-After"]
+    documented = openapi.document()["paths"]["/api/admin/v1/testers"]["post"]["responses"]
+    assert "Retry-After" in documented["503"]["description"]
     assert _testers(application, "down@example.com") == 0
     assert api.post("testers", json={"email": "down@example.com"}).status_code == 201  # no key: made
 
