@@ -22,7 +22,7 @@ from nous.inputs import arg_choice
 from nous.live import alerts, bp, service
 from nous.live.events import parse_after, parse_topics
 from nous.live.hub import Hub, serve
-from nous.web import render
+from nous.web import is_fragment_request, render
 
 log = logging.getLogger("nous.live")
 
@@ -130,8 +130,10 @@ def panel_alerts() -> str:
 @bp.get("/admin/live/alerts")
 @admin_required
 def list_alerts() -> str:
-    return render("live/alerts.html", "live/_open_alerts.html", alerts=alerts.open_alerts(),
-                  recent=alerts.recent_alerts(100), active="dashboard")
+    # The open list refreshes itself (every minute, on each alert event); the history is the page's alone.
+    recent = [] if is_fragment_request() else alerts.recent_alerts(100)
+    return render("live/alerts.html", "live/_open_alerts.html", alerts=alerts.open_alerts(), recent=recent,
+                  active="dashboard")
 
 
 @bp.get("/admin/live/metrics.json")

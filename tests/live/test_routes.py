@@ -52,6 +52,28 @@ def test_open_alerts_are_listed_and_refresh_on_alert_events(admin_client, ctx) -
     assert "History" in history and "Disk use above 90.0 %" in history
 
 
+def test_the_open_alerts_refresh_does_not_read_the_history(admin_client, ctx) -> None:
+    """The list refreshes itself every minute and on each alert event: only the page reads the history."""
+    from sqlalchemy import event
+
+    from nous.extensions import db
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "FROM alerts" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert admin_client.get("/admin/live/alerts", headers={"HX-Request": "true"}).status_code == 200
+        fragment, seen[:] = len(seen), []
+        assert "History" in admin_client.get("/admin/live/alerts").text
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert (fragment, len(seen)) == (1, 2)
+
+
 def test_alert_history_shows_cleared_alerts_too(admin_client, ctx) -> None:
     from nous.extensions import db
 
