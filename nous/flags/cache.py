@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nous.extensions import db
 from nous.flags.engine import Engine
+from nous.flags.engine.context import string_list
 from nous.flags.limits import LIMITER
 from nous.flags.models import ClientToken, Flag, Segment, forced, tester_flags
 from nous.settings import service as settings
@@ -129,8 +130,10 @@ def _parameter_text(value: Any) -> str:
 
 
 def client_constraints(raw: Any) -> list[Any]:
-    """Constraints as the SDKs read them: a `value` and `values` entries are strings (the Python SDK's
-    engine refuses the whole payload when one is a number); anything else is passed on as stored."""
+    """Constraints as the SDKs read them: a `value` is a string (the Python SDK's engine refuses the whole
+    payload when one is a number), `values` the list the engine uses (nous.flags.engine.context.string_list:
+    text, trimmed, unusable entries left out; the Python SDK compares values as written); anything else is
+    passed on as stored."""
     out: list[Any] = []
     for c in raw or []:
         if isinstance(c, Mapping):
@@ -138,7 +141,7 @@ def client_constraints(raw: Any) -> list[Any]:
             if c.get("value") is not None and not isinstance(c["value"], str):
                 c["value"] = _parameter_text(c["value"])
             if isinstance(c.get("values"), list):
-                c["values"] = [v if isinstance(v, str) else _parameter_text(v) for v in c["values"]]
+                c["values"] = string_list(c["values"])
         out.append(c)
     return out
 

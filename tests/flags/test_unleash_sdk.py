@@ -203,3 +203,37 @@ def test_a_flag_stored_with_a_numeric_constraint_value_reaches_the_sdk_as_text(a
     finally:
         client.destroy()
         server.stop()
+
+
+def test_a_flag_stored_with_unusable_list_values_reaches_the_sdk_as_the_engine_reads_it(app, ctx, make_flag, token,
+                                                                                      tmp_path) -> None:
+    """Flags stored before list values had to be exact text may hold a null or a value with spaces around
+    it: the engine leaves the null out and trims the rest, and /api/client/features sends that same list,
+    so the Python SDK (which compares values as written) answers alike."""
+    from nous.extensions import db
+    from nous.flags.cache import bump_version
+    from nous.flags.models import Flag
+
+    make_flag("legacy.list", enabled=True, strategies=[{"name": "default", "constraints": [
+        {"contextName": "plan", "operator": "IN", "values": ["pro"]}]}])
+    row = db.session.scalar(db.select(Flag).where(Flag.key == "legacy.list"))
+    row.strategies = [{"name": "default", "constraints": [
+        {"contextName": "plan", "operator": "IN", "values": ["pro", None, " team "]}]}]
+    db.session.commit()
+    bump_version()
+    server = LiveServer(app)
+    client = unleash.UnleashClient(url=f"{server.url}/api", app_name="sdk-legacy", instance_id="test-3",
+                                   custom_headers={"Authorization": token}, refresh_interval=1,
+                                   disable_metrics=True, disable_registration=True, cache_directory=str(tmp_path))
+    try:
+        client.initialize_client()
+        deadline = time.monotonic() + 10
+        while not client.is_enabled("legacy.list", {"properties": {"plan": "pro"}}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for plan, expected in (("pro", True), ("team", True), ("null", False), ("None", False), ("free", False)):
+            c = {"properties": {"plan": plan}}
+            assert flags.is_enabled("legacy.list", c) is expected, plan
+            assert client.is_enabled("legacy.list", c) is expected, plan
+    finally:
+        client.destroy()
+        server.stop()
