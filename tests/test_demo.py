@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from nous import flags
 from nous.audit.models import AuditEvent
 from nous.extensions import db
+from nous.feedback import service as feedback
 from nous.feedback.models import Feedback, FeedbackTag
 from nous.flags import service as flag_service
 from nous.flags.demo import demo_flags
@@ -97,3 +98,17 @@ def test_seed_demo_creates_the_demo_flags_once_and_they_evaluate(app, runner) ->
 def test_seed_demo_has_help_in_a_real_process() -> None:
     proc = run_cli("nous", "seed-demo", "--help")
     assert proc.returncode == 0 and "--feedback" in proc.stdout
+
+
+def test_seed_demo_shows_in_the_figures_at_once(app, runner) -> None:
+    with app.app_context():
+        before = (feedback.stats()["total"], sum(feedback.counts_by_status().values()),
+                  sum(feedback.charts(90)["count"]))  # all three cached now
+    result = runner.invoke(args=["nous", "seed-demo", "--testers", "3", "--feedback", "40", "--seed", "2",
+                                 "--no-workflows", "--no-flags"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        spam = db.session.scalar(select(func.count()).select_from(Feedback).where(Feedback.status == "spam"))
+        assert feedback.stats()["total"] == before[0] + 40 - spam
+        assert sum(feedback.counts_by_status().values()) == before[1] + 40
+        assert sum(feedback.charts(90)["count"]) > before[2]

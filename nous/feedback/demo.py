@@ -17,7 +17,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import cache, db
 from nous.feedback.models import Feedback, FeedbackTag
-from nous.feedback.service import BY_STATUS_KEY, STATS_KEY
+from nous.feedback.service import CHARTS_KEY, invalidate
 from nous.testers.models import BetaUser
 
 FIRST = ["Ada", "Bruno", "Chen", "Dara", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kemi", "Lena", "Mateo",
@@ -182,7 +182,8 @@ def seed(*, actor: str, testers: int = 40, feedback: int = 600, days: int = 60,
     result = SeedResult(len(users), skipped, len(rows))
     audit.record(actor, "demo.seed", "", None, result.as_dict(), commit=False)
     db.session.commit()
-    cache.delete_many(STATS_KEY, BY_STATUS_KEY, "nous:feedback:charts:90")
+    invalidate()
+    cache.delete(CHARTS_KEY.format(90))  # the console's default span
     return result
 
 

@@ -23,6 +23,7 @@ from nous.feedback.service.common import (
                                           APP_VERSION_MAX,
                                           BY_STATUS_KEY,
                                           CHARTS_CACHE_SECONDS,
+                                          CHARTS_KEY,
                                           EMAIL_MAX,
                                           EXCERPT_MAX,
                                           FEATURE_MAX,
@@ -44,7 +45,7 @@ from nous.feedback.service.common import (
                                           ValidationFailed,
                                           version_of,
 )
-from nous.feedback.service.figures import charts, compute_stats, counts_by_status, stats
+from nous.feedback.service.figures import charts, compute_stats, counts_by_status, invalidate, stats
 from nous.feedback.service.intake import Outcome, Submission, submit, validate
 from nous.feedback.service.origins import (
                                           ORIGIN_MAX,
@@ -91,6 +92,7 @@ __all__ = [
     "BY_STATUS_KEY",
     "CATEGORIES",
     "CHARTS_CACHE_SECONDS",
+    "CHARTS_KEY",
     "EMAIL_MAX",
     "EXCERPT_MAX",
     "EXPORT_HEADER",
@@ -133,6 +135,7 @@ __all__ = [
     "export_rows",
     "feedback_created",
     "get",
+    "invalidate",
     "iter_filtered",
     "known_tags",
     "latest",

@@ -32,6 +32,7 @@ CHARTS_CACHE_SECONDS = 60
 EXCERPT_MAX = 140  # characters of the message in a live event
 STATS_KEY = "nous:feedback:stats"
 BY_STATUS_KEY = "nous:feedback:by-status"
+CHARTS_KEY = "nous:feedback:charts:{}"  # per number of days shown
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

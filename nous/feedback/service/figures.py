@@ -19,6 +19,7 @@ from nous.feedback.models import STATUSES, Feedback
 from nous.feedback.service.common import (
     BY_STATUS_KEY,
     CHARTS_CACHE_SECONDS,
+    CHARTS_KEY,
     STATS_CACHE_SECONDS,
     STATS_KEY,
     STATS_STALE_SECONDS,
@@ -140,7 +141,7 @@ def invalidate() -> None:
 def charts(days: int = 90) -> dict[str, Any]:
     """Series for the console charts: per day volume and average rating, per feature, per rating."""
     days = max(7, min(days, 365))
-    key = f"nous:feedback:charts:{days}"
+    key = CHARTS_KEY.format(days)
     cached = cache.get(key)
     if cached is not None:
         return cached
