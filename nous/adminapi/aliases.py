@@ -10,7 +10,7 @@ from typing import Any
 
 from nous import openapi
 from nous.adminapi import email, jobs, settings, system, workflows
-from nous.adminapi.conventions import PREFIX, aliases_bp
+from nous.adminapi.conventions import PREFIX, aliases_bp, rule_with_ids
 
 SYSTEM = "/api/admin/system"
 
@@ -51,7 +51,8 @@ def _operation(view: Callable[..., Any]) -> tuple[str, str, dict[str, Any]]:
 
 def alias(method: str, rule: str, view: Callable[..., Any]) -> None:
     """Serve `view` at `rule` too, and document it as an alias of its v1 operation."""
-    aliases_bp.add_url_rule(rule, endpoint=f"seed_{view.__name__}_{method.lower()}", view_func=view, methods=[method])
+    aliases_bp.add_url_rule(rule_with_ids(rule), endpoint=f"seed_{view.__name__}_{method.lower()}", view_func=view,
+                            methods=[method])
     v1_method, v1_path, v1_op = _operation(view)
     op = copy.deepcopy(v1_op)
     op["operationId"] = f"{view.__name__}Seed{method.title()}"

@@ -7,8 +7,8 @@ An endpoint module of `nous.adminapi` writes each handler once, with `@endpoint`
               if_match=True, errors=(404, 409, 412))
     def update_tester(tester_id): ...
 
-`endpoint` registers the Flask route on the blueprint (`bp`, under /api/admin/v1; `aliases=` adds the
-same handler at other absolute paths, on `aliases_bp`), wraps the handler in the token check
+`endpoint` registers the Flask route on the blueprint (`bp`, under /api/admin/v1; `nous.adminapi.aliases`
+serves some handlers at the seeds' paths too, on `aliases_bp`), wraps the handler in the token check
 (`nous.adminapi.auth.require_scope(scope)`), the per-token rate limit and, with `idempotent=True`, the
 `Idempotency-Key` replay; and it adds the operation to /openapi.json: path and query parameters
 (`query=[param(...)]`), request body and answer schemas (names of schemas registered with `schemas()`,
@@ -449,7 +449,8 @@ def list_of(item: str | dict[str, Any]) -> dict[str, Any]:
                            "next_cursor": {"type": ["string", "null"]}}}
 
 
-def _ids(rule: str) -> str:
+def rule_with_ids(rule: str) -> str:
+    """A rule whose `<int:…>`/`<bigint:…>` are the admin API's id converters (`IdConverter`)."""
     return rule.replace("<int:", "<adminapi_id:").replace("<bigint:", f"<adminapi_id(max={inputs.INT64_MAX}):")
 
 
@@ -477,8 +478,7 @@ def endpoint(method: str, rule: str, *, scope: str, tag: str, summary: str, desc
              query: Sequence[dict[str, Any]] = (), body: str | dict[str, Any] | None = None,
              body_media: Sequence[str] = ("application/json",), response: Any = None, status: int = 200,
              media: str | Sequence[str] = "application/json", errors: Iterable[int] = (), if_match: bool = False,
-             etag: bool = False, paginated: bool = False, idempotent: bool = False,
-             aliases: Sequence[str] = (), example: Any = None,
+             etag: bool = False, paginated: bool = False, idempotent: bool = False, example: Any = None,
              links: dict[str, dict[str, str]] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a handler as an admin API operation (see the module's docstring). `links` ({name: {operation
     id: {parameter: runtime expression}}}, e.g. `{"get_tester": {"tester_id": "$response.body#/id"}}`)
@@ -487,11 +487,8 @@ def endpoint(method: str, rule: str, *, scope: str, tag: str, summary: str, desc
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = _idempotent(view) if idempotent else view
         wrapped = require_scope(scope)(_per_token(wrapped))
-        bp.add_url_rule(_ids(rule), endpoint=view.__name__, view_func=wrapped, methods=[method])
-        for alias in aliases:
-            aliases_bp.add_url_rule(_ids(alias), endpoint=f"{view.__name__}_{len(aliases_bp.deferred_functions)}",
-                                    view_func=wrapped, methods=[method])
-        _document(method, [PREFIX + rule, *aliases], view, locals_=dict(
+        bp.add_url_rule(rule_with_ids(rule), endpoint=view.__name__, view_func=wrapped, methods=[method])
+        _document(method, PREFIX + rule, view, locals_=dict(
             scope=scope, tag=tag, summary=summary, description=description, query=query, body=body,
             body_media=body_media, response=response, status=status, media=media, errors=errors,
             if_match=if_match, etag=etag, paginated=paginated, idempotent=idempotent, example=example,
@@ -501,7 +498,7 @@ def endpoint(method: str, rule: str, *, scope: str, tag: str, summary: str, desc
     return register
 
 
-def _document(method: str, rules: list[str], view: Callable[..., Any], locals_: dict[str, Any]) -> None:
+def _document(method: str, rule: str, view: Callable[..., Any], locals_: dict[str, Any]) -> None:
     o = locals_
     headers: dict[str, Any] = {}
     extra_params: list[dict[str, Any]] = list(o["query"])
@@ -521,29 +518,26 @@ def _document(method: str, rules: list[str], view: Callable[..., Any], locals_: 
         errors |= {409, 422}
     if o["body"] is not None:
         errors |= {413, 415, 422}
-    for i, rule in enumerate(rules):
-        path, path_params = _openapi_path(rule)
-        if path_params:
-            errors |= {404}
-        op: dict[str, Any] = {
-            "operationId": view.__name__ if i == 0 else f"{view.__name__}Alias{i}",
-            "summary": o["summary"], "tags": [openapi.ADMIN_TAG_PREFIX + o["tag"]],
-            "description": (o["description"] + "\n\n" if o["description"] else "") + f"Scope: `{o['scope']}`.",
-            "security": [{"adminToken": [o["scope"]]}], "x-scopes": [o["scope"]],
-            "parameters": path_params + extra_params,
-            "responses": _responses(o["status"], o["response"], o["media"], errors, headers),
-        }
-        if o["body"] is not None:
-            op["requestBody"] = {"required": True, "content": {m: {"schema": ref(o["body"])} for m in o["body_media"]}}
-        if o["links"] and i == 0:
-            op["responses"][str(o["status"])]["links"] = {
-                target: {"operationId": target, "parameters": params} for target, params in o["links"].items()}
-        if o["example"] is not None and o["response"] is not None:
-            for content in op["responses"][str(o["status"])]["content"].values():
-                content["example"] = o["example"]
-        if i:
-            op["description"] += f"\n\nAlias of `{method} {rules[0]}`."
-        openapi.register({path: {method.lower(): op}})
+    path, path_params = _openapi_path(rule)
+    if path_params:
+        errors |= {404}
+    op: dict[str, Any] = {
+        "operationId": view.__name__,
+        "summary": o["summary"], "tags": [openapi.ADMIN_TAG_PREFIX + o["tag"]],
+        "description": (o["description"] + "\n\n" if o["description"] else "") + f"Scope: `{o['scope']}`.",
+        "security": [{"adminToken": [o["scope"]]}], "x-scopes": [o["scope"]],
+        "parameters": path_params + extra_params,
+        "responses": _responses(o["status"], o["response"], o["media"], errors, headers),
+    }
+    if o["body"] is not None:
+        op["requestBody"] = {"required": True, "content": {m: {"schema": ref(o["body"])} for m in o["body_media"]}}
+    if o["links"]:
+        op["responses"][str(o["status"])]["links"] = {
+            target: {"operationId": target, "parameters": params} for target, params in o["links"].items()}
+    if o["example"] is not None and o["response"] is not None:
+        for content in op["responses"][str(o["status"])]["content"].values():
+            content["example"] = o["example"]
+    openapi.register({path: {method.lower(): op}})
 
 
 PROBLEM_SCHEMA = {

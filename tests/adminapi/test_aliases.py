@@ -82,3 +82,14 @@ def test_workflows_and_config_through_the_seed_paths(api) -> None:
     assert "nope.setting" in checked.get_json()["errors"]
     assert_problem(api.post("/api/admin/system/email/configure", json={}), 405)
     assert_problem(api.get("/api/health/models/nope"), 404)
+
+
+def test_seed_paths_read_ids_as_v1_does(api) -> None:
+    """Ids past what the column holds (32 or 64 bits) answer on a seed path exactly as on its v1 path."""
+    for wf_id in (2**31, 2**64):
+        for seed, v1 in ((f"/api/admin/system/workflows/{wf_id}", f"workflows/{wf_id}"),
+                         (f"/api/admin/system/workflows/{wf_id}/execute", f"workflows/{wf_id}/runs")):
+            method = api.get if seed.endswith(str(wf_id)) else api.post
+            seeded, direct = method(seed), method(v1)
+            assert_problem(seeded, 404)
+            assert seeded.get_json()["detail"] == direct.get_json()["detail"]
