@@ -43,3 +43,12 @@ def test_the_export_is_every_matching_event_as_csv(admin_client, ctx) -> None:
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
     assert rows[0] == ["id", "at", "actor", "action", "target", "before", "after", "ip"]
     assert [(r[2], r[3], r[4], r[7]) for r in rows[1:]] == [("ada@example.com", "flags.create", "checkout", "10.1.2.3")]
+
+
+def test_the_area_filter_offers_every_area_that_writes_to_the_log(admin_client, ctx) -> None:
+    audit.record("ada@example.com", "adminapi.token.create", "deploy-bot")
+    audit.record("ada@example.com", "testers.add", "bob@example.com")
+    page = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert '<option value="adminapi.">API tokens</option>' in page
+    rows = admin_client.get("/admin/audit?action=adminapi.", headers=HX).get_data(as_text=True)
+    assert "Created the admin API token" in rows and "bob@example.com" not in rows
