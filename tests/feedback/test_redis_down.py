@@ -106,3 +106,29 @@ def test_the_main_app_still_limits_against_its_own_redis_afterwards(app, client)
     assert client.post(API, json=GOOD).status_code == 201
     with app.app_context():
         assert any(b"LIMITER" in k for k in get_redis().keys())
+
+
+def test_triage_stands_while_redis_is_down(second_app, throwaway_redis) -> None:
+    from nous.audit.models import AuditEvent
+    from nous.extensions import db
+    from nous.feedback import service as feedback
+
+    _, server = throwaway_redis
+    with second_app.app_context():
+        ids = [feedback.submit({**GOOD, "message": f"triage {i}"}).id for i in range(3)]
+    server.terminate()
+    server.wait(timeout=10)
+    started = time.monotonic()
+    with second_app.app_context():
+        assert feedback.set_status(ids[0], "planned", actor="me").status == "planned"
+        assert feedback.bulk_status(ids, "triaged", actor="me") == 3
+        assert feedback.bulk_tags(ids, ["ios"], [], actor="me") == 3
+        assert feedback.set_tags(ids[0], "ios,sync", actor="me") == ["ios", "sync"]
+        db.session.expire_all()
+        assert {feedback.get(i).status for i in ids} == {"triaged"}
+        assert feedback.tags_for(ids) == {ids[0]: ["ios", "sync"], ids[1]: ["ios"], ids[2]: ["ios"]}
+        audited = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                    .where(AuditEvent.target.in_([f"feedback:{i}" for i in ids])))
+        assert audited == 1 + 3 + 3 + 1
+        db.session.remove()
+    assert time.monotonic() - started < 10  # no long hangs on the dead server
