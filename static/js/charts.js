@@ -98,7 +98,6 @@
   window.NousCharts = {
     COLORS: COLORS, PALETTE: PALETTE, FILLS: FILLS, GRID: GRID,
     axis: axis, timeAxis: timeAxis, timeSeries: timeSeries, fromZero: fromZero, bars: bars,
-    day: day, clock: clock, clockSeconds: clockSeconds, at: at,
-    draw: draw, width: width, follow: follow, getJSON: getJSON, rangeButtons: rangeButtons,
+    draw: draw, follow: follow, getJSON: getJSON, rangeButtons: rangeButtons,
   };
 })();
