@@ -15,10 +15,6 @@ from nous.testers import service
 from nous.testers.models import ROLES
 
 
-def _actor() -> str:
-    return cli_actor()
-
-
 @click.group("testers", cls=AppGroup)
 def testers_group() -> None:
     """Beta testers: list, add, import a CSV of emails, export, invite."""
@@ -49,7 +45,7 @@ def list_command(q: str, role: str | None, state: str | None, as_json: bool) -> 
 def add_command(email: str, role: str, notes: str, invite: bool) -> None:
     """Add one tester (not invited unless --invite)."""
     try:
-        user = service.add(email, role=role, notes=notes, actor=_actor(), source="cli")
+        user = service.add(email, role=role, notes=notes, actor=cli_actor(), source="cli")
     except service.TesterError as exc:
         raise click.ClickException(f"{email}: {exc.message}") from None
     click.echo(f"added {user.email} ({user.role}) {user.id}")
@@ -59,7 +55,7 @@ def add_command(email: str, role: str, notes: str, invite: bool) -> None:
 
 def _invite(user_id: object) -> None:
     try:
-        user = service.invite(user_id, actor=_actor())
+        user = service.invite(user_id, actor=cli_actor())
     except service.TesterError as exc:
         raise click.ClickException(f"invite not sent: {exc.message}") from None
     click.echo(f"invite queued for {user.email}: {service.join_url(user)}")
@@ -87,7 +83,7 @@ def import_command(path: str, invite: bool, as_json: bool) -> None:
     raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     text = service.decode_upload(raw)
     try:
-        report = service.import_text(text, actor=_actor(), invite_added=invite, source="cli")
+        report = service.import_text(text, actor=cli_actor(), invite_added=invite, source="cli")
     except service.TesterError as exc:
         raise click.ClickException(f"nothing imported: {exc.message}") from None
     if as_json:
