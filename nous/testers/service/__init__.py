@@ -40,9 +40,7 @@ from nous.testers.service.imports import (
 )
 from nous.testers.service.intake import (
     SEEN_EVERY,
-    tester_exists,
     tester_for_feedback,
-    tester_subquery,
     tester_subquery_for,
     touch_seen,
 )
@@ -64,6 +62,5 @@ __all__ = [
     "ImportRow", "InviteError", "Page", "TesterConflict", "TesterError", "accept_invite", "add", "decode_upload",
     "email_refused", "export_rows", "feedback_counts", "get", "get_by_email", "import_rows", "import_text", "invite",
     "invite_for_code", "is_email", "iter_filtered", "join_url", "normalize_email", "recent_feedback", "remove",
-    "search", "set_active", "tester_exists", "tester_for_feedback", "tester_subquery", "tester_subquery_for",
-    "touch_seen", "update", "version_of",
+    "search", "set_active", "tester_for_feedback", "tester_subquery_for", "touch_seen", "update", "version_of",
 ]

@@ -39,22 +39,9 @@ def tester_for_feedback(email: str, *, actor: str = "api:feedback") -> uuid.UUID
     return user.id
 
 
-def tester_exists(user_id: uuid.UUID) -> bool:
-    return db.session.scalar(select(_T.id).where(_T.id == user_id)) is not None
-
-
-def tester_subquery(user_id: uuid.UUID | None, email: str | None) -> Any:
-    """A scalar subquery for the id of the tester named by id (first) or lower-case address, or None."""
-    if user_id is not None:
-        return tester_subquery_for("id", user_id)
-    if email:
-        return tester_subquery_for("email", email)
-    return None
-
-
 def tester_subquery_for(by: str, ref: Any) -> Any:
-    """The same by "id" or "email" with `ref` a value or a bound parameter (for a statement built
-    once); None for "" (no tester)."""
+    """A scalar subquery for the id of the tester named by "id" or lower-case "email", with `ref` a value or
+    a bound parameter (for a statement built once); None for "" (no tester)."""
     if by == "id":
         return select(_T.id).where(_T.id == ref).scalar_subquery()
     if by == "email":
