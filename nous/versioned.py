@@ -87,16 +87,18 @@ class Followed(Generic[T]):
 
     def recheck(self) -> T:
         """Ask for the version now rather than after `check_every` (one GET; a reload only when it changed):
-        for a reader that missed something another process may have just added. Callers bound how often."""
-        self.checked_at = NEVER
-        return self.refresh()
+        for a reader that missed something another process may have just added. Callers bound how often.
+        Other readers go on answering from the copy meanwhile."""
+        return self.refresh(force=True)
 
-    def refresh(self) -> T:
+    def refresh(self, force: bool = False) -> T:
         if self._before_check is not None:
             self._before_check()
+        if self.loaded and not self.stale and self.lock.locked():
+            return self.value  # another thread is looking (Redis may be hanging): answer from the copy meanwhile
         with self.lock:
             now = time.monotonic()
-            if now - self.checked_at < self.check_every:
+            if not force and now - self.checked_at < self.check_every:
                 return self.value
             if self.loaded:
                 self.checked_at = now  # other threads keep answering from the current copy meanwhile

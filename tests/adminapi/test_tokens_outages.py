@@ -4,7 +4,10 @@ a throwaway server of its own, never the shared ones."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import threading
 import time
 from collections.abc import Iterator
 
@@ -112,6 +115,44 @@ def test_random_tokens_while_redis_is_down_cost_no_reload_each(own_app) -> None:
     elapsed = time.monotonic() - started
     assert copy.loads - loads <= elapsed / tokens.OFFLINE_RELOAD + 1, (copy.loads - loads, elapsed)
     assert client.get(PATH, headers=bearer(raw)).status_code == 200
+
+
+def test_random_tokens_while_redis_hangs_do_not_hold_up_valid_ones(own_app) -> None:
+    """Redis accepts connections but answers nothing (stopped, overloaded): each look at the version waits
+    for the timeout. Unknown tokens look now and then; valid ones must not queue behind those looks."""
+    make, server = own_app
+    web = make()
+    with web.app_context():
+        raw = tokens.create("steady", ["admin"], actor="test")[1]
+        assert tokens.check(raw).token is not None
+    stop, answered = threading.Event(), []
+
+    def spray() -> None:
+        with web.app_context():
+            while not stop.is_set():
+                assert tokens.check(tokens.PREFIX + secrets.token_urlsafe(32)).token is None
+                time.sleep(0.001)
+
+    def valid() -> None:
+        with web.app_context():
+            while not stop.is_set():
+                assert tokens.check(raw).token is not None
+                answered.append(time.monotonic())
+
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    threads = [*(threading.Thread(target=spray) for _ in range(2)), *(threading.Thread(target=valid) for _ in range(3))]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(4)
+    finally:
+        stop.set()
+        os.kill(server.proc.pid, signal.SIGCONT)
+        for t in threads:
+            t.join(timeout=30)
+    late = [t for t in answered if t - started >= 2]  # once the looks at the hanging Redis are under way
+    assert len(late) >= 1000, (len(answered), len(late))  # (queued behind those looks: none at all)
 
 
 def test_postgres_down_a_valid_token_is_answered_and_its_last_use_write_fails_quietly() -> None:
