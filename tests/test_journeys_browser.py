@@ -574,3 +574,25 @@ def test_select_all_then_a_bulk_change_shows_the_new_statuses(app, stack) -> Non
         assert [feedback.get(i).status for i in ids] == ["planned", "planned"]
     assert admin.problems == []
     admin.close()
+
+
+def test_a_token_with_a_long_name_keeps_its_row_and_revoke_button_in_view(app, stack) -> None:
+    from nous.adminapi import tokens
+
+    base, browser = stack
+    name = "deploy-" + "x" * 93  # the longest name allowed, one word
+    with app.app_context():
+        tokens.create(name, ["feedback:read"], expires_in_days=7, actor=ADMIN_EMAIL)
+    admin = Admin(app, base, browser)
+    page = admin.page
+    page.goto(f"{base}/admin/api-tokens/")
+    row = page.locator("tr", has_text=name)
+    revoke = row.get_by_role("button", name="Revoke")
+    box, wrap = revoke.bounding_box(), row.locator("xpath=ancestor::div[@class='table-wrap']").bounding_box()
+    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"], (box, wrap)  # no sideways scrolling to reach it
+    revoke.click()
+    expect(row).to_contain_text("revoked")
+    with app.app_context():
+        assert [t["state"] for t in tokens.list_tokens() if t["name"] == name] == ["revoked"]
+    assert admin.problems == []
+    admin.close()
