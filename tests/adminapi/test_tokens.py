@@ -154,6 +154,23 @@ def test_a_token_made_by_another_process_works_at_once(ctx) -> None:
     assert tokens.check("nous_admin_" + "z" * 43).reason == "unknown"  # and unknown ones stay unknown
 
 
+def test_unknown_tokens_cost_a_version_look_at_most_every_few_milliseconds_and_no_sql(ctx) -> None:
+    """Someone spraying made-up tokens: each is one hash; the version is asked for at most every
+    MISS_RECHECK seconds, and the tokens are not read again (the version did not change)."""
+    tokens.check(make("known"))
+
+    def gets() -> int:
+        return int(get_redis().info("commandstats").get("cmdstat_get", {}).get("calls", 0))
+
+    before, loads, start = gets(), tokens._copy().loads, time.monotonic()
+    with CountSQL() as sql:
+        for i in range(3000):
+            assert tokens.check(f"nous_admin_{i:043d}").reason == "unknown"
+    elapsed = time.monotonic() - start
+    assert sql.statements == [] and tokens._copy().loads == loads
+    assert gets() - before <= elapsed / tokens.MISS_RECHECK + elapsed / tokens.CHECK_EVERY + 2, (gets() - before, elapsed)
+
+
 def test_checking_a_token_sends_no_sql(ctx) -> None:
     raw = make("hot")
     tokens.check(raw)  # the first check loads the copy
