@@ -352,6 +352,10 @@ def test_cli_creates_lists_and_revokes(app, runner) -> None:
     ["create", "x"],  # no scope
     ["create", "x", "--scope", "root"],
     ["create", "x", "--scope", "admin", "--expires-in", "0"],
+    ["create", "x", "--scope", "admin", "--expires-in", "-1"],
+    ["create", "x", "--scope", "admin", "--expires-in", "3651"],
+    ["create", "x", "--scope", "admin", "--expires-in", "9" * 30],
+    ["create", "x", "--scope", "admin", "--expires-in", "1.5"],
     ["create", "x", "--scope", "admin", "--expires-in", "soon"],
     ["create", "bad\tname", "--scope", "admin"],
     ["revoke", "nobody"],
