@@ -10,7 +10,8 @@ that names the field (`InputError`), or a 404 for a path id no row can have — 
 - Integers accept ASCII digits only (`'²'.isdigit()` is true, `int('²')` fails) within bounds that
   default to 64 bits; the `int` URL converter is bounded the same way, so `/x/<int:id>` past 2**63-1 is 404.
 - Dates and date-times stay within years 1970–9000, so adding a day or a time zone never overflows.
-- A NUL character in a query, form or path value reads as U+FFFD (`Request`, the text converters).
+- A NUL character in a query, form or path value, or a JSON string, reads as U+FFFD (`Request`, the text
+  converters, `loads`).
 
 Why our own: the standard `json` module has no depth or number limits, and no Flask extension adds them.
 """
@@ -39,9 +40,9 @@ MAX_JSON_BYTES = 1024 * 1024
 MAX_NUMBER_DIGITS = 4300  # Python's own limit for reading an integer (sys.get_int_max_str_digits)
 MIN_DATE = date(1970, 1, 1)
 MAX_DATE = date(9000, 12, 31)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_UNCLEAN = re.compile("[\x00\ud800-\udfff]")
+_UNCLEAN_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
+_UNCLEAN_ESCAPE_BYTES = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 _UNSIGNED = re.compile(r"[0-9]{1,19}")
 _SIGNED = re.compile(r"-?[0-9]{1,19}")
 _MAX_INT_DIGITS = 19
@@ -84,21 +85,22 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def _no_lone_surrogates(value: Any) -> Any:
+def _cleaned(value: Any) -> Any:
     """`value` with each lone surrogate (a "\\ud800" escape without its pair, which no text encoding can
-    carry on to Redis, PostgreSQL or a page) as U+FFFD, as clean text has it. Depth is bounded already."""
+    carry on to Redis, PostgreSQL or a page) and each NUL (a "\\u0000" escape, which PostgreSQL refuses in
+    text and JSON alike) as U+FFFD, as clean text has them. Depth is bounded already."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return _UNCLEAN.sub("\ufffd", value)
     if isinstance(value, list):
-        return [_no_lone_surrogates(v) for v in value]
+        return [_cleaned(v) for v in value]
     if isinstance(value, dict):
-        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in value.items()}
+        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
     return value
 
 
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """`json.loads` with limits: ValueError (never RecursionError) for nesting deeper than `max_depth` and
-    for anything that is not JSON; lone surrogates become U+FFFD. Non-finite numbers (NaN, 1e309) are left
+    for anything that is not JSON; lone surrogates and NULs become U+FFFD. Non-finite numbers (NaN, 1e309) are left
     to each field's check, so the answer names the field (`finite`)."""
     try:
         value = json.loads(text, parse_int=_parse_int)
@@ -106,8 +108,8 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise ValueError(f"nested more than {max_depth} levels deep") from None
     if depth(value) > max_depth:
         raise ValueError(f"nested more than {max_depth} levels deep")
-    escaped = (_SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES).search(text)
-    return _no_lone_surrogates(value) if escaped else value
+    escaped = (_UNCLEAN_ESCAPE if isinstance(text, str) else _UNCLEAN_ESCAPE_BYTES).search(text)
+    return _cleaned(value) if escaped else value
 
 
 def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> Any:

@@ -51,6 +51,12 @@ def test_lone_surrogates_become_the_replacement_character_and_pairs_stay() -> No
     assert inputs.loads(rb'"x\udfff"') == "x\ufffd"
 
 
+def test_a_nul_in_a_json_string_becomes_the_replacement_character() -> None:
+    """PostgreSQL refuses a NUL in text and in JSON, so one in a body must never reach a query."""
+    assert inputs.loads(r'{"a\u0000": ["\u0000b", "c\\u0000"]}') == {"a\ufffd": ["\ufffdb", "c\\u0000"]}
+    assert inputs.loads(rb'"x\u0000"') == "x\ufffd"
+
+
 def test_flask_get_json_uses_the_same_limits(app) -> None:
     with app.test_request_context("/", method="POST", data=DEEP[0], content_type="application/json"):
         from flask import request

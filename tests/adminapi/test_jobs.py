@@ -139,6 +139,8 @@ def test_retry_every_failed_job(writer) -> None:
     assert resp.status_code == 200 and resp.get_json() == {"retried": 3, "skipped": 0}
     assert service.counts_by_status()["queued"] == 3
     assert writer.post("jobs/retry-failed", json={"task": "tests.echo"}).get_json()["retried"] == 0
+    nul = writer.post("jobs/retry-failed", json={"task": "jobs.fail\u0000"})  # PostgreSQL refuses a NUL
+    assert nul.status_code == 200 and nul.get_json() == {"retried": 0, "skipped": 0}
 
 
 def test_statistics_series_and_tasks(writer) -> None:

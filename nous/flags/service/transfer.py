@@ -127,7 +127,7 @@ def _check_document(doc: Mapping[str, Any], mode: str) -> _Plan:
         features = []
     plan = _Plan(mode, _check_segments(doc.get("segments"), errors),
                  current_segments={s.id: s for s in db.session.scalars(select(Segment))},
-                 existing={f.key: f for f in db.session.scalars(select(Flag))})
+                 existing={f.key: f for f in db.session.scalars(select(Flag).order_by(Flag.key))})
     for i, raw in enumerate(features):
         state = _check_feature(i, raw, plan.seen, errors)
         if state is not None:
