@@ -96,6 +96,8 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise Problem(404, str(exc)) from None
     except jobs.UnknownTask as exc:
         raise Problem(422, str(exc), {"task": "not a registered task"}) from None
+    except jobs.BadArguments as exc:
+        raise Problem(422, str(exc), {exc.field: str(exc)}) from None
     except jobs.JobError as exc:
         raise Problem(409, str(exc)) from None
     except (TypeError, ValueError) as exc:

@@ -14,7 +14,7 @@ from nous.extensions import get_redis
 from nous.jobs import service
 from tests.adminapi.conftest import Api, assert_problem
 from tests.adminapi.paging import every_item
-from tests.jobs.helpers import bulk_runs, run_jobs_here
+from tests.jobs.helpers import bulk_runs, run_jobs_here, store_oversized_schedule
 
 
 @pytest.fixture
@@ -169,3 +169,11 @@ def test_schedules_list_and_run_now(writer) -> None:
     assert job["schedule"] == "echo-hourly" and job["task"] == "tests.echo"
     assert audit.query(action="jobs.run_schedule")[0].actor == "token:ops-bot"
     assert_problem(writer.post("jobs/schedules/nope/run"), 404)
+
+
+def test_running_a_schedule_whose_stored_arguments_cannot_run_is_a_conflict(writer) -> None:
+    """The client sent nothing wrong: the stored schedule cannot run, so 409 (not 422 naming `args`, not 500)."""
+    store_oversized_schedule("big")
+    doc = assert_problem(writer.post("jobs/schedules/big/run"), 409)
+    assert "schedule big cannot run" in doc["detail"] and "larger than" in doc["detail"]
+    assert writer.get("jobs").get_json()["items"] == []

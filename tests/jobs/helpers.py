@@ -19,7 +19,7 @@ from sqlalchemy import insert
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.jobs import service
-from nous.jobs.models import JobRun
+from nous.jobs.models import JobRun, JobSchedule
 from nous.jobs.worker import make_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +120,16 @@ def run_jobs_here(burst: bool = True) -> None:
 def run_row(job_id: str) -> JobRun:
     db.session.remove()
     return service.get_run(job_id)
+
+
+def store_oversized_schedule(name: str) -> None:
+    """A schedule row as one stored before arguments were checked: tests.echo with 20 000 characters of them,
+    past the 10 000 a job may carry."""
+    now = utcnow()
+    db.session.add(JobSchedule(name=name, task="tests.echo", cron="0 * * * *", args={"args": ["x" * 20_000],
+                               "kwargs": {}}, enabled=True, source="code", next_run_at=now + timedelta(hours=1),
+                               created_at=now, updated_at=now))
+    db.session.commit()
 
 
 def bulk_runs(n: int, status: str = "failed", task: str = "tests.echo", start: datetime | None = None) -> None:

@@ -17,7 +17,7 @@ from nous.jobs import service
 from nous.jobs.models import JobRun
 from tests.jobs import tasks as test_tasks  # noqa: F401
 from tests.jobs.helpers import bulk_runs as _bulk
-from tests.jobs.helpers import run_jobs_here
+from tests.jobs.helpers import run_jobs_here, store_oversized_schedule
 from tests.support.live import free_port
 
 HX = {"HX-Request": "true"}
@@ -221,6 +221,15 @@ def test_run_a_schedule_now(admin_client, ctx):
     plain = admin_client.post("/admin/jobs/schedules/echo-hourly/run")
     assert plain.status_code == 303 and "/admin/jobs/" in plain.headers["Location"]
     assert "Started tests.echo: job " in admin_client.get(plain.headers["Location"]).get_data(as_text=True)
+
+
+def test_running_a_schedule_whose_stored_arguments_cannot_run_says_why_instead_of_failing(admin_client, ctx):
+    store_oversized_schedule("big")
+    resp = admin_client.post("/admin/jobs/schedules/big/run", headers=HX)
+    assert resp.status_code == 409 and "schedule big cannot run" in resp.get_json()["message"]
+    plain = admin_client.post("/admin/jobs/schedules/big/run")
+    assert plain.status_code == 409 and "larger than 10000 characters" in plain.get_data(as_text=True)
+    assert db.session.scalar(select(JobRun.seq)) is None
 
 
 def test_with_redis_unreachable_the_queues_panel_says_so_instead_of_failing(app, admin_client, monkeypatch):

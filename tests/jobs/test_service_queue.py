@@ -41,7 +41,7 @@ def test_priority_can_be_raised_for_one_job(ctx):
 
 @pytest.mark.parametrize("bad", [object(), {1: "int key"}, [datetime.now()], {"nested": {"set": {1, 2}}}])
 def test_tasks_take_ids_and_plain_values_only(ctx, bad):
-    with pytest.raises(TypeError, match=r"ids and plain values|keys must be text"):
+    with pytest.raises(service.BadArguments, match=r"ids and plain values|keys must be text"):
         service.enqueue("tests.echo", bad)
     assert db.session.scalar(select(JobRun.seq)) is None
     assert Queue("low", connection=get_redis()).count == 0
@@ -49,14 +49,14 @@ def test_tasks_take_ids_and_plain_values_only(ctx, bad):
 
 def test_an_orm_object_is_refused_with_a_hint_to_pass_its_id(ctx):
     event = AuditEvent(actor="a", action="b")
-    with pytest.raises(TypeError, match="pass the object's id"):
+    with pytest.raises(service.BadArguments, match="pass the object's id"):
         service.enqueue("tests.echo", event)
 
 
 def test_unknown_task_and_oversized_arguments_are_refused(ctx):
     with pytest.raises(service.UnknownTask, match=r"no task named 'nope\.nothing'"):
         service.enqueue("nope.nothing")
-    with pytest.raises(ValueError, match="larger than"):
+    with pytest.raises(service.BadArguments, match="larger than"):
         service.enqueue("tests.echo", "x" * 20_000)
 
 

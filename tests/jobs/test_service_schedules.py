@@ -11,7 +11,7 @@ from nous.extensions import db
 from nous.jobs import service
 from nous.jobs.models import JobSchedule
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks)
-from tests.jobs.helpers import run_row
+from tests.jobs.helpers import run_row, store_oversized_schedule
 
 
 def test_cron_schedule_enqueues_once_per_slot(ctx):
@@ -46,6 +46,21 @@ def test_interval_schedule_and_unschedule(ctx):
 def test_bad_schedules_are_refused(ctx, args, error):
     with pytest.raises((ValueError, service.UnknownTask), match=error):
         service.schedule_cron(*args)
+
+
+def test_a_schedule_with_oversized_arguments_is_refused_when_declared(ctx):
+    with pytest.raises(service.BadArguments, match="larger than") as refused:
+        service.schedule_cron("big", "0 * * * *", "tests.echo", "x" * 20_000)
+    assert refused.value.field == "args" and db.session.get(JobSchedule, "big") is None
+
+
+def test_a_stored_schedule_whose_arguments_cannot_run_is_refused_as_its_state(ctx):
+    """A row stored before its arguments were checked: running it now is a JobError (the schedule's
+    state), not a bare ValueError that reads as the caller's input or reaches a page as a 500."""
+    store_oversized_schedule("big")
+    with pytest.raises(service.JobError, match=r"schedule big cannot run: .*larger than") as refused:
+        service.run_schedule_now("big", "admin@example.com")
+    assert not isinstance(refused.value, ValueError)
 
 
 def test_declared_schedules_are_kept_in_sync(ctx):

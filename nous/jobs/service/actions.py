@@ -165,7 +165,7 @@ def delete_job(job_id: str, actor: str, ip: str = "") -> None:
 def start_task(task_name: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None, *,
                at: datetime | None = None, priority: int | None = None, actor: str, ip: str = "") -> str:
     """Enqueue a registered task by name with its arguments (now, or at `at`), audited. Returns the job
-    id. Raises UnknownTask, or TypeError/ValueError for arguments or a priority that cannot be used."""
+    id. Raises UnknownTask, or BadArguments (naming the field) for arguments or a priority that cannot be used."""
     job_id = submit(task_name, args or [], kwargs or {}, at=at, priority=priority, actor=actor)
     audit.record(actor, "jobs.enqueue", job_id, after={"task": task_name, "at": at.isoformat() if at else None,
                                                        "priority": priority}, ip=ip)

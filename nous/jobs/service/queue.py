@@ -20,7 +20,7 @@ from nous.clock import aware, utcnow
 from nous.extensions import db, get_redis
 from nous.jobs import announce, history, registry
 from nous.jobs.models import ACTIVE_STATES, QUEUED, SCHEDULED, JobRun
-from nous.jobs.service.errors import UnknownTask
+from nous.jobs.service.errors import BadArguments, UnknownTask
 
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_ARGS_JSON = 10_000
@@ -36,11 +36,20 @@ def check_arg(value: Any, where: str) -> None:
     if isinstance(value, dict):
         for k, item in value.items():
             if not isinstance(k, str):
-                raise TypeError(f"{where}: dictionary keys must be text")
+                raise BadArguments(f"{where}: dictionary keys must be text", where.split("[", 1)[0])
             check_arg(item, f"{where}[{k!r}]")
         return
-    raise TypeError(f"{where}: tasks take ids and plain values (text, numbers, lists, dicts), "
-                    f"not {type(value).__name__}; pass the object's id")
+    raise BadArguments(f"{where}: tasks take ids and plain values (text, numbers, lists, dicts), "
+                       f"not {type(value).__name__}; pass the object's id", where.split("[", 1)[0])
+
+
+def check_args(task_name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Refuse what a task cannot be given: anything but plain values, or more than MAX_ARGS_JSON
+    characters of them (a job carries ids, not documents). Raises BadArguments naming the field."""
+    check_arg(args, "args")
+    check_arg(kwargs, "kwargs")
+    if len(history.summarize({"a": args, "k": kwargs}, MAX_ARGS_JSON + 1)) > MAX_ARGS_JSON:
+        raise BadArguments(f"{task_name}: arguments are larger than {MAX_ARGS_JSON} characters; pass ids instead")
 
 
 def _utc(when: datetime) -> datetime:
@@ -58,11 +67,11 @@ def submit(task_name: str, args: tuple[Any, ...] | list[Any] = (), kwargs: dict[
         raise UnknownTask(str(exc.args[0])) from None
     kwargs = dict(kwargs or {})
     args = list(args)
-    check_arg(args, "args")
-    check_arg(kwargs, "kwargs")
-    if len(history.summarize({"a": args, "k": kwargs}, MAX_ARGS_JSON + 1)) > MAX_ARGS_JSON:
-        raise ValueError(f"{task_name}: arguments are larger than {MAX_ARGS_JSON} characters; pass ids instead")
-    queue_name = registry.queue_for(priority) if priority is not None else task.queue
+    check_args(task.name, args, kwargs)
+    try:
+        queue_name = registry.queue_for(priority) if priority is not None else task.queue
+    except ValueError as exc:
+        raise BadArguments(str(exc), "priority") from None
     job_id = job_id or uuid.uuid4().hex
     when = _utc(at) if at is not None else None
     history.record_enqueued(

@@ -16,8 +16,8 @@ from nous.clock import utcnow
 from nous.extensions import db
 from nous.jobs import registry
 from nous.jobs.models import JobSchedule
-from nous.jobs.service.errors import JobError, JobNotFound, UnknownTask
-from nous.jobs.service.queue import check_arg, submit
+from nous.jobs.service.errors import BadArguments, JobError, JobNotFound, UnknownTask
+from nous.jobs.service.queue import check_args, submit
 
 log = logging.getLogger("nous.jobs")
 
@@ -34,17 +34,16 @@ def next_run(cron: str | None, interval: int | None, after: datetime) -> datetim
 def _schedule(name: str, task_name: str, cron: str | None, interval: int | None, args: tuple[Any, ...],
               kwargs: dict[str, Any], source: str) -> dict[str, Any]:
     if not re.match(r"^[A-Za-z0-9_.:-]{1,100}$", name or ""):
-        raise ValueError("schedule name: 1–100 letters, digits, . _ : -")
+        raise BadArguments("schedule name: 1–100 letters, digits, . _ : -", "name")
     if cron is not None and not croniter.is_valid(cron):
-        raise ValueError(f"{cron!r} is not a cron expression (minute hour day month weekday)")
+        raise BadArguments(f"{cron!r} is not a cron expression (minute hour day month weekday)", "cron")
     if interval is not None and (not isinstance(interval, int) or interval < 1):
-        raise ValueError("interval must be a whole number of seconds")
+        raise BadArguments("interval must be a whole number of seconds", "interval_seconds")
     try:
         registry.get(task_name)
     except KeyError as exc:
         raise UnknownTask(str(exc.args[0])) from None
-    check_arg(list(args), "args")
-    check_arg(kwargs, "kwargs")
+    check_args(task_name, list(args), kwargs)  # what every run will be given: refused now, not at each run
     now = utcnow()
     row = db.session.get(JobSchedule, name)
     stored = {"args": list(args), "kwargs": kwargs}
@@ -83,12 +82,16 @@ def list_schedules() -> list[JobSchedule]:
 
 def run_schedule_now(name: str, actor: str, ip: str = "") -> str:
     """Start a schedule's task now, outside its timetable (its next run stays as it was); audited.
-    Returns the job id; JobNotFound for an unknown schedule."""
+    Returns the job id; JobNotFound for an unknown schedule, JobError for one whose task or stored
+    arguments cannot run (a row stored before they were checked): the schedule's state, not the caller's input."""
     s = db.session.get(JobSchedule, name) if isinstance(name, str) and len(name) <= 100 else None
     if s is None:
         raise JobNotFound(f"no schedule {str(name)[:100]!r}")
     stored = s.args or {}
-    job_id = submit(s.task, stored.get("args", []), stored.get("kwargs", {}), actor=actor, schedule=s.name)
+    try:
+        job_id = submit(s.task, stored.get("args", []), stored.get("kwargs", {}), actor=actor, schedule=s.name)
+    except (UnknownTask, BadArguments) as exc:
+        raise JobError(f"schedule {s.name} cannot run: {exc}") from None
     audit.record(actor, "jobs.run_schedule", s.name, after={"job_id": job_id}, ip=ip)
     return job_id
 
