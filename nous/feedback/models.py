@@ -18,18 +18,23 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from nous.clock import aware, utcnow
 from nous.extensions import db
 
 CATEGORIES = ("bug", "idea", "praise", "other")
 STATUSES = ("new", "triaged", "planned", "resolved", "spam")
+ATTACHMENT_KINDS = ("image", "text")
+TEXT_STATUSES = ("pending", "done", "unavailable", "failed")
+TEXT_NOTES = {"pending": "the text is being read", "unavailable": "text recognition not available",
+              "failed": "the text could not be read"}
 
 # BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER PRIMARY KEY (its rowid).
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -106,3 +111,50 @@ class FeedbackReply(db.Model):
     to_email: Mapped[str] = mapped_column(String(320))
     body: Mapped[str] = mapped_column(Text)
     email_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the outbox row, when known
+
+
+class FeedbackAttachment(db.Model):
+    """A file sent with a feedback: the bytes as re-encoded by the server (never what was uploaded), a
+    small thumbnail of an image, and the text read from it (OCR) or held in it (a log file).
+
+    The blobs are deferred: listing attachments reads neither; a download streams `data` in slices
+    (nous.feedback.service.attachments.chunks). `tester_id` repeats the feedback's tester so removing the
+    tester removes their files in the database itself (the feedback only loses its link, SET NULL)."""
+
+    __tablename__ = "feedback_attachments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('image', 'text')", name="kind"),
+        CheckConstraint("text_status IN ('pending', 'done', 'unavailable', 'failed')", name="text_status"),
+        Index("ix_feedback_attachments_created_at", "created_at"),
+        Index("ix_feedback_attachments_tester_id", "tester_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    tester_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("beta_users.id", ondelete="CASCADE"),
+                                                        nullable=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    thumbnail: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    text: Mapped[str] = mapped_column(Text, default="")
+    text_status: Mapped[str] = mapped_column(String(12), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def text_note(self) -> str:
+        """What to show instead of the text while there is none."""
+        return TEXT_NOTES.get(self.text_status, "")
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the APIs and the workflow context show of it (no bytes)."""
+        created = aware(self.created_at)
+        return {"id": self.id, "feedback_id": self.feedback_id, "filename": self.filename,
+                "content_type": self.content_type, "kind": self.kind, "size": self.size, "width": self.width,
+                "height": self.height, "sha256": self.sha256, "text": self.text, "text_status": self.text_status,
+                "created_at": created.isoformat() if created else None}

@@ -13,11 +13,13 @@ plain values. Admin changes are audited in the same transaction as the change.
 | `figures`  | public statistics, the console's charts, rows per status (named apart from `stats()`) |
 | `origins`  | sites the widget was refused on, and allowing one                             |
 | `announce` | `feedback.updated` for live viewers and `feedback.created` for the workflows   |
+| `attachments` | files sent with feedback: checked, re-encoded, stored, streamed, read (OCR), deleted |
 """
 
 from __future__ import annotations
 
 from nous.feedback.models import CATEGORIES, STATUSES
+from nous.feedback.service import attachments
 from nous.feedback.service.announce import excerpt, feedback_created
 from nous.feedback.service.common import (
                                           APP_VERSION_MAX,
@@ -126,6 +128,7 @@ __all__ = [
     "Submission",
     "ValidationFailed",
     "allow_origin",
+    "attachments",
     "bulk_status",
     "bulk_tags",
     "charts",

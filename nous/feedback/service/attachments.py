@@ -1,0 +1,475 @@
+"""Files sent with feedback: checking what a client uploaded, storing it re-encoded, reading it back in
+slices, reading the text in images (OCR), deleting one (audited) and the retention sweep.
+
+What a file is gets decided from its bytes alone, never from its name or the type a client declared:
+the magic bytes pick an image format, then Pillow decodes the whole image (after its pixel count was
+checked from the header, so a decompression bomb is refused before any pixel is decoded) and encodes
+it again. What is stored is that new encoding: EXIF (GPS included), comments, ICC chunks and anything
+appended after the image are gone. A file that is no image may be a plain-text file (a log): UTF-8,
+no NUL, no markup, up to `feedback.text_attachment_max_bytes`. Anything else refuses the whole
+submission with a message per file (`attachments[i]`), and nothing is stored.
+
+Downloads never hold a whole file in memory: `chunks()` reads `substr(data, offset, size)` slices,
+which SQLite (BLOB) and PostgreSQL (bytea) both answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
+
+from nous import ocr
+from nous.audit import service as audit
+from nous.clock import utcnow
+from nous.extensions import db
+from nous.feedback.models import FeedbackAttachment
+from nous.feedback.service.common import ValidationFailed
+from nous.settings import service as settings
+from nous.text import clean_text
+
+log = logging.getLogger("nous.feedback")
+
+FIELD = "attachments"
+FILENAME_MAX = 100
+MAX_PIXELS = 40_000_000  # an 8K screenshot is 33 Mpx; decoded RGBA at this size is 160 MB
+MAX_SIDE = 20_000
+THUMBNAIL_SIDE = 320
+CHUNK = 64 * 1024
+PENDING_AFTER = timedelta(minutes=15)  # OCR still pending after this: its job was lost, the sweep queues it again
+UNAVAILABLE_NOTE = ocr.UNAVAILABLE
+
+# format → (content type, extension of the stored file, Pillow format written)
+_IMAGE_FORMATS = {
+    "PNG": ("image/png", "png", "PNG"),
+    "JPEG": ("image/jpeg", "jpg", "JPEG"),
+    "WEBP": ("image/webp", "webp", "WEBP"),
+    "GIF": ("image/png", "png", "PNG"),  # the first frame, as PNG: animation is not kept
+}
+_IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff", "svg", "svgz", "ico",
+                               "heic", "heif", "avif"})
+_MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|svg|\?xml|iframe|object|embed|meta|style|a\s|img)",
+                     re.IGNORECASE)
+_DATA_URL = re.compile(r"data:[^,;]{0,100}(?:;[^,;]{1,100}){0,5};base64,", re.IGNORECASE)
+_UNSAFE_NAME = re.compile(r"[^\w.\- ()]+")
+
+
+class Refused(ValueError):
+    """One file refused, with the reason a person can act on."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the client sent it: the name it gave (only shown, never trusted) and the bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A file as it will be stored: decided, re-encoded, with its thumbnail."""
+
+    filename: str
+    content_type: str
+    kind: str
+    data: bytes
+    width: int | None
+    height: int | None
+    thumbnail: bytes | None
+    text: str
+    text_status: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Limits:
+    count: int
+    file_bytes: int
+    total_bytes: int
+    text_bytes: int
+
+    @classmethod
+    def current(cls) -> Limits:
+        return cls(count=int(settings.get("feedback.attachments_max")),
+                   file_bytes=int(settings.get("feedback.attachment_max_bytes")),
+                   total_bytes=int(settings.get("feedback.attachments_max_total_bytes")),
+                   text_bytes=int(settings.get("feedback.text_attachment_max_bytes")))
+
+    def body_bytes(self) -> int:
+        """The largest request body the uploads can make: base64 in JSON (4/3) and some room per file."""
+        return self.total_bytes * 4 // 3 + 8192 * max(1, self.count)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
+
+
+# --- names --------------------------------------------------------------------------------------
+
+def safe_filename(raw: str | None, extension: str) -> str:
+    """A name to show and to offer in a download: no path, no control or shell-special characters, at
+    most FILENAME_MAX characters, ending in the extension of what is stored (not what was claimed)."""
+    name = unicodedata.normalize("NFKC", clean_text(str(raw or ""))).replace("\ufffd", "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    stem = _UNSAFE_NAME.sub("_", stem).strip(" ._") or "attachment"
+    return f"{stem[:FILENAME_MAX - len(extension) - 1]}.{extension}"
+
+
+def _claimed_extension(raw: str | None) -> str:
+    name = str(raw or "").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+# --- deciding what a file is --------------------------------------------------------------------
+
+def _sniff(data: bytes) -> str | None:
+    """The image format the magic bytes name, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    thumb = image.copy()
+    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if thumb.mode not in ("RGB", "RGBA"):
+        thumb = thumb.convert("RGBA" if "A" in thumb.getbands() or "transparency" in thumb.info else "RGB")
+    out = io.BytesIO()
+    thumb.save(out, "WEBP", quality=70, method=2)
+    return out.getvalue()
+
+
+def _image(upload: Upload, fmt: str) -> Prepared:
+    content_type, extension, write_as = _IMAGE_FORMATS[fmt]
+    try:
+        image = Image.open(io.BytesIO(upload.data), formats=[fmt])
+        width, height = image.size  # from the header: nothing decoded yet
+        if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+            raise Refused(f"the image is {width}×{height} pixels; at most {MAX_PIXELS // 1_000_000} million "
+                          f"pixels and {MAX_SIDE} on a side are accepted")
+        image.seek(0)
+        image.load()  # the whole first frame: a truncated or corrupt file fails here
+    except Refused:
+        raise
+    except Image.DecompressionBombError:
+        raise Refused("the image would decode to too many pixels (a decompression bomb)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise Refused(f"not a valid {fmt} image ({str(exc)[:120] or type(exc).__name__})") from None
+    try:
+        if fmt == "JPEG":
+            image = ImageOps.exif_transpose(image)  # keep the picture upright once its EXIF is dropped
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA") or (write_as == "JPEG" and image.mode not in
+                                                                        ("L", "RGB")):
+            image = image.convert("RGBA" if write_as != "JPEG" and "A" in image.getbands() else "RGB")
+        out = io.BytesIO()
+        # No `exif`, `icc_profile`, `comment` or text chunks are passed on: the new file carries pixels only.
+        if write_as == "PNG":
+            image.save(out, "PNG", compress_level=3)
+        elif write_as == "JPEG":
+            image.save(out, "JPEG", quality=90, optimize=False)
+        else:
+            image.save(out, "WEBP", quality=90, method=3)
+        return Prepared(filename=safe_filename(upload.filename, extension), content_type=content_type,
+                        kind="image", data=out.getvalue(), width=image.width, height=image.height,
+                        thumbnail=_thumbnail(image), text="", text_status="pending")
+    except (OSError, ValueError) as exc:
+        raise Refused(f"the image could not be re-encoded ({str(exc)[:120]})") from None
+
+
+def _text(upload: Upload, limits: Limits) -> Prepared:
+    data = upload.data
+    if b"\x00" in data:
+        raise Refused("not an accepted type: PNG, JPEG, WebP and GIF images and plain-text files are accepted")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Refused("not an accepted type: PNG, JPEG, WebP and GIF images and plain-text (UTF-8) files "
+                      "are accepted") from None
+    if _claimed_extension(upload.filename) in _IMAGE_EXTENSIONS:
+        raise Refused(f"named .{_claimed_extension(upload.filename)} but it is not a PNG, JPEG, WebP or GIF "
+                      "image (HTML, SVG and other markup are not accepted)")
+    if _MARKUP.search(data[:65536]):
+        raise Refused("HTML, SVG or other markup is not accepted; send a screenshot or a plain-text file")
+    if len(data) > limits.text_bytes:
+        raise Refused(f"a text file may be at most {_megabytes(limits.text_bytes)} (this one is "
+                      f"{_megabytes(len(data))})")
+    stored = text.encode("utf-8")
+    return Prepared(filename=safe_filename(upload.filename, "txt"), content_type="text/plain; charset=utf-8",
+                    kind="text", data=stored, width=None, height=None, thumbnail=None,
+                    text=clean_text(text), text_status="done")
+
+
+def prepare_one(upload: Upload, limits: Limits | None = None) -> Prepared:
+    """One file decided and re-encoded, or Refused with the reason."""
+    limits = limits or Limits.current()
+    if not upload.data:
+        raise Refused("the file is empty")
+    if len(upload.data) > limits.file_bytes:
+        raise Refused(f"larger than {_megabytes(limits.file_bytes)} (this one is {_megabytes(len(upload.data))})")
+    fmt = _sniff(upload.data)
+    return _image(upload, fmt) if fmt else _text(upload, limits)
+
+
+def _shown_name(upload: Upload, index: int) -> str:
+    name = clean_text(str(upload.filename or "")).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:FILENAME_MAX] or f"file {index + 1}"
+
+
+def prepare(uploads: Sequence[Upload], limits: Limits | None = None) -> list[Prepared]:
+    """Every file of a submission checked and re-encoded; ValidationFailed naming each refused file
+    (`attachments[i]`: "<name>: <reason>"), or the whole field for too many or too large in total."""
+    if not uploads:
+        return []
+    limits = limits or Limits.current()
+    if len(uploads) > limits.count:
+        raise ValidationFailed({FIELD: f"at most {limits.count} files per feedback (got {len(uploads)})"})
+    total = sum(len(u.data) for u in uploads)
+    if total > limits.total_bytes:
+        raise ValidationFailed({FIELD: f"the files come to {_megabytes(total)}; at most "
+                                       f"{_megabytes(limits.total_bytes)} per feedback"})
+    errors: dict[str, str] = {}
+    out: list[Prepared] = []
+    for i, upload in enumerate(uploads):
+        try:
+            out.append(prepare_one(upload, limits))
+        except Refused as exc:
+            errors[f"{FIELD}[{i}]"] = f"{_shown_name(upload, i)}: {exc}"
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def from_json(value: Any, limits: Limits | None = None) -> list[Upload]:
+    """Uploads from JSON's `"attachments": [{"filename": …, "data": "data:image/png;base64,…"}]`.
+    The declared type in the data URL is ignored (the bytes decide)."""
+    if value is None or value == []:
+        return []
+    limits = limits or Limits.current()
+    if not isinstance(value, list):
+        raise ValidationFailed({FIELD: 'must be a list of {"filename": …, "data": "data:…;base64,…"}'})
+    if len(value) > limits.count:
+        raise ValidationFailed({FIELD: f"at most {limits.count} files per feedback (got {len(value)})"})
+    errors: dict[str, str] = {}
+    out: list[Upload] = []
+    for i, item in enumerate(value):
+        key = f"{FIELD}[{i}]"
+        if not isinstance(item, dict):
+            errors[key] = 'must be an object {"filename": …, "data": "data:…;base64,…"}'
+            continue
+        name, data = item.get("filename"), item.get("data")
+        if name is not None and not isinstance(name, str):
+            errors[key] = "filename must be text"
+            continue
+        shown = (clean_text(name or "").strip()[:FILENAME_MAX] or f"file {i + 1}")
+        if not isinstance(data, str) or not (match := _DATA_URL.match(data)):
+            errors[key] = f"{shown}: data must be a data: URL with base64 content (data:image/png;base64,…)"
+            continue
+        encoded = data[match.end():]
+        if len(encoded) > limits.file_bytes * 4 // 3 + 8:
+            errors[key] = f"{shown}: larger than {_megabytes(limits.file_bytes)}"
+            continue
+        try:
+            raw = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            errors[key] = f"{shown}: the data is not valid base64"
+            continue
+        out.append(Upload(filename=name or "", data=raw))
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+# --- storing (called by intake inside the submission's transaction) ------------------------------
+
+def rows_for(feedback_id: int, tester_id: Any, prepared: Sequence[Prepared], at: Any) -> list[dict[str, Any]]:
+    """The INSERT parameters of a submission's files."""
+    return [{"feedback_id": feedback_id, "tester_id": tester_id, "filename": p.filename,
+             "content_type": p.content_type, "kind": p.kind, "size": len(p.data), "width": p.width,
+             "height": p.height, "sha256": p.sha256, "data": p.data, "thumbnail": p.thumbnail, "text": p.text,
+             "text_status": p.text_status, "created_at": at} for p in prepared]
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def _valid_id(attachment_id: Any) -> bool:
+    return isinstance(attachment_id, int) and not isinstance(attachment_id, bool) and 0 < attachment_id < 2**63
+
+
+def for_feedback(feedback_id: int) -> list[FeedbackAttachment]:
+    """The files of one feedback, oldest first, with their text; the blobs are not loaded."""
+    if not _valid_id(feedback_id):
+        return []
+    return list(db.session.scalars(select(FeedbackAttachment).where(FeedbackAttachment.feedback_id == feedback_id)
+                                   .order_by(FeedbackAttachment.id)))
+
+
+def thumbnails_for(feedback_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """For a list page: {feedback id: [{id, filename, kind, width, height}, …]} in one query that reads
+    neither blob nor text (only the columns named)."""
+    ids = [i for i in feedback_ids if _valid_id(i)]
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    t = FeedbackAttachment.__table__.c
+    rows = db.session.execute(select(t.feedback_id, t.id, t.filename, t.kind, t.width, t.height)
+                              .where(t.feedback_id.in_(ids)).order_by(t.feedback_id, t.id))
+    for fid, aid, filename, kind, width, height in rows:
+        out[fid].append({"id": aid, "filename": filename, "kind": kind, "width": width, "height": height})
+    return out
+
+
+def get(attachment_id: int) -> FeedbackAttachment | None:
+    """One file's row (what it is, its text); the blobs are not loaded."""
+    return db.session.get(FeedbackAttachment, attachment_id) if _valid_id(attachment_id) else None
+
+
+def chunks(attachment_id: int, size: int = CHUNK) -> Iterator[bytes]:
+    """The stored bytes in slices of `size`, each read by its own `substr` query, so a download holds one
+    slice at a time. The size and engine are read now; the slices are read as the iterator is consumed
+    (it needs no app context then, so a streamed response can use it as it is). A file deleted meanwhile
+    ends the stream early."""
+    size = max(1024, min(int(size), 8 * 1024 * 1024))
+    table = FeedbackAttachment.__table__
+    total = db.session.scalar(select(table.c.size).where(table.c.id == attachment_id)) \
+        if _valid_id(attachment_id) else None
+    engine = db.engine
+
+    def read() -> Iterator[bytes]:
+        offset = 0
+        while total is not None and offset < total:
+            with engine.connect() as conn:
+                piece = conn.scalar(select(func.substr(table.c.data, offset + 1, size))
+                                    .where(table.c.id == attachment_id))
+            if not piece:
+                return
+            yield bytes(piece)
+            offset += len(piece)
+
+    return read()
+
+
+def data_of(attachment_id: int) -> bytes | None:
+    """The whole stored file (for reading its text, not for a download: see chunks())."""
+    if not _valid_id(attachment_id):
+        return None
+    return db.session.scalar(select(FeedbackAttachment.data).where(FeedbackAttachment.id == attachment_id))
+
+
+def thumbnail_bytes(attachment_id: int) -> bytes | None:
+    """The small WebP thumbnail of an image (None for a text file or an unknown id)."""
+    if not _valid_id(attachment_id):
+        return None
+    return db.session.scalar(select(FeedbackAttachment.thumbnail).where(FeedbackAttachment.id == attachment_id))
+
+
+def for_event(feedback_id: int) -> list[dict[str, Any]]:
+    """The files of a feedback as the workflows see them: `feedback.attachments[*]` (no bytes)."""
+    return [a.as_dict() for a in for_feedback(feedback_id)]
+
+
+# --- deleting -----------------------------------------------------------------------------------
+
+def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment | None:
+    """Delete one file, audited on its feedback (`feedback:<id>`) in the same transaction. Returns the
+    row as it was (blobs not loaded), None when there was no such file."""
+    row = get(attachment_id)
+    if row is None:
+        return None
+    audit.record(actor, "feedback.attachment.delete", f"feedback:{row.feedback_id}",
+                 {"attachment": row.id, "filename": row.filename, "content_type": row.content_type,
+                  "size": row.size, "sha256": row.sha256}, None, ip=ip, commit=False)
+    db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.id == row.id))
+    db.session.commit()
+    return row
+
+
+def delete_older_than(days: int, batch: int = 500) -> int:
+    """The retention sweep: delete files older than `days`, in batches (short transactions). Returns how many."""
+    cutoff = utcnow() - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(db.session.scalars(select(FeedbackAttachment.id).where(FeedbackAttachment.created_at < cutoff)
+                                      .order_by(FeedbackAttachment.id).limit(batch)))
+        if not ids:
+            return deleted
+        db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+
+
+def feedback_waiting_for_text(older_than: timedelta = PENDING_AFTER, limit: int = 200) -> list[int]:
+    """Feedback whose images still wait for OCR after `older_than` (their job was never queued or got lost)."""
+    cutoff = utcnow() - older_than
+    return list(db.session.scalars(select(FeedbackAttachment.feedback_id).where(
+        FeedbackAttachment.text_status == "pending", FeedbackAttachment.created_at < cutoff)
+        .group_by(FeedbackAttachment.feedback_id).order_by(FeedbackAttachment.feedback_id).limit(limit)))
+
+
+# --- reading the text in images (the background job's work) ------------------------------------
+
+def read_text(feedback_id: int) -> dict[str, int]:
+    """Read the text of every image of a feedback still pending, one at a time, each stored as soon as
+    it is read: 'done' with the text, 'unavailable' without Tesseract, 'failed' when Tesseract could not
+    read it. Returns how many ended in each status."""
+    counts = {"done": 0, "unavailable": 0, "failed": 0}
+    if not _valid_id(feedback_id):
+        return counts
+    pending = list(db.session.scalars(select(FeedbackAttachment.id).where(
+        FeedbackAttachment.feedback_id == feedback_id, FeedbackAttachment.text_status == "pending")
+        .order_by(FeedbackAttachment.id)))
+    db.session.rollback()  # no transaction held open while Tesseract runs
+    for attachment_id in pending:
+        status, text = _ocr_one(attachment_id)
+        db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.id == attachment_id,
+                                                            FeedbackAttachment.text_status == "pending")
+                           .values(text=text, text_status=status))
+        db.session.commit()
+        counts[status] += 1
+    return counts
+
+
+def _ocr_one(attachment_id: int) -> tuple[str, str]:
+    row = db.session.execute(select(FeedbackAttachment.kind, FeedbackAttachment.content_type,
+                                    FeedbackAttachment.data).where(FeedbackAttachment.id == attachment_id)).first()
+    db.session.rollback()
+    if row is None:
+        return "failed", ""
+    kind, content_type, data = row
+    if kind != "image":
+        return "done", clean_text(bytes(data).decode("utf-8", errors="replace"))
+    suffix = "." + {"image/jpeg": "jpg", "image/webp": "webp"}.get(content_type, "png")
+    try:
+        return "done", clean_text(ocr.read_bytes(bytes(data), suffix=suffix))
+    except ocr.OcrUnavailable:
+        return "unavailable", ""
+    except ocr.OcrError as exc:
+        log.warning("text of an attachment not read", extra={"attachment_id": attachment_id, "error": str(exc)})
+        return "failed", ""
+
+
+def has_pending(feedback_id: int) -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(FeedbackAttachment).where(
+        FeedbackAttachment.feedback_id == feedback_id, FeedbackAttachment.text_status == "pending")))
