@@ -89,7 +89,8 @@ def schedule_json(s: JobSchedule) -> dict[str, Any]:
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """A jobs service call, its refusals as problems: unknown job 404, an action the job's state does not
-    allow 409, an unknown task or unusable arguments 422 naming the field."""
+    allow 409, an unknown task or unusable arguments 422 naming the field. Only the service's own refusals:
+    any other exception is a fault of ours and stays a 500 (logged), not a client error."""
     try:
         return fn(*args, **kwargs)
     except jobs.JobNotFound as exc:
@@ -100,9 +101,6 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise Problem(422, str(exc), {exc.field: str(exc)}) from None
     except jobs.JobError as exc:
         raise Problem(409, str(exc)) from None
-    except (TypeError, ValueError) as exc:
-        field = "priority" if "priority" in str(exc) else "args"
-        raise Problem(422, str(exc), {field: str(exc)}) from None
 
 
 _FILTERS = [

@@ -179,7 +179,7 @@ def enqueue_command(task: str, args: tuple[str, ...], delay: int) -> None:
     try:
         at = utcnow() + timedelta(seconds=delay) if delay else None
         job_id = service.start_task(task, values, at=at, actor=_actor())
-    except (service.JobError, TypeError, ValueError) as exc:
+    except service.JobError as exc:  # the service's refusals (BadArguments among them); a fault stays loud
         raise click.ClickException(str(exc)) from None
     click.echo(job_id)
 

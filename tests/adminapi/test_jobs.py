@@ -171,6 +171,23 @@ def test_schedules_list_and_run_now(writer) -> None:
     assert_problem(writer.post("jobs/schedules/nope/run"), 404)
 
 
+def test_a_fault_inside_the_jobs_service_is_not_answered_as_the_clients_error(writer, monkeypatch) -> None:
+    """Only the service's own refusals are 422: a TypeError from a bug of ours must reach the error handler
+    (a logged 500), not be told to the client as "your args are wrong"."""
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'NoneType' and 'int'")
+
+    monkeypatch.setattr(service, "start_task", broken)
+    doc = assert_problem(writer.post("jobs", json={"task": "tests.echo", "args": [1]}), 500)
+    assert "unsupported operand" not in doc["detail"] and doc["errors"] == {}
+
+
+def test_bad_arguments_name_their_field(writer) -> None:
+    doc = assert_problem(writer.post("jobs", json={"task": "tests.echo", "args": ["x" * 20_000]}), 422, "args")
+    assert "larger than" in doc["detail"]
+    assert_problem(writer.post("jobs", json={"task": "tests.echo", "kwargs": {"big": "x" * 20_000}}), 422, "args")
+
+
 def test_running_a_schedule_whose_stored_arguments_cannot_run_is_a_conflict(writer) -> None:
     """The client sent nothing wrong: the stored schedule cannot run, so 409 (not 422 naming `args`, not 500)."""
     store_oversized_schedule("big")

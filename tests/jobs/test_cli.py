@@ -84,6 +84,18 @@ def test_cancel_delete_enqueue_and_schedules(runner, ctx):
     assert "jobs.prune_history" in runner.invoke(args=["nous", "jobs", "schedules"]).output
 
 
+def test_enqueue_refuses_what_the_service_refuses_and_lets_a_fault_through(runner, ctx, monkeypatch):
+    big = runner.invoke(args=["nous", "jobs", "enqueue", "tests.echo", "x" * 20_000])
+    assert big.exit_code == 1 and "larger than 10000 characters" in big.output
+
+    def broken(*args, **kwargs):
+        raise TypeError("a fault of ours, not the command line's")
+
+    monkeypatch.setattr(service, "start_task", broken)
+    fault = runner.invoke(args=["nous", "jobs", "enqueue", "tests.echo"])
+    assert isinstance(fault.exception, TypeError)  # not turned into a one-line "bad input" message
+
+
 def test_enqueue_from_the_cli_is_audited_as_the_cli(runner, ctx):
     result = runner.invoke(args=["nous", "jobs", "enqueue", "tests.echo", "audited", "--in", "60"])
     assert result.exit_code == 0
