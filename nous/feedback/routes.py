@@ -3,11 +3,25 @@ page or a fragment."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import redis
-from flask import Blueprint, Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from nous.audit import service as audit
 from nous.auth import admin_required, client_ip, current_actor
@@ -37,7 +51,8 @@ def _row_or_404(feedback_id: int) -> Any:
 def _list_context() -> dict[str, Any]:
     f = feedback.parse_filter(request.args)
     page = feedback.list_page(f, before=request.args.get("before"), after=request.args.get("after"), limit=PAGE_SIZE)
-    return {"f": f, "page": page, "statuses": STATUSES, "categories": CATEGORIES, "back": request.full_path}
+    return {"f": f, "page": page, "thumbs": feedback.attachments.thumbnails_for([r.id for r in page.items]),
+            "statuses": STATUSES, "categories": CATEGORIES, "back": request.full_path}
 
 
 @bp.get("")
@@ -69,13 +84,16 @@ def admin_charts() -> Response:
 @bp.get("/panel/latest")
 @admin_required
 def panel_latest() -> str:
-    return render("feedback/latest.html", block="panel", items=feedback.latest(limit=8), active="dashboard")
+    items = feedback.latest(limit=8)
+    return render("feedback/latest.html", block="panel", items=items,
+                  thumbs=feedback.attachments.thumbnails_for([fb.id for fb in items]), active="dashboard")
 
 
 def _detail_context(row: Any) -> dict[str, Any]:
     history = [e for e in audit.query(target=f"feedback:{row.id}", limit=50) if e.target == f"feedback:{row.id}"]
     tester = testers.get(row.tester_id) if row.tester_id else None
     return {"fb": row, "tags": feedback.tags_for([row.id])[row.id], "replies": feedback.replies(row.id),
+            "attachments": feedback.attachments.for_feedback(row.id),
             "reply_to": feedback.reply_address(row), "history": history, "tester": tester, "statuses": STATUSES,
             "back": safe_next(request.args.get("back"), url_for("feedback.admin_index"))}
 
@@ -112,7 +130,8 @@ def _conflict_page(exc: Any) -> tuple[str, int]:
 def _status_html(row: Any, **extra: Any) -> str:
     if request.form.get("view") == "row":
         return render_template("feedback/_row.html", fb=row, tags=feedback.tags_for([row.id])[row.id],
-                               statuses=STATUSES, back=request.form.get("back", ""), **extra)
+                               thumbs=feedback.attachments.thumbnails_for([row.id])[row.id], statuses=STATUSES,
+                               back=request.form.get("back", ""), **extra)
     return render_template("feedback/_status_form.html", fb=row, statuses=STATUSES, **extra)
 
 
@@ -202,6 +221,115 @@ def admin_reply(feedback_id: int) -> Any:
     resp = toast(make_response(html), error or f"Reply queued for {feedback.reply_address(row)}",
                  "error" if error else "success")
     return resp if error else mark_changed(resp, "feedback", row.id)  # its history on this page shows the reply
+
+
+# --- attachments: served so that an uploaded file can never run as a page ---------------------
+
+# The extension a file is offered with follows the type the server decided, whatever the name says, so a
+# saved file is opened as what it is (a log named `page.html` is saved as `page.html.txt`).
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "text/plain": "txt"}
+KNOWN_EXTENSIONS = frozenset({*EXTENSIONS.values(), "jpeg", "gif"})
+THUMBNAIL_TYPE = "image/webp"  # the service writes every thumbnail as WebP
+ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+IMMUTABLE = "private, max-age=31536000, immutable"  # an attachment's bytes never change under its id
+CHUNK_SIZE = 256 * 1024  # read from the database a piece at a time: a download never holds the whole file
+
+
+def _attachment_or_404(attachment_id: int) -> Any:
+    att = feedback.attachments.get(attachment_id)
+    if att is None:
+        abort(404, description="There is no such attachment.")
+    return att
+
+
+def served_name(filename: str, content_type: str, suffix: str = "") -> str:
+    """The stored name made safe again (no path, no control or special characters), ending in the extension
+    of the type served, with `suffix` before it (e.g. "-thumbnail")."""
+    extension = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
+    stem, dot, ext = filename.rpartition(".")
+    if not (dot and stem and ext.lower() in KNOWN_EXTENSIONS):
+        stem = filename  # not one of ours: kept in sight (`page.html` is served as text as `page.html.txt`)
+    return feedback.attachments.safe_filename(f"{stem or 'attachment'}{suffix}.{extension}", extension)
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """RFC 6266: `filename` in plain ASCII for old clients, `filename*` (RFC 8187, UTF-8) for the rest."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    stem, dot, ext = ASCII_UNSAFE.sub("_", ascii_name).rpartition(".")
+    fallback = f"{stem.strip('._') or 'attachment'}.{ext}" if dot else (ext.strip("._") or "attachment")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _served(body: Any, *, content_type: str, disposition: str, etag: str, length: int | None) -> Response:
+    """A stored file as an inert download: the type the server decided, never sniffed, in a sandbox."""
+    resp = Response(body, status=200, content_type=content_type)
+    resp.headers["Content-Disposition"] = disposition
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "sandbox"
+    resp.headers["Cache-Control"] = IMMUTABLE
+    resp.set_etag(etag)
+    if length is not None:
+        resp.content_length = length
+    return resp
+
+
+def _not_modified(etag: str) -> Response | None:
+    """The browser already holds these bytes (If-None-Match): 304, without reading them again."""
+    if not request.if_none_match.contains(etag):
+        return None
+    resp = Response(status=304)
+    resp.headers["Cache-Control"] = IMMUTABLE
+    resp.set_etag(etag)
+    return resp
+
+
+def _file(attachment_id: int, kind: str) -> Response:
+    att = _attachment_or_404(attachment_id)
+    etag = att.sha256
+    cached = _not_modified(etag)
+    if cached is not None:
+        return cached
+    # chunks() reads each slice with a connection of its own as the response is sent: no context to keep
+    return _served(feedback.attachments.chunks(att.id, CHUNK_SIZE), content_type=att.content_type, etag=etag,
+                   length=att.size, disposition=content_disposition(kind, served_name(att.filename, att.content_type)))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@admin_required
+def view_attachment(attachment_id: int) -> Response:
+    """The stored file shown by the browser itself (the lightbox's image), sandboxed."""
+    return _file(attachment_id, "inline")
+
+
+@bp.get("/attachments/<int:attachment_id>/download")
+@admin_required
+def download_attachment(attachment_id: int) -> Response:
+    return _file(attachment_id, "attachment")
+
+
+@bp.get("/attachments/<int:attachment_id>/thumbnail")
+@admin_required
+def attachment_thumbnail(attachment_id: int) -> Response:
+    att = _attachment_or_404(attachment_id)
+    etag = f"{att.sha256}-thumbnail"
+    cached = _not_modified(etag)
+    if cached is not None:
+        return cached
+    data = feedback.attachments.thumbnail_bytes(att.id)
+    if data is None:
+        abort(404, description="This attachment has no thumbnail.")
+    return _served(data, content_type=THUMBNAIL_TYPE, etag=etag, length=len(data),
+                   disposition=content_disposition("inline", served_name(att.filename, THUMBNAIL_TYPE, "-thumbnail")))
+
+
+@bp.post("/attachments/<int:attachment_id>/delete")
+@admin_required
+def delete_attachment(attachment_id: int) -> Response:
+    att = _attachment_or_404(attachment_id)
+    if feedback.attachments.delete(att.id, actor=current_actor(), ip=client_ip()) is not None:
+        flash(f"Deleted {att.filename}.", "success")
+    target = url_for("feedback.admin_show", feedback_id=att.feedback_id, _anchor="attachments")
+    return redirect(target, 303)  # type: ignore[return-value]
 
 
 # --- sites the widget was refused on (shown on the Settings page) -------------------------------

@@ -1,5 +1,6 @@
-// Feedback console: the charts (set up by charts.js) and "select all" for bulk status changes.
-// A static file (the console's CSP allows no inline script); data comes from feedback.admin_charts.
+// Feedback console: the charts (set up by charts.js), "select all" for bulk status changes, and the
+// attachments' lightbox on the detail page. A static file (the console's CSP allows no inline script); chart
+// data comes from feedback.admin_charts, the lightbox reads what it shows from the attachment cards.
 (function () {
   "use strict";
 
@@ -76,6 +77,113 @@
     if (t && (t.id === "select-all" || t.name === "ids")) updateSelected();
   });
   document.addEventListener("htmx:afterSwap", updateSelected);
+
+  // --- the lightbox: a modal <dialog> over the image attachments ---------------------------------------
+  // Esc closes it (the dialog's own cancel), the arrow keys move between images, and closing puts focus back
+  // on the thumbnail it was opened from, also when the list was redrawn meanwhile (a text was read).
+  var current = null;  // the id of the attachment shown
+  var opener = null;
+
+  function byId(id) { return document.getElementById(id); }
+  function imageCards() {
+    return Array.prototype.slice.call(document.querySelectorAll('#feedback-attachments [data-kind="image"]'));
+  }
+
+  function showCard(card, list) {
+    var dlg = byId("attachment-viewer");
+    var name = card.getAttribute("data-name");
+    var at = list.indexOf(card);
+    current = card.getAttribute("data-attachment");
+    var img = byId("viewer-image");
+    if (img.getAttribute("src") !== card.getAttribute("data-src")) {
+      img.removeAttribute("src");
+      img.setAttribute("src", card.getAttribute("data-src"));
+    }
+    img.alt = name;
+    byId("viewer-title").textContent = name;
+    byId("viewer-count").textContent = "Image " + (at + 1) + " of " + list.length;
+    byId("viewer-download").setAttribute("href", card.getAttribute("data-download"));
+    var del = byId("viewer-delete");
+    del.setAttribute("action", card.getAttribute("data-delete"));
+    del.setAttribute("data-confirm", "Delete " + name + "? It cannot be brought back.");
+    var text = byId("viewer-text");
+    var source = card.querySelector(".attachment-text");
+    text.replaceChildren();
+    if (source) {
+      source.childNodes.forEach(function (node) {
+        if (!(node.classList && node.classList.contains("ocr-label"))) text.appendChild(node.cloneNode(true));
+      });
+    }
+    dlg.querySelectorAll("[data-viewer=prev], [data-viewer=next]").forEach(function (b) { b.disabled = list.length < 2; });
+  }
+
+  function move(step) {
+    var list = imageCards();
+    if (!list.length) return closeViewer();
+    var at = list.findIndex(function (c) { return c.getAttribute("data-attachment") === current; });
+    showCard(list[((at < 0 ? 0 : at) + step + list.length) % list.length], list);
+  }
+
+  function closeViewer() {
+    var dlg = byId("attachment-viewer");
+    if (dlg && dlg.open) dlg.close();
+  }
+
+  function openViewer(card) {
+    var dlg = byId("attachment-viewer");
+    if (!dlg || typeof dlg.showModal !== "function") return false;
+    opener = document.activeElement;
+    showCard(card, imageCards());
+    if (!dlg.open) dlg.showModal();
+    dlg.querySelector("[data-viewer=close]").focus();
+    return true;
+  }
+
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("[data-open-viewer]");
+    if (link) {
+      var card = link.closest("[data-attachment]");
+      if (card && openViewer(card)) evt.preventDefault();
+      return;
+    }
+    var button = evt.target.closest && evt.target.closest("#attachment-viewer [data-viewer]");
+    if (button) {
+      var what = button.getAttribute("data-viewer");
+      if (what === "close") closeViewer();
+      else move(what === "next" ? 1 : -1);
+      return;
+    }
+    if (evt.target.id === "attachment-viewer") closeViewer();  // a click on the backdrop
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var dlg = byId("attachment-viewer");
+    if (!dlg || !dlg.open || evt.altKey || evt.ctrlKey || evt.metaKey) return;
+    if (evt.key === "ArrowRight" || evt.key === "ArrowLeft") {
+      evt.preventDefault();
+      move(evt.key === "ArrowRight" ? 1 : -1);
+    }
+  });
+
+  document.addEventListener("close", function (evt) {
+    if (evt.target.id !== "attachment-viewer") return;
+    var back = opener && document.documentElement.contains(opener) ? opener
+      : document.querySelector("#attachment-" + current + " [data-open-viewer]") || byId("files-h");
+    if (back) {
+      if (!back.matches("a, button, [tabindex]")) back.setAttribute("tabindex", "-1");
+      back.focus();
+    }
+    opener = null;
+  }, true);  // "close" does not bubble: listen while it travels down
+
+  document.addEventListener("htmx:afterSwap", function () {  // the cards were redrawn: show what they say now
+    var dlg = byId("attachment-viewer");
+    if (!dlg || !dlg.open) return;
+    var list = imageCards();
+    var card = list.find(function (c) { return c.getAttribute("data-attachment") === current; });
+    if (card) showCard(card, list);
+    else closeViewer();
+  });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawCharts);
   else drawCharts();
