@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import redis as redis_lib
@@ -230,6 +231,25 @@ def test_running_a_schedule_whose_stored_arguments_cannot_run_says_why_instead_o
     plain = admin_client.post("/admin/jobs/schedules/big/run")
     assert plain.status_code == 409 and "larger than 10000 characters" in plain.get_data(as_text=True)
     assert db.session.scalar(select(JobRun.seq)) is None
+
+
+def test_with_redis_unreachable_a_job_page_says_so_without_the_address(app, admin_client, ctx, monkeypatch,
+                                                                       caplog):
+    job_id = service.enqueue("tests.echo", "x")
+    port = free_port()
+    dead = redis_lib.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5,
+                           retry=Retry(NoBackoff(), 0))  # nothing listens there
+    monkeypatch.setitem(app.extensions, "nous.redis", dead)
+    jobs_log = logging.getLogger("nous.jobs")  # the nous loggers do not propagate to the root's capture
+    monkeypatch.setattr(jobs_log, "handlers", [*jobs_log.handlers])  # the list as it was comes back after the test
+    jobs_log.addHandler(caplog.handler)
+    for headers in (HX, {}):
+        resp = admin_client.get(f"/admin/jobs/{job_id}", headers=headers)
+        text = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and "Redis is unreachable" in text
+        assert str(port) not in text and "127.0.0.1" not in text and "onnect" not in text
+    logged = [r.error for r in caplog.records if getattr(r, "job_id", None) == job_id]
+    assert logged and all(f"127.0.0.1:{port}" in error for error in logged)  # the address stays in the log
 
 
 def test_with_redis_unreachable_the_queues_panel_says_so_instead_of_failing(app, admin_client, monkeypatch):
