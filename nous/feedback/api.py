@@ -8,7 +8,12 @@ preflight is answered, and the 403 carries its origin), so the widget can say "f
 sent from this site" instead of reporting a network failure; nothing else is. Each refusal is noted
 for the Settings page (nous.feedback.service.record_refused_origin). Rate limits come from the setting
 `feedback.rate_limit` (nous/feedback/ratelimit.py: per client address, in Redis, in memory while Redis
-is down); a refused site's submissions are answered before they are counted.
+is down); a refused site's submissions are answered before they are counted. Their bytes count too,
+against `feedback.upload_rate_limit`, in the same round trip.
+
+Files come as `multipart/form-data` (one or more parts named `attachments`, next to the fields) or,
+in JSON, as `"attachments": [{"filename": …, "data": "data:…;base64,…"}]`; the service decides what
+each one is from its bytes (nous.feedback.service.attachments).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from nous import inputs, openapi
 from nous.errors import error_response
@@ -29,7 +34,7 @@ from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES
 from nous.settings import service as settings
 
-MAX_BODY = 64 * 1024  # a full 4000-character message in any script fits many times over
+MAX_BODY = 64 * 1024  # a full 4000-character message in any script fits many times over (files come on top)
 CORS_ENDPOINTS = frozenset({"feedback_api.submit_feedback", "feedback_api.feedback_stats"})
 EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Accept-Language"
@@ -94,7 +99,9 @@ def submit_feedback() -> Any:
         feedback.record_refused_origin(origin)
         return error_response(403, "Forbidden", "Feedback from this site is not accepted: its origin is not in "
                                                 "the setting feedback.widget_origins.")
-    verdict = ratelimit.hit(settings.get("feedback.rate_limit"), get_remote_address())
+    verdict = ratelimit.hit(settings.get("feedback.rate_limit"), get_remote_address(),
+                            raw_byte_limits=settings.get("feedback.upload_rate_limit"),
+                            size=request.content_length or 0)
     resp = _submit() if verdict.allowed else error_response(
         429, "Too Many Requests", f"Too many submissions from this address; try again in {verdict.reset_in} s.")
     if isinstance(resp, tuple):
@@ -103,24 +110,58 @@ def submit_feedback() -> Any:
     return resp
 
 
+def _body_limit() -> int:
+    """The largest body accepted: the fields, plus what the attachment settings allow."""
+    if int(settings.get("feedback.attachments_max")) < 1:
+        return MAX_BODY
+    return MAX_BODY + feedback.attachments.Limits.current().body_bytes()
+
+
+def _uploads_from_form() -> list[feedback.attachments.Upload]:
+    limit = int(settings.get("feedback.attachment_max_bytes"))
+    # One byte past the limit is enough to refuse a file as too large without reading all of it.
+    return [feedback.attachments.Upload(filename=f.filename or "", data=f.stream.read(limit + 1))
+            for f in request.files.getlist("attachments")]
+
+
+def _fields_too_large(data: dict[str, Any]) -> bool:
+    """The JSON body without its files' data is over MAX_BODY (as a body without files may not be)."""
+    files = data.get("attachments")
+    carried = sum(len(f["data"]) for f in files if isinstance(f, dict) and isinstance(f.get("data"), str)) \
+        if isinstance(files, list) else 0
+    return len(request.get_data(cache=True)) - carried > MAX_BODY
+
+
 def _submit() -> Any:
-    request.max_content_length = MAX_BODY
+    # Files may come in JSON and multipart bodies; a plain form holds fields only.
+    request.max_content_length = MAX_BODY if request.mimetype == "application/x-www-form-urlencoded" \
+        else _body_limit()
+    request.max_form_memory_size = MAX_BODY  # the fields of a multipart body, files aside
     try:
         if request.is_json:
-            data = inputs.json_object(MAX_BODY)
+            data = inputs.json_object(request.max_content_length)
+            if _fields_too_large(data):
+                raise RequestEntityTooLarge(f"The body without its files is larger than {MAX_BODY} bytes.")
             from_form = False
+            uploads = feedback.attachments.from_json(data.pop("attachments", None))
         elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             data = request.form.to_dict(flat=True)
+            data.pop("attachments", None)
             from_form = True
+            uploads = _uploads_from_form()
         else:
             return error_response(415, "Unsupported Media Type",
-                                  "Send application/json or a form (application/x-www-form-urlencoded).")
+                                  "Send application/json or a form (application/x-www-form-urlencoded, or "
+                                  "multipart/form-data with files).")
     except inputs.InputError as exc:  # not a JSON object within the limits
         return _invalid(exc.errors, "The body cannot be read.")
     except BadRequest as exc:  # a malformed form body
         return _invalid({"body": exc.description or "the body cannot be read"}, "The body cannot be read.")
+    except feedback.ValidationFailed as exc:  # attachments that are not a list of files
+        return _invalid(exc.errors)
     try:
-        outcome = feedback.submit(data, from_form=from_form, user_agent=request.headers.get("User-Agent", ""))
+        outcome = feedback.submit(data, from_form=from_form, user_agent=request.headers.get("User-Agent", ""),
+                                  uploads=uploads)
     except feedback.ValidationFailed as exc:
         return _invalid(exc.errors)
     resp = jsonify({"id": outcome.id})
@@ -156,6 +197,22 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"const": ""}, {"type": "null"}]}
 
 
+ATTACHMENTS_DOC = ("Files sent with the feedback: PNG, JPEG, WebP or GIF (first frame) images and plain-text "
+                   "files. The type is decided from the bytes; images are stored re-encoded (no EXIF). Count, "
+                   "size per file and per feedback are the settings feedback.attachments_max (default 5), "
+                   "feedback.attachment_max_bytes and feedback.attachments_max_total_bytes; a submission with "
+                   "a refused file is refused whole (400, a message per file under `attachments[i]`).")
+JSON_ATTACHMENTS: dict[str, Any] = {
+    "type": ["array", "null"], "description": ATTACHMENTS_DOC,
+    "items": {"type": "object", "required": ["data"], "properties": {
+        "filename": {"type": ["string", "null"], "maxLength": 255,
+                     "description": "The name shown to the admin (sanitised; the extension follows the type)."},
+        "data": {"type": "string", "pattern": "^data:[^,;]*;base64,",
+                 "description": "A data: URL with base64 content, such as data:image/png;base64,iVBOR…; the "
+                                "declared type is ignored."}}},
+}
+
+
 SUBMISSION: dict[str, Any] = {
     "type": "object",
     "required": ["rating", "message", "category"],
@@ -179,6 +236,7 @@ SUBMISSION: dict[str, Any] = {
         feedback.HONEYPOT_FIELD: {"type": ["string", "null"],
                                   "description": "Honeypot: people leave it empty; when filled the submission is "
                                                  "dropped (still 201)."},
+        "attachments": JSON_ATTACHMENTS,
     },
 }
 
@@ -186,11 +244,20 @@ SUBMISSION: dict[str, Any] = {
 def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The same fields for a form body: no nulls (a form has only strings and missing fields)."""
     out = copy.deepcopy(schema)
+    out["properties"].pop("attachments", None)
     for prop in out["properties"].values():
         if isinstance(prop.get("type"), list):
             prop["type"] = next(t for t in prop["type"] if t != "null")
         if "anyOf" in prop:
             prop["anyOf"] = [s for s in prop["anyOf"] if s.get("type") != "null"]
+    return out
+
+
+def _upload_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields as multipart/form-data, with files in `attachments`."""
+    out = _form_schema(schema)
+    out["properties"]["attachments"] = {"type": "array", "description": ATTACHMENTS_DOC,
+                                        "items": {"type": "string", "contentMediaType": "application/octet-stream"}}
     return out
 
 
@@ -248,6 +315,8 @@ openapi.register(
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/FeedbackSubmission"}},
                 "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/FeedbackForm"}},
+                "multipart/form-data": {"schema": {"$ref": "#/components/schemas/FeedbackUpload"},
+                                        "encoding": {"attachments": {"contentType": "application/octet-stream"}}},
             }},
             "responses": {
                 "201": {"description": "Stored (or dropped as a bot, which looks the same).",
@@ -257,7 +326,8 @@ openapi.register(
                 "400": {"description": "One message per field that needs attention.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}}},
                 "403": _error("Sent from a web page whose origin is not allowed."),
-                "413": _error("The body is larger than 64 KiB."),
+                "413": _error("The body without its files is larger than 64 KiB, or the files make it larger than "
+                              "the attachment settings allow."),
                 "415": _error("Neither JSON nor a form."),
                 "429": _error("Too many submissions from this address; try again later.", headers={
                     "Retry-After": {"required": True, "description": "Seconds until a submission is accepted again.",
@@ -272,6 +342,7 @@ openapi.register(
                 "schema": {"$ref": "#/components/schemas/FeedbackStats"}}}}},
         }},
     },
-    schemas={"FeedbackSubmission": SUBMISSION, "FeedbackForm": _form_schema(SUBMISSION), "FeedbackStats": STATS,
+    schemas={"FeedbackSubmission": SUBMISSION, "FeedbackForm": _form_schema(SUBMISSION),
+             "FeedbackUpload": _upload_schema(SUBMISSION), "FeedbackStats": STATS,
              "ValidationError": VALIDATION_ERROR},
 )

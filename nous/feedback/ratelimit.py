@@ -5,6 +5,10 @@ counts the request in every window and returns each count with the seconds its w
 which is all the answer's X-RateLimit-* and Retry-After headers need. (Flask-Limiter spent three
 round trips on the same: count, then read the count and the expiry back for the headers.)
 
+The setting `feedback.upload_rate_limit` counts bytes the same way ("100000000/hour"): the same
+script adds the request's size to those windows, so a submission's count and its bytes cost one
+round trip together. A request over either is refused.
+
 With Redis unreachable the windows are counted in this process's memory for PAUSE_AFTER_FAILURE
 seconds before Redis is tried again: feedback is still accepted, and still limited.
 """
@@ -25,13 +29,15 @@ log = logging.getLogger("nous.feedback")
 PAUSE_AFTER_FAILURE = 5.0
 MEMORY_KEYS = 100_000  # above this many windows in memory, the expired ones are dropped
 
-# KEYS: one per limit; ARGV: each limit's window in seconds. Returns {count, ttl, count, ttl, …}.
+# KEYS: one per limit; ARGV: each limit's window in seconds, then what each key counts (1 for a
+# request, its size for bytes). Returns {count, ttl, count, ttl, …}.
 _HIT_LUA = """
 local out = {}
+local n_keys = #KEYS
 for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
+  local n = redis.call('INCRBY', key, ARGV[n_keys + i])
   local ttl = redis.call('TTL', key)
-  if n == 1 or ttl < 0 then
+  if n == tonumber(ARGV[n_keys + i]) or ttl < 0 then
     redis.call('EXPIRE', key, ARGV[i])
     ttl = tonumber(ARGV[i])
   end
@@ -64,7 +70,7 @@ class _Memory:
         self.lock = threading.Lock()
         self.windows: dict[str, tuple[float, int]] = {}
 
-    def hit(self, key: str, seconds: int) -> tuple[int, int]:
+    def hit(self, key: str, seconds: int, cost: int = 1) -> tuple[int, int]:
         now = time.monotonic()
         with self.lock:
             if len(self.windows) > MEMORY_KEYS:
@@ -72,8 +78,8 @@ class _Memory:
             end, n = self.windows.get(key, (0.0, 0))
             if end <= now:
                 end, n = now + seconds, 0
-            self.windows[key] = (end, n + 1)
-            return n + 1, max(1, round(end - now))
+            self.windows[key] = (end, n + cost)
+            return n + cost, max(1, round(end - now))
 
 
 class _State:
@@ -84,12 +90,15 @@ class _State:
         self.script = conn.register_script(_HIT_LUA)
         self.paused_until = 0.0
         self.memory = _Memory()
-        self.parsed: tuple[str, list[RateLimitItem]] = ("", [])
+        self.parsed: dict[str, list[RateLimitItem]] = {}
 
     def limits(self, raw: str) -> list[RateLimitItem]:
-        if self.parsed[0] != raw:
-            self.parsed = (raw, parse_many(raw))
-        return self.parsed[1]
+        items = self.parsed.get(raw)
+        if items is None:
+            if len(self.parsed) > 16:
+                self.parsed.clear()
+            items = self.parsed[raw] = parse_many(raw) if raw else []
+        return items
 
 
 def _state() -> _State:
@@ -100,26 +109,36 @@ def _state() -> _State:
     return state
 
 
-def hit(raw_limits: str, address: str) -> Verdict:
-    """Count one request from `address` against every limit in `raw_limits`."""
+def hit(raw_limits: str, address: str, *, raw_byte_limits: str = "", size: int = 0) -> Verdict:
+    """Count one request from `address` against every limit in `raw_limits` and, when `size` is given,
+    its `size` bytes against `raw_byte_limits`. The headers describe the request limits; a request over
+    a byte limit is refused all the same, with that window's Retry-After."""
     state = _state()
     items = state.limits(raw_limits)
-    if not items:
+    byte_items = state.limits(raw_byte_limits) if size > 0 and raw_byte_limits else []
+    if not items and not byte_items:
         return Verdict(True, 0, 0, 0)
     keys = [item.key_for("feedback", address) for item in items]  # LIMITER/feedback/<address>/2/1/hour
-    seconds = [item.get_expiry() for item in items]
+    keys += [item.key_for("feedback-bytes", address) for item in byte_items]
+    seconds = [item.get_expiry() for item in (*items, *byte_items)]
+    costs = [1] * len(items) + [size] * len(byte_items)
     results: list[tuple[int, int]] | None = None
     if time.monotonic() >= state.paused_until:
         try:
-            flat = state.script(keys=keys, args=seconds)
+            flat = state.script(keys=keys, args=[*seconds, *costs])
             results = [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
         except (redis.RedisError, OSError) as exc:
             state.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
             log.warning("feedback rate limit counted in memory: Redis unreachable",
                         extra={"error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})
     if results is None:
-        results = [state.memory.hit(k, s) for k, s in zip(keys, seconds, strict=True)]
-    allowed = all(n <= item.amount for (n, _), item in zip(results, items, strict=True))
+        results = [state.memory.hit(k, s, c) for k, s, c in zip(keys, seconds, costs, strict=True)]
+    counted, byte_counted = results[:len(items)], results[len(items):]
+    bytes_over = [ttl for (n, ttl), item in zip(byte_counted, byte_items, strict=True) if n > item.amount]
+    if not items:
+        return Verdict(not bytes_over, 0, 0, max([1, *bytes_over]))
+    allowed = all(n <= item.amount for (n, _), item in zip(counted, items, strict=True)) and not bytes_over
     # Report the limit closest to running out (the one that refused, when one did).
-    (n, ttl), item = min(zip(results, items, strict=True), key=lambda r: (r[1].amount - r[0][0], -r[0][1]))
-    return Verdict(allowed, item.amount, max(0, item.amount - n), max(1, ttl))
+    (n, ttl), item = min(zip(counted, items, strict=True), key=lambda r: (r[1].amount - r[0][0], -r[0][1]))
+    reset_in = max([ttl, *bytes_over]) if bytes_over else ttl
+    return Verdict(allowed, item.amount, max(0, item.amount - n), max(1, reset_in))

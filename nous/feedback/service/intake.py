@@ -7,18 +7,20 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+import redis
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous import inputs
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.feedback.models import CATEGORIES, Feedback
+from nous.feedback.models import CATEGORIES, Feedback, FeedbackAttachment
+from nous.feedback.service import attachments as files
 from nous.feedback.service.announce import announce_created, feedback_created, tell_viewers
 from nous.feedback.service.common import (
     APP_VERSION_MAX,
@@ -32,6 +34,7 @@ from nous.feedback.service.common import (
     VIEWPORT_PATTERN,
     ValidationFailed,
 )
+from nous.jobs import service as jobs
 from nous.settings import service as settings
 from nous.testers import service as testers
 from nous.text import clean_text, is_email
@@ -231,17 +234,33 @@ def _bot_reason(sub: Submission, min_submit_ms: int) -> str:
     return ""
 
 
-def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str = "") -> Outcome:
-    """Validate and store one submission. Bots (honeypot filled, sent faster than the setting
-    `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing.
+def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str = "",
+           uploads: Sequence[files.Upload] = ()) -> Outcome:
+    """Validate and store one submission, with its files (`uploads`). Bots (honeypot filled, sent faster
+    than the setting `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing.
 
-    The row is committed on a connection of its own (autocommit), whatever the caller's session
-    holds; then live viewers and the workflows hear of it."""
-    sub = validate(data, from_form=from_form)
-    reason = _bot_reason(sub, int(settings.get("feedback.min_submit_ms")))
-    if reason:
+    The fields and every file are checked before anything is written: one bad field or refused file
+    refuses the whole submission (ValidationFailed, a message per field or file). Without files the row
+    is committed on a connection of its own (autocommit), whatever the caller's session holds; with
+    files, the row and its files are one transaction. Then live viewers and the workflows hear of it;
+    with images, the workflows hear of it once their text is read (`read_attachment_text`)."""
+    errors: dict[str, str] = {}
+    sub: Submission | None = None
+    try:
+        sub = validate(data, from_form=from_form)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    reason = _bot_reason(sub, int(settings.get("feedback.min_submit_ms"))) if sub is not None else ""
+    if reason:  # before the files: a bot's are not worth decoding
         log.info("feedback dropped as a bot", extra={"reason": reason})
         return Outcome(id=secrets.randbelow(2**31 - 1) + 1, stored=False, reason=reason)
+    prepared: list[files.Prepared] = []
+    try:
+        prepared = files.prepare(uploads)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors or sub is None:
+        raise ValidationFailed(errors)
     now = utcnow()
     values = {"created_at": now, "updated_at": now, "rating": sub.rating, "message": sub.message,
               "feature": sub.feature, "category": sub.category, "status": "new", "email": sub.email,
@@ -252,18 +271,57 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
     # COMMIT around it, and skips the ORM's unit of work.
     by = "id" if sub.tester_id is not None else "email" if sub.email else ""
     params = {**values, "tester_ref": sub.tester_id if by == "id" else sub.email}
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
-        if tester_id is not None:
-            testers.touch_seen(tester_id, now, conn=conn)
+    if prepared:
+        with db.engine.begin() as conn:  # the row and its files stand or fall together
+            feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
+            conn.execute(FeedbackAttachment.__table__.insert(), files.rows_for(feedback_id, tester_id, prepared, now))
+            if tester_id is not None:
+                testers.touch_seen(tester_id, now, conn=conn)
+    else:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
+            if tester_id is not None:
+                testers.touch_seen(tester_id, now, conn=conn)
     if sub.tester_id is not None and tester_id is None:
         log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
     if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
-        tester_id = _link_new_tester(feedback_id, sub.email, now)
+        tester_id = _link_new_tester(feedback_id, sub.email, now, with_files=bool(prepared))
     tell_viewers("created", feedback_id, values)
+    images = any(p.kind == "image" for p in prepared)
+    if images and _queue_text_reading(feedback_id):
+        return Outcome(id=feedback_id, stored=True)  # the workflows hear of it when the text is read
     if feedback_created.receivers:
-        announce_created(Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict())
+        event = Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict()
+        event["attachments"] = files.for_event(feedback_id) if prepared else []
+        announce_created(event)
     return Outcome(id=feedback_id, stored=True)
+
+
+def _queue_text_reading(feedback_id: int) -> bool:
+    """Queue the job that reads the text in the feedback's images; False when it cannot be queued now
+    (Redis down): the feedback stands, and the hourly sweep queues it later."""
+    try:
+        jobs.enqueue("feedback.read_attachment_text", feedback_id)
+        return True
+    except (redis.RedisError, OSError, SQLAlchemyError) as exc:
+        db.session.rollback()
+        log.warning("text reading of attachments not queued; the sweep will queue it",
+                    extra={"feedback_id": feedback_id, "error": str(exc)[:200]})
+        return False
+
+
+def read_attachment_text(feedback_id: int) -> dict[str, int]:
+    """The background job's work: read the text in the feedback's images, then tell the workflows that
+    the feedback was created, with `feedback.attachments[*].text` (unless another job already did)."""
+    counts = files.read_text(feedback_id)
+    if sum(counts.values()) and not files.has_pending(feedback_id) and feedback_created.receivers:
+        row = db.session.get(Feedback, feedback_id)
+        if row is not None:
+            event = row.as_dict()
+            event["attachments"] = files.for_event(feedback_id)
+            db.session.rollback()
+            announce_created(event)
+    return counts
 
 
 _INSERT_COLUMNS = ("created_at", "updated_at", "rating", "message", "feature", "category", "status", "email",
@@ -286,13 +344,16 @@ def _insert_statement(by: str) -> Any:
     return stmt
 
 
-def _link_new_tester(feedback_id: int, email: str, now: datetime) -> uuid.UUID | None:
+def _link_new_tester(feedback_id: int, email: str, now: datetime, with_files: bool = False) -> uuid.UUID | None:
     """The feedback is stored; now the tester record for its new address and the link to it, in a
     transaction of their own. Should that fail, the feedback stays stored without the link (logged)."""
     table = Feedback.__table__
     try:
         tester_id = testers.tester_for_feedback(email)
         db.session.execute(table.update().where(table.c.id == feedback_id).values(tester_id=tester_id))
+        if with_files:  # removing the tester removes their files (see FeedbackAttachment)
+            db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.feedback_id == feedback_id)
+                               .values(tester_id=tester_id))
         testers.touch_seen(tester_id, now)
         db.session.commit()
         return tester_id
