@@ -114,7 +114,7 @@
         if (!(node.classList && node.classList.contains("ocr-label"))) text.appendChild(node.cloneNode(true));
       });
     }
-    dlg.querySelectorAll("[data-viewer=prev], [data-viewer=next]").forEach(function (b) { b.disabled = list.length < 2; });
+    dlg.querySelectorAll("[data-viewer=prev], [data-viewer=next]").forEach(function (b) { b.hidden = list.length < 2; });
   }
 
   function move(step) {

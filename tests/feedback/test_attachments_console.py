@@ -185,7 +185,7 @@ def test_list_and_panel_show_thumbnails_lazily(app, admin_client, with_files) ->
     page = admin_client.get(BASE)
     row = re.search(rb'<tr id="feedback-%d".*?</tr>' % fid, page.data, re.S).group(0)
     assert _thumb_ids(row) == [image_id] and b'loading="lazy"' in row
-    assert b'width="44" height="25"' in row  # 640 x 360 fitted into the box, so the row does not jump
+    assert b'width="56" height="32"' in row  # 640 x 360 fitted into the box, so the row does not jump
     assert b"sync.log" in row or b"sync.txt" in row  # the log as a named chip
     other = re.search(rb'<tr id="feedback-%d".*?</tr>' % plain, page.data, re.S).group(0)
     assert b"thumb" not in other
