@@ -12,13 +12,25 @@
  *           data-lang-button="Feedback"       any string overridden: data-lang-<name>, the names of STRINGS
  *                                             in kebab case (data-lang-category-bug, data-lang-failed-origin)
  *           data-trigger="#my-button"         optional: elements of the page that open the dialog
- *           data-accent="#4f46e5"></script>
+ *           data-accent="#4f46e5"
+ *           data-max-attachments="5"          images a tester may attach (0 turns attachments off)
+ *           data-image-max-side="1920"        longer images are scaled down in the browser before upload
+ *           data-image-quality="0.85"         JPEG quality of the uploaded images
+ *           data-capture="auto"></script>     "Capture this page": auto | tab | off (see below)
  *
  * Shadow DOM keeps its styles apart from the page, and the page's fonts, spacing and line heights out
  * (see CSS below). No inline script or style is needed from the host:
  * styles are a constructed stylesheet (adoptedStyleSheets), the DOM is built with createElement, so it
  * runs under a strict CSP (also with Trusted Types). Requests never carry cookies (credentials: "omit").
  * The page only has to allow this origin in script-src and connect-src.
+ *
+ * Attachments: images come from a file picker, the clipboard or a drop, are decoded with createImageBitmap
+ * and shown on canvases (never through <img>, which the page's img-src would govern), scaled down and edited
+ * there; only the edited canvas, exported as JPEG, is uploaded (multipart/form-data through XMLHttpRequest,
+ * for its upload progress). "Capture this page" first tries html-to-image (vendored in static/vendor/,
+ * loaded from this origin only when asked). It renders the page as an SVG <foreignObject> drawn through an
+ * image from a data: URL, so it needs the page's img-src to allow data:; under a strict policy the widget
+ * asks the browser to share the tab instead (getDisplayMedia) and takes one frame of it.
  */
 (function () {
   "use strict";
@@ -63,6 +75,37 @@
       failedOrigin: "Feedback can't be sent from this site.",
       tooMany: "You've sent a lot of feedback just now. Please try again in {minutes} min.",
       retry: "Try again",
+      attachments: "Screenshots (optional)",
+      attachCount: "{n}/{max}",
+      attachHint: "Choose images, paste or drop them here. You can black out private details before sending.",
+      attachAdd: "Add image",
+      attachCapture: "Capture this page",
+      attachCapturing: "Capturing…",
+      attachOpen: "Edit image {n}: {name}",
+      attachRemove: "Remove image {n}: {name}",
+      attachAdded: "{name} attached ({n} of {max}).",
+      attachRemoved: "{name} removed ({n} of {max}).",
+      attachTooMany: "You can attach up to {max} images.",
+      attachNotImage: "{name} can't be attached: only images can (PNG, JPEG, WebP or GIF).",
+      attachPasted: "Pasted image",
+      attachPage: "This page",
+      captureFailed: "This page could not be captured. Attach a screenshot instead.",
+      captureAgain: "Press “Capture this page” once more and choose this tab to share it.",
+      captureCancelled: "Nothing was captured.",
+      editorTitle: "Edit image {n}",
+      editorIntro: "Draw boxes over anything private. Black boxes are burnt into the image; the original never leaves this page.",
+      editorTool: "Box",
+      editorRedact: "Black out",
+      editorHighlight: "Highlight",
+      editorUndo: "Undo box",
+      editorDone: "Done",
+      editorCanvas: "Image {n}, {count} boxes drawn",
+      editorHelp: "Drag across the image to draw a box. Keyboard: Enter places a box, arrow keys move it, Shift with the arrow keys resizes it, Enter keeps it, Escape drops it.",
+      editorPlaced: "Box placed. Arrow keys move it, Shift with the arrow keys resizes it, Enter keeps it.",
+      editorAdded: "Box kept: {count} on this image.",
+      editorUndone: "Box removed: {count} on this image.",
+      uploading: "Uploading images…",
+      failedTooLarge: "The images are too large to send. Remove one or attach smaller ones.",
     },
     de: {
       button: "Feedback",
@@ -99,6 +142,37 @@
       failedOrigin: "Von dieser Seite aus kann kein Feedback gesendet werden.",
       tooMany: "Du hast gerade viel Feedback gesendet. Bitte versuche es in {minutes} Min. noch einmal.",
       retry: "Noch einmal versuchen",
+      attachments: "Screenshots (optional)",
+      attachCount: "{n}/{max}",
+      attachHint: "Bilder auswählen, einfügen oder hierher ziehen. Private Details kannst du vor dem Senden schwärzen.",
+      attachAdd: "Bild hinzufügen",
+      attachCapture: "Diese Seite aufnehmen",
+      attachCapturing: "Wird aufgenommen…",
+      attachOpen: "Bild {n} bearbeiten: {name}",
+      attachRemove: "Bild {n} entfernen: {name}",
+      attachAdded: "{name} angehängt ({n} von {max}).",
+      attachRemoved: "{name} entfernt ({n} von {max}).",
+      attachTooMany: "Du kannst bis zu {max} Bilder anhängen.",
+      attachNotImage: "{name} kann nicht angehängt werden: nur Bilder (PNG, JPEG, WebP oder GIF).",
+      attachPasted: "Eingefügtes Bild",
+      attachPage: "Diese Seite",
+      captureFailed: "Die Seite konnte nicht aufgenommen werden. Hänge stattdessen einen Screenshot an.",
+      captureAgain: "Drück noch einmal auf „Diese Seite aufnehmen“ und gib diesen Tab frei.",
+      captureCancelled: "Es wurde nichts aufgenommen.",
+      editorTitle: "Bild {n} bearbeiten",
+      editorIntro: "Zieh Rahmen über alles Private. Schwarze Rahmen werden ins Bild eingebrannt; das Original verlässt diese Seite nie.",
+      editorTool: "Rahmen",
+      editorRedact: "Schwärzen",
+      editorHighlight: "Hervorheben",
+      editorUndo: "Rahmen zurücknehmen",
+      editorDone: "Fertig",
+      editorCanvas: "Bild {n}, {count} Rahmen gezeichnet",
+      editorHelp: "Zieh über das Bild, um einen Rahmen zu zeichnen. Tastatur: Enter setzt einen Rahmen, Pfeiltasten verschieben ihn, Umschalt mit Pfeiltasten ändert die Größe, Enter behält ihn, Escape verwirft ihn.",
+      editorPlaced: "Rahmen gesetzt. Pfeiltasten verschieben ihn, Umschalt mit Pfeiltasten ändert die Größe, Enter behält ihn.",
+      editorAdded: "Rahmen behalten: {count} auf diesem Bild.",
+      editorUndone: "Rahmen entfernt: {count} auf diesem Bild.",
+      uploading: "Bilder werden hochgeladen…",
+      failedTooLarge: "Die Bilder sind zu groß zum Senden. Entferne eins oder hänge kleinere an.",
     },
   };
   var MESSAGE_MAX = 4000;
@@ -127,6 +201,15 @@
     ? trim(data.position) : "bottom-right";
   var features = trim(data.features).split(",").map(trim).filter(Boolean).slice(0, 50);
   var accent = /^#[0-9a-fA-F]{3,8}$/.test(trim(data.accent)) ? trim(data.accent) : "#4f46e5";
+  function setting(value, fallback, low, high) {
+    var x = parseFloat(trim(value));
+    return isFinite(x) && x >= low && x <= high ? x : fallback;
+  }
+  var MAX_ATTACHMENTS = Math.floor(setting(data.maxAttachments, 5, 0, 20));
+  var IMAGE_MAX_SIDE = Math.floor(setting(data.imageMaxSide, 1920, 240, 8192));
+  var IMAGE_QUALITY = setting(data.imageQuality, 0.85, 0.3, 1);
+  var CAPTURE = ["auto", "tab", "off"].indexOf(trim(data.capture)) >= 0 ? trim(data.capture) : "auto";
+  var CAPTURE_LIB = new URL("static/vendor/html-to-image-1.11.13.min.js", scriptUrl).href;
 
   var FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
   var CSS = [
@@ -167,7 +250,7 @@
     ".x:hover { background: rgba(0,0,0,.06); }",
     "fieldset { border: 0; margin: 0 0 10.5px; padding: 0; min-width: 0; }",
     "legend { padding: 0; }",
-    "legend, label.field-label { display: block; font-weight: 600; font-size: 14px; margin-bottom: 5px; color: var(--nf-ink); }",
+    "legend, .field-label { display: block; font-weight: 600; font-size: 14px; margin-bottom: 5px; color: var(--nf-ink); }",
     ".stars { display: flex; gap: 2.5px; }",
     "label.star { position: relative; cursor: pointer; font-size: 28px; line-height: 1; color: #cfd5df; padding: 1px 1.5px; border-radius: 6px; }",
     "label.star.on { color: #f59e0b; }",
@@ -196,13 +279,58 @@
     "  margin: 0 auto 11px; font-size: 25.5px; }",
     ".done h2:focus { outline: none; }",
     ".done p { color: var(--nf-ink-2); margin: 5.5px 0 17.5px; }",
+    // attachments: the section, its thumbnails and buttons
+    ".attach { border: 1px dashed transparent; border-radius: 11px; margin: 0 -6px 10.5px; padding: 4px 6px 6px; }",
+    ".attach.dropping { border-color: var(--nf-accent); background: rgba(79,70,229,.06); }",
+    ".attach-head { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; }",
+    ".attach-head .field-label { margin-bottom: 2px; }",
+    ".attach-count { color: var(--nf-ink-2); font-size: 13px; }",
+    ".thumbs { list-style: none; margin: 8px 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 8px; }",
+    ".thumbs:empty { display: none; }",
+    ".thumb { position: relative; width: 76px; }",
+    ".thumb-open { display: block; width: 76px; height: 56px; padding: 0; border: 1px solid var(--nf-line); border-radius: 8px;",
+    "  overflow: hidden; background: #f3f4f6; cursor: pointer; }",
+    ".thumb-open canvas { display: block; width: 100%; height: 100%; }",
+    ".thumb-open:hover { border-color: var(--nf-accent); }",
+    ".thumb-name { display: block; margin-top: 2px; font-size: 11.5px; line-height: 1.3; color: var(--nf-ink-2); overflow: hidden;",
+    "  text-overflow: ellipsis; white-space: nowrap; }",
+    ".thumb-remove { position: absolute; top: -7px; right: -7px; width: 24px; height: 24px; padding: 0; border-radius: 50%;",
+    "  border: 2px solid var(--nf-bg); background: #374151; color: #fff; font-size: 15px; line-height: 1; cursor: pointer;",
+    "  display: grid; place-items: center; }",
+    ".thumb-remove:hover { background: var(--nf-error); }",
+    ".attach-actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }",
+    ".btn.small { display: inline-flex; align-items: center; gap: 6px; font-size: 13.5px; padding: 6px 11px; border-radius: 8px; }",
+    ".btn.small svg { width: 16px; height: 16px; fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }",
+    ".btn.small[disabled] { cursor: not-allowed; }",
+    ".progress { margin: 0 0 10.5px; }",
+    ".progress-label { display: block; font-size: 13px; color: var(--nf-ink-2); margin-bottom: 3px; }",
+    "progress { display: block; width: 100%; height: 8px; border: 0; border-radius: 99px; overflow: hidden; background: #e5e7eb; appearance: none; }",
+    "progress::-webkit-progress-bar { background: #e5e7eb; } progress::-webkit-progress-value { background: var(--nf-accent); }",
+    "progress::-moz-progress-bar { background: var(--nf-accent); }",
+    // the editor: the panel widens while it is open
+    ".panel.wide { width: min(760px, calc(100vw - 24px)); }",
+    ".editor { padding: 16px 18.5px 17px; }",
+    ".editor h2:focus { outline: none; }",
+    ".tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 10px; }",
+    ".tool[aria-pressed=true] { background: var(--nf-ink); border-color: var(--nf-ink); color: var(--nf-bg); }",
+    ".tool .swatch { display: inline-block; width: 13px; height: 13px; border-radius: 3px; background: #000; border: 1px solid #9ca3af; }",
+    ".tool .swatch.hl { background: rgba(245,158,11,.35); border: 2px solid #f59e0b; }",
+    ".tools .spacer { flex: 1; }",
+    ".stage { display: grid; place-items: center; background: repeating-conic-gradient(#eef0f3 0 25%, #f8f9fb 0 50%) 0 0 / 16px 16px;",
+    "  border: 1px solid var(--nf-line); border-radius: 10px; padding: 8px; }",
+    ".stage canvas { display: block; max-width: 100%; max-height: calc(100vh - 330px); min-height: 60px; width: auto; height: auto;",
+    "  cursor: crosshair; touch-action: none; box-shadow: 0 1px 4px rgba(17,24,39,.18); }",
+    ".stage canvas:focus-visible { outline: 3px solid var(--nf-accent); outline-offset: 3px; }",
+    ":host(.nf-capturing) .panel, :host(.nf-capturing) .launcher { visibility: hidden !important; }",
+    ":host(.nf-capturing) .panel::backdrop { background: transparent; }",
     "[hidden] { display: none !important; }",
     "@media (max-width: 480px) { .panel { left: 8px !important; right: 8px !important; bottom: 8px !important; top: auto !important;",
     "  transform: none !important; width: calc(100vw - 16px); } }",
     "@media (prefers-color-scheme: dark) { :host { --nf-bg: #111827 !important; --nf-ink: #f3f4f6 !important;",
     "  --nf-ink-2: #c5cad3 !important; --nf-line: #374151 !important; }",
     "  .alert { background: #3b1212; color: #fca5a5; } .done .mark { background: #12301d; }",
-    "  label.star { color: #4b5563; } label.star.on { color: #f59e0b; } }",
+    "  label.star { color: #4b5563; } label.star.on { color: #f59e0b; } .thumb-open { background: #1f2937; }",
+    "  progress, progress::-webkit-progress-bar { background: #374151; } .stage { background: #1f2937; } }",
   ].join("\n");
 
   function el(tag, attrs, children) {
@@ -217,14 +345,20 @@
     return node;
   }
 
-  function icon() {
+  var ICONS = {
+    speech: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
+    image: "M4 4h16v16H4z M4 16l5-5 4 4 3-3 4 4 M15 8.5a.5.5 0 1 0 0 .01",
+    capture: "M3 8V5a2 2 0 0 1 2-2h3 M16 3h3a2 2 0 0 1 2 2v3 M21 16v3a2 2 0 0 1-2 2h-3 M8 21H5a2 2 0 0 1-2-2v-3 M8 9h8v6H8z",
+    undo: "M9 14L4 9l5-5 M4 9h11a5 5 0 0 1 0 10h-3",
+  };
+  function icon(name) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute("d", ICONS[name || "speech"]);
     svg.appendChild(path);
     return svg;
   }
@@ -292,6 +426,27 @@
   if (trim(data.email)) email.value = trim(data.email);
   var emailErr = el("p", { "class": "err", id: id("err-email") });
   var honeypot = el("input", { id: id("website"), name: "website", type: "text", tabindex: "-1", autocomplete: "off" });
+  // attachments (built even when turned off, then hidden: the code below needs no special cases)
+  var fileInput = el("input", { type: "file", multiple: true, accept: "image/png,image/jpeg,image/webp,image/gif", hidden: true,
+    tabindex: "-1", "aria-hidden": "true" });
+  var addBtn = el("button", { type: "button", "class": "btn small" }, [icon("image"), el("span", { text: t.attachAdd })]);
+  var captureLabel = el("span", { text: t.attachCapture });
+  var captureBtn = el("button", { type: "button", "class": "btn small", hidden: CAPTURE === "off" }, [icon("capture"), captureLabel]);
+  var thumbs = el("ul", { "class": "thumbs", "aria-labelledby": id("att-label") });
+  var attachCount = el("span", { "class": "attach-count", "aria-hidden": "true" });
+  var attachErr = el("p", { "class": "err", id: id("err-attachments"), role: "alert" });
+  var attachStatus = el("p", { "class": "sr", role: "status", "aria-live": "polite" });
+  var attachBox = el("div", { "class": "attach", role: "group", "aria-labelledby": id("att-label"),
+    "aria-describedby": id("att-hint") + " " + id("err-attachments"), hidden: MAX_ATTACHMENTS === 0 }, [
+    el("div", { "class": "attach-head" }, [el("span", { "class": "field-label", id: id("att-label"), text: t.attachments }), attachCount]),
+    el("div", { "class": "hint", id: id("att-hint"), text: t.attachHint }),
+    thumbs,
+    el("div", { "class": "attach-actions" }, [addBtn, captureBtn]),
+    fileInput, attachErr, attachStatus,
+  ]);
+  var progress = el("progress", { max: "100", value: "0", "aria-labelledby": id("progress-label") });
+  var progressBox = el("div", { "class": "progress", hidden: true }, [
+    el("span", { "class": "progress-label", id: id("progress-label"), text: t.uploading }), progress]);
   var alertBox = el("div", { "class": "alert", role: "alert" });
   var statusBox = el("div", { "class": "status", role: "status", "aria-live": "polite" });
   var cancelBtn = el("button", { type: "button", "class": "btn", text: t.cancel });
@@ -308,7 +463,9 @@
     el("div", { "class": "field" }, [el("label", { "for": id("message"), "class": "field-label", text: t.message }), message, counter, messageErr]),
     el("div", { "class": "field" }, [el("label", { "for": id("email"), "class": "field-label", text: t.email }), email,
       el("div", { "class": "hint", id: id("email-hint"), text: t.emailHint }), emailErr]),
+    attachBox,
     el("div", { "class": "hp", "aria-hidden": "true" }, [el("label", { "for": id("website"), text: "Website" }), honeypot]),
+    progressBox,
     alertBox,
     el("div", { "class": "actions" }, [statusBox, cancelBtn, submitBtn]),
   ]);
@@ -317,7 +474,29 @@
   var doneAgain = el("button", { type: "button", "class": "btn", text: t.another });
   var done = el("div", { "class": "done", hidden: true }, [el("div", { "class": "mark", "aria-hidden": "true", text: "✓" }), doneTitle,
     el("p", { text: t.thanksDetail }), el("div", { "class": "actions" }, [doneAgain, doneClose])]);
+  // the editor: shown instead of the form while the tester draws boxes on one image
+  var editorTitle = el("h2", { tabindex: "-1", id: id("editor-title") });
+  var redactBtn = el("button", { type: "button", "class": "btn small tool", "aria-pressed": "true" }, [
+    el("span", { "class": "swatch", "aria-hidden": "true" }), el("span", { text: t.editorRedact })]);
+  var highlightBtn = el("button", { type: "button", "class": "btn small tool", "aria-pressed": "false" }, [
+    el("span", { "class": "swatch hl", "aria-hidden": "true" }), el("span", { text: t.editorHighlight })]);
+  var undoBtn = el("button", { type: "button", "class": "btn small", disabled: true }, [icon("undo"), el("span", { text: t.editorUndo })]);
+  var editorCanvas = el("canvas", { tabindex: "0", role: "application", "aria-roledescription": "image editor",
+    "aria-describedby": id("editor-help") });
+  var editorStatus = el("p", { "class": "sr", role: "status", "aria-live": "polite" });
+  var editorDone = el("button", { type: "button", "class": "btn primary", text: t.editorDone });
+  var editor = el("div", { "class": "editor", hidden: true, role: "group", "aria-labelledby": id("editor-title") }, [
+    el("div", { "class": "head" }, [editorTitle]),
+    el("p", { "class": "intro", text: t.editorIntro }),
+    el("div", { "class": "tools", role: "toolbar", "aria-label": t.editorTool }, [redactBtn, highlightBtn,
+      el("span", { "class": "spacer" }), undoBtn]),
+    el("div", { "class": "stage" }, [editorCanvas]),
+    el("p", { "class": "hint", id: id("editor-help"), text: t.editorHelp }),
+    editorStatus,
+    el("div", { "class": "actions" }, [editorDone]),
+  ]);
   dialog.appendChild(form);
+  dialog.appendChild(editor);
   dialog.appendChild(done);
   root.appendChild(launcher);
   root.appendChild(dialog);
@@ -361,11 +540,12 @@
   }
 
   function focusables() {
-    var view = done.hidden ? form : done;
+    var view = !editor.hidden ? editor : done.hidden ? form : done;
     return Array.prototype.filter.call(
       view.querySelectorAll("button, select, textarea, input, [tabindex]:not([tabindex='-1'])"),
       function (node) {
         if (node.disabled || node.closest(".hp") || node.getAttribute("tabindex") === "-1") return false;
+        if (node.closest("[hidden]")) return false;
         if (node.type === "radio" && !node.checked && (rating() || node.value !== "1")) return false;  // one stop per radio group
         return true;
       });
@@ -387,6 +567,7 @@
 
   function close() {
     if (!isOpen()) return;
+    closeEditor(false);
     if (nativeDialog) dialog.close(); else dialog.removeAttribute("open");
     launcher.setAttribute("aria-expanded", "false");
     var target = returnFocus && returnFocus.isConnected ? returnFocus : launcher;
@@ -395,6 +576,8 @@
 
   function reset() {
     form.reset();
+    clearAttachments();
+    closeEditor(false);
     if (trim(data.email)) email.value = trim(data.email);
     if (feature && features.indexOf(trim(data.feature)) >= 0) feature.value = trim(data.feature);
     paintStars(0);
@@ -411,11 +594,18 @@
   doneClose.addEventListener("click", close);
   doneAgain.addEventListener("click", function () { reset(); openedAt = Date.now(); stars[0].input.focus(); });
   if (nativeDialog) {
-    dialog.addEventListener("cancel", function (evt) { evt.preventDefault(); close(); });  // Esc
+    dialog.addEventListener("cancel", function (evt) {  // Esc: leaves the editor first, then the dialog
+      evt.preventDefault();
+      if (!editor.hidden) closeEditor(true); else close();
+    });
     dialog.addEventListener("click", function (evt) { if (evt.target === dialog) close(); });  // backdrop
   }
   dialog.addEventListener("keydown", function (evt) {
-    if (evt.key === "Escape") { evt.preventDefault(); close(); return; }
+    if (evt.key === "Escape") {
+      evt.preventDefault();
+      if (!editor.hidden) closeEditor(true); else close();
+      return;
+    }
     if (evt.key !== "Tab") return;
     var items = focusables();  // keep Tab inside the dialog while it is open
     if (!items.length) return;
@@ -423,6 +613,463 @@
     var i = items.indexOf(current);
     if (evt.shiftKey && (i <= 0)) { evt.preventDefault(); items[items.length - 1].focus(); }
     else if (!evt.shiftKey && (i === items.length - 1 || i === -1)) { evt.preventDefault(); items[0].focus(); }
+  });
+
+  // --- attachments ----------------------------------------------------------------------------
+  // Each item keeps its working image (already scaled to IMAGE_MAX_SIDE) and the boxes drawn on it, in
+  // the working image's pixels. Only exportAttachments() output leaves the page: the image with its boxes
+  // burnt in, as JPEG.
+  var items = [];
+  var nextItem = 1;
+
+  function canvasOf(width, height) {
+    var c = document.createElement("canvas");
+    c.width = Math.max(1, Math.round(width));
+    c.height = Math.max(1, Math.round(height));
+    return c;
+  }
+
+  function scaled(source, width, height) {  // the source drawn no larger than IMAGE_MAX_SIDE on its longer side
+    var ratio = Math.min(1, IMAGE_MAX_SIDE / Math.max(width, height));
+    var c = canvasOf(width * ratio, height * ratio);
+    var ctx = c.getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, 0, 0, c.width, c.height);
+    return c;
+  }
+
+  function drawBox(ctx, box, pending) {
+    var w = Math.max(ctx.canvas.width, ctx.canvas.height);
+    ctx.save();
+    if (box.kind === "redact") {
+      ctx.fillStyle = "#000";
+      ctx.fillRect(box.x, box.y, box.w, box.h);
+    } else {
+      ctx.fillStyle = "rgba(245,158,11,0.18)";
+      ctx.fillRect(box.x, box.y, box.w, box.h);
+      ctx.lineWidth = Math.max(3, w / 320);
+      ctx.strokeStyle = "#f59e0b";
+      ctx.strokeRect(box.x, box.y, box.w, box.h);
+    }
+    if (pending) {  // the box being drawn or placed: a dashed outline that shows on dark and light
+      ctx.lineWidth = Math.max(2, w / 480);
+      ctx.setLineDash([ctx.lineWidth * 4, ctx.lineWidth * 3]);
+      ctx.strokeStyle = "#fff";
+      ctx.strokeRect(box.x, box.y, box.w, box.h);
+      ctx.lineDashOffset = ctx.lineWidth * 3.5;
+      ctx.strokeStyle = accent;
+      ctx.strokeRect(box.x, box.y, box.w, box.h);
+    }
+    ctx.restore();
+  }
+
+  function render(item, target, pendingBox) {  // the image with its boxes, fitted to target (cover for thumbnails)
+    var ctx = target.getContext("2d");
+    var img = item.image;
+    if (target.width === img.width && target.height === img.height) {
+      ctx.drawImage(img, 0, 0);
+      item.boxes.forEach(function (b) { drawBox(ctx, b, false); });
+      if (pendingBox) drawBox(ctx, pendingBox, true);
+      return target;
+    }
+    var flat = render(item, canvasOf(img.width, img.height), null);
+    var ratio = Math.max(target.width / img.width, target.height / img.height);
+    var w = img.width * ratio, h = img.height * ratio;
+    ctx.clearRect(0, 0, target.width, target.height);
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(flat, (target.width - w) / 2, (target.height - h) / 2, w, h);
+    return target;
+  }
+
+  function exportAttachments() {
+    return Promise.all(items.map(function (item, i) {
+      return new Promise(function (resolve) {
+        render(item, canvasOf(item.image.width, item.image.height), null).toBlob(function (blob) {
+          resolve({ blob: blob, filename: item.filename });
+        }, "image/jpeg", IMAGE_QUALITY);
+      });
+    }));
+  }
+
+  function fileName(name, n) {  // what the server is told: the given name as .jpg (what is sent is JPEG)
+    var base = String(name || "").replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[^\w.\- ]+/g, "_").replace(/^[\s._]+/, "").slice(0, 80);
+    return (base || "image-" + n) + ".jpg";
+  }
+
+  function updateAttachments() {
+    thumbs.textContent = "";
+    items.forEach(function (item, i) {
+      var n = i + 1;
+      var thumb = canvasOf(152, 112);
+      thumb.setAttribute("aria-hidden", "true");
+      render(item, thumb, null);
+      var openBtn = el("button", { type: "button", "class": "thumb-open", "aria-label": fmt(t.attachOpen, { n: n, name: item.name }) }, [thumb]);
+      var removeBtn = el("button", { type: "button", "class": "thumb-remove", "aria-label": fmt(t.attachRemove, { n: n, name: item.name }) },
+        [el("span", { "aria-hidden": "true", text: "×" })]);
+      openBtn.addEventListener("click", function () { openEditor(item); });
+      removeBtn.addEventListener("click", function () { removeItem(item); });
+      item.openBtn = openBtn;
+      thumbs.appendChild(el("li", { "class": "thumb" }, [openBtn,
+        el("span", { "class": "thumb-name", "aria-hidden": "true", text: item.name }), removeBtn]));
+    });
+    attachCount.textContent = fmt(t.attachCount, { n: items.length, max: MAX_ATTACHMENTS });
+    var full = items.length >= MAX_ATTACHMENTS;
+    addBtn.disabled = full;
+    captureBtn.disabled = full;
+  }
+
+  function clearAttachments() {
+    items = [];
+    setError(attachErr, null, "");
+    attachStatus.textContent = "";
+    updateAttachments();
+  }
+
+  function addImage(source, width, height, name) {
+    if (items.length >= MAX_ATTACHMENTS) { setError(attachErr, null, fmt(t.attachTooMany, { max: MAX_ATTACHMENTS })); return null; }
+    var n = nextItem++;
+    var item = { image: scaled(source, width, height), boxes: [], name: name, filename: fileName(name, n) };
+    items.push(item);
+    updateAttachments();
+    attachStatus.textContent = fmt(t.attachAdded, { name: name, n: items.length, max: MAX_ATTACHMENTS });
+    return item;
+  }
+
+  function removeItem(item) {
+    var i = items.indexOf(item);
+    if (i < 0) return;
+    items.splice(i, 1);
+    updateAttachments();
+    setError(attachErr, null, "");
+    attachStatus.textContent = fmt(t.attachRemoved, { name: item.name, n: items.length, max: MAX_ATTACHMENTS });
+    var next = thumbs.querySelectorAll(".thumb-remove")[Math.min(i, items.length - 1)];
+    (next || addBtn).focus();  // focus stays in the list, or goes to the button that adds one
+  }
+
+  // Files from the picker, the clipboard or a drop. The browser decodes them (createImageBitmap): whatever
+  // it cannot decode as an image is not attached, whatever its name or declared type.
+  function addFiles(list) {
+    var files = Array.prototype.slice.call(list || []);
+    if (!files.length) return Promise.resolve();
+    setError(attachErr, null, "");
+    return files.reduce(function (chain, file) {
+      return chain.then(function () {
+        if (items.length >= MAX_ATTACHMENTS) { setError(attachErr, null, fmt(t.attachTooMany, { max: MAX_ATTACHMENTS })); return; }
+        var name = file.name && !/^image\.(png|jpe?g|gif|webp)$/i.test(file.name) ? file.name : t.attachPasted;
+        return (window.createImageBitmap ? createImageBitmap(file) : Promise.reject(new Error("no decoder"))).then(function (bitmap) {
+          addImage(bitmap, bitmap.width, bitmap.height, name);
+          if (bitmap.close) bitmap.close();
+        }, function () {
+          setError(attachErr, null, fmt(t.attachNotImage, { name: file.name || t.attachPasted }));
+        });
+      });
+    }, Promise.resolve());
+  }
+
+  function filesIn(transfer) {
+    if (!transfer) return [];
+    if (transfer.files && transfer.files.length) return Array.prototype.slice.call(transfer.files);
+    return Array.prototype.filter.call(transfer.items || [], function (it) { return it.kind === "file"; })
+      .map(function (it) { return it.getAsFile(); }).filter(Boolean);
+  }
+  function carriesFiles(transfer) {
+    return !!transfer && Array.prototype.indexOf.call(transfer.types || [], "Files") >= 0;
+  }
+
+  addBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    addFiles(fileInput.files).then(function () { fileInput.value = ""; });
+  });
+  dialog.addEventListener("paste", function (evt) {
+    if (!MAX_ATTACHMENTS || !form.isConnected || form.hidden) return;
+    var files = filesIn(evt.clipboardData).filter(function (f) { return /^image\//.test(f.type) || !f.type; });
+    if (!files.length) return;
+    var types = Array.prototype.slice.call(evt.clipboardData.types || []);
+    if (types.indexOf("text/plain") < 0) evt.preventDefault();  // an image alone: nothing to paste as text
+    addFiles(files);
+  });
+  dialog.addEventListener("dragover", function (evt) {
+    if (!MAX_ATTACHMENTS || !carriesFiles(evt.dataTransfer)) return;
+    evt.preventDefault();
+    evt.dataTransfer.dropEffect = "copy";
+    attachBox.classList.add("dropping");
+  });
+  dialog.addEventListener("dragleave", function (evt) {
+    if (!evt.relatedTarget || !dialog.contains(evt.relatedTarget)) attachBox.classList.remove("dropping");
+  });
+  dialog.addEventListener("drop", function (evt) {
+    attachBox.classList.remove("dropping");
+    if (!MAX_ATTACHMENTS || !carriesFiles(evt.dataTransfer)) return;
+    evt.preventDefault();
+    addFiles(filesIn(evt.dataTransfer));
+  });
+
+  // --- capture this page ------------------------------------------------------------------------
+  var capturing = false;
+  var domCaptureBlocked = CAPTURE === "tab";
+  var ttPolicy = null;
+
+  function setCapturing(on) {
+    capturing = on;
+    captureLabel.textContent = on ? t.attachCapturing : t.attachCapture;
+    captureBtn.setAttribute("aria-busy", on ? "true" : "false");
+    updateAttachments();
+  }
+
+  function hideWidget(on) { host.classList.toggle("nf-capturing", on); }
+
+  function afterPaint(ms) {  // two frames and a moment, so what is captured no longer shows the widget
+    return new Promise(function (resolve) {
+      requestAnimationFrame(function () { requestAnimationFrame(function () { setTimeout(resolve, ms); }); });
+    });
+  }
+
+  // Can this page draw an image from a data: URL? html-to-image needs it; a page whose img-src leaves
+  // data: out cannot be captured that way (the browser reports the blocked probe on its console).
+  function dataImagesAllowed() {
+    return new Promise(function (resolve) {
+      var probe = new Image();
+      probe.onload = function () { resolve(true); };
+      probe.onerror = function () { resolve(false); };
+      probe.src = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
+    });
+  }
+
+  function scriptUrlFor(url) {  // pages that require Trusted Types get the one URL this widget loads, through its policy
+    if (!window.trustedTypes || !window.trustedTypes.createPolicy) return url;
+    if (!ttPolicy) {
+      ttPolicy = window.trustedTypes.createPolicy("nous-feedback", { createScriptURL: function (u) {
+        if (u !== CAPTURE_LIB) throw new TypeError("The feedback widget loads no other script");
+        return u;
+      } });
+    }
+    return ttPolicy.createScriptURL(url);
+  }
+
+  var captureLib = null;
+  function loadCaptureLib() {  // html-to-image, from this widget's origin, once, without leaving a global behind
+    if (captureLib) return Promise.resolve(captureLib);
+    return new Promise(function (resolve, reject) {
+      var before = window.htmlToImage;
+      var tag = document.createElement("script");
+      tag.src = scriptUrlFor(CAPTURE_LIB);
+      tag.async = true;
+      tag.onload = function () {
+        captureLib = window.htmlToImage && window.htmlToImage !== before ? window.htmlToImage : null;
+        if (before === undefined) { try { delete window.htmlToImage; } catch (e) { window.htmlToImage = undefined; } }
+        else window.htmlToImage = before;
+        tag.remove();
+        if (captureLib) resolve(captureLib); else reject(new Error("html-to-image did not load"));
+      };
+      tag.onerror = function () { tag.remove(); reject(new Error("html-to-image could not be loaded")); };
+      (document.head || document.documentElement).appendChild(tag);
+    });
+  }
+
+  function captureDom() {  // the visible part of the page, rendered from its DOM, without the widget
+    return dataImagesAllowed().then(function (allowed) {
+      if (!allowed) throw new Error("img-src does not allow data:");
+      return loadCaptureLib();
+    }).then(function (lib) {
+      var page = document.body;
+      var box = page.getBoundingClientRect();
+      var bg = getComputedStyle(document.documentElement).backgroundColor;
+      if (!bg || bg === "rgba(0, 0, 0, 0)" || bg === "transparent") bg = getComputedStyle(page).backgroundColor;
+      if (!bg || bg === "rgba(0, 0, 0, 0)" || bg === "transparent") bg = "#fff";
+      return lib.toCanvas(page, { pixelRatio: 1, backgroundColor: bg, filter: function (node) { return node !== host; } })
+        .then(function (full) {
+          var sx = Math.max(0, -box.left), sy = Math.max(0, -box.top);
+          var w = Math.min(window.innerWidth, full.width - sx), h = Math.min(window.innerHeight, full.height - sy);
+          if (w < 1 || h < 1) throw new Error("nothing to capture");
+          var view = canvasOf(w, h);
+          view.getContext("2d").drawImage(full, sx, sy, w, h, 0, 0, w, h);
+          return view;
+        });
+    });
+  }
+
+  function captureTab() {  // one frame of this tab, shared by the tester through the browser's own prompt
+    var media = navigator.mediaDevices;
+    if (!media || !media.getDisplayMedia) return Promise.reject(new Error("getDisplayMedia is not available"));
+    return media.getDisplayMedia({ video: { displaySurface: "browser" }, audio: false, preferCurrentTab: true,
+      selfBrowserSurface: "include", surfaceSwitching: "exclude", monitorTypeSurfaces: "exclude" }).then(function (stream) {
+      var track = stream.getVideoTracks()[0];
+      hideWidget(true);
+      return afterPaint(250).then(function () {
+        if (window.ImageCapture) return new window.ImageCapture(track).grabFrame();
+        var video = document.createElement("video");  // no ImageCapture: a frame from a video element
+        video.muted = true;
+        video.srcObject = stream;
+        return video.play().then(function () { return video; });
+      }).then(function (frame) {
+        var w = frame.videoWidth || frame.width, h = frame.videoHeight || frame.height;
+        var c = canvasOf(w, h);
+        c.getContext("2d").drawImage(frame, 0, 0, w, h);
+        if (frame.close) frame.close();
+        return c;
+      }).finally(function () {
+        stream.getTracks().forEach(function (tr) { tr.stop(); });
+        hideWidget(false);
+      });
+    });
+  }
+
+  captureBtn.addEventListener("click", function () {
+    if (capturing || items.length >= MAX_ATTACHMENTS) return;
+    setError(attachErr, null, "");
+    setCapturing(true);
+    var attempt = domCaptureBlocked ? captureTab() : captureDom().catch(function () {
+      domCaptureBlocked = true;  // the page's policy (or a failure) rules it out: the tab from now on
+      return captureTab();
+    });
+    attempt.then(function (canvas) {
+      setCapturing(false);
+      var item = addImage(canvas, canvas.width, canvas.height, t.attachPage);
+      if (item) openEditor(item); else captureBtn.focus();
+    }, function (err) {
+      setCapturing(false);
+      var name = err && err.name;
+      if (name === "NotAllowedError" || name === "AbortError") attachStatus.textContent = t.captureCancelled;
+      else if (name === "InvalidStateError") setError(attachErr, null, t.captureAgain);  // the click's activation ran out
+      else setError(attachErr, null, t.captureFailed);
+      captureBtn.focus();
+    });
+  });
+
+  updateAttachments();
+
+  // --- the editor -------------------------------------------------------------------------------
+  var editing = null;
+  var tool = "redact";
+  var pending = null;  // the box being drawn (pointer) or placed (keyboard)
+  var dragFrom = null;
+
+  function paintEditor() {
+    if (editing) render(editing, editorCanvas, pending);
+  }
+  function describeEditor() {
+    var n = items.indexOf(editing) + 1;
+    editorCanvas.setAttribute("aria-label", fmt(t.editorCanvas, { n: n, count: editing.boxes.length }));
+    undoBtn.disabled = !editing.boxes.length;
+  }
+
+  function openEditor(item) {
+    editing = item;
+    pending = null;
+    editorCanvas.width = item.image.width;
+    editorCanvas.height = item.image.height;
+    editorTitle.textContent = fmt(t.editorTitle, { n: items.indexOf(item) + 1 });
+    editorStatus.textContent = "";
+    describeEditor();
+    paintEditor();
+    form.hidden = true;
+    editor.hidden = false;
+    dialog.classList.add("wide");
+    dialog.setAttribute("aria-labelledby", id("editor-title"));
+    editorCanvas.focus();
+  }
+
+  function closeEditor(focusBack) {
+    if (editor.hidden) return;
+    var item = editing;
+    editing = null;
+    pending = null;
+    editor.hidden = true;
+    form.hidden = false;
+    dialog.classList.remove("wide");
+    dialog.setAttribute("aria-labelledby", id("title"));
+    updateAttachments();  // the thumbnail shows the boxes now
+    if (focusBack) (item && item.openBtn && item.openBtn.isConnected ? item.openBtn : addBtn).focus();
+  }
+
+  function chooseTool(kind) {
+    tool = kind;
+    redactBtn.setAttribute("aria-pressed", String(kind === "redact"));
+    highlightBtn.setAttribute("aria-pressed", String(kind === "highlight"));
+    if (pending) { pending.kind = kind; paintEditor(); }
+  }
+  redactBtn.addEventListener("click", function () { chooseTool("redact"); });
+  highlightBtn.addEventListener("click", function () { chooseTool("highlight"); });
+  undoBtn.addEventListener("click", function () {
+    if (!editing || !editing.boxes.length) return;
+    editing.boxes.pop();
+    paintEditor();
+    describeEditor();
+    editorStatus.textContent = fmt(t.editorUndone, { count: editing.boxes.length });
+    if (undoBtn.disabled) editorCanvas.focus();
+  });
+  editorDone.addEventListener("click", function () { closeEditor(true); });
+
+  function keep(box) {
+    var b = { kind: box.kind, x: Math.round(box.x), y: Math.round(box.y), w: Math.round(box.w), h: Math.round(box.h) };
+    pending = null;
+    if (b.w < 2 || b.h < 2) { paintEditor(); return; }
+    editing.boxes.push(b);
+    paintEditor();
+    describeEditor();
+    editorStatus.textContent = fmt(t.editorAdded, { count: editing.boxes.length });
+  }
+
+  function pointAt(evt) {  // the pointer in the image's own pixels
+    var r = editorCanvas.getBoundingClientRect();
+    return {
+      x: Math.max(0, Math.min(editorCanvas.width, (evt.clientX - r.left) * editorCanvas.width / r.width)),
+      y: Math.max(0, Math.min(editorCanvas.height, (evt.clientY - r.top) * editorCanvas.height / r.height)),
+    };
+  }
+  editorCanvas.addEventListener("pointerdown", function (evt) {
+    if (!editing || evt.button !== 0) return;
+    evt.preventDefault();
+    editorCanvas.focus();
+    editorCanvas.setPointerCapture(evt.pointerId);
+    dragFrom = pointAt(evt);
+    pending = { kind: tool, x: dragFrom.x, y: dragFrom.y, w: 0, h: 0 };
+  });
+  editorCanvas.addEventListener("pointermove", function (evt) {
+    if (!dragFrom) return;
+    var p = pointAt(evt);
+    pending = { kind: tool, x: Math.min(p.x, dragFrom.x), y: Math.min(p.y, dragFrom.y),
+      w: Math.abs(p.x - dragFrom.x), h: Math.abs(p.y - dragFrom.y) };
+    paintEditor();
+  });
+  function endDrag() {
+    if (!dragFrom) return;
+    dragFrom = null;
+    if (pending) keep(pending);
+  }
+  editorCanvas.addEventListener("pointerup", endDrag);
+  editorCanvas.addEventListener("pointercancel", function () { dragFrom = null; pending = null; paintEditor(); });
+
+  editorCanvas.addEventListener("keydown", function (evt) {
+    if (!editing) return;
+    var W = editorCanvas.width, H = editorCanvas.height;
+    var step = Math.max(2, Math.round(Math.max(W, H) / 60));
+    var moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if ((evt.key === "Enter" || evt.key === " ") && !pending) {
+      evt.preventDefault();
+      pending = { kind: tool, x: W * 0.375, y: H * 0.375, w: W * 0.25, h: H * 0.25 };
+      editorStatus.textContent = t.editorPlaced;
+    } else if ((evt.key === "Enter" || evt.key === " ") && pending) {
+      evt.preventDefault();
+      keep(pending);
+      return;
+    } else if (evt.key === "Escape" && pending) {
+      evt.preventDefault();
+      evt.stopPropagation();  // drops the box; the editor stays open
+      pending = null;
+    } else if (moves[evt.key] && pending) {
+      evt.preventDefault();
+      var d = moves[evt.key];
+      if (evt.shiftKey) {
+        pending.w = Math.max(step, Math.min(W - pending.x, pending.w + d[0] * step));
+        pending.h = Math.max(step, Math.min(H - pending.y, pending.h + d[1] * step));
+      } else {
+        pending.x = Math.max(0, Math.min(W - pending.w, pending.x + d[0] * step));
+        pending.y = Math.max(0, Math.min(H - pending.h, pending.y + d[1] * step));
+      }
+    } else return;
+    paintEditor();
   });
 
   function validate() {
@@ -451,20 +1098,52 @@
     return body;
   }
 
-  function post(body) {
+  function post(body, files) {
+    if (files && files.length) return postMultipart(body, files);
     return fetch(endpoint, {
       method: "POST", mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "strict-origin-when-cross-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body),
     });
   }
 
-  function sendWithRetry(body) {  // one retry, after a pause, when the network or a gateway failed
-    return post(body).then(function (resp) {
+  // A fetch-like answer from XMLHttpRequest: fetch has no upload progress.
+  function postMultipart(body, files) {
+    return new Promise(function (resolve, reject) {
+      var formData = new FormData();
+      Object.keys(body).forEach(function (k) { formData.append(k, String(body[k])); });
+      files.forEach(function (f) { formData.append("attachments", f.blob, f.filename); });
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", endpoint);
+      xhr.withCredentials = false;
+      xhr.setRequestHeader("Accept", "application/json");
+      showProgress(0);
+      xhr.upload.addEventListener("progress", function (evt) { if (evt.lengthComputable) showProgress(evt.loaded / evt.total); });
+      xhr.upload.addEventListener("load", function () { showProgress(1); });
+      xhr.addEventListener("load", function () {
+        resolve({
+          status: xhr.status,
+          headers: { get: function (name) { return xhr.getResponseHeader(name); } },
+          json: function () { return new Promise(function (ok) { ok(JSON.parse(xhr.responseText)); }); },
+        });
+      });
+      xhr.addEventListener("error", function () { reject(new TypeError("network error")); });
+      xhr.addEventListener("timeout", function () { reject(new TypeError("timed out")); });
+      xhr.send(formData);
+    });
+  }
+
+  function showProgress(fraction) {
+    progressBox.hidden = false;
+    progress.value = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
+  }
+
+  function sendWithRetry(body, files) {  // one retry, after a pause, when the network or a gateway failed
+    return post(body, files).then(function (resp) {
       if ([502, 503, 504].indexOf(resp.status) >= 0) throw { retryable: true, resp: resp };
       return resp;
     }).catch(function (err) {
       if (err && err.resp === undefined && !(err instanceof TypeError)) throw err;
-      return new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAY_MS); }).then(function () { return post(body); });
+      return new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAY_MS); }).then(function () { return post(body, files); });
     });
   }
 
@@ -473,7 +1152,7 @@
     var map = { rating: [ratingErr, null, stars[0].input], category: [categoryErr, category, category],
       message: [messageErr, message, message], email: [emailErr, email, email] };
     Object.keys(errors || {}).forEach(function (field) {
-      var target = map[field];
+      var target = map[field] || (/^attachments/.test(field) ? [attachErr, null, addBtn] : null);
       if (target) { setError(target[0], target[1], errors[field]); firstBad = firstBad || target[2]; }
     });
     alertBox.textContent = t.errorsSummary + (firstBad ? "" : " (" + Object.keys(errors || {}).join(", ") + ")");
@@ -482,6 +1161,7 @@
 
   function finish(ok) {
     sending = false;
+    progressBox.hidden = true;
     submitBtn.disabled = false;
     submitBtn.textContent = ok ? t.submit : t.retry;
     statusBox.textContent = "";
@@ -495,7 +1175,8 @@
     submitBtn.textContent = t.sending;
     statusBox.textContent = t.sending;
     alertBox.textContent = "";
-    sendWithRetry(payload()).then(function (resp) {
+    var body = payload();
+    exportAttachments().then(function (files) { return sendWithRetry(body, files); }).then(function (resp) {
       if (resp.status === 201) {
         finish(true);
         form.hidden = true;
@@ -509,7 +1190,8 @@
         else if (resp.status === 429) {
           var wait = parseInt(resp.headers.get("Retry-After") || "60", 10);
           alertBox.textContent = fmt(t.tooMany, { minutes: Math.max(1, Math.ceil((isNaN(wait) ? 60 : wait) / 60)) });
-        } else if (resp.status === 403) {  // this site is not allowed: trying again will not help
+        } else if (resp.status === 413) alertBox.textContent = t.failedTooLarge;
+        else if (resp.status === 403) {  // this site is not allowed: trying again will not help
           alertBox.textContent = t.failedOrigin;
           submitBtn.textContent = t.submit;
         }
