@@ -173,6 +173,10 @@ def test_keyboard_user_sends_feedback_and_it_reaches_the_console(app, page, cons
     page.keyboard.type("o'brien+beta@example.com")  # apostrophe and plus: a valid address
     time.sleep(0.3)  # a person takes longer than feedback.min_submit_ms
     page.keyboard.press("Tab")
+    assert _focused(page) == "button:Add image"  # screenshots: tests/feedback/test_widget_attachments_browser.py
+    page.keyboard.press("Tab")
+    assert _focused(page) == "button:Capture this page"
+    page.keyboard.press("Tab")
     assert _focused(page) == "button:Cancel"
     page.keyboard.press("Tab")
     assert _focused(page) == "button:Send"
