@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from nous.audit.models import AuditEvent
-from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback import service as feedback
 from nous.feedback.models import FeedbackAttachment
@@ -37,16 +36,13 @@ def png(width: int = 640, height: int = 360, text: str = "") -> bytes:
     return out.getvalue()
 
 
-def submit_with(app: Any, files: list[tuple[str, bytes]], **fields: Any) -> int:
-    """Feedback stored with files, checked and re-encoded by the attachments service."""
-    data: dict[str, Any] = {"rating": 2, "message": "The export button crashes", "category": "bug", **fields}
-    with app.app_context():
-        prepared = feedback.attachments.prepare([feedback.attachments.Upload(n, body) for n, body in files])
-        fid = feedback.submit(data).id
-        rows = feedback.attachments.rows_for(fid, None, prepared, utcnow())
-        db.session.execute(insert(FeedbackAttachment), rows)
-        db.session.commit()
-        return fid
+def submit_with(client: Any, files: list[tuple[str, bytes]], **fields: Any) -> int:
+    """Feedback sent with files through the public API, as the widget sends it (multipart)."""
+    data: dict[str, Any] = {"rating": "2", "message": "The export button crashes", "category": "bug", **fields}
+    data["attachments"] = [(io.BytesIO(body), name) for name, body in files]
+    resp = client.post("/api/feedback", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return resp.get_json()["id"]
 
 
 def attachment_ids(app: Any, feedback_id: int) -> list[int]:
@@ -62,7 +58,7 @@ def stored_bytes(app: Any, attachment_id: int) -> bytes:
 @pytest.fixture
 def with_files(app: Any, client: Any) -> tuple[int, int, int]:
     """A feedback with an image and a log file: (feedback id, image id, log id)."""
-    fid = submit_with(app, [("screen shot.png", png()), ("sync.log", LOG)])
+    fid = submit_with(client, [("screen shot.png", png()), ("sync.log", LOG)])
     image_id, log_id = attachment_ids(app, fid)
     return fid, image_id, log_id
 
@@ -199,7 +195,7 @@ def test_list_and_panel_show_thumbnails_lazily(app, admin_client, with_files) ->
 
 def test_the_list_reads_thumbnails_in_one_query_without_blobs(app, admin_client, client) -> None:
     for i in range(3):
-        submit_with(app, [(f"s{i}.png", png(200, 100))], message=f"with a file {i}")
+        submit_with(client, [(f"s{i}.png", png(200, 100))], message=f"with a file {i}")
     statements: list[str] = []
     from sqlalchemy import event
 

@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import insert
 
-from nous.clock import utcnow
-from nous.extensions import db
 from nous.feedback import service as feedback
-from nous.feedback.models import FeedbackAttachment
 from tests.conftest import ADMIN_EMAIL
+from tests.jobs.helpers import run_jobs_here
 from tests.support.live import served_in_chromium
 
 pytest.importorskip("playwright.sync_api")
@@ -55,7 +52,7 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-def _seed(app: Any) -> tuple[int, list[int]]:
+def _seed(app: Any, client: Any) -> tuple[int, list[int]]:
     """A few feedback rows, the newest with two screenshots and a log, its images' text read by Tesseract."""
     from nous.feedback import demo
 
@@ -64,18 +61,20 @@ def _seed(app: Any) -> tuple[int, list[int]]:
              ("sync.log", b"10:00:01 ERROR sync failed: E1234\n10:00:02 retrying in 5 s\n")]
     with app.app_context():
         demo.seed(actor=ADMIN_EMAIL, testers=3, feedback=6, days=3, seed_value=3)
-        prepared = feedback.attachments.prepare([feedback.attachments.Upload(n, body) for n, body in files])
-        fid = feedback.submit({"rating": 2, "category": "bug", "feature": "calendar", "email": "ada@example.com",
-                               "message": "Saving an event fails with an error; screenshots attached."}).id
-        db.session.execute(insert(FeedbackAttachment), feedback.attachments.rows_for(fid, None, prepared, utcnow()))
-        db.session.commit()
-        feedback.attachments.read_text(fid)  # what the background job does, with the real Tesseract
+    resp = client.post("/api/feedback", content_type="multipart/form-data", data={
+        "rating": "2", "category": "bug", "feature": "calendar", "email": "ada@example.com",
+        "message": "Saving an event fails with an error; screenshots attached.",
+        "attachments": [(io.BytesIO(body), name) for name, body in files]})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    fid = resp.get_json()["id"]
+    with app.app_context():
+        run_jobs_here()  # the queued job reads the images' text with the real Tesseract
         return fid, [a.id for a in feedback.attachments.for_feedback(fid)]
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
-def test_lightbox_text_keyboard_and_delete(app, shots) -> None:
-    fid, (first, second, log) = _seed(app)
+def test_lightbox_text_keyboard_and_delete(app, client, shots) -> None:
+    fid, (first, second, log) = _seed(app, client)
     from nous.admin.service import create_login_link
 
     with app.app_context():
