@@ -22,6 +22,10 @@ class OcrError(RuntimeError):
     """Tesseract ran but could not read the image (or took too long)."""
 
 
+class OcrTimeout(OcrError):
+    """Tesseract took longer than allowed (worth another try later)."""
+
+
 class OcrUnavailable(OcrError):
     """There is no `tesseract` command on this machine."""
 
@@ -53,16 +57,16 @@ def available() -> Availability:
     return Availability(True, first[0] if first else path)
 
 
-def read_file(path: Path, lang: str = "eng", timeout: int = TIMEOUT) -> str:
-    """The text Tesseract reads in the image file at `path`."""
-    exe = binary()
+def read_file(path: Path, lang: str = "eng", timeout: int = TIMEOUT, exe: str | None = None) -> str:
+    """The text Tesseract reads in the image file at `path` (`exe`: the command, found on PATH by default)."""
+    exe = exe or binary()
     if exe is None:
         raise OcrUnavailable(UNAVAILABLE)
     try:
         done = subprocess.run([exe, str(path), "stdout", "-l", lang], capture_output=True, timeout=timeout,
                               check=False)
     except subprocess.TimeoutExpired:
-        raise OcrError(f"Tesseract took longer than {timeout} s") from None
+        raise OcrTimeout(f"Tesseract took longer than {timeout} s") from None
     except OSError as exc:
         raise OcrUnavailable(f"{UNAVAILABLE}: {exc}") from None
     if done.returncode != 0:

@@ -8,6 +8,7 @@ import redis
 import requests
 from flask import current_app
 
+from nous import ocr
 from nous.admin import oidc
 from nous.extensions import db, get_redis
 from nous.health import service as health
@@ -26,6 +27,13 @@ def _oidc_status() -> dict[str, Any]:
     if issuer is None:
         return {"name": "Sign-in provider", "status": "fail", "detail": f"{url} answered {resp.status_code}"}
     return {"name": "Sign-in provider", "status": "pass", "detail": f"issuer {issuer}"}
+
+
+def _ocr_status() -> dict[str, Any]:
+    """Whether this web process can read text in images (the workers run the same check when they read)."""
+    found = ocr.available()
+    return {"name": "Text recognition (Tesseract)", "status": "pass" if found.available else "warn",
+            "detail": found.detail if found.available else f"{ocr.UNAVAILABLE}: {found.detail}"}
 
 
 def _redis_detail() -> str:
@@ -62,6 +70,7 @@ def integrations() -> list[dict[str, Any]]:
                    or f"{current_app.config['EMAIL_HOST']}:{current_app.config['EMAIL_PORT']}"
                       f" · {smtp['observedValue']} ms"},
         _oidc_status(),
+        _ocr_status(),
     ]
     for name, results in checks.items():
         if name.startswith("probe:"):

@@ -48,6 +48,7 @@ MAX_PIXELS = 40_000_000  # an 8K screenshot is 33 Mpx; decoded RGBA at this size
 MAX_SIDE = 20_000
 THUMBNAIL_SIDE = 320
 CHUNK = 64 * 1024
+EVENT_TEXT_MAX = 8000  # characters of each file's text in a workflow's input (which holds 64 000 in all)
 PENDING_AFTER = timedelta(minutes=15)  # OCR still pending after this: its job was lost, the sweep queues it again
 UNAVAILABLE_NOTE = ocr.UNAVAILABLE
 
@@ -386,8 +387,15 @@ def thumbnail_bytes(attachment_id: int) -> bytes | None:
 
 
 def for_event(feedback_id: int) -> list[dict[str, Any]]:
-    """The files of a feedback as the workflows see them: `feedback.attachments[*]` (no bytes)."""
-    return [a.as_dict() for a in for_feedback(feedback_id)]
+    """The files of a feedback as the workflows see them: `feedback.attachments[*]` (no bytes). Each text
+    is cut to EVENT_TEXT_MAX characters (`text_truncated` says so): a run's input is kept small."""
+    out = []
+    for a in for_feedback(feedback_id):
+        item = a.as_dict()
+        item["text_truncated"] = len(item["text"]) > EVENT_TEXT_MAX
+        item["text"] = item["text"][:EVENT_TEXT_MAX]
+        out.append(item)
+    return out
 
 
 # --- deleting -----------------------------------------------------------------------------------

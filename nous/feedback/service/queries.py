@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 
 from nous import inputs
 from nous.clock import aware
 from nous.extensions import cache, db
-from nous.feedback.models import CATEGORIES, STATUSES, Feedback, FeedbackReply, FeedbackTag
+from nous.feedback.models import CATEGORIES, STATUSES, Feedback, FeedbackAttachment, FeedbackReply, FeedbackTag
 from nous.feedback.service.common import (
     CHARTS_CACHE_SECONDS,
     EMAIL_MAX,
@@ -121,7 +121,11 @@ def _apply(stmt: Any, f: Filter) -> Any:
     if f.until:
         stmt = stmt.where(Feedback.created_at < day_start(f.until) + timedelta(days=1))
     if f.q:
-        stmt = stmt.where(Feedback.message.ilike(_like(f.q), escape="\\"))
+        # The message, or the text of one of its files (read from an image, or a log's own): each has its
+        # trigram index on PostgreSQL, and the files' matches are one subquery.
+        pattern = _like(f.q)
+        in_files = select(FeedbackAttachment.feedback_id).where(FeedbackAttachment.text.ilike(pattern, escape="\\"))
+        stmt = stmt.where(or_(Feedback.message.ilike(pattern, escape="\\"), Feedback.id.in_(in_files)))
     if f.tag:
         # Driven from the tag's own (tag, created_at, feedback_id) index: see _sort_key().
         stmt = stmt.join(FeedbackTag, FeedbackTag.feedback_id == Feedback.id).where(FeedbackTag.tag == f.tag)

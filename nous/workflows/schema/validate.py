@@ -24,7 +24,8 @@ MAX_BACKOFF = 86_400
 # Events a workflow can listen to, with the data each brings (its keys become names in expressions).
 EVENTS: dict[str, str] = {
     "feedback.created": "new feedback was stored; data: feedback {id, rating, message, feature, category, "
-                        "status, email, tester_id, page_url, app_version, tags, …}",
+                        "status, email, tester_id, page_url, app_version, tags, attachments [{id, filename, "
+                        "kind, text, text_status, …}], …}",
     "tester.joined": "a tester accepted an invite; data: tester {id, email, role, …}",
     "flag.changed": "a feature flag was changed; data: flag {key, enabled, …}, actor",
 }

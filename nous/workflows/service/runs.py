@@ -12,6 +12,7 @@ from sqlalchemy import select
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
+from nous.feedback import service as feedback
 from nous.feedback.models import Feedback
 from nous.workflows import engine
 from nous.workflows.models import PENDING, QUEUED, Workflow, WorkflowRun, WorkflowStepRun
@@ -26,7 +27,7 @@ MAX_INPUT = 64_000  # characters of JSON in a run's input
 EXAMPLE_EVENT_DATA: dict[str, dict[str, Any]] = {
     "feedback.created": {"feedback": {"id": 1, "rating": 1, "message": "The app crashes on start since 2.4.1 (E1234)",
                                       "feature": "calendar", "category": "bug", "status": "new",
-                                      "email": "tester@example.com", "tags": []}},
+                                      "email": "tester@example.com", "tags": [], "attachments": []}},
     "tester.joined": {"tester": {"id": "…", "email": "tester@example.com", "role": "TESTER"}},
     "flag.changed": {"flag": {"key": "new-onboarding", "enabled": True}, "actor": "admin@example.com"},
 }
@@ -153,5 +154,6 @@ def sample_event_data(event: str | None) -> tuple[dict[str, Any], str]:
     if event == "feedback.created":
         row = db.session.scalar(select(Feedback).order_by(Feedback.id.desc()).limit(1))
         if row is not None:
-            return engine.json_safe({"feedback": row.as_dict()}), f"the newest feedback (#{row.id})"
+            data = {**row.as_dict(), "attachments": feedback.attachments.for_event(row.id)}
+            return engine.json_safe({"feedback": data}), f"the newest feedback (#{row.id})"
     return EXAMPLE_EVENT_DATA.get(event or "", {}), "an example" if event in EXAMPLE_EVENT_DATA else ""
