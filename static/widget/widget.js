@@ -99,7 +99,8 @@
       editorHighlight: "Highlight",
       editorUndo: "Undo box",
       editorDone: "Done",
-      editorCanvas: "Image {n}, {count} boxes drawn",
+      editorCanvas: "Image {n}, boxes drawn: {count}",
+      editorRole: "image editor",
       editorHelp: "Drag across the image to draw a box. Keyboard: Enter places a box, arrow keys move it, Shift with the arrow keys resizes it, Enter keeps it, Escape drops it.",
       editorPlaced: "Box placed. Arrow keys move it, Shift with the arrow keys resizes it, Enter keeps it.",
       editorAdded: "Box kept: {count} on this image.",
@@ -166,7 +167,8 @@
       editorHighlight: "Hervorheben",
       editorUndo: "Rahmen zurücknehmen",
       editorDone: "Fertig",
-      editorCanvas: "Bild {n}, {count} Rahmen gezeichnet",
+      editorCanvas: "Bild {n}, gezeichnete Rahmen: {count}",
+      editorRole: "Bildeditor",
       editorHelp: "Zieh über das Bild, um einen Rahmen zu zeichnen. Tastatur: Enter setzt einen Rahmen, Pfeiltasten verschieben ihn, Umschalt mit Pfeiltasten ändert die Größe, Enter behält ihn, Escape verwirft ihn.",
       editorPlaced: "Rahmen gesetzt. Pfeiltasten verschieben ihn, Umschalt mit Pfeiltasten ändert die Größe, Enter behält ihn.",
       editorAdded: "Rahmen behalten: {count} auf diesem Bild.",
@@ -481,7 +483,7 @@
   var highlightBtn = el("button", { type: "button", "class": "btn small tool", "aria-pressed": "false" }, [
     el("span", { "class": "swatch hl", "aria-hidden": "true" }), el("span", { text: t.editorHighlight })]);
   var undoBtn = el("button", { type: "button", "class": "btn small", disabled: true }, [icon("undo"), el("span", { text: t.editorUndo })]);
-  var editorCanvas = el("canvas", { tabindex: "0", role: "application", "aria-roledescription": "image editor",
+  var editorCanvas = el("canvas", { tabindex: "0", role: "application", "aria-roledescription": t.editorRole,
     "aria-describedby": id("editor-help") });
   var editorStatus = el("p", { "class": "sr", role: "status", "aria-live": "polite" });
   var editorDone = el("button", { type: "button", "class": "btn primary", text: t.editorDone });

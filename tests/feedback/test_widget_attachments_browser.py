@@ -175,10 +175,10 @@ def test_paste_drop_capture_black_out_and_send(app, browser, site, console) -> N
 
     # The page's img-src leaves out data:, so html-to-image cannot draw it: the widget shares the tab instead.
     page.get_by_role("button", name="Capture this page").click()
-    canvas = page.get_by_role("application", name="Image 3, 0 boxes drawn")
+    canvas = page.get_by_role("application", name="Image 3, boxes drawn: 0")
     canvas.wait_for()
     page.get_by_role("heading", name="Edit image 3").wait_for()
-    assert _focused(page) == "canvas:Image 3, 0 boxes drawn"
+    assert _focused(page) == "canvas:Image 3, boxes drawn: 0"
     assert page.get_by_role("button", name="Black out").get_attribute("aria-pressed") == "true"
     size = page.evaluate("(() => { const c = document.querySelector('nous-feedback').shadowRoot"
                          ".querySelector('.stage canvas'); return [c.width, c.height]; })()")
@@ -192,7 +192,7 @@ def test_paste_drop_capture_black_out_and_send(app, browser, site, console) -> N
     page.mouse.move(shown["x"] + shown["width"] * 0.3, shown["y"] + shown["height"] * 0.15, steps=5)
     page.mouse.move(shown["x"] + shown["width"] * 0.4, shown["y"] + shown["height"] * 0.2, steps=5)
     page.mouse.up()
-    page.get_by_role("application", name="Image 3, 1 boxes drawn").wait_for()
+    page.get_by_role("application", name="Image 3, boxes drawn: 1").wait_for()
     box = (round(2 * scale), round(2 * scale),
            round(shown["width"] * 0.4 * scale), round(shown["height"] * 0.2 * scale))
     page.get_by_role("button", name="Done").click()
@@ -251,19 +251,19 @@ def test_keyboard_attaches_edits_and_removes(app, browser, site, console) -> Non
 
     page.get_by_role("button", name="Edit image 1: calendar.png").focus()
     page.keyboard.press("Enter")
-    assert _focused(page) == "canvas:Image 1, 0 boxes drawn"
+    assert _focused(page) == "canvas:Image 1, boxes drawn: 0"
     page.keyboard.press("Enter")  # a box in the middle, a quarter of each side
     for _ in range(3):
         page.keyboard.press("ArrowLeft")  # moved left, 10 px a step (600 / 60)
     page.keyboard.press("Shift+ArrowDown")  # 10 px taller
     page.keyboard.press("Escape")  # drops that box; the editor stays
     assert page.get_by_role("heading", name="Edit image 1").is_visible()
-    assert _focused(page) == "canvas:Image 1, 0 boxes drawn"
+    assert _focused(page) == "canvas:Image 1, boxes drawn: 0"
     page.keyboard.press("Enter")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("Shift+ArrowDown")
     page.keyboard.press("Enter")  # kept: x 215..365, y 150..260
-    assert _focused(page) == "canvas:Image 1, 1 boxes drawn"
+    assert _focused(page) == "canvas:Image 1, boxes drawn: 1"
     assert page.get_by_role("status").filter(has_text="Box kept: 1 on this image.").count() == 1
     page.keyboard.press("Shift+Tab")
     assert _focused(page) == "button:Undo box"
@@ -304,7 +304,7 @@ def test_a_page_that_allows_data_images_is_drawn_from_its_dom(app, browser, cons
         page.evaluate("() => { navigator.mediaDevices.getDisplayMedia = () => Promise.reject(new Error('no')); }")
         _fill(page)
         page.get_by_role("button", name="Capture this page").click()
-        page.get_by_role("application", name="Image 1, 0 boxes drawn").wait_for()
+        page.get_by_role("application", name="Image 1, boxes drawn: 0").wait_for()
         assert scripts == [url + "/static/vendor/html-to-image-1.11.13.min.js"]
         assert page.evaluate("typeof window.htmlToImage") == "undefined"  # no global left on the host page
         dark = page.evaluate("""() => {
@@ -342,7 +342,7 @@ def test_axe_finds_nothing_on_the_widget_with_thumbnails_and_editor(app, browser
         page.get_by_role("button", name="Remove image 2: chart.png").wait_for()
         assert _axe(page, url) == []
         page.get_by_role("button", name="Edit image 1: Pasted image").click()
-        page.get_by_role("application", name="Image 1, 0 boxes drawn").wait_for()
+        page.get_by_role("application", name="Image 1, boxes drawn: 0").wait_for()
         assert _axe(page, url) == []
         assert [p for p in page.problems if "axe" not in p] == []
         page.context.close()
