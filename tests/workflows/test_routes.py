@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from nous import humanize
 from nous.audit.models import AuditEvent
 from nous.extensions import db
 from nous.feedback.models import Feedback
@@ -84,6 +85,17 @@ def test_pages_render(admin_client, ctx):
         resp = admin_client.get(path)
         assert resp.status_code == 200, path
         assert "<html" in resp.get_data(as_text=True), path  # a fragment URL is also a full page
+
+
+def test_a_cron_trigger_reads_in_words_as_on_the_jobs_pages(admin_client, ctx):
+    """The list and the workflow's page say when it runs with the jobs' cron-in-words, the expression beside."""
+    wf = service.create(DOC.replace("trigger: manual", 'trigger: {cron: "15 2 * * 1"}'), ADMIN, enabled=False)
+    words = humanize.cron_words("15 2 * * 1")
+    assert words.startswith("At 02:15")
+    for path in ("/admin/workflows/", f"/admin/workflows/{wf.id}"):
+        text = admin_client.get(path).get_data(as_text=True)
+        assert f"on schedule: a{words[1:]} <code>15 2 * * 1</code>" in text, path
+        assert "cron 15 2 * * 1" not in text, path
 
 
 def test_validate_as_you_type_lists_problems_with_lines_or_the_steps(admin_client, ctx):
