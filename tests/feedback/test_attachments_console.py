@@ -161,6 +161,7 @@ def test_delete_is_audited_and_removes_the_file(app, admin_client, with_files) -
         assert admin_client.get(url).status_code == 404
     page = admin_client.get(f"{BASE}/{fid}")
     assert b"Deleted screen shot.png." in page.data and f"attachment-{image_id}".encode() not in page.data
+    assert f"Deleted a file of feedback #{fid} (screen shot.png)" in page.get_data(as_text=True)  # its history
     assert admin_client.post(f"{BASE}/attachments/{image_id}/delete").status_code == 404
 
 

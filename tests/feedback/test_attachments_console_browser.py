@@ -17,6 +17,7 @@ from nous.feedback import service as feedback
 from tests.conftest import ADMIN_EMAIL
 from tests.jobs.helpers import run_jobs_here
 from tests.support.live import served_in_chromium
+from tests.test_console_a11y_browser import _axe, _blocking
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
@@ -53,7 +54,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 def _seed(app: Any, client: Any) -> tuple[int, list[int]]:
-    """A few feedback rows, the newest with two screenshots and a log, its images' text read by Tesseract."""
+    """A few feedback rows, the newest with two screenshots and a log (their text not read yet)."""
     from nous.feedback import demo
 
     files = [("calendar-error.png", screenshot(SENTENCE)),
@@ -68,7 +69,6 @@ def _seed(app: Any, client: Any) -> tuple[int, list[int]]:
     assert resp.status_code == 201, resp.get_data(as_text=True)
     fid = resp.get_json()["id"]
     with app.app_context():
-        run_jobs_here()  # the queued job reads the images' text with the real Tesseract
         return fid, [a.id for a in feedback.attachments.for_feedback(fid)]
 
 
@@ -104,11 +104,18 @@ def test_lightbox_text_keyboard_and_delete(app, client, shots) -> None:
         page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=panel_thumb.element_handle())
         page.screenshot(path=str(shots / "dashboard-latest-feedback.png"), full_page=True)
 
-        # the detail page: the text read beside the image, then the lightbox
+        # the detail page says the text is being read, and shows it once the job has read it, without a reload
         page.goto(f"{base}{BASE}/{fid}")
         card = page.locator(f"#attachment-{first}")
-        expect(card).to_contain_text("Sync failed while saving")
+        expect(card).to_contain_text("Reading the text…")
+        loaded_at = page.evaluate("performance.timeOrigin")
+        with app.app_context():
+            run_jobs_here()  # the queued job reads the images' text with the real Tesseract
+        expect(card).to_contain_text("Sync failed while saving", timeout=10_000)
+        assert page.evaluate("performance.timeOrigin") == loaded_at
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.screenshot(path=str(shots / "feedback-detail-attachments.png"), full_page=True)
+        assert not _blocking(_axe(page, base))
         opener = card.get_by_role("link", name="View calendar-error.png (1 of 3)")
         opener.focus()
         page.keyboard.press("Enter")
@@ -118,6 +125,7 @@ def test_lightbox_text_keyboard_and_delete(app, client, shots) -> None:
         expect(dialog.locator("#viewer-text")).to_contain_text("Sync failed while saving")
         page.wait_for_function("() => document.getElementById('viewer-image').naturalWidth > 0")
         page.screenshot(path=str(shots / "feedback-lightbox.png"))
+        assert not _blocking(_axe(page, base))
 
         page.keyboard.press("ArrowRight")
         expect(page.get_by_role("dialog", name="settings.png")).to_be_visible()
