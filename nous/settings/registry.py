@@ -73,6 +73,13 @@ def _origins(raw: Any) -> list[str]:
     return out
 
 
+def _name(raw: Any) -> str:
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text or len(text) > 100:
+        raise ValueError("expected a name of 1 to 100 characters")
+    return text
+
+
 def _rate(raw: Any) -> str:
     text = str(raw).strip()
     try:
@@ -221,6 +228,8 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
        "Admin API calls allowed per token, such as 1200/minute."),
     _n("flags.stale_days", 30, int, 1, 3650, "Flags go stale after",
        "Flags unchanged for this many days are marked stale (kill switches never).", "days"),
+    _d("flags.environment", "production", _name, "text", "Environment of in-process flags",
+       "The flag environment NOUS's own code evaluates in when it names none, such as production."),
     _n("jobs.history_retention_days", 30, int, 1, 3650, "Keep finished jobs",
        "Days finished jobs stay in the history.", "days"),
     _d("workflows.http_allowed_hosts", [], _hosts, "hosts", "Hosts workflows may call",
