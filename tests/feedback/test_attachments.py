@@ -1,0 +1,295 @@
+"""Files sent with feedback: what is accepted and how it is stored (re-encoded), what is refused (whole
+submission, nothing left behind), reading them back in chunks, deleting them, and the retention sweep."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zlib
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import delete, func, select, update
+
+from nous.audit import service as audit
+from nous.clock import utcnow
+from nous.extensions import db
+from nous.feedback import service as feedback
+from nous.feedback.models import Feedback, FeedbackAttachment
+from nous.testers import service as testers
+from tests.feedback.helpers import GOOD, set_setting
+from tests.feedback.helpers import count as _count
+
+API = "/api/feedback"
+
+
+# --- files made in the test ---------------------------------------------------------------------
+
+def png(size: tuple[int, int] = (64, 48), colour: tuple[int, ...] = (200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_with_gps() -> bytes:
+    """A JPEG whose EXIF holds a GPS position (and a camera make) next to the pixels."""
+    image = Image.new("RGB", (80, 60), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 29.0)  # GPSLatitudeRef, GPSLatitude
+    gps[3], gps[4] = "E", (2.0, 17.0, 40.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+def png_bomb(side: int = 30_000) -> bytes:
+    """A valid PNG header and compressed data of a side×side 1-bit image: a few kB that would decode to
+    hundreds of megapixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = side.to_bytes(4, "big") * 2 + bytes([1, 0, 0, 0, 0])
+    row = b"\x00" + b"\x00" * ((side + 7) // 8)
+    idat = zlib.compress(row * 2000, 9)  # the start of the rows is enough to be a believable file
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def data_url(data: bytes, kind: str = "image/png") -> str:
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def multipart(files: list[tuple[bytes, str]], **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {k: str(v) for k, v in {**GOOD, **fields}.items()}
+    body["attachments"] = [(io.BytesIO(data), name) for data, name in files]
+    return {"data": body, "content_type": "multipart/form-data"}
+
+
+def stored(app) -> list[tuple[FeedbackAttachment, bytes]]:
+    with app.app_context():
+        found = list(db.session.scalars(select(FeedbackAttachment).order_by(FeedbackAttachment.id)))
+        out = [(a, bytes(feedback.attachments.data_of(a.id) or b"")) for a in found]
+        db.session.expunge_all()
+        return out
+
+
+@pytest.fixture(autouse=True)
+def _limits(app, unlimited) -> None:
+    """Uploads out of the byte rate limit's way (a test of it sets its own)."""
+    set_setting(app, "feedback.upload_rate_limit", "1000000000/hour")
+
+
+# --- accepted, and stored re-encoded ------------------------------------------------------------
+
+def test_multipart_and_json_both_store_their_files(app, client) -> None:
+    first = client.post(API, **multipart([(png(), "shot.png"), (b"2026-12-06 ERROR boom\n", "app.log")]))
+    assert first.status_code == 201, first.get_json()
+    second = client.post(API, json={**GOOD, "attachments": [{"filename": "b.png", "data": data_url(png((30, 20)))}]})
+    assert second.status_code == 201, second.get_json()
+    files = stored(app)
+    assert [(a.feedback_id, a.filename, a.kind, a.content_type) for a, _ in files] == [
+        (first.get_json()["id"], "shot.png", "image", "image/png"),
+        (first.get_json()["id"], "app.txt", "text", "text/plain; charset=utf-8"),
+        (second.get_json()["id"], "b.png", "image", "image/png")]
+    shot, log, small = files
+    assert (shot[0].width, shot[0].height, small[0].width, small[0].height) == (64, 48, 30, 20)
+    assert shot[0].sha256 == hashlib.sha256(shot[1]).hexdigest() and shot[0].size == len(shot[1])
+    assert log[1] == b"2026-12-06 ERROR boom\n" and log[0].text_status == "done" and "ERROR boom" in log[0].text
+    with app.app_context():
+        thumb = feedback.attachments.thumbnail_bytes(shot[0].id)
+    assert Image.open(io.BytesIO(thumb)).format == "WEBP"
+
+
+def test_a_jpeg_is_stored_without_its_exif_and_gps(app, client) -> None:
+    original = jpeg_with_gps()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # the test file does carry GPS
+    resp = client.post(API, **multipart([(original, "holiday.jpg")]))
+    assert resp.status_code == 201, resp.get_json()
+    [(row, data)] = stored(app)
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "JPEG" and row.content_type == "image/jpeg"
+    assert not image.getexif() and b"SpyCam" not in data and b"Exif" not in data
+    assert image.size == (80, 60)
+
+
+def test_a_png_with_html_appended_is_stored_re_encoded_without_it(app, client) -> None:
+    hostile = png() + b"<html><script>alert(document.cookie)</script></html>"
+    resp = client.post(API, **multipart([(hostile, "shot.png")]))
+    assert resp.status_code == 201
+    [(_row, data)] = stored(app)
+    assert b"<script" not in data and data.endswith(b"IEND\xaeB`\x82")
+    assert Image.open(io.BytesIO(data)).getpixel((5, 5)) == (200, 30, 30)
+
+
+def test_a_gif_keeps_its_first_frame_as_png(app, client) -> None:
+    frames = [Image.new("P", (20, 20), i) for i in (1, 2)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
+    resp = client.post(API, **multipart([(out.getvalue(), "anim.gif")]))
+    assert resp.status_code == 201
+    [(row, data)] = stored(app)
+    assert (row.filename, row.content_type, Image.open(io.BytesIO(data)).format) == ("anim.png", "image/png", "PNG")
+
+
+def test_file_names_are_sanitised(app, client) -> None:
+    resp = client.post(API, **multipart([(png(), "../../etc/pass wd\x00<b>.exe")]))
+    assert resp.status_code == 201
+    [(row, _)] = stored(app)
+    assert row.filename == "pass wd_b.png"
+
+
+# --- refused, whole, with the reason ------------------------------------------------------------
+
+REFUSED = [
+    ("bomb.png", png_bomb(), "pixels"),
+    ("page.png", b"<!doctype html><html><body><script>alert(1)</script></body></html>", "named .png"),
+    ("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+     "named .png"),
+    ("notes.txt", b"<svg onload=alert(1)>", "markup"),
+    ("broken.png", png()[:40], "not a valid PNG"),
+    ("data.bin", bytes(range(256)) * 4, "not an accepted type"),
+    ("empty.png", b"", "empty"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_hostile_files_refuse_the_whole_submission(app, client, name: str, content: bytes, reason: str) -> None:
+    resp = client.post(API, **multipart([(png(), "fine.png"), (content, name)]))
+    assert resp.status_code == 400
+    errors = resp.get_json()["errors"]
+    assert list(errors) == ["attachments[1]"] and errors["attachments[1]"].startswith(f"{name}: ")
+    assert reason in errors["attachments[1]"]
+    assert _count(app) == 0 and _count(app, FeedbackAttachment) == 0
+
+
+def test_too_many_too_large_and_too_much_are_refused_with_the_limit(app, client) -> None:
+    set_setting(app, "feedback.attachments_max", 2)
+    resp = client.post(API, **multipart([(png(), f"{i}.png") for i in range(3)]))
+    assert resp.status_code == 400 and "at most 2 files" in resp.get_json()["errors"]["attachments"]
+    set_setting(app, "feedback.attachment_max_bytes", 10_000)
+    big = png((400, 400), (1, 2, 3))[:1] + b"x" * 20_000
+    resp = client.post(API, json={**GOOD, "attachments": [{"filename": "big.png", "data": data_url(big)}]})
+    assert resp.status_code == 400 and "larger than 10 kB" in resp.get_json()["errors"]["attachments[0]"]
+    set_setting(app, "feedback.attachments_max_total_bytes", 10_000)
+    noisy = Image.effect_noise((60, 60), 100).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    resp = client.post(API, **multipart([(out.getvalue(), "a.png"), (out.getvalue(), "b.png")]))
+    assert resp.status_code == 400 and "per feedback" in resp.get_json()["errors"]["attachments"]
+    assert _count(app) == 0 and _count(app, FeedbackAttachment) == 0
+
+
+@pytest.mark.parametrize(("attachments", "message"), [
+    ("shot.png", "must be a list"),
+    ([{"filename": "a.png", "data": "iVBORw0KGgo="}], "data: URL"),
+    ([{"filename": "a.png", "data": "data:image/png;base64,@@@"}], "not valid base64"),
+    ([{"filename": 7, "data": "data:image/png;base64,AAAA"}], "filename must be text"),
+    (["data:image/png;base64,AAAA"], "must be an object"),
+])
+def test_json_attachments_that_are_not_files_are_400(app, client, attachments: Any, message: str) -> None:
+    resp = client.post(API, json={**GOOD, "attachments": attachments})
+    assert resp.status_code == 400
+    assert any(message in m for m in resp.get_json()["errors"].values())
+    assert _count(app) == 0
+
+
+def test_a_bad_field_and_a_bad_file_are_both_named(app, client) -> None:
+    resp = client.post(API, **multipart([(b"<html>", "x.png")], rating="9"))
+    assert resp.status_code == 400 and set(resp.get_json()["errors"]) == {"rating", "attachments[0]"}
+
+
+def test_fields_larger_than_64_kib_are_still_413_in_json(app, client) -> None:
+    resp = client.post(API, json={**GOOD, "app_version": "x" * 70_000,
+                                  "attachments": [{"filename": "a.png", "data": data_url(png())}]})
+    assert resp.status_code == 413 and _count(app) == 0
+
+
+def test_the_upload_rate_limit_counts_bytes(app, client) -> None:
+    set_setting(app, "feedback.upload_rate_limit", "60000/hour")
+    noisy = Image.effect_noise((120, 120), 100).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    assert 30_000 < len(out.getvalue()) < 55_000
+    assert client.post(API, **multipart([(out.getvalue(), "a.png")])).status_code == 201
+    second = client.post(API, **multipart([(out.getvalue(), "b.png")]))
+    assert second.status_code == 429 and int(second.headers["Retry-After"]) > 60
+    assert client.post(API, json=GOOD).status_code == 429  # the address has used its bytes for the hour
+    assert _count(app, FeedbackAttachment) == 1 and _count(app) == 1
+
+
+# --- reading back, deleting, retention ----------------------------------------------------------
+
+def _submit_with(ctx_app, files: list[tuple[bytes, str]], **fields: Any) -> int:
+    uploads = [feedback.attachments.Upload(filename=name, data=data) for data, name in files]
+    return feedback.submit({**GOOD, **fields}, uploads=uploads).id
+
+
+def test_chunks_reassemble_the_stored_bytes(ctx) -> None:
+    noisy = Image.effect_noise((300, 300), 120).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    fid = _submit_with(ctx, [(out.getvalue(), "noise.png")])
+    [row] = feedback.attachments.for_feedback(fid)
+    whole = feedback.attachments.data_of(row.id)
+    pieces = list(feedback.attachments.chunks(row.id, size=4096))
+    assert len(whole) > 3 * 4096 and all(len(p) == 4096 for p in pieces[:-1])
+    assert b"".join(pieces) == whole and hashlib.sha256(whole).hexdigest() == row.sha256
+    assert list(feedback.attachments.chunks(row.id + 1000)) == []
+
+
+def test_lists_read_no_blob(ctx) -> None:
+    fid = _submit_with(ctx, [(png(), "a.png"), (b"log line\n", "b.log")])
+    other = _submit_with(ctx, [])
+    shown = feedback.attachments.thumbnails_for([fid, other])
+    assert shown[other] == [] and [(t["filename"], t["kind"], t["width"]) for t in shown[fid]] == [
+        ("a.png", "image", 64), ("b.txt", "text", None)]
+    db.session.expunge_all()
+    rows = feedback.attachments.for_feedback(fid)
+    assert all("data" not in r.__dict__ and "thumbnail" not in r.__dict__ for r in rows)
+    got = feedback.attachments.get(rows[0].id)
+    assert got is not None and "data" not in got.__dict__ and feedback.attachments.get(2**63) is None
+
+
+def test_delete_is_audited_and_returns_what_was_deleted(ctx) -> None:
+    fid = _submit_with(ctx, [(png(), "a.png")])
+    [row] = feedback.attachments.for_feedback(fid)
+    gone = feedback.attachments.delete(row.id, "admin@nous.test", "10.0.0.1")
+    assert gone is not None and gone.filename == "a.png"
+    assert feedback.attachments.for_feedback(fid) == [] and feedback.attachments.delete(row.id, "a", "") is None
+    [entry] = audit.query(action="feedback.attachment.delete")
+    assert (entry.actor, entry.target, entry.before["filename"], entry.ip) == (
+        "admin@nous.test", f"feedback:{fid}", "a.png", "10.0.0.1")
+
+
+def test_deleting_the_feedback_or_the_tester_deletes_their_files(ctx) -> None:
+    kept = _submit_with(ctx, [(png(), "kept.png")])
+    by_tester = _submit_with(ctx, [(png(), "mine.png")], email="ada@example.com")
+    doomed = _submit_with(ctx, [(png(), "doomed.png")])
+    tester_id = db.session.get(Feedback, by_tester).tester_id  # a new address: a tester made for it
+    assert tester_id is not None
+    db.session.execute(delete(Feedback).where(Feedback.id == doomed))
+    db.session.commit()
+    testers.remove(tester_id, actor="admin@nous.test")
+    names = list(db.session.scalars(select(FeedbackAttachment.filename)))
+    assert names == ["kept.png"] and db.session.get(Feedback, by_tester) is not None
+    assert kept
+
+
+def test_the_retention_sweep_deletes_old_files_only(ctx, app) -> None:
+    from nous.feedback import tasks
+
+    old = _submit_with(ctx, [(png(), "old.png")])
+    new = _submit_with(ctx, [(png(), "new.png")])
+    set_setting(app, "feedback.attachment_retention_days", 30)
+    db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.feedback_id == old)
+                       .values(created_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    result = tasks.attachments_sweep()
+    assert result["deleted"] == 1 and result["days"] == 30
+    assert [a.filename for a in feedback.attachments.for_feedback(new)] == ["new.png"]
+    assert feedback.attachments.for_feedback(old) == [] and db.session.get(Feedback, old) is not None
+    assert db.session.scalar(select(func.count()).select_from(FeedbackAttachment)) == 1

@@ -1,0 +1,121 @@
+"""Reading the text in attached images with the real Tesseract: the background job, the search, the
+workflows' view of the feedback, the `ocr.image` step, and what happens on a machine without Tesseract."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import update
+
+from nous import events, ocr
+from nous.clock import utcnow
+from nous.extensions import db
+from nous.feedback import service as feedback
+from nous.feedback import tasks
+from nous.feedback.models import FeedbackAttachment
+from nous.workflows.handlers import StepContext
+from nous.workflows.handlers import ocr as ocr_step
+from tests.feedback.helpers import GOOD, set_setting
+from tests.jobs.helpers import run_jobs_here
+
+API = "/api/feedback"
+SENTENCE = "Payment failed with code QUIXOTIC"
+
+needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+
+
+def screenshot(text: str = SENTENCE) -> bytes:
+    """A PNG with one line of large black text on white, as a screenshot of an error would have."""
+    image = Image.new("RGB", (1400, 160), "white")
+    ImageDraw.Draw(image).text((30, 40), text, fill="black", font=ImageFont.load_default(size=48))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def post_with_screenshot(client) -> int:
+    body = {**{k: str(v) for k, v in GOOD.items()}, "attachments": [(io.BytesIO(screenshot()), "error.png")]}
+    resp = client.post(API, data=body, content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+@pytest.fixture
+def heard():
+    """What `feedback.created` listeners are told (a real receiver on the real signal)."""
+    told: list[dict] = []
+
+    def receiver(sender, feedback=None, **_):
+        told.append(feedback)
+
+    events.feedback_created.connect(receiver)
+    yield told
+    events.feedback_created.disconnect(receiver)
+
+
+@needs_tesseract
+def test_the_text_of_an_image_is_read_and_found_by_the_search(app, client, ctx, unlimited, heard) -> None:
+    fid = post_with_screenshot(client)
+    [row] = feedback.attachments.for_feedback(fid)
+    assert row.text_status == "pending" and heard == []  # the workflows wait for the text
+    run_jobs_here()
+    db.session.expire_all()
+    [row] = feedback.attachments.for_feedback(fid)
+    assert row.text_status == "done" and "QUIXOTIC" in row.text and "Payment" in row.text
+    assert "quixotic" not in GOOD["message"].lower()
+    found = feedback.list_page(feedback.parse_filter({"q": "quixotic"})).items
+    assert [f.id for f in found] == [fid]
+    assert feedback.list_page(feedback.parse_filter({"q": "zebra"})).items == []
+    [event] = heard
+    assert event["id"] == fid and "QUIXOTIC" in event["attachments"][0]["text"]
+    assert event["attachments"][0]["filename"] == "error.png"
+
+
+@needs_tesseract
+def test_the_ocr_step_reads_an_attachment_by_id(ctx, tmp_path: Path) -> None:
+    fid = feedback.submit(GOOD, uploads=[feedback.attachments.Upload("a.png", screenshot()),
+                                         feedback.attachments.Upload("b.log", b"E1234 at boot\n")]).id
+    image, log = feedback.attachments.for_feedback(fid)
+    step = StepContext(run_id=1, step_id="read", position=0, attempt=1, max_attempts=1, timeout=60, workflow="ocr",
+                       data={}, instance_path=tmp_path)
+    out = ocr_step.ocr({"images": [image.id, log.as_dict()]}, step)
+    assert out["images"] == 2 and "QUIXOTIC" in out["texts"][0] and out["texts"][1] == "E1234 at boot"
+
+
+def test_without_tesseract_the_file_says_so_and_nothing_fails(app, client, ctx, unlimited, heard,
+                                                              monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine where no `tesseract` command is found
+    found = ocr.available()
+    assert not found.available and "tesseract-ocr" in found.detail
+    fid = post_with_screenshot(client)
+    run_jobs_here()
+    db.session.expire_all()
+    [row] = feedback.attachments.for_feedback(fid)
+    assert (row.text_status, row.text, row.text_note) == ("unavailable", "", "text recognition not available")
+    assert len(heard) == 1 and heard[0]["attachments"][0]["text_status"] == "unavailable"
+
+
+def test_the_system_page_says_whether_text_can_be_read(admin_client, monkeypatch, tmp_path: Path) -> None:
+    page = admin_client.get("/admin/system").get_data(as_text=True)
+    assert "Text recognition (Tesseract)" in page
+    monkeypatch.setenv("PATH", str(tmp_path))
+    page = admin_client.get("/admin/system").get_data(as_text=True)
+    assert "text recognition not available" in page and "tesseract-ocr" in page
+
+
+def test_submissions_while_the_text_cannot_be_queued_are_picked_up_by_the_sweep(app, ctx) -> None:
+    set_setting(app, "feedback.attachment_retention_days", 3650)
+    fid = feedback.submit(GOOD, uploads=[feedback.attachments.Upload("a.png", screenshot())]).id
+    run_jobs_here()  # the job of the submission
+    db.session.execute(update(FeedbackAttachment).values(text_status="pending",
+                                                         created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()  # as if its job had been lost
+    assert tasks.attachments_sweep()["queued"] == 1
+    run_jobs_here()
+    db.session.expire_all()
+    assert feedback.attachments.for_feedback(fid)[0].text_status != "pending"
