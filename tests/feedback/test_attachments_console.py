@@ -243,6 +243,8 @@ def test_detail_page_without_files(app, admin_client) -> None:
     [fid] = make(app, 1)
     page = admin_client.get(f"{BASE}/{fid}")
     assert b"No files came with this feedback." in page.data and b'id="attachment-viewer"' not in page.data
+    panel = admin_client.get(f"{BASE}/panel/latest", headers=HX).data
+    assert b"message 0" in panel and b"thumb" not in panel  # nor the thumbnails' stylesheet
 
 
 @pytest.mark.parametrize(("stored", "content_type", "suffix", "served"), [
