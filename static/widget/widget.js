@@ -1153,10 +1153,16 @@
     var firstBad = null;
     var map = { rating: [ratingErr, null, stars[0].input], category: [categoryErr, category, category],
       message: [messageErr, message, message], email: [emailErr, email, email] };
+    var fileErrors = [];  // "attachments" (all of them) and "attachments[i]" (one file): said together
     Object.keys(errors || {}).forEach(function (field) {
-      var target = map[field] || (/^attachments/.test(field) ? [attachErr, null, addBtn] : null);
+      if (/^attachments(\[\d+\])?$/.test(field)) { fileErrors.push(errors[field]); return; }
+      var target = map[field];
       if (target) { setError(target[0], target[1], errors[field]); firstBad = firstBad || target[2]; }
     });
+    if (fileErrors.length) {
+      setError(attachErr, null, fileErrors.join(" "));
+      firstBad = firstBad || thumbs.querySelector("button") || addBtn;
+    }
     alertBox.textContent = t.errorsSummary + (firstBad ? "" : " (" + Object.keys(errors || {}).join(", ") + ")");
     (firstBad || submitBtn).focus();
   }
@@ -1188,8 +1194,8 @@
       }
       return resp.json().catch(function () { return {}; }).then(function (body) {
         finish(false);
-        if (resp.status === 400 && body && body.errors) showServerErrors(body.errors);
-        else if (resp.status === 429) {
+        if (resp.status === 400 && body && body.errors) { showServerErrors(body.errors); return; }  // it moves focus
+        if (resp.status === 429) {
           var wait = parseInt(resp.headers.get("Retry-After") || "60", 10);
           alertBox.textContent = fmt(t.tooMany, { minutes: Math.max(1, Math.ceil((isNaN(wait) ? 60 : wait) / 60)) });
         } else if (resp.status === 413) alertBox.textContent = t.failedTooLarge;

@@ -344,3 +344,25 @@ def test_axe_finds_nothing_on_the_widget_with_thumbnails_and_editor(app, browser
         page.context.close()
     finally:
         server.shutdown()
+
+
+def test_files_the_console_refuses_are_named_and_nothing_is_stored(app, browser, site, console) -> None:
+    set_setting(app, "feedback.attachments_max", 1)  # the page lets testers attach more than the console takes
+    page = _open_page(browser, site)
+    _fill(page)
+    _hand_over(page, "paste", [("one.png", "image/png", _picture((300, 200), "PNG", "#2563eb")),
+                               ("two.png", "image/png", _picture((300, 200), "PNG", "#db2777"))])
+    page.get_by_role("button", name="Remove image 2: two.png").wait_for()
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("alert").filter(has_text="at most 1 files per feedback (got 2)").wait_for()
+    assert page.get_by_role("alert").filter(has_text="Please check the highlighted fields.").is_visible()
+    assert _focused(page) == "button:Edit image 1: one.png"  # where the tester can act on it
+    assert page.get_by_label("Your message").input_value() == "The week view hides my third meeting"
+    assert _rows(app) == []
+
+    page.get_by_role("button", name="Remove image 2: two.png").click()
+    page.get_by_role("button", name="Try again").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    [row] = _rows(app)
+    with app.app_context():
+        assert [a.filename for a in attachments.for_feedback(row.id)] == ["one.jpg"]
