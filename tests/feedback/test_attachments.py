@@ -293,3 +293,15 @@ def test_the_retention_sweep_deletes_old_files_only(ctx, app) -> None:
     assert [a.filename for a in feedback.attachments.for_feedback(new)] == ["new.png"]
     assert feedback.attachments.for_feedback(old) == [] and db.session.get(Feedback, old) is not None
     assert db.session.scalar(select(func.count()).select_from(FeedbackAttachment)) == 1
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1"])
+def test_a_png_is_re_encoded_without_losing_a_pixel(ctx, mode: str) -> None:
+    original = Image.effect_noise((97, 41), 90).convert(mode)
+    out = io.BytesIO()
+    original.save(out, "PNG")
+    fid = _submit_with(ctx, [(out.getvalue(), "noise.png")])
+    [row] = feedback.attachments.for_feedback(fid)
+    again = Image.open(io.BytesIO(feedback.attachments.data_of(row.id)))
+    assert again.format == "PNG" and again.size == (97, 41)
+    assert again.convert("RGBA").tobytes() == original.convert("RGBA").tobytes()
