@@ -490,7 +490,7 @@
   var editor = el("div", { "class": "editor", hidden: true, role: "group", "aria-labelledby": id("editor-title") }, [
     el("div", { "class": "head" }, [editorTitle]),
     el("p", { "class": "intro", text: t.editorIntro }),
-    el("div", { "class": "tools", role: "toolbar", "aria-label": t.editorTool }, [redactBtn, highlightBtn,
+    el("div", { "class": "tools", role: "group", "aria-label": t.editorTool }, [redactBtn, highlightBtn,
       el("span", { "class": "spacer" }), undoBtn]),
     el("div", { "class": "stage" }, [editorCanvas]),
     el("p", { "class": "hint", id: id("editor-help"), text: t.editorHelp }),
