@@ -254,7 +254,7 @@ def flag_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | No
     for key, words in (("enable_at", "Switch on"), ("disable_at", "Switch off")):
         a, b = before.get(key), after.get(key)
         if a != b:
-            out.append(f"{words} at {when_text(b)}" if b else f"{words} at {when_text(a)} cancelled")
+            out.append(f"{words} at {when_text(b)}" if b else f"{words} at {when_text(a)} canceled")
     return out
 
 
@@ -450,7 +450,7 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "auth.refused": lambda e: Sentence("Refused a sign-in", f"for {e.target}" if e.target else "",
                                        detail=str(_after(e).get("reason", ""))),
     "auth.login_link_created": lambda e: Sentence("Created a sign-in link", f"for {e.target}"),
-    "jobs.cancel": lambda e: _job(e, "Cancelled"),
+    "jobs.cancel": lambda e: _job(e, "Canceled"),
     "jobs.retry": lambda e: _job(e, "Retried"),
     "jobs.delete": lambda e: Sentence("Deleted", f"job {e.target[:8]}", detail=str(_before(e).get("task", ""))),
     "jobs.retry_all_failed": lambda e: Sentence(
@@ -473,7 +473,7 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "workflows.disable": lambda e: _workflow(e, "Switched off"),
     "workflows.delete": lambda e: _workflow(e, "Deleted", link=False),
     "workflows.run": _run,
-    "workflows.run.cancel": lambda e: Sentence("Cancelled", f"workflow run {e.target.partition(':')[2]}",
+    "workflows.run.cancel": lambda e: Sentence("Canceled", f"workflow run {e.target.partition(':')[2]}",
                                                "workflows.run_detail", {"run_id": int(e.target.partition(':')[2])}
                                                if e.target.partition(':')[2].isdigit() else {}),
     "settings.set": _setting,

@@ -220,3 +220,25 @@ def test_the_command_line_says_the_same_words(runner, ctx) -> None:
     assert "succeeded with 1 failed step" in runs.output
     jobs = runner.invoke(args=["nous", "jobs", "list"], catch_exceptions=False)
     assert "2 (1 of 1 automatic, 1 retried by hand)" in jobs.output and "2/1" not in jobs.output
+
+
+def test_canceled_is_spelled_one_way_in_the_console_the_api_and_the_cli(admin_client, client, runner, ctx) -> None:
+    """US "canceled", the project's spelling (job and run states are "canceled"): toasts, pages, the activity,
+    the sign-in refusal and the command line's help alike."""
+    from nous.jobs import service as jobs
+    from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks)
+
+    job_id = jobs.enqueue("tests.echo", "to cancel")
+    toast = admin_client.post(f"/admin/jobs/{job_id}/cancel", headers=HX).headers["HX-Trigger"]
+    wf = workflows.create(WEEKLY, actor="admin@nous.test")
+    run_id = workflows.run_now(wf.id, {}, "admin@nous.test")
+    run_page = admin_client.post(f"/admin/workflows/runs/{run_id}/cancel", headers=HX)
+    seen = [toast, run_page.headers["HX-Trigger"], run_page.get_data(as_text=True),
+            admin_client.get("/admin/beta/activity").get_data(as_text=True),
+            client.get("/admin/auth/callback?error=access_denied").get_data(as_text=True),
+            runner.invoke(args=["nous", "jobs", "retry", "--help"]).output]
+    for text in seen:
+        assert not re.search(r"cancell", text, re.IGNORECASE), text[:300]
+    assert "Canceled" in toast and f"Run {run_id} canceled" in seen[1]
+    assert "canceled by admin@nous.test" in seen[2] and "Canceled" in seen[3]
+    assert "canceled or refused by the provider" in seen[4] and "canceled" in seen[5]

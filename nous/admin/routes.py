@@ -69,7 +69,7 @@ def auth_callback() -> Any:
     if request.args.get("error"):
         audit.record("unknown", "auth.refused", "", after={"reason": f"provider error: {request.args['error'][:100]}"},
                      ip=client_ip())
-        return _refused("The sign-in was cancelled or refused by the provider.")
+        return _refused("The sign-in was canceled or refused by the provider.")
     try:
         token = oidc.client().authorize_access_token()
     except OAuthError as exc:  # bad or replayed state, bad code, bad ID token

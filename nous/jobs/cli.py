@@ -124,7 +124,7 @@ def stats_command(hours: int, as_json: bool) -> None:
 @click.option("--task", default="", help="With --all-failed: only this task's jobs.")
 @clear_errors
 def retry_command(job_id: str | None, all_failed: bool, task: str) -> None:
-    """Run a failed (or stopped, cancelled, waiting) job again, or every failed job."""
+    """Run a failed (or stopped, canceled, waiting) job again, or every failed job."""
     if bool(job_id) == all_failed:
         raise click.UsageError("give a JOB_ID or --all-failed (not both)")
     if all_failed:

@@ -13,7 +13,7 @@ from nous.inputs import arg_int
 from nous.jobs import bp, service
 from nous.web import is_fragment_request, render, toast
 
-ACTIONS = {"cancel": "Cancelled", "retry": "Queued again", "delete": "Deleted"}
+ACTIONS = {"cancel": "Canceled", "retry": "Queued again", "delete": "Deleted"}
 
 
 def _fail(status: int, message: str) -> Any:

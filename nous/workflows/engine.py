@@ -16,7 +16,7 @@ The protocol that makes a run crash-safe, step by step:
    run again (the attempt counts), so the step in flight at a crash is at-least-once; every
    completed step is exactly once.
 4. Retries follow the step's `retry {max, backoff}` and are scheduled jobs (no worker sleeps); a
-   failed step fails the run unless `continue_on_error`; a cancelled run stops before its next step.
+   failed step fails the run unless `continue_on_error`; a canceled run stops before its next step.
 """
 
 from __future__ import annotations
@@ -511,14 +511,14 @@ def _execute(run: WorkflowRun, step: WorkflowStepRun, started_at: Any) -> dict[s
     return {"status": SUCCEEDED}
 
 
-# --- cancelling and repairing ------------------------------------------------------------------
+# --- canceling and repairing ------------------------------------------------------------------
 
 def cancel(run_id: int, actor: str, ip: str = "") -> bool:
     """Cancel a queued or running run: no further step starts; a running step's job is stopped."""
     now = utcnow()
     won = db.session.execute(
         update(WorkflowRun).where(WorkflowRun.id == run_id, WorkflowRun.status.in_(RUN_ACTIVE))
-        .values(status=CANCELED, error=f"cancelled by {actor}"[:MAX_ERROR], ended_at=now, updated_at=now)
+        .values(status=CANCELED, error=f"canceled by {actor}"[:MAX_ERROR], ended_at=now, updated_at=now)
     ).rowcount
     if not won:
         db.session.rollback()
@@ -529,7 +529,7 @@ def cancel(run_id: int, actor: str, ip: str = "") -> bool:
     db.session.execute(update(WorkflowStepRun)
                        .where(WorkflowStepRun.run_id == run_id,
                               WorkflowStepRun.status.in_((QUEUED, RETRYING, RUNNING)))
-                       .values(status=CANCELED, note=f"cancelled by {actor}"[:MAX_ERROR], ended_at=now,
+                       .values(status=CANCELED, note=f"canceled by {actor}"[:MAX_ERROR], ended_at=now,
                                updated_at=now))
     audit.record(actor, "workflows.run.cancel", f"workflow_run:{run_id}", before={"status": "active"},
                  after={"status": CANCELED}, ip=ip, commit=False)
@@ -543,7 +543,7 @@ def cancel(run_id: int, actor: str, ip: str = "") -> bool:
         except jobs.JobError:
             pass  # already over, or never reached the queue: the step's own check stops it
         except (redis.RedisError, OSError):
-            log.warning("could not cancel a workflow step's job; it will find the run cancelled",
+            log.warning("could not cancel a workflow step's job; it will find the run canceled",
                         extra={"run_id": run_id, "job_id": job_id})
     return True
 

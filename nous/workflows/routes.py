@@ -385,9 +385,9 @@ def cancel_run(run_id: int) -> Any:
     except service.WorkflowError as exc:
         return _fail(409, str(exc))
     if not request.headers.get("HX-Request"):
-        flash(f"Run {run_id} cancelled.", "success")
+        flash(f"Run {run_id} canceled.", "success")
         return redirect(url_for("workflows.run_detail", run_id=run_id), 303)
-    return toast(Response(render_template("workflows/_run.html", **_detail(run_id))), f"Run {run_id} cancelled")
+    return toast(Response(render_template("workflows/_run.html", **_detail(run_id))), f"Run {run_id} canceled")
 
 
 @bp.get("/runs/<int:run_id>/files/<name>")

@@ -149,7 +149,7 @@ def test_cancel_retry_delete_from_the_list_are_audited(admin_client, ctx):
     job_id = service.enqueue("tests.echo")
     resp = admin_client.post(f"/admin/jobs/{job_id}/cancel", headers=HX)
     assert resp.status_code == 200 and f'id="job-{job_id}"' in resp.get_data(as_text=True)
-    assert json.loads(resp.headers["HX-Trigger"])["toast"]["message"].startswith("Cancelled")
+    assert json.loads(resp.headers["HX-Trigger"])["toast"]["message"].startswith("Canceled")
     assert _status(job_id) == "canceled"
     resp = admin_client.post(f"/admin/jobs/{job_id}/retry", headers=HX)
     assert resp.status_code == 200 and _status(job_id) == "queued"

@@ -147,7 +147,7 @@ def retry_all_failed(actor: str, ip: str = "", task: str = "") -> dict[str, int]
 
 
 def delete_job(job_id: str, actor: str, ip: str = "") -> None:
-    """Remove a job from Redis and from the history. A running job must be cancelled first."""
+    """Remove a job from Redis and from the history. A running job must be canceled first."""
     run = get_run(job_id)
     if run.status == STARTED:
         raise JobError(f"job {run.job_id} is running; cancel it first")

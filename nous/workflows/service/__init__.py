@@ -2,7 +2,7 @@
 
 No `request` or `g` here: the console, the CLI, jobs and other areas call these functions. Changes
 by a person take the actor (and IP) and are audited. The modules: `queries` (reading workflows and
-runs), `saving` (documents, enabling, schedules), `runs` (starting and cancelling runs, events),
+runs), `saving` (documents, enabling, schedules), `runs` (starting and canceling runs, events),
 `listeners` (which events have listeners), `housekeeping` (repairing and pruning runs).
 
 Other areas start event workflows by sending their named event (`nous.events`); `trigger_event`

@@ -1,4 +1,4 @@
-"""Starting runs (by hand, on an event, on a cron schedule) and cancelling them."""
+"""Starting runs (by hand, on an event, on a cron schedule) and canceling them."""
 
 from __future__ import annotations
 
