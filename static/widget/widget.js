@@ -1226,5 +1226,5 @@
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
-  window.NousFeedback = { open: open, close: close, version: "1.1.0" };
+  window.NousFeedback = { open: open, close: close, version: "1.2.0" };
 })();

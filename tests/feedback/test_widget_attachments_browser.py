@@ -208,6 +208,9 @@ def test_paste_drop_capture_black_out_and_send(app, browser, site, console) -> N
     assert _darkest(captured, (box[2] + 10, 10, box[2] + 60, 60)) >= 235  # the page's white beside it,
     # neither darkened by the dialog's backdrop nor covered by the dialog: the widget hid while captured
     assert _darkest(captured, (size[0] - 400, size[1] - 250, size[0] - 20, size[1] - 10)) >= 235  # bottom right
+    # The page's console has one complaint: the widget's check for data: images, which the page's img-src blocks.
+    [problem] = page.problems
+    assert "data:image/svg+xml" in problem and "img-src 'none'" in problem
     seen = page.evaluate("window.progressSeen")
     assert seen and seen[-1][0] == 100 and all(visible for _, visible in seen)
 
