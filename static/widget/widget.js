@@ -1135,7 +1135,10 @@
   }
 
   function showProgress(fraction) {
-    progressBox.hidden = false;
+    if (progressBox.hidden) {
+      progressBox.hidden = false;
+      if (progressBox.scrollIntoView) progressBox.scrollIntoView({ block: "nearest" });
+    }
     progress.value = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
   }
 
