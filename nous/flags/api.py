@@ -58,8 +58,8 @@ def _presented_token(environ: dict[str, Any]) -> str:
     return raw
 
 
-def _client(environ: dict[str, Any]) -> tuple[int, str] | None:
-    """The (id, name) of the valid token sent with this request, or None (remembered per request)."""
+def _client(environ: dict[str, Any]) -> tuple[int, str, str] | None:
+    """The (id, name, environment) of the valid token sent with this request, or None (remembered per request)."""
     if "nous.flags.client" not in environ:
         raw = _presented_token(environ)
         environ["nous.flags.client"] = snapshot().client(raw) if raw and len(raw) <= 512 else None
@@ -244,9 +244,9 @@ def parse_registration(data: dict[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- routes
 
 
-def _evaluation(context: dict[str, Any]) -> bytes:
+def _evaluation(context: dict[str, Any], environment: str) -> bytes:
     # the engine writes the JSON from pieces made when the flags were loaded (no dicts, no encoding)
-    return ('{"flags":' + evaluate_all_json(context) + "}").encode()
+    return ('{"flags":' + evaluate_all_json(context, environment) + "}").encode()
 
 
 @api_bp.post("/api/flags/evaluate")
@@ -257,7 +257,8 @@ def evaluate() -> Any:
     context, errors = parse_context(data)
     if errors:
         return _invalid(errors)
-    return Response(_evaluation(context), mimetype="application/json", headers={"Cache-Control": "no-store"})
+    return Response(_evaluation(context, _client(request.environ)[2]),  # type: ignore[index]
+                    mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
 EVALUATION_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
@@ -289,7 +290,7 @@ def evaluate_in_front(environ: dict[str, Any]) -> Answer | None:
     if errors:
         return None
     EVALS.token_used(client[0])
-    return Answer(200, EVALUATION_HEADERS, _evaluation(context))
+    return Answer(200, EVALUATION_HEADERS, _evaluation(context, client[2]))
 
 
 @api_bp.get("/api/client/features")
@@ -300,19 +301,21 @@ def client_features() -> Any:
     if len(prefix) > 200:
         return _invalid({"namePrefix": "at most 200 characters"})
     snap = snapshot()
+    environment = _client(request.environ)[2]  # type: ignore[index]
+    here = snap.env(environment)
     projects = [p for p in request.args.getlist("project") if p]
-    etag = snap.etag if not prefix and not projects else flags.token_hash(
-        f"{snap.etag}|{prefix}|{','.join(sorted(projects))}")[:32]
+    etag = here.etag if not prefix and not projects else flags.token_hash(
+        f"{here.etag}|{prefix}|{','.join(sorted(projects))}")[:32]
     if request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
         resp.set_etag(etag)
         return resp
-    features = snap.features
+    features = here.features
     if prefix:
         features = [f for f in features if f["name"].startswith(prefix)]
     if projects and "default" not in projects:
         features = []
-    query: dict[str, Any] = {"environment": "default", "inlineSegmentConstraints": False}
+    query: dict[str, Any] = {"environment": environment, "inlineSegmentConstraints": False}
     if prefix:
         query["namePrefix"] = prefix
     if projects:
@@ -332,7 +335,8 @@ def client_register() -> Any:
     errors = parse_registration(data)
     if errors:
         return _invalid(errors)
-    flags.record_client(data, _client(request.environ)[1])  # type: ignore[index]
+    _id, name, environment = _client(request.environ)  # type: ignore[misc]
+    flags.record_client(data, name, environment)
     return Response(status=202)
 
 
@@ -344,7 +348,7 @@ def client_metrics() -> Any:
     toggles, errors = parse_metrics(data)
     if errors:
         return _invalid(errors)
-    flags.record_metrics(toggles, snapshot().keys)
+    flags.record_metrics(toggles, snapshot().env(_client(request.environ)[2]).keys)  # type: ignore[index]
     return Response(status=202)
 
 

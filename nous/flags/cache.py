@@ -36,7 +36,17 @@ from nous.extensions import db
 from nous.flags.engine import Engine
 from nous.flags.engine.context import string_list
 from nous.flags.limits import LIMITER
-from nous.flags.models import ClientToken, Flag, Segment, forced, tester_flags
+from nous.flags.models import (
+    DEFAULT_ENVIRONMENTS,
+    PRODUCTION,
+    ClientToken,
+    Environment,
+    Flag,
+    FlagState,
+    Segment,
+    forced,
+    tester_flags,
+)
 from nous.settings import service as settings
 from nous.versioned import Followed, Unavailable
 
@@ -62,32 +72,59 @@ FLUSH_EVERY = 1.0
 MAX_KNOWN_CLIENTS = 1000  # valid tokens remembered per snapshot as presented
 
 
-class Snapshot:
-    """Everything evaluation reads, built together and replaced together."""
+class EnvironmentFlags:
+    """What one environment's clients get: its compiled engine and its Unleash client-API answer."""
 
-    __slots__ = ("engine", "etag", "features", "flag_enabled", "keys", "known_clients", "overrides", "segments",
-                 "stale", "tokens")
+    __slots__ = ("engine", "environment", "etag", "features", "flag_enabled", "keys")
 
-    def __init__(self, engine: Engine, overrides: dict[str, dict[str, bool]], tokens: dict[str, tuple[int, str]],
-                 features: list[dict[str, Any]], segments: list[dict[str, Any]], stale: frozenset[str]) -> None:
+    def __init__(self, environment: str, engine: Engine, features: list[dict[str, Any]],
+                 segments: list[dict[str, Any]]) -> None:
+        self.environment = environment
         self.engine = engine
-        self.overrides = overrides  # {tester id or lower-case email: {flag key: on/off}}
-        self.tokens = tokens  # {sha256 hex of a client token: (id, name)}
-        self.known_clients: dict[str, tuple[int, str]] = {}  # tokens presented and found, for client()
         self.features = features  # Unleash client-API features (what the SDKs get)
-        self.segments = segments
-        self.stale = stale
         self.flag_enabled = {f["name"]: f["enabled"] for f in features}  # the flags' own switches
         self.keys = frozenset(self.flag_enabled)
         body = json.dumps({"features": features, "segments": segments}, sort_keys=True, default=str)
-        self.etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+        self.etag = hashlib.sha256(f"{environment}|{body}".encode()).hexdigest()[:32]
+
+
+class Snapshot:
+    """Everything evaluation reads, built together and replaced together: per environment its flags
+    (`environments`, in the admin's order), and what they share (segments, tester overrides, tokens).
+    `engine`, `features`, `etag`, `flag_enabled` and `keys` are those of the default environment."""
+
+    __slots__ = ("default", "engine", "environments", "etag", "features", "flag_enabled", "keys", "known_clients",
+                 "overrides", "segments", "stale", "tokens")
+
+    def __init__(self, environments: dict[str, EnvironmentFlags], overrides: dict[str, dict[str, bool]],
+                 tokens: dict[str, tuple[int, str, str]], segments: list[dict[str, Any]], stale: frozenset[str],
+                 default: str = PRODUCTION) -> None:
+        self.environments = environments
+        self.overrides = overrides  # {tester id or lower-case email: {flag key: on/off}}
+        self.tokens = tokens  # {sha256 hex of a client token: (id, name, environment)}
+        self.known_clients: dict[str, tuple[int, str, str]] = {}  # tokens presented and found, for client()
+        self.segments = segments
+        self.stale = stale
+        self.default = environments.get(default) or EnvironmentFlags(default, Engine(), [], segments)
+        self.engine = self.default.engine
+        self.features = self.default.features
+        self.etag = self.default.etag
+        self.flag_enabled = self.default.flag_enabled
+        self.keys = self.default.keys
 
     @classmethod
     def empty(cls) -> Snapshot:
-        return cls(Engine(), {}, {}, [], [], frozenset())
+        return cls({}, {}, {}, [], frozenset())
 
-    def client(self, raw: str) -> tuple[int, str] | None:
-        """The (id, name) of a valid client token as presented. Tokens found are remembered for the
+    def env(self, environment: str | None) -> EnvironmentFlags:
+        """The flags of `environment` (the default one for None; an unknown one has no flags: all off)."""
+        if environment is None:
+            return self.default
+        found = self.environments.get(environment)
+        return found if found is not None else EnvironmentFlags(environment, Engine(), [], self.segments)
+
+    def client(self, raw: str) -> tuple[int, str, str] | None:
+        """The (id, name, environment) of a valid client token as presented. Tokens found are remembered for the
         life of this snapshot (a revocation makes a new one), so a client's requests after its first
         skip the SHA-256; unknown tokens are not remembered, so nobody can fill this up."""
         found = self.known_clients.get(raw)
@@ -169,7 +206,8 @@ def client_feature(row: Mapping[str, Any], stale: bool) -> dict[str, Any]:
     """One flag in Unleash's client-API format; disabled strategies are left out, as Unleash does."""
     out: dict[str, Any] = {
         "name": row["key"], "type": row["type"], "description": row["description"] or "",
-        "enabled": bool(row["enabled"]), "stale": stale, "impressionData": False, "project": "default",
+        "enabled": bool(row["enabled"]), "stale": stale, "impressionData": bool(row.get("impression_data")),
+        "project": "default",
         "strategies": [client_strategy(s, row["key"]) for s in row["strategies"] or []
                        if isinstance(s, Mapping) and s.get("disabled") is not True],
         "variants": list(row["variants"] or []),
@@ -206,11 +244,14 @@ def _load_snapshot() -> Snapshot:
     try:
         with db.engine.connect() as conn:
             rows = conn.execute(select(
-                Flag.key, Flag.description, Flag.type, Flag.enabled, Flag.strategies, Flag.variants,
-                Flag.dependencies, Flag.updated_at).where(Flag.archived.is_(False)).order_by(Flag.key)).mappings().all()
+                Flag.id, Flag.key, Flag.description, Flag.type, Flag.variants, Flag.dependencies, Flag.impression_data,
+                Flag.updated_at).where(Flag.archived.is_(False)).order_by(Flag.key)).mappings().all()
+            states = conn.execute(select(FlagState.flag_id, FlagState.environment, FlagState.enabled,
+                                         FlagState.strategies).join(Flag).where(Flag.archived.is_(False))).all()
+            names = list(conn.scalars(select(Environment.name).order_by(Environment.position, Environment.id)))
             segs = conn.execute(select(Segment.id, Segment.name, Segment.constraints).order_by(Segment.id)).all()
-            toks = conn.execute(select(ClientToken.id, ClientToken.name, ClientToken.token_hash)
-                                .where(ClientToken.revoked_at.is_(None))).all()
+            toks = conn.execute(select(ClientToken.id, ClientToken.name, ClientToken.token_hash,
+                                       ClientToken.environment).where(ClientToken.revoked_at.is_(None))).all()
             overrides = _load_overrides(conn)
     except SQLAlchemyError as exc:
         log.warning("flags: cannot reload from the database, keeping the last flags",
@@ -218,13 +259,20 @@ def _load_snapshot() -> Snapshot:
         raise Unavailable from None
     now = datetime.now(UTC)
     stale = frozenset(r["key"] for r in rows if is_stale(r["type"], r["updated_at"], stale_days, now))
-    features = [client_feature(r, r["key"] in stale) for r in rows]
     segments = [{"id": i, "name": n, "constraints": list(c or [])} for i, n, c in segs]
     client_segments = [{**seg, "constraints": client_constraints(seg["constraints"])} for seg in segments]
-    engine_features = [{"name": r["key"], "enabled": bool(r["enabled"]), "strategies": r["strategies"] or [],
-                        "variants": r["variants"] or [], "dependencies": r["dependencies"] or []} for r in rows]
-    return Snapshot(Engine(engine_features, segments), overrides, {h: (i, n) for i, n, h in toks},
-                    features, client_segments, stale)
+    by_flag: dict[tuple[int, str], tuple[bool, list[Any]]] = {
+        (fid, env): (bool(on), strategies or []) for fid, env, on, strategies in states}
+    environments = {}
+    for name in names or DEFAULT_ENVIRONMENTS:
+        here = [{**r, "enabled": on, "strategies": strategies} for r in rows
+                for on, strategies in (by_flag.get((r["id"], name), (False, [])),)]
+        features = [client_feature(r, r["key"] in stale) for r in here]
+        engine_features = [{"name": r["key"], "enabled": r["enabled"], "strategies": r["strategies"],
+                            "variants": r["variants"] or [], "dependencies": r["dependencies"] or []} for r in here]
+        environments[name] = EnvironmentFlags(name, Engine(engine_features, segments), features, client_segments)
+    return Snapshot(environments, overrides, {h: (i, n, e) for i, n, h, e in toks}, client_segments, stale,
+                    default=settings.get("flags.environment"))
 
 
 class FlagCache(Followed[Snapshot]):
@@ -371,22 +419,24 @@ def _count(key: Any, on: bool) -> None:
         counts[key] = counts.get(key, 0) + 1
 
 
-def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
+def is_enabled(key: str, context: Mapping[str, Any] | None = None, environment: str | None = None) -> bool:
     """Whether flag `key` is on for `context` (a plain dict: userId, sessionId, remoteAddress,
-    currentTime, environment, appName, properties). Unknown flags are off; never raises, no I/O
+    currentTime, environment, appName, properties) in the flag environment `environment` (by default
+    the setting `flags.environment`). Unknown flags and environments are off; never raises, no I/O
     besides the half-second version check."""
     # get_cache() and Followed.get() inlined: this is the hot path (benchmarks/flags.py)
     app_ctx = _cv_app.get(None) if _cv_app is not None else None
     cache = app_ctx.app.extensions["nous.flags"] if app_ctx is not None else get_cache()
     snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
+    engine = snap.engine if environment is None else snap.env(environment).engine
     if snap.overrides or context.__class__ is not dict or key.__class__ is not str:
-        on = snap.engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
+        on = engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
         if key.__class__ is str:
             (EVALS.yes if on else EVALS.no)[key] += 1
         return on
-    check = snap.engine.direct.get(key)  # Engine.is_enabled's own short cut, without its call
+    check = engine.direct.get(key)  # Engine.is_enabled's own short cut, without its call
     if check is None:
-        on = snap.engine.is_enabled(key, context)
+        on = engine.is_enabled(key, context)
     else:
         try:
             on = check(context)
@@ -396,20 +446,23 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None) -> bool:
     return on
 
 
-def get_variant(key: str, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def get_variant(key: str, context: Mapping[str, Any] | None = None, environment: str | None = None) -> dict[str, Any]:
     """{"name", "enabled", "payload", "feature_enabled"}; the variant is "disabled" when the flag is
-    off or has no variants, and "payload" is None when the variant has none."""
+    off or has no variants, and "payload" is None when the variant has none. `environment` as for
+    is_enabled."""
     snap = get_cache().get()
-    variant = snap.engine.get_variant(key, context, snap.overrides_for(context))
+    variant = snap.env(environment).engine.get_variant(key, context, snap.overrides_for(context))
     variant.setdefault("payload", None)
     _count(key, variant["feature_enabled"])
     return variant
 
 
-def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived."""
+def evaluate_all(context: Mapping[str, Any] | None = None,
+                 environment: str | None = None) -> dict[str, dict[str, Any]]:
+    """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived, in
+    `environment` (as for is_enabled)."""
     snap = get_cache().get()
-    out = snap.engine.evaluate_all(context, snap.overrides_for(context))
+    out = snap.env(environment).engine.evaluate_all(context, snap.overrides_for(context))
     yes, no = EVALS.yes, EVALS.no
     for key, result in out.items():
         result["variant"].setdefault("payload", None)
@@ -418,10 +471,10 @@ def evaluate_all(context: Mapping[str, Any] | None = None) -> dict[str, dict[str
     return out
 
 
-def evaluate_all_json(context: Mapping[str, Any] | None = None) -> str:
+def evaluate_all_json(context: Mapping[str, Any] | None = None, environment: str | None = None) -> str:
     """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
     snap = get_cache().get()
-    text, answers = snap.engine.evaluate_all_json(context, snap.overrides_for(context))
+    text, answers = snap.env(environment).engine.evaluate_all_json(context, snap.overrides_for(context))
     yes, no = EVALS.yes, EVALS.no
     for key, on in answers:
         counts = yes if on else no

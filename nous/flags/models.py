@@ -1,4 +1,11 @@
-"""Feature flags, their versions, segments and client tokens (SPEC section 7), and the testers' overrides."""
+"""Feature flags, their environments, versions, segments and client tokens (SPEC section 7), and the
+testers' overrides.
+
+A flag's key, description, type, variants, parents and archive state are shared; its switch, strategies
+and schedule belong to one environment (`FlagState`, one row per flag and environment). A `Flag` is
+looked at in one environment at a time (`bind`, done by the service's `get_flag`): its `enabled`,
+`strategies`, `enable_at` and `disable_at` read and write that environment's row, so everything that
+edits a flag edits it in the environment it was opened in."""
 
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ from sqlalchemy import (
     column,
     table,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nous.clock import aware, utcnow
 from nous.extensions import db
@@ -30,6 +37,50 @@ from nous.flags.engine import FLAG_TYPES as FLAG_TYPES  # the engine's, re-expor
 def iso(value: datetime | None) -> str | None:
     value = aware(value)
     return value.isoformat() if value else None
+
+
+DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
+PRODUCTION = "production"  # where every definition made before environments existed lives, and tokens default
+
+
+class Environment(db.Model):
+    """One environment of the admin-defined, ordered list (development, staging, production at first).
+    Flag states and client tokens name it; a rename renames them too (nous.flags.service.environments)."""
+
+    __tablename__ = "flag_environments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "position": self.position}
+
+
+class FlagState(db.Model):
+    """What one flag does in one environment: its switch, strategies and schedule."""
+
+    __tablename__ = "flag_states"
+
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    strategies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    enable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    disable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+def _here(name: str) -> property:
+    """An attribute of the environment the flag is looked at in (see the module's docstring)."""
+
+    def get(self: Flag) -> Any:
+        return getattr(self.here(), name)
+
+    def put(self: Flag, value: Any) -> None:
+        setattr(self.here(), name, value)
+
+    return property(get, put)
 
 
 class Flag(db.Model):
@@ -43,30 +94,55 @@ class Flag(db.Model):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     type: Mapped[str] = mapped_column(String(20), default="release")
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Unleash client-API shapes: an ordered list of strategies, variants, parent-flag dependencies.
-    strategies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Unleash client-API shapes: variants and parent-flag dependencies (strategies are per environment).
     variants: Mapped[list[Any]] = mapped_column(JSON, default=list)
     dependencies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    impression_data: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    enable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    disable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
+    states: Mapped[list[FlagState]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                   order_by=FlagState.environment)
+
+    # the environment this flag is looked at in (not stored): set by bind(), production until then
+    environment = PRODUCTION
+    enabled = _here("enabled")
+    strategies = _here("strategies")
+    enable_at = _here("enable_at")
+    disable_at = _here("disable_at")
+
+    def bind(self, environment: str) -> Flag:
+        """Look at (and edit) this flag in `environment` from now on."""
+        self.environment = environment
+        return self
+
+    def state_in(self, environment: str) -> FlagState | None:
+        return next((s for s in self.states if s.environment == environment), None)
+
+    def here(self) -> FlagState:
+        """The state of the bound environment; one switched off with no strategies when it has none yet
+        (an environment added after the flag), made on first use."""
+        found = self.state_in(self.environment)
+        if found is None:
+            found = FlagState(environment=self.environment, enabled=False, strategies=[])
+            self.states.append(found)
+        return found
 
     def state(self) -> dict[str, Any]:
-        """Everything a version records: the definition, archive state and schedule (JSON-ready)."""
+        """Everything a version records: the definition, archive state, and the bound environment's switch,
+        strategies and schedule (JSON-ready)."""
         return {
-            "key": self.key, "description": self.description or "", "type": self.type,
-            "enabled": bool(self.enabled), "strategies": list(self.strategies or []),
+            "key": self.key, "environment": self.environment, "description": self.description or "",
+            "type": self.type, "enabled": bool(self.enabled), "strategies": list(self.strategies or []),
             "variants": list(self.variants or []), "dependencies": list(self.dependencies or []),
+            "impression_data": bool(self.impression_data),
             "archived": bool(self.archived), "enable_at": iso(self.enable_at), "disable_at": iso(self.disable_at),
         }
 
     def feature(self) -> dict[str, Any]:
-        """The flag in Unleash's client-API feature format (what the engine compiles)."""
+        """The flag in Unleash's client-API feature format (what the engine compiles), in the bound environment."""
         return {
             "name": self.key, "description": self.description or "", "type": self.type,
             "enabled": bool(self.enabled), "strategies": list(self.strategies or []),
@@ -84,6 +160,7 @@ class FlagVersion(db.Model):
     flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
     flag_key: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
+    environment: Mapped[str] = mapped_column(String(100), default=PRODUCTION)  # whose switch/strategies it shows
     action: Mapped[str] = mapped_column(String(30))
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON)
@@ -95,7 +172,8 @@ class FlagVersion(db.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "key": self.flag_key, "version": self.version, "action": self.action, "note": self.note,
+            "key": self.flag_key, "version": self.version, "environment": self.environment, "action": self.action,
+            "note": self.note,
             "actor": self.actor, "at": iso(self.created_at), "diff": self.diff, "before": self.before,
             "after": self.after,
         }
@@ -127,6 +205,7 @@ class ClientToken(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    environment: Mapped[str] = mapped_column(String(100), default=PRODUCTION)  # the flags it answers with
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -135,8 +214,15 @@ class ClientToken(db.Model):
     def active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def start(self) -> str:
+        """How the token begins, to recognise it: `default:<environment>.<8 hex>`, or for a token made
+        before environments the stored start of its text (`nous_…`)."""
+        return self.prefix if self.prefix.startswith("nous_") else f"default:{self.environment}.{self.prefix}"
+
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "prefix": self.prefix, "created_at": iso(self.created_at),
+        return {"id": self.id, "name": self.name, "prefix": self.start, "environment": self.environment,
+                "created_at": iso(self.created_at),
                 "created_by": self.created_by, "revoked_at": iso(self.revoked_at)}
 
 

@@ -183,6 +183,9 @@ def test_segments(ops) -> None:
     assert_problem(ops.post("flag-segments", json={"name": "", "constraints": "x"}), 422, "name")
     assert [s["name"] for s in ops.get("flag-segments").get_json()["items"]] == ["staff"]
     ops.patch("flags/staff.only", json={"strategies": []})
+    assert_problem(ops.delete(f"flag-segments/{sid}"), 409)  # development and staging still use it
+    for environment in ("development", "staging"):
+        flags.update_flag("staff.only", {"strategies": []}, actor="t", environment=environment)
     assert ops.delete(f"flag-segments/{sid}").status_code == 204
     assert_problem(ops.get(f"flag-segments/{sid}"), 404)
 

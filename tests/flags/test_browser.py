@@ -101,7 +101,7 @@ def test_console_flow_in_a_browser(live, ctx, tmp_path) -> None:
         page.get_by_label("Name (who uses it)").fill("web")
         page.get_by_role("button", name="Create token").click()
         shown = page.locator("#new-token").input_value()
-        assert shown.startswith("nous_")
+        assert shown.startswith("default:production.")
         page.screenshot(path=str(shots / "tokens.png"), full_page=True)
 
         page.goto(f"{live.url}/admin/beta/flags/")

@@ -62,7 +62,7 @@ def test_export_import_files(ctx, make_flag, tmp_path) -> None:
 def test_tokens_create_list_revoke(ctx) -> None:
     created = run_cli("nous", "flags", "tokens", "create", "ops")
     raw = created.stdout.strip()
-    assert created.returncode == 0 and raw.startswith("nous_") and "not shown again" in created.stderr
+    assert created.returncode == 0 and raw.startswith("default:production.") and "not shown again" in created.stderr
     token_id = service.list_tokens()[0]["id"]
     assert run_cli("nous", "flags", "tokens", "revoke", str(token_id)).returncode == 0
     listed = run_cli("nous", "flags", "tokens", "list")

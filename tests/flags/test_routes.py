@@ -182,9 +182,9 @@ def test_tokens_page_shows_a_new_token_once_and_revokes(admin_client, ctx) -> No
     text = created.get_data(as_text=True)
     assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
     raw = text.split('id="new-token" type="text" readonly value="')[1].split('"')[0]
-    assert raw.startswith("nous_")
+    assert raw.startswith("default:production.")
     again = admin_client.get(f"{BASE}/-/tokens").get_data(as_text=True)
-    assert raw not in again and raw[:12] in again
+    assert raw not in again and raw[:27] in again
     token_id = service.list_tokens()[0]["id"]
     assert admin_client.post(f"{BASE}/-/tokens/{token_id}/revoke").status_code == 303
     assert service.list_tokens()[0]["revoked_at"]

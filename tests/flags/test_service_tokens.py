@@ -14,7 +14,7 @@ ACTOR = "admin@nous.test"
 
 def test_tokens_are_stored_hashed_and_can_be_revoked(ctx) -> None:
     row, raw = service.create_token("web", actor=ACTOR)
-    assert raw.startswith("nous_") and len(raw) > 40
+    assert raw.startswith("default:production.") and len(raw) == len("default:production.") + 64
     from nous.extensions import db
     from nous.flags.models import ClientToken
 

@@ -7,7 +7,7 @@ import pytest
 
 from nous.extensions import db
 from nous.flags import service
-from nous.flags.models import Flag, FlagVersion
+from nous.flags.models import Flag, FlagState, FlagVersion
 from nous.workflows import service as workflows
 from nous.workflows.models import WorkflowRun
 from nous.workflows.service import runs as workflow_runs
@@ -39,7 +39,7 @@ def test_toggling_rolling_out_editing_and_restoring_a_flag_start_a_run_each(ctx,
     [run] = runs()
     assert run.trigger == "event" and run.event == "flag.changed" and run.status == "queued"
     assert run.input["flag"] == {"key": "watched", "enabled": True, "type": "release", "archived": False,
-                                 "version": 2}
+                                 "version": 2, "environment": "production"}
     assert run.input["action"] == "enable" and run.input["actor"] == "ops@example.com"
     assert run.input["changed"] == ["enabled"]
     assert run.input["changes"] == [{"path": "enabled", "op": "changed", "before": False, "after": True}]
@@ -92,7 +92,8 @@ def test_a_failing_listener_never_breaks_the_flag_change(ctx, make_flag, monkeyp
     flag = service.set_enabled("sturdy", True, actor="t")  # does not raise
     assert flag.key == "sturdy"
     db.session.expire_all()
-    assert db.session.scalar(db.select(Flag.enabled).where(Flag.key == "sturdy")) is True
+    assert db.session.scalar(db.select(FlagState.enabled).join(Flag).where(
+        Flag.key == "sturdy", FlagState.environment == "production")) is True
     versions = db.session.scalars(db.select(FlagVersion.action).where(FlagVersion.flag_key == "sturdy")
                                   .order_by(FlagVersion.version)).all()
     assert versions == ["create", "enable"]

@@ -3,6 +3,7 @@ per-tester overrides — the flags area's service interface, one module per conc
 
 | module       | what it does                                                                 |
 |--------------|------------------------------------------------------------------------------|
+| `environments` | the ordered list of environments each flag has a switch, strategies and schedule in |
 | `errors`     | FlagError (one message per field, an HTTP status), FlagNotFound, FlagConflict |
 | `validation` | what a flag may be: key, field types, the engine's checks, parents           |
 | `versions`   | reading flags; every change a version with its diff and audit entry; announcing |
@@ -37,6 +38,7 @@ from nous.flags.service.editing import (
     unarchive_flag,
     update_flag,
 )
+from nous.flags.service.environments import check_environment, environment_names, environments
 from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
 from nous.flags.service.overrides import (
     OVERRIDE_VALUES,
@@ -55,7 +57,7 @@ from nous.flags.service.preview import preview
 from nous.flags.service.schedules import SCHEDULE_ACTOR, apply_schedules
 from nous.flags.service.segments import delete_segment, list_segments, save_segment
 from nous.flags.service.simple import SimpleModel, condition_from_form, simple_model, strategies_from_simple
-from nous.flags.service.tokens import TOKEN_PREFIX, create_token, list_tokens, revoke_token, token_hash
+from nous.flags.service.tokens import TOKEN_PROJECT, create_token, list_tokens, revoke_token, token_hash
 from nous.flags.service.transfer import EXPORT_VERSION, ImportReport, export_document, import_document, parse_document
 from nous.flags.service.validation import check_key
 from nous.flags.service.versions import (
@@ -69,14 +71,14 @@ from nous.flags.service.versions import (
 )
 
 __all__ = [
-    "EXPORT_VERSION", "FLAG_TYPES", "OVERRIDE_VALUES", "SCHEDULE_ACTOR", "TOKEN_PREFIX", "FlagConflict", "FlagError",
-    "FlagNotFound", "ImportReport", "SimpleModel", "apply_schedules", "archive_flag", "bump_version",
-    "changes_since", "check_key", "clients", "condition_from_form", "counts", "create_flag", "create_token",
-    "delete_segment", "diff", "export_document", "find_tester", "flag_is_stale", "flag_overrides", "get_flag",
-    "get_tester", "get_version", "history", "import_document", "list_flags", "list_segments", "list_tokens",
-    "overrides_changed", "overriding_testers", "overview", "parse_document", "preview", "recent_changes",
-    "record_client", "record_metrics", "restore_version", "revoke_token", "rollout_summary", "save_segment",
-    "set_enabled", "set_flag_override", "set_rollout", "set_tester_override", "simple_model",
-    "strategies_from_simple", "tester_override_rows", "tester_overrides", "token_hash", "unarchive_flag",
-    "update_flag",
+    "EXPORT_VERSION", "FLAG_TYPES", "OVERRIDE_VALUES", "SCHEDULE_ACTOR", "TOKEN_PROJECT", "FlagConflict",
+    "FlagError", "FlagNotFound", "ImportReport", "SimpleModel", "apply_schedules", "archive_flag", "bump_version",
+    "changes_since", "check_environment", "check_key", "clients", "condition_from_form", "counts", "create_flag",
+    "create_token", "delete_segment", "diff", "environment_names", "environments", "export_document", "find_tester",
+    "flag_is_stale", "flag_overrides", "get_flag", "get_tester", "get_version", "history", "import_document",
+    "list_flags", "list_segments", "list_tokens", "overrides_changed", "overriding_testers", "overview",
+    "parse_document", "preview", "recent_changes", "record_client", "record_metrics", "restore_version",
+    "revoke_token", "rollout_summary", "save_segment", "set_enabled", "set_flag_override", "set_rollout",
+    "set_tester_override", "simple_model", "strategies_from_simple", "tester_override_rows", "tester_overrides",
+    "token_hash", "unarchive_flag", "update_flag",
 ]

@@ -18,11 +18,13 @@ CLIENTS_KEY = "nous:flags:clients"
 CLIENTS_KEPT = 7 * 86400
 
 
-def record_client(info: Mapping[str, Any], token_name: str) -> None:
-    """Remember an SDK that registered (shown on the tokens page); safe to lose."""
+def record_client(info: Mapping[str, Any], token_name: str, flag_environment: str = "production") -> None:
+    """Remember an SDK that registered (shown on the tokens page), with the flag environment its token
+    answers for; safe to lose."""
     entry = {k: info.get(k) for k in ("appName", "instanceId", "sdkVersion", "environment", "interval", "started")}
     entry["strategies"] = list(info.get("strategies") or [])[:50]
     entry["token"] = token_name
+    entry["flag_environment"] = flag_environment
     entry["seen"] = utcnow().isoformat()
     try:
         conn = get_redis()

@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.flags.models import Flag
+from nous.flags.models import PRODUCTION, Flag, FlagState
+from nous.flags.service.environments import check_environment, environment_names
 from nous.flags.service.errors import FlagError
 from nous.flags.service.simple import SIMPLE_STICKINESS
 from nous.flags.service.validation import (
@@ -27,9 +28,12 @@ from nous.flags.service.validation import (
 from nous.flags.service.versions import apply, check_seen, commit, get_flag, get_version, record
 
 
-def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "") -> Flag:
+def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environment: str = PRODUCTION) -> Flag:
     """A new flag from {key, description, type, enabled, strategies, variants, dependencies, enable_at,
-    disable_at}; missing fields get defaults (release, off, no strategies: on for everyone once enabled)."""
+    disable_at}; missing fields get defaults (release, off, no strategies: on for everyone once enabled).
+    The switch, strategies and schedule are `environment`'s; every other environment gets the same
+    strategies switched off, so turning it on there later does what it does here."""
+    environment = check_environment(environment)
     if not isinstance(data, Mapping):
         raise FlagError("Expected an object with the flag's fields.", {"body": "expected an object"})
     key = check_key(data.get("key"))
@@ -49,6 +53,9 @@ def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "") -> Flag:
     if db.session.scalar(select(Flag.id).where(Flag.key == key)) is not None:
         raise FlagError(f"A flag named {key} already exists.", {"key": "already exists"}, status=409)
     flag = Flag(key=key, archived=False, created_at=utcnow())
+    flag.states = [FlagState(environment=name, enabled=False, strategies=state["strategies"])
+                   for name in environment_names() if name != environment]
+    flag.bind(environment)
     apply(flag, state)
     db.session.add(flag)
     try:
@@ -62,15 +69,16 @@ def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "") -> Flag:
 
 
 def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "", action: str = "update",
-                expected_version: int | None = None, note: str = "") -> Flag:
-    """Change some of the editable fields; validated as a whole, stored as a new version (none when
-    nothing changed). `expected_version` refuses the change when someone else changed the flag since."""
+                expected_version: int | None = None, note: str = "", environment: str = PRODUCTION) -> Flag:
+    """Change some of the editable fields (switch, strategies and schedule: `environment`'s); validated
+    as a whole, stored as a new version (none when nothing changed). `expected_version` refuses the
+    change when someone else changed the flag since."""
     if not isinstance(changes, Mapping):
         raise FlagError("Expected an object with the fields to change.", {"body": "expected an object"})
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise FlagError("Some fields cannot be changed.", {k: "unknown field" for k in unknown}, status=422)
-    flag = get_flag(key, for_update=True)
+    flag = get_flag(key, for_update=True, environment=environment)
     check_seen(flag, expected_version)
     before = flag.state()
     state = {"key": flag.key, **{k: getattr(flag, k) for k in EDITABLE}, **dict(changes)}
@@ -84,29 +92,31 @@ def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "
     apply(flag, state)
     if flag.state() == before:
         db.session.rollback()
-        return get_flag(key)
+        return get_flag(key, environment=environment)
     record(flag, action, before, actor, ip, note)
     commit()
     return flag
 
 
-def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_version: int | None = None,
+                environment: str = PRODUCTION) -> Flag:
     """Switch the flag on or off: the state asked for, never the opposite of the stored one. Asking for
     the state it already has changes nothing and succeeds, whatever version the caller saw; asking for
     the other one on a view of an older version is refused (409), since the caller decided on old facts."""
-    flag = get_flag(key)
+    flag = get_flag(key, environment=environment)
     if bool(flag.enabled) == bool(on) and not flag.archived:
         return flag
     return update_flag(key, {"enabled": bool(on)}, actor=actor, ip=ip, action="enable" if on else "disable",
-                       expected_version=expected_version)
+                       expected_version=expected_version, environment=environment)
 
 
-def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected_version: int | None = None,
+                environment: str = PRODUCTION) -> Flag:
     """Set the percentage of the flag's first flexibleRollout strategy. A flag without one gets one
     (replacing a lone `default` strategy, which would otherwise let everyone in). `expected_version`
     refuses it (409) when the flag changed since that version."""
     pct = rollout_percentage(percentage)
-    flag = get_flag(key)
+    flag = get_flag(key, environment=environment)
     strategies = json.loads(json.dumps(flag.strategies or []))
     for s in strategies:
         if isinstance(s, dict) and s.get("name") == "flexibleRollout":
@@ -121,7 +131,7 @@ def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected
         else:
             strategies.append(new)
     return update_flag(key, {"strategies": strategies}, actor=actor, ip=ip, action="rollout",
-                       expected_version=expected_version)
+                       expected_version=expected_version, environment=environment)
 
 
 def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
@@ -138,7 +148,9 @@ def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | 
         raise FlagError(f"{key} cannot be archived: {', '.join(children)} depend(s) on it.",
                         {"key": "other flags depend on it"}, status=409)
     before = flag.state()
-    flag.archived, flag.enable_at, flag.disable_at = True, None, None
+    flag.archived = True
+    for state in flag.states:  # archived flags have no schedule, in any environment
+        state.enable_at = state.disable_at = None
     record(flag, "archive", before, actor, ip, audit_action="flags.archive")
     commit()
     return flag
@@ -160,19 +172,23 @@ def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int 
     if errors:
         raise FlagError(f"{key} cannot come back as it is (fix it by restoring an earlier version).", errors,
                         status=422)
-    flag.archived, flag.enabled = False, False
+    flag.archived = False
+    for state in flag.states:  # back switched off everywhere
+        state.enabled = False
     record(flag, "unarchive", before, actor, ip, audit_action="flags.unarchive")
     commit()
     return flag
 
 
-def restore_version(key: str, version: int, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+def restore_version(key: str, version: int, *, actor: str, ip: str = "", expected_version: int | None = None,
+                    environment: str | None = None) -> Flag:
     """Make the flag what it was after `version` (definition, schedule and archive state): itself a
-    new version, so history only grows. Refused when that old definition is no longer valid here
-    (a parent or segment it needs is gone)."""
+    new version, so history only grows. The switch, strategies and schedule go back in `environment`,
+    by default the one the version was made in. Refused when that old definition is no longer valid
+    here (a parent or segment it needs is gone)."""
     old = get_version(key, version)
     snapshot = dict(old.after or {})
-    flag = get_flag(key, for_update=True)
+    flag = get_flag(key, for_update=True, environment=environment or old.environment or PRODUCTION)
     check_seen(flag, expected_version)
     before = flag.state()
     state = {"key": flag.key, **{k: snapshot.get(k, before[k]) for k in EDITABLE}}
@@ -188,10 +204,11 @@ def restore_version(key: str, version: int, *, actor: str, ip: str = "", expecte
     apply(flag, state)
     flag.archived = archived
     if archived:
-        flag.enable_at = flag.disable_at = None
+        for row in flag.states:
+            row.enable_at = row.disable_at = None
     if flag.state() == before:
         db.session.rollback()
-        return get_flag(key)
+        return get_flag(key, environment=flag.environment)
     record(flag, "restore", before, actor, ip, note=f"restored version {version}", audit_action="flags.restore")
     commit()
     return flag

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.flags.models import Flag, Segment
+from nous.flags.models import Flag, FlagState, Segment
 from nous.flags.service.errors import FlagConflict, FlagError
 from nous.flags.service.validation import DESCRIPTION_MAX, constraint_problems
 from nous.flags.service.versions import commit
@@ -22,8 +22,12 @@ def list_segments() -> list[Segment]:
 
 
 def _segment_users(segment_id: int) -> list[str]:
-    users = []
-    for key, strategies in db.session.execute(select(Flag.key, Flag.strategies).where(Flag.archived.is_(False))):
+    """The flags whose strategies use the segment, in any environment."""
+    users: list[str] = []
+    for key, strategies in db.session.execute(select(Flag.key, FlagState.strategies).join(FlagState)
+                                              .where(Flag.archived.is_(False)).order_by(Flag.key)):
+        if key in users:
+            continue
         for s in strategies or []:
             if isinstance(s, Mapping) and any(str(x) == str(segment_id) for x in s.get("segments") or []):
                 users.append(key)

@@ -15,26 +15,31 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.flags.cache import TOKEN_SEEN_KEY
-from nous.flags.models import ClientToken
+from nous.flags.models import PRODUCTION, ClientToken
+from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.versions import commit
 from nous.text import clean_text
 
 TOKEN_NAME_MAX = 100
-TOKEN_PREFIX = "nous_"  # noqa: S105 - the visible start of every client token
+TOKEN_PROJECT = "default"  # noqa: S105 - Unleash's project part of `project:environment.secret` (one project)
 
 
 def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(name: Any, *, actor: str, ip: str = "") -> tuple[ClientToken, str]:
-    """A new client token; returns the row and the token itself, which is shown this once."""
+def create_token(name: Any, *, actor: str, ip: str = "", environment: str = PRODUCTION) -> tuple[ClientToken, str]:
+    """A new client token for the flags of `environment`; returns the row and the token itself, which is
+    shown this once. Its text has Unleash's shape, `default:<environment>.<secret>`, so tools that read
+    the environment from a token read it from ours; the server goes by the stored row, not the text."""
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > TOKEN_NAME_MAX:
         raise FlagError("The token needs a name.", {"name": f"1 to {TOKEN_NAME_MAX} characters"})
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ClientToken(name=clean_text(name.strip()), token_hash=token_hash(raw), prefix=raw[:12], created_at=utcnow(),
-                      created_by=actor[:320])
+    environment = check_environment(environment)
+    secret = secrets.token_hex(32)
+    raw = f"{TOKEN_PROJECT}:{environment}.{secret}"
+    row = ClientToken(name=clean_text(name.strip()), token_hash=token_hash(raw), prefix=secret[:8],
+                      environment=environment, created_at=utcnow(), created_by=actor[:320])
     db.session.add(row)
     db.session.flush()
     audit.record(actor, "flags.token.create", row.name, None, row.as_dict(), ip=ip, commit=False)

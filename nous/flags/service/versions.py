@@ -20,7 +20,8 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
-from nous.flags.models import Flag, FlagVersion
+from nous.flags.models import PRODUCTION, Flag, FlagVersion
+from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
 from nous.flags.service.validation import EDITABLE
 
@@ -42,23 +43,26 @@ WORKFLOW_EVENTS = "nous.flags.workflow_events"
 # --------------------------------------------------------------------------- reading
 
 
-def get_flag(key: str, *, for_update: bool = False) -> Flag:
+def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTION) -> Flag:
+    """The flag `key`, looked at (and edited) in `environment` (an unknown one is a FlagError)."""
+    environment = check_environment(environment)
     stmt = select(Flag).where(Flag.key == key)
     if for_update:
         stmt = stmt.with_for_update()
     flag = db.session.scalar(stmt) if isinstance(key, str) else None
     if flag is None:
         raise FlagNotFound(str(key))
-    return flag
+    return flag.bind(environment)
 
 
-def list_flags(q: str = "", archived: bool = False) -> list[Flag]:
+def list_flags(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[Flag]:
+    environment = check_environment(environment)
     stmt = select(Flag).where(Flag.archived.is_(archived)).order_by(Flag.key)
     q = (q or "").strip()
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(func.lower(Flag.key).like(like) | func.lower(Flag.description).like(like))
-    return list(db.session.scalars(stmt))
+    return [flag.bind(environment) for flag in db.session.scalars(stmt)]
 
 
 def history(key: str, limit: int = 100) -> list[FlagVersion]:
@@ -153,16 +157,19 @@ def record(flag: Flag, action: str, before: dict[str, Any] | None, actor: str, i
     flag.version = 1 if before is None else (flag.version or 0) + 1
     flag.updated_at = utcnow()
     flag.updated_by = actor[:320]
-    version = FlagVersion(flag_id=flag.id, flag_key=flag.key, version=flag.version, action=action[:30],
+    version = FlagVersion(flag_id=flag.id, flag_key=flag.key, version=flag.version, environment=flag.environment,
+                          action=action[:30],
                           before=before, after=after, diff=diff(before, after) if before is not None else [],
                           note=note[:500], actor=actor[:320], ip=(ip or "")[:64], created_at=flag.updated_at)
     db.session.add(version)
-    audit.record(actor, audit_action or ("flags.create" if before is None else "flags.update"), flag.key,
+    audit.record(actor, audit_action or ("flags.create" if before is None else "flags.update"),
+                 flag.key,
                  before, after, ip=ip, commit=False)
     db.session.info.setdefault(LIVE_EVENTS, []).append({
         "id": flag.id, "key": flag.key,
         "action": LIVE_ACTIONS.get(action, "updated") if before is not None else "created",
-        "enabled": flag.enabled, "actor": actor, "version": flag.version, "at": flag.updated_at.isoformat()})
+        "enabled": flag.enabled, "environment": flag.environment, "actor": actor, "version": flag.version,
+        "at": flag.updated_at.isoformat()})
     if before is not None and action in WORKFLOW_ACTIONS:
         db.session.info.setdefault(WORKFLOW_EVENTS, []).append(
             _flag_changed_data(flag, action, actor, note, version.diff))
@@ -173,7 +180,7 @@ def _flag_changed_data(flag: Flag, action: str, actor: str, note: str, changes: 
     """The data of a `flag.changed` event: the flag, what was done, by whom, and what changed."""
     fields = sorted({str(c["path"]).split(".")[0].split("[")[0] for c in changes})
     return {"flag": {"key": flag.key, "enabled": bool(flag.enabled), "type": flag.type,
-                     "archived": bool(flag.archived), "version": flag.version},
+                     "archived": bool(flag.archived), "version": flag.version, "environment": flag.environment},
             "action": action, "actor": actor, "note": note, "changed": fields,
             "changes": json.loads(json.dumps(changes[:WORKFLOW_CHANGES_MAX], default=str))}
 
