@@ -29,7 +29,7 @@ unleash = pytest.importorskip("UnleashClient")
 
 BEFORE = "0011"
 CONTEXTS = 10_000
-LEGACY_TOKEN = "nous_" + "a" * 43  # noqa: S105 - a client token as made before environments
+LEGACY_TOKEN = "nous_" + "a" * 43
 OLD_FLAGS = sa.table(
     "flags", sa.column("key", sa.String), sa.column("description", sa.Text), sa.column("type", sa.String),
     sa.column("enabled", sa.Boolean), sa.column("strategies", sa.JSON), sa.column("variants", sa.JSON),
