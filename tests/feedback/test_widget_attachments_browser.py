@@ -159,7 +159,7 @@ def test_paste_drop_capture_black_out_and_send(app, browser, site, console) -> N
     _hand_over(page, "drop", [("whiteboard.jpg", "image/jpeg", _picture((3000, 1500), "JPEG", "#16a34a")),
                               ("notes.png", "image/png", b"<html><script>alert(1)</script></html>")])
     page.get_by_role("button", name="Edit image 2: whiteboard.jpg").wait_for()
-    page.get_by_text("notes.png can't be attached: only images can").wait_for()  # decoded, not trusted by name
+    page.get_by_text("notes.png can't be attached: it is not an image").wait_for()  # decoded, not trusted by name
 
     # The page's img-src leaves out data:, so html-to-image cannot draw it: the widget shares the tab instead.
     page.get_by_role("button", name="Capture this page").click()
