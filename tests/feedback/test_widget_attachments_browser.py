@@ -369,3 +369,28 @@ def test_files_the_console_refuses_are_named_and_nothing_is_stored(app, browser,
     [row] = _rows(app)
     with app.app_context():
         assert [a.filename for a in attachments.for_feedback(row.id)] == ["one.jpg"]
+
+
+def test_the_pages_limits_count_and_size_and_capture_can_be_turned_off(app, browser, console) -> None:
+    url, recorder = console
+    html, csp = _host_page(url)
+    html = html.replace(b"data-app-version=", b'data-max-attachments="2" data-image-max-side="400" '
+                                              b'data-image-quality="0.5" data-capture="off" data-app-version=')
+    host, server = _serve_host(html, csp)
+    set_setting(app, "feedback.widget_origins", [host])
+    try:
+        page = _open_page(browser, host)
+        _fill(page)
+        assert page.get_by_role("button", name="Capture this page").count() == 0
+        _hand_over(page, "drop", [(f"{n}.png", "image/png", _picture((1000, 600), "PNG", "#2563eb")) for n in "abc"])
+        page.get_by_text("You can attach up to 2 images.").wait_for()
+        assert page.get_by_role("button", name="Add image").is_disabled()
+        assert page.get_by_role("button", name="Remove image 2: b.png").is_visible()
+        assert page.get_by_role("button", name="Remove image 3: c.png").count() == 0
+        page.get_by_role("button", name="Send").click()
+        page.get_by_role("heading", name="Thank you!").wait_for()
+        _, files = recorder.parts()
+        assert [(name, _decoded(data).size) for name, data in files] == [("a.jpg", (400, 240)), ("b.jpg", (400, 240))]
+        page.context.close()
+    finally:
+        server.shutdown()
