@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -18,6 +18,8 @@ import redis
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from nous.inputs import InputError, parse_datetime
 
 MIGRATE_HINT = "run `flask db upgrade`"
 
@@ -70,14 +72,12 @@ def cli_actor() -> str:
 
 
 def utc_time(text: str | None, param_hint: str, expected: str = "an ISO date or time") -> datetime | None:
-    """An option's ISO date or time (UTC when it names no zone), None when not given; a usage error otherwise."""
-    if not text:
-        return None
+    """An option's ISO date or time, read as the web reads one (nous.inputs.parse_datetime: UTC when it names
+    no zone, within its years), None when not given; a usage error otherwise."""
     try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not {expected}", param_hint=param_hint) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return parse_datetime(text, param_hint)
+    except InputError as exc:
+        raise click.BadParameter(f"{text!r} is not {expected} ({exc.message})", param_hint=param_hint) from None
 
 
 def emit(data: object, as_json: bool) -> None:
