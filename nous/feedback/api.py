@@ -136,7 +136,6 @@ def _submit() -> Any:
     # Files may come in JSON and multipart bodies; a plain form holds fields only.
     request.max_content_length = MAX_BODY if request.mimetype == "application/x-www-form-urlencoded" \
         else _body_limit()
-    request.max_form_memory_size = MAX_BODY  # the fields of a multipart body, files aside
     try:
         if request.is_json:
             data = inputs.json_object(request.max_content_length)

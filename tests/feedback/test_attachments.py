@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import random
 import zlib
 from datetime import timedelta
 from typing import Any
@@ -305,3 +306,14 @@ def test_a_png_is_re_encoded_without_losing_a_pixel(ctx, mode: str) -> None:
     again = Image.open(io.BytesIO(feedback.attachments.data_of(row.id)))
     assert again.format == "PNG" and again.size == (97, 41)
     assert again.convert("RGBA").tobytes() == original.convert("RGBA").tobytes()
+
+
+def test_a_screenshot_of_megabytes_is_accepted_in_both_forms(app, client) -> None:
+    noisy = Image.frombytes("RGB", (800, 800), random.Random(7).randbytes(800 * 800 * 3))  # incompressible
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    assert len(out.getvalue()) > 1_500_000  # larger than a read chunk and than the app's 2 MiB body default in JSON
+    assert client.post(API, **multipart([(out.getvalue(), "big.png")])).status_code == 201
+    resp = client.post(API, json={**GOOD, "attachments": [{"filename": "big.png", "data": data_url(out.getvalue())}]})
+    assert resp.status_code == 201
+    assert [a.size > 1_500_000 for a, _ in stored(app)] == [True, True]
