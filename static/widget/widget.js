@@ -631,10 +631,14 @@
     return c;
   }
 
-  function scaled(source, width, height) {  // the source drawn no larger than IMAGE_MAX_SIDE on its longer side
+  // The source drawn no larger than IMAGE_MAX_SIDE on its longer side, on white: JPEG has no transparency,
+  // and the tester should see what will be sent (transparent parts would otherwise turn black).
+  function scaled(source, width, height) {
     var ratio = Math.min(1, IMAGE_MAX_SIDE / Math.max(width, height));
     var c = canvasOf(width * ratio, height * ratio);
     var ctx = c.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, c.width, c.height);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(source, 0, 0, c.width, c.height);
@@ -685,7 +689,7 @@
   }
 
   function exportAttachments() {
-    return Promise.all(items.map(function (item, i) {
+    return Promise.all(items.map(function (item) {
       return new Promise(function (resolve) {
         render(item, canvasOf(item.image.width, item.image.height), null).toBlob(function (blob) {
           resolve({ blob: blob, filename: item.filename });

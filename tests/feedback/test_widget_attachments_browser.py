@@ -382,7 +382,10 @@ def test_the_pages_limits_count_and_size_and_capture_can_be_turned_off(app, brow
         page = _open_page(browser, host)
         _fill(page)
         assert page.get_by_role("button", name="Capture this page").count() == 0
-        _hand_over(page, "drop", [(f"{n}.png", "image/png", _picture((1000, 600), "PNG", "#2563eb")) for n in "abc"])
+        clear = io.BytesIO()
+        Image.new("RGBA", (1000, 600), (0, 0, 0, 0)).save(clear, "PNG")  # transparent all over
+        _hand_over(page, "drop", [("a.png", "image/png", clear.getvalue())] + [
+            (f"{n}.png", "image/png", _picture((1000, 600), "PNG", "#2563eb")) for n in "bc"])
         page.get_by_text("You can attach up to 2 images.").wait_for()
         assert page.get_by_role("button", name="Add image").is_disabled()
         assert page.get_by_role("button", name="Remove image 2: b.png").is_visible()
@@ -391,6 +394,7 @@ def test_the_pages_limits_count_and_size_and_capture_can_be_turned_off(app, brow
         page.get_by_role("heading", name="Thank you!").wait_for()
         _, files = recorder.parts()
         assert [(name, _decoded(data).size) for name, data in files] == [("a.jpg", (400, 240)), ("b.jpg", (400, 240))]
+        assert _darkest(_decoded(files[0][1]), (0, 0, 400, 240)) >= 250  # transparent became white, not black
         page.context.close()
     finally:
         server.shutdown()
