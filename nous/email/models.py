@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nous.clock import aware, utcnow
+from nous.clock import isoformat, utcnow
 from nous.extensions import db
 
 # queued: waiting for the send job · sending: a worker is talking to the server · sent: accepted by
@@ -41,8 +41,7 @@ class OutboxMessage(db.Model):
         out = {
             "id": self.id, "to": self.to_addr, "template": self.template, "subject": self.subject,
             "status": self.status, "attempts": self.attempts, "last_error": self.last_error,
-            "created_at": aware(self.created_at).isoformat() if self.created_at else None,  # type: ignore[union-attr]
-            "sent_at": aware(self.sent_at).isoformat() if self.sent_at else None,  # type: ignore[union-attr]
+            "created_at": isoformat(self.created_at), "sent_at": isoformat(self.sent_at),
             "job_id": self.job_id, "message_id": self.message_id, "actor": self.actor,
         }
         if bodies:

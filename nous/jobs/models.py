@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nous.clock import aware, utcnow
+from nous.clock import isoformat, utcnow
 from nous.extensions import db
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias, so autoincrement works) on SQLite.
@@ -64,15 +64,13 @@ class JobRun(db.Model):
         return self.status in ENDED_STATES
 
     def as_dict(self) -> dict[str, Any]:
-        def iso(v: datetime | None) -> str | None:
-            return aware(v).isoformat() if v else None  # type: ignore[union-attr]
-
         return {
             "id": self.job_id, "task": self.task, "queue": self.queue, "priority": self.priority,
             "status": self.status, "attempts": self.attempts, "max_attempts": self.max_attempts,
             "args": self.args, "args_summary": self.args_summary, "actor": self.actor, "schedule": self.schedule,
-            "enqueued_at": iso(self.enqueued_at), "scheduled_for": iso(self.scheduled_for),
-            "started_at": iso(self.started_at), "ended_at": iso(self.ended_at), "duration_ms": self.duration_ms,
+            "enqueued_at": isoformat(self.enqueued_at), "scheduled_for": isoformat(self.scheduled_for),
+            "started_at": isoformat(self.started_at), "ended_at": isoformat(self.ended_at),
+            "duration_ms": self.duration_ms,
             "worker": self.worker, "error": self.error, "traceback": self.traceback,
             "result": self.result_summary, "progress": self.progress, "progress_message": self.progress_message,
         }
@@ -115,7 +113,6 @@ class JobSchedule(db.Model):
         return {
             "name": self.name, "task": self.task, "cron": self.cron, "interval_seconds": self.interval_seconds,
             "args": self.args, "enabled": self.enabled, "source": self.source,
-            "next_run_at": aware(self.next_run_at).isoformat() if self.next_run_at else None,  # type: ignore[union-attr]
-            "last_run_at": aware(self.last_run_at).isoformat() if self.last_run_at else None,  # type: ignore[union-attr]
+            "next_run_at": isoformat(self.next_run_at), "last_run_at": isoformat(self.last_run_at),
             "last_job_id": self.last_job_id,
         }

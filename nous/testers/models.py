@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nous.clock import aware, utcnow
+from nous.clock import isoformat, utcnow
 from nous.extensions import db
 
 ROLES = ("TESTER", "ADMIN", "OWNER")
@@ -66,15 +66,11 @@ class BetaUser(db.Model):
         return "invited" if self.invited_at is not None else "not invited"
 
     def as_dict(self) -> dict[str, Any]:
-        def iso(v: datetime | None) -> str | None:
-            v = aware(v)
-            return v.isoformat() if v else None
-
         return {
             "id": str(self.id), "email": self.email, "role": self.role, "is_active": self.is_active,
-            "invite_state": self.invite_state, "source": self.source, "created_at": iso(self.created_at),
-            "invited_at": iso(self.invited_at), "invite_sent_count": self.invite_sent_count,
-            "joined_at": iso(self.joined_at), "last_seen_at": iso(self.last_seen_at), "notes": self.notes,
+            "invite_state": self.invite_state, "source": self.source, "created_at": isoformat(self.created_at),
+            "invited_at": isoformat(self.invited_at), "invite_sent_count": self.invite_sent_count,
+            "joined_at": isoformat(self.joined_at), "last_seen_at": isoformat(self.last_seen_at), "notes": self.notes,
             "flag_set": dict(self.flag_set or {}),
         }
 

@@ -13,7 +13,7 @@ from nous import humanize
 from nous.audit import service as audit
 from nous.auth import admin_required, client_ip, current_actor
 from nous.changes import mark_changed
-from nous.clock import aware
+from nous.clock import isoformat
 from nous.exports import csv_response
 from nous.testers import bp
 from nous.testers import service as testers
@@ -42,8 +42,7 @@ def _changed(resp: Response, user: Any) -> Response:
 
 @bp.app_template_filter("isotime")
 def isotime(value: datetime | None) -> str:
-    when = aware(value)
-    return when.isoformat(timespec="seconds") if when else ""
+    return isoformat(value, "seconds") or ""
 
 
 def _filters(args: MultiDict[str, str]) -> dict[str, str]:

@@ -41,7 +41,7 @@ from sqlalchemy import func, select, update
 
 from nous import events
 from nous.audit import service as audit
-from nous.clock import aware, utcnow
+from nous.clock import aware, isoformat, utcnow
 from nous.email import service as email
 from nous.extensions import db
 from nous.jobs import service as jobs
@@ -85,8 +85,8 @@ def new_job_id(run_id: int, position: int) -> str:
 
 
 def iso(value: Any) -> str | None:
-    value = aware(value)
-    return value.isoformat(timespec="milliseconds") if value else None
+    """A run's times as its history and events carry them: to the millisecond."""
+    return isoformat(value, "milliseconds")
 
 
 def json_safe(value: Any) -> Any:

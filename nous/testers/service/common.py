@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 
 from nous import events
 from nous.audit import service as audit
-from nous.clock import aware, utcnow
+from nous.clock import isoformat, utcnow
 from nous.extensions import db
 from nous.inputs import as_uuid
 from nous.testers.models import ROLES, BetaUser
@@ -100,7 +99,8 @@ def version_of(user: BetaUser) -> str:
     """What a page sends back to say which state of the tester it showed: a digest of everything an
     admin can change or trigger (role, notes, active, invite and join, overrides; not `last_seen_at`)."""
     state = {"role": user.role, "notes": user.notes, "active": bool(user.is_active),
-             "invited": iso(user.invited_at), "sent": user.invite_sent_count or 0, "joined": iso(user.joined_at),
+             "invited": isoformat(user.invited_at), "sent": user.invite_sent_count or 0,
+             "joined": isoformat(user.joined_at),
              "flags": dict(sorted((user.flag_set or {}).items()))}
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -129,6 +129,3 @@ def email_refused(what: str, to: str, exc: Exception) -> EmailUnavailable:
     return EmailUnavailable(f"the {what} email could not be queued: {exc}", status=503)
 
 
-def iso(value: datetime | None) -> str | None:
-    value = aware(value)
-    return value.isoformat() if value else None

@@ -12,12 +12,12 @@ from sqlalchemy import update as sql_update
 
 from nous import events
 from nous.audit import service as audit
-from nous.clock import utcnow
+from nous.clock import isoformat, utcnow
 from nous.email.service import queue_email
 from nous.extensions import db
 from nous.testers import JOIN_PATH
 from nous.testers.models import BetaUser
-from nous.testers.service.common import InviteError, TesterError, announce, email_refused, iso, require, version_of
+from nous.testers.service.common import InviteError, TesterError, announce, email_refused, require, version_of
 
 log = logging.getLogger("nous.testers")
 
@@ -37,10 +37,10 @@ def invite(user_id: Any, *, actor: str, ip: str = "") -> BetaUser:
     if user.joined_at is not None:
         raise TesterError(f"{user.email} has already joined", status=409)
     resend = user.invited_at is not None
-    before = {"invited_at": iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
+    before = {"invited_at": isoformat(user.invited_at), "invite_sent_count": user.invite_sent_count}
     user.invited_at = utcnow()
     user.invite_sent_count = (user.invite_sent_count or 0) + 1
-    after = {"invited_at": iso(user.invited_at), "invite_sent_count": user.invite_sent_count}
+    after = {"invited_at": isoformat(user.invited_at), "invite_sent_count": user.invite_sent_count}
     audit.record(actor, "testers.resend" if resend else "testers.invite", user.email, before, after, ip=ip,
                  commit=False)
     url = join_url(user)
