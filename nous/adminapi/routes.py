@@ -21,7 +21,7 @@ def _page(status: int = 200, *, created: dict[str, Any] | None = None, errors: d
           form: dict[str, Any] | None = None) -> Any:
     body = render(PAGE, block="tokens", tokens=tokens.list_tokens(), areas=tokens.AREAS, help=tokens.SCOPE_HELP,
                   expiry_choices=EXPIRY_CHOICES, created=created, errors=errors or {}, form=form or {},
-                  active="api_tokens")
+                  name_max=tokens.NAME_MAX, active="api_tokens")
     resp = Response(body, status=status)
     if created:
         resp.headers["Cache-Control"] = "no-store"  # the token is in this answer only: it is stored hashed

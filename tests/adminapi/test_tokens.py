@@ -382,6 +382,15 @@ def test_cli_prints_the_token_alone_on_its_last_line_in_a_real_shell(app) -> Non
 # --------------------------------------------------------------------------- the console page
 
 
+def test_the_name_field_holds_what_the_server_takes(admin_client, monkeypatch) -> None:
+    """The form's maxlength is the server's limit (tokens.NAME_MAX) itself, so the two cannot drift apart."""
+    page = admin_client.get("/admin/api-tokens/").get_data(as_text=True)
+    assert re.search(r'<input id="api-token-name"[^>]* maxlength="100"', page)
+    monkeypatch.setattr(tokens, "NAME_MAX", 60)
+    page = admin_client.get("/admin/api-tokens/").get_data(as_text=True)
+    assert re.search(r'<input id="api-token-name"[^>]* maxlength="60"', page)
+
+
 def test_the_console_page_creates_shows_once_and_revokes(app, admin_client) -> None:
     page = admin_client.get("/admin/api-tokens/")
     assert page.status_code == 200 and "No API tokens yet" in page.text
