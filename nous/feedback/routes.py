@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +26,7 @@ from flask import (
 from nous.audit import service as audit
 from nous.auth import admin_required, client_ip, current_actor
 from nous.changes import mark_changed
+from nous.clock import aware, utcnow
 from nous.exports import csv_response
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES, STATUSES
@@ -37,6 +38,9 @@ from nous.web import is_fragment_request, render, safe_next, toast
 PREFIX = "/admin/beta/feedback"
 REFRESH_EVENT = "feedback-changed"
 PAGE_SIZE = 50
+# The detail page asks again every few seconds while an image's text is being read; a text still unread after
+# this long waits for a worker, and an open page stops asking (it follows the feedback's changes as before).
+READING_WINDOW = timedelta(minutes=10)
 
 bp = Blueprint("feedback", __name__, url_prefix=PREFIX)
 
@@ -89,11 +93,17 @@ def panel_latest() -> str:
                   thumbs=feedback.attachments.thumbnails_for([fb.id for fb in items]), active="dashboard")
 
 
+def _being_read(attachments: list[Any]) -> bool:
+    since = utcnow() - READING_WINDOW
+    return any(a.text_status == "pending" and aware(a.created_at) > since for a in attachments)
+
+
 def _detail_context(row: Any) -> dict[str, Any]:
     history = [e for e in audit.query(target=f"feedback:{row.id}", limit=50) if e.target == f"feedback:{row.id}"]
     tester = testers.get(row.tester_id) if row.tester_id else None
+    attachments = feedback.attachments.for_feedback(row.id)
     return {"fb": row, "tags": feedback.tags_for([row.id])[row.id], "replies": feedback.replies(row.id),
-            "attachments": feedback.attachments.for_feedback(row.id),
+            "attachments": attachments, "being_read": _being_read(attachments),
             "reply_to": feedback.reply_address(row), "history": history, "tester": tester, "statuses": STATUSES,
             "back": safe_next(request.args.get("back"), url_for("feedback.admin_index"))}
 

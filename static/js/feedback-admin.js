@@ -102,6 +102,7 @@
     img.alt = name;
     byId("viewer-title").textContent = name;
     byId("viewer-count").textContent = "Image " + (at + 1) + " of " + list.length;
+    byId("viewer-full").setAttribute("href", card.getAttribute("data-src"));
     byId("viewer-download").setAttribute("href", card.getAttribute("data-download"));
     var del = byId("viewer-delete");
     del.setAttribute("action", card.getAttribute("data-delete"));

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select, update
 
 from nous.audit.models import AuditEvent
+from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback import service as feedback
 from nous.feedback.models import FeedbackAttachment
@@ -237,6 +239,17 @@ def test_detail_page_shows_the_text_or_why_there_is_none(app, admin_client, with
     assert "sync failed: E1234" in page  # the log's own text
     polls = re.search(r'<div id="feedback-attachments"[^>]*>', page, re.S).group(0)
     assert ("every 3s" in polls) == (status == "pending")
+
+
+def test_a_text_unread_for_long_waits_for_a_worker_and_the_page_stops_asking(app, admin_client, with_files) -> None:
+    fid, image_id, _ = with_files
+    with app.app_context():
+        db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.id == image_id)
+                           .values(created_at=utcnow() - timedelta(minutes=11)))
+        db.session.commit()
+    page = admin_client.get(f"{BASE}/{fid}").get_data(as_text=True)
+    assert "its job waits for a worker" in page and "Reading the text…" not in page
+    assert "every 3s" not in re.search(r'<div id="feedback-attachments"[^>]*>', page, re.S).group(0)
 
 
 def test_detail_page_without_files(app, admin_client) -> None:

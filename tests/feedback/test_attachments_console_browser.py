@@ -122,6 +122,8 @@ def test_lightbox_text_keyboard_and_delete(app, client, shots) -> None:
         dialog = page.get_by_role("dialog", name="calendar-error.png")
         expect(dialog).to_be_visible()
         expect(dialog.locator("#viewer-count")).to_have_text("Image 1 of 2")
+        expect(dialog.get_by_role("link", name="Download")).to_have_attribute(
+            "href", f"{BASE}/attachments/{first}/download")
         expect(dialog.locator("#viewer-text")).to_contain_text("Sync failed while saving")
         page.wait_for_function("() => document.getElementById('viewer-image').naturalWidth > 0")
         page.screenshot(path=str(shots / "feedback-lightbox.png"))
