@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from nous.extensions import db
 
 log = logging.getLogger("nous.errors")
-JSON_PREFIXES = ("/api/", "/health", "/readyz", "/healthz", "/metrics", "/openapi.json", "/widget.js")
+JSON_PREFIXES = ("/api/", "/ofrep/", "/health", "/readyz", "/healthz", "/metrics", "/openapi.json", "/widget.js")
 
 
 class Conflict(Exception):

@@ -19,7 +19,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 # Public endpoints that take no cookies, so they cannot be forged across sites.
-CSRF_EXEMPT_PREFIXES = ("/api/",)
+CSRF_EXEMPT_PREFIXES = ("/api/", "/ofrep/")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -131,7 +131,7 @@ def _security_headers(response: Response) -> Response:
 
 
 # Paths served without a session: probes, the public API, the widget and static files never need one.
-SESSIONLESS_PREFIXES = ("/healthz", "/readyz", "/api/", "/widget.js", "/static/")
+SESSIONLESS_PREFIXES = ("/healthz", "/readyz", "/api/", "/ofrep/", "/widget.js", "/static/")
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -25,7 +25,11 @@ from nous.telemetry import FLUSHERS
 bp = Blueprint("flags", __name__, url_prefix="/admin/beta/flags")
 api_bp = Blueprint("flags_api", __name__)
 
-from nous.flags import api, routes  # noqa: E402,F401 - the routes register on the blueprints above
+from nous.flags import (  # noqa: E402,F401 - the routes register on the blueprints above
+    api,
+    ofrep,
+    routes,
+)
 from nous.flags.cli import flags_group  # noqa: E402
 
 __all__ = ["api_bp", "bp", "bump_version", "evaluate_all", "get_variant", "init_app", "is_enabled"]
@@ -41,5 +45,6 @@ def init_app(app: Flask) -> None:
     if "flags" not in app.blueprints:
         app.register_blueprint(bp)
         app.register_blueprint(api_bp)
+        app.register_blueprint(ofrep.bp)
     if "flags" not in nous.commands:
         nous.add_command(flags_group)
