@@ -83,6 +83,7 @@
   // on the thumbnail it was opened from, also when the list was redrawn meanwhile (a text was read).
   var current = null;  // the id of the attachment shown
   var opener = null;
+  var openedFrom = "";  // the card of the thumbnail it was opened from, to find it again once redrawn
 
   function byId(id) { return document.getElementById(id); }
   function imageCards() {
@@ -134,6 +135,7 @@
     var dlg = byId("attachment-viewer");
     if (!dlg || typeof dlg.showModal !== "function") return false;
     opener = document.activeElement;
+    openedFrom = card.id;
     showCard(card, imageCards());
     if (!dlg.open) dlg.showModal();
     dlg.querySelector("[data-viewer=close]").focus();
@@ -169,7 +171,8 @@
   document.addEventListener("close", function (evt) {
     if (evt.target.id !== "attachment-viewer") return;
     var back = opener && document.documentElement.contains(opener) ? opener
-      : document.querySelector("#attachment-" + current + " [data-open-viewer]") || byId("files-h");
+      : (openedFrom && document.querySelector("#" + openedFrom + " [data-open-viewer]"))
+        || document.querySelector("#attachment-" + current + " [data-open-viewer]") || byId("files-h");
     if (back) {
       if (!back.matches("a, button, [tabindex]")) back.setAttribute("tabindex", "-1");
       back.focus();

@@ -138,6 +138,13 @@ def test_lightbox_text_keyboard_and_delete(app, client, shots) -> None:
         expect(page.get_by_role("dialog", name="calendar-error.png")).to_be_visible()
         page.keyboard.press("ArrowLeft")
         expect(page.get_by_role("dialog", name="settings.png")).to_be_visible()
+        # the cards are redrawn under the open lightbox (as when a text was read): it keeps showing that image
+        page.evaluate("""() => { const box = document.getElementById('feedback-attachments');
+          box.dataset.old = '1';
+          htmx.ajax('GET', box.getAttribute('hx-get'), {source: box, target: box, select: '#feedback-attachments',
+                                                         swap: 'outerHTML'}); }""")
+        page.wait_for_function("() => !document.getElementById('feedback-attachments').dataset.old")
+        expect(page.get_by_role("dialog", name="settings.png")).to_be_visible()
         page.keyboard.press("Escape")
         expect(viewer).to_be_hidden()
         assert page.evaluate("() => document.activeElement.closest('[data-attachment]').id") == f"attachment-{first}"
