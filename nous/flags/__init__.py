@@ -27,6 +27,7 @@ api_bp = Blueprint("flags_api", __name__)
 
 from nous.flags import (  # noqa: E402,F401 - the routes register on the blueprints above
     api,
+    delta,
     ofrep,
     routes,
 )
@@ -46,5 +47,6 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp)
         app.register_blueprint(api_bp)
         app.register_blueprint(ofrep.bp)
+        app.register_blueprint(delta.bp)
     if "flags" not in nous.commands:
         nous.add_command(flags_group)

@@ -1,4 +1,4 @@
-"""Schemathesis over the OFREP endpoints, in process, with a real client token: every answer matches the
+"""Schemathesis over the OFREP endpoints and the delta API, in process, with a real client token: every answer
 documented status codes, headers and schemas, and no input causes a server error."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from nous.flags import service
 
-PATHS = "^/ofrep/v1/evaluate/flags"
+PATHS = "^/(ofrep/v1/evaluate/flags|api/client/delta$)"
 
 
 @pytest.fixture
