@@ -18,7 +18,8 @@ def test_one_linear_history() -> None:
 
 
 # Indexes that only PostgreSQL gets, made with raw SQL in their migration (no model can declare them).
-ENGINE_SPECIFIC_INDEXES = {"ix_feedback_message_trgm", "ix_beta_users_email_trgm", "ix_beta_users_notes_trgm"}
+ENGINE_SPECIFIC_INDEXES = {"ix_feedback_message_trgm", "ix_beta_users_email_trgm", "ix_beta_users_notes_trgm",
+                           "ix_feedback_attachments_text_trgm"}
 
 
 def _include(obj, name, type_, reflected, compare_to) -> bool:
