@@ -36,6 +36,11 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+environment_option = click.option(
+    "--environment", "-e", default="production", show_default=True, metavar="NAME",
+    help="The flag environment whose switch, strategies and schedule this reads or changes.")
+
+
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -49,9 +54,12 @@ def flags_group() -> None:
 @click.option("--archived", is_flag=True, help="List the archived flags instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.argument("query", required=False, default="")
-def list_command(archived: bool, as_json: bool, query: str) -> None:
-    """Flags with state, type, who gets them, evaluations and last change (QUERY filters by key/description)."""
-    rows = service.overview(query, archived)
+@environment_option
+@refusals
+def list_command(archived: bool, as_json: bool, query: str, environment: str) -> None:
+    """Flags with state, type, who gets them, evaluations and last change (QUERY filters by key/description);
+    state and who in one environment (the JSON has every environment's)."""
+    rows = service.overview(query, archived, environment=environment)
     if as_json:
         _echo_json([{k: v for k, v in r.items() if k != "flag"} for r in rows])
         return
@@ -70,16 +78,17 @@ def list_command(archived: bool, as_json: bool, query: str) -> None:
 @flags_group.command("show")
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="Print the flag as JSON.")
+@environment_option
 @refusals
-def show_command(key: str, as_json: bool) -> None:
-    """One flag: definition, schedule and version."""
-    flag = service.get_flag(key)
+def show_command(key: str, as_json: bool, environment: str) -> None:
+    """One flag: definition, schedule and version, in one environment."""
+    flag = service.get_flag(key, environment=environment)
     state = {**flag.state(), "version": flag.version, "updated_by": flag.updated_by,
              "updated_at": flag.updated_at, "stale": service.flag_is_stale(flag)}
     if as_json:
         _echo_json(state)
         return
-    click.echo(f"{flag.key}  ({flag.type}, {'on' if flag.enabled else 'off'}"
+    click.echo(f"{flag.key}  ({flag.type}, {'on' if flag.enabled else 'off'} in {flag.environment}"
                f"{', archived' if flag.archived else ''}{', stale' if state['stale'] else ''})")
     if flag.description:
         click.echo(f"  {flag.description}")
@@ -99,39 +108,44 @@ def show_command(key: str, as_json: bool) -> None:
 @click.option("--type", "flag_type", type=click.Choice(service.FLAG_TYPES), default="release", show_default=True)
 @click.option("--description", default="", help="What the flag is for.")
 @click.option("--enabled/--disabled", default=False, show_default=True)
+@environment_option
 @refusals
-def create_command(key: str, flag_type: str, description: str, enabled: bool) -> None:
-    """A new flag (no strategies: on for everyone once enabled)."""
+def create_command(key: str, flag_type: str, description: str, enabled: bool, environment: str) -> None:
+    """A new flag (no strategies: on for everyone once enabled), switched as asked in one environment
+    and off in the others."""
     flag = service.create_flag({"key": key, "type": flag_type, "description": description, "enabled": enabled},
-                               actor=_actor())
+                               actor=_actor(), environment=environment)
     click.echo(f"created {flag.key} ({'on' if flag.enabled else 'off'})")
 
 
 @flags_group.command("enable")
 @click.argument("key")
+@environment_option
 @refusals
-def enable_command(key: str) -> None:
-    """Switch a flag on (its strategies decide who gets it)."""
-    flag = service.set_enabled(key, True, actor=_actor())
-    click.echo(f"{flag.key} is on (version {flag.version})")
+def enable_command(key: str, environment: str) -> None:
+    """Switch a flag on in one environment (its strategies there decide who gets it)."""
+    flag = service.set_enabled(key, True, actor=_actor(), environment=environment)
+    click.echo(f"{flag.key} is on in {flag.environment} (version {flag.version})")
 
 
 @flags_group.command("disable")
 @click.argument("key")
+@environment_option
 @refusals
-def disable_command(key: str) -> None:
-    """Switch a flag off for everyone (tester overrides still win)."""
-    flag = service.set_enabled(key, False, actor=_actor())
-    click.echo(f"{flag.key} is off (version {flag.version})")
+def disable_command(key: str, environment: str) -> None:
+    """Switch a flag off for everyone in one environment (tester overrides still win)."""
+    flag = service.set_enabled(key, False, actor=_actor(), environment=environment)
+    click.echo(f"{flag.key} is off in {flag.environment} (version {flag.version})")
 
 
 @flags_group.command("rollout")
 @click.argument("key")
 @click.argument("percentage")
+@environment_option
 @refusals
-def rollout_command(key: str, percentage: str) -> None:
+def rollout_command(key: str, percentage: str, environment: str) -> None:
     """Set the rollout percentage (0–100) of the flag's first flexibleRollout strategy (added if missing)."""
-    flag = service.set_rollout(key, percentage, actor=_actor())
+    flag = service.set_rollout(key, percentage, actor=_actor(), environment=environment)
     click.echo(f"{flag.key}: {service.rollout_summary(flag)} (version {flag.version})")
 
 
@@ -171,7 +185,7 @@ def history_command(key: str, limit: int, as_json: bool) -> None:
         _echo_json([v.as_dict() for v in versions])
         return
     for v in versions:
-        click.echo(f"v{v.version:<4} {v.created_at:%Y-%m-%d %H:%M:%S}  {v.action:<9} {v.actor}"
+        click.echo(f"v{v.version:<4} {v.created_at:%Y-%m-%d %H:%M:%S}  {v.environment:<12} {v.action:<9} {v.actor}"
                    f"{'  (' + v.note + ')' if v.note else ''}")
         for d in v.diff or []:
             click.echo(f"        {d['path']}: {json.dumps(d['before'], ensure_ascii=False)} -> "
@@ -192,9 +206,13 @@ def restore_command(key: str, version: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="File (default: stdout).")
 @click.option("--archived", is_flag=True, help="Include archived flags.")
-def export_command(output: str | None, archived: bool) -> None:
-    """Write every flag and segment in the Unleash format {"version", "features", "segments"}."""
-    text = json.dumps(service.export_document(include_archived=archived), indent=2, ensure_ascii=False) + "\n"
+@environment_option
+@refusals
+def export_command(output: str | None, archived: bool, environment: str) -> None:
+    """Write every flag and segment, as one environment has them, in the Unleash format
+    {"version", "environment", "features", "segments"}."""
+    doc = service.export_document(include_archived=archived, environment=environment)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
@@ -206,11 +224,13 @@ def export_command(output: str | None, archived: bool) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge", show_default=True,
               help="merge: add and update; replace: also archive the flags not in the file.")
+@click.option("--environment", "-e", default=None, metavar="NAME",
+              help="The environment to import into (default: the one the file names, else production).")
 @refusals
-def import_command(path: str, mode: str) -> None:
+def import_command(path: str, mode: str, environment: str | None) -> None:
     """Apply an Unleash-format file; nothing changes when any part of it is invalid."""
     raw = click.open_file(path, "rb").read()
-    report = service.import_document(service.parse_document(raw), mode=mode, actor=_actor())
+    report = service.import_document(service.parse_document(raw), mode=mode, actor=_actor(), environment=environment)
     click.echo(f"imported ({mode}): {len(report.created)} created, {len(report.updated)} updated, "
                f"{len(report.unchanged)} unchanged, {len(report.archived)} archived, {report.segments} segment(s)")
     for label, keys in (("created", report.created), ("updated", report.updated), ("archived", report.archived)):
@@ -225,10 +245,11 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("name")
+@environment_option
 @refusals
-def token_create_command(name: str) -> None:
-    """A new client token; printed once (only its hash is stored)."""
-    row, raw = service.create_token(name, actor=_actor())
+def token_create_command(name: str, environment: str) -> None:
+    """A new client token answering with one environment's flags; printed once (only its hash is stored)."""
+    row, raw = service.create_token(name, actor=_actor(), environment=environment)
     click.echo(f"token {row.id} ({row.name}); keep it now, it is not shown again:", err=True)
     click.echo(raw)
 
@@ -243,7 +264,8 @@ def token_list_command(as_json: bool) -> None:
         return
     for t in rows:
         state = f"revoked {t['revoked_at'][:16]}" if t["revoked_at"] else "active"
-        click.echo(f"{t['id']:>4}  {t['name']:<24} {t['prefix']}…  created {t['created_at'][:16]}  "
+        click.echo(f"{t['id']:>4}  {t['name']:<24} {t['environment']:<12} {t['prefix']}…  "
+                   f"created {t['created_at'][:16]}  "
                    f"last used {(t['last_used_at'] or 'never')[:16]}  {state}")
 
 

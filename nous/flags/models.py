@@ -2,8 +2,8 @@
 testers' overrides.
 
 A flag's key, description, type, variants, parents and archive state are shared; its switch, strategies
-and schedule belong to one environment (`FlagState`, one row per flag and environment). A `Flag` is
-looked at in one environment at a time (`bind`, done by the service's `get_flag`): its `enabled`,
+and schedule belong to one environment (`FlagState`, one row per flag and environment). The service
+hands out a flag looked at in one environment (`FlagIn`, from `Flag.in_`): its `enabled`,
 `strategies`, `enable_at` and `disable_at` read and write that environment's row, so everything that
 edits a flag edits it in the environment it was opened in."""
 
@@ -71,18 +71,6 @@ class FlagState(db.Model):
     disable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
 
 
-def _here(name: str) -> property:
-    """An attribute of the environment the flag is looked at in (see the module's docstring)."""
-
-    def get(self: Flag) -> Any:
-        return getattr(self.here(), name)
-
-    def put(self: Flag, value: Any) -> None:
-        setattr(self.here(), name, value)
-
-    return property(get, put)
-
-
 class Flag(db.Model):
     __tablename__ = "flags"
     __table_args__ = (
@@ -106,28 +94,47 @@ class Flag(db.Model):
     states: Mapped[list[FlagState]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                    order_by=FlagState.environment)
 
-    # the environment this flag is looked at in (not stored): set by bind(), production until then
-    environment = PRODUCTION
-    enabled = _here("enabled")
-    strategies = _here("strategies")
-    enable_at = _here("enable_at")
-    disable_at = _here("disable_at")
-
-    def bind(self, environment: str) -> Flag:
-        """Look at (and edit) this flag in `environment` from now on."""
-        self.environment = environment
-        return self
-
     def state_in(self, environment: str) -> FlagState | None:
         return next((s for s in self.states if s.environment == environment), None)
 
+    def in_(self, environment: str) -> FlagIn:
+        """This flag looked at (and edited) in `environment`."""
+        return FlagIn(self, environment)
+
+
+class FlagIn:
+    """A flag looked at in one environment: `enabled`, `strategies`, `enable_at` and `disable_at` are
+    that environment's (FlagState), every other attribute the flag's own, read and written through.
+    Everything that shows or edits one flag works on one of these, so it cannot mix environments up;
+    two views of the same flag in two environments are independent."""
+
+    __slots__ = ("environment", "flag")
+    HERE = frozenset({"enabled", "strategies", "enable_at", "disable_at"})
+
+    def __init__(self, flag: Flag, environment: str) -> None:
+        object.__setattr__(self, "flag", flag)
+        object.__setattr__(self, "environment", environment)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in FlagIn.HERE:  # an environment without a state yet: off, no strategies, no schedule
+            found = self.flag.state_in(self.environment)
+            return getattr(found, name) if found is not None else ([] if name == "strategies" else
+                                                                   False if name == "enabled" else None)
+        return getattr(self.flag, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.here() if name in FlagIn.HERE else self.flag, name, value)
+
+    def __repr__(self) -> str:
+        return f"<Flag {self.flag.key!r} in {self.environment}>"
+
     def here(self) -> FlagState:
-        """The state of the bound environment; one switched off with no strategies when it has none yet
-        (an environment added after the flag), made on first use."""
-        found = self.state_in(self.environment)
+        """This environment's state; one switched off with no strategies when it has none yet (an
+        environment added after the flag), made on the first change."""
+        found = self.flag.state_in(self.environment)
         if found is None:
             found = FlagState(environment=self.environment, enabled=False, strategies=[])
-            self.states.append(found)
+            self.flag.states.append(found)
         return found
 
     def state(self) -> dict[str, Any]:
@@ -142,7 +149,7 @@ class Flag(db.Model):
         }
 
     def feature(self) -> dict[str, Any]:
-        """The flag in Unleash's client-API feature format (what the engine compiles), in the bound environment."""
+        """The flag in Unleash's client-API feature format (what the engine compiles), in this environment."""
         return {
             "name": self.key, "description": self.description or "", "type": self.type,
             "enabled": bool(self.enabled), "strategies": list(self.strategies or []),

@@ -3,7 +3,7 @@
     from openfeature import api
     from nous.flags.openfeature import NousProvider
 
-    api.set_provider(NousProvider(app))
+    api.set_provider(NousProvider(app))  # or NousProvider(app, environment="staging")
     client = api.get_client()
     client.get_boolean_value("checkout.new-flow", False, EvaluationContext("tester-42", {"plan": "pro"}))
 
@@ -58,12 +58,14 @@ def to_context(evaluation_context: EvaluationContext | None) -> dict[str, Any]:
 
 
 class NousProvider(AbstractProvider):
-    """Evaluates through `nous.flags` (no I/O per evaluation). Give it the app when it is used outside
-    an app context (a thread of your own); inside a request or job it uses the current app."""
+    """Evaluates through `nous.flags` (no I/O per evaluation) in the flag environment `environment`
+    (None: the setting `flags.environment`). Give it the app when it is used outside an app context
+    (a thread of your own); inside a request or job it uses the current app."""
 
-    def __init__(self, app: Flask | None = None) -> None:
+    def __init__(self, app: Flask | None = None, environment: str | None = None) -> None:
         super().__init__()
         self.app = app
+        self.environment = environment
 
     def get_metadata(self) -> Metadata:
         return Metadata(name="NOUS flags")
@@ -78,13 +80,13 @@ class NousProvider(AbstractProvider):
 
     def _known(self, key: str) -> bool | None:
         """The flag's own switch, or None when there is no such flag (archived flags are unknown)."""
-        return self._call(lambda: cache.snapshot().flag_enabled.get(key))
+        return self._call(lambda: cache.snapshot().env(self.environment).flag_enabled.get(key))
 
     def _variant(self, key: str, evaluation_context: EvaluationContext | None) -> tuple[bool, dict[str, Any]]:
         switched = self._known(key)
         if switched is None:
             raise FlagNotFoundError(f"no flag named {key!r}")
-        return switched, self._call(cache.get_variant, key, to_context(evaluation_context))
+        return switched, self._call(cache.get_variant, key, to_context(evaluation_context), self.environment)
 
     def _typed(self, key: str, default: Any, evaluation_context: EvaluationContext | None,
                convert: Any, kind: str) -> FlagResolutionDetails[Any]:
@@ -108,7 +110,7 @@ class NousProvider(AbstractProvider):
         switched = self._known(flag_key)
         if switched is None:
             raise FlagNotFoundError(f"no flag named {flag_key!r}")
-        on = self._call(cache.is_enabled, flag_key, to_context(evaluation_context))
+        on = self._call(cache.is_enabled, flag_key, to_context(evaluation_context), self.environment)
         reason = Reason.TARGETING_MATCH if switched or on else Reason.DISABLED
         return FlagResolutionDetails(value=on, reason=reason)
 

@@ -10,7 +10,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, has_request_context, jsonify, redirect, render_template, request, url_for
 
 from nous import inputs, web
 from nous.auth import admin_required, client_ip, current_actor
@@ -18,7 +18,7 @@ from nous.changes import mark_changed
 from nous.flags import bp
 from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
-from nous.flags.models import FLAG_TYPES
+from nous.flags.models import FLAG_TYPES, PRODUCTION
 from nous.inputs import form_int, parse_int
 from nous.web import is_fragment_request, render
 
@@ -44,9 +44,27 @@ def _go(endpoint: str, message: str = "", kind: str = "success", **values: Any) 
     return redirect(url, 303)  # type: ignore[return-value]
 
 
+def _env() -> str:
+    """The environment a flag page shows and edits: `?env=` (production when absent), an unknown one 404."""
+    raw = request.args.get("env") or PRODUCTION
+    try:
+        return flags.check_environment(raw)
+    except flags.FlagError:
+        abort(404, description=f"There is no environment {raw!r}.")
+
+
+@bp.url_defaults
+def _keep_env(endpoint: str, values: dict[str, Any]) -> None:
+    """Every link and form of the flag pages stays in the environment being looked at (`?env=`)."""
+    if "env" not in values and has_request_context() and request.blueprint == "flags":
+        env = request.args.get("env")
+        if env and env != PRODUCTION:
+            values["env"] = env
+
+
 def _flag_or_404(key: str) -> Any:
     try:
-        return flags.get_flag(key)
+        return flags.get_flag(key, environment=_env())
     except flags.FlagNotFound:
         abort(404, description=f"There is no flag named {key!r}.")
 
@@ -74,7 +92,7 @@ def _changed(resp: Response, flag: Any) -> Response:
 
 def _conflict(exc: flags.FlagConflict, template: str, **extra: Any) -> Response:
     """409: the fragment as the flag is now, with what changed since the version the admin saw."""
-    flag = exc.current or flags.get_flag(extra.pop("key"))
+    flag = exc.current or flags.get_flag(extra.pop("key"), environment=_env())
     extra.pop("key", None)
     resp = _fragment(template, status=409, toast=exc.message, kind="error",
                      **_show_context(flag, conflict=exc, **extra))
@@ -92,22 +110,22 @@ def switch_flag(key: str) -> Any:
         return web.toast(Response("to: on or off", status=400, mimetype="text/plain"), "Say on or off.", "error")
     try:
         flag = flags.set_enabled(key, wanted == "on", actor=current_actor(), ip=client_ip(),
-                                 expected_version=_expected_version())
+                                 expected_version=_expected_version(), environment=_env())
     except flags.FlagConflict as exc:
         if from_list and is_fragment_request():
-            flag = exc.current or flags.get_flag(key)
+            flag = exc.current or flags.get_flag(key, environment=_env())
             row = next(r for r in flags.overview(key, False) if r["key"] == key)
             return _changed(_fragment("flags/_row.html", status=409, toast=exc.message, kind="error", row=row,
                                       conflict=exc), flag)
         if is_fragment_request():
             return _conflict(exc, "flags/_header.html", key=key)
-        return render_template("flags/show.html", **_show_context(exc.current or flags.get_flag(key),
-                                                                  conflict=exc)), 409
+        current = exc.current or flags.get_flag(key, environment=_env())
+        return render_template("flags/show.html", **_show_context(current, conflict=exc)), 409
     except flags.FlagError as exc:
         if is_fragment_request():
             return web.toast(Response(status=204), exc.message, "error")
         return _go("flags.show_flag", exc.message, "error", key=key)
-    message = f"{key} is {'on' if flag.enabled else 'off'}"
+    message = f"{key} is {'on' if flag.enabled else 'off'} in {flag.environment}"
     if not is_fragment_request():
         return _go("flags.show_flag", message, key=key)
     if from_list:
@@ -151,7 +169,9 @@ def _show_context(flag: Any, **extra: Any) -> dict[str, Any]:
            "context_names": CONTEXT_NAMES, "definition_json": json.dumps(definition, indent=2, ensure_ascii=False),
            "versions": flags.history(flag.key, limit=5), "stale": flags.flag_is_stale(flag),
            "summary": flags.rollout_summary(flag), "errors": {}, "active": "flags",
-           "new_row_id": secrets.token_hex(3), "overriding": flags.overriding_testers(flag.key)}
+           "new_row_id": secrets.token_hex(3), "overriding": flags.overriding_testers(flag.key),
+           "environment": flag.environment, "environments": [
+               {"name": name, "enabled": flag.flag.in_(name).enabled} for name in flags.environment_names()]}
     ctx.update(extra)
     return ctx
 
@@ -186,11 +206,12 @@ def save_simple(key: str) -> Any:
         strategies = flags.strategies_from_simple(key, request.form.get("rollout", "0"), users,
                                                   _conditions_from_form())
         flag = flags.update_flag(key, {"enabled": request.form.get("enabled") == "on", "strategies": strategies},
-                                 actor=current_actor(), ip=client_ip(), expected_version=_expected_version())
+                                 actor=current_actor(), ip=client_ip(), expected_version=_expected_version(),
+                                 environment=_env())
     except flags.FlagConflict as exc:
         return _conflict(exc, "flags/_simple.html", key=key)
     except flags.FlagError as exc:
-        ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message)
+        ctx = _show_context(flags.get_flag(key, environment=_env()), errors=exc.errors, message=exc.message)
         return _fragment("flags/_simple.html", status=exc.status, **ctx)
     if not is_fragment_request():
         return _go("flags.show_flag", f"Saved {key}", key=key)
@@ -229,11 +250,12 @@ def save_definition(key: str) -> Any:
             raise flags.FlagError("The full model has unknown fields.", {k: "unknown field" for k in unknown},
                                   status=422)
         flag = flags.update_flag(key, data, actor=current_actor(), ip=client_ip(),
-                                 expected_version=_expected_version())
+                                 expected_version=_expected_version(), environment=_env())
     except flags.FlagConflict as exc:
         return _conflict(exc, "flags/_definition.html", key=key)
     except flags.FlagError as exc:
-        ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message, definition_json=text)
+        ctx = _show_context(flags.get_flag(key, environment=_env()), errors=exc.errors, message=exc.message,
+                            definition_json=text)
         return _fragment("flags/_definition.html", status=exc.status, **ctx)
     if not is_fragment_request():
         return _go("flags.show_flag", f"Saved {key}", key=key)
@@ -250,11 +272,11 @@ def save_details(key: str) -> Any:
                "disable_at": request.form.get("disable_at", "").strip() or None}
     try:
         flag = flags.update_flag(key, changes, actor=current_actor(), ip=client_ip(),
-                                 expected_version=_expected_version())
+                                 expected_version=_expected_version(), environment=_env())
     except flags.FlagConflict as exc:
         return _conflict(exc, "flags/_details.html", key=key)
     except flags.FlagError as exc:
-        ctx = _show_context(flags.get_flag(key), errors=exc.errors, message=exc.message)
+        ctx = _show_context(flags.get_flag(key, environment=_env()), errors=exc.errors, message=exc.message)
         return _fragment("flags/_details.html", status=exc.status, **ctx)
     if not is_fragment_request():
         return _go("flags.show_flag", f"Saved {key}", key=key)
@@ -315,8 +337,8 @@ def _preview_context() -> tuple[dict[str, Any], dict[str, str]]:
 def preview_flag(key: str) -> Any:
     _flag_or_404(key)
     context, errors = _preview_context()
-    result = None if errors else flags.preview(key, context)
-    return render("flags/preview.html", block="result", flag=flags.get_flag(key), result=result,
+    result = None if errors else flags.preview(key, context, environment=_env())
+    return render("flags/preview.html", block="result", flag=flags.get_flag(key, environment=_env()), result=result,
                   context=context, errors=errors, active="flags"), 422 if errors else 200
 
 
@@ -356,14 +378,83 @@ def restore_version(key: str, version: int) -> Any:
     _flag_or_404(key)
     try:
         flag = flags.restore_version(key, version, actor=current_actor(), ip=client_ip(),
-                                     expected_version=_expected_version())
+                                     expected_version=_expected_version())  # in the version's environment
     except flags.FlagConflict as exc:
-        current = exc.current or flags.get_flag(key)
+        current = exc.current or flags.get_flag(key, environment=_env())
         return render("flags/history.html", "flags/_history.html", flag=current, conflict=exc,
                       versions=flags.history(key, limit=500), active="flags"), 409
     except flags.FlagError as exc:
         return _go("flags.flag_history", str(exc), "error", key=key)
     return _go("flags.flag_history", f"Restored version {version} of {key} as version {flag.version}.", key=key)
+
+
+@bp.get("/<key>/copy")
+@admin_required
+def copy_preview(key: str) -> Any:
+    """What copying this environment's rules to `to` would change there, before doing it."""
+    flag = _flag_or_404(key)
+    target = request.args.get("to", "")
+    try:
+        changes = flags.rules_difference(key, flag.environment, flags.check_environment(target))
+    except flags.FlagError as exc:
+        return _go("flags.show_flag", exc.message, "error", key=key)
+    return render_template("flags/copy.html", flag=flag, target=target, changes=changes, active="flags")
+
+
+@bp.post("/<key>/copy")
+@admin_required
+def copy_rules(key: str) -> Any:
+    flag = _flag_or_404(key)
+    target = request.form.get("to", "")
+    try:
+        flags.copy_rules(key, flag.environment, target, actor=current_actor(), ip=client_ip(),
+                         expected_version=_expected_version())
+    except flags.FlagError as exc:
+        return _go("flags.show_flag", exc.message, "error", key=key)
+    return _go("flags.show_flag", f"Copied the rules of {flag.environment} to {target}.", key=key, env=target)
+
+
+# --------------------------------------------------------------------------- environments
+
+
+def _environments_page(status: int = 200, **extra: Any) -> Any:
+    rows = [{"name": e.name, **flags.environment_use(e.name)} for e in flags.environments()]
+    ctx = {"rows": rows, "errors": {}, "message": "", "active": "flags", "form": {}}
+    ctx.update(extra)
+    return render_template("flags/environments.html", **ctx), status
+
+
+@bp.get("/-/environments")
+@admin_required
+def environments() -> Any:
+    return _environments_page()
+
+
+@bp.post("/-/environments")
+@admin_required
+def change_environments() -> Any:
+    """Add, rename, move or remove one environment (the button pressed says which: `do`)."""
+    action, name = request.form.get("do", ""), request.form.get("name", "")
+    try:
+        if action == "add":
+            flags.add_environment(name, actor=current_actor(), ip=client_ip())
+            message = f"Added the environment {name.strip().lower()}: every flag is off there until switched on."
+        elif action == "rename":
+            new = flags.rename_environment(name, request.form.get("new_name", ""), actor=current_actor(),
+                                           ip=client_ip())
+            message = f"Renamed {name} to {new.name}."
+        elif action in ("up", "down"):
+            flags.move_environment(name, -1 if action == "up" else 1, actor=current_actor(), ip=client_ip())
+            message = f"Moved {name} {action}."
+        elif action == "remove":
+            flags.remove_environment(name, actor=current_actor(), ip=client_ip())
+            message = f"Removed the environment {name}."
+        else:
+            raise flags.FlagError("Say add, rename, up, down or remove.", {"do": "add, rename, up, down or remove"})
+    except flags.FlagError as exc:
+        return _environments_page(exc.status if exc.status >= 400 else 400, errors=exc.errors, message=exc.message,
+                                  form={"do": action, "name": name})
+    return _go("flags.environments", message)
 
 
 # --------------------------------------------------------------------------- tokens
@@ -372,7 +463,8 @@ def restore_version(key: str, version: int) -> Any:
 @bp.get("/-/tokens")
 @admin_required
 def tokens() -> str:
-    return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(), clients=flags.clients(),
+    return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
+                  environment_names=flags.environment_names(), clients=flags.clients(),
                   created=None, errors={}, active="flags")
 
 
@@ -380,14 +472,16 @@ def tokens() -> str:
 @admin_required
 def create_token() -> Any:
     try:
-        row, raw = flags.create_token(request.form.get("name", ""), actor=current_actor(), ip=client_ip())
+        row, raw = flags.create_token(request.form.get("name", ""), actor=current_actor(), ip=client_ip(),
+                                      environment=request.form.get("environment") or PRODUCTION)
     except flags.FlagError as exc:
-        return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(), clients=flags.clients(),
+        return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
+                      environment_names=flags.environment_names(), clients=flags.clients(),
                       created=None, errors=exc.errors, active="flags"), 422
     # The token is shown in this response only: it is stored hashed.
     resp = Response(render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
-                           clients=flags.clients(), created={"name": row.name, "token": raw}, errors={},
-                           active="flags"))
+                           environment_names=flags.environment_names(), clients=flags.clients(),
+                           created={"name": row.name, "token": raw}, errors={}, active="flags"))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -106,8 +106,8 @@ def test_console_flow_in_a_browser(live, ctx, tmp_path) -> None:
 
         page.goto(f"{live.url}/admin/beta/flags/")
         page.screenshot(path=str(shots / "list.png"), full_page=True)
-        page.get_by_role("switch").first.click()
-        page.get_by_text("checkout.new-flow is on").wait_for()
+        page.get_by_role("switch", name="checkout.new-flow is off in production; switch on").click()
+        page.get_by_text("checkout.new-flow is on in production").wait_for()
         browser.close()
     assert fresh("checkout.new-flow").enabled is True
     # the refused condition above answered 422 on purpose; anything else (a CSP refusal, a script error) fails

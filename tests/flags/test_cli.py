@@ -12,7 +12,7 @@ from tests.conftest import run_cli
 def test_create_enable_rollout_show_list_history_restore(ctx) -> None:
     created = run_cli("nous", "flags", "create", "cli.flag", "--type", "experiment", "--description", "from a shell")
     assert created.returncode == 0 and "created cli.flag (off)" in created.stdout
-    assert "cli.flag is on (version 2)" in run_cli("nous", "flags", "enable", "cli.flag").stdout
+    assert "cli.flag is on in production (version 2)" in run_cli("nous", "flags", "enable", "cli.flag").stdout
     rolled = run_cli("nous", "flags", "rollout", "cli.flag", "25")
     assert rolled.returncode == 0 and "25 %" in rolled.stdout
     shown = json.loads(run_cli("nous", "flags", "show", "cli.flag", "--json").stdout)
@@ -28,6 +28,27 @@ def test_create_enable_rollout_show_list_history_restore(ctx) -> None:
     assert flag.enabled is False and flag.strategies == []
     actors = {e.actor for e in audit.query(action="flags.")}
     assert len(actors) == 1 and actors.pop().startswith("cli:")
+
+
+def test_every_command_names_its_environment(ctx, make_flag, tmp_path) -> None:
+    make_flag("per.env")
+    on = run_cli("nous", "flags", "enable", "per.env", "--environment", "staging")
+    assert on.returncode == 0 and "per.env is on in staging" in on.stdout
+    assert run_cli("nous", "flags", "rollout", "per.env", "15", "-e", "staging").returncode == 0
+    assert service.get_flag("per.env", environment="staging").enabled is True
+    assert service.get_flag("per.env").enabled is False and service.get_flag("per.env").strategies == []
+    shown = json.loads(run_cli("nous", "flags", "show", "per.env", "-e", "staging", "--json").stdout)
+    assert shown["environment"] == "staging" and shown["strategies"][0]["parameters"]["rollout"] == "15"
+    assert "staging" in run_cli("nous", "flags", "history", "per.env").stdout
+    path = tmp_path / "staging.json"
+    assert run_cli("nous", "flags", "export", "-e", "staging", "-o", str(path)).returncode == 0
+    assert json.loads(path.read_text())["environment"] == "staging"
+    imported = run_cli("nous", "flags", "import", str(path), "-e", "development")
+    assert imported.returncode == 0 and service.get_flag("per.env", environment="development").enabled is True
+    token = run_cli("nous", "flags", "tokens", "create", "dev-app", "-e", "development")
+    assert token.stdout.strip().startswith("default:development.")
+    unknown = run_cli("nous", "flags", "enable", "per.env", "-e", "qa")
+    assert unknown.returncode == 1 and "environment: unknown environment" in unknown.stderr
 
 
 def test_refusals_exit_1_with_the_reason(ctx, make_flag) -> None:

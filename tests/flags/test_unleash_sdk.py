@@ -180,7 +180,7 @@ def test_a_flag_stored_with_a_numeric_constraint_value_reaches_the_sdk_as_text(a
     make_flag("legacy.num", enabled=True, strategies=[{"name": "default", "constraints": [
         {"contextName": "seats", "operator": "NUM_GT", "value": "5"}]}])
     make_flag("legacy.other", enabled=True)
-    row = db.session.scalar(db.select(Flag).where(Flag.key == "legacy.num"))
+    row = db.session.scalar(db.select(Flag).where(Flag.key == "legacy.num")).in_("production")
     row.strategies = [{"name": "default", "constraints": [{"contextName": "seats", "operator": "NUM_GT", "value": 5},
                                                           {"contextName": "plan", "operator": "IN",
                                                            "values": ["pro", 3]}]}]
@@ -216,7 +216,7 @@ def test_a_flag_stored_with_unusable_list_values_reaches_the_sdk_as_the_engine_r
 
     make_flag("legacy.list", enabled=True, strategies=[{"name": "default", "constraints": [
         {"contextName": "plan", "operator": "IN", "values": ["pro"]}]}])
-    row = db.session.scalar(db.select(Flag).where(Flag.key == "legacy.list"))
+    row = db.session.scalar(db.select(Flag).where(Flag.key == "legacy.list")).in_("production")
     row.strategies = [{"name": "default", "constraints": [
         {"contextName": "plan", "operator": "IN", "values": ["pro", None, " team "]}]}]
     db.session.commit()

@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from nous.clock import utcnow
 from nous.extensions import db
-from nous.flags.models import PRODUCTION, Flag, FlagState
-from nous.flags.service.environments import check_environment, environment_names
+from nous.flags.models import PRODUCTION, Flag, FlagIn
+from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.simple import SIMPLE_STICKINESS
 from nous.flags.service.validation import (
@@ -25,20 +24,30 @@ from nous.flags.service.validation import (
     stored_context,
     validate,
 )
-from nous.flags.service.versions import apply, check_seen, commit, get_flag, get_version, record
+from nous.flags.service.versions import (
+    apply,
+    check_seen,
+    commit,
+    diff,
+    get_flag,
+    get_version,
+    new_flag,
+    record,
+)
 
 
-def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environment: str = PRODUCTION) -> Flag:
+def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environment: str = PRODUCTION) -> FlagIn:
     """A new flag from {key, description, type, enabled, strategies, variants, dependencies, enable_at,
     disable_at}; missing fields get defaults (release, off, no strategies: on for everyone once enabled).
     The switch, strategies and schedule are `environment`'s; every other environment gets the same
-    strategies switched off, so turning it on there later does what it does here."""
+    strategies switched off (versions.new_flag)."""
     environment = check_environment(environment)
     if not isinstance(data, Mapping):
         raise FlagError("Expected an object with the flag's fields.", {"body": "expected an object"})
     key = check_key(data.get("key"))
     state: dict[str, Any] = {"key": key, "description": data.get("description", ""),
                              "type": data.get("type") or "release", "enabled": data.get("enabled", False),
+                             "impression_data": data.get("impression_data", False),
                              "strategies": data.get("strategies"), "variants": data.get("variants"),
                              "dependencies": data.get("dependencies"), "enable_at": data.get("enable_at"),
                              "disable_at": data.get("disable_at")}
@@ -52,12 +61,8 @@ def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environmen
         raise FlagError(f"The flag {key} is not valid.", errors, status=422)
     if db.session.scalar(select(Flag.id).where(Flag.key == key)) is not None:
         raise FlagError(f"A flag named {key} already exists.", {"key": "already exists"}, status=409)
-    flag = Flag(key=key, archived=False, created_at=utcnow())
-    flag.states = [FlagState(environment=name, enabled=False, strategies=state["strategies"])
-                   for name in environment_names() if name != environment]
-    flag.bind(environment)
+    flag = new_flag(key, environment, state["strategies"])
     apply(flag, state)
-    db.session.add(flag)
     try:
         db.session.flush()
     except IntegrityError:
@@ -69,7 +74,7 @@ def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environmen
 
 
 def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "", action: str = "update",
-                expected_version: int | None = None, note: str = "", environment: str = PRODUCTION) -> Flag:
+                expected_version: int | None = None, note: str = "", environment: str = PRODUCTION) -> FlagIn:
     """Change some of the editable fields (switch, strategies and schedule: `environment`'s); validated
     as a whole, stored as a new version (none when nothing changed). `expected_version` refuses the
     change when someone else changed the flag since."""
@@ -99,7 +104,7 @@ def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "
 
 
 def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_version: int | None = None,
-                environment: str = PRODUCTION) -> Flag:
+                environment: str = PRODUCTION) -> FlagIn:
     """Switch the flag on or off: the state asked for, never the opposite of the stored one. Asking for
     the state it already has changes nothing and succeeds, whatever version the caller saw; asking for
     the other one on a view of an older version is refused (409), since the caller decided on old facts."""
@@ -111,7 +116,7 @@ def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_versio
 
 
 def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected_version: int | None = None,
-                environment: str = PRODUCTION) -> Flag:
+                environment: str = PRODUCTION) -> FlagIn:
     """Set the percentage of the flag's first flexibleRollout strategy. A flag without one gets one
     (replacing a lone `default` strategy, which would otherwise let everyone in). `expected_version`
     refuses it (409) when the flag changed since that version."""
@@ -134,7 +139,7 @@ def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected
                        expected_version=expected_version, environment=environment)
 
 
-def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> FlagIn:
     """Archived flags are off everywhere and hidden from clients; their history stays. Archiving an
     archived flag changes nothing; otherwise `expected_version` refuses it (409) on a stale view."""
     flag = get_flag(key, for_update=True)
@@ -156,7 +161,7 @@ def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | 
     return flag
 
 
-def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> Flag:
+def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | None = None) -> FlagIn:
     """Back from the archive, switched off (it may be long out of date); `expected_version` as for
     archiving."""
     flag = get_flag(key, for_update=True)
@@ -181,7 +186,7 @@ def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int 
 
 
 def restore_version(key: str, version: int, *, actor: str, ip: str = "", expected_version: int | None = None,
-                    environment: str | None = None) -> Flag:
+                    environment: str | None = None) -> FlagIn:
     """Make the flag what it was after `version` (definition, schedule and archive state): itself a
     new version, so history only grows. The switch, strategies and schedule go back in `environment`,
     by default the one the version was made in. Refused when that old definition is no longer valid
@@ -212,3 +217,22 @@ def restore_version(key: str, version: int, *, actor: str, ip: str = "", expecte
     record(flag, "restore", before, actor, ip, note=f"restored version {version}", audit_action="flags.restore")
     commit()
     return flag
+
+
+def rules_difference(key: str, source: str, target: str) -> list[dict[str, Any]]:
+    """What copying `source`'s rules (strategies, with their constraints, segments and variants) to
+    `target` would change there, as a diff of `target`'s strategies."""
+    here, there = get_flag(key, environment=source), get_flag(key, environment=target)
+    return diff({"strategies": list(there.strategies or [])}, {"strategies": list(here.strategies or [])})
+
+
+def copy_rules(key: str, source: str, target: str, *, actor: str, ip: str = "",
+               expected_version: int | None = None) -> FlagIn:
+    """Give `target` the rules `source` has (its switch and schedule stay as they are): one new version
+    in `target`, noting where the rules came from."""
+    if check_environment(source) == check_environment(target):
+        raise FlagError("Choose another environment to copy the rules to.", {"to": "the same environment"},
+                        status=422)
+    strategies = json.loads(json.dumps(get_flag(key, environment=source).strategies or []))
+    return update_flag(key, {"strategies": strategies}, actor=actor, ip=ip, action="copy",
+                       expected_version=expected_version, note=f"rules copied from {source}", environment=target)

@@ -4,12 +4,18 @@ new install's tables emptied) gets the defaults back on first use."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from typing import Any
 
+from sqlalchemy import delete, func, select, update
+
+from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.flags.models import DEFAULT_ENVIRONMENTS, Environment
+from nous.flags.cache import bump_version
+from nous.flags.models import DEFAULT_ENVIRONMENTS, ClientToken, Environment, Flag, FlagState, FlagVersion
 from nous.flags.service.errors import FlagError
+from nous.settings import service as settings
 
 
 def environments() -> list[Environment]:
@@ -33,3 +39,97 @@ def check_environment(name: object) -> str:
     if isinstance(name, str) and name in environment_names():
         return name
     raise FlagError(f"There is no environment {name!r}.", {"environment": "unknown environment"}, status=404)
+
+
+# --------------------------------------------------------------------------- changing the list
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")  # fits a token's `project:environment.secret` and a URL
+
+
+def _check_name(raw: Any, taken: list[str]) -> str:
+    name = raw.strip().lower() if isinstance(raw, str) else ""
+    if not NAME.match(name):
+        raise FlagError("An environment needs a name of 1 to 50 lower-case letters, digits, - or _.",
+                        {"name": "1 to 50 of a-z, 0-9, - and _, starting with a letter or digit"}, status=422)
+    if name in taken:
+        raise FlagError(f"There is already an environment {name}.", {"name": "already exists"}, status=409)
+    return name
+
+
+def _changed(actor: str, action: str, target: str, before: Any, after: Any, ip: str) -> None:
+    audit.record(actor, f"flags.environment.{action}", target, before, after, ip=ip, commit=False)
+    db.session.commit()
+    bump_version()
+
+
+def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
+    """A new environment at the end of the list; every flag is off there until switched on."""
+    rows = environments()
+    name = _check_name(name, [e.name for e in rows])
+    row = Environment(name=name, position=max((e.position for e in rows), default=-1) + 1, created_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    _changed(actor, "add", name, None, row.as_dict(), ip)
+    return row
+
+
+def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Environment:
+    """Rename an environment, with the flag states, tokens and versions that name it (tokens made
+    before keep working: they are found by their hash, and their text keeps the old name)."""
+    old = check_environment(old)
+    rows = environments()
+    new = _check_name(new, [e.name for e in rows if e.name != old])
+    row = next(e for e in rows if e.name == old)
+    if new == old:
+        return row
+    row.name = new
+    for model in (FlagState, ClientToken, FlagVersion):
+        db.session.execute(update(model).where(model.environment == old).values(environment=new))
+    _changed(actor, "rename", new, {"name": old}, {"name": new}, ip)
+    return row
+
+
+def move_environment(name: Any, step: int, *, actor: str, ip: str = "") -> list[str]:
+    """Move an environment one place earlier (step -1) or later (+1) in the list; the new order."""
+    name = check_environment(name)
+    rows = environments()
+    i = next(i for i, e in enumerate(rows) if e.name == name)
+    j = i + (1 if step > 0 else -1)
+    if 0 <= j < len(rows):
+        before = [e.name for e in rows]
+        rows[i], rows[j] = rows[j], rows[i]
+        for position, row in enumerate(rows):
+            row.position = position
+        _changed(actor, "move", name, {"order": before}, {"order": [e.name for e in rows]}, ip)
+    return [e.name for e in rows]
+
+
+def environment_use(name: str) -> dict[str, int]:
+    """What uses an environment: flags switched on there and client tokens not revoked."""
+    on = db.session.scalar(select(func.count()).select_from(FlagState).join(Flag).where(
+        FlagState.environment == name, FlagState.enabled.is_(True), Flag.archived.is_(False))) or 0
+    tokens = db.session.scalar(select(func.count()).select_from(ClientToken).where(
+        ClientToken.environment == name, ClientToken.revoked_at.is_(None))) or 0
+    return {"flags_on": on, "tokens": tokens}
+
+
+def remove_environment(name: Any, *, actor: str, ip: str = "") -> None:
+    """Remove an unused environment (no flag switched on there, no client token for it, not the last
+    one, not the one NOUS's own code evaluates in); its flag states go with it, versions stay."""
+    name = check_environment(name)
+    use = environment_use(name)
+    problems = []
+    if use["flags_on"]:
+        problems.append(f"{use['flags_on']} flag(s) are on there")
+    if use["tokens"]:
+        problems.append(f"{use['tokens']} client token(s) answer for it")
+    if len(environments()) == 1:
+        problems.append("it is the only environment")
+    if settings.get("flags.environment") == name:
+        problems.append("NOUS's own code evaluates in it (the setting flags.environment)")
+    if problems:
+        raise FlagError(f"{name} is in use: {'; '.join(problems)}.", {"name": "in use"}, status=409)
+    row = next(e for e in environments() if e.name == name)
+    db.session.execute(delete(FlagState).where(FlagState.environment == name))
+    db.session.delete(row)
+    _changed(actor, "remove", name, row.as_dict(), None, ip)

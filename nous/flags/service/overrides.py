@@ -15,7 +15,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
-from nous.flags.models import Flag, forced, tester_flags
+from nous.flags.models import PRODUCTION, Flag, forced, tester_flags
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import rollout_summary
 from nous.flags.service.validation import KEY_MAX
@@ -62,7 +62,8 @@ def tester_override_rows(chosen: Mapping[str, bool]) -> list[dict[str, Any]]:
     """A tester's overrides (its `flag_set`) for the console, by flag key: forced on/off, and for each
     flag that still exists who gets it otherwise (a flag deleted or archived since keeps its override
     until cleared)."""
-    known = {f.key: f for f in db.session.scalars(select(Flag).where(Flag.key.in_(list(chosen))))} if chosen else {}
+    known = {f.key: f.in_(PRODUCTION) for f in db.session.scalars(select(Flag).where(Flag.key.in_(list(chosen))))
+             } if chosen else {}
     return [{"key": key, "on": on, "flag": known.get(key),
              "others": rollout_summary(known[key]) if key in known and not known[key].archived else None}
             for key, on in sorted(chosen.items()) if isinstance(on, bool)]

@@ -11,7 +11,8 @@ import redis
 from nous.clock import aware, utcnow
 from nous.extensions import get_redis
 from nous.flags.cache import is_stale, read_counts
-from nous.flags.models import Flag
+from nous.flags.models import PRODUCTION, Flag
+from nous.flags.service.environments import environment_names
 from nous.flags.service.versions import list_flags
 from nous.settings import service as settings
 
@@ -68,9 +69,12 @@ def rollout_summary(flag: Flag) -> str:
     return summary
 
 
-def overview(q: str = "", archived: bool = False) -> list[dict[str, Any]]:
-    """Rows for the console list and `flags list`: state, type, last change, stale marker, counts."""
-    flags = list_flags(q, archived)
+def overview(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[dict[str, Any]]:
+    """Rows for the console list and `flags list`: state (`environment`'s, and per environment in the
+    list's order under "environments": name, on/off, who gets it, scheduled), type, last change, stale
+    marker, counts."""
+    flags = list_flags(q, archived, environment=environment)
+    names = environment_names()
     evals = counts()
     days = stale_days()
     now = utcnow()
@@ -83,5 +87,8 @@ def overview(q: str = "", archived: bool = False) -> list[dict[str, Any]]:
             "updated_by": f.updated_by, "stale": not f.archived and is_stale(f.type, aware(f.updated_at), days, now),
             "rollout": rollout_summary(f), "evaluations": c.get("total", 0), "evaluations_24h": c.get("recent", 0),
             "on_24h": c.get("recent_yes", 0), "enable_at": aware(f.enable_at), "disable_at": aware(f.disable_at),
+            "environments": [{"name": name, "enabled": there.enabled, "rollout": rollout_summary(there),
+                              "scheduled": bool(there.enable_at or there.disable_at)}
+                             for name in names for there in (f.flag.in_(name),)],
         })
     return rows

@@ -1,6 +1,8 @@
-"""Export and import: every flag and segment in Unleash's client-API format. An import is checked as a
-whole first — any invalid part refuses the whole document, with messages naming the feature and
-field — and then stored in one transaction."""
+"""Export and import: every flag and segment in Unleash's client-API format, one environment's switches,
+strategies and schedules at a time (the document names it; `impressionData` travels, a `project`
+other than "default" is refused rather than dropped). An import is checked as a whole first — any
+invalid part refuses the whole document, with messages naming the feature and field — and then stored
+in one transaction."""
 
 from __future__ import annotations
 
@@ -16,30 +18,34 @@ from nous.audit import service as audit
 from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.flags.cache import client_feature, is_stale
-from nous.flags.models import Flag, Segment
+from nous.flags.models import PRODUCTION, Flag, FlagIn, Segment
+from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import stale_days
 from nous.flags.service.validation import check_key, constraint_problems, normalize, validate
-from nous.flags.service.versions import apply, commit, record
+from nous.flags.service.versions import apply, commit, new_flag, record
 
 EXPORT_VERSION = 2
+PROJECT = "default"  # Unleash's project of every flag here (there is one)
 _FEATURE_FIELDS = {"name", "description", "type", "enabled", "strategies", "variants", "dependencies", "stale",
                    "impressionData", "project", "archived", "enableAt", "disableAt", "createdAt", "lastSeenAt",
                    "tags", "favorite"}
 
 
-def export_document(include_archived: bool = False) -> dict[str, Any]:
-    """Every flag and segment in Unleash's client-API format: {"version", "features", "segments"}."""
+def export_document(include_archived: bool = False, environment: str = PRODUCTION) -> dict[str, Any]:
+    """Every flag and segment in Unleash's client-API format as `environment` has them:
+    {"version", "environment", "features", "segments"}."""
+    environment = check_environment(environment)
     stmt = select(Flag).order_by(Flag.key)
     if not include_archived:
         stmt = stmt.where(Flag.archived.is_(False))
     days = stale_days()
     now = utcnow()
     features = []
-    for f in db.session.scalars(stmt):
+    for f in (row.in_(environment) for row in db.session.scalars(stmt)):
         row = client_feature({"key": f.key, "type": f.type, "description": f.description, "enabled": f.enabled,
                               "strategies": [s for s in f.strategies or []], "variants": f.variants,
-                              "dependencies": f.dependencies},
+                              "dependencies": f.dependencies, "impression_data": f.impression_data},
                              is_stale(f.type, aware(f.updated_at), days, now))
         # keep disabled strategies in an export (client_feature leaves them out for SDKs)
         row["strategies"] = list(f.strategies or [])
@@ -51,7 +57,7 @@ def export_document(include_archived: bool = False) -> dict[str, Any]:
             row["disableAt"] = aware(f.disable_at).isoformat()  # type: ignore[union-attr]
         features.append(row)
     segments = [s.as_dict() for s in db.session.scalars(select(Segment).order_by(Segment.id))]
-    return {"version": EXPORT_VERSION, "features": features, "segments": segments}
+    return {"version": EXPORT_VERSION, "environment": environment, "features": features, "segments": segments}
 
 
 def parse_document(text: str | bytes) -> dict[str, Any]:
@@ -88,20 +94,32 @@ class _Plan:
     mode: str
     segments: list[dict[str, Any]]  # the document's segments, checked
     current_segments: dict[int, Segment]  # the stored ones, by id
-    existing: dict[str, Flag]  # every stored flag, by key
+    environment: str  # whose switches, strategies and schedules the document sets
+    existing: dict[str, FlagIn]  # every stored flag, by key
     states: list[dict[str, Any]] = field(default_factory=list)  # the document's flags, checked
     seen: set[str] = field(default_factory=set)  # every key the document names
 
 
-def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, ip: str = "") -> ImportReport:
+def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, ip: str = "",
+                    environment: str | None = None) -> ImportReport:
     """Apply an export: `merge` creates and updates the flags in it and leaves the others; `replace`
-    also archives the flags that are not in it (and removes segments not in it). Everything is checked
-    first: any invalid part refuses the whole document, with messages naming the feature and field."""
+    also archives the flags that are not in it (and removes segments not in it). Switches, strategies
+    and schedules go to `environment`, by default the one the document names (its "environment"),
+    else production. Everything is checked first: any invalid part refuses the whole document, with
+    messages naming the feature and field."""
     if mode not in ("merge", "replace"):
         raise FlagError("The import mode is merge or replace.", {"mode": "merge or replace"})
     if not isinstance(doc, Mapping):
         raise FlagError("Nothing imported: expected an object.", {"document": "expected an object"})
-    plan = _check_document(doc, mode)
+    named = doc.get("environment")
+    if environment is None and named is not None:
+        try:
+            environment = check_environment(named)
+        except FlagError:
+            raise FlagError(f"Nothing imported: the document is for the environment {named!r}, which does not "
+                            "exist here; name one to import into.", {"environment": "unknown environment"},
+                            status=422) from None
+    plan = _check_document(doc, mode, check_environment(environment or PRODUCTION))
     report = ImportReport(mode)
     _store_segments(plan, report)
     _store_flags(plan, report, actor, ip)
@@ -115,7 +133,7 @@ def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, 
 # --------------------------------------------------------------------------- checking
 
 
-def _check_document(doc: Mapping[str, Any], mode: str) -> _Plan:
+def _check_document(doc: Mapping[str, Any], mode: str, environment: str) -> _Plan:
     """Every part of the document checked against itself and the database; FlagError (422) naming
     each problem when anything is wrong."""
     errors: dict[str, str] = {}
@@ -126,8 +144,8 @@ def _check_document(doc: Mapping[str, Any], mode: str) -> _Plan:
         errors["features"] = "required list of flags"
         features = []
     plan = _Plan(mode, _check_segments(doc.get("segments"), errors),
-                 current_segments={s.id: s for s in db.session.scalars(select(Segment))},
-                 existing={f.key: f for f in db.session.scalars(select(Flag).order_by(Flag.key))})
+                 current_segments={s.id: s for s in db.session.scalars(select(Segment))}, environment=environment,
+                 existing={f.key: f.in_(environment) for f in db.session.scalars(select(Flag).order_by(Flag.key))})
     for i, raw in enumerate(features):
         state = _check_feature(i, raw, plan.seen, errors)
         if state is not None:
@@ -188,8 +206,11 @@ def _check_feature(i: int, raw: Any, seen: set[str], errors: dict[str, str]) -> 
     seen.add(key)
     for k in sorted(set(raw) - _FEATURE_FIELDS):
         errors[f"{label}.{k}"] = "unknown field"
+    if raw.get("project", PROJECT) != PROJECT:  # refused rather than dropped: one project here
+        errors[f"{label}.project"] = f'only the project "{PROJECT}" exists here'
     state = {"key": key, "description": raw.get("description", ""), "type": raw.get("type") or "release",
-             "enabled": raw.get("enabled"), "strategies": raw.get("strategies"), "variants": raw.get("variants"),
+             "enabled": raw.get("enabled"), "impression_data": raw.get("impressionData", False),
+             "strategies": raw.get("strategies"), "variants": raw.get("variants"),
              "dependencies": raw.get("dependencies"), "enable_at": raw.get("enableAt"),
              "disable_at": raw.get("disableAt"), "archived": raw.get("archived", False) is True,
              "label": label}
@@ -251,10 +272,9 @@ def _store_flags(plan: _Plan, report: ImportReport, actor: str, ip: str) -> None
         archived = state.pop("archived")
         state.pop("label")
         if flag is None:
-            flag = Flag(key=state["key"], created_at=utcnow())
+            flag = new_flag(state["key"], plan.environment, state["strategies"])
             apply(flag, state)
             flag.archived = archived
-            db.session.add(flag)
             db.session.flush()
             record(flag, "import", None, actor, ip, note=note)
             report.created.append(flag.key)
@@ -274,7 +294,9 @@ def _archive_missing(plan: _Plan, report: ImportReport, actor: str, ip: str) -> 
     for key, flag in plan.existing.items():
         if key not in plan.seen and not flag.archived:
             before = flag.state()
-            flag.archived, flag.enable_at, flag.disable_at = True, None, None
+            flag.archived = True
+            for row in flag.states:  # archived flags have no schedule, in any environment
+                row.enable_at = row.disable_at = None
             record(flag, "archive", before, actor, ip, note="not in the imported document (replace)",
                    audit_action="flags.archive")
             report.archived.append(key)

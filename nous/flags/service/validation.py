@@ -22,7 +22,8 @@ KEY_MAX = 200
 DESCRIPTION_MAX = 10_000
 DEFINITION_MAX = 256 * 1024  # bytes of JSON for strategies + variants + dependencies of one flag
 FORBIDDEN_KEY_CHARS = frozenset("/\\?#%")
-EDITABLE = ("description", "type", "enabled", "strategies", "variants", "dependencies", "enable_at", "disable_at")
+EDITABLE = ("description", "type", "enabled", "strategies", "variants", "dependencies", "impression_data", "enable_at",
+            "disable_at")
 
 
 def check_key(raw: Any) -> str:
@@ -97,6 +98,10 @@ def normalize(state: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         errors["type"] = f"one of {', '.join(FLAG_TYPES)}"
     if not isinstance(state.get("enabled"), bool):
         errors["enabled"] = "must be true or false"
+    if state.get("impression_data") is None:
+        state["impression_data"] = False
+    elif not isinstance(state["impression_data"], bool):
+        errors["impression_data"] = "must be true or false"
     for name in ("strategies", "variants", "dependencies"):
         if state.get(name) is None:
             state[name] = []

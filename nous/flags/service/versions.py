@@ -20,8 +20,8 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
-from nous.flags.models import PRODUCTION, Flag, FlagVersion
-from nous.flags.service.environments import check_environment
+from nous.flags.models import PRODUCTION, Flag, FlagIn, FlagState, FlagVersion
+from nous.flags.service.environments import check_environment, environment_names
 from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
 from nous.flags.service.validation import EDITABLE
 
@@ -29,13 +29,14 @@ log = logging.getLogger("nous.flags")
 
 # changes of one existing flag that start the workflows listening to `flag.changed` (not creations,
 # nor imports, which may change hundreds of flags at once)
-WORKFLOW_ACTIONS = frozenset({"update", "enable", "disable", "rollout", "restore", "archive", "unarchive", "schedule"})
+WORKFLOW_ACTIONS = frozenset({"update", "enable", "disable", "rollout", "restore", "archive", "unarchive", "schedule",
+                              "copy"})
 WORKFLOW_CHANGES_MAX = 50  # diff entries passed to a workflow; `changed` always names every field
 
 # what the console's live view (/ws/live, topic "flags") calls each kind of version
 LIVE_ACTIONS = {"update": "updated", "enable": "enabled", "disable": "disabled", "rollout": "rollout",
                 "archive": "archived", "unarchive": "updated", "restore": "restored", "import": "updated",
-                "schedule": "updated"}
+                "schedule": "updated", "copy": "updated"}
 LIVE_EVENTS = "nous.flags.events"  # session.info keys: what to announce once the transaction commits
 WORKFLOW_EVENTS = "nous.flags.workflow_events"
 
@@ -43,7 +44,7 @@ WORKFLOW_EVENTS = "nous.flags.workflow_events"
 # --------------------------------------------------------------------------- reading
 
 
-def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTION) -> Flag:
+def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTION) -> FlagIn:
     """The flag `key`, looked at (and edited) in `environment` (an unknown one is a FlagError)."""
     environment = check_environment(environment)
     stmt = select(Flag).where(Flag.key == key)
@@ -52,17 +53,17 @@ def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTIO
     flag = db.session.scalar(stmt) if isinstance(key, str) else None
     if flag is None:
         raise FlagNotFound(str(key))
-    return flag.bind(environment)
+    return flag.in_(environment)
 
 
-def list_flags(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[Flag]:
+def list_flags(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[FlagIn]:
     environment = check_environment(environment)
     stmt = select(Flag).where(Flag.archived.is_(archived)).order_by(Flag.key)
     q = (q or "").strip()
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(func.lower(Flag.key).like(like) | func.lower(Flag.description).like(like))
-    return [flag.bind(environment) for flag in db.session.scalars(stmt)]
+    return [flag.in_(environment) for flag in db.session.scalars(stmt)]
 
 
 def history(key: str, limit: int = 100) -> list[FlagVersion]:
@@ -98,6 +99,16 @@ def check_seen(flag: Flag, expected_version: int | None) -> None:
 
 def recent_changes(limit: int = 10) -> list[FlagVersion]:
     return list(db.session.scalars(select(FlagVersion).order_by(FlagVersion.id.desc()).limit(limit)))
+
+
+def new_flag(key: str, environment: str, strategies: list[Any]) -> FlagIn:
+    """A flag to be stored, looked at in `environment`; every other environment gets the same strategies
+    switched off, so switching it on there later does what it does here."""
+    row = Flag(key=key, archived=False, created_at=utcnow())
+    row.states = [FlagState(environment=name, enabled=False, strategies=strategies)
+                  for name in environment_names() if name != environment]
+    db.session.add(row)
+    return row.in_(environment)
 
 
 # --------------------------------------------------------------------------- diff

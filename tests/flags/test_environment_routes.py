@@ -1,0 +1,88 @@
+"""The console's environments: one column per environment in the list, a flag page that edits one
+environment at a time (?env=, kept in its links and forms), copying rules with a preview of the
+difference, and the environments page (add, rename, reorder, remove an unused one), audited."""
+
+from __future__ import annotations
+
+import re
+
+from nous.audit import service as audit
+from nous.flags import service
+from tests.flags.conftest import rollout
+
+BASE = "/admin/beta/flags"
+ACTOR = "test@nous.test"
+
+
+def test_the_list_has_a_column_and_a_switch_per_environment(admin_client, ctx, make_flag) -> None:
+    make_flag("cols", enabled=True, strategies=[rollout(25)])
+    page = admin_client.get(f"{BASE}/").get_data(as_text=True)
+    headers = re.findall(r'<th scope="col" class="env-col">([^<]+)</th>', page)
+    assert headers == ["development", "staging", "production"]
+    assert "25 %" in page and page.count('role="switch"') == 3
+    row = admin_client.post(f"{BASE}/cols/switch?env=staging&from=list", data={"to": "on", "version": "1"},
+                            headers={"HX-Request": "true"})
+    assert row.status_code == 200 and "in staging" in row.headers["HX-Trigger"]
+    assert 'aria-label="cols is on in staging; switch off"' in row.get_data(as_text=True)
+    assert service.get_flag("cols", environment="staging").enabled is True
+    assert service.get_flag("cols", environment="development").enabled is False
+
+
+def test_the_flag_page_edits_the_environment_it_shows(admin_client, ctx, make_flag) -> None:
+    make_flag("paged")
+    page = admin_client.get(f"{BASE}/paged?env=staging").get_data(as_text=True)
+    assert 'aria-current="page">staging' in page
+    assert f'hx-post="{BASE}/paged/simple?env=staging"' in page  # the forms stay in staging
+    saved = admin_client.post(f"{BASE}/paged/simple?env=staging", data={"enabled": "on", "rollout": "40",
+                                                                       "version": "1"})
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("/paged?env=staging")
+    assert service.get_flag("paged", environment="staging").enabled is True
+    assert service.get_flag("paged").enabled is False
+    history = admin_client.get(f"{BASE}/paged/history").get_data(as_text=True)
+    assert '<span class="badge">staging</span>' in history
+    assert admin_client.get(f"{BASE}/paged?env=nowhere").status_code == 404
+
+
+def test_copying_rules_shows_the_difference_first(admin_client, ctx, make_flag) -> None:
+    make_flag("copied", enabled=True, strategies=[rollout(10)])
+    service.set_rollout("copied", 60, actor=ACTOR, environment="staging")
+    preview = admin_client.get(f"{BASE}/copied/copy?env=staging&to=production")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "strategies[0].parameters.rollout" in text and '"60"' in text
+    assert service.get_flag("copied").strategies == [rollout(10)]  # a preview changes nothing
+    done = admin_client.post(f"{BASE}/copied/copy?env=staging", data={"to": "production", "version": "2"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/copied?env=production")
+    production = service.get_flag("copied")
+    assert production.strategies[0]["parameters"]["rollout"] == "60" and production.enabled is True
+    latest = service.history("copied")[0]
+    assert (latest.action, latest.environment, latest.note) == ("copy", "production", "rules copied from staging")
+    same = admin_client.get(f"{BASE}/copied/copy?env=staging&to=production").get_data(as_text=True)
+    assert "nothing to copy" in same
+
+
+def test_the_environments_page_adds_renames_moves_and_removes(admin_client, ctx, make_flag) -> None:
+    page = admin_client.get(f"{BASE}/-/environments")
+    assert page.status_code == 200 and 'id="env-staging"' in page.get_data(as_text=True)
+    assert admin_client.post(f"{BASE}/-/environments", data={"do": "add", "name": "QA"}).status_code == 303
+    assert service.environment_names() == ["development", "staging", "production", "qa"]
+    bad = admin_client.post(f"{BASE}/-/environments", data={"do": "add", "name": "no spaces"})
+    assert bad.status_code == 422 and "a-z, 0-9" in bad.get_data(as_text=True)
+    assert admin_client.post(f"{BASE}/-/environments", data={"do": "add", "name": "qa"}).status_code == 409
+    make_flag("moved", enabled=True)
+    service.set_enabled("moved", True, actor=ACTOR, environment="qa")
+    _row, raw = service.create_token("qa-app", actor=ACTOR, environment="qa")
+    admin_client.post(f"{BASE}/-/environments", data={"do": "rename", "name": "qa", "new_name": "test"})
+    assert service.get_flag("moved", environment="test").enabled is True
+    assert service.list_tokens()[0]["environment"] == "test"
+    features = admin_client.get("/api/client/features", headers={"Authorization": raw}).get_json()
+    assert features["query"]["environment"] == "test"  # an old token text still answers, by its hash
+    admin_client.post(f"{BASE}/-/environments", data={"do": "up", "name": "test"})
+    assert service.environment_names() == ["development", "staging", "test", "production"]
+    refused = admin_client.post(f"{BASE}/-/environments", data={"do": "remove", "name": "test"})
+    assert refused.status_code == 409 and "in use" in refused.get_data(as_text=True)
+    service.set_enabled("moved", False, actor=ACTOR, environment="test")
+    service.revoke_token(service.list_tokens()[0]["id"], actor=ACTOR)
+    assert admin_client.post(f"{BASE}/-/environments", data={"do": "remove", "name": "test"}).status_code == 303
+    assert service.environment_names() == ["development", "staging", "production"]
+    assert [e.action for e in audit.query(action="flags.environment")] == [
+        "flags.environment.remove", "flags.environment.move", "flags.environment.rename", "flags.environment.add"]

@@ -1,0 +1,132 @@
+"""Flags per environment: each environment has its own switch, strategies and schedule while the key,
+description, type, variants and parents are shared; tokens belong to one environment and the client
+APIs answer for it; the Python API and the OpenFeature provider take the environment as an argument."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+
+from nous import flags
+from nous.clock import utcnow
+from nous.flags import service
+from nous.flags.openfeature import NousProvider
+from nous.settings import service as settings
+from tests.flags.conftest import rollout
+
+ACTOR = "test@nous.test"
+EVALUATE = "/api/flags/evaluate"
+
+
+def test_the_default_list_and_a_new_flag_off_elsewhere_with_the_same_strategies(ctx, make_flag) -> None:
+    assert service.environment_names() == ["development", "staging", "production"]
+    make_flag("env.new", enabled=True, strategies=[rollout(30)])
+    for name in ("development", "staging"):
+        there = service.get_flag("env.new", environment=name)
+        assert there.enabled is False and there.strategies == [rollout(30)]
+    assert service.get_flag("env.new").enabled is True  # production, the default
+
+
+def test_each_environment_is_changed_on_its_own_and_shares_the_rest(ctx, make_flag) -> None:
+    make_flag("env.split", description="shared", variants=[{"name": "a", "weight": 1000, "stickiness": "default"}])
+    service.set_enabled("env.split", True, actor=ACTOR, environment="staging")
+    service.set_rollout("env.split", 10, actor=ACTOR, environment="staging")
+    service.update_flag("env.split", {"description": "changed once"}, actor=ACTOR, environment="development")
+    staging = service.get_flag("env.split", environment="staging")
+    production = service.get_flag("env.split")
+    assert staging.enabled is True and staging.strategies[0]["parameters"]["rollout"] == "10"
+    assert production.enabled is False and production.strategies == []
+    assert production.description == staging.description == "changed once"  # shared
+    history = service.history("env.split")
+    assert [(v.action, v.environment) for v in history][:3] == [
+        ("update", "development"), ("rollout", "staging"), ("enable", "staging")]
+    assert history[0].after["environment"] == "development"
+
+
+def test_an_unknown_environment_is_refused_with_its_field(ctx, make_flag) -> None:
+    make_flag("env.x")
+    with pytest.raises(service.FlagError) as err:
+        service.set_enabled("env.x", True, actor=ACTOR, environment="qa")
+    assert err.value.status == 404 and "environment" in err.value.errors
+    with pytest.raises(service.FlagError):
+        service.create_token("t", actor=ACTOR, environment="qa")
+
+
+def test_schedules_run_in_their_own_environment(ctx, make_flag) -> None:
+    make_flag("env.sched")
+    soon = (utcnow() - timedelta(minutes=1)).isoformat()
+    service.update_flag("env.sched", {"enable_at": soon}, actor=ACTOR, environment="staging")
+    assert service.apply_schedules() == ["env.sched"]
+    assert service.get_flag("env.sched", environment="staging").enabled is True
+    assert service.get_flag("env.sched").enabled is False
+    assert service.history("env.sched")[0].environment == "staging"
+
+
+def test_the_python_api_and_the_provider_take_the_environment(app, ctx, make_flag) -> None:
+    make_flag("env.py", enabled=True)
+    service.set_enabled("env.py", False, actor=ACTOR, environment="production")
+    service.set_enabled("env.py", True, actor=ACTOR, environment="staging")
+    assert flags.is_enabled("env.py", {}) is False  # the setting flags.environment: production
+    assert flags.is_enabled("env.py", {}, "staging") is True
+    assert flags.get_variant("env.py", {}, environment="staging")["feature_enabled"] is True
+    assert flags.evaluate_all({}, environment="staging")["env.py"]["enabled"] is True
+    assert flags.is_enabled("env.py", {}, "nowhere") is False
+    settings.set_value("flags.environment", "staging", actor=ACTOR)
+    flags.bump_version()
+    assert flags.is_enabled("env.py", {}) is True
+    api.set_provider(NousProvider(app, environment="production"))
+    try:
+        assert api.get_client().get_boolean_value("env.py", True, EvaluationContext("u1")) is False
+    finally:
+        api.clear_providers()
+
+
+def test_tokens_answer_for_their_environment(ctx, client, make_flag) -> None:
+    make_flag("env.api", enabled=True, strategies=[rollout(100)])
+    service.set_enabled("env.api", False, actor=ACTOR, environment="development")
+    _row, dev = service.create_token("dev", actor=ACTOR, environment="development")
+    _row, prod = service.create_token("prod", actor=ACTOR)
+    assert dev.startswith("default:development.") and prod.startswith("default:production.")
+    assert service.list_tokens()[1]["environment"] == "development"
+
+    def answer(token: str) -> bool:
+        return client.post(EVALUATE, json={"userId": "u1"}, headers={"Authorization": token}).get_json()[
+            "flags"]["env.api"]["enabled"]
+
+    assert answer(prod) is True and answer(dev) is False
+    dev_features = client.get("/api/client/features", headers={"Authorization": dev})
+    prod_features = client.get("/api/client/features", headers={"Authorization": prod})
+    assert dev_features.get_json()["query"]["environment"] == "development"
+    assert [f["enabled"] for f in dev_features.get_json()["features"]] == [False]
+    assert [f["enabled"] for f in prod_features.get_json()["features"]] == [True]
+    assert dev_features.headers["ETag"] != prod_features.headers["ETag"]
+    registered = client.post("/api/client/register", headers={"Authorization": dev},
+                             json={"appName": "web", "instanceId": "i1", "interval": 1000,
+                                   "started": "2026-12-06T10:00:00Z", "strategies": []})
+    assert registered.status_code == 202
+    assert service.clients()[0]["flag_environment"] == "development"
+
+
+def test_export_and_import_name_the_environment_and_keep_impression_data(ctx, client, token, make_flag) -> None:
+    make_flag("env.io", enabled=True, impression_data=True)
+    doc = service.export_document(environment="staging")
+    assert doc["environment"] == "staging" and doc["features"][0]["enabled"] is False
+    assert doc["features"][0]["impressionData"] is True
+    features = client.get("/api/client/features", headers={"Authorization": token}).get_json()["features"]
+    assert features[0]["impressionData"] is True  # served to the SDKs as Unleash does
+    doc["features"][0]["enabled"] = True
+    doc["features"][0]["impressionData"] = False
+    report = service.import_document(doc, actor=ACTOR)  # into the environment the document names
+    assert report.updated == ["env.io"]
+    assert service.get_flag("env.io", environment="staging").enabled is True
+    assert service.get_flag("env.io").impression_data is False
+    with pytest.raises(service.FlagError) as err:
+        service.import_document({**doc, "environment": "qa"}, actor=ACTOR)
+    assert err.value.errors == {"environment": "unknown environment"}
+    doc["features"][0]["project"] = "payments"
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(doc, actor=ACTOR)
+    assert list(err.value.errors) == ['features[0] "env.io".project']
