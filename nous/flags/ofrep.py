@@ -317,7 +317,10 @@ openapi.register(
             "responses": {
                 "200": {"description": "The flag's value, reason and variant.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OfrepEvaluation"}}}},
-                "404": {"description": "FLAG_NOT_FOUND: no such flag in this environment.", **_FAIL},
+                "404": {"description": "FLAG_NOT_FOUND: no such flag in this environment (a key no route takes, "
+                                       "such as one with a line break, gets the site's own 404).",
+                        "content": {"application/json": {"schema": {"anyOf": [
+                            {"$ref": "#/components/schemas/OfrepFailure"}, {"$ref": "#/components/schemas/Error"}]}}}},
                 **_COMMON,
             },
         }},
