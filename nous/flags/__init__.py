@@ -30,6 +30,7 @@ from nous.flags import (  # noqa: E402,F401 - the routes register on the bluepri
     delta,
     ofrep,
     routes,
+    streaming,
 )
 from nous.flags.cli import flags_group  # noqa: E402
 
@@ -48,5 +49,6 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(api_bp)
         app.register_blueprint(ofrep.bp)
         app.register_blueprint(delta.bp)
+        app.register_blueprint(streaming.bp)
     if "flags" not in nous.commands:
         nous.add_command(flags_group)

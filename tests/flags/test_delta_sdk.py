@@ -1,6 +1,7 @@
-"""The official Unleash Node SDK (npm unleash-client, pinned in tests/support/unleash) in delta-polling mode
-(`experimentalMode: {type: 'polling', format: 'delta'}`) against this server over HTTP: it hydrates, sees a
-change, a removal and a segment change within its polling interval, and answers as `nous.flags` does."""
+"""The official Unleash Node SDK (npm unleash-client, pinned in tests/support/unleash) against this server over
+HTTP, in delta-polling mode (`experimentalMode: {type: 'polling', format: 'delta'}`: it hydrates, sees a change,
+a removal and a segment change) and in streaming mode (`{type: 'streaming'}`: each change seen within a
+second), answering as `nous.flags` does."""
 
 from __future__ import annotations
 
@@ -83,6 +84,32 @@ def test_node_sdk_in_delta_polling_mode_follows_changes_and_agrees(app, ctx, mak
         assert sdk.ask(op="answers", flags=["n.segment"], contexts=[pro])["answers"] == [[False, "disabled"]]
         # what it followed came from the delta log (only /api/client/delta writes it): three changes at least
         assert int(redis_conn.hget(delta.META_KEY.format(env="production"), "seq")) >= 3
+    finally:
+        sdk.stop()
+        server.stop()
+
+
+def test_node_sdk_in_streaming_mode_sees_a_change_within_a_second_and_agrees(app, ctx, make_flag, token) -> None:
+    make_flag("n.rollout", enabled=True, strategies=[
+        {"name": "flexibleRollout", "parameters": {"rollout": "30", "stickiness": "default", "groupId": "n.rollout"}}])
+    make_flag("n.later", enabled=False)
+    contexts = [{"userId": f"u{i}"} for i in range(60)]
+    server = LiveServer(app)
+    sdk = NodeSdk(server.url, token, "streaming")
+    try:
+        keys = ["n.rollout", "n.later"]
+        ours = [[flags.is_enabled(k, c), flags.get_variant(k, c)["name"]] for k in keys for c in contexts]
+        assert sdk.ask(op="answers", flags=keys, contexts=contexts)["answers"] == ours
+        for on in (True, False, True):
+            service.set_enabled("n.later", on, actor="t")
+            seen = sdk.wait_for("n.later", on, timeout_ms=1000)
+            assert seen["ok"], seen
+        before = [flags.is_enabled("n.rollout", c) for c in contexts]
+        service.set_rollout("n.rollout", 70, actor="t")
+        ours = [[flags.is_enabled("n.rollout", c), "disabled"] for c in contexts]
+        newcomer = next(c for c, was, now in zip(contexts, before, ours, strict=True) if now[0] and not was)
+        assert sdk.wait_for("n.rollout", True, newcomer, timeout_ms=1000)["ok"]
+        assert sdk.ask(op="answers", flags=["n.rollout"], contexts=contexts)["answers"] == ours
     finally:
         sdk.stop()
         server.stop()

@@ -1,5 +1,5 @@
-"""Schemathesis over the OFREP endpoints and the delta API, in process, with a real client token: every answer
-documented status codes, headers and schemas, and no input causes a server error."""
+"""Schemathesis over the OFREP endpoints and the delta API, in process, with a real client token: every
+answer matches the documented status codes, headers and schemas, and no input causes a server error."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from nous.flags import service
 
-PATHS = "^/(ofrep/v1/evaluate/flags|api/client/delta$)"
+PATHS = "^/(ofrep/v1/evaluate/flags|api/client/delta$)"  # the stream: tests/flags/test_streaming.py
 
 
 @pytest.fixture

@@ -1,0 +1,221 @@
+"""Unleash's streaming API: `GET /api/client/streaming`, the delta log as server-sent events.
+
+The official Node SDK 6.x in `experimentalMode: {type: 'streaming'}` opens `<url>/client/streaming` with
+an EventSource (launchdarkly-eventsource) and handles these events (unleash-node-sdk,
+src/repository/streaming-fetcher.ts): `unleash-connected` and `unleash-updated`, whose data is a delta
+answer `{"events": [...]}` applied like a delta poll's (nous.flags.delta), `end` (the server closed) and
+`fetch-mode` (`polling`: go back to polling). Each event carries `id: <epoch>.<event id>`, the delta ETag,
+so a reconnecting SDK sends it back as Last-Event-ID and gets only what it missed (a hydration when the
+log no longer reaches back or Redis lost it).
+
+Reach: one thread per process (`Follower`) looks at the flags version key four times a second — one GET
+for all the streams of the process — and wakes every stream when it moves; each stream then brings the
+log up to date (`delta.sync`, once per change thanks to its WATCH) and sends the new events. The version
+key moves on every change made anywhere (console, CLI, admin API, schedules, imports, segments), which no
+single pub/sub message covers today, so a change reaches every instance's SDKs within half a second.
+
+Cost: a stream holds one gunicorn thread, like a live-dashboard socket. They are counted per process and
+capped (`FLAGS_MAX_STREAMS`, else the gunicorn threads less four kept for pages and APIs): past the cap a
+503 with Retry-After, which the SDK retries with backoff. A comment line every 20 s keeps the SDK's read
+timeout (60 s) from firing. When the process drains (SIGTERM: `nous.health.service.DRAINING`) every
+stream ends within a second and new ones get 503, so SDKs reconnect to another instance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import redis
+from flask import Blueprint, Flask, Response, current_app, request
+
+from nous import openapi
+from nous.errors import error_response
+from nous.flags import api, delta
+from nous.flags.cache import VERSION_KEY
+from nous.health.service import DRAINING
+
+log = logging.getLogger("nous.flags.streaming")
+
+bp = Blueprint("flags_streaming", __name__)
+
+LOOK_EVERY = 0.25  # seconds between the follower's looks at the version key
+HEARTBEAT = 20.0  # seconds between comment lines on a quiet stream
+THREADS_KEPT_FOR_HTTP = 4
+
+
+class Follower:
+    """Wakes this process's streams when the flags version moves; runs only while a stream is open."""
+
+    def __init__(self, connection: Callable[[], redis.Redis]) -> None:
+        self._connection = connection
+        self.changed = threading.Condition()
+        self.generation = 0
+        self.streams = 0
+        self._thread: threading.Thread | None = None
+
+    def join(self) -> None:
+        with self.changed:
+            self.streams += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="nous-flags-streams", daemon=True)
+                self._thread.start()
+
+    def leave(self) -> None:
+        with self.changed:
+            self.streams -= 1
+
+    def wait(self, seen: int, timeout: float) -> int:
+        with self.changed:
+            if self.generation == seen:
+                self.changed.wait(timeout)
+            return self.generation
+
+    def _wake(self) -> None:
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
+
+    def _run(self) -> None:
+        last: object = None
+        while True:
+            with self.changed:
+                if self.streams <= 0:
+                    self._thread = None
+                    return
+            try:
+                version = self._connection().get(VERSION_KEY)
+            except (redis.RedisError, OSError):
+                version = None
+            if version != last or DRAINING.is_set():
+                last = version
+                self._wake()
+            time.sleep(LOOK_EVERY)
+
+
+def follower(app: Flask) -> Follower:
+    found = app.extensions.get("nous.flags.streams")
+    if found is None:
+        found = app.extensions["nous.flags.streams"] = Follower(lambda: app.extensions["nous.redis"])
+    return found
+
+
+def max_streams(app: Flask) -> int:
+    configured = app.config.get("FLAGS_MAX_STREAMS")
+    if configured:
+        return int(configured)
+    threads = int(os.environ.get("GUNICORN_THREADS", "16") or 16)  # gunicorn.conf.py reads the same variable
+    return max(1, threads - THREADS_KEPT_FOR_HTTP)
+
+
+def sse(name: str, data: Any, event_id: str | None = None) -> bytes:
+    lines = [f"event: {name}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append("data: " + json.dumps(data, separators=(",", ":"), default=str))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def first_events(environment: str, last_event_id: str) -> tuple[int, str, bytes]:
+    """(event id, epoch, what to send first): the events after Last-Event-ID, or a hydration."""
+    epoch, last = delta.sync(environment)
+    held = delta.parse_etag(last_event_id, epoch) if last_event_id else None
+    if held is not None and held <= last:
+        events = delta.events_after(environment, held)
+        if events is not None:
+            events = [e for e in events if e["eventId"] <= last]
+            return last, epoch, sse("unleash-updated", {"events": events}, f"{epoch}.{last}") if events else b""
+    return last, epoch, sse("unleash-connected", {"events": [delta.hydration(environment, last)]}, f"{epoch}.{last}")
+
+
+def stream(app: Flask, environment: str, last_event_id: str) -> Iterator[bytes]:
+    """The events of one SDK's connection, until it goes or the process drains."""
+    follow = follower(app)
+    follow.join()
+    try:
+        with app.app_context():
+            last, epoch, first = first_events(environment, last_event_id)
+        yield first or b": connected\n\n"
+        seen = follow.generation
+        quiet_since = time.monotonic()
+        while not DRAINING.is_set():
+            seen_now = follow.wait(seen, min(1.0, HEARTBEAT))
+            if DRAINING.is_set():
+                break
+            if seen_now == seen:
+                if time.monotonic() - quiet_since >= HEARTBEAT:
+                    quiet_since = time.monotonic()
+                    yield b": keep-alive\n\n"
+                continue
+            seen = seen_now
+            with app.app_context():
+                now_epoch, now_last = delta.sync(environment)
+                if now_epoch == epoch and now_last == last:
+                    continue
+                events = delta.events_after(environment, last) if now_epoch == epoch else None
+                if events is None:
+                    out = sse("unleash-connected", {"events": [delta.hydration(environment, now_last)]},
+                              f"{now_epoch}.{now_last}")
+                else:
+                    events = [e for e in events if e["eventId"] <= now_last]
+                    out = sse("unleash-updated", {"events": events}, f"{now_epoch}.{now_last}")
+            epoch, last = now_epoch, now_last
+            quiet_since = time.monotonic()
+            yield out
+    except (redis.RedisError, OSError) as exc:
+        log.warning("flags stream ended: Redis unreachable", extra={"error": str(exc).splitlines()[0][:200]})
+    finally:
+        follow.leave()
+
+
+@bp.get("/api/client/streaming")
+@api.rate_limited
+@api.token_required
+def client_streaming() -> Any:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if "text/event-stream" not in request.headers.get("Accept", ""):
+        return error_response(406, "Not Acceptable", "This is an event stream: send Accept: text/event-stream "
+                                                     "(as an EventSource does).")
+    refusal = None
+    if DRAINING.is_set():
+        refusal = "This process is shutting down; connect again to reach another."
+    elif follower(app).streams >= max_streams(app):
+        refusal = "Too many flag streams on this process; try again shortly."
+    if refusal:
+        resp = error_response(503, "Service Unavailable", refusal)
+        resp.headers["Retry-After"] = "5"
+        return resp
+    environment = api._client(request.environ)[2]  # type: ignore[index] # token_required ran
+    last_event_id = request.headers.get("Last-Event-ID", "")[:200]
+    resp = Response(stream(app, environment, last_event_id), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["X-Accel-Buffering"] = "no"  # a proxy must pass each event on at once
+    return resp
+
+
+openapi.register({
+    "/api/client/streaming": {"get": {
+        "summary": "Unleash's streaming API (server-sent events) for the official SDKs' streaming mode.",
+        "description": "`unleash-connected` (a hydration) or, with Last-Event-ID, `unleash-updated` with what was "
+                       "missed; then `unleash-updated` with each change's delta events. Each event's id is the "
+                       "delta ETag. Send Accept: text/event-stream, as an EventSource does (406 otherwise).",
+        "operationId": "clientStreaming", "tags": ["flags"], "security": [{"flagsClientToken": []}],
+        "parameters": [{"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"},
+                        "description": "The id of the last event received: resume after it."}],
+        "responses": {
+            "200": {"description": "An event stream.",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "401": api._COMMON["401"],
+            "406": {"description": "The request does not accept text/event-stream.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "429": api._COMMON["429"],
+            "503": {"description": "The process is draining or holds as many streams as it may; retry.",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+        },
+    }},
+})
