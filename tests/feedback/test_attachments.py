@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import delete, func, select, update
 
+from nous import events
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
@@ -258,8 +259,11 @@ def test_lists_read_no_blob(ctx) -> None:
 def test_delete_is_audited_and_returns_what_was_deleted(ctx) -> None:
     fid = _submit_with(ctx, [(png(), "a.png")])
     [row] = feedback.attachments.for_feedback(fid)
-    gone = feedback.attachments.delete(row.id, "admin@nous.test", "10.0.0.1")
+    heard: list[dict] = []
+    with events.feedback_updated.connected_to(lambda _s, event: heard.append(event)):
+        gone = feedback.attachments.delete(row.id, "admin@nous.test", "10.0.0.1")
     assert gone is not None and gone.filename == "a.png"
+    assert [(e["id"], e["action"], e["version"]) for e in heard] == [(fid, "updated", None)]  # open pages refresh
     assert feedback.attachments.for_feedback(fid) == [] and feedback.attachments.delete(row.id, "a", "") is None
     [entry] = audit.query(action="feedback.attachment.delete")
     assert (entry.actor, entry.target, entry.before["filename"], entry.ip) == (

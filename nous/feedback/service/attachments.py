@@ -36,7 +36,8 @@ from nous import ocr
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.feedback.models import FeedbackAttachment
+from nous.feedback.models import Feedback, FeedbackAttachment
+from nous.feedback.service.announce import live_fields, tell_viewers
 from nous.feedback.service.common import ValidationFailed
 from nous.settings import service as settings
 from nous.text import clean_text
@@ -424,7 +425,8 @@ def for_event(feedback_id: int) -> list[dict[str, Any]]:
 # --- deleting -----------------------------------------------------------------------------------
 
 def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment | None:
-    """Delete one file, audited on its feedback (`feedback:<id>`) in the same transaction. Returns the
+    """Delete one file, audited on its feedback (`feedback:<id>`) in the same transaction, then tell the
+    pages showing that feedback (its version is unchanged, so they refresh as for a reply). Returns the
     row as it was (blobs not loaded), None when there was no such file."""
     row = get(attachment_id)
     if row is None:
@@ -433,7 +435,11 @@ def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment |
                  {"attachment": row.id, "filename": row.filename, "content_type": row.content_type,
                   "size": row.size, "sha256": row.sha256}, None, ip=ip, commit=False)
     db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.id == row.id))
+    owner = db.session.get(Feedback, row.feedback_id)
+    fields = live_fields(owner) if owner is not None else None
     db.session.commit()
+    if fields is not None:
+        tell_viewers("updated", row.feedback_id, fields, at=utcnow(), versioned=False)
     return row
 
 
