@@ -3,11 +3,8 @@ page or a fragment."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import redis
 from flask import (
@@ -235,14 +232,10 @@ def admin_reply(feedback_id: int) -> Any:
 
 # --- attachments: served so that an uploaded file can never run as a page ---------------------
 
-# The extension a file is offered with follows the type the server decided, whatever the name says, so a
-# saved file is opened as what it is (a log named `page.html` is saved as `page.html.txt`).
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "text/plain": "txt"}
-KNOWN_EXTENSIONS = frozenset({*EXTENSIONS.values(), "jpeg", "gif"})
-THUMBNAIL_TYPE = "image/webp"  # the service writes every thumbnail as WebP
-ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-IMMUTABLE = "private, max-age=31536000, immutable"  # an attachment's bytes never change under its id
 CHUNK_SIZE = 256 * 1024  # read from the database a piece at a time: a download never holds the whole file
+# The headers that keep a served file inert live with the files, shared with the admin API's download.
+content_disposition = feedback.attachments.content_disposition
+served_name = feedback.attachments.served_name
 
 
 def _attachment_or_404(attachment_id: int) -> Any:
@@ -252,56 +245,8 @@ def _attachment_or_404(attachment_id: int) -> Any:
     return att
 
 
-def served_name(filename: str, content_type: str, suffix: str = "") -> str:
-    """The stored name made safe again (no path, no control or special characters), ending in the extension
-    of the type served, with `suffix` before it (e.g. "-thumbnail")."""
-    extension = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
-    stem, dot, ext = filename.rpartition(".")
-    if not (dot and stem and ext.lower() in KNOWN_EXTENSIONS):
-        stem = filename  # not one of ours: kept in sight (`page.html` is served as text as `page.html.txt`)
-    return feedback.attachments.safe_filename(f"{stem or 'attachment'}{suffix}.{extension}", extension)
-
-
-def content_disposition(kind: str, name: str) -> str:
-    """RFC 6266: `filename` in plain ASCII for old clients, `filename*` (RFC 8187, UTF-8) for the rest."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    stem, dot, ext = ASCII_UNSAFE.sub("_", ascii_name).rpartition(".")
-    fallback = f"{stem.strip('._') or 'attachment'}.{ext}" if dot else (ext.strip("._") or "attachment")
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _served(body: Any, *, content_type: str, disposition: str, etag: str, length: int | None) -> Response:
-    """A stored file as an inert download: the type the server decided, never sniffed, in a sandbox."""
-    resp = Response(body, status=200, content_type=content_type)
-    resp.headers["Content-Disposition"] = disposition
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = "sandbox"
-    resp.headers["Cache-Control"] = IMMUTABLE
-    resp.set_etag(etag)
-    if length is not None:
-        resp.content_length = length
-    return resp
-
-
-def _not_modified(etag: str) -> Response | None:
-    """The browser already holds these bytes (If-None-Match): 304, without reading them again."""
-    if not request.if_none_match.contains(etag):
-        return None
-    resp = Response(status=304)
-    resp.headers["Cache-Control"] = IMMUTABLE
-    resp.set_etag(etag)
-    return resp
-
-
 def _file(attachment_id: int, kind: str) -> Response:
-    att = _attachment_or_404(attachment_id)
-    etag = att.sha256
-    cached = _not_modified(etag)
-    if cached is not None:
-        return cached
-    # chunks() reads each slice with a connection of its own as the response is sent: no context to keep
-    return _served(feedback.attachments.chunks(att.id, CHUNK_SIZE), content_type=att.content_type, etag=etag,
-                   length=att.size, disposition=content_disposition(kind, served_name(att.filename, att.content_type)))
+    return feedback.attachments.file_response(_attachment_or_404(attachment_id), kind, CHUNK_SIZE)
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -321,15 +266,10 @@ def download_attachment(attachment_id: int) -> Response:
 @admin_required
 def attachment_thumbnail(attachment_id: int) -> Response:
     att = _attachment_or_404(attachment_id)
-    etag = f"{att.sha256}-thumbnail"
-    cached = _not_modified(etag)
-    if cached is not None:
-        return cached
-    data = feedback.attachments.thumbnail_bytes(att.id)
-    if data is None:
+    resp = feedback.attachments.thumbnail_response(att)
+    if resp is None:
         abort(404, description="This attachment has no thumbnail.")
-    return _served(data, content_type=THUMBNAIL_TYPE, etag=etag, length=len(data),
-                   disposition=content_disposition("inline", served_name(att.filename, THUMBNAIL_TYPE, "-thumbnail")))
+    return resp
 
 
 @bp.post("/attachments/<int:attachment_id>/delete")

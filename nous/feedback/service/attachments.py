@@ -27,7 +27,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
+from flask import Response, request
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, update
@@ -420,6 +422,83 @@ def for_event(feedback_id: int) -> list[dict[str, Any]]:
         item["text"] = item["text"][:EVENT_TEXT_MAX]
         out.append(item)
     return out
+
+
+# --- serving: a stored file answered so that it can never run as a page ----------------------------
+# Shared by the console's routes and the admin API, so both send the same headers.
+
+# The extension a file is offered with follows the type the server decided, whatever the name says, so a
+# saved file is opened as what it is (a log named `page.html` is saved as `page.html.txt`).
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "text/plain": "txt"}
+KNOWN_EXTENSIONS = frozenset({*EXTENSIONS.values(), "jpeg", "gif"})
+THUMBNAIL_TYPE = "image/webp"  # every thumbnail is written as WebP
+ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+IMMUTABLE = "private, max-age=31536000, immutable"  # an attachment's bytes never change under its id
+
+
+def served_name(filename: str, content_type: str, suffix: str = "") -> str:
+    """The stored name made safe again (no path, no control or special characters), ending in the extension
+    of the type served, with `suffix` before it (e.g. "-thumbnail")."""
+    extension = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
+    stem, dot, ext = filename.rpartition(".")
+    if not (dot and stem and ext.lower() in KNOWN_EXTENSIONS):
+        stem = filename  # not one of ours: kept in sight (`page.html` is served as text as `page.html.txt`)
+    return safe_filename(f"{stem or 'attachment'}{suffix}.{extension}", extension)
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """RFC 6266: `filename` in plain ASCII for old clients, `filename*` (RFC 8187, UTF-8) for the rest."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    stem, dot, ext = ASCII_UNSAFE.sub("_", ascii_name).rpartition(".")
+    fallback = f"{stem.strip('._') or 'attachment'}.{ext}" if dot else (ext.strip("._") or "attachment")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _served(body: Any, *, content_type: str, disposition: str, etag: str, length: int | None) -> Response:
+    """A stored file as an inert download: the type the server decided, never sniffed, in a sandbox."""
+    resp = Response(body, status=200, content_type=content_type)
+    resp.headers["Content-Disposition"] = disposition
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "sandbox"
+    resp.headers["Cache-Control"] = IMMUTABLE
+    resp.set_etag(etag)
+    if length is not None:
+        resp.content_length = length
+    return resp
+
+
+def _not_modified(etag: str) -> Response | None:
+    """The client already holds these bytes (If-None-Match): 304, without reading them again."""
+    if not request.if_none_match.contains(etag):
+        return None
+    resp = Response(status=304)
+    resp.headers["Cache-Control"] = IMMUTABLE
+    resp.set_etag(etag)
+    return resp
+
+
+def file_response(att: FeedbackAttachment, kind: str = "attachment", chunk_size: int = CHUNK) -> Response:
+    """The stored file of `att` (a row from get()), `kind` "inline" or "attachment", streamed from chunks();
+    its ETag is its sha256, so a client that holds it gets 304."""
+    cached = _not_modified(att.sha256)
+    if cached is not None:
+        return cached
+    # chunks() reads each slice with a connection of its own as the response is sent: no context to keep
+    return _served(chunks(att.id, chunk_size), content_type=att.content_type, etag=att.sha256, length=att.size,
+                   disposition=content_disposition(kind, served_name(att.filename, att.content_type)))
+
+
+def thumbnail_response(att: FeedbackAttachment) -> Response | None:
+    """The thumbnail of `att` served as file_response() serves the file; None when it has none (a text)."""
+    etag = f"{att.sha256}-thumbnail"
+    cached = _not_modified(etag)
+    if cached is not None:
+        return cached
+    data = thumbnail_bytes(att.id)
+    if data is None:
+        return None
+    return _served(data, content_type=THUMBNAIL_TYPE, etag=etag, length=len(data),
+                   disposition=content_disposition("inline", served_name(att.filename, THUMBNAIL_TYPE, "-thumbnail")))
 
 
 # --- deleting -----------------------------------------------------------------------------------
