@@ -34,10 +34,12 @@ from nous.adminapi.conventions import (
 )
 from nous.adminapi.conventions import if_match as sent_version
 from nous.feedback import service as feedback
-from nous.feedback.models import Feedback, FeedbackReply
+from nous.feedback.models import Feedback, FeedbackAttachment, FeedbackReply
 
 STATUS_FILTER = (*feedback.STATUSES, "all")
 MAX_BULK = 200
+# What a file download can be: the types the attachments service stores (text always as UTF-8).
+_FILE_MEDIA = ("image/png", "image/jpeg", "image/webp", "text/plain")
 
 _FILTERS = [
     param("q", {"type": "string", "maxLength": 200}, "Words in the message."),
@@ -81,6 +83,17 @@ def reply_json(r: FeedbackReply) -> dict[str, Any]:
             "body": r.body, "email_id": r.email_id}
 
 
+def attachment_json(a: FeedbackAttachment) -> dict[str, Any]:
+    """A file as the API shows it (no bytes: those are at its download URL); `text_note` says why there is no
+    text yet (still being read, no OCR here…) and is left out when there is nothing to say."""
+    out = {"id": a.id, "filename": a.filename, "content_type": a.content_type, "kind": a.kind, "size": a.size,
+           "width": a.width, "height": a.height, "sha256": a.sha256, "text": a.text, "text_status": a.text_status,
+           "created_at": rfc3339(a.created_at)}
+    if a.text_note:
+        out["text_note"] = a.text_note
+    return out
+
+
 def _require(feedback_id: int) -> Feedback:
     row = feedback.get(feedback_id)
     if row is None:
@@ -91,6 +104,7 @@ def _require(feedback_id: int) -> Feedback:
 def _answer(row: Feedback, status: int = 200) -> Response:
     data = feedback_json(row, feedback.tags_for([row.id])[row.id])
     data["replies"] = [reply_json(r) for r in feedback.replies(row.id)]
+    data["attachments"] = [attachment_json(a) for a in feedback.attachments.for_feedback(row.id)]
     return respond(data, status, version=feedback.version_of(row))
 
 
@@ -106,8 +120,10 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @endpoint("GET", "/feedback", scope="feedback:read", tag="feedback", summary="List feedback",
-          description="Newest first, with every filter of the console. Spam is left out unless `status` asks.",
           query=_FILTERS, response="FeedbackPage", paginated=True,
+          description="Newest first, with every filter of the console. Spam is left out unless `status` asks. "
+                      "Each item lists its files in short (`id`, `filename`, `kind`, `width`, `height`); reading "
+                      "one feedback gives them in full.",
           links={name: {"feedback_id": "$response.body#/items/0/id"} for name in (
               "get_feedback", "update_feedback", "reply_to_feedback")})
 def list_feedback() -> Response:
@@ -116,12 +132,13 @@ def list_feedback() -> Response:
     if cursor and feedback.parse_cursor(str(cursor[0])) is None:
         raise inputs.InputError("cursor", "is not a cursor this API gave out")
     found = feedback.list_page(f, before=str(cursor[0]) if cursor else None, limit=limit_arg())
-    items = [feedback_json(r, found.tags.get(r.id, [])) for r in found.items]
+    files = feedback.attachments.thumbnails_for([r.id for r in found.items])  # one query for the whole page
+    items = [{**feedback_json(r, found.tags.get(r.id, [])), "attachments": files.get(r.id, [])} for r in found.items]
     return page(items, encode_cursor(found.older) if found.older else None)
 
 
 @endpoint("GET", "/feedback/<bigint:feedback_id>", scope="feedback:read", tag="feedback",
-          summary="Read one feedback, with its tags and replies", response="FeedbackDetail", etag=True)
+          summary="Read one feedback, with its tags, replies and files", response="FeedbackDetail", etag=True)
 def get_feedback(feedback_id: int) -> Response:
     return _answer(_require(feedback_id))
 
@@ -198,6 +215,37 @@ def reply_to_feedback(feedback_id: int) -> Response:
     return respond(reply_json(sent), 201, location=url_for("adminapi.get_feedback", feedback_id=feedback_id))
 
 
+def _attachment_of(feedback_id: int, attachment_id: int) -> FeedbackAttachment:
+    """The file, when it belongs to this feedback: another feedback's file is 404 as a missing one is."""
+    att = feedback.attachments.get(attachment_id)
+    if att is None or att.feedback_id != feedback_id:
+        raise not_found("file of this feedback")
+    return att
+
+
+@endpoint("GET", "/feedback/<bigint:feedback_id>/attachments/<bigint:attachment_id>", scope="feedback:read",
+          tag="feedback", summary="Download a file sent with the feedback",
+          description="The stored bytes (re-encoded when the file was received), streamed, as the console "
+                      "serves them: the type decided by the server (`Content-Type` among those listed), "
+                      "`X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox`, an RFC 6266 "
+                      "`Content-Disposition: attachment` with a safe name, and `ETag` the file's sha256 "
+                      "(`If-None-Match` with it: 304).",
+          response={"type": "string", "format": "binary"}, media=_FILE_MEDIA)
+def get_feedback_attachment(feedback_id: int, attachment_id: int) -> Response:
+    return feedback.attachments.file_response(_attachment_of(feedback_id, attachment_id), "attachment")
+
+
+@endpoint("DELETE", "/feedback/<bigint:feedback_id>/attachments/<bigint:attachment_id>", scope="feedback:write",
+          tag="feedback", summary="Delete a file sent with the feedback",
+          description="Audited on the feedback (`feedback.attachment.delete`, with the file's name, size and "
+                      "sha256); the console's pages showing the feedback redraw without it.", status=204)
+def delete_feedback_attachment(feedback_id: int, attachment_id: int) -> Response:
+    att = _attachment_of(feedback_id, attachment_id)
+    if feedback.attachments.delete(att.id, actor=actor(), ip=client_ip()) is None:
+        raise not_found("file of this feedback")  # deleted meanwhile
+    return Response(status=204)
+
+
 @endpoint("GET", "/feedback/export", scope="feedback:read", tag="feedback", summary="Export feedback",
           description="Streamed, with the list's filters: CSV or JSON lines.",
           query=[*_FILTERS, param("format", {"enum": ["csv", "jsonl"], "default": "csv"})],
@@ -241,13 +289,36 @@ _FEEDBACK = {"type": "object", "required": ["id", "created_at", "rating", "messa
 _REPLY = {"type": "object", "required": ["id", "created_at", "to", "body"], "properties": {
     "id": {"type": "integer"}, "created_at": _TIME, "sent_by": {"type": "string"}, "to": {"type": "string"},
     "body": {"type": "string"}, "email_id": {"type": ["integer", "null"]}}}
+_ATTACHMENT = {"type": "object", "required": ["id", "filename", "content_type", "kind", "size", "sha256", "text",
+                                             "text_status", "created_at"], "properties": {
+    "id": {"type": "integer"}, "filename": {"type": "string"}, "content_type": {"type": "string"},
+    "kind": {"enum": ["image", "text"]}, "size": {"type": "integer"},
+    "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
+    "sha256": {"type": "string"}, "text": {"type": "string", "description": "The text read in it (OCR) or its text."},
+    "text_status": {"enum": ["pending", "done", "unavailable", "failed"]},
+    "text_note": {"type": "string", "description": "Why there is no text (yet); absent when there is nothing to say."},
+    "created_at": _TIME},
+    "example": {"id": 77, "filename": "screen shot.png", "content_type": "image/png", "kind": "image",
+                "size": 48211, "width": 1440, "height": 900, "sha256": "9f2c…", "text": "Export failed: E1234",
+                "text_status": "done", "created_at": "2026-12-05T14:03:12.412Z"}}
+_ATTACHMENT_SHORT = {"type": "object", "required": ["id", "filename", "kind"], "properties": {
+    "id": {"type": "integer"}, "filename": {"type": "string"}, "kind": {"enum": ["image", "text"]},
+    "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]}}}
 schemas(
     Feedback=_FEEDBACK,
+    FeedbackAttachment=_ATTACHMENT,
+    FeedbackAttachmentSummary=_ATTACHMENT_SHORT,
+    FeedbackListItem={"allOf": [{"$ref": "#/components/schemas/Feedback"}, {"type": "object", "properties": {
+        "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackAttachmentSummary"},
+                        "description": "Its files in short; GET the feedback for them in full."}}}]},
     FeedbackReply=_REPLY,
     FeedbackDetail={"allOf": [{"$ref": "#/components/schemas/Feedback"}, {"type": "object", "properties": {
-        "replies": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackReply"}}}}]},
+        "replies": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackReply"}},
+        "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackAttachment"},
+                        "description": "Its files, oldest first; each downloads at "
+                                       "`/feedback/{id}/attachments/{attachment_id}`."}}}]},
     FeedbackPage={"type": "object", "required": ["items", "next_cursor"], "properties": {
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Feedback"}},
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackListItem"}},
         "next_cursor": {"type": ["string", "null"]}}},
     FeedbackUpdate={"type": "object", "properties": {
         "status": {"enum": list(feedback.STATUSES)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from tests.adminapi.conftest import Api, assert_problem
@@ -143,3 +144,131 @@ def test_export_statistics_and_charts(app, api: Api) -> None:
     charts = api.get("feedback/charts?days=7").get_json()
     assert len(charts["days"]) == 7 and sum(charts["count"]) == 3
     assert_problem(api.get("feedback/charts?days=3"), 400, "days")
+
+
+# --- files sent with feedback -------------------------------------------------------------------
+
+def _with_files(app, client) -> tuple[int, int, int]:
+    """A feedback sent through the public API with a screenshot and a log (multipart, as the widget sends
+    it): (feedback id, image id, log id)."""
+    from nous.feedback import service as feedback
+    from tests.feedback.test_attachments_console import LOG, png, submit_with
+
+    fid = submit_with(client, [("screen shot.png", png()), ("sync.log", LOG)])
+    with app.app_context():
+        image_id, log_id = [a.id for a in feedback.attachments.for_feedback(fid)]
+    return fid, image_id, log_id
+
+
+def _stored(app, attachment_id: int) -> bytes:
+    from nous.feedback import service as feedback
+
+    with app.app_context():
+        return b"".join(feedback.attachments.chunks(attachment_id, 1024))
+
+
+def test_feedback_lists_its_files(app, client, api: Api) -> None:
+    from tests.feedback.test_attachments_console import LOG
+
+    fid, image_id, log_id = _with_files(app, client)
+    (plain,) = _submit(app)
+    one = api.get(f"feedback/{fid}")
+    assert one.status_code == 200, one.get_data(as_text=True)
+    image, log = one.get_json()["attachments"]
+    assert image["id"] == image_id and image["kind"] == "image" and image["content_type"] == "image/png"
+    assert image["filename"] == "screen shot.png" and (image["width"], image["height"]) == (640, 360)
+    assert image["size"] == len(_stored(app, image_id)) and image["created_at"].endswith("Z")
+    assert image["text_status"] in ("pending", "done", "unavailable", "failed")
+    assert ("text_note" in image) == (image["text_status"] != "done")
+    assert log["id"] == log_id and log["kind"] == "text" and log["content_type"].startswith("text/plain")
+    assert log["text"] == LOG.decode() and log["text_status"] == "done" and "text_note" not in log
+    assert log["sha256"] == hashlib.sha256(LOG).hexdigest() and log["width"] is None
+    assert api.get(f"feedback/{plain}").get_json()["attachments"] == []
+    items = {f["id"]: f for f in api.get("feedback").get_json()["items"]}
+    assert items[fid]["attachments"] == [
+        {"id": image_id, "filename": "screen shot.png", "kind": "image", "width": 640, "height": 360},
+        {"id": log_id, "filename": "sync.txt", "kind": "text", "width": None, "height": None}]
+    assert items[plain]["attachments"] == []
+
+
+def test_the_file_list_of_a_page_is_one_query(app, client, api: Api) -> None:
+    from sqlalchemy import event
+
+    from nous.extensions import db
+
+    for _ in range(3):
+        _with_files(app, client)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "feedback_attachments" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert api.get("feedback").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(seen) == 1, seen
+
+
+def test_download_is_the_stored_file_with_the_consoles_headers(app, client, api: Api, make_token) -> None:
+    fid, image_id, log_id = _with_files(app, client)
+    resp = api.get(f"feedback/{fid}/attachments/{image_id}")
+    assert resp.status_code == 200 and resp.is_streamed  # from chunks(), never held whole
+    data = resp.get_data()
+    assert data == _stored(app, image_id) and data.startswith(b"\x89PNG") and resp.mimetype == "image/png"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Content-Security-Policy"] == "sandbox"
+    assert resp.headers["Content-Disposition"] == (
+        "attachment; filename=\"screen_shot.png\"; filename*=UTF-8''screen%20shot.png")
+    assert resp.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+    again = api.get(f"feedback/{fid}/attachments/{image_id}", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
+    log = api.get(f"feedback/{fid}/attachments/{log_id}")
+    assert log.mimetype == "text/plain" and log.get_data() == _stored(app, log_id)
+    assert log.headers["Content-Disposition"].startswith('attachment; filename="sync.txt"')
+    reader = Api(client, make_token("feedback:read"))
+    assert reader.get(f"feedback/{fid}/attachments/{log_id}").get_data() == _stored(app, log_id)
+
+
+def test_a_file_is_found_only_under_its_own_feedback(app, client, api: Api) -> None:
+    fid, image_id, _ = _with_files(app, client)
+    (other,) = _submit(app)
+    for path in (f"feedback/{other}/attachments/{image_id}", f"feedback/{fid}/attachments/999999",
+                 f"feedback/999999/attachments/{image_id}"):
+        assert_problem(api.get(path), 404)
+        assert_problem(api.delete(path), 404)
+    assert_problem(api.get(f"feedback/{fid}/attachments/0"), 404)
+    assert len(api.get(f"feedback/{fid}").get_json()["attachments"]) == 2  # nothing deleted
+
+
+def test_scopes_guard_the_files(app, client, api: Api, make_token) -> None:
+    fid, image_id, _ = _with_files(app, client)
+    path = f"feedback/{fid}/attachments/{image_id}"
+    reader, other = Api(client, make_token("feedback:read")), Api(client, make_token("testers:read"))
+    assert_problem(other.get(path), 403)
+    assert_problem(Api(client, None).get(path), 401)
+    assert_problem(reader.delete(path), 403)
+    assert_problem(other.delete(path), 403)
+    assert api.get(path).status_code == 200  # still there
+
+
+def test_delete_is_audited_with_the_token_as_actor(app, client, make_token) -> None:
+    from sqlalchemy import select
+
+    from nous.audit.models import AuditEvent
+    from nous.extensions import db
+
+    fid, image_id, log_id = _with_files(app, client)
+    writer = Api(client, make_token("feedback:write", "feedback:read", name="triage-bot"))
+    resp = writer.delete(f"feedback/{fid}/attachments/{image_id}")
+    assert resp.status_code == 204 and not resp.get_data()
+    assert [a["id"] for a in writer.get(f"feedback/{fid}").get_json()["attachments"]] == [log_id]
+    assert_problem(writer.get(f"feedback/{fid}/attachments/{image_id}"), 404)
+    assert_problem(writer.delete(f"feedback/{fid}/attachments/{image_id}"), 404)
+    with app.app_context():
+        (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.attachment.delete"))
+        assert event.actor == "token:triage-bot" and event.target == f"feedback:{fid}"
