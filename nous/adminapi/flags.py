@@ -35,7 +35,7 @@ from nous.adminapi.conventions import (
 )
 from nous.flags import service as flags
 from nous.flags.api import parse_context
-from nous.flags.models import FLAG_TYPES, Flag, FlagVersion
+from nous.flags.models import FLAG_TYPES, PRODUCTION, FlagIn, FlagVersion
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _LIST = {"type": "array", "items": {"type": "object"}}
@@ -44,6 +44,7 @@ _DEFINITION = {
     "enabled": {"type": "boolean"},
     "strategies": {**_LIST, "description": "Unleash activation strategies, in order."},
     "variants": _LIST, "dependencies": {**_LIST, "description": "Parent flags: [{feature, enabled, variants}]."},
+    "impression_data": {"type": "boolean", "description": "Whether the SDKs send impression events for it."},
     "enable_at": _TIME, "disable_at": _TIME,
 }
 _SIMPLE = {"type": "object", "properties": {
@@ -54,6 +55,7 @@ _SIMPLE = {"type": "object", "properties": {
 schemas(
     Flag={"type": "object", "required": ["key", "version", "enabled", "archived"], "properties": {
         "key": {"type": "string"}, **_DEFINITION, "archived": {"type": "boolean"},
+        "environment": {"type": "string", "description": "Whose switch, strategies and schedule these are."},
         "version": {"type": "integer", "description": "Also the ETag."}, "created_at": _TIME,
         "updated_at": _TIME, "updated_by": {"type": "string"}, "stale": {"type": "boolean"},
         "rollout_summary": {"type": "string", "description": "Who gets it, in words."},
@@ -66,6 +68,7 @@ schemas(
     FlagSimple=_SIMPLE,
     FlagVersion={"type": "object", "required": ["key", "version", "action"], "properties": {
         "key": {"type": "string"}, "version": {"type": "integer"}, "action": {"type": "string"},
+        "environment": {"type": "string"},
         "note": {"type": "string"}, "actor": {"type": "string"}, "at": _TIME,
         "diff": {**_LIST, "description": "[{path, op: added|removed|changed, before, after}]"},
         "before": {"type": ["object", "null"]}, "after": {"type": "object"}}},
@@ -73,12 +76,15 @@ schemas(
         "tester_id": {"type": "string", "format": "uuid"}, "email": {"type": "string"}, "on": {"type": "boolean"}}},
 )
 KEY = "<key>"
+ENVIRONMENT = param("environment", {"type": "string", "maxLength": 100, "default": PRODUCTION},
+                    "The flag environment whose switch, strategies and schedule are read or changed "
+                    "(the key, description, type, variants and parents are shared).")
 FLAG_PAGE = {"type": "object", "required": ["items", "next_cursor"], "properties": {
     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Flag"}},
     "next_cursor": {"type": ["string", "null"]}}}
 
 
-def flag_json(f: Flag) -> dict[str, Any]:
+def flag_json(f: FlagIn) -> dict[str, Any]:
     model = flags.simple_model(f)
     return {**f.state(), "version": f.version, "enable_at": rfc3339(f.enable_at), "disable_at": rfc3339(f.disable_at),
             "created_at": rfc3339(f.created_at), "updated_at": rfc3339(f.updated_at), "updated_by": f.updated_by,
@@ -91,7 +97,7 @@ def version_json(v: FlagVersion) -> dict[str, Any]:
     return {**v.as_dict(), "at": rfc3339(v.created_at)}
 
 
-def _answer(f: Flag, status: int = 200, location: str | None = None) -> Response:
+def _answer(f: FlagIn, status: int = 200, location: str | None = None) -> Response:
     return respond(flag_json(f), status, version=str(f.version), location=location)
 
 
@@ -108,24 +114,35 @@ def flags_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise refused(exc) from None
 
 
-def _flag(key: str) -> Flag:
-    return flags_call(flags.get_flag, key)
+def _environment() -> str:
+    """The `environment` query parameter (production when absent); an unknown one is a 400 naming it."""
+    raw = request.args.get("environment", PRODUCTION)
+    try:
+        return flags.check_environment(raw)
+    except flags.FlagError as exc:
+        raise Problem(400, exc.message, exc.errors) from None
 
 
-def _change(fn: Any, key: str, *args: Any) -> Response:
-    """A change by the token, checked against the version its If-Match names; the flag as it is now."""
-    return _answer(flags_call(fn, key, *args, actor=actor(), ip=client_ip(), expected_version=if_match_version()))
+def _flag(key: str) -> FlagIn:
+    return flags_call(flags.get_flag, key, environment=_environment())
+
+
+def _change(fn: Any, key: str, *args: Any, **kwargs: Any) -> Response:
+    """A change by the token, checked against the version its If-Match names; the flag as it is now (in
+    the environment asked about)."""
+    flags_call(fn, key, *args, actor=actor(), ip=client_ip(), expected_version=if_match_version(), **kwargs)
+    return _answer(_flag(key))
 
 
 @endpoint("GET", "/flags", scope="flags:read", tag="flags", summary="List flags",
           description="By key, with the console's search; archived ones only with `archived=true`.",
           query=[param("q", {"type": "string", "maxLength": 200}, "Words in the key or description."),
-                 param("archived", {"type": "boolean", "default": False})],
+                 param("archived", {"type": "boolean", "default": False}), ENVIRONMENT],
           response=FLAG_PAGE, paginated=True, links={"get_flag": {"key": "$response.body#/items/0/key"}})
 def list_flags() -> Response:
     cursor = decode_cursor(request.args.get("cursor"), 1)
     archived = inputs.arg_choice("archived", ("true", "false"), "false") == "true"
-    rows = flags.list_flags(request.args.get("q", "")[:200], archived=archived)
+    rows = flags.list_flags(request.args.get("q", "")[:200], archived=archived, environment=_environment())
     after = str(cursor[0]) if cursor else None
     rows = [f for f in rows if after is None or f.key > after]
     limit = limit_arg()
@@ -134,32 +151,35 @@ def list_flags() -> Response:
     return page([flag_json(f) for f in rows], encode_cursor(rows[-1].key) if more and rows else None)
 
 
-@endpoint("POST", "/flags", scope="flags:write", tag="flags", summary="Create a flag",
+@endpoint("POST", "/flags", scope="flags:write", tag="flags", query=[ENVIRONMENT], summary="Create a flag",
           description="Off and for everyone once enabled, unless the body says otherwise. 409 when the key "
                       "is taken.", body="FlagCreate", response="Flag", status=201, idempotent=True, errors=(409,),
           links={name: {"key": "$response.body#/key"} for name in (
               "get_flag", "update_flag", "update_flag_simple", "enable_flag", "disable_flag", "set_rollout",
               "archive_flag", "unarchive_flag", "flag_history", "preview_flag", "list_flag_overrides")})
 def create_flag() -> Response:
-    f = flags_call(flags.create_flag, body(), actor=actor(), ip=client_ip())
+    f = flags_call(flags.create_flag, body(), actor=actor(), ip=client_ip(), environment=_environment())
     return _answer(f, 201, url_for("adminapi.get_flag", key=f.key))
 
 
 @endpoint("GET", f"/flags/{KEY}", scope="flags:read", tag="flags", summary="Read a flag", response="Flag",
+          query=[ENVIRONMENT],
           etag=True)
 def get_flag(key: str) -> Response:
     return _answer(_flag(key))
 
 
 @endpoint("PATCH", f"/flags/{KEY}", scope="flags:write", tag="flags", summary="Change a flag (the full model)",
+          query=[ENVIRONMENT],
           description="Any of the definition's fields; checked as a whole, stored as a new version (none when "
                       "nothing changed).", body="FlagUpdate", response="Flag", if_match=True)
 def update_flag(key: str) -> Response:
     _flag(key)
-    return _change(flags.update_flag, key, body())
+    return _change(flags.update_flag, key, body(), environment=_environment())
 
 
 @endpoint("PUT", f"/flags/{KEY}/simple", scope="flags:write", tag="flags", summary="Change a flag (the simple form)",
+          query=[ENVIRONMENT],
           description="The console's simple form: the listed testers always get it, a per cent of everyone else "
                       "does, optionally only where the conditions hold. Replaces the flag's strategies.",
           body="FlagSimple", response="Flag", if_match=True)
@@ -173,15 +193,16 @@ def update_flag_simple(key: str) -> Response:
         raise Problem(422, "conditions is a list of constraints.", {"conditions": "a list of objects"})
     strategies = flags_call(flags.strategies_from_simple, key, data.get("rollout", 100), users, conditions)
     changes = {"strategies": strategies, "enabled": flag("enabled", data.get("enabled"), bool(f.enabled))}
-    return _change(flags.update_flag, key, changes)
+    return _change(flags.update_flag, key, changes, environment=_environment())
 
 
 def _switch(key: str, on: bool) -> Response:
     _flag(key)
-    return _change(flags.set_enabled, key, on)
+    return _change(flags.set_enabled, key, on, environment=_environment())
 
 
 @endpoint("POST", f"/flags/{KEY}/enable", scope="flags:write", tag="flags", summary="Switch a flag on",
+          query=[ENVIRONMENT],
           description="Asking for the state it has changes nothing, whatever If-Match says.", response="Flag",
           if_match=True)
 def enable_flag(key: str) -> Response:
@@ -189,6 +210,7 @@ def enable_flag(key: str) -> Response:
 
 
 @endpoint("POST", f"/flags/{KEY}/disable", scope="flags:write", tag="flags", summary="Switch a flag off",
+          query=[ENVIRONMENT],
           description="The kill switch. Asking for the state it has changes nothing.", response="Flag",
           if_match=True)
 def disable_flag(key: str) -> Response:
@@ -196,6 +218,7 @@ def disable_flag(key: str) -> Response:
 
 
 @endpoint("PUT", f"/flags/{KEY}/rollout", scope="flags:write", tag="flags", summary="Set the rollout percentage",
+          query=[ENVIRONMENT],
           description="Of the flag's first gradual rollout (one is added when it has none).",
           body={"type": "object", "required": ["rollout"], "properties": {
               "rollout": {"type": "integer", "minimum": 0, "maximum": 100, "example": 25}}},
@@ -206,10 +229,11 @@ def set_rollout(key: str) -> Response:
     if isinstance(pct, bool) or not isinstance(pct, int | float):
         raise Problem(422, "Send the rollout: a whole number from 0 to 100.",
                       {"rollout": "a whole number from 0 to 100"})
-    return _change(flags.set_rollout, key, pct)
+    return _change(flags.set_rollout, key, pct, environment=_environment())
 
 
 @endpoint("POST", f"/flags/{KEY}/archive", scope="flags:write", tag="flags", summary="Archive a flag",
+          query=[ENVIRONMENT],
           description="Off everywhere and hidden from clients; its history stays. 409 while other flags depend "
                       "on it.", response="Flag", if_match=True, errors=(409,))
 def archive_flag(key: str) -> Response:
@@ -217,7 +241,7 @@ def archive_flag(key: str) -> Response:
     return _change(flags.archive_flag, key)
 
 
-@endpoint("POST", f"/flags/{KEY}/unarchive", scope="flags:write", tag="flags",
+@endpoint("POST", f"/flags/{KEY}/unarchive", scope="flags:write", tag="flags", query=[ENVIRONMENT],
           summary="Bring a flag back from the archive", description="Switched off (it may be long out of date).",
           response="Flag", if_match=True)
 def unarchive_flag(key: str) -> Response:
@@ -246,7 +270,7 @@ def get_flag_version(key: str, version: int) -> Response:
     return respond(version_json(flags_call(flags.get_version, key, version)))
 
 
-@endpoint("POST", f"/flags/{KEY}/versions/<int:version>/restore", scope="flags:write", tag="flags",
+@endpoint("POST", f"/flags/{KEY}/versions/<int:version>/restore", scope="flags:write", tag="flags", query=[ENVIRONMENT],
           summary="Restore a version", description="The flag becomes what it was after that version, as a new "
                                                    "version (history only grows). 422 when that definition is "
                                                    "no longer valid here.", response="Flag", if_match=True)
@@ -255,6 +279,7 @@ def restore_flag_version(key: str, version: int) -> Response:
 
 
 @endpoint("POST", f"/flags/{KEY}/preview", scope="flags:read", tag="flags", summary="Would this context get it?",
+          query=[ENVIRONMENT],
           description="The engine's answer and why, over the stored flags and the tester's overrides.",
           body={"type": "object", "description": "An evaluation context: userId, sessionId, remoteAddress, "
                                                  "environment, appName, currentTime, properties."},
@@ -265,7 +290,7 @@ def preview_flag(key: str) -> Response:
     context, errors = parse_context(body())
     if errors:
         raise Problem(422, "The context is not valid.", errors)
-    return respond(flags.preview(key, context))
+    return respond(flags.preview(key, context, environment=_environment()))
 
 
 @endpoint("GET", f"/flags/{KEY}/overrides", scope="flags:read", tag="flags",

@@ -166,6 +166,22 @@ def test_per_tester_overrides(ops) -> None:
     assert_problem(ops.put(f"flags/nope/overrides/{tester.id}", json={"on": True}), 422, "flag")
 
 
+def test_flags_are_read_and_changed_in_the_environment_asked_for(ops) -> None:
+    created = ops.post("flags?environment=staging", json={"key": "env.api", "enabled": True})
+    assert created.status_code == 201 and created.get_json()["environment"] == "staging"
+    assert ops.get("flags/env.api").get_json()["enabled"] is False  # production, the default
+    assert ops.post("flags/env.api/enable?environment=development").get_json()["environment"] == "development"
+    rolled = ops.put("flags/env.api/rollout?environment=staging", json={"rollout": 30})
+    assert rolled.get_json()["rollout_summary"].startswith("30 %")
+    listed = ops.get("flags?environment=staging").get_json()["items"]
+    assert [(f["key"], f["enabled"]) for f in listed] == [("env.api", True)]
+    assert flags.get_flag("env.api").enabled is False and flags.get_flag("env.api").strategies == []
+    assert flags.get_flag("env.api", environment="development").enabled is True
+    versions = ops.get("flags/env.api/versions").get_json()["items"]
+    assert [v["environment"] for v in versions] == ["staging", "development", "staging"]
+    assert assert_problem(ops.get("flags/env.api?environment=qa"), 400, "environment")
+
+
 def test_segments(ops) -> None:
     staff = {"name": "staff", "constraints": [{"contextName": "email", "operator": "STR_ENDS_WITH",
                                                "values": ["@nous.example"]}]}
@@ -185,7 +201,7 @@ def test_segments(ops) -> None:
     ops.patch("flags/staff.only", json={"strategies": []})
     assert_problem(ops.delete(f"flag-segments/{sid}"), 409)  # development and staging still use it
     for environment in ("development", "staging"):
-        flags.update_flag("staff.only", {"strategies": []}, actor="t", environment=environment)
+        ops.patch(f"flags/staff.only?environment={environment}", json={"strategies": []})
     assert ops.delete(f"flag-segments/{sid}").status_code == 204
     assert_problem(ops.get(f"flag-segments/{sid}"), 404)
 

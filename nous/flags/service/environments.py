@@ -19,14 +19,19 @@ from nous.settings import service as settings
 
 
 def environments() -> list[Environment]:
-    """The environments in their order (the defaults made first when there are none)."""
+    """The environments in their order; the defaults (not stored: reading writes nothing) when there are none."""
     rows = list(db.session.scalars(select(Environment).order_by(Environment.position, Environment.id)))
-    if rows:
-        return rows
-    now = utcnow()
-    rows = [Environment(name=name, position=i, created_at=now) for i, name in enumerate(DEFAULT_ENVIRONMENTS)]
-    db.session.add_all(rows)
-    db.session.flush()
+    return rows or [Environment(name=name, position=i) for i, name in enumerate(DEFAULT_ENVIRONMENTS)]
+
+
+def _stored() -> list[Environment]:
+    """The environments as rows to change: the defaults are stored first when there are none."""
+    rows = list(db.session.scalars(select(Environment).order_by(Environment.position, Environment.id)))
+    if not rows:
+        now = utcnow()
+        rows = [Environment(name=name, position=i, created_at=now) for i, name in enumerate(DEFAULT_ENVIRONMENTS)]
+        db.session.add_all(rows)
+        db.session.flush()
     return rows
 
 
@@ -64,7 +69,7 @@ def _changed(actor: str, action: str, target: str, before: Any, after: Any, ip: 
 
 def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
     """A new environment at the end of the list; every flag is off there until switched on."""
-    rows = environments()
+    rows = _stored()
     name = _check_name(name, [e.name for e in rows])
     row = Environment(name=name, position=max((e.position for e in rows), default=-1) + 1, created_at=utcnow())
     db.session.add(row)
@@ -77,7 +82,7 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
     """Rename an environment, with the flag states, tokens and versions that name it (tokens made
     before keep working: they are found by their hash, and their text keeps the old name)."""
     old = check_environment(old)
-    rows = environments()
+    rows = _stored()
     new = _check_name(new, [e.name for e in rows if e.name != old])
     row = next(e for e in rows if e.name == old)
     if new == old:
@@ -92,7 +97,7 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
 def move_environment(name: Any, step: int, *, actor: str, ip: str = "") -> list[str]:
     """Move an environment one place earlier (step -1) or later (+1) in the list; the new order."""
     name = check_environment(name)
-    rows = environments()
+    rows = _stored()
     i = next(i for i, e in enumerate(rows) if e.name == name)
     j = i + (1 if step > 0 else -1)
     if 0 <= j < len(rows):
@@ -129,7 +134,7 @@ def remove_environment(name: Any, *, actor: str, ip: str = "") -> None:
         problems.append("NOUS's own code evaluates in it (the setting flags.environment)")
     if problems:
         raise FlagError(f"{name} is in use: {'; '.join(problems)}.", {"name": "in use"}, status=409)
-    row = next(e for e in environments() if e.name == name)
+    row = next(e for e in _stored() if e.name == name)
     db.session.execute(delete(FlagState).where(FlagState.environment == name))
     db.session.delete(row)
     _changed(actor, "remove", name, row.as_dict(), None, ip)
