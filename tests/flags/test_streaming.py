@@ -102,3 +102,18 @@ def test_a_draining_process_ends_its_streams_and_refuses_new_ones(client, make_f
 
 def test_a_request_that_does_not_accept_an_event_stream_is_406(client, token) -> None:
     assert client.get(PATH, headers={"Authorization": token}).status_code == 406
+
+
+def test_a_stream_whose_log_redis_lost_sends_a_fresh_hydration(client, make_flag, token, redis_conn) -> None:
+    make_flag("s.one", enabled=False)
+    resp, chunks = _open(client, token)
+    try:
+        ((_name, first_id, _data),) = _events([next(chunks)])
+        for key in redis_conn.scan_iter("nous:flags:delta:*"):
+            redis_conn.delete(key)  # what a Redis restarted empty holds of the log
+        service.set_enabled("s.one", True, actor="t")
+        ((name, event_id, data),) = _events([next(chunks)])
+        assert name == "unleash-connected" and event_id.split(".")[0] != first_id.split(".")[0]
+        assert data["events"][0]["type"] == "hydration" and data["events"][0]["features"][0]["enabled"] is True
+    finally:
+        resp.close()
