@@ -273,9 +273,11 @@ def without_nul(text: str) -> str:
 
 
 def _without_nul(values: MultiDict[str, str]) -> MultiDict[str, str]:
-    if not any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
+    """`values` with NULs read as U+FFFD; a multipart part without a name (its key None) is left out, as
+    no field can be asked for by it."""
+    if all(isinstance(k, str) and "\x00" not in k and "\x00" not in v for k, v in values.items(multi=True)):
         return values
-    return type(values)((without_nul(k), without_nul(v)) for k, v in values.items(multi=True))
+    return type(values)((without_nul(k), without_nul(v)) for k, v in values.items(multi=True) if isinstance(k, str))
 
 
 class Request(flask.Request):

@@ -315,3 +315,16 @@ def unlimited_feedback(ctx) -> None:
     from nous.settings import service as settings
 
     settings.set_value("feedback.rate_limit", "100000/minute", actor="test")
+
+
+def test_a_multipart_part_without_a_name_is_left_out(client, ctx, unlimited_feedback) -> None:
+    """werkzeug reads a part with no name as a field named None; the NUL check must not stumble on it."""
+    boundary = "b0undary"
+    body = "".join(f"--{boundary}\r\nContent-Disposition: form-data{name}\r\n\r\n{value}\r\n" for name, value in (
+        ("", "nameless"), ('; name="rating"', "4"), ('; name="message"', "kept\x00 as text"),
+        ('; name="category"', "idea"))) + f"--{boundary}--\r\n"
+    resp = client.post("/api/feedback", data=body.encode(), content_type=f"multipart/form-data; boundary={boundary}")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    from nous.feedback.models import Feedback
+
+    assert Feedback.query.one().message == "kept\ufffd as text"
