@@ -16,6 +16,7 @@ from openfeature.flag_evaluation import Reason
 
 from nous.flags import service
 from nous.flags.remote import RemoteProvider
+from tests.flags.test_delta_sdk import SEEN_WITHIN_MS
 from tests.support.live import LiveServer
 
 PRO = EvaluationContext("tester-1", {"plan": "pro"})
@@ -75,7 +76,7 @@ def test_the_stream_refreshes_kept_answers_within_a_second(served, token) -> Non
     assert provider.streaming.wait(5)
     assert client.get_boolean_value("r.bool", False, PRO) is True
     service.set_enabled("r.bool", False, actor="t")
-    assert _until(lambda: client.get_boolean_value("r.bool", True, PRO) is False, 1.0)
+    assert _until(lambda: client.get_boolean_value("r.bool", True, PRO) is False, SEEN_WITHIN_MS / 1000)
     provider.shutdown()
 
 

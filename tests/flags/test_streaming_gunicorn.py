@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from nous.flags import service
-from tests.flags.test_delta_sdk import NodeSdk
+from tests.flags.test_delta_sdk import SEEN_WITHIN_MS, NodeSdk
 from tests.live.conftest import start_gunicorn
 
 
@@ -26,7 +26,7 @@ def test_a_change_made_elsewhere_reaches_a_streaming_sdk_within_a_second(app, ct
         sdk = NodeSdk(base, token, "streaming")
         for on in (True, False):
             service.set_enabled("g.later", on, actor="t")  # this test's process: not the server's
-            seen = sdk.wait_for("g.later", on, timeout_ms=1000)
+            seen = sdk.wait_for("g.later", on, timeout_ms=SEEN_WITHIN_MS)
             assert seen["ok"], seen
     finally:
         if sdk is not None:
