@@ -28,6 +28,13 @@ telling the log.
 The ETag is `"<epoch>.<event id>"`. The epoch is drawn when the log is first made, so after a Redis
 restarted empty (or a log trimmed past what a client holds, or an ETag from elsewhere) an SDK gets a
 hydration, never events from another history. Event ids count up from 1 within an epoch.
+
+With Redis unreachable the log cannot be read, but the flags can (the per-process snapshot reloads from
+the database every few seconds): a delta request is answered with a hydration of the snapshot, as
+/api/client/features answers in an outage, rather than a 503. The official Node SDK backs off on a 503
+(up to ten intervals) and an SDK starting during the outage would get no flags at all; a hydration keeps
+every SDK correct. Its ETag is the snapshot's content hash (`offline_etag`), which has no `.` and so is
+never read as a log position: once Redis answers again the SDK holding it gets a hydration.
 """
 
 from __future__ import annotations
@@ -153,8 +160,31 @@ def parse_etag(raw: str, epoch: str) -> int | None:
     return int(tail)
 
 
+def offline_etag(environment: str) -> str:
+    """The ETag of an answer made without the log: the snapshot's content hash, never a log position."""
+    return f'"{get_cache().get().env(environment).etag}"'
+
+
+def offline(environment: str, if_none_match: str) -> tuple[int, str, list[dict[str, Any]]]:
+    """(status, ETag, events) while Redis is unreachable: a hydration of the snapshot, or 304 when the SDK
+    holds this very content."""
+    etag = offline_etag(environment)
+    if if_none_match.strip().removeprefix("W/") == etag:
+        return 304, etag, []
+    return 200, etag, [hydration(environment, 0)]
+
+
 def delta(environment: str, if_none_match: str) -> tuple[int, str, list[dict[str, Any]]]:
     """(status, ETag, events) of a delta request: 304, the events since the ETag, or a hydration."""
+    try:
+        return _from_log(environment, if_none_match)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("flags delta answered without the log: Redis unreachable",
+                    extra={"error": str(exc).splitlines()[0][:200]})
+        return offline(environment, if_none_match)
+
+
+def _from_log(environment: str, if_none_match: str) -> tuple[int, str, list[dict[str, Any]]]:
     epoch, last = sync(environment)
     etag = f'"{epoch}.{last}"'
     held = parse_etag(if_none_match, epoch) if if_none_match else None

@@ -1,0 +1,82 @@
+"""The delta API and the flag stream while the Redis that holds the log is away: the SDKs keep getting the
+flags the process has (never a 500), a new stream is told to come back later, and an open stream carries
+on across the outage and sends what changed. Each test stops a throwaway Redis of its own
+(tests/adminapi/test_tokens_outages.py's `own_app`), never the shared one."""
+
+from __future__ import annotations
+
+import time
+
+from nous.flags import service
+from tests.adminapi.test_tokens_outages import own_app  # noqa: F401 - the fixture
+from tests.flags.test_streaming import _events
+
+DELTA = "/api/client/delta"
+STREAM = "/api/client/streaming"
+
+
+def _setup(web, **flags: bool) -> str:
+    with web.app_context():
+        for key, on in flags.items():
+            service.create_flag({"key": key, "enabled": on}, actor="test@nous.test", ip="127.0.0.1")
+        return service.create_token("outage", actor="test@nous.test")[1]
+
+
+def test_delta_while_redis_is_down_answers_the_flags_with_an_etag_that_is_no_log_position(own_app) -> None:
+    make, server = own_app
+    web = make()
+    raw = _setup(web, **{"o.on": True, "o.off": False})
+    client = web.test_client()
+    logged = client.get(DELTA, headers={"Authorization": raw})
+    assert logged.status_code == 200 and "." in logged.headers["ETag"]
+
+    server.stop()
+    started = time.monotonic()
+    down = client.get(DELTA, headers={"Authorization": raw, "If-None-Match": logged.headers["ETag"]})
+    assert down.status_code == 200
+    (event,) = down.get_json()["events"]
+    assert event["type"] == "hydration"
+    assert {f["name"]: f["enabled"] for f in event["features"]} == {"o.on": True, "o.off": False}
+    assert "." not in down.headers["ETag"]  # never read back as a position in the log
+    again = client.get(DELTA, headers={"Authorization": raw, "If-None-Match": down.headers["ETag"]})
+    assert again.status_code == 304
+    assert time.monotonic() - started < 10  # no long hangs on the dead server
+
+    server.start()
+    back = client.get(DELTA, headers={"Authorization": raw, "If-None-Match": down.headers["ETag"]})
+    assert back.status_code == 200 and "." in back.headers["ETag"]
+    assert [e["type"] for e in back.get_json()["events"]] == ["hydration"]
+
+
+def test_a_new_stream_while_redis_is_down_is_503_with_retry_after(own_app) -> None:
+    make, server = own_app
+    web = make()
+    raw = _setup(web, **{"o.on": True})
+    server.stop()
+    resp = web.test_client().get(STREAM, headers={"Authorization": raw, "Accept": "text/event-stream"})
+    assert resp.status_code == 503 and int(resp.headers["Retry-After"]) > 0
+
+
+def test_an_open_stream_carries_on_across_a_redis_restart_and_sends_the_change(own_app) -> None:
+    make, server = own_app
+    web = make()
+    raw = _setup(web, **{"o.one": False})
+    resp = web.test_client().get(STREAM, headers={"Authorization": raw, "Accept": "text/event-stream"},
+                                 buffered=False)
+    chunks = iter(resp.response)
+    try:
+        ((name, _id, _data),) = _events([next(chunks)])
+        assert name == "unleash-connected"
+        server.stop()
+        server.start()  # empty: the log and its epoch are gone
+        started = time.monotonic()
+        with web.app_context():
+            service.set_enabled("o.one", True, actor="t")
+        seen = []
+        while not any(e[2]["events"][-1].get("features", [{}])[0].get("enabled")
+                      or e[2]["events"][-1].get("feature", {}).get("enabled") for e in seen):
+            assert time.monotonic() - started < 10, seen
+            seen += _events([next(chunks)])
+        assert seen[-1][1] and "." in seen[-1][1]  # a log position again
+    finally:
+        resp.close()
