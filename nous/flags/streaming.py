@@ -19,6 +19,10 @@ capped (`FLAGS_MAX_STREAMS`, else the gunicorn threads less four kept for pages 
 503 with Retry-After, which the SDK retries with backoff. A comment line every 20 s keeps the SDK's read
 timeout (60 s) from firing. When the process drains (SIGTERM: `nous.health.service.DRAINING`) every
 stream ends within a second and new ones get 503, so SDKs reconnect to another instance.
+
+Redis unreachable: a new stream gets 503 + Retry-After (its first event needs the log; the SDK retries,
+or after a few failures polls, and the delta API answers from the flags the process holds). An open
+stream stays open and keeps sending the flags the process reloads from the database (see `stream`).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ bp = Blueprint("flags_streaming", __name__)
 LOOK_EVERY = 0.25  # seconds between the follower's looks at the version key
 HEARTBEAT = 20.0  # seconds between comment lines on a quiet stream
 THREADS_KEPT_FOR_HTTP = 4
+UNREACHABLE = object()  # the follower's version while Redis does not answer
 
 
 class Follower:
@@ -91,7 +96,7 @@ class Follower:
             try:
                 version = self._connection().get(VERSION_KEY)
             except (redis.RedisError, OSError):
-                version = None
+                version = UNREACHABLE  # not None: a Redis back empty (no key) must wake the streams too
             if version != last or DRAINING.is_set():
                 last = version
                 self._wake()
@@ -133,42 +138,61 @@ def first_events(environment: str, last_event_id: str) -> tuple[int, str, bytes]
     return last, epoch, sse("unleash-connected", {"events": [delta.hydration(environment, last)]}, f"{epoch}.{last}")
 
 
-def stream(app: Flask, environment: str, last_event_id: str) -> Iterator[bytes]:
-    """The events of one SDK's connection, until it goes or the process drains."""
+def _hydration(environment: str, event_id: str, last: int = 0) -> bytes:
+    return sse("unleash-connected", {"events": [delta.hydration(environment, last)]}, event_id)
+
+
+def stream(app: Flask, environment: str, first: tuple[int, str, bytes]) -> Iterator[bytes]:
+    """The events of one SDK's connection, until it goes or the process drains.
+
+    Redis going away does not end it: the stream waits, sending a hydration (id: the snapshot's content
+    hash, no log position) when the flags the process reloads from the database change, and once the
+    follower sees Redis again a hydration under the log's new position, since the log cannot say what
+    changed meanwhile. One warning per outage; nothing is retried faster than the follower looks."""
     follow = follower(app)
     follow.join()
     try:
-        with app.app_context():
-            last, epoch, first = first_events(environment, last_event_id)
-        yield first or b": connected\n\n"
+        last, epoch, out = first
+        yield out or b": connected\n\n"
         seen = follow.generation
         quiet_since = time.monotonic()
+        sent_offline: str | None = None  # the content hash last sent while Redis was away; None when up
         while not DRAINING.is_set():
             seen_now = follow.wait(seen, min(1.0, HEARTBEAT))
             if DRAINING.is_set():
                 break
-            if seen_now == seen:
-                if time.monotonic() - quiet_since >= HEARTBEAT:
-                    quiet_since = time.monotonic()
-                    yield b": keep-alive\n\n"
-                continue
-            seen = seen_now
-            with app.app_context():
-                now_epoch, now_last = delta.sync(environment)
-                if now_epoch == epoch and now_last == last:
-                    continue
-                events = delta.events_after(environment, last) if now_epoch == epoch else None
-                if events is None:
-                    out = sse("unleash-connected", {"events": [delta.hydration(environment, now_last)]},
-                              f"{now_epoch}.{now_last}")
-                else:
-                    events = [e for e in events if e["eventId"] <= now_last]
-                    out = sse("unleash-updated", {"events": events}, f"{now_epoch}.{now_last}")
-            epoch, last = now_epoch, now_last
-            quiet_since = time.monotonic()
-            yield out
-    except (redis.RedisError, OSError) as exc:
-        log.warning("flags stream ended: Redis unreachable", extra={"error": str(exc).splitlines()[0][:200]})
+            out = b""
+            if seen_now != seen:
+                seen = seen_now
+                try:
+                    with app.app_context():
+                        now_epoch, now_last = delta.sync(environment)
+                        if sent_offline is not None or now_epoch != epoch:
+                            out = _hydration(environment, f"{now_epoch}.{now_last}", now_last)
+                        elif now_last != last:
+                            events = delta.events_after(environment, last)
+                            if events is None:
+                                out = _hydration(environment, f"{now_epoch}.{now_last}", now_last)
+                            else:
+                                events = [e for e in events if e["eventId"] <= now_last]
+                                out = sse("unleash-updated", {"events": events}, f"{now_epoch}.{now_last}")
+                    epoch, last, sent_offline = now_epoch, now_last, None
+                except (redis.RedisError, OSError) as exc:
+                    if sent_offline is None:
+                        log.warning("flags stream waiting: Redis unreachable",
+                                    extra={"error": str(exc).splitlines()[0][:200]})
+                        sent_offline = ""
+            if sent_offline is not None:  # Redis away: follow the flags the process reloads from the database
+                with app.app_context():
+                    tag = delta.offline_etag(environment).strip('"')
+                    if tag != sent_offline:
+                        out, sent_offline = _hydration(environment, tag), tag
+            if out:
+                quiet_since = time.monotonic()
+                yield out
+            elif time.monotonic() - quiet_since >= HEARTBEAT:
+                quiet_since = time.monotonic()
+                yield b": keep-alive\n\n"
     finally:
         follow.leave()
 
@@ -191,8 +215,14 @@ def client_streaming() -> Any:
         resp.headers["Retry-After"] = "5"
         return resp
     environment = api._client(request.environ)[2]  # type: ignore[index] # token_required ran
-    last_event_id = request.headers.get("Last-Event-ID", "")[:200]
-    resp = Response(stream(app, environment, last_event_id), mimetype="text/event-stream")
+    try:
+        first = first_events(environment, request.headers.get("Last-Event-ID", "")[:200])
+    except (redis.RedisError, OSError):  # the log cannot be read: the SDK reconnects later (or polls)
+        resp = error_response(503, "Service Unavailable", "The flag stream is unavailable for a moment; "
+                                                          "connect again shortly.")
+        resp.headers["Retry-After"] = "5"
+        return resp
+    resp = Response(stream(app, environment, first), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["X-Accel-Buffering"] = "no"  # a proxy must pass each event on at once
     return resp
@@ -214,7 +244,8 @@ openapi.register({
             "406": {"description": "The request does not accept text/event-stream.",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "429": api._COMMON["429"],
-            "503": {"description": "The process is draining or holds as many streams as it may; retry.",
+            "503": {"description": "The process is draining, holds as many streams as it may, or cannot reach "
+                           "the log (Redis); retry.",
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
         },
     }},

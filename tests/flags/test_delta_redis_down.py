@@ -8,11 +8,12 @@ from __future__ import annotations
 import time
 
 from nous.flags import service
-from tests.adminapi.test_tokens_outages import own_app  # noqa: F401 - the fixture
+from tests.adminapi import test_tokens_outages
 from tests.flags.test_streaming import _events
 
 DELTA = "/api/client/delta"
 STREAM = "/api/client/streaming"
+own_app = test_tokens_outages.own_app  # a throwaway Redis to stop and start, and apps on it
 
 
 def _setup(web, **flags: bool) -> str:
@@ -57,7 +58,19 @@ def test_a_new_stream_while_redis_is_down_is_503_with_retry_after(own_app) -> No
     assert resp.status_code == 503 and int(resp.headers["Retry-After"]) > 0
 
 
-def test_an_open_stream_carries_on_across_a_redis_restart_and_sends_the_change(own_app) -> None:
+def _state_sent(chunks, key: str, enabled: bool) -> str:
+    """The id of the first event that tells the SDK `key` is `enabled` (a hydration or an update)."""
+    started = time.monotonic()
+    while True:
+        assert time.monotonic() - started < 10, f"{key} never sent as {enabled}"
+        for _name, event_id, data in _events([next(chunks)]):
+            for event in data["events"]:
+                features = event.get("features") or [event.get("feature") or {}]
+                if any(f.get("name") == key and f.get("enabled") is enabled for f in features):
+                    return event_id
+
+
+def test_an_open_stream_carries_on_across_a_redis_outage_and_sends_each_change(own_app) -> None:
     make, server = own_app
     web = make()
     raw = _setup(web, **{"o.one": False})
@@ -67,16 +80,17 @@ def test_an_open_stream_carries_on_across_a_redis_restart_and_sends_the_change(o
     try:
         ((name, _id, _data),) = _events([next(chunks)])
         assert name == "unleash-connected"
+
         server.stop()
-        server.start()  # empty: the log and its epoch are gone
-        started = time.monotonic()
         with web.app_context():
-            service.set_enabled("o.one", True, actor="t")
-        seen = []
-        while not any(e[2]["events"][-1].get("features", [{}])[0].get("enabled")
-                      or e[2]["events"][-1].get("feature", {}).get("enabled") for e in seen):
-            assert time.monotonic() - started < 10, seen
-            seen += _events([next(chunks)])
-        assert seen[-1][1] and "." in seen[-1][1]  # a log position again
+            service.set_enabled("o.one", True, actor="t")  # made while the log cannot be written
+        event_id = _state_sent(chunks, "o.one", True)
+        assert "." not in event_id  # the flags the process read, under no log position
+
+        server.start()  # empty: the log and its epoch are gone
+        with web.app_context():
+            service.set_enabled("o.one", False, actor="t")
+        event_id = _state_sent(chunks, "o.one", False)
+        assert "." in event_id  # a position in the new log again
     finally:
         resp.close()
