@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -61,6 +62,8 @@ LOG_KEY = "nous:flags:delta:{env}:log"  # stream: fields seq, event (JSON)
 STATE_KEY = "nous:flags:delta:{env}:state"  # hash: "f:<flag>" / "s:<segment id>" → JSON as the SDKs get it
 META_KEY = "nous:flags:delta:{env}:meta"  # hash: epoch, seq, version
 LOG_MAX = 2000  # events kept per environment; an SDK further behind gets a hydration
+WARN_EVERY = 60.0  # seconds between warnings that delta requests are answered without the log
+_warned_at = float("-inf")
 
 
 def _text(value: Any) -> str:
@@ -179,8 +182,11 @@ def delta(environment: str, if_none_match: str) -> tuple[int, str, list[dict[str
     try:
         return _from_log(environment, if_none_match)
     except (redis.RedisError, OSError) as exc:
-        log.warning("flags delta answered without the log: Redis unreachable",
-                    extra={"error": str(exc).splitlines()[0][:200]})
+        global _warned_at
+        if time.monotonic() - _warned_at >= WARN_EVERY:  # one line per minute of outage, not one per poll
+            _warned_at = time.monotonic()
+            log.warning("flags delta answered without the log: Redis unreachable",
+                        extra={"error": str(exc).splitlines()[0][:200]})
         return offline(environment, if_none_match)
 
 
