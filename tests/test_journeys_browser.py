@@ -5,6 +5,7 @@ state, and changes made elsewhere (another tab, the CLI, the public API) appear 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,7 +229,8 @@ def test_a_change_made_with_the_cli_appears_in_open_pages_within_2_seconds(app, 
     expect(page.locator("#flag-header [data-state]")).to_have_text("off", timeout=FOLLOW_MS)
     expect(page.locator("#flag-switch")).to_have_text("Switch on", timeout=FOLLOW_MS)
     row = listing.locator("tr", has=listing.get_by_role("link", name="journey.cli"))
-    expect(row.get_by_role("switch")).to_have_attribute("aria-checked", "false", timeout=FOLLOW_MS)
+    switch = row.get_by_role("switch", name=re.compile(r"\bin production\b"))  # the CLI's default environment
+    expect(switch).to_have_attribute("aria-checked", "false", timeout=FOLLOW_MS)
     print(f"CLI change shown after {time.monotonic() - changed:.2f} s")
     header_is_true(app, page, "journey.cli")
 
