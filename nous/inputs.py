@@ -238,7 +238,7 @@ def parse_choice(raw: str | None, field: str, choices: Collection[str], default:
     """One of `choices`; `default` when absent (None); InputError naming `field` otherwise (blank too)."""
     if raw is None:
         return default
-    text = raw.strip()
+    text = raw.strip() if isinstance(raw, str) else None  # a JSON body may send any value
     if text not in choices:
         raise InputError(field, f"must be one of {', '.join(choices)}"[:500])
     return text

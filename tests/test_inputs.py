@@ -328,3 +328,10 @@ def test_a_multipart_part_without_a_name_is_left_out(client, ctx, unlimited_feed
     from nous.feedback.models import Feedback
 
     assert Feedback.query.one().message == "kept\ufffd as text"
+
+
+def test_a_choice_sent_as_another_json_type_is_refused_naming_its_field() -> None:
+    for raw in ({"yaml": 1}, ["json"], 3, True):
+        with pytest.raises(inputs.InputError) as refused:
+            inputs.parse_choice(raw, "format", ("yaml", "json"), "yaml")  # type: ignore[arg-type]
+        assert refused.value.field == "format"
