@@ -33,6 +33,7 @@ from nous.web import HSTS, SECURITY_HEADERS
 log = logging.getLogger("nous.front")
 
 EXTENSION = "nous.front"
+_NO_BODY = frozenset({204, 304})
 
 
 class Answer(NamedTuple):
@@ -70,8 +71,8 @@ class Front:
     def _send(self, environ: dict[str, Any], start_response: Callable[..., Any], answer: Answer,
               endpoint: str | None, started: float) -> Iterable[bytes]:
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
-        headers = [*answer.headers, ("Content-Length", str(len(answer.body))), *SECURITY_HEADERS,
-                   ("X-Request-ID", rid)]
+        length = [] if answer.status in _NO_BODY else [("Content-Length", str(len(answer.body)))]
+        headers = [*answer.headers, *length, *SECURITY_HEADERS, ("X-Request-ID", rid)]
         if environ.get("wsgi.url_scheme") == "https":
             headers.append(HSTS)
         start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
@@ -101,3 +102,37 @@ def init_app(app: Flask) -> Front:
 def route(app: Flask, method: str, path: str, handler: Handler, endpoint: str | None = None) -> None:
     """Offer `method path` requests to `handler` before Flask; `endpoint` names them in telemetry."""
     app.extensions[EXTENSION].routes[(method, path)] = _Route(handler, endpoint)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header holds `etag` (weak comparison, as for GET; `*` matches)."""
+    if not if_none_match:
+        return False
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == etag:
+            return True
+    return False
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header accepts gzip (by name or `*`, with a q-value above 0)."""
+    wanted = False
+    for item in accept_encoding.split(","):
+        name, _, params = item.partition(";")
+        name = name.strip().lower()
+        if name not in {"gzip", "x-gzip", "*"}:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name == "*":
+            wanted = wanted or q > 0
+            continue
+        return q > 0  # a named gzip decides, whatever `*` says
+    return wanted

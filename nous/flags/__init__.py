@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["flag_notices"] = notices  # the flag page's notices about its definition
     app.jinja_env.globals["exact_operators"] = CASE_SENSITIVE  # the condition editor offers no "ignore case" on them
     front.route(app, "POST", "/api/flags/evaluate", api.evaluate_in_front, endpoint="flags_api.evaluate")
+    front.route(app, "GET", "/api/client/features", api.client_features_in_front, endpoint="flags_api.client_features")
     if EVALS not in FLUSHERS:
         FLUSHERS.append(EVALS)
     if "flags" not in app.blueprints:

@@ -33,9 +33,9 @@ from nous.errors import error_response
 from nous.extensions import get_redis
 from nous.flags import api_bp
 from nous.flags import service as flags
-from nous.flags.cache import EVALS, evaluate_all_json, snapshot
+from nous.flags.cache import EVALS, EnvironmentFlags, evaluate_all_json, snapshot
 from nous.flags.limits import LIMITER
-from nous.front import Answer
+from nous.front import Answer, accepts_gzip, etag_matches
 from nous.settings import service as settings
 
 TEXT_MAX = 1000
@@ -300,12 +300,13 @@ def client_features() -> Any:
     prefix = request.args.get("namePrefix", "")
     if len(prefix) > 200:
         return _invalid({"namePrefix": "at most 200 characters"})
-    snap = snapshot()
     environment = _client(request.environ)[2]  # type: ignore[index]
-    here = snap.env(environment)
+    here = snapshot().env(environment)
     projects = [p for p in request.args.getlist("project") if p]
-    etag = here.etag if not prefix and not projects else flags.token_hash(
-        f"{here.etag}|{prefix}|{','.join(sorted(projects))}")[:32]
+    if not prefix and not projects:
+        answer = _features_answer(request.environ, here)
+        return Response(answer.body, status=answer.status, headers=answer.headers)
+    etag = flags.token_hash(f"{here.etag}|{prefix}|{','.join(sorted(projects))}")[:32]
     if request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
         resp.set_etag(etag)
@@ -315,16 +316,40 @@ def client_features() -> Any:
         features = [f for f in features if f["name"].startswith(prefix)]
     if projects and "default" not in projects:
         features = []
-    query: dict[str, Any] = {"environment": environment, "inlineSegmentConstraints": False}
+    query: dict[str, Any] = {}
     if prefix:
         query["namePrefix"] = prefix
     if projects:
         query["project"] = projects
-    resp = jsonify({"version": 2, "features": features, "segments": snap.segments, "query": query,
-                    "meta": {"etag": f'"{etag}"', "revisionId": None, "queryHash": etag}})
+    resp = jsonify(here.client_document(features, etag, query))
     resp.set_etag(etag)
     resp.headers["Cache-Control"] = "no-cache"
     return resp
+
+
+def _features_answer(environ: dict[str, Any], here: EnvironmentFlags) -> Answer:
+    """Every flag of `here` for an SDK: 304 when it holds them (If-None-Match), else the bytes made once
+    per snapshot, gzip-compressed when the client accepts it."""
+    headers = [("ETag", f'"{here.etag}"'), ("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding")]
+    if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), here.etag):
+        return Answer(304, headers, b"")
+    headers.append(("Content-Type", "application/json"))
+    compressed = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    if compressed:
+        headers.append(("Content-Encoding", "gzip"))
+    return Answer(200, headers, here.client_answer(compressed))
+
+
+def client_features_in_front(environ: dict[str, Any]) -> Answer | None:
+    """`GET /api/client/features` before Flask (nous.front) in the SDKs' common case: a valid token under
+    its limit and no query. Anything else goes on to `client_features` above."""
+    if environ.get("QUERY_STRING"):
+        return None
+    client = _client(environ)
+    if client is None or _refusal(environ) is not None:
+        return None
+    EVALS.token_used(client[0])
+    return _features_answer(environ, snapshot().env(client[2]))
 
 
 @api_bp.post("/api/client/register")

@@ -17,6 +17,7 @@ Redis call per evaluation. The counts are safe to lose.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -73,19 +74,44 @@ MAX_KNOWN_CLIENTS = 1000  # valid tokens remembered per snapshot as presented
 
 
 class EnvironmentFlags:
-    """What one environment's clients get: its compiled engine and its Unleash client-API answer."""
+    """What one environment's clients get: its compiled engine and its Unleash client-API answer, whose
+    bytes (plain and gzip) are made once per snapshot, on the first request that wants them."""
 
-    __slots__ = ("engine", "environment", "etag", "features", "flag_enabled", "keys")
+    __slots__ = ("_answers", "engine", "environment", "etag", "features", "flag_enabled", "keys", "segments")
 
     def __init__(self, environment: str, engine: Engine, features: list[dict[str, Any]],
                  segments: list[dict[str, Any]]) -> None:
         self.environment = environment
         self.engine = engine
         self.features = features  # Unleash client-API features (what the SDKs get)
+        self.segments = segments
         self.flag_enabled = {f["name"]: f["enabled"] for f in features}  # the flags' own switches
         self.keys = frozenset(self.flag_enabled)
         body = json.dumps({"features": features, "segments": segments}, sort_keys=True, default=str)
         self.etag = hashlib.sha256(f"{environment}|{body}".encode()).hexdigest()[:32]
+        self._answers: dict[bool, bytes] = {}
+
+    def client_document(self, features: list[dict[str, Any]] | None = None, etag: str | None = None,
+                        query: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The Unleash client-API answer (`GET /api/client/features`): every flag, or `features` as
+        filtered by the request's `query` under their own `etag`."""
+        etag = etag or self.etag
+        return {"version": 2, "features": self.features if features is None else features,
+                "segments": self.segments,
+                "query": {"environment": self.environment, "inlineSegmentConstraints": False, **(query or {})},
+                "meta": {"etag": f'"{etag}"', "revisionId": None, "queryHash": etag}}
+
+    def client_answer(self, compressed: bool = False) -> bytes:
+        """client_document() for every flag as JSON bytes, gzip-compressed when asked: made once (two
+        threads may both make it the first time; they make the same bytes)."""
+        found = self._answers.get(compressed)
+        if found is None:
+            plain = self._answers.get(False)
+            if plain is None:
+                plain = self._answers[False] = json.dumps(self.client_document(), separators=(",", ":"),
+                                                          default=str).encode()
+            found = self._answers[compressed] = gzip.compress(plain, 6, mtime=0) if compressed else plain
+        return found
 
 
 class Snapshot:
