@@ -1,8 +1,19 @@
-"""Export and import: every flag and segment in Unleash's client-API format, one environment's switches,
-strategies and schedules at a time (the document names it; `impressionData` travels, a `project`
-other than "default" is refused rather than dropped). An import is checked as a whole first — any
-invalid part refuses the whole document, with messages naming the feature and field — and then stored
-in one transaction."""
+"""Export and import: every flag and segment in Unleash's formats. Two documents:
+
+- one environment (`export_document(environment=…)`): the client-API format, {"version": 2, "environment",
+  "features", "segments"}, each feature with that environment's `enabled`, `strategies` and schedule;
+- every environment (`export_document(environment=None)`): Unleash's full export, {"version": 4,
+  "environments", "features", "featureStrategies", "featureEnvironments", "segments", "dependencies",
+  "tagTypes"}, each strategy and switch naming its environment, as Unleash's own export does.
+
+An import reads either (and Unleash's own exports) through one rule, `_parts`: the document becomes, per
+flag, its shared fields and one state per environment, mapped to environments here — every environment
+of a full document to the one of the same name (an environment this server lacks refuses the document,
+naming it: nothing is dropped, nothing created behind the admin's back), or, when the admin names one,
+the document's only environment (or its part of that name) to it. `impressionData` travels, a `project`
+other than "default" is refused rather than dropped, and what NOUS has no place for (tags, context field
+definitions) is named in the report. An import is checked as a whole first — any invalid part refuses
+the whole document, with messages naming the feature and field — and then stored in one transaction."""
 
 from __future__ import annotations
 
@@ -19,30 +30,62 @@ from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.flags.cache import client_feature, is_stale
 from nous.flags.models import PRODUCTION, Flag, FlagIn, Segment
-from nous.flags.service.environments import check_environment
+from nous.flags.service.environments import check_environment, environment_names
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import stale_days
 from nous.flags.service.validation import check_key, constraint_problems, normalize, validate
 from nous.flags.service.versions import apply, commit, new_flag, record
 
 EXPORT_VERSION = 2
+FULL_VERSION = 4  # Unleash's full export with variants on featureEnvironments (its state export's version 4)
 PROJECT = "default"  # Unleash's project of every flag here (there is one)
 _FEATURE_FIELDS = {"name", "description", "type", "enabled", "strategies", "variants", "dependencies", "stale",
                    "impressionData", "project", "archived", "enableAt", "disableAt", "createdAt", "lastSeenAt",
                    "tags", "favorite"}
+# the full document: what a feature, a strategy and a switch may say (Unleash's fields; the rest is refused)
+_FULL_FEATURE_FIELDS = {"name", "description", "type", "variants", "dependencies", "stale", "impressionData",
+                        "project", "archived", "archivedAt", "createdAt", "createdBy", "lastSeenAt", "tags",
+                        "favorite"}
+_STRATEGY_META = {"featureName", "environment", "sortOrder", "projectId", "projectName", "createdAt", "strategyName",
+                  "milestoneId"}
+_STRATEGY_FIELDS = {"id", "name", "title", "disabled", "segments", "constraints", "variants", "parameters"}
+_SWITCH_FIELDS = {"name", "featureName", "environment", "enabled", "variants", "enableAt", "disableAt", "type",
+                  "sortOrder", "lastSeenAt", "variantCount", "hasStrategies", "hasEnabledStrategies"}
+_FULL_KEYS = ("featureStrategies", "featureEnvironments")  # a document with either is a full one
+_UNDERSTOOD = {"version", "environment", "features", "segments", "featureStrategies", "featureEnvironments",
+               "environments", "dependencies", "featureStrategySegments", "projects"}
+_NO_PLACE = {"tagTypes": "tag types (NOUS has no tags)", "featureTags": "feature tags (NOUS has no tags)",
+             "tags": "tags (NOUS has no tags)", "contextFields": "context field definitions (constraints name "
+                                                                 "any context field here)",
+             "strategies": "strategy definitions (NOUS knows Unleash's built-in strategies)",
+             "links": "feature links"}
 
 
-def export_document(include_archived: bool = False, environment: str = PRODUCTION) -> dict[str, Any]:
-    """Every flag and segment in Unleash's client-API format as `environment` has them:
-    {"version", "environment", "features", "segments"}."""
-    environment = check_environment(environment)
+# --------------------------------------------------------------------------- export
+
+
+def _flags(include_archived: bool) -> list[Flag]:
     stmt = select(Flag).order_by(Flag.key)
     if not include_archived:
         stmt = stmt.where(Flag.archived.is_(False))
+    return list(db.session.scalars(stmt))
+
+
+def _segments() -> list[dict[str, Any]]:
+    return [s.as_dict() for s in db.session.scalars(select(Segment).order_by(Segment.id))]
+
+
+def export_document(include_archived: bool = False, environment: str | None = PRODUCTION) -> dict[str, Any]:
+    """Every flag and segment in Unleash's client-API format as `environment` has them:
+    {"version", "environment", "features", "segments"}; with `environment=None`, every environment's
+    switches, strategies and schedules in Unleash's full export (`export_environments`)."""
+    if environment is None:
+        return export_environments(include_archived)
+    environment = check_environment(environment)
     days = stale_days()
     now = utcnow()
     features = []
-    for f in (row.in_(environment) for row in db.session.scalars(stmt)):
+    for f in (row.in_(environment) for row in _flags(include_archived)):
         row = client_feature({"key": f.key, "type": f.type, "description": f.description, "enabled": f.enabled,
                               "strategies": [s for s in f.strategies or []], "variants": f.variants,
                               "dependencies": f.dependencies, "impression_data": f.impression_data},
@@ -56,8 +99,42 @@ def export_document(include_archived: bool = False, environment: str = PRODUCTIO
         if f.disable_at:
             row["disableAt"] = aware(f.disable_at).isoformat()  # type: ignore[union-attr]
         features.append(row)
-    segments = [s.as_dict() for s in db.session.scalars(select(Segment).order_by(Segment.id))]
-    return {"version": EXPORT_VERSION, "environment": environment, "features": features, "segments": segments}
+    return {"version": EXPORT_VERSION, "environment": environment, "features": features, "segments": _segments()}
+
+
+def export_environments(include_archived: bool = False) -> dict[str, Any]:
+    """Every flag, in every environment, in Unleash's full export: the shared fields in `features`, each
+    environment's switch (with the flag's variants, and NOUS's schedule as `enableAt`/`disableAt`) in
+    `featureEnvironments`, its strategies in order in `featureStrategies`, parents in `dependencies`."""
+    names = environment_names()
+    days = stale_days()
+    now = utcnow()
+    features: list[dict[str, Any]] = []
+    switches: list[dict[str, Any]] = []
+    strategies: list[dict[str, Any]] = []
+    dependencies: list[dict[str, Any]] = []
+    for flag in _flags(include_archived):
+        features.append({"name": flag.key, "description": flag.description or "", "type": flag.type,
+                         "project": PROJECT, "stale": is_stale(flag.type, aware(flag.updated_at), days, now),
+                         "impressionData": bool(flag.impression_data), "archived": bool(flag.archived)})
+        if flag.dependencies:
+            dependencies.append({"feature": flag.key, "dependencies": list(flag.dependencies)})
+        for name in names:
+            f = flag.in_(name)
+            switch = {"name": flag.key, "featureName": flag.key, "environment": name, "enabled": bool(f.enabled),
+                      "variants": list(flag.variants or [])}
+            if f.enable_at:
+                switch["enableAt"] = aware(f.enable_at).isoformat()  # type: ignore[union-attr]
+            if f.disable_at:
+                switch["disableAt"] = aware(f.disable_at).isoformat()  # type: ignore[union-attr]
+            switches.append(switch)
+            strategies += [{**s, "featureName": flag.key, "environment": name, "sortOrder": i}
+                           for i, s in enumerate(f.strategies or [])]
+    return {"version": FULL_VERSION,
+            "environments": [{"name": name, "type": "production" if name == PRODUCTION else "development",
+                              "sortOrder": i, "enabled": True, "protected": False} for i, name in enumerate(names)],
+            "features": features, "featureStrategies": strategies, "featureEnvironments": switches,
+            "segments": _segments(), "dependencies": dependencies, "tagTypes": []}
 
 
 def parse_document(text: str | bytes) -> dict[str, Any]:
@@ -81,10 +158,23 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     segments: int = 0
+    environments: list[str] = field(default_factory=list)  # whose switches and strategies the import set
+    ignored: list[str] = field(default_factory=list)  # parts of the document NOUS has no place for
 
     def as_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "archived": self.archived, "segments": self.segments}
+                "archived": self.archived, "segments": self.segments, "environments": self.environments,
+                "ignored": self.ignored}
+
+
+@dataclass
+class _Entry:
+    """One flag of the document: its label for messages, archive state, and a state per environment here."""
+
+    key: str
+    label: str
+    archived: bool
+    envs: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -94,33 +184,29 @@ class _Plan:
     mode: str
     segments: list[dict[str, Any]]  # the document's segments, checked
     current_segments: dict[int, Segment]  # the stored ones, by id
-    environment: str  # whose switches, strategies and schedules the document sets
-    existing: dict[str, FlagIn]  # every stored flag, by key
-    states: list[dict[str, Any]] = field(default_factory=list)  # the document's flags, checked
+    environments: list[str]  # the environments here the document sets
+    existing: dict[str, Flag]  # every stored flag, by key
+    entries: list[_Entry] = field(default_factory=list)  # the document's flags, checked
     seen: set[str] = field(default_factory=set)  # every key the document names
+    ignored: list[str] = field(default_factory=list)
 
 
 def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, ip: str = "",
                     environment: str | None = None) -> ImportReport:
     """Apply an export: `merge` creates and updates the flags in it and leaves the others; `replace`
     also archives the flags that are not in it (and removes segments not in it). Switches, strategies
-    and schedules go to `environment`, by default the one the document names (its "environment"),
-    else production. Everything is checked first: any invalid part refuses the whole document, with
-    messages naming the feature and field."""
+    and schedules go to `environment` when one is named; else a one-environment document's go to the
+    environment it names (else production) and a full document's each to the environment of its name.
+    Everything is checked first: any invalid part refuses the whole document, with messages naming the
+    feature and field."""
     if mode not in ("merge", "replace"):
         raise FlagError("The import mode is merge or replace.", {"mode": "merge or replace"})
     if not isinstance(doc, Mapping):
         raise FlagError("Nothing imported: expected an object.", {"document": "expected an object"})
-    named = doc.get("environment")
-    if environment is None and named is not None:
-        try:
-            environment = check_environment(named)
-        except FlagError:
-            raise FlagError(f"Nothing imported: the document is for the environment {named!r}, which does not "
-                            "exist here; name one to import into.", {"environment": "unknown environment"},
-                            status=422) from None
-    plan = _check_document(doc, mode, check_environment(environment or PRODUCTION))
-    report = ImportReport(mode)
+    if environment is not None:
+        environment = check_environment(environment)
+    plan = _check_document(doc, mode, environment)
+    report = ImportReport(mode, environments=list(plan.environments), ignored=plan.ignored)
     _store_segments(plan, report)
     _store_flags(plan, report, actor, ip)
     if mode == "replace":
@@ -130,26 +216,77 @@ def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, 
     return report
 
 
+# --------------------------------------------------------------------------- the one rule: environments
+
+
+def _single_target(doc: Mapping[str, Any], environment: str | None) -> str:
+    """Where a one-environment document goes: the environment named, else the document's, else production."""
+    if environment is not None:
+        return environment
+    named = doc.get("environment")
+    if named is None:
+        return check_environment(PRODUCTION)
+    try:
+        return check_environment(named)
+    except FlagError:
+        raise FlagError(f"Nothing imported: the document is for the environment {named!r}, which does not "
+                        "exist here; name one to import into.", {"environment": "unknown environment"},
+                        status=422) from None
+
+
+def _mapping(sources: list[str], environment: str | None) -> dict[str, str]:
+    """A full document's environments → the environments here they set (see the module's docstring)."""
+    if environment is not None:
+        if len(sources) <= 1:
+            return {(sources[0] if sources else environment): environment}
+        if environment in sources:
+            return {environment: environment}
+        raise FlagError(f"Nothing imported: the document has the environments {', '.join(sources)}, not "
+                        f"{environment}; name one of them, or none to import every one.",
+                        {"environment": f"one of {', '.join(sources)}, or none"}, status=422)
+    here = set(environment_names())
+    unknown = [s for s in sources if s not in here]
+    if unknown:
+        raise FlagError(f"Nothing imported: the document's environment(s) {', '.join(unknown)} do not exist "
+                        "here. Add them first, or name one environment to import into.",
+                        {"environments": f"unknown here: {', '.join(unknown)}"}, status=422)
+    if not sources:
+        return {PRODUCTION: check_environment(PRODUCTION)}
+    return {s: s for s in sources}
+
+
 # --------------------------------------------------------------------------- checking
 
 
-def _check_document(doc: Mapping[str, Any], mode: str, environment: str) -> _Plan:
+def _check_document(doc: Mapping[str, Any], mode: str, environment: str | None) -> _Plan:
     """Every part of the document checked against itself and the database; FlagError (422) naming
     each problem when anything is wrong."""
     errors: dict[str, str] = {}
-    if doc.get("version", EXPORT_VERSION) not in (1, 2):
-        errors["version"] = "this server reads versions 1 and 2 of the format"
+    full = any(k in doc for k in _FULL_KEYS)
+    version = doc.get("version", FULL_VERSION if full else EXPORT_VERSION)
+    if version not in ((2, 3, 4) if full else (1, 2)):
+        errors["version"] = ("this server reads versions 2 to 4 of Unleash's full export" if full
+                             else "this server reads versions 1 and 2 of the format")
     features = doc.get("features")
     if not isinstance(features, list):
         errors["features"] = "required list of flags"
         features = []
-    plan = _Plan(mode, _check_segments(doc.get("segments"), errors),
-                 current_segments={s.id: s for s in db.session.scalars(select(Segment))}, environment=environment,
-                 existing={f.key: f.in_(environment) for f in db.session.scalars(select(Flag).order_by(Flag.key))})
-    for i, raw in enumerate(features):
-        state = _check_feature(i, raw, plan.seen, errors)
-        if state is not None:
-            plan.states.append(state)
+    existing = {f.key: f for f in db.session.scalars(select(Flag).order_by(Flag.key))}
+    current = {s.id: s for s in db.session.scalars(select(Segment))}
+    plan = _Plan(mode, _check_segments(doc.get("segments"), current, errors), current_segments=current,
+                 environments=[], existing=existing)
+    plan.ignored = [f"{k}: {len(v)} {_NO_PLACE[k]}" for k, v in doc.items()
+                    if k in _NO_PLACE and isinstance(v, list) and v]
+    plan.ignored += [f"{k}: not part of the format" for k in doc if k not in _UNDERSTOOD and k not in _NO_PLACE]
+    if full:
+        _check_full(doc, features, plan, environment, errors)
+    else:
+        target = _single_target(doc, environment)
+        plan.environments = [target]
+        for i, raw in enumerate(features):
+            state = _check_feature(i, raw, plan.seen, errors)
+            if state is not None:
+                plan.entries.append(_Entry(state["key"], state.pop("label"), state.pop("archived"), {target: state}))
     _check_definitions(plan, errors)
     if errors:
         first = next(iter(errors))
@@ -157,7 +294,7 @@ def _check_document(doc: Mapping[str, Any], mode: str, environment: str) -> _Pla
     return plan
 
 
-def _check_segments(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+def _check_segments(raw: Any, current: Mapping[int, Segment], errors: dict[str, str]) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -183,6 +320,15 @@ def _check_segments(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
         if name in names:
             errors[f"{p}.name"] = f'"{name}" appears twice'
         names.add(name)
+        if "constraints" not in s:  # Unleash's export names its segments only: the one here stays as it is
+            if sid in current:
+                row = current[sid]
+                out.append({"id": sid, "name": row.name, "description": row.description or "",
+                            "constraints": row.constraints or []})
+            else:
+                errors[f"{p}.constraints"] = (f'required: there is no segment {sid} here (Unleash\'s export names '
+                                              "segments without their constraints; create it here first)")
+            continue
         cons = s.get("constraints") or []
         constraint_problems(cons, errors, prefix=f"{p}.")
         out.append({"id": sid, "name": name, "description": str(s.get("description") or ""), "constraints": cons})
@@ -190,7 +336,7 @@ def _check_segments(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _check_feature(i: int, raw: Any, seen: set[str], errors: dict[str, str]) -> dict[str, Any] | None:
-    """One feature of the document as a state to store (None when its fields cannot be read)."""
+    """One feature of a one-environment document as a state to store (None when its fields cannot be read)."""
     label = f"features[{i}]"
     if not isinstance(raw, Mapping):
         errors[label] = "must be an object"
@@ -221,22 +367,196 @@ def _check_feature(i: int, raw: Any, seen: set[str], errors: dict[str, str]) -> 
     return None if own else state
 
 
+def _list(doc: Mapping[str, Any], name: str, errors: dict[str, str]) -> list[Mapping[str, Any]]:
+    raw = doc.get(name)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors[name] = "must be a list"
+        return []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            errors[f"{name}[{i}]"] = "must be an object"
+    return [item for item in raw if isinstance(item, Mapping)]
+
+
+def _env_of(item: Mapping[str, Any], label: str, errors: dict[str, str]) -> str | None:
+    env = item.get("environment")
+    if env is not None and not isinstance(env, str):
+        errors[f"{label}.environment"] = "must be text"
+        return None
+    return env
+
+
+def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, environment: str | None,
+                errors: dict[str, str]) -> None:
+    """Unleash's full export: `features` with `featureEnvironments` (switches), `featureStrategies` and
+    `dependencies` gathered per flag and environment, mapped to the environments here."""
+    strategies = _list(doc, "featureStrategies", errors)
+    switches = _list(doc, "featureEnvironments", errors)
+    # the document's environments, in its order: its list, then any its switches and strategies name
+    sources: list[str] = []
+    for i, e in enumerate(_list(doc, "environments", errors)):
+        if not isinstance(e.get("name"), str):
+            errors[f"environments[{i}].name"] = "required text"
+        elif e["name"] not in sources:
+            sources.append(e["name"])
+    for name, items in (("featureEnvironments", switches), ("featureStrategies", strategies)):
+        for i, item in enumerate(items):
+            env = _env_of(item, f"{name}[{i}]", errors)
+            if env is not None and env not in sources:
+                sources.append(env)
+    unnamed = [i for i, s in enumerate(strategies) if s.get("environment") is None]
+    if unnamed and len(sources) > 1:  # Unleash's own export of one environment leaves it out
+        errors[f"featureStrategies[{unnamed[0]}].environment"] = "required: the document has several environments"
+    mapping = _mapping(sources, environment)
+    plan.environments = list(dict.fromkeys(mapping.values()))
+    only = sources[0] if len(sources) == 1 else None
+
+    def env_here(item: Mapping[str, Any]) -> str | None:
+        """The environment here an item of the document sets (None: not imported, the admin named another)."""
+        env = item.get("environment")
+        src = env if isinstance(env, str) else only
+        return mapping.get(src) if src is not None else next(iter(mapping.values()))
+
+    for i, p in enumerate(_list(doc, "projects", errors)):
+        if p.get("id", p.get("name", PROJECT)) != PROJECT:
+            errors[f"projects[{i}]"] = f'only the project "{PROJECT}" exists here'
+    by_id: dict[Any, dict[str, Any]] = {}
+    per_flag: dict[str, dict[str, dict[str, Any]]] = {}  # key → env here → {"enabled", "strategies", …}
+    variants: dict[str, list[tuple[str, Any]]] = {}  # key → [(where, variants)]
+
+    def part(key: str, env: str) -> dict[str, Any]:
+        return per_flag.setdefault(key, {}).setdefault(env, {"enabled": False, "strategies": [], "order": []})
+
+    for i, raw in enumerate(switches):
+        label = f"featureEnvironments[{i}]"
+        for k in sorted(set(raw) - _SWITCH_FIELDS):
+            errors[f"{label}.{k}"] = "unknown field"
+        key = raw.get("featureName", raw.get("name"))
+        env = env_here(raw)
+        if not isinstance(key, str):
+            errors[f"{label}.featureName"] = "required: the flag's name"
+            continue
+        if "variants" in raw:
+            variants.setdefault(key, []).append((f"{label} ({raw.get('environment')})", raw.get("variants")))
+        if env is None:
+            continue
+        target = part(key, env)
+        if "switch" in target:
+            errors[f"{label}"] = f'"{key}" has a second switch in {raw.get("environment") or env}'
+        target["switch"] = label
+        target["enabled"] = raw.get("enabled")
+        target["enable_at"], target["disable_at"] = raw.get("enableAt"), raw.get("disableAt")
+    for i, raw in enumerate(strategies):
+        label = f"featureStrategies[{i}]"
+        for k in sorted(set(raw) - _STRATEGY_FIELDS - _STRATEGY_META):
+            errors[f"{label}.{k}"] = "unknown field"
+        key = raw.get("featureName")
+        if not isinstance(key, str):
+            errors[f"{label}.featureName"] = "required: the flag's name"
+            continue
+        if raw.get("projectId", raw.get("projectName", PROJECT)) != PROJECT:
+            errors[f"{label}.projectId"] = f'only the project "{PROJECT}" exists here'
+        strategy = {k: v for k, v in raw.items() if k in _STRATEGY_FIELDS}
+        if "name" not in strategy and "strategyName" in raw:  # Unleash's older exports
+            strategy["name"] = raw["strategyName"]
+        order = raw.get("sortOrder", 0)
+        if isinstance(order, bool) or not isinstance(order, int | float):
+            errors[f"{label}.sortOrder"] = "must be a number"
+            order = 0
+        if raw.get("id") is not None:
+            by_id[raw["id"]] = strategy
+        env = env_here(raw)
+        if env is not None:
+            target = part(key, env)
+            target["strategies"].append(strategy)
+            target["order"].append(order)
+    for i, link in enumerate(_list(doc, "featureStrategySegments", errors)):
+        strategy = by_id.get(link.get("featureStrategyId"))
+        if strategy is None:
+            errors[f"featureStrategySegments[{i}].featureStrategyId"] = "no strategy of the document has this id"
+            continue
+        strategy["segments"] = [*strategy.get("segments", []), link.get("segmentId")]
+    parents: dict[str, Any] = {}
+    for i, dep in enumerate(_list(doc, "dependencies", errors)):
+        if not isinstance(dep.get("feature"), str):
+            errors[f"dependencies[{i}].feature"] = "required: the flag's name"
+        else:
+            parents[dep["feature"]] = dep.get("dependencies")
+
+    for i, raw in enumerate(features):
+        _check_full_feature(i, raw, plan, per_flag, variants, parents, errors)
+    named = set(per_flag) | set(variants) | set(parents)
+    for key in sorted(named - plan.seen):
+        errors[f'"{key}"'] = "named by a switch, strategy or dependency but not in features"
+
+
+def _check_full_feature(i: int, raw: Any, plan: _Plan, per_flag: Mapping[str, Mapping[str, dict[str, Any]]],
+                        variants: Mapping[str, list[tuple[str, Any]]], parents: Mapping[str, Any],
+                        errors: dict[str, str]) -> None:
+    label = f"features[{i}]"
+    if not isinstance(raw, Mapping):
+        errors[label] = "must be an object"
+        return
+    try:
+        key = check_key(raw.get("name"))
+    except FlagError as exc:
+        errors[f"{label}.name"] = exc.errors.get("key", exc.message)
+        return
+    label = f'features[{i}] "{key}"'
+    if key in plan.seen:
+        errors[f"{label}.name"] = "appears twice"
+    plan.seen.add(key)
+    for k in sorted(set(raw) - _FULL_FEATURE_FIELDS):
+        errors[f"{label}.{k}"] = ("in this format, in featureEnvironments / featureStrategies"
+                                  if k in ("enabled", "strategies", "enableAt", "disableAt") else "unknown field")
+    if raw.get("project", PROJECT) != PROJECT:
+        errors[f"{label}.project"] = f'only the project "{PROJECT}" exists here'
+    # NOUS keeps one list of variants per flag: the document's lists of it must agree
+    lists = [(f"{label}.variants", raw["variants"])] if "variants" in raw else []
+    lists += variants.get(key, [])
+    if any(v != lists[0][1] for _, v in lists[1:]):
+        differ = next(where for where, v in lists if v != lists[0][1])
+        errors[f"{label}.variants"] = (f"differ between {lists[0][0]} and {differ}: NOUS keeps one list of "
+                                       "variants per flag, the same in every environment")
+    shared = {"key": key, "description": raw.get("description", ""), "type": raw.get("type") or "release",
+              "impression_data": raw.get("impressionData", False), "variants": lists[0][1] if lists else None,
+              "dependencies": parents.get(key, raw.get("dependencies"))}
+    envs: dict[str, dict[str, Any]] = {}
+    for env in plan.environments:
+        got = per_flag.get(key, {}).get(env, {"enabled": False, "strategies": [], "order": []})
+        ordered = [s for _, s in sorted(zip(got["order"], range(len(got["order"])), strict=True))]
+        state = {**shared, "enabled": got["enabled"], "strategies": [got["strategies"][j] for j in ordered],
+                 "enable_at": got.get("enable_at"), "disable_at": got.get("disable_at")}
+        own: dict[str, str] = {}
+        normalize(state, own)
+        for k, v in own.items():
+            errors[f"{label}.{k}" if k in ("description", "type", "impression_data", "variants", "dependencies")
+                   else f"{label} in {env}.{k}"] = v
+        envs[env] = state
+    plan.entries.append(_Entry(key, label, raw.get("archived", False) is True, envs))
+
+
 def _check_definitions(plan: _Plan, errors: dict[str, str]) -> None:
-    """The engine's checks of each active flag, against the segments and parents there will be after the import."""
+    """The engine's checks of each active flag in each environment, against the segments and parents there
+    will be after the import."""
     segment_ids = {s["id"] for s in plan.segments} | (set() if plan.mode == "replace" else set(plan.current_segments))
     # the flags after the import (for parent checks): imported ones, plus the kept ones when merging
-    after = {s["key"]: s["dependencies"] for s in plan.states if not s["archived"]}
+    after = {e.key: next(iter(e.envs.values()))["dependencies"] for e in plan.entries if not e.archived and e.envs}
     if plan.mode == "merge":
         for key, f in plan.existing.items():
             if key not in after and key not in plan.seen and not f.archived:
                 after[key] = f.dependencies or []
-    for state in plan.states:
-        if state["archived"]:
+    for entry in plan.entries:
+        if entry.archived:
             continue
-        own: dict[str, str] = {}
-        validate(state, segment_ids, {k: v for k, v in after.items() if k != state["key"]}, own)
-        for k, v in own.items():
-            errors[f'{state["label"]}.{k}'] = v
+        for env, state in entry.envs.items():
+            own: dict[str, str] = {}
+            validate(state, segment_ids, {k: v for k, v in after.items() if k != entry.key}, own)
+            where = entry.label if len(plan.environments) == 1 else f"{entry.label} in {env}"
+            for k, v in own.items():
+                errors[f"{where}.{k}"] = v
 
 
 # --------------------------------------------------------------------------- storing
@@ -266,37 +586,39 @@ def _store_segments(plan: _Plan, report: ImportReport) -> None:
 
 
 def _store_flags(plan: _Plan, report: ImportReport, actor: str, ip: str) -> None:
+    """Each flag, environment by environment: a version for each environment whose state changed."""
     note = f"import ({plan.mode})"
-    for state in plan.states:
-        flag = plan.existing.get(state["key"])
-        archived = state.pop("archived")
-        state.pop("label")
-        if flag is None:
-            flag = new_flag(state["key"], plan.environment, state["strategies"])
-            apply(flag, state)
-            flag.archived = archived
-            db.session.flush()
-            record(flag, "import", None, actor, ip, note=note)
-            report.created.append(flag.key)
-            continue
-        before = flag.state()
-        apply(flag, state)
-        flag.archived = archived
-        if flag.state() == before:
-            report.unchanged.append(flag.key)
-            continue
-        record(flag, "import", before, actor, ip, note=note)
-        report.updated.append(flag.key)
+    for entry in plan.entries:
+        row = plan.existing.get(entry.key)
+        created = changed = False
+        for env, state in entry.envs.items():
+            if row is None:
+                f = new_flag(entry.key, env, state["strategies"])
+                apply(f, state)
+                f.archived = entry.archived
+                db.session.flush()
+                record(f, "import", None, actor, ip, note=note)
+                row, created = f.flag, True
+                continue
+            f = row.in_(env)
+            before = f.state()
+            apply(f, state)
+            f.archived = entry.archived
+            if f.state() != before:
+                record(f, "import", before, actor, ip, note=note)
+                changed = True
+        (report.created if created else report.updated if changed else report.unchanged).append(entry.key)
 
 
 def _archive_missing(plan: _Plan, report: ImportReport, actor: str, ip: str) -> None:
     """`replace`: the active flags the document does not name are archived."""
-    for key, flag in plan.existing.items():
-        if key not in plan.seen and not flag.archived:
+    for key, row in plan.existing.items():
+        if key not in plan.seen and not row.archived:
+            flag: FlagIn = row.in_(plan.environments[0])
             before = flag.state()
             flag.archived = True
-            for row in flag.states:  # archived flags have no schedule, in any environment
-                row.enable_at = row.disable_at = None
+            for state in row.states:  # archived flags have no schedule, in any environment
+                state.enable_at = state.disable_at = None
             record(flag, "archive", before, actor, ip, note="not in the imported document (replace)",
                    audit_action="flags.archive")
             report.archived.append(key)
