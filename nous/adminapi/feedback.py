@@ -52,6 +52,11 @@ _FILTERS = [
     param("tester", {"type": "string", "format": "uuid"}, "A tester's id."),
     param("since", {"type": "string", "format": "date"}, "From this day (UTC)."),
     param("until", {"type": "string", "format": "date"}, "To this day (UTC), included."),
+    param("flag", {"type": "string", "maxLength": 200},
+          "Feedback whose tester had this flag recorded when sending it (see `flag_state`, `variant`)."),
+    param("flag_env", {"type": "string", "maxLength": 100}, "…recorded in this flag environment (any when absent)."),
+    param("flag_state", {"enum": list(feedback.FLAG_STATES)}, "…on or off (either when absent); needs `flag`."),
+    param("variant", {"type": "string", "maxLength": 200}, "…with this variant (so on); needs `flag`."),
 ]
 
 
@@ -62,6 +67,12 @@ def _filter() -> feedback.Filter:
     inputs.arg_choice("status", STATUS_FILTER)
     inputs.parse_date(request.args.get("since"), "since")
     inputs.parse_date(request.args.get("until"), "until")
+    inputs.arg_choice("flag_state", feedback.FLAG_STATES)
+    for name, limit in (("flag", 200), ("flag_env", 100), ("variant", 200)):
+        if len(request.args.get(name, "")) > limit:
+            raise inputs.InputError(name, f"must be at most {limit} characters")
+    if not request.args.get("flag", "").strip() and any(request.args.get(n) for n in ("flag_state", "variant")):
+        raise inputs.InputError("flag", "is needed with flag_state or variant")
     tester = request.args.get("tester", "").strip()
     if tester:
         try:

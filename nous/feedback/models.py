@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -97,6 +98,31 @@ class FeedbackTag(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     feedback: Mapped[Feedback] = relationship(back_populates="tag_rows")
+
+
+class FeedbackFlag(db.Model):
+    """One flag as the tester had it when the feedback was sent: evaluated on the server in the submission's
+    request, in one flag environment (the setting `flags.environment` at the time), a row per flag.
+
+    It repeats what of the feedback never changes — created_at, rating, category — so comparing the
+    feedback of testers with a flag on and off over a period reads one index and nothing else: the
+    (flag_key, environment, created_at) index carries the rest (INCLUDE on PostgreSQL, index-only scan).
+    The feedback list's flag filter walks the same index newest first, as the tag filter walks its own."""
+
+    __tablename__ = "feedback_flags"
+    __table_args__ = (
+        Index("ix_feedback_flags_flag_env_created_at", "flag_key", "environment", "created_at",
+              postgresql_include=["enabled", "variant", "rating", "category", "feedback_id"]),
+    )
+
+    feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    flag_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    variant: Mapped[str | None] = mapped_column(String(200), nullable=True)  # None: no variant (off, or none defined)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    category: Mapped[str] = mapped_column(String(10))
 
 
 class FeedbackReply(db.Model):

@@ -27,6 +27,7 @@ from nous.clock import aware, utcnow
 from nous.exports import csv_response
 from nous.feedback import service as feedback
 from nous.feedback.models import CATEGORIES, STATUSES
+from nous.flags import service as flags
 from nous.inputs import arg_int, form_ints
 from nous.testers import service as testers
 from nous.testers.service import TesterError
@@ -56,6 +57,19 @@ def _list_context() -> dict[str, Any]:
             "statuses": STATUSES, "categories": CATEGORIES, "back": request.full_path}
 
 
+def _flag_choices(f: Any) -> dict[str, Any]:
+    """The flag filter's choices: every flag (archived ones too: their feedback stays), the environments,
+    and the variants each flag defines."""
+    environments = flags.environment_names()
+    listed = [*flags.list_flags(environment=environments[0]),  # key and variants are the same in each
+              *flags.list_flags(archived=True, environment=environments[0])]
+    keys = sorted({fl.key for fl in listed} | ({f.flag} if f.flag else set()))
+    variants = sorted({str(v.get("name")) for fl in listed if not f.flag or fl.key == f.flag
+                       for v in (fl.variants or []) if isinstance(v, dict) and v.get("name")})
+    return {"flag_keys": keys, "flag_variants": variants, "flag_environments": environments,
+            "flag_states": feedback.FLAG_STATES}
+
+
 @bp.get("")
 @admin_required
 def admin_index() -> str:
@@ -65,7 +79,7 @@ def admin_index() -> str:
     stats = feedback.stats()
     return render_template("feedback/index.html", **ctx, stats=stats, by_status=feedback.counts_by_status(),
                            features=[p["feature"] for p in stats["per_feature"] if p["feature"]],
-                           tags=feedback.known_tags(), active="feedback")
+                           tags=feedback.known_tags(), **_flag_choices(ctx["f"]), active="feedback")
 
 
 @bp.get("/export.csv")
@@ -88,6 +102,18 @@ def panel_latest() -> str:
     items = feedback.latest(limit=8)
     return render("feedback/latest.html", block="panel", items=items,
                   thumbs=feedback.attachments.thumbnails_for([fb.id for fb in items]), active="dashboard")
+
+
+@bp.get("/by-flag/<path:key>")
+@admin_required
+def compare_by_flag(key: str) -> str:
+    """What testers felt with the flag on and off (the flag page's card loads it; a page of its own too)."""
+    try:
+        comparison = feedback.by_flag.compare_flag(key, request.args.get("env"), request.args.get("days"))
+    except feedback.by_flag.ComparisonRefused as exc:
+        abort(exc.status, description=exc.message)
+    return render("feedback/by_flag.html", "feedback/_by_flag.html", c=comparison,
+                  periods=feedback.by_flag.PERIODS, environments=flags.environment_names(), active="flags")
 
 
 def _being_read(attachments: list[Any]) -> bool:

@@ -14,13 +14,15 @@ plain values. Admin changes are audited in the same transaction as the change.
 | `origins`  | sites the widget was refused on, and allowing one                             |
 | `announce` | `feedback.updated` for live viewers and `feedback.created` for the workflows   |
 | `attachments` | files sent with feedback: checked, re-encoded, stored, streamed, read (OCR), deleted |
+| `by_flag`  | what testers felt: feedback with a flag on against off (and per variant), with a reading |
 """
 
 from __future__ import annotations
 
 from nous.feedback.models import CATEGORIES, STATUSES
-from nous.feedback.service import attachments
+from nous.feedback.service import attachments, by_flag
 from nous.feedback.service.announce import excerpt, feedback_created
+from nous.feedback.service.by_flag import Comparison, compare
 from nous.feedback.service.common import (
                                           APP_VERSION_MAX,
                                           BY_STATUS_KEY,
@@ -48,7 +50,15 @@ from nous.feedback.service.common import (
                                           version_of,
 )
 from nous.feedback.service.figures import charts, compute_stats, counts_by_status, invalidate, stats
-from nous.feedback.service.intake import Outcome, Submission, read_attachment_text, submit, validate
+from nous.feedback.service.intake import (
+                                          Outcome,
+                                          Submission,
+                                          flag_context,
+                                          flag_rows,
+                                          read_attachment_text,
+                                          submit,
+                                          validate,
+)
 from nous.feedback.service.origins import (
                                           ORIGIN_MAX,
                                           REFUSED_COUNTS_KEY,
@@ -63,6 +73,7 @@ from nous.feedback.service.origins import (
 )
 from nous.feedback.service.queries import (
                                           EXPORT_HEADER,
+                                          FLAG_STATES,
                                           Filter,
                                           ListPage,
                                           export_rows,
@@ -99,6 +110,7 @@ __all__ = [
                                           "EXCERPT_MAX",
                                           "EXPORT_HEADER",
                                           "FEATURE_MAX",
+                                          "FLAG_STATES",
                                           "HONEYPOT_FIELD",
                                           "MESSAGE_MAX",
                                           "MESSAGE_PATTERN",
@@ -119,6 +131,7 @@ __all__ = [
                                           "USER_AGENT_MAX",
                                           "VIEWPORT_PATTERN",
                                           "BulkConflict",
+                                          "Comparison",
                                           "FeedbackConflict",
                                           "FeedbackError",
                                           "Filter",
@@ -131,12 +144,16 @@ __all__ = [
                                           "attachments",
                                           "bulk_status",
                                           "bulk_tags",
+                                          "by_flag",
                                           "charts",
+                                          "compare",
                                           "compute_stats",
                                           "counts_by_status",
                                           "excerpt",
                                           "export_rows",
                                           "feedback_created",
+                                          "flag_context",
+                                          "flag_rows",
                                           "get",
                                           "invalidate",
                                           "iter_filtered",

@@ -16,10 +16,10 @@ import redis
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from nous import inputs
+from nous import flags, inputs
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.feedback.models import CATEGORIES, Feedback, FeedbackAttachment
+from nous.feedback.models import CATEGORIES, Feedback, FeedbackAttachment, FeedbackFlag
 from nous.feedback.service import attachments as files
 from nous.feedback.service.announce import announce_created, feedback_created, tell_viewers
 from nous.feedback.service.common import (
@@ -271,21 +271,29 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
     # COMMIT around it, and skips the ORM's unit of work.
     by = "id" if sub.tester_id is not None else "email" if sub.email else ""
     params = {**values, "tester_ref": sub.tester_id if by == "id" else sub.email}
+    # The flags the tester has are recorded with the row; a new address's are recorded once its tester
+    # exists (below), so that they are evaluated for the tester id its apps will be asked about with.
     if prepared:
         with db.engine.begin() as conn:  # the row and its files stand or fall together
             feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
             conn.execute(FeedbackAttachment.__table__.insert(), files.rows_for(feedback_id, tester_id, prepared, now))
             if tester_id is not None:
                 testers.touch_seen(tester_id, now, conn=conn)
+            if tester_id is not None or not sub.email:
+                _record_flags(conn, feedback_id, tester_id, sub, values, savepoint=True)
     else:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
             if tester_id is not None:
                 testers.touch_seen(tester_id, now, conn=conn)
+            if tester_id is not None or not sub.email:
+                _record_flags(conn, feedback_id, tester_id, sub, values)
     if sub.tester_id is not None and tester_id is None:
         log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
     if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
         tester_id = _link_new_tester(feedback_id, sub.email, now, with_files=bool(prepared))
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            _record_flags(conn, feedback_id, tester_id, sub, values)
     tell_viewers("created", feedback_id, values)
     images = any(p.kind == "image" for p in prepared)
     if images and _queue_text_reading(feedback_id):
@@ -295,6 +303,60 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
         event["attachments"] = files.for_event(feedback_id) if prepared else []
         announce_created(event)
     return Outcome(id=feedback_id, stored=True)
+
+
+def flag_context(tester_id: uuid.UUID | None, email: str | None, app_version: str | None,
+                 page_url: str | None, environment: str) -> dict[str, Any]:
+    """The flag context of a tester sending feedback, as NOUS's apps would send it: userId is the tester's
+    id (their address while they have no tester record), and email, appVersion and the page (`page`,
+    also as `url`) are properties."""
+    properties = {name: value for name, value in (("email", email), ("appVersion", app_version),
+                                                   ("page", page_url), ("url", page_url)) if value}
+    context: dict[str, Any] = {"environment": environment, "properties": properties}
+    user_id = str(tester_id) if tester_id is not None else email
+    if user_id:
+        context["userId"] = user_id
+    return context
+
+
+def flag_rows(feedback_id: int, tester_id: uuid.UUID | None, email: str | None, values: Mapping[str, Any],
+              environment: str | None = None) -> list[dict[str, Any]]:
+    """A feedback_flags row for every flag that is not archived, as the tester has it now in `environment`
+    (the setting `flags.environment` by default): evaluated in this process, no I/O of its own."""
+    environment = environment or str(settings.get("flags.environment"))
+    context = flag_context(tester_id, email, values.get("app_version"), values.get("page_url"), environment)
+    rows = []
+    for key, result in flags.evaluate_all(context, environment=environment).items():
+        variant = result.get("variant") or {}
+        name = variant.get("name") if variant.get("enabled") else None
+        rows.append({"feedback_id": feedback_id, "environment": environment, "flag_key": key[:200],
+                     "enabled": bool(result.get("enabled")),
+                     "variant": name[:200] if isinstance(name, str) and name != "disabled" else None,
+                     "created_at": values["created_at"], "rating": values["rating"], "category": values["category"]})
+    return rows
+
+
+def _record_flags(conn: Any, feedback_id: int, tester_id: uuid.UUID | None, sub: Submission,
+                  values: Mapping[str, Any], savepoint: bool = False) -> None:
+    """Store the flags the tester has with the feedback (one multi-row INSERT). Flags that cannot be
+    evaluated or stored cost the feedback nothing: it stays stored without them (logged)."""
+    try:
+        rows = flag_rows(feedback_id, tester_id, sub.email, values)
+    except Exception:  # evaluation must never cost a submission
+        log.exception("feedback stored without its flags: they could not be evaluated",
+                      extra={"feedback_id": feedback_id})
+        return
+    if not rows:
+        return
+    try:
+        if savepoint:  # inside the row's transaction: a failure here must not undo the row
+            with conn.begin_nested():
+                conn.execute(FeedbackFlag.__table__.insert(), rows)
+        else:
+            conn.execute(FeedbackFlag.__table__.insert(), rows)
+    except SQLAlchemyError:
+        log.exception("feedback stored without its flags: they could not be written",
+                      extra={"feedback_id": feedback_id})
 
 
 def _queue_text_reading(feedback_id: int) -> bool:

@@ -15,7 +15,15 @@ from sqlalchemy import func, or_, select, tuple_
 from nous import inputs
 from nous.clock import aware
 from nous.extensions import cache, db
-from nous.feedback.models import CATEGORIES, STATUSES, Feedback, FeedbackAttachment, FeedbackReply, FeedbackTag
+from nous.feedback.models import (
+    CATEGORIES,
+    STATUSES,
+    Feedback,
+    FeedbackAttachment,
+    FeedbackFlag,
+    FeedbackReply,
+    FeedbackTag,
+)
 from nous.feedback.service.common import (
     CHARTS_CACHE_SECONDS,
     EMAIL_MAX,
@@ -29,6 +37,10 @@ from nous.testers import service as testers
 from nous.text import clean_text
 
 _CURSOR = re.compile(r"(-?[0-9]{1,17})_([0-9]{1,19})")
+FLAG_STATES = ("on", "off")
+FLAG_KEY_MAX = 200
+VARIANT_MAX = 200
+ENVIRONMENT_MAX = 100
 KNOWN_TAGS_KEY = "nous:feedback:tags:{}"  # the most used tags, per limit
 
 
@@ -44,6 +56,10 @@ class Filter:
     tester_id: uuid.UUID | None = None
     since: date | None = None
     until: date | None = None  # inclusive
+    flag: str = ""  # feedback whose tester had this flag recorded when sending it…
+    flag_env: str = ""  # …in this flag environment ("" = the one recorded, whichever)…
+    flag_state: str = ""  # …"on" or "off" ("" = either)…
+    variant: str = ""  # …with this variant (implies on)
 
     def as_args(self) -> dict[str, str]:
         """The query-string form, for links that keep the filter (pager, export)."""
@@ -51,7 +67,9 @@ class Filter:
                "status": self.status, "tag": self.tag, "email": self.email,
                "tester": str(self.tester_id) if self.tester_id else "",
                "since": self.since.isoformat() if self.since else "",
-               "until": self.until.isoformat() if self.until else ""}
+               "until": self.until.isoformat() if self.until else "",
+               "flag": self.flag, "flag_env": self.flag_env if self.flag else "",
+               "flag_state": self.flag_state if self.flag else "", "variant": self.variant if self.flag else ""}
         return {k: v for k, v in out.items() if v}
 
     @property
@@ -77,6 +95,7 @@ def parse_filter(args: Mapping[str, str]) -> Filter:
     status = args.get("status", "").strip()
     category = args.get("category", "").strip()
     tester = args.get("tester", "").strip()
+    flag_state = args.get("flag_state", "").strip()
     try:
         tester_id = uuid.UUID(tester) if tester else None
     except ValueError:
@@ -92,7 +111,15 @@ def parse_filter(args: Mapping[str, str]) -> Filter:
         tester_id=tester_id,
         since=_date(args.get("since", "")),
         until=_date(args.get("until", "")),
+        flag=_word(args.get("flag", ""), FLAG_KEY_MAX),
+        flag_env=_word(args.get("flag_env", ""), ENVIRONMENT_MAX),
+        flag_state=flag_state if flag_state in FLAG_STATES else "",
+        variant=_word(args.get("variant", ""), VARIANT_MAX),
     )
+
+
+def _word(raw: Any, limit: int) -> str:
+    return clean_text(raw if isinstance(raw, str) else "").strip()[:limit]
 
 
 def _like(text: str) -> str:
@@ -129,6 +156,16 @@ def _apply(stmt: Any, f: Filter) -> Any:
     if f.tag:
         # Driven from the tag's own (tag, created_at, feedback_id) index: see _sort_key().
         stmt = stmt.join(FeedbackTag, FeedbackTag.feedback_id == Feedback.id).where(FeedbackTag.tag == f.tag)
+    if f.flag:
+        # Driven from the (flag_key, environment, created_at) index of the flags recorded with each feedback
+        # (one environment per feedback, so the join adds no row): see _sort_key().
+        stmt = stmt.join(FeedbackFlag, FeedbackFlag.feedback_id == Feedback.id).where(FeedbackFlag.flag_key == f.flag)
+        if f.flag_env:
+            stmt = stmt.where(FeedbackFlag.environment == f.flag_env)
+        if f.variant:
+            stmt = stmt.where(FeedbackFlag.enabled.is_(True), FeedbackFlag.variant == f.variant)
+        elif f.flag_state:
+            stmt = stmt.where(FeedbackFlag.enabled.is_(f.flag_state == "on"))
     return stmt
 
 
@@ -163,6 +200,8 @@ class ListPage:
 def _sort_key(f: Filter) -> tuple[Any, Any]:
     """The (created_at, id) pair the list is ordered and paged by. With a tag filter it is the tag
     row's copy of it, so PostgreSQL walks the tag's index in order instead of probing every row."""
+    if f.flag:
+        return FeedbackFlag.created_at, FeedbackFlag.feedback_id
     if f.tag:
         return FeedbackTag.created_at, FeedbackTag.feedback_id
     return Feedback.created_at, Feedback.id

@@ -1,0 +1,190 @@
+"""What testers felt: the flags recorded with each feedback, and the comparison of feedback with a flag on
+against off — figures checked against a computation of their own (statistics.mean/stdev and a t table)."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from nous.extensions import db
+from nous.feedback import service as feedback
+from nous.feedback.models import FeedbackFlag
+
+API = "/api/feedback"
+ON = ["ada@example.com", "grace@example.com", "hedy@example.com"]
+OFF = ["bob@example.com", "carl@example.com"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_flag_cache(request: pytest.FixtureRequest) -> None:
+    """Tables are emptied after every test; the process's flag snapshot must follow."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["nous.flags"].reset()
+
+
+def email_flag(key: str = "new-calendar", emails: list[str] = ON, **fields: Any) -> dict[str, Any]:
+    """A flag on for the testers whose email property is one of `emails` (so on/off depends on the context)."""
+    return {"key": key, "enabled": True, "strategies": [{"name": "default", "parameters": {}, "constraints": [
+        {"contextName": "email", "operator": "IN", "values": emails}]}], **fields}
+
+
+def create_flag(data: dict[str, Any]) -> Any:
+    """A flag made through the flags service (inside an app context)."""
+    from nous.flags import service
+
+    return service.create_flag(data, actor="test@nous.test", ip="127.0.0.1")
+
+
+@pytest.fixture
+def make_flag(ctx) -> Callable[..., Any]:
+    return create_flag
+
+
+def recorded(feedback_id: int) -> dict[str, tuple[str, bool, str | None]]:
+    rows = db.session.scalars(select(FeedbackFlag).where(FeedbackFlag.feedback_id == feedback_id))
+    return {r.flag_key: (r.environment, r.enabled, r.variant) for r in rows}
+
+
+def test_submission_records_each_flag_as_the_tester_had_it(app, client, make_flag) -> None:
+    from nous.flags import service
+
+    make_flag(email_flag())
+    make_flag({"key": "switched-off", "enabled": False, "strategies": [{"name": "default"}]})
+    make_flag({"key": "colours", "enabled": True, "strategies": [{"name": "default"}],
+               "variants": [{"name": "teal", "weight": 1000, "weightType": "variable", "stickiness": "default"}]})
+    make_flag({"key": "retired", "enabled": True, "strategies": [{"name": "default"}]})
+    service.archive_flag("retired", actor="test@nous.test")
+    db.session.commit()
+
+    on = client.post(API, json={"rating": 5, "message": "Love the new calendar", "category": "praise",
+                                "email": "Ada@Example.com", "app_version": "2.4.1",
+                                "page_url": "https://app.example.com/calendar"})
+    off = client.post(API, json={"rating": 2, "message": "Where is the calendar?", "category": "bug",
+                                 "email": "bob@example.com"})
+    anonymous = client.post(API, json={"rating": 3, "message": "No address given", "category": "other"})
+    assert on.status_code == off.status_code == anonymous.status_code == 201
+
+    assert recorded(on.get_json()["id"]) == {
+        "new-calendar": ("production", True, None), "switched-off": ("production", False, None),
+        "colours": ("production", True, "teal")}  # archived flags are not recorded
+    assert recorded(off.get_json()["id"])["new-calendar"] == ("production", False, None)
+    assert recorded(anonymous.get_json()["id"])["new-calendar"] == ("production", False, None)
+    row = db.session.scalar(select(FeedbackFlag).where(FeedbackFlag.feedback_id == on.get_json()["id"],
+                                                       FeedbackFlag.flag_key == "new-calendar"))
+    assert (row.rating, row.category) == (5, "praise")  # what the comparison reads, repeated
+
+
+def test_flags_are_evaluated_for_the_tester_id_of_a_known_address(app, client, make_flag) -> None:
+    """userId is the tester's id, found from the address alone: a flag for that tester id is on."""
+    from nous.flags import service
+
+    first = client.post(API, json={"rating": 4, "message": "first", "category": "idea", "email": "lin@example.com"})
+    tester_id = feedback.get(first.get_json()["id"]).tester_id
+    assert tester_id is not None
+    make_flag({"key": "for-lin", "enabled": True,
+               "strategies": [{"name": "userWithId", "parameters": {"userIds": str(tester_id)}}]})
+    db.session.commit()
+    service.bump_version()
+    second = client.post(API, json={"rating": 4, "message": "again", "category": "idea", "email": "lin@example.com"})
+    other = client.post(API, json={"rating": 4, "message": "other", "category": "idea", "email": "max@example.com"})
+    assert recorded(second.get_json()["id"])["for-lin"] == ("production", True, None)
+    assert recorded(other.get_json()["id"])["for-lin"] == ("production", False, None)
+
+
+def test_the_default_flag_environment_is_the_one_recorded(app, client, make_flag) -> None:
+    from nous.settings import service as settings
+
+    make_flag(email_flag())
+    settings.set_value("flags.environment", "staging", actor="test")
+    db.session.commit()
+    app.extensions["nous.flags"].reset()
+    sent = client.post(API, json={"rating": 4, "message": "hi", "category": "idea", "email": ON[0]})
+    # staging has the flag's strategies but switched off (a new flag is on only where it was made)
+    assert recorded(sent.get_json()["id"]) == {"new-calendar": ("staging", False, None)}
+
+
+# --- the comparison, against a computation of its own ----------------------------------------------
+
+T975 = {19: 2.093, 24: 2.064, 29: 2.045}  # Student's t, two-sided 95 %, from a printed table
+
+
+def _send(groups: dict[str, list[tuple[int, str]]]) -> None:
+    """Submit each (rating, category) of group "on" from ON addresses and of "off" from OFF addresses."""
+    for name, items in groups.items():
+        emails = ON if name == "on" else OFF
+        for i, (rating, category) in enumerate(items):
+            words = "calendar sync lovely" if name == "on" else "calendar slow crash"
+            feedback.submit({"rating": rating, "message": f"The {words} view number {i}", "category": category,
+                             "email": emails[i % len(emails)]})
+
+
+def _generated(rng: random.Random, n: int, weights: list[int], bug_every: int) -> list[tuple[int, str]]:
+    ratings = rng.choices([1, 2, 3, 4, 5], weights=weights, k=n)
+    return [(r, "bug" if i % bug_every == 0 else "idea") for i, r in enumerate(ratings)]
+
+
+def _expected(items: list[tuple[int, str]]) -> dict[str, Any]:
+    ratings = [r for r, _ in items]
+    mean, sd, n = statistics.mean(ratings), statistics.stdev(ratings), len(ratings)
+    half = T975[n - 1] * sd / math.sqrt(n)
+    return {"count": n, "mean": mean, "sd": sd, "low": max(1.0, mean - half), "high": min(5.0, mean + half),
+            "bugs": sum(1 for _, c in items if c == "bug")}
+
+
+def test_figures_match_a_hand_computation(app, make_flag, unlimited) -> None:
+    rng = random.Random(18)
+    make_flag(email_flag())
+    groups = {"on": _generated(rng, 30, [1, 1, 3, 8, 9], 5), "off": _generated(rng, 25, [4, 6, 6, 3, 1], 3)}
+    _send(groups)
+
+    c = feedback.compare("new-calendar", "production", 30)
+    for group, items in ((c.on, groups["on"]), (c.off, groups["off"])):
+        want = _expected(items)
+        assert group.count == want["count"]
+        assert group.average == pytest.approx(want["mean"], abs=1e-9)
+        assert group.stdev == pytest.approx(want["sd"], abs=1e-9)
+        assert group.ci_low == pytest.approx(want["low"], abs=5e-4)
+        assert group.ci_high == pytest.approx(want["high"], abs=5e-4)
+        assert group.bugs == want["bugs"] and group.bug_share == pytest.approx(want["bugs"] / want["count"])
+    on, off = _expected(groups["on"]), _expected(groups["off"])
+    assert on["low"] > off["high"]  # the generated groups do differ
+    assert c.verdict == "higher"
+    assert c.reading == (f"Testers with the flag on rated it {on['mean'] - off['mean']:.1f} higher "
+                         f"({on['mean']:.1f} vs {off['mean']:.1f}).")
+    # every message's words, once per message; "the" is a stop word, digits are no words
+    assert c.on.words[:5] == [(w, 30) for w in ("calendar", "lovely", "number", "sync", "view")]
+    assert c.off.words[:5] == [(w, 25) for w in ("calendar", "crash", "number", "slow", "view")]
+
+
+def test_too_few_to_tell_and_overlapping_intervals(app, make_flag, unlimited) -> None:
+    make_flag(email_flag())
+    _send({"on": [(5, "praise")] * 5, "off": [(r, "idea") for r in [1, 2, 3, 4, 5] * 4]})
+    c = feedback.compare("new-calendar", "production", 7)
+    assert (c.on.count, c.off.count, c.verdict) == (5, 20, "too-few")
+    assert c.reading == ("Too few to tell: 5 with the flag on and 20 with it off "
+                         "(at least 10 in each are needed).")
+
+    # Fifteen more with the flag on: 3.5 against 3.0, but the intervals overlap.
+    _send({"on": [(r, "idea") for r in [1, 2, 3, 4, 5] * 3]})
+    c = feedback.compare("new-calendar", "production", 7)
+    on = [5] * 5 + [1, 2, 3, 4, 5] * 3
+    half = T975[19] * statistics.stdev(on) / math.sqrt(20)
+    assert (c.on.count, c.on.average) == (20, 3.5) and c.on.ci_low == pytest.approx(3.5 - half, abs=5e-4)
+    assert c.verdict == "no-clear-difference"
+    assert c.reading.startswith("No clear difference: testers with the flag on rated it 3.5 and with it off 3.0")
+
+
+def test_spam_and_other_environments_are_left_out(app, make_flag, unlimited) -> None:
+    make_flag(email_flag())
+    _send({"on": [(5, "praise")] * 3, "off": [(2, "bug")] * 2})
+    first = feedback.list_page(feedback.Filter()).items[-1]
+    feedback.set_status(first.id, "spam", actor="test@nous.test")
+    c = feedback.compare("new-calendar", "production", 30)
+    assert c.on.count + c.off.count == 4
+    assert feedback.compare("new-calendar", "staging", 30).total == 0
