@@ -1,7 +1,11 @@
 """What the flags share: segments (/flag-segments), client tokens for the SDKs (/flag-client-tokens) and the
 import/export of every flag in the Unleash format (/flag-export, /flag-import) — through
 nous.flags.service, as the console's segment, token and transfer pages do. (Their own collections, so
-no flag key can hide them.)"""
+no flag key can hide them.)
+
+Tokens, the export and the import name an environment as the flag operations do (`environment`, in the
+query, or in the body of a token's creation; an unknown one is a problem naming the field); the export
+and the import also take `*`, every environment, in Unleash's full export."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 
 from nous import inputs
 from nous.adminapi.conventions import (
@@ -28,11 +32,13 @@ from nous.adminapi.conventions import (
     text,
 )
 from nous.adminapi.conventions import if_match as sent_version
-from nous.adminapi.flags import flags_call
+from nous.adminapi.flags import environment_value, flags_call
 from nous.flags import service as flags
-from nous.flags.models import Segment
+from nous.flags.models import PRODUCTION, Segment
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
+_OBJECTS = {"type": "array", "items": {"type": "object"}}
+ALL_ENVIRONMENTS = "*"
 schemas(
     FlagSegment={"type": "object", "required": ["id", "name", "constraints"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "description": {"type": "string"},
@@ -43,16 +49,28 @@ schemas(
         "description": {"type": "string"},
         "constraints": {"type": "array", "items": {"type": "object"}, "example": [
             {"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@nous.example"]}]}}},
-    FlagClientToken={"type": "object", "required": ["id", "name", "prefix"], "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "prefix": {"type": "string"},
+    FlagClientToken={"type": "object", "required": ["id", "name", "prefix", "environment"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "prefix": {"type": "string", "description": "How the token begins: `default:<environment>.<8 hex>`."},
+        "environment": {"type": "string", "description": "The environment whose flags the token answers with."},
         "created_at": _TIME, "created_by": {"type": "string"}, "revoked_at": _TIME, "last_used_at": _TIME,
         "token": {"type": "string", "description": "Only in the answer to its creation."}}},
-    FlagDocument={"type": "object", "required": ["version", "features"], "properties": {
-        "version": {"enum": [1, 2]}, "features": {"type": "array", "items": {"type": "object"}},
-        "segments": {"type": "array", "items": {"type": "object"}}},
-        "description": "Unleash's export format: every flag (`features`) and segment."},
+    FlagDocument={"type": "object", "required": ["features"], "properties": {
+        "version": {"enum": [1, 2, 3, 4]}, "environment": {"type": "string"}, "features": _OBJECTS,
+        "segments": _OBJECTS, "environments": _OBJECTS, "featureEnvironments": _OBJECTS,
+        "featureStrategies": _OBJECTS, "dependencies": _OBJECTS},
+        "description": "Unleash's export formats: one environment's (version 2: `environment`, and `features` "
+                       "with their `enabled`, `strategies`, `enableAt`, `disableAt`), or every environment's "
+                       "(version 4, Unleash's full export: `environments`, `features`, each environment's switch "
+                       "in `featureEnvironments` [{featureName, environment, enabled, variants}], its strategies "
+                       "in `featureStrategies` [{featureName, environment, name, parameters, constraints, "
+                       "sortOrder…}], parents in `dependencies`); both with `segments`."},
     FlagImportReport={"type": "object", "required": ["mode"], "properties": {
         "mode": {"enum": ["merge", "replace"]}, "segments": {"type": "integer"},
+        "environments": {"type": "array", "items": {"type": "string"},
+                         "description": "The environments whose switches and strategies the import set."},
+        "ignored": {"type": "array", "items": {"type": "string"},
+                    "description": "Parts of the document NOUS has no place for (tags, context field definitions…)."},
         **{k: {"type": "array", "items": {"type": "string"}} for k in ("created", "updated", "unchanged",
                                                                        "archived")}}},
 )
@@ -146,12 +164,17 @@ def list_client_tokens() -> Response:
 @endpoint("POST", "/flag-client-tokens", scope="flags:write", tag="flags", summary="Create a client token",
           description="The answer holds the token itself, this once: only its hash is stored.",
           body={"type": "object", "required": ["name"], "properties": {
-              "name": {"type": "string", "minLength": 1, "maxLength": 100, "example": "nous-web production"}}},
+              "name": {"type": "string", "minLength": 1, "maxLength": 100, "example": "nous-web production"},
+              "environment": {"type": "string", "maxLength": 100, "default": PRODUCTION, "example": "staging",
+                              "description": "The environment whose flags the token answers with; its text "
+                                             "then starts `default:<environment>.`"}}},
           response="FlagClientToken", status=201, idempotent=True,
           links={"revoke_client_token": {"token_id": "$response.body#/id"}})
 def create_client_token() -> Response:
-    row, raw = flags_call(flags.create_token, text("name", body().get("name"), required=True, max_length=1000),
-                     actor=actor(), ip=client_ip())
+    data = body()
+    name = text("name", data.get("name"), required=True, max_length=1000)
+    environment = environment_value(data.get("environment", PRODUCTION), status=422)
+    row, raw = flags_call(flags.create_token, name, actor=actor(), ip=client_ip(), environment=environment)
     resp = respond({**client_token_json({**row.as_dict(), "last_used_at": None}), "token": raw}, 201)
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -168,13 +191,27 @@ def revoke_client_token(token_id: int) -> Response:
 # --------------------------------------------------------------------------- import / export
 
 
+def _transfer_environment(default: str | None) -> str | None:
+    """The export's or import's `environment` query parameter: None for `*` (every environment)."""
+    raw = request.args.get("environment")
+    if raw is None:
+        return default
+    return None if raw == ALL_ENVIRONMENTS else environment_value(raw)
+
+
 @endpoint("GET", "/flag-export", scope="flags:read", tag="flags", summary="Export every flag (Unleash format)",
-          description="Flags and segments as Unleash exports them; `POST /flag-import` takes it back.",
-          query=[param("archived", {"type": "boolean", "default": False}, "Include archived flags.")],
+          description="Flags and segments as Unleash exports them; `POST /flag-import` takes it back. One "
+                      "environment's switches and strategies (production unless `environment` names another), "
+                      "or with `environment=*` every environment's, in Unleash's full export.",
+          query=[param("archived", {"type": "boolean", "default": False}, "Include archived flags."),
+                 param("environment", {"type": "string", "maxLength": 100, "default": PRODUCTION},
+                       "The environment whose switches and strategies are exported, or `*` for every one.",
+                       example="staging")],
           response="FlagDocument")
 def export_flags() -> Response:
     archived = inputs.arg_choice("archived", ("true", "false"), "false") == "true"
-    resp = respond(flags.export_document(include_archived=archived))
+    environment = _transfer_environment(PRODUCTION)
+    resp = respond(flags.export_document(include_archived=archived, environment=environment))
     resp.headers["Content-Disposition"] = 'attachment; filename="nous-flags.json"'
     return resp
 
@@ -182,13 +219,20 @@ def export_flags() -> Response:
 @endpoint("POST", "/flag-import", scope="flags:write", tag="flags", summary="Import flags (Unleash format)",
           description="`merge` creates and updates the flags in the document and leaves the others; `replace` "
                       "also archives the flags it does not name. Everything is checked first: any invalid part "
-                      "refuses the whole document (422, each problem named), nothing half-done.",
-          query=[param("mode", {"enum": ["merge", "replace"], "default": "merge"})],
+                      "refuses the whole document (422, each problem named), nothing half-done. Without "
+                      "`environment` (or with `*`) each environment the document has is set: a one-environment "
+                      "document's, else production; each of a full export's, by name (an environment this server "
+                      "lacks refuses it: 422 naming it). With `environment` the document's only environment (or "
+                      "its part of that name) goes there.",
+          query=[param("mode", {"enum": ["merge", "replace"], "default": "merge"}),
+                 param("environment", {"type": "string", "maxLength": 100},
+                       "The environment to import into; absent or `*`: as the document says.", example="staging")],
           body="FlagDocument", response="FlagImportReport")
 def import_flags() -> Response:
     mode = inputs.arg_choice("mode", ("merge", "replace"), "merge")
+    environment = _transfer_environment(None)
     try:
-        report = flags.import_document(body(), mode=mode, actor=actor(), ip=client_ip())
+        report = flags.import_document(body(), mode=mode, actor=actor(), ip=client_ip(), environment=environment)
     except flags.FlagError as exc:
         raise refused(exc, "document") from None
     return respond(report.as_dict())

@@ -114,13 +114,19 @@ def flags_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise refused(exc) from None
 
 
-def _environment() -> str:
-    """The `environment` query parameter (production when absent); an unknown one is a 400 naming it."""
-    raw = request.args.get("environment", PRODUCTION)
+def environment_value(raw: Any, *, status: int = 400) -> str:
+    """An `environment` a request sends, in its query (`status` 400) or its body (422): one of the
+    environments, else a problem naming the field `environment` and the environments there are."""
     try:
         return flags.check_environment(raw)
     except flags.FlagError as exc:
-        raise Problem(400, exc.message, exc.errors) from None
+        raise Problem(status, exc.message,
+                      {"environment": f"unknown environment; one of {', '.join(flags.environment_names())}"}) from None
+
+
+def _environment() -> str:
+    """The `environment` query parameter (production when absent); an unknown one is a 400 naming it."""
+    return environment_value(request.args.get("environment", PRODUCTION))
 
 
 def _flag(key: str) -> FlagIn:

@@ -16,6 +16,7 @@ import click
 
 from nous.cli import cli_actor
 from nous.flags import service
+from nous.flags.models import PRODUCTION
 
 
 def _actor() -> str:
@@ -39,6 +40,21 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
 environment_option = click.option(
     "--environment", "-e", default="production", show_default=True, metavar="NAME",
     help="The flag environment whose switch, strategies and schedule this reads or changes.")
+
+
+ALL_ENVIRONMENTS = "*"
+
+
+def _environment(name: str | None, all_allowed: bool = False) -> str | None:
+    """An environment named on the command line (None for `*`, every one, where allowed); an unknown one
+    stops the command (exit status 1) naming the ones there are."""
+    if name is None or (all_allowed and name == ALL_ENVIRONMENTS):
+        return None
+    names = service.environment_names()
+    if name not in names:
+        raise click.ClickException(f"There is no environment {name!r}; there are {', '.join(names)}"
+                                   + (" (or * for every one)." if all_allowed else "."))
+    return name
 
 
 def _echo_json(data: Any) -> None:
@@ -206,12 +222,20 @@ def restore_command(key: str, version: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="File (default: stdout).")
 @click.option("--archived", is_flag=True, help="Include archived flags.")
-@environment_option
+@click.option("--environment", "-e", default=None, metavar="NAME",
+              help="The environment whose switches and strategies are written (default: production); "
+                   "'*' for every environment.")
+@click.option("--all-environments", "all_environments", is_flag=True,
+              help="Every environment, in Unleash's full export (the same as -e '*').")
 @refusals
-def export_command(output: str | None, archived: bool, environment: str) -> None:
-    """Write every flag and segment, as one environment has them, in the Unleash format
-    {"version", "environment", "features", "segments"}."""
-    doc = service.export_document(include_archived=archived, environment=environment)
+def export_command(output: str | None, archived: bool, environment: str | None, all_environments: bool) -> None:
+    """Write every flag and segment in the Unleash format: as one environment has them
+    {"version": 2, "environment", "features", "segments"}, or every environment's switches and strategies
+    {"version": 4, "environments", "features", "featureEnvironments", "featureStrategies", "segments", …}."""
+    if all_environments and environment not in (None, ALL_ENVIRONMENTS):
+        raise click.UsageError("Name one environment or --all-environments, not both.")
+    chosen = None if all_environments else _environment(environment or PRODUCTION, all_allowed=True)
+    doc = service.export_document(include_archived=archived, environment=chosen)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -225,14 +249,20 @@ def export_command(output: str | None, archived: bool, environment: str) -> None
 @click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge", show_default=True,
               help="merge: add and update; replace: also archive the flags not in the file.")
 @click.option("--environment", "-e", default=None, metavar="NAME",
-              help="The environment to import into (default: the one the file names, else production).")
+              help="The environment to import into (default, or '*': as the file says: a one-environment "
+                   "file's, else production; each environment of a full export to the one of its name).")
 @refusals
 def import_command(path: str, mode: str, environment: str | None) -> None:
-    """Apply an Unleash-format file; nothing changes when any part of it is invalid."""
+    """Apply an Unleash-format file; nothing changes when any part of it is invalid (nor when it names an
+    environment this server lacks)."""
+    chosen = _environment(environment, all_allowed=True)
     raw = click.open_file(path, "rb").read()
-    report = service.import_document(service.parse_document(raw), mode=mode, actor=_actor(), environment=environment)
-    click.echo(f"imported ({mode}): {len(report.created)} created, {len(report.updated)} updated, "
-               f"{len(report.unchanged)} unchanged, {len(report.archived)} archived, {report.segments} segment(s)")
+    report = service.import_document(service.parse_document(raw), mode=mode, actor=_actor(), environment=chosen)
+    click.echo(f"imported ({mode}) into {', '.join(report.environments)}: {len(report.created)} created, "
+               f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.archived)} archived, "
+               f"{report.segments} segment(s)")
+    for note in report.ignored:
+        click.echo(f"  not imported, no place for it here: {note}")
     for label, keys in (("created", report.created), ("updated", report.updated), ("archived", report.archived)):
         for key in keys:
             click.echo(f"  {label}: {key}")
@@ -249,7 +279,7 @@ def tokens_group() -> None:
 @refusals
 def token_create_command(name: str, environment: str) -> None:
     """A new client token answering with one environment's flags; printed once (only its hash is stored)."""
-    row, raw = service.create_token(name, actor=_actor(), environment=environment)
+    row, raw = service.create_token(name, actor=_actor(), environment=_environment(environment) or PRODUCTION)
     click.echo(f"token {row.id} ({row.name}); keep it now, it is not shown again:", err=True)
     click.echo(raw)
 

@@ -552,18 +552,49 @@ def delete_segment(segment_id: int) -> Any:
 # --------------------------------------------------------------------------- import / export
 
 
+ALL_ENVIRONMENTS = "*"
+
+
+def _transfer_page(status: int = 200, **extra: Any) -> Any:
+    ctx: dict[str, Any] = {"report": None, "errors": {}, "message": "", "environment_names": flags.environment_names(),
+                           "chosen": "", "active": "flags"}
+    ctx.update(extra)
+    return render_template("flags/transfer.html", **ctx), status
+
+
+def _transfer_environment(raw: str | None, default: str | None) -> str | None:
+    """The environment the transfer page's export or import names: None for every one (`*`); an unknown
+    one a FlagError naming the field."""
+    if raw is None or raw == "":
+        return default
+    if raw == ALL_ENVIRONMENTS:
+        return None
+    try:
+        return flags.check_environment(raw)
+    except flags.FlagError:
+        raise flags.FlagError(f"There is no environment {raw!r}.", {
+            "environment": f"one of {', '.join(flags.environment_names())}, or all"}, 400) from None
+
+
 @bp.get("/-/transfer")
 @admin_required
-def transfer() -> str:
-    return render_template("flags/transfer.html", report=None, errors={}, active="flags")
+def transfer() -> Any:
+    return _transfer_page()
 
 
 @bp.get("/-/export.json")
 @admin_required
 def export_flags() -> Response:
-    doc = flags.export_document(include_archived=request.args.get("archived") == "1")
+    """The export: `?environment=` one environment's (production when absent), `*` every one's in Unleash's
+    full export."""
+    raw = request.args.get("environment")
+    try:
+        environment = _transfer_environment(raw, PRODUCTION)
+    except flags.FlagError:
+        abort(404, description=f"There is no environment {raw!r}.")
+    doc = flags.export_document(include_archived=request.args.get("archived") == "1", environment=environment)
     resp = jsonify(doc)
-    resp.headers["Content-Disposition"] = 'attachment; filename="nous-flags.json"'
+    resp.headers["Content-Disposition"] = f'attachment; filename="nous-flags-{environment or "all"}.json"'
     return resp
 
 
@@ -573,16 +604,19 @@ def import_flags() -> Any:
     upload = request.files.get("file")
     raw = upload.read(MAX_UPLOAD + 1) if upload else request.form.get("document", "").encode()
     mode = request.form.get("mode", "merge")
+    chosen = request.form.get("environment", "")
     try:
+        environment = _transfer_environment(chosen, None)
         if len(raw) > MAX_UPLOAD:
             raise flags.FlagError("Nothing imported: the file is larger than 5 MB.", {"file": "too large"}, 413)
         if not raw.strip():
             raise flags.FlagError("Nothing imported: choose a file.", {"file": "required"})
-        report = flags.import_document(flags.parse_document(raw), mode=mode, actor=current_actor(), ip=client_ip())
+        report = flags.import_document(flags.parse_document(raw), mode=mode, actor=current_actor(), ip=client_ip(),
+                                       environment=environment)
     except flags.FlagError as exc:
-        return render_template("flags/transfer.html", report=None, errors=exc.errors, message=exc.message,
-                               active="flags"), exc.status if exc.status != 404 else 400
-    return render_template("flags/transfer.html", report=report, errors={}, active="flags")
+        return _transfer_page(exc.status if exc.status != 404 else 400, errors=exc.errors, message=exc.message,
+                              chosen=chosen)
+    return _transfer_page(report=report, chosen=chosen)
 
 
 # --------------------------------------------------------------------------- dashboard panel
