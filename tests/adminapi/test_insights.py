@@ -1,0 +1,85 @@
+"""/api/admin/v1/flags/{key}/feedback-comparison and the feedback list's flag filters, against the real
+service and database: the same figures as the console's card, and a problem naming the field for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from nous.extensions import db
+from tests.adminapi.conftest import Api, assert_problem
+from tests.feedback.test_by_flag import (
+    OFF,
+    ON,
+    _fresh_flag_cache,  # noqa: F401 - the autouse fixture, here too
+    create_flag,
+    email_flag,
+)
+
+PATH = "flags/new-calendar/feedback-comparison"
+
+
+@pytest.fixture
+def sent(app, ctx, client) -> None:
+    """Eleven feedback with the flag on (rated 4 and 5) and ten off (rated 3), through the public API."""
+    from nous.settings import service as settings
+
+    settings.set_value("feedback.rate_limit", "100000/minute", actor="test")
+    create_flag(email_flag())
+    db.session.commit()
+    for i in range(11):
+        assert client.post("/api/feedback", json={"rating": 4 + i % 2, "message": f"on {i}", "category": "idea",
+                                                  "email": ON[i % 3]}).status_code == 201
+    for i in range(10):
+        assert client.post("/api/feedback", json={"rating": 3, "message": f"off {i}", "category": "bug",
+                                                  "email": OFF[i % 2]}).status_code == 201
+
+
+def test_the_same_figures_as_the_service(app, api: Api, sent) -> None:
+    from nous.feedback import service as feedback
+
+    resp = api.get(PATH + "?environment=production&days=7")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert doc["on"]["count"] == 11 and doc["off"]["count"] == 10
+    assert doc["on"]["average_rating"] == pytest.approx(49 / 11, abs=1e-3)
+    assert doc["off"]["average_rating"] == 3 and doc["off"]["bug_share"] == 1 and doc["on"]["bug_share"] == 0
+    with app.app_context():
+        want = feedback.compare("new-calendar", "production", 7).as_dict()
+    assert doc["on"]["ci95"] == want["on"]["ci95"] and doc["verdict"] == want["verdict"] == "higher"
+    assert doc["reading"] == "Testers with the flag on rated it 1.5 higher (4.5 vs 3.0)."
+    assert api.get(PATH).get_json()["environment"] == "production"  # the default environment when absent
+
+
+def test_list_filters_by_flag_and_state(app, api: Api, sent) -> None:
+    def messages(query: str) -> set[str]:
+        resp = api.get(f"feedback?{query}")
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return {item["message"].split()[0] for item in resp.get_json()["items"]}
+
+    assert messages("flag=new-calendar&flag_state=on") == {"on"}
+    assert messages("flag=new-calendar&flag_state=off&flag_env=production") == {"off"}
+    assert messages("flag=new-calendar&variant=teal") == set()
+    assert messages("flag=other-flag") == set()
+    assert_problem(api.get("feedback?flag=new-calendar&flag_state=maybe"), 400, "flag_state")
+    assert_problem(api.get("feedback?variant=teal"), 400, "flag")
+
+
+def test_tokens_are_needed(app, client, make_token, sent) -> None:
+    assert_problem(Api(client, None).get(PATH), 401)
+    assert_problem(Api(client, make_token("testers:read")).get(PATH), 403)
+    assert Api(client, make_token("feedback:read")).get(PATH).status_code == 200
+
+
+@pytest.mark.parametrize(("query", "status", "field"), [
+    ("days=-1", 400, "days"), ("days=abc", 400, "days"), ("days=1.5", 400, "days"), ("days=0", 400, "days"),
+    ("days=36500000000000000000000", 400, "days"), ("environment=moon", 400, "environment"),
+    ("environment=%00%ff", 400, "environment"),
+])
+def test_bad_input_is_a_problem_naming_the_field(app, api: Api, sent, query, status, field) -> None:
+    doc = assert_problem(api.get(f"{PATH}?{query}"), status, field)
+    if query == "environment=moon":
+        assert "moon" in doc["detail"] and "moon" in doc["errors"]["environment"]
+
+
+def test_an_unknown_flag_is_404(app, api: Api) -> None:
+    assert_problem(api.get("flags/no-such-flag/feedback-comparison"), 404)
