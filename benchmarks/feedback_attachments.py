@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 import requests
 from feedback import Gunicorn, create_database, drop_database, flask, free_port, libpq, log, pct
@@ -70,6 +71,19 @@ def in_process(png: bytes, runs: int = 15) -> str:
         times.append((time.perf_counter() - started) * 1000)
     return (f"re-encoded in process: median {sorted(times)[runs // 2]:.0f} ms, {len(stored.data):,} bytes stored "
             f"(deflate: {attachments.DEFLATE})")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by gunicorn's master and workers."""
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def post_load(base: str, png: bytes, seconds: float, clients: int) -> dict[str, object]:
@@ -177,7 +191,9 @@ def main() -> int:
         web = Gunicorn(env, free_port())
         post_load(web.url, png, 3, 2)  # warm-up
         for clients in (int(c) for c in args.clients.split(",")):
+            cpu_before = cpu_seconds(web.proc.pid)
             run = post_load(web.url, png, args.duration, clients)
+            cpu_ms = (cpu_seconds(web.proc.pid) - cpu_before) * 1000 / max(1, run["n"])  # type: ignore[arg-type]
             found = stored_files(url, run["ids"])  # type: ignore[arg-type]
             ok = found == len(run["ids"])  # type: ignore[arg-type]
             log(f"\nPOST /api/feedback + one {len(png) / 1e6:.1f} MB screenshot, {clients} client(s): "
@@ -185,7 +201,8 @@ def main() -> int:
                 f"  ({run['n']} requests, {len(run['other'])} not 201)")  # type: ignore[arg-type]
             log(f"  p95 target < 300 ms: {'PASS' if run['p95'] < 300 else 'FAIL'};  every 201 has its file: "
                 f"{found} of {len(run['ids'])} {'PASS' if ok else 'FAIL'}")  # type: ignore[arg-type]
-            log(f"  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            log(f"  web processes' CPU per request: {cpu_ms:.0f} ms (the machine's load does not change it much);"
+                f"  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         log("\n" + thumbnails_timing(env, args.samples))
     finally:
         if web is not None:

@@ -1,5 +1,5 @@
 """The public feedback API and the widget script, on their own blueprint (`feedback_api`): `POST /api/feedback`,
-`GET /api/feedback/stats`, `GET /widget.js`.
+`GET /api/feedback/stats`, `GET /api/feedback/config` (the limits the widget follows), `GET /widget.js`.
 
 CORS is answered for the origins in the setting `feedback.widget_origins`, never with credentials;
 a browser POST from any other site is refused with 403 (plain form posts need no preflight, so the
@@ -178,6 +178,26 @@ def feedback_stats() -> Any:
     return resp
 
 
+CONFIG_CACHE_SECONDS = 30  # a changed limit reaches open widgets within this (the server enforces it anyway)
+
+
+@api_bp.route("/api/feedback/config", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+def widget_config() -> Any:
+    """The limits the widget follows before it uploads anything: how many files, how many bytes, how to
+    scale images. Readable from any origin, like widget.js itself (no credentials; nothing in it is private):
+    a site that may not send feedback learns that when it sends, as before."""
+    if request.method == "OPTIONS":
+        resp = Response(status=204)
+        resp.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = ALLOWED_REQUEST_HEADERS
+        resp.headers["Access-Control-Max-Age"] = "600"
+    else:
+        resp = jsonify({"attachments": feedback.attachments.widget_limits()})
+        resp.headers["Cache-Control"] = f"public, max-age={CONFIG_CACHE_SECONDS}"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
 @api_bp.get("/widget.js")
 def widget_js() -> Response:
     """The embeddable widget; loadable from any origin (CORS and CORP), cached briefly by browsers."""
@@ -260,6 +280,29 @@ def _upload_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+WIDGET_CONFIG: dict[str, Any] = {
+    "type": "object", "required": ["attachments"], "additionalProperties": False,
+    "properties": {"attachments": {
+        "type": "object", "additionalProperties": False,
+        "required": ["max", "max_file_bytes", "max_total_bytes", "max_text_bytes", "accepted_types",
+                     "image_max_side", "image_quality"],
+        "properties": {
+            "max": {"type": "integer", "minimum": 0,
+                    "description": "Files per feedback (setting feedback.attachments_max); 0: none."},
+            "max_file_bytes": {"type": "integer", "minimum": 1,
+                               "description": "Bytes of one file as uploaded (feedback.attachment_max_bytes)."},
+            "max_total_bytes": {"type": "integer", "minimum": 1, "description":
+                                "Bytes of all files of one feedback (feedback.attachments_max_total_bytes)."},
+            "max_text_bytes": {"type": "integer", "minimum": 1,
+                               "description": "Bytes of one plain-text file (feedback.text_attachment_max_bytes)."},
+            "accepted_types": {"type": "array", "items": {"type": "string"},
+                               "description": "What files may be, decided from their bytes."},
+            "image_max_side": {"type": "integer", "minimum": 1,
+                               "description": "The widget scales images down to this longest side, in pixels."},
+            "image_quality": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                              "description": "The JPEG quality the widget uploads images with."},
+        }}},
+}
 _COUNT = {"type": "integer", "minimum": 0}
 _AVERAGE = {"type": ["number", "null"], "minimum": 1, "maximum": 5}
 STATS: dict[str, Any] = {
@@ -333,6 +376,13 @@ openapi.register(
                                     "schema": {"type": "integer", "minimum": 0}}}),
             },
         }},
+        "/api/feedback/config": {"get": {
+            "summary": "The limits the widget follows before uploading: files and bytes per feedback, how to "
+                       "scale images (public, any origin; cached for 30 seconds).",
+            "operationId": "feedbackWidgetConfig", "tags": ["feedback"],
+            "responses": {"200": {"description": "limits", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/FeedbackWidgetConfig"}}}}},
+        }},
         "/api/feedback/stats": {"get": {
             "summary": "Public figures: total, average rating, distribution 1–5, per feature, last 30 days "
                        "(spam excluded; cached for a few seconds).",
@@ -343,5 +393,6 @@ openapi.register(
     },
     schemas={"FeedbackSubmission": SUBMISSION, "FeedbackForm": _form_schema(SUBMISSION),
              "FeedbackUpload": _upload_schema(SUBMISSION), "FeedbackStats": STATS,
+             "FeedbackWidgetConfig": WIDGET_CONFIG,
              "ValidationError": VALIDATION_ERROR},
 )

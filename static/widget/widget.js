@@ -16,6 +16,10 @@
  *           data-max-attachments="5"          images a tester may attach (0 turns attachments off)
  *           data-image-max-side="1920"        longer images are scaled down in the browser before upload
  *           data-image-quality="0.85"         JPEG quality of the uploaded images
+ *                                             (the console's own limits, read from <endpoint>/config when the
+ *                                             dialog first opens, come first: the page may only lower the count
+ *                                             and the longest side; without data-image-quality the console's
+ *                                             quality is used; files over its byte limits are not sent)
  *           data-capture="auto"></script>     "Capture this page": auto | tab | off (see below)
  *
  * Shadow DOM keeps its styles apart from the page, and the page's fonts, spacing and line heights out
@@ -207,9 +211,15 @@
     var x = parseFloat(trim(value));
     return isFinite(x) && x >= low && x <= high ? x : fallback;
   }
-  var MAX_ATTACHMENTS = Math.floor(setting(data.maxAttachments, 5, 0, 20));
-  var IMAGE_MAX_SIDE = Math.floor(setting(data.imageMaxSide, 1920, 240, 8192));
-  var IMAGE_QUALITY = setting(data.imageQuality, 0.85, 0.3, 1);
+  // What the page asks for; the console's limits (loadLimits) may lower the count and the side further.
+  var pageLimits = { max: Math.floor(setting(data.maxAttachments, 20, 0, 20)),
+    side: Math.floor(setting(data.imageMaxSide, 8192, 240, 8192)), quality: setting(data.imageQuality, null, 0.3, 1) };
+  var MAX_ATTACHMENTS = Math.min(pageLimits.max, 5);  // the console's defaults until it has answered
+  var IMAGE_MAX_SIDE = Math.min(pageLimits.side, 1920);
+  var IMAGE_QUALITY = pageLimits.quality === null ? 0.85 : pageLimits.quality;
+  var FILE_BYTES = Infinity, TOTAL_BYTES = Infinity;
+  var CONFIG_URL = endpoint.replace(/[?#].*$/, "").replace(/\/+$/, "") + "/config";
+  var LIMITS_WAIT_MS = 4000;
   var CAPTURE = ["auto", "tab", "off"].indexOf(trim(data.capture)) >= 0 ? trim(data.capture) : "auto";
   var CAPTURE_LIB = new URL("static/vendor/html-to-image-1.11.13.min.js", scriptUrl).href;
 
@@ -563,6 +573,7 @@
     if (nativeDialog) dialog.showModal(); else dialog.setAttribute("open", "");
     launcher.setAttribute("aria-expanded", "true");
     openedAt = Date.now();
+    loadLimits();
     var first = stars[(rating() || 1) - 1].input;
     first.focus();
   }
@@ -725,6 +736,47 @@
     captureBtn.disabled = full;
   }
 
+  // The console's limits, asked for once when the dialog first opens (GET <endpoint>/config, any origin, no
+  // credentials). Until they are known, or when they cannot be had, the page's values and the defaults hold
+  // (the console still refuses what it does not take, and says why).
+  var limitsLoaded = null;
+  function loadLimits() {
+    if (limitsLoaded) return limitsLoaded;
+    var asked = window.fetch ? fetch(CONFIG_URL, { mode: "cors", credentials: "omit", headers: { Accept: "application/json" } })
+      .then(function (resp) { return resp.ok ? resp.json() : null; }) : Promise.resolve(null);
+    var late = new Promise(function (resolve) { setTimeout(resolve, LIMITS_WAIT_MS, null); });
+    limitsLoaded = Promise.race([asked, late]).then(function (body) {
+      if (body && body.attachments) applyLimits(body.attachments); else limitsLoaded = null;  // asked again next time
+    }, function () { limitsLoaded = null; });
+    return limitsLoaded;
+  }
+
+  function applyLimits(a) {
+    function num(v, low, high) { return typeof v === "number" && isFinite(v) && v >= low && v <= high ? v : null; }
+    var max = num(a.max, 0, 1000), side = num(a.image_max_side, 16, 16384), quality = num(a.image_quality, 0.05, 1);
+    if (max !== null) MAX_ATTACHMENTS = Math.min(pageLimits.max, Math.floor(max));
+    if (side !== null) IMAGE_MAX_SIDE = Math.min(pageLimits.side, Math.floor(side));
+    if (quality !== null && pageLimits.quality === null) IMAGE_QUALITY = quality;
+    FILE_BYTES = num(a.max_file_bytes, 1, Infinity) || Infinity;
+    TOTAL_BYTES = num(a.max_total_bytes, 1, Infinity) || Infinity;
+    attachBox.hidden = MAX_ATTACHMENTS === 0;
+    updateAttachments();
+  }
+
+  function megabytes(n) { return n >= 100000 ? (n / 1000000).toFixed(1) + " MB" : Math.ceil(n / 1000) + " kB"; }
+
+  // What the console would refuse for its size, said before anything is sent ("" when all fit): the
+  // general message, then each file too large with its size and the limit (names and figures need no words).
+  function tooLarge(files) {
+    var total = 0, said = [];
+    files.forEach(function (f, i) {
+      total += f.blob.size;
+      if (f.blob.size > FILE_BYTES) said.push((items[i] ? items[i].name : f.filename) + ": " + megabytes(f.blob.size) + " > " + megabytes(FILE_BYTES));
+    });
+    if (said.length) return t.failedTooLarge + " (" + said.join("; ") + ")";
+    return total > TOTAL_BYTES ? t.failedTooLarge + " (" + megabytes(total) + " > " + megabytes(TOTAL_BYTES) + ")" : "";
+  }
+
   function clearAttachments() {
     items = [];
     setError(attachErr, null, "");
@@ -759,7 +811,7 @@
     var files = Array.prototype.slice.call(list || []);
     if (!files.length) return Promise.resolve();
     setError(attachErr, null, "");
-    return files.reduce(function (chain, file) {
+    return files.reduce(function (chain, file) {  // after the console's limits are known (or given up on)
       return chain.then(function () {
         if (items.length >= MAX_ATTACHMENTS) { setError(attachErr, null, fmt(t.attachTooMany, { max: MAX_ATTACHMENTS })); return; }
         var name = file.name && !/^image\.(png|jpe?g|gif|webp)$/i.test(file.name) ? file.name : t.attachPasted;
@@ -770,7 +822,7 @@
           setError(attachErr, null, fmt(t.attachNotImage, { name: file.name || t.attachPasted }));
         });
       });
-    }, Promise.resolve());
+    }, loadLimits() || Promise.resolve());
   }
 
   function filesIn(transfer) {
@@ -1191,7 +1243,11 @@
     statusBox.textContent = t.sending;
     alertBox.textContent = "";
     var body = payload();
-    exportAttachments().then(function (files) { return sendWithRetry(body, files); }).then(function (resp) {
+    exportAttachments().then(function (files) {
+      var refused = tooLarge(files);
+      if (refused) throw { refused: refused };
+      return sendWithRetry(body, files);
+    }).then(function (resp) {
       if (resp.status === 201) {
         finish(true);
         form.hidden = true;
@@ -1215,6 +1271,13 @@
       });
     }).catch(function (err) {
       finish(false);
+      if (err && err.refused) {  // nothing was sent: the tester removes the file named
+        submitBtn.textContent = t.submit;
+        setError(attachErr, null, err.refused);
+        alertBox.textContent = t.errorsSummary;
+        (thumbs.querySelector("button") || addBtn).focus();
+        return;
+      }
       alertBox.textContent = err && err.resp ? fmt(t.failedServer, { status: err.resp.status }) : t.failedNetwork;
       submitBtn.focus();
     });

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -350,12 +351,13 @@ def test_axe_finds_nothing_on_the_widget_with_thumbnails_and_editor(app, browser
 
 
 def test_files_the_console_refuses_are_named_and_nothing_is_stored(app, browser, site, console) -> None:
-    set_setting(app, "feedback.attachments_max", 1)  # the page lets testers attach more than the console takes
     page = _open_page(browser, site)
     _fill(page)
     _hand_over(page, "paste", [("one.png", "image/png", _picture((300, 200), "PNG", "#2563eb")),
                                ("two.png", "image/png", _picture((300, 200), "PNG", "#db2777"))])
     page.get_by_role("button", name="Remove image 2: two.png").wait_for()
+    # The admin lowers the limit while the tester's dialog is open: the widget read 5, the console takes 1.
+    set_setting(app, "feedback.attachments_max", 1)
     page.get_by_role("button", name="Send").click()
     page.get_by_role("alert").filter(has_text="at most 1 files per feedback (got 2)").wait_for()
     assert page.get_by_role("alert").filter(has_text="Please check the highlighted fields.").is_visible()
@@ -398,3 +400,57 @@ def test_the_pages_limits_count_and_size_and_capture_can_be_turned_off(app, brow
         page.context.close()
     finally:
         server.shutdown()
+
+
+def test_the_widget_follows_the_consoles_limit_and_says_so(app, browser, site, console) -> None:
+    """feedback.attachments_max is 2: the widget learns it from the console (the page says nothing about
+    it), refuses the third image with a message read out as an alert, and sends two, which are stored."""
+    _, recorder = console
+    set_setting(app, "feedback.attachments_max", 2)
+    page = _open_page(browser, site)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/api/feedback/config") else None)
+    _fill(page)
+    _hand_over(page, "drop", [(f"{n}.png", "image/png", _picture((400, 300), "PNG", colour))
+                              for n, colour in (("a", "#2563eb"), ("b", "#db2777"), ("c", "#16a34a"))])
+    refusal = page.get_by_role("alert").filter(has_text="You can attach up to 2 images.")
+    refusal.wait_for()
+    assert refusal.is_visible()
+    assert page.get_by_role("button", name="Remove image 2: b.png").is_visible()
+    assert page.get_by_role("button", name="Remove image 3: c.png").count() == 0
+    assert page.get_by_text("2/2", exact=True).is_visible()
+    assert page.get_by_role("button", name="Add image").is_disabled()
+    assert asked == [console[0] + "/api/feedback/config"]  # once, from the console the widget came from
+
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    _, files = recorder.parts()
+    assert [name for name, _ in files] == ["a.jpg", "b.jpg"]
+    [row] = _rows(app)
+    with app.app_context():
+        assert [a.filename for a in attachments.for_feedback(row.id)] == ["a.jpg", "b.jpg"]
+    assert page.problems == [] or all("img-src" in p for p in page.problems)
+    page.context.close()
+
+
+def test_a_file_over_the_consoles_byte_limit_is_named_and_not_sent(app, browser, site, console) -> None:
+    _, recorder = console
+    set_setting(app, "feedback.attachment_max_bytes", 10_000)  # the smallest the setting allows
+    page = _open_page(browser, site)
+    _fill(page)
+    noisy = Image.frombytes("RGB", (600, 400), bytes(range(256)) * 2812 + bytes(128))
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    _hand_over(page, "paste", [("noise.png", "image/png", out.getvalue())])
+    page.get_by_role("button", name="Remove image 1: noise.png").wait_for()
+    page.get_by_role("button", name="Send").click()
+    refusal = page.get_by_role("alert").filter(has_text="The images are too large to send.")
+    refusal.wait_for()
+    assert re.search(r"\(noise\.png: \d+ kB > 10 kB\)", refusal.text_content())
+    assert _focused(page) == "button:Edit image 1: noise.png"
+    assert recorder.posts == [] and _rows(app) == []
+    page.get_by_role("button", name="Remove image 1: noise.png").click()
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    assert len(_rows(app)) == 1
+    page.context.close()

@@ -130,6 +130,30 @@ class Limits:
         return self.total_bytes * 4 // 3 + 8192 * max(1, self.count)
 
 
+# How the widget prepares images before upload: their longest side in pixels and the JPEG quality. The
+# settings feedback.image_max_side and feedback.image_quality take over once they are defined.
+IMAGE_MAX_SIDE = 1920
+IMAGE_QUALITY = 0.85
+ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "text/plain")
+
+
+def _setting_or(key: str, default: Any) -> Any:
+    try:
+        return settings.get(key)
+    except settings.SettingError:  # not defined (yet) in this version
+        return default
+
+
+def widget_limits() -> dict[str, Any]:
+    """What the widget needs to know before a tester attaches anything: how many files and bytes the
+    server takes (the same settings prepare() enforces) and how it should scale images down."""
+    limits = Limits.current()
+    return {"max": limits.count, "max_file_bytes": limits.file_bytes, "max_total_bytes": limits.total_bytes,
+            "max_text_bytes": limits.text_bytes, "accepted_types": list(ACCEPTED_TYPES),
+            "image_max_side": int(_setting_or("feedback.image_max_side", IMAGE_MAX_SIDE)),
+            "image_quality": float(_setting_or("feedback.image_quality", IMAGE_QUALITY))}
+
+
 def _megabytes(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
