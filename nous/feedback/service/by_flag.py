@@ -211,14 +211,12 @@ def _texts(flag_key: str, environment: str, since: datetime, group: Group) -> No
     where = [_where(flag_key, environment, since), FeedbackFlag.enabled.is_(group.state == "on")]
     if group.variant is not None:
         where.append(FeedbackFlag.variant == group.variant)
-    latest = (select(FeedbackFlag.feedback_id).where(*where)
-              .order_by(FeedbackFlag.created_at.desc()).limit(SAMPLE).subquery())
-    rows = db.session.execute(select(Feedback.id, Feedback.message)
-                              .where(Feedback.id.in_(select(latest.c.feedback_id)))).all()
-    if not rows:
-        return
-    group.words = _top([w for _, message in rows for w in set(words_of(message or ""))], TOP_WORDS)
-    tags = db.session.scalars(select(FeedbackTag.tag).where(FeedbackTag.feedback_id.in_([i for i, _ in rows])))
+    latest = select(
+        select(FeedbackFlag.feedback_id).where(*where).order_by(FeedbackFlag.created_at.desc()).limit(SAMPLE)
+        .subquery().c.feedback_id)
+    messages = db.session.scalars(select(Feedback.message).where(Feedback.id.in_(latest)))
+    group.words = _top([w for message in messages for w in set(words_of(message or ""))], TOP_WORDS)
+    tags = db.session.scalars(select(FeedbackTag.tag).where(FeedbackTag.feedback_id.in_(latest)))
     group.tags = _top(list(tags), TOP_TAGS)
 
 

@@ -240,10 +240,11 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
     than the setting `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing.
 
     The fields and every file are checked before anything is written: one bad field or refused file
-    refuses the whole submission (ValidationFailed, a message per field or file). Without files the row
-    is committed on a connection of its own (autocommit), whatever the caller's session holds; with
-    files, the row and its files are one transaction. Then live viewers and the workflows hear of it;
-    with images, the workflows hear of it once their text is read (`read_attachment_text`)."""
+    refuses the whole submission (ValidationFailed, a message per field or file). The row and the flags its
+    tester has (`flag_rows`) are committed together on a connection of its own, whatever the caller's
+    session holds, with its files when there are some (the flags in a savepoint: they never cost the row).
+    Then live viewers and the workflows hear of it; with images, the workflows hear of it once their
+    text is read (`read_attachment_text`)."""
     errors: dict[str, str] = {}
     sub: Submission | None = None
     try:
@@ -266,9 +267,9 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
               "feature": sub.feature, "category": sub.category, "status": "new", "email": sub.email,
               "page_url": sub.page_url, "user_agent": clean_text(user_agent[:USER_AGENT_MAX]) or None,
               "viewport": sub.viewport, "app_version": sub.app_version}
-    # One Core INSERT … RETURNING that also finds the tester (a subquery), committed as it runs
-    # (autocommit): the public API's hot path costs one round trip to the database, no BEGIN and
-    # COMMIT around it, and skips the ORM's unit of work.
+    # One Core INSERT … RETURNING that also finds the tester (a subquery), and the flags the tester has
+    # in one multi-row INSERT, committed together: the public API's hot path costs one commit (one WAL
+    # flush, what a write costs most), a few round trips, and skips the ORM's unit of work.
     by = "id" if sub.tester_id is not None else "email" if sub.email else ""
     params = {**values, "tester_ref": sub.tester_id if by == "id" else sub.email}
     # The flags the tester has are recorded with the row; a new address's are recorded once its tester
@@ -282,12 +283,13 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
             if tester_id is not None or not sub.email:
                 _record_flags(conn, feedback_id, tester_id, sub, values, savepoint=True)
     else:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with db.engine.connect() as conn:
             feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
             if tester_id is not None:
                 testers.touch_seen(tester_id, now, conn=conn)
             if tester_id is not None or not sub.email:
-                _record_flags(conn, feedback_id, tester_id, sub, values)
+                _record_flags(conn, feedback_id, tester_id, sub, values, savepoint=True)
+            conn.commit()
     if sub.tester_id is not None and tester_id is None:
         log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
     if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
