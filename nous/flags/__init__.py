@@ -31,6 +31,7 @@ from nous.flags import (  # noqa: E402,F401 - the routes register on the bluepri
     ofrep,
     routes,
     streaming,
+    usage,
 )
 from nous.flags.cli import flags_group  # noqa: E402
 

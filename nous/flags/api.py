@@ -3,7 +3,7 @@
     POST /api/flags/evaluate      a context in, every flag's answer out
     GET  /api/client/features     flags and segments in Unleash's client-API format (ETag / 304)
     POST /api/client/register     an SDK says hello (202)
-    POST /api/client/metrics      an SDK's yes/no counts, added to the evaluation counts (202)
+    POST /api/client/metrics      an SDK's yes/no and variant counts, kept per environment beside ours (202)
 
 All need a client token (created in the console or with `flask nous flags tokens create`) in the
 `Authorization` header, raw as the Unleash SDKs send it or as `Bearer <token>`. Tokens are checked
@@ -42,6 +42,7 @@ TEXT_MAX = 1000
 PROPERTIES_MAX = 200
 PROPERTY_NAME_MAX = 200
 TOGGLES_MAX = 10_000
+VARIANTS_MAX = 100
 COUNT_MAX = 10**12
 CONTEXT_FIELDS = ("userId", "sessionId", "remoteAddress", "environment", "appName")
 # RFC 3339 date-time, as JSON Schema's "date-time" format (leap seconds and lower-case t/z included)
@@ -191,7 +192,7 @@ def _count(value: Any, where: str, errors: dict[str, str]) -> int:
 
 
 def parse_metrics(data: dict[str, Any]) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
-    """The toggles of an SDK's metrics report: {flag: {yes, no}}."""
+    """The toggles of an SDK's metrics report: {flag: {yes, no, variants: {name: count}}}."""
     errors: dict[str, str] = {}
     _text(data.get("appName", _ABSENT), "appName", errors, required=True)
     _text(data.get("instanceId", _ABSENT), "instanceId", errors)
@@ -217,11 +218,14 @@ def parse_metrics(data: dict[str, Any]) -> tuple[dict[str, dict[str, int]], dict
             continue
         yes = _count(counts.get("yes", 0), f"{where}.yes", errors)
         no = _count(counts.get("no", 0), f"{where}.no", errors)
-        variants = counts.get("variants", _ABSENT)
-        if variants is not _ABSENT and (not isinstance(variants, dict) or not all(
-                not isinstance(n, bool) and isinstance(n, int) and 0 <= n <= COUNT_MAX for n in variants.values())):
-            errors[f"{where}.variants"] = "must be an object {variant: count}"
-        toggles[key] = {"yes": yes, "no": no}
+        variants = counts.get("variants", {})
+        if not isinstance(variants, dict) or len(variants) > VARIANTS_MAX or not all(
+                len(name) <= TEXT_MAX and not isinstance(n, bool) and isinstance(n, int) and 0 <= n <= COUNT_MAX
+                for name, n in variants.items()):
+            errors[f"{where}.variants"] = (f"must be an object {{variant: count}} of at most {VARIANTS_MAX} variants "
+                                           f"with names of at most {TEXT_MAX} characters")
+            variants = {}
+        toggles[key] = {"yes": yes, "no": no, "variants": variants}
     return toggles, errors
 
 
@@ -373,7 +377,10 @@ def client_metrics() -> Any:
     toggles, errors = parse_metrics(data)
     if errors:
         return _invalid(errors)
-    flags.record_metrics(toggles, snapshot().env(_client(request.environ)[2]).keys)  # type: ignore[index]
+    environment = _client(request.environ)[2]  # type: ignore[index]
+    flags.record_metrics(toggles, snapshot().env(environment).keys, environment=environment,
+                         app_name=data["appName"], instance_id=str(data.get("instanceId") or ""),
+                         sdk=flags.sdk_name(request.headers.get("Unleash-SDK", ""), data))
     return Response(status=202)
 
 
@@ -463,7 +470,8 @@ METRICS = {
             "toggles": {"type": "object", "maxProperties": TOGGLES_MAX, "additionalProperties": {
                 "type": "object", "properties": {
                     "yes": _COUNT, "no": _COUNT,
-                    "variants": {"type": "object", "additionalProperties": _COUNT}}}}}},
+                    "variants": {"type": "object", "maxProperties": VARIANTS_MAX,
+                                 "propertyNames": {"maxLength": TEXT_MAX}, "additionalProperties": _COUNT}}}}}},
     },
 }
 VALIDATION_ERROR = {
@@ -533,7 +541,8 @@ openapi.register(
             "responses": {"202": {"description": "Accepted."}, **_COMMON},
         }},
         "/api/client/metrics": {"post": {
-            "summary": "An Unleash SDK's yes/no counts per flag; added to the evaluation counts.",
+            "summary": "An Unleash SDK's yes/no and variant counts per flag, kept for the token's environment "
+                       "beside NOUS's own.",
             "operationId": "clientMetrics", "tags": ["flags"], "security": _SECURITY,
             "requestBody": _json_body("ClientMetrics"),
             "responses": {"202": {"description": "Accepted."}, **_COMMON},

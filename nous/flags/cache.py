@@ -64,9 +64,10 @@ CHECK_EVERY = 0.5  # seconds between version checks: a change elsewhere is seen 
 OFFLINE_RELOAD = 5.0  # Redis down: rebuild from the database this often
 RETRY_AFTER_FAILURE = 2.0  # database down during a rebuild: keep the old snapshot, retry after this
 
-YES_KEY = "nous:flags:evals:yes"  # hash {flag key: evaluations that answered on}, all time
+# Evaluation counts per flag environment, all time and per UTC hour (kept HOURS_KEPT hours): hashes {flag
+# key: evaluations}. Production's keep the names they had before there were environments.
+YES_KEY = "nous:flags:evals:yes"  # production's all-time "answered on"
 NO_KEY = "nous:flags:evals:no"
-HOUR_KEY = "nous:flags:evals:{hour}:{answer}"  # the same per UTC hour, kept HOURS_KEPT hours
 HOURS_KEPT = 8 * 24
 TOKEN_SEEN_KEY = "nous:flags:token-seen"  # noqa: S105 - a Redis key: hash {token id: unix time last used}
 FLUSH_EVERY = 1.0
@@ -77,12 +78,14 @@ class EnvironmentFlags:
     """What one environment's clients get: its compiled engine and its Unleash client-API answer, whose
     bytes (plain and gzip) are made once per snapshot, on the first request that wants them."""
 
-    __slots__ = ("_answers", "engine", "environment", "etag", "features", "flag_enabled", "keys", "segments")
+    __slots__ = ("_answers", "engine", "environment", "etag", "features", "flag_enabled", "keys", "segments", "tally")
 
     def __init__(self, environment: str, engine: Engine, features: list[dict[str, Any]],
-                 segments: list[dict[str, Any]]) -> None:
+                 segments: list[dict[str, Any]], counted: bool = True) -> None:
         self.environment = environment
         self.engine = engine
+        # this environment's evaluation counts (one an environment that does not exist throws away)
+        self.tally = EVALS.tally(environment) if counted else Tally()
         self.features = features  # Unleash client-API features (what the SDKs get)
         self.segments = segments
         self.flag_enabled = {f["name"]: f["enabled"] for f in features}  # the flags' own switches
@@ -131,7 +134,7 @@ class Snapshot:
         self.known_clients: dict[str, tuple[int, str, str]] = {}  # tokens presented and found, for client()
         self.segments = segments
         self.stale = stale
-        self.default = environments.get(default) or EnvironmentFlags(default, Engine(), [], segments)
+        self.default = environments.get(default) or EnvironmentFlags(default, Engine(), [], segments, counted=False)
         self.engine = self.default.engine
         self.features = self.default.features
         self.etag = self.default.etag
@@ -147,7 +150,8 @@ class Snapshot:
         if environment is None:
             return self.default
         found = self.environments.get(environment)
-        return found if found is not None else EnvironmentFlags(environment, Engine(), [], self.segments)
+        return found if found is not None else EnvironmentFlags(environment, Engine(), [], self.segments,
+                                                                counted=False)
 
     def client(self, raw: str) -> tuple[int, str, str] | None:
         """The (id, name, environment) of a valid client token as presented. Tokens found are remembered for the
@@ -350,25 +354,48 @@ def bump_version() -> None:
     get_cache().changed()
 
 
-class EvalCounts:
-    """Evaluations of this process since its last flush, per flag and answer (safe to lose).
+def total_key(environment: str, answer: str) -> str:
+    """The Redis hash of `environment`'s all-time counts of evaluations that answered `answer` (yes/no)."""
+    key = f"nous:flags:evals:{answer}"
+    return key if environment == PRODUCTION else f"{key}:env:{environment}"
 
-    Increments are plain dict updates without a lock (the GIL makes each one atomic enough); an
-    increment racing a flush may be lost, which a counter shown to people can afford."""
+
+def hour_key(environment: str, hour: int, answer: str) -> str:
+    """The same for one UTC hour (hours since the epoch)."""
+    key = f"nous:flags:evals:{hour}:{answer}"
+    return key if environment == PRODUCTION else f"{key}:env:{environment}"
+
+
+class Tally:
+    """Evaluations of one environment in this process since the last flush, per flag and answer."""
+
+    __slots__ = ("no", "yes")
 
     def __init__(self) -> None:
         self.yes: defaultdict[str, int] = defaultdict(int)
         self.no: defaultdict[str, int] = defaultdict(int)
+
+
+class EvalCounts:
+    """Evaluations of this process since its last flush, per environment, flag and answer (safe to lose).
+
+    Each snapshot's environments hold their `Tally`, so evaluation adds to it without a lookup.
+    Increments are plain dict updates without a lock (the GIL makes each one atomic enough); an
+    increment racing a flush may be lost, which a counter shown to people can afford."""
+
+    def __init__(self) -> None:
+        self.environments: dict[str, Tally] = {}
         self.tokens: dict[int, int] = {}
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
         self._pause_until = 0.0
 
-    def add(self, key: str, yes: int, no: int) -> None:
-        if yes:
-            self.yes[key] = self.yes.get(key, 0) + yes
-        if no:
-            self.no[key] = self.no.get(key, 0) + no
+    def tally(self, environment: str) -> Tally:
+        found = self.environments.get(environment)
+        if found is None:
+            with self._lock:
+                found = self.environments.setdefault(environment, Tally())
+        return found
 
     def token_used(self, token_id: int) -> None:
         self.tokens[token_id] = int(time.time())
@@ -379,26 +406,38 @@ class EvalCounts:
 
     def reset(self) -> None:
         with self._lock:
-            self.yes, self.no, self.tokens = defaultdict(int), defaultdict(int), {}
+            for tally in self.environments.values():
+                tally.yes, tally.no = defaultdict(int), defaultdict(int)
+            self.tokens = {}
+
+    def taken(self) -> tuple[dict[str, tuple[dict[str, int], dict[str, int]]], dict[int, int]]:
+        """The counts so far, {environment: (yes, no)}, and the tokens used; this process starts again from 0."""
+        with self._lock:
+            counts = {}
+            for name, tally in self.environments.items():
+                if tally.yes or tally.no:
+                    counts[name] = (tally.yes, tally.no)
+                    tally.yes, tally.no = defaultdict(int), defaultdict(int)
+            tokens, self.tokens = self.tokens, {}
+            self._last_flush = time.monotonic()
+        return counts, tokens
 
     def flush(self, conn: redis.Redis) -> None:
-        with self._lock:
-            yes, no, tokens = self.yes, self.no, self.tokens
-            self.yes, self.no, self.tokens = defaultdict(int), defaultdict(int), {}
-            self._last_flush = time.monotonic()
-        if not (yes or no or tokens):
+        counts, tokens = self.taken()
+        if not (counts or tokens):
             return
         hour = int(time.time()) // 3600
         try:
             pipe = conn.pipeline(transaction=False)
-            for answer, total_key, counts in (("yes", YES_KEY, yes), ("no", NO_KEY, no)):
-                if not counts:
-                    continue
-                hour_key = HOUR_KEY.format(hour=hour, answer=answer)
-                for key, n in counts.items():
-                    pipe.hincrby(total_key, key, n)
-                    pipe.hincrby(hour_key, key, n)
-                pipe.expire(hour_key, HOURS_KEPT * 3600)
+            for environment, answers in counts.items():
+                for answer, found in zip(("yes", "no"), answers, strict=True):
+                    if not found:
+                        continue
+                    total, this_hour = total_key(environment, answer), hour_key(environment, hour, answer)
+                    for key, n in found.items():
+                        pipe.hincrby(total, key, n)
+                        pipe.hincrby(this_hour, key, n)
+                    pipe.expire(this_hour, HOURS_KEPT * 3600)
             if tokens:
                 pipe.hset(TOKEN_SEEN_KEY, mapping={str(k): v for k, v in tokens.items()})
             pipe.execute()
@@ -409,15 +448,16 @@ class EvalCounts:
 EVALS = EvalCounts()
 
 
-def read_counts(conn: redis.Redis, hours: int = 24) -> dict[str, dict[str, int]]:
-    """{flag key: {yes, no, total, recent_yes, recent_no, recent}} — all time and the last `hours` hours."""
+def read_counts(conn: redis.Redis, hours: int = 24, environment: str = PRODUCTION) -> dict[str, dict[str, int]]:
+    """{flag key: {yes, no, total, recent_yes, recent_no, recent}} of `environment` — all time and the last
+    `hours` hours."""
     now_hour = int(time.time()) // 3600
     pipe = conn.pipeline(transaction=False)
-    pipe.hgetall(YES_KEY)
-    pipe.hgetall(NO_KEY)
+    pipe.hgetall(total_key(environment, "yes"))
+    pipe.hgetall(total_key(environment, "no"))
     for h in range(hours):
-        pipe.hgetall(HOUR_KEY.format(hour=now_hour - h, answer="yes"))
-        pipe.hgetall(HOUR_KEY.format(hour=now_hour - h, answer="no"))
+        pipe.hgetall(hour_key(environment, now_hour - h, "yes"))
+        pipe.hgetall(hour_key(environment, now_hour - h, "no"))
     results = pipe.execute()
     out: dict[str, dict[str, int]] = {}
 
@@ -439,9 +479,9 @@ def read_counts(conn: redis.Redis, hours: int = 24) -> dict[str, dict[str, int]]
 # --------------------------------------------------------------------------- evaluation (the public API)
 
 
-def _count(key: Any, on: bool) -> None:
+def _count(tally: Tally, key: Any, on: bool) -> None:
     if key.__class__ is str:
-        counts = EVALS.yes if on else EVALS.no
+        counts = tally.yes if on else tally.no
         counts[key] = counts.get(key, 0) + 1
 
 
@@ -454,11 +494,12 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None, environment: 
     app_ctx = _cv_app.get(None) if _cv_app is not None else None
     cache = app_ctx.app.extensions["nous.flags"] if app_ctx is not None else get_cache()
     snap = cache.value if _monotonic() - cache.checked_at < CHECK_EVERY else cache.refresh()
-    engine = snap.engine if environment is None else snap.env(environment).engine
+    here = snap.default if environment is None else snap.env(environment)
+    engine = here.engine
     if snap.overrides or context.__class__ is not dict or key.__class__ is not str:
         on = engine.is_enabled(key, context, snap.overrides_for(context) if snap.overrides else None)
         if key.__class__ is str:
-            (EVALS.yes if on else EVALS.no)[key] += 1
+            (here.tally.yes if on else here.tally.no)[key] += 1
         return on
     check = engine.direct.get(key)  # Engine.is_enabled's own short cut, without its call
     if check is None:
@@ -468,7 +509,7 @@ def is_enabled(key: str, context: Mapping[str, Any] | None = None, environment: 
             on = check(context)
         except Exception:  # noqa: BLE001 - evaluation never raises: bad input means off
             on = False
-    (EVALS.yes if on else EVALS.no)[key] += 1
+    (here.tally.yes if on else here.tally.no)[key] += 1
     return on
 
 
@@ -477,9 +518,10 @@ def get_variant(key: str, context: Mapping[str, Any] | None = None, environment:
     off or has no variants, and "payload" is None when the variant has none. `environment` as for
     is_enabled."""
     snap = get_cache().get()
-    variant = snap.env(environment).engine.get_variant(key, context, snap.overrides_for(context))
+    here = snap.env(environment)
+    variant = here.engine.get_variant(key, context, snap.overrides_for(context))
     variant.setdefault("payload", None)
-    _count(key, variant["feature_enabled"])
+    _count(here.tally, key, variant["feature_enabled"])
     return variant
 
 
@@ -488,8 +530,9 @@ def evaluate_all(context: Mapping[str, Any] | None = None,
     """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived, in
     `environment` (as for is_enabled)."""
     snap = get_cache().get()
-    out = snap.env(environment).engine.evaluate_all(context, snap.overrides_for(context))
-    yes, no = EVALS.yes, EVALS.no
+    here = snap.env(environment)
+    out = here.engine.evaluate_all(context, snap.overrides_for(context))
+    yes, no = here.tally.yes, here.tally.no
     for key, result in out.items():
         result["variant"].setdefault("payload", None)
         counts = yes if result["enabled"] else no
@@ -500,8 +543,9 @@ def evaluate_all(context: Mapping[str, Any] | None = None,
 def evaluate_all_json(context: Mapping[str, Any] | None = None, environment: str | None = None) -> str:
     """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
     snap = get_cache().get()
-    text, answers = snap.env(environment).engine.evaluate_all_json(context, snap.overrides_for(context))
-    yes, no = EVALS.yes, EVALS.no
+    here = snap.env(environment)
+    text, answers = here.engine.evaluate_all_json(context, snap.overrides_for(context))
+    yes, no = here.tally.yes, here.tally.no
     for key, on in answers:
         counts = yes if on else no
         counts[key] = counts.get(key, 0) + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from unittest.mock import ANY
 
 import pytest
 
@@ -154,8 +155,15 @@ def test_register_and_metrics_accept_the_sdk_payloads(client, ctx, token, flags_
                                       "not.ours": {"yes": 100, "no": 0}}}}
     assert client.post("/api/client/metrics", json=metrics, headers=headers).status_code == 202
     EVALS.flush(redis_conn)
-    assert int(redis_conn.hget(YES_KEY, "everyone")) == 7 and int(redis_conn.hget(YES_KEY, "ab.test")) == 2
-    assert redis_conn.hget(YES_KEY, "not.ours") is None  # only flags this server knows are counted
+    # the SDK's figures are kept as the SDK's (for the token's environment), not added to NOUS's own counts
+    assert redis_conn.hget(YES_KEY, "everyone") is None
+    assert service.sdk_usage("production", "everyone") == {
+        "yes": 7, "no": 0, "total": 7, "variants": {},
+        "apps": [{"app": "nous-web", "sdk": "unleash-client-python:6.2.0", "seen": ANY}]}
+    ab = service.sdk_usage("production", "ab.test")
+    assert (ab["yes"], ab["no"], ab["variants"]) == (2, 3, {"a": 2})
+    assert service.sdk_usage("production", "not.ours")["total"] == 0  # only flags this server knows are kept
+    assert service.sdk_usage("staging", "everyone")["total"] == 0
     bad = client.post("/api/client/metrics", json={"appName": "x", "bucket": {"toggles": {"a": {"yes": -1}}}},
                       headers=headers)
     assert bad.status_code == 400 and "bucket.toggles.a.yes" in bad.json["errors"]

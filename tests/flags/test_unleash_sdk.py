@@ -10,7 +10,6 @@ import pytest
 
 from nous import flags
 from nous.flags import service
-from nous.flags.cache import EVALS, YES_KEY
 from tests.support.live import LiveServer
 
 unleash = pytest.importorskip("UnleashClient")
@@ -53,8 +52,10 @@ def test_the_official_sdk_agrees_with_nous_flags(app, ctx, make_flag, token, red
         client.destroy()
         server.stop()
     assert any(c["appName"] == "sdk-check" for c in service.clients())
-    EVALS.flush(redis_conn)
-    assert int(redis_conn.hget(YES_KEY, "sdk.segment") or 0) > 0  # the SDK's metrics were counted
+    reported = service.sdk_usage("production", "sdk.segment")  # the SDK's metrics were kept, as the SDK's
+    assert reported["yes"] > 0 and set(reported["variants"]) <= {"disabled"}  # no variants: "disabled"
+    assert [(a["app"], a["sdk"].startswith("unleash-")) for a in reported["apps"]] == [("sdk-check", True)]
+    assert set(service.sdk_usage("production", "sdk.variants")["variants"]) - {"disabled"}
 
 
 # Every strategy and operator the two engines share, each flag on its own so a disagreement names it.

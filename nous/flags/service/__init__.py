@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from nous.flags.cache import bump_version
 from nous.flags.models import FLAG_TYPES
-from nous.flags.service.clients import clients, record_client, record_metrics
+from nous.flags.service.clients import clients, record_client, record_metrics, sdk_name, sdk_usage
 from nous.flags.service.editing import (
     archive_flag,
     copy_rules,
@@ -63,7 +63,7 @@ from nous.flags.service.overrides import (
     tester_override_rows,
     tester_overrides,
 )
-from nous.flags.service.overview import counts, flag_is_stale, overview, rollout_summary
+from nous.flags.service.overview import counts, flag_is_stale, overview, rollout_summary, usage
 from nous.flags.service.preview import preview
 from nous.flags.service.schedules import SCHEDULE_ACTOR, apply_schedules
 from nous.flags.service.segments import delete_segment, list_segments, save_segment
@@ -138,6 +138,8 @@ __all__ = [
     "rollout_summary",
     "rules_difference",
     "save_segment",
+    "sdk_name",
+    "sdk_usage",
     "set_enabled",
     "set_flag_override",
     "set_rollout",
@@ -149,4 +151,5 @@ __all__ = [
     "token_hash",
     "unarchive_flag",
     "update_flag",
+    "usage",
 ]

@@ -4,6 +4,7 @@ Redis only: safe to lose."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from flask import current_app
 
 from nous.clock import utcnow
 from nous.extensions import get_redis
-from nous.flags.cache import EVALS
+from nous.flags.cache import HOURS_KEPT
 
 CLIENTS_KEY = "nous:flags:clients"
 CLIENTS_KEPT = 7 * 86400
@@ -51,11 +52,85 @@ def clients() -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: c.get("seen") or "", reverse=True)
 
 
-def record_metrics(toggles: Mapping[str, Mapping[str, int]], known: frozenset[str]) -> int:
-    """Add an SDK's counts {flag: {yes, no}} to the evaluation counts (flags this server knows only)."""
-    n = 0
-    for key, c in toggles.items():
-        if key in known:
-            EVALS.add(key, int(c.get("yes", 0)), int(c.get("no", 0)))
-            n += 1
-    return n
+SDK_HOUR_KEY = "nous:flags:sdk:{environment}:{hour}:{flag}"  # hash {yes, no, v|variant: count}: one flag, one hour
+APPS_KEY = "nous:flags:sdk-apps:{environment}:{flag}"  # hash {application: JSON {app, sdk, seen}}
+APPS_PER_FLAG = 20  # applications shown per flag and environment (the ones seen last)
+
+
+def sdk_name(header: str, body: Mapping[str, Any]) -> str:
+    """The SDK and version of a metrics report: its `unleash-sdk` header (as the official SDKs send it),
+    else the report's own sdkVersion."""
+    return (header.strip() or str(body.get("sdkVersion") or "").strip())[:100]
+
+
+def _registered_sdk(app_name: str, instance_id: str) -> str | None:
+    """The SDK an application named when it registered (POST /api/client/register)."""
+    try:
+        raw = get_redis().hget(CLIENTS_KEY, f"{app_name}|{instance_id}"[:300])
+        return (json.loads(raw).get("sdkVersion") or None) if raw else None
+    except (redis.RedisError, OSError, ValueError, AttributeError):
+        return None
+
+
+def record_metrics(toggles: Mapping[str, Mapping[str, Any]], known: frozenset[str], *, environment: str,
+                   app_name: str, instance_id: str = "", sdk: str = "") -> int:
+    """Keep an SDK's report {flag: {yes, no, variants}} for `environment` (flags this server knows only),
+    per UTC hour, with the application and SDK that sent it. Kept apart from NOUS's own evaluation counts:
+    the SDKs evaluate in their own processes, and these are their figures. Returns the number of flags
+    kept; safe to lose (Redis down: dropped, with a warning)."""
+    ours = {key: c for key, c in toggles.items() if key in known}
+    if not ours:
+        return 0
+    hour = int(time.time()) // 3600
+    app = json.dumps({"app": app_name[:200], "sdk": sdk or _registered_sdk(app_name, instance_id) or "unknown",
+                      "seen": utcnow().isoformat()})
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for key, c in ours.items():
+            counts_key = SDK_HOUR_KEY.format(environment=environment, hour=hour, flag=key)
+            for answer in ("yes", "no"):
+                if c.get(answer):
+                    pipe.hincrby(counts_key, answer, int(c[answer]))
+            for variant, n in (c.get("variants") or {}).items():
+                if n:
+                    pipe.hincrby(counts_key, f"v|{variant}", int(n))
+            pipe.expire(counts_key, HOURS_KEPT * 3600)
+            apps_key = APPS_KEY.format(environment=environment, flag=key)
+            pipe.hset(apps_key, app_name[:200], app)
+            pipe.expire(apps_key, HOURS_KEPT * 3600)
+        pipe.execute()
+    except (redis.RedisError, OSError):
+        current_app.logger.warning("flags: could not keep an SDK's metrics (Redis unreachable)")
+        return 0
+    return len(ours)
+
+
+def sdk_usage(environment: str, key: str, hours: int = 24) -> dict[str, Any] | None:
+    """What the SDKs reported for flag `key` in `environment` over the last `hours` hours: {yes, no, total,
+    variants: {name: count}, apps: [{app, sdk, seen}] last seen first}; None when Redis cannot be reached."""
+    now_hour = int(time.time()) // 3600
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for h in range(hours):
+            pipe.hgetall(SDK_HOUR_KEY.format(environment=environment, hour=now_hour - h, flag=key))
+        pipe.hgetall(APPS_KEY.format(environment=environment, flag=key))
+        *hourly, raw_apps = pipe.execute()
+    except (redis.RedisError, OSError):
+        return None
+    out: dict[str, Any] = {"yes": 0, "no": 0, "variants": {}}
+    for data in hourly:
+        for raw_field, raw_n in data.items():
+            field = raw_field.decode()
+            if field in ("yes", "no"):
+                out[field] += int(raw_n)
+            elif field.startswith("v|"):
+                out["variants"][field[2:]] = out["variants"].get(field[2:], 0) + int(raw_n)
+    out["total"] = out["yes"] + out["no"]
+    apps = []
+    for value in raw_apps.values():
+        try:
+            apps.append(json.loads(value))
+        except ValueError:
+            continue
+    out["apps"] = sorted(apps, key=lambda a: a.get("seen") or "", reverse=True)[:APPS_PER_FLAG]
+    return out

@@ -12,6 +12,7 @@ from nous.clock import aware, utcnow
 from nous.extensions import get_redis
 from nous.flags.cache import is_stale, read_counts
 from nous.flags.models import PRODUCTION, Flag
+from nous.flags.service.clients import sdk_usage
 from nous.flags.service.environments import environment_names
 from nous.flags.service.versions import list_flags
 from nous.settings import service as settings
@@ -19,12 +20,20 @@ from nous.settings import service as settings
 PERCENT_STRATEGIES = ("gradualRolloutUserId", "gradualRolloutSessionId", "gradualRolloutRandom")
 
 
-def counts() -> dict[str, dict[str, int]]:
-    """Evaluation counts per flag (all time and last 24 h); {} when Redis cannot be reached."""
+def counts(environment: str = PRODUCTION) -> dict[str, dict[str, int]]:
+    """`environment`'s evaluation counts per flag (all time and last 24 h); {} when Redis cannot be reached."""
     try:
-        return read_counts(get_redis())
+        return read_counts(get_redis(), environment=environment)
     except (redis.RedisError, OSError):
         return {}
+
+
+def usage(key: str) -> list[dict[str, Any]]:
+    """Per environment (the admin's order): NOUS's own evaluation counts of flag `key` (`nous`: all time and
+    last 24 h) beside what the SDKs reported in the last 24 h (`sdk`: yes/no, variants, the applications and
+    SDKs that sent them; None when Redis cannot be reached)."""
+    return [{"environment": name, "nous": counts(name).get(key, {}), "sdk": sdk_usage(name, key)}
+            for name in environment_names()]
 
 
 def stale_days() -> int:
@@ -75,7 +84,7 @@ def overview(q: str = "", archived: bool = False, environment: str = PRODUCTION)
     marker, counts."""
     flags = list_flags(q, archived, environment=environment)
     names = environment_names()
-    evals = counts()
+    evals = counts(environment)
     days = stale_days()
     now = utcnow()
     rows = []

@@ -1,0 +1,111 @@
+"""Evaluation counts per environment, the SDKs' own reports kept apart (per environment, with the
+applications and SDKs that sent them), and the flag page's usage panel that shows both."""
+
+from __future__ import annotations
+
+import redis as redis_lib
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from nous import flags
+from nous.flags import service
+from nous.flags.cache import EVALS, read_counts
+from tests.conftest import free_port
+from tests.flags.conftest import rollout
+
+EVALUATE = "/api/flags/evaluate"
+BASE = "/admin/beta/flags"
+
+
+def _report(toggles: dict, app: str = "checkout-web") -> dict:
+    return {"appName": app, "instanceId": "i-1", "bucket": {"start": "2026-12-06T10:00:00Z",
+                                                            "stop": "2026-12-06T10:01:00Z", "toggles": toggles}}
+
+
+def test_evaluations_are_counted_for_the_environment_that_answered(client, ctx, make_flag, redis_conn) -> None:
+    make_flag("split", enabled=True, strategies=[rollout(100)])
+    service.set_enabled("split", False, actor="t", environment="staging")
+    _row, staging = service.create_token("staging app", actor="t", environment="staging")
+    _row, production = service.create_token("production app", actor="t")
+    for _ in range(3):
+        assert client.post(EVALUATE, json={"userId": "u"}, headers={"Authorization": staging}).status_code == 200
+    assert client.post(EVALUATE, json={"userId": "u"}, headers={"Authorization": production}).status_code == 200
+    flags.is_enabled("split", {"userId": "v"})  # the Python API: the default environment (production)
+    flags.is_enabled("split", {"userId": "v"}, environment="development")
+    flags.is_enabled("split", {"userId": "v"}, environment="no-such-place")  # answered (off), not counted
+    EVALS.flush(redis_conn)
+    assert (read_counts(redis_conn, environment="production")["split"]["yes"],
+            read_counts(redis_conn, environment="production")["split"]["no"]) == (2, 0)
+    assert read_counts(redis_conn, environment="staging")["split"] | {} == {
+        "yes": 0, "no": 3, "total": 3, "recent_yes": 0, "recent_no": 3, "recent": 3}
+    assert read_counts(redis_conn, environment="development")["split"]["no"] == 1  # development starts off
+    assert read_counts(redis_conn, environment="no-such-place") == {}
+    rows = {r["environment"]: r for r in service.usage("split")}
+    assert list(rows) == ["development", "staging", "production"]
+    assert (rows["production"]["nous"]["recent"], rows["staging"]["nous"]["recent"]) == (2, 3)
+
+
+def test_sdk_reports_are_kept_per_environment_with_their_application(client, ctx, make_flag) -> None:
+    make_flag("checkout", enabled=True, variants=[{"name": "blue", "weight": 1}])
+    _row, staging = service.create_token("staging sdk", actor="t", environment="staging")
+    headers = {"Authorization": staging, "Unleash-SDK": "unleash-node-sdk:6.12.2"}
+    toggles = {"checkout": {"yes": 5, "no": 2, "variants": {"blue": 5, "disabled": 2}}}
+    assert client.post("/api/client/metrics", json=_report(toggles), headers=headers).status_code == 202
+    assert client.post("/api/client/metrics", json=_report(toggles), headers=headers).status_code == 202
+    staged = service.sdk_usage("staging", "checkout")
+    assert (staged["yes"], staged["no"], staged["total"]) == (10, 4, 14)
+    assert staged["variants"] == {"blue": 10, "disabled": 4}
+    assert [(a["app"], a["sdk"]) for a in staged["apps"]] == [("checkout-web", "unleash-node-sdk:6.12.2")]
+    assert service.sdk_usage("production", "checkout")["total"] == 0
+    # without the header, the SDK named at registration is shown
+    client.post("/api/client/register", json={"appName": "mobile", "instanceId": "i-1", "sdkVersion": "unleash-go:4.1"},
+                headers={"Authorization": staging})
+    client.post("/api/client/metrics", json=_report({"checkout": {"yes": 1}}, app="mobile"),
+                headers={"Authorization": staging})
+    assert {a["app"]: a["sdk"] for a in service.sdk_usage("staging", "checkout")["apps"]} == {
+        "checkout-web": "unleash-node-sdk:6.12.2", "mobile": "unleash-go:4.1"}
+
+
+def test_hostile_variant_counts_are_refused_naming_the_field(client, ctx, make_flag, token) -> None:
+    make_flag("checkout", enabled=True)
+    for variants in ({"x" * 1001: 1}, {f"v{i}": 1 for i in range(101)}, {"a": -1}, {"a": True}, ["a"]):
+        resp = client.post("/api/client/metrics", json=_report({"checkout": {"yes": 1, "variants": variants}}),
+                           headers={"Authorization": token})
+        assert resp.status_code == 400 and list(resp.json["errors"]) == ["bucket.toggles.checkout.variants"]
+    assert service.sdk_usage("production", "checkout")["total"] == 0  # a refused report keeps nothing
+
+
+def test_the_usage_panel_shows_both_per_environment(client, admin_client, ctx, make_flag, redis_conn) -> None:
+    make_flag("checkout", enabled=True)
+    _row, staging = service.create_token("staging sdk", actor="t", environment="staging")
+    client.post("/api/client/metrics", json=_report({"checkout": {"yes": 3, "no": 1}}, app="<b>shop</b>"),
+                headers={"Authorization": staging, "Unleash-SDK": "unleash-node-sdk:6.12.2"})
+    for _ in range(4):
+        flags.is_enabled("checkout", {"userId": "u"})
+    EVALS.flush(redis_conn)
+    page = admin_client.get(f"{BASE}/checkout").get_data(as_text=True)
+    assert f'hx-get="{BASE}/checkout/usage"' in page
+    panel = admin_client.get(f"{BASE}/checkout/usage", headers={"HX-Request": "true"})
+    html = panel.get_data(as_text=True)
+    assert panel.status_code == 200 and "<html" not in html
+    rows = {chunk.split('"')[0]: chunk for chunk in html.split('data-environment="')[1:]}
+    assert list(rows) == ["development", "staging", "production"]
+    assert ">4<" in rows["production"] and "100 % on" in rows["production"]  # NOUS's own, 24 h
+    assert "75 % on" in rows["staging"] and "&lt;b&gt;shop&lt;/b&gt;" in rows["staging"]  # escaped
+    assert "unleash-node-sdk:6.12.2" in rows["staging"] and "<b>shop" not in html
+    assert "none in 8 days" in rows["development"]
+    assert admin_client.get(f"{BASE}/no.such.flag/usage").status_code == 404
+
+
+def test_the_usage_panel_is_for_the_admin_only(client) -> None:
+    assert client.get(f"{BASE}/checkout/usage", headers={"HX-Request": "true"}).status_code == 401
+    assert client.get(f"{BASE}/checkout/usage").status_code == 302
+
+
+def test_the_usage_panel_without_redis_says_so(app, admin_client, ctx, make_flag, monkeypatch) -> None:
+    make_flag("checkout", enabled=True)
+    dead = redis_lib.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5,
+                           retry=Retry(NoBackoff(), 0))
+    monkeypatch.setitem(app.extensions, "nous.redis", dead)
+    html = admin_client.get(f"{BASE}/checkout/usage", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert html.count("Unavailable: Redis cannot be reached.") == 3
