@@ -1,0 +1,68 @@
+"""What testers felt, in Chromium: the flag page loads the comparison card by itself, shows the table and the
+reading, a period picked redraws it in place, and a group's count leads to the feedback list filtered by it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nous.extensions import db
+from tests.conftest import ADMIN_EMAIL
+from tests.feedback.test_by_flag import (
+    OFF,
+    ON,
+    _fresh_flag_cache,  # noqa: F401 - the autouse fixture, here too
+    create_flag,
+    email_flag,
+)
+from tests.support.live import served_in_chromium
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect
+
+
+def test_the_flag_page_shows_what_testers_felt(app, ctx, client, unlimited, tmp_path: Path) -> None:
+    from nous.admin.service import create_login_link
+
+    create_flag(email_flag())
+    db.session.commit()
+    for i in range(12):
+        for emails, rating, word in ((ON, 5, "lovely"), (OFF, 2, "confusing")):
+            assert client.post("/api/feedback", json={"rating": rating, "message": f"The calendar is {word} {i}",
+                                                      "category": "idea", "email": emails[i % len(emails)]}
+                               ).status_code == 201
+    token = create_login_link(ADMIN_EMAIL, "test")
+    db.session.commit()
+    with served_in_chromium(app) as (base, browser):
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/admin/login/link/{token}")
+        page.get_by_role("button").first.click()
+        page.wait_for_url(f"{base}/admin/beta/")
+
+        page.goto(f"{base}/admin/beta/flags/new-calendar")
+        card = page.locator("#flag-insights")
+        expect(card.locator("#insights-reading")).to_have_text(
+            "Testers with the flag on rated it 3.0 higher (5.0 vs 2.0).")
+        table = card.locator("#insights-table")
+        expect(table.locator("tr.insights-on td").first).to_have_text("12")
+        expect(table.locator("tr.insights-off td").first).to_have_text("12")
+        expect(table.locator("tr.insights-on")).to_contain_text("lovely")
+        page.screenshot(path=str(Path(os.environ.get("NOUS_SCREENSHOTS") or tmp_path) / "flag-insights.png"),
+                        full_page=True)
+
+        card.get_by_label("Period").select_option("7")  # redrawn in place, the page stays
+        expect(card.get_by_label("Period")).to_have_value("7")
+        expect(card.locator("#insights-reading")).to_contain_text("rated it 3.0 higher")
+        assert page.url.endswith("/admin/beta/flags/new-calendar")
+
+        table.locator("tr.insights-off td a").first.click()
+        page.wait_for_url("**/admin/beta/feedback?*flag_state=off*")
+        expect(page.locator("#feedback-results")).to_contain_text("confusing")
+        expect(page.locator("#feedback-results")).not_to_contain_text("lovely")
+        expect(page.locator("#f-flag")).to_have_value("new-calendar")
+        assert not problems, problems
