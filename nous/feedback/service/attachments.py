@@ -373,10 +373,14 @@ def from_json(value: Any, limits: Limits | None = None) -> list[Upload]:
 # --- storing (called by intake inside the submission's transaction) ------------------------------
 
 def rows_for(feedback_id: int, tester_id: Any, prepared: Sequence[Prepared], at: Any) -> list[dict[str, Any]]:
-    """The INSERT parameters of a submission's files."""
+    """The INSERT parameters of a submission's files. The file goes as a memoryview: both drivers send
+    it as it is, and whatever shows a statement's parameters as text (the slow-query log does, with
+    repr()) shows `<memory at …>`, where the bytes themselves took some 40 ms of CPU per 2 MB, with the
+    GIL held, to be turned into a string that is then cut to 40 characters."""
     return [{"feedback_id": feedback_id, "tester_id": tester_id, "filename": p.filename,
              "content_type": p.content_type, "kind": p.kind, "size": len(p.data), "width": p.width,
-             "height": p.height, "sha256": p.sha256, "data": p.data, "thumbnail": p.thumbnail, "text": p.text,
+             "height": p.height, "sha256": p.sha256, "data": memoryview(p.data),
+             "thumbnail": None if p.thumbnail is None else memoryview(p.thumbnail), "text": p.text,
              "text_status": p.text_status, "created_at": at} for p in prepared]
 
 
