@@ -465,7 +465,7 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
         if isinstance(order, bool) or not isinstance(order, int | float):
             errors[f"{label}.sortOrder"] = "must be a number"
             order = 0
-        if raw.get("id") is not None:
+        if isinstance(raw.get("id"), str | int):
             by_id[raw["id"]] = strategy
         env = env_here(raw)
         if env is not None:
@@ -473,11 +473,13 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
             target["strategies"].append(strategy)
             target["order"].append(order)
     for i, link in enumerate(_list(doc, "featureStrategySegments", errors)):
-        strategy = by_id.get(link.get("featureStrategyId"))
+        sid = link.get("featureStrategyId")
+        strategy = by_id.get(sid) if isinstance(sid, str | int) else None
         if strategy is None:
             errors[f"featureStrategySegments[{i}].featureStrategyId"] = "no strategy of the document has this id"
             continue
-        strategy["segments"] = [*strategy.get("segments", []), link.get("segmentId")]
+        had = strategy.get("segments")
+        strategy["segments"] = [*(had if isinstance(had, list) else []), link.get("segmentId")]
     parents: dict[str, Any] = {}
     for i, dep in enumerate(_list(doc, "dependencies", errors)):
         if not isinstance(dep.get("feature"), str):
