@@ -5,8 +5,10 @@ version (one GET), and the copy is reloaded from the database only when another 
 since (a change applies everywhere within about a second, no restart). Every change writes a new
 random token, never a counter: a Redis restarted empty counts from zero again, and a counter would
 repeat a version a process still holds, so that process would miss the change. With Redis
-unreachable the copy is reloaded every `offline_reload` seconds instead; with the database
-unreachable the last copy is kept and the load is tried again after `retry_after` seconds.
+unreachable the copy is reloaded every `offline_reload` seconds instead, and a copy loaded then announces
+a new version once Redis answers again (a change made meanwhile, even by a process that has ended since,
+could not be announced); with the database unreachable the last copy is kept and the load is tried again
+after `retry_after` seconds.
 Settings, the workflows' listened events, the admin sessions and tokens, and the flags use it.
 
 A copy made for one `app` can be read without an app context (the flags are evaluated from any
@@ -108,8 +110,14 @@ class Followed(Generic[T]):
                 version = OFFLINE
                 due = not self.loaded or self.stale or now - self.loaded_at >= self.offline_reload
             else:
-                if self.unannounced and self._announce():  # Redis may be back with the version it had
-                    self.stale = True  # (reloaded once more on the next look, which sees the new version)
+                # Back from an outage: Redis may answer the version it had, though a change was made meanwhile
+                # that could not be announced — by this process (`unannounced`) or by one that has since
+                # ended (a CLI command). A copy loaded while Redis was away announces once, so every process
+                # (and what follows the version, like the flags' delta log) reloads and sees such a change.
+                if self.unannounced or (self.loaded and self.version is OFFLINE):
+                    announced = self._announce()
+                    if announced is not None:
+                        version, self.stale = announced, True  # reloaded now, under the version just written
                 due = not self.loaded or self.stale or version != self.version
             if due and now >= self.retry_at:
                 self._load(version, now)  # read after the version: a change in between announces again
@@ -138,18 +146,19 @@ class Followed(Generic[T]):
     def changed(self) -> None:
         """After a commit that changed the source: every process reloads on its next look (a new random
         token, so no process can hold it already), this one at once."""
-        if not self._announce():
+        if self._announce() is None:
             log.warning("change not announced: Redis is unreachable; other processes see it within their "
                         "offline reload, or once this one reaches Redis again", extra={"key": self.key})
         self.stale, self.checked_at, self.retry_at = True, NEVER, NEVER
 
-    def _announce(self) -> bool:
-        """Write a new version; False (and announce on the next look that reaches Redis) when unreachable.
-        Until then a process that did not look while Redis was away would keep the version it holds."""
+    def _announce(self) -> bytes | None:
+        """Write a new version and answer it; None (and announce on the next look that reaches Redis) when
+        unreachable. Until then a process that did not look while Redis was away keeps the version it holds."""
+        token = uuid.uuid4().hex
         try:
-            self.connection().set(self.key, uuid.uuid4().hex)
+            self.connection().set(self.key, token)
         except (redis.RedisError, OSError):
             self.unannounced = True
-            return False
+            return None
         self.unannounced = False
-        return True
+        return token.encode()

@@ -405,10 +405,12 @@ class EvalCounts:
         return now - self._last_flush >= FLUSH_EVERY and now >= self._pause_until
 
     def reset(self) -> None:
+        """Forget the counts, and any pause after a failed flush (tests start afresh)."""
         with self._lock:
             for tally in self.environments.values():
                 tally.yes, tally.no = defaultdict(int), defaultdict(int)
             self.tokens = {}
+            self._pause_until = 0.0
 
     def taken(self) -> tuple[dict[str, tuple[dict[str, int], dict[str, int]]], dict[int, int]]:
         """The counts so far, {environment: (yes, no)}, and the tokens used; this process starts again from 0."""

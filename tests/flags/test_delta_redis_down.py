@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from nous import flags
 from nous.flags import service
 from tests.adminapi import test_tokens_outages
 from tests.flags.test_streaming import _events
@@ -47,6 +48,37 @@ def test_delta_while_redis_is_down_answers_the_flags_with_an_etag_that_is_no_log
     back = client.get(DELTA, headers={"Authorization": raw, "If-None-Match": down.headers["ETag"]})
     assert back.status_code == 200 and "." in back.headers["ETag"]
     assert [e["type"] for e in back.get_json()["events"]] == ["hydration"]
+
+
+def test_a_change_by_a_process_gone_before_redis_came_back_reaches_the_log_and_every_process(own_app) -> None:
+    """A CLI command run while Redis is away cannot announce its change and has ended when Redis comes back
+    with the version it had. A web process that reloaded during the outage announces once Redis answers, so
+    the delta log gets the change and a process that never looked during the outage reloads too."""
+    make, server = own_app
+    web, idle = make(), make()
+    raw = _setup(web, **{"o.cli": False})
+    web.extensions["nous.flags"].offline_reload = 0.2  # (5 s in production)
+    client = web.test_client()
+    before = client.get(DELTA, headers={"Authorization": raw}).headers["ETag"]
+    with idle.app_context():
+        assert flags.is_enabled("o.cli") is False
+
+    server.stop(keep_data=True)
+    shell = make()
+    with shell.app_context():
+        service.set_enabled("o.cli", True, actor="cli")  # cannot be announced; this process then ends
+    time.sleep(0.3)
+    during = client.get(DELTA, headers={"Authorization": raw, "If-None-Match": before}).get_json()["events"]
+    assert {f["name"]: f["enabled"] for f in during[0]["features"]} == {"o.cli": True}
+
+    server.start()
+    back = client.get(DELTA, headers={"Authorization": raw, "If-None-Match": before})
+    assert back.status_code == 200 and back.headers["ETag"] != before and "." in back.headers["ETag"]
+    sent = [f for e in back.get_json()["events"] for f in (e.get("features") or [e.get("feature") or {}])]
+    assert {"name": "o.cli", "enabled": True} in [{"name": f.get("name"), "enabled": f.get("enabled")} for f in sent]
+    with idle.app_context():
+        idle.extensions["nous.flags"].recheck()
+        assert flags.is_enabled("o.cli") is True  # it never looked during the outage, and follows now
 
 
 def test_a_new_stream_while_redis_is_down_is_503_with_retry_after(own_app) -> None:

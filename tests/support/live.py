@@ -112,9 +112,16 @@ class ThrowawayRedis:
              "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
+        """Stop the server; with `keep_data` it writes its data first and the next start() loads it (a Redis
+        that was away and came back as it was, rather than one restarted empty)."""
         if self.proc is not None:
-            self.proc.terminate()
+            if keep_data:
+                import redis
+
+                redis.Redis.from_url(self.url).shutdown(save=True)
+            else:
+                self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
 
