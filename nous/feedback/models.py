@@ -8,18 +8,20 @@ size, on PostgreSQL and SQLite alike.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -111,6 +113,9 @@ class FeedbackFlag(db.Model):
 
     __tablename__ = "feedback_flags"
     __table_args__ = (
+        # Covering too: the comparison subtracts spam by probing it with the period's spam ids, index only.
+        PrimaryKeyConstraint("feedback_id", "environment", "flag_key",
+                             postgresql_include=["enabled", "variant", "rating", "category"]),
         Index("ix_feedback_flags_flag_env_created_at", "flag_key", "environment", "created_at",
               postgresql_include=["enabled", "variant", "rating", "category", "feedback_id"]),
     )
@@ -123,6 +128,28 @@ class FeedbackFlag(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     rating: Mapped[int] = mapped_column(SmallInteger)
     category: Mapped[str] = mapped_column(String(10))
+
+
+class FeedbackFlagDay(db.Model):
+    """The feedback_flags of one flag, environment and UTC day summed per group (on/off and variant): the
+    comparison reads closed days from here and only the open ends of its period from feedback_flags.
+
+    Filled on demand, a closed day at a time, and never changed: what it sums never changes (rating,
+    category, created_at) and feedback is not deleted. Spam is counted here and subtracted when read (the
+    status is the only thing that changes). Each computed day has at least its (off, no variant) row, with
+    n = 0 when nobody sent feedback that day: that row says the day was computed."""
+
+    __tablename__ = "feedback_flag_days"
+
+    flag_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    variant: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" for no variant
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)  # sum of the ratings
+    squares: Mapped[int] = mapped_column(Integer)  # sum of their squares
+    bugs: Mapped[int] = mapped_column(Integer)
 
 
 class FeedbackReply(db.Model):

@@ -188,3 +188,37 @@ def test_spam_and_other_environments_are_left_out(app, make_flag, unlimited) -> 
     c = feedback.compare("new-calendar", "production", 30)
     assert c.on.count + c.off.count == 4
     assert feedback.compare("new-calendar", "staging", 30).total == 0
+
+
+def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimited) -> None:
+    """Seen from three days later, today's feedback lies in a closed day: the same figures come from the
+    day's stored sums, spam marked afterwards is subtracted, and a second look sums nothing again."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from nous.clock import utcnow
+    from nous.feedback.models import FeedbackFlagDay
+
+    rng = random.Random(7)
+    make_flag(email_flag())
+    groups = {"on": _generated(rng, 20, [1, 1, 2, 6, 6], 4), "off": _generated(rng, 25, [3, 5, 5, 2, 1], 2)}
+    _send(groups)
+    later = utcnow() + timedelta(days=3)
+    c = feedback.compare("new-calendar", "production", 7, now=later)
+    for group, items in ((c.on, groups["on"]), (c.off, groups["off"])):
+        want = _expected(items)
+        assert (group.count, group.bugs) == (want["count"], want["bugs"])
+        assert group.average == pytest.approx(want["mean"], abs=1e-9)
+        assert group.ci_low == pytest.approx(want["low"], abs=5e-4)
+    days = db.session.scalar(select(func.count()).select_from(FeedbackFlagDay))
+    assert days >= 7  # every day of the period is marked as summed, with or without feedback
+    assert feedback.compare("new-calendar", "production", 7, now=later).on.count == 20
+    assert db.session.scalar(select(func.count()).select_from(FeedbackFlagDay)) == days
+
+    newest_on = feedback.list_page(feedback.Filter(flag="new-calendar", flag_state="on")).items[0]
+    feedback.set_status(newest_on.id, "spam", actor="test@nous.test")
+    again = feedback.compare("new-calendar", "production", 7, now=later)
+    assert again.on.count == 19 and again.off.count == 25
+    assert again.on.average == pytest.approx(
+        (sum(r for r, _ in groups["on"]) - newest_on.rating) / 19, abs=1e-9)

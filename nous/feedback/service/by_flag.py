@@ -4,39 +4,50 @@ per variant) over a period, from the flags recorded with each feedback (Feedback
     compare("checkout.new-flow", "production", days=30)  # a Comparison: groups, figures, a reading
 
 Each group has its count, the average rating with a 95 % confidence interval (Student's t with n − 1
-degrees of freedom), the share of bug reports and the most frequent words and tags of its latest
-messages. The figures come from one aggregate over the (flag_key, environment, created_at) index of
-feedback_flags, which carries rating and category (they never change); spam is left out, as on the
-feedback list. The plain-language reading says "too few to tell" below MIN_GROUP in either group and
-"no clear difference" when the two intervals overlap (a cautious test: it never claims a difference
-that is not there at 95 %).
+degrees of freedom), the share of bug reports and the most frequent words and tags of its messages
+among the flag's latest SAMPLE. The figures are sums (n, Σ rating, Σ rating², bugs) per group: for the
+whole UTC days of the period, once they are over, summed once into feedback_flag_days and read from
+there; for the two open ends, from the (flag_key, environment, created_at) index of feedback_flags,
+which carries rating and category (they never change). Spam is left out, as on the feedback list
+(subtracted from the days' sums, so marking feedback as spam later still counts).
+
+The plain-language reading says "too few to tell" below MIN_GROUP in either group and "no clear
+difference" when the two intervals overlap (a cautious test: it never claims a difference that is
+not there at 95 %).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.feedback.models import Feedback, FeedbackFlag, FeedbackTag
+from nous.feedback.models import Feedback, FeedbackFlag, FeedbackFlagDay, FeedbackTag
 from nous.feedback.service.common import FeedbackError
 from nous.flags import service as flags
 from nous.settings import service as settings
+
+log = logging.getLogger("nous.feedback")
 
 MIN_GROUP = 10  # below this many feedback in a group, no conclusion is drawn
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 3650
-SAMPLE = 300  # latest messages per group read for its frequent words and tags
+SAMPLE = 1000  # the flag's latest messages of the period read for each group's frequent words and tags
 TOP_WORDS = 8
 TOP_TAGS = 5
+CLOSED_AFTER = timedelta(minutes=10)  # a UTC day is summed for good this long after it ended
 
 # Two-sided 95 % critical values of Student's t for 1–30 degrees of freedom (no statistics library in
 # the dependencies has the t distribution; beyond 30 the Cornish–Fisher expansion below is exact to 0.001).
@@ -206,18 +217,144 @@ def _top(items: list[str], limit: int) -> list[tuple[str, int]]:
     return sorted(Counter(items).items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
 
-def _texts(flag_key: str, environment: str, since: datetime, group: Group) -> None:
-    """The most frequent words and tags of the group's latest SAMPLE messages."""
-    where = [_where(flag_key, environment, since), FeedbackFlag.enabled.is_(group.state == "on")]
-    if group.variant is not None:
-        where.append(FeedbackFlag.variant == group.variant)
-    latest = select(
-        select(FeedbackFlag.feedback_id).where(*where).order_by(FeedbackFlag.created_at.desc()).limit(SAMPLE)
-        .subquery().c.feedback_id)
-    messages = db.session.scalars(select(Feedback.message).where(Feedback.id.in_(latest)))
-    group.words = _top([w for message in messages for w in set(words_of(message or ""))], TOP_WORDS)
-    tags = db.session.scalars(select(FeedbackTag.tag).where(FeedbackTag.feedback_id.in_(latest)))
-    group.tags = _top(list(tags), TOP_TAGS)
+def _texts(flag_key: str, environment: str, since: datetime, groups: list[Group]) -> None:
+    """Each group's most frequent words and tags among the flag's latest SAMPLE messages of the period
+    (spam left out): one walk of the flag's index newest first for the messages, one query for their tags."""
+    rows = db.session.execute(
+        select(FeedbackFlag.enabled, FeedbackFlag.variant, Feedback.id, Feedback.message)
+        .join(Feedback, Feedback.id == FeedbackFlag.feedback_id)
+        .where(FeedbackFlag.flag_key == flag_key, FeedbackFlag.environment == environment,
+               FeedbackFlag.created_at >= since, Feedback.status != "spam")
+        .order_by(FeedbackFlag.created_at.desc()).limit(SAMPLE)).all()
+    if not rows:
+        return
+    tags_of: dict[int, list[str]] = defaultdict(list)
+    for fid, tag in db.session.execute(select(FeedbackTag.feedback_id, FeedbackTag.tag)
+                                       .where(FeedbackTag.feedback_id.in_([r[2] for r in rows]))):
+        tags_of[fid].append(tag)
+    for g in groups:
+        mine = [r for r in rows if bool(r[0]) == (g.state == "on") and (g.variant is None or r[1] == g.variant)]
+        g.words = _top([w for r in mine for w in set(words_of(r[3] or ""))], TOP_WORDS)
+        g.tags = _top([t for r in mine for t in tags_of[r[2]]], TOP_TAGS)
+
+
+Sums = dict[tuple[bool, str | None], list[int]]  # (enabled, variant) → [n, Σ rating, Σ rating², bugs]
+
+
+def _add(into: Sums, enabled: Any, variant: Any, n: Any, total: Any, squares: Any, bugs: Any,
+         sign: int = 1) -> None:
+    got = into.setdefault((bool(enabled), variant or None), [0, 0, 0, 0])
+    for i, v in enumerate((n, total, squares, bugs)):
+        got[i] += sign * int(v or 0)
+
+
+def _is_bug(column: Any) -> Any:
+    return case((column == "bug", 1), else_=0)
+
+
+def _live(into: Sums, flag_key: str, environment: str, start: datetime, end: datetime) -> None:
+    """Sums over [start, end) straight from feedback_flags' index (spam left out)."""
+    r = FeedbackFlag.rating
+    stmt = (select(FeedbackFlag.enabled, FeedbackFlag.variant, func.count(), func.sum(r), func.sum(r * r),
+                   func.sum(_is_bug(FeedbackFlag.category)))
+            .where(_where(flag_key, environment, start), FeedbackFlag.created_at < end)
+            .group_by(FeedbackFlag.enabled, FeedbackFlag.variant))
+    for row in db.session.execute(stmt):
+        _add(into, *row)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _day_of(column: Any) -> Any:
+    """The UTC calendar day of a stored time, in the database's own terms."""
+    if db.engine.dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _fill_days(flag_key: str, environment: str, first: date, last: date) -> None:
+    """Sum the closed days first..last not summed yet (one GROUP BY over their range), on a connection of
+    its own; two callers summing the same day at once store it once (ON CONFLICT DO NOTHING)."""
+    done = set(map(_as_date, db.session.scalars(
+        select(FeedbackFlagDay.day).where(FeedbackFlagDay.flag_key == flag_key,
+                                          FeedbackFlagDay.environment == environment,
+                                          FeedbackFlagDay.day >= first, FeedbackFlagDay.day <= last,
+                                          FeedbackFlagDay.enabled.is_(False), FeedbackFlagDay.variant == ""))))
+    missing = [first + timedelta(days=i) for i in range((last - first).days + 1)
+               if first + timedelta(days=i) not in done]
+    if not missing:
+        return
+    r = FeedbackFlag.rating
+    day = _day_of(FeedbackFlag.created_at)
+    stmt = (select(day, FeedbackFlag.enabled, FeedbackFlag.variant, func.count(), func.sum(r), func.sum(r * r),
+                   func.sum(_is_bug(FeedbackFlag.category)))
+            .where(FeedbackFlag.flag_key == flag_key, FeedbackFlag.environment == environment,
+                   FeedbackFlag.created_at >= _midnight(missing[0]),
+                   FeedbackFlag.created_at < _midnight(missing[-1] + timedelta(days=1)))
+            .group_by(day, FeedbackFlag.enabled, FeedbackFlag.variant))
+    wanted = set(missing)
+    rows: dict[tuple[date, bool, str], dict[str, Any]] = {
+        (d, False, ""): {"flag_key": flag_key, "environment": environment, "day": d, "enabled": False,
+                         "variant": "", "n": 0, "total": 0, "squares": 0, "bugs": 0} for d in missing}
+    for raw_day, enabled, variant, n, total, squares, bugs in db.session.execute(stmt):
+        d = _as_date(raw_day)
+        if d in wanted:
+            rows[(d, bool(enabled), variant or "")] = {
+                "flag_key": flag_key, "environment": environment, "day": d, "enabled": bool(enabled),
+                "variant": variant or "", "n": int(n), "total": int(total or 0), "squares": int(squares or 0),
+                "bugs": int(bugs or 0)}
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    with db.engine.begin() as conn:
+        conn.execute(insert(FeedbackFlagDay).on_conflict_do_nothing(), list(rows.values()))
+
+
+def _closed(into: Sums, flag_key: str, environment: str, first: date, last: date) -> None:
+    """Sums over the closed days first..last: their stored sums, less the spam among them."""
+    try:
+        _fill_days(flag_key, environment, first, last)
+    except SQLAlchemyError:  # cannot store them now (read-only replica, lock): sum the feedback itself
+        log.warning("feedback by flag: days not summed, reading them whole", exc_info=True)
+        db.session.rollback()
+        _live(into, flag_key, environment, _midnight(first), _midnight(last + timedelta(days=1)))
+        return
+    d = FeedbackFlagDay
+    stmt = (select(d.enabled, d.variant, func.sum(d.n), func.sum(d.total), func.sum(d.squares), func.sum(d.bugs))
+            .where(d.flag_key == flag_key, d.environment == environment, d.day >= first, d.day <= last)
+            .group_by(d.enabled, d.variant))
+    for enabled, variant, *figures in db.session.execute(stmt):
+        _add(into, enabled, variant, *figures)
+    # Spam is the one thing about a feedback that changes: the period's few spam rows are subtracted.
+    r = FeedbackFlag.rating
+    spam = (select(FeedbackFlag.enabled, FeedbackFlag.variant, func.count(), func.sum(r), func.sum(r * r),
+                   func.sum(_is_bug(FeedbackFlag.category)))
+            .join(Feedback, and_(Feedback.id == FeedbackFlag.feedback_id))
+            .where(Feedback.status == "spam", Feedback.created_at >= _midnight(first),
+                   Feedback.created_at < _midnight(last + timedelta(days=1)),
+                   FeedbackFlag.flag_key == flag_key, FeedbackFlag.environment == environment)
+            .group_by(FeedbackFlag.enabled, FeedbackFlag.variant))
+    for row in db.session.execute(spam):
+        _add(into, *row, sign=-1)
+
+
+def _sums(flag_key: str, environment: str, since: datetime, now: datetime) -> Sums:
+    """Sums per (enabled, variant) over [since, now): the whole UTC days closed CLOSED_AFTER ago from
+    feedback_flag_days, the two open ends from feedback_flags."""
+    out: Sums = {}
+    first = since.date() if since == _midnight(since.date()) else since.date() + timedelta(days=1)
+    last = (now - CLOSED_AFTER).date() - timedelta(days=1)
+    if first > last:
+        _live(out, flag_key, environment, since, now)
+        return out
+    _live(out, flag_key, environment, since, _midnight(first))
+    _closed(out, flag_key, environment, first, last)
+    _live(out, flag_key, environment, _midnight(last + timedelta(days=1)), now)
+    return out
 
 
 def compare(flag_key: str, environment: str, days: int = 30, *, min_group: int = MIN_GROUP,
@@ -226,35 +363,28 @@ def compare(flag_key: str, environment: str, days: int = 30, *, min_group: int =
     `environment` (as recorded when each was sent), and per variant. Checking that the flag and the
     environment exist is the caller's (the flags service's)."""
     days = max(1, min(int(days), MAX_DAYS))
-    since = (now or utcnow()) - timedelta(days=days)
-    is_bug = case((FeedbackFlag.category == "bug", 1), else_=0)
-    stmt = (select(FeedbackFlag.enabled, FeedbackFlag.variant, func.count(), func.sum(FeedbackFlag.rating),
-                   func.sum(FeedbackFlag.rating * FeedbackFlag.rating), func.sum(is_bug))
-            .where(_where(flag_key, environment, since))
-            .group_by(FeedbackFlag.enabled, FeedbackFlag.variant))
-    on_sums = [0, 0.0, 0.0, 0]
-    off_sums = [0, 0.0, 0.0, 0]
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    on_sums, off_sums = [0, 0, 0, 0], [0, 0, 0, 0]
     variants: list[Group] = []
-    for enabled, variant, n, total, squares, bugs in db.session.execute(stmt):
-        n, total, squares, bugs = int(n), float(total or 0), float(squares or 0), int(bugs or 0)
+    for (enabled, variant), (n, total, squares, bugs) in sorted(
+            _sums(flag_key, environment, since, now).items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        if n <= 0:
+            continue
         sums = on_sums if enabled else off_sums
         for i, v in enumerate((n, total, squares, bugs)):
             sums[i] += v
         if enabled and variant is not None:
             variants.append(_fill(Group(label=f"variant {variant}", state="on", variant=variant),
                                   n, total, squares, bugs))
-    on = _fill(Group(label="on", state="on"), int(on_sums[0]), on_sums[1], on_sums[2], int(on_sums[3]))
-    off = _fill(Group(label="off", state="off"), int(off_sums[0]), off_sums[1], off_sums[2], int(off_sums[3]))
-    variants.sort(key=lambda g: g.variant or "")
+    on = _fill(Group(label="on", state="on"), *on_sums)
+    off = _fill(Group(label="off", state="off"), *off_sums)
     if texts:
-        for g in (on, off, *variants):
-            if g.count:
-                _texts(flag_key, environment, since, g)
+        _texts(flag_key, environment, since, [on, off, *variants])
     verdict, reading = _reading(on, off, min_group)
     return Comparison(flag=flag_key, environment=environment, days=days, since=since, on=on, off=off,
                       variants=variants, reading=reading, verdict=verdict,
                       variant_reading=_variant_reading(variants, min_group), min_group=min_group)
-
 
 
 class ComparisonRefused(FeedbackError):
