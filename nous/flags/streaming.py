@@ -15,7 +15,8 @@ key moves on every change made anywhere (console, CLI, admin API, schedules, imp
 single pub/sub message covers today, so a change reaches every instance's SDKs within half a second.
 
 Cost: a stream holds one gunicorn thread, like a live-dashboard socket. They are counted per process and
-capped (`FLAGS_MAX_STREAMS`, else the gunicorn threads less four kept for pages and APIs): past the cap a
+capped (`FLAGS_MAX_STREAMS`), and share one budget with the live sockets (nous.held: the gunicorn threads
+less four kept for pages and APIs): past either a
 503 with Retry-After, which the SDK retries with backoff. A comment line every 20 s keeps the SDK's read
 timeout (60 s) from firing. When the process drains (SIGTERM: `nous.health.service.DRAINING`) every
 stream ends within a second and new ones get 503, so SDKs reconnect to another instance.
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +38,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Flask, Response, current_app, request
 
-from nous import openapi
+from nous import held, openapi
 from nous.errors import error_response
 from nous.flags import api, delta
 from nous.flags.cache import VERSION_KEY
@@ -50,7 +50,6 @@ bp = Blueprint("flags_streaming", __name__)
 
 LOOK_EVERY = 0.25  # seconds between the follower's looks at the version key
 HEARTBEAT = 20.0  # seconds between comment lines on a quiet stream
-THREADS_KEPT_FOR_HTTP = 4
 UNREACHABLE = object()  # the follower's version while Redis does not answer
 
 
@@ -107,15 +106,15 @@ def follower(app: Flask) -> Follower:
     found = app.extensions.get("nous.flags.streams")
     if found is None:
         found = app.extensions["nous.flags.streams"] = Follower(lambda: app.extensions["nous.redis"])
+        held.register(app, "flag streams", lambda: found.streams)
     return found
 
 
 def max_streams(app: Flask) -> int:
+    """This process's cap on flag streams (FLAGS_MAX_STREAMS, else the budget they share with the live
+    dashboard's sockets: nous.held)."""
     configured = app.config.get("FLAGS_MAX_STREAMS")
-    if configured:
-        return int(configured)
-    threads = int(os.environ.get("GUNICORN_THREADS", "16") or 16)  # gunicorn.conf.py reads the same variable
-    return max(1, threads - THREADS_KEPT_FOR_HTTP)
+    return int(configured) if configured else held.budget(app)
 
 
 def sse(name: str, data: Any, event_id: str | None = None) -> bytes:
@@ -208,8 +207,8 @@ def client_streaming() -> Any:
     refusal = None
     if DRAINING.is_set():
         refusal = "This process is shutting down; connect again to reach another."
-    elif follower(app).streams >= max_streams(app):
-        refusal = "Too many flag streams on this process; try again shortly."
+    elif not held.room(app, "flag streams", max_streams(app)):
+        refusal = "Too many flag streams (or live viewers) on this process; try again shortly."
     if refusal:
         resp = error_response(503, "Service Unavailable", refusal)
         resp.headers["Retry-After"] = "5"

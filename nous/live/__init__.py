@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask
 
 from nous import events as nous_events  # `events` is the name of this package's topics module
+from nous import held
 from nous.cli import nous
 from nous.live.events import TOPICS, publish
 from nous.live.hub import Hub
@@ -44,7 +45,8 @@ __all__ = ["TOPICS", "bp", "init_app", "publish"]
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["nous.live.hub"] = Hub(lambda: app.extensions["nous.redis"])
+    hub = app.extensions["nous.live.hub"] = Hub(lambda: app.extensions["nous.redis"])
+    held.register(app, "live sockets", hub.count)
     if "live" not in app.blueprints:
         app.register_blueprint(bp)
     if metrics_group.name not in nous.commands:

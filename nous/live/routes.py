@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask import Response, current_app, g, jsonify, request, session
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
+from nous import held
 from nous.admin import service as sessions
 from nous.admin.auth import GENERATION, SESSION_ID, session_expired
 from nous.auth import admin_required
@@ -28,8 +28,6 @@ log = logging.getLogger("nous.live")
 
 SOCKET = "live.live_socket"
 HEARTBEAT_SECONDS = 20
-# Each open socket holds one of the web process's threads; leave some for pages and APIs.
-THREADS_KEPT_FOR_HTTP = 4
 
 CHARTS: tuple[dict[str, Any], ...] = (
     {"id": "resources", "title": "CPU and memory", "series": ("cpu_percent", "memory_percent")},
@@ -44,11 +42,10 @@ def _hub() -> Hub:
 
 
 def max_sockets() -> int:
+    """This process's cap on live sockets (LIVE_MAX_SOCKETS, else the budget they share with the flag
+    streams: nous.held)."""
     configured = current_app.config.get("LIVE_MAX_SOCKETS")
-    if configured:
-        return int(configured)
-    threads = int(os.environ.get("GUNICORN_THREADS", "16") or 16)  # gunicorn.conf.py reads the same variable
-    return max(1, threads - THREADS_KEPT_FOR_HTTP)
+    return int(configured) if configured else held.budget(current_app)
 
 
 def _refuse(status: int, title: str, why: str) -> Response:
@@ -72,8 +69,9 @@ def _gate_socket() -> Response | None:
         return _refuse(401, "Unauthorized", "Sign in as the admin first.")
     if DRAINING.is_set():
         return _refuse(503, "Service Unavailable", "This process is shutting down; retrying elsewhere.")
-    if _hub().count() >= max_sockets():
-        return _refuse(503, "Service Unavailable", "Too many live viewers on this process; retrying shortly.")
+    if not held.room(current_app, "live sockets", max_sockets()):
+        return _refuse(503, "Service Unavailable", "Too many live viewers (or flag streams) on this process; "
+                                                   "retrying shortly.")
     g.live_deadline = service.session_deadline(session.get("signed_in_at"))
     return None
 
