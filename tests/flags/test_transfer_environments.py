@@ -192,3 +192,40 @@ def test_what_nous_cannot_keep_is_refused_not_dropped(ctx, make_flag) -> None:
     assert errors['"ghost"'] == "named by a switch, strategy or dependency but not in features"
     assert "featureEnvironments" in errors['features[0] "a".enabled']
     assert service.get_flag("a").variants == [{"name": "x", "weight": 1000}]
+
+
+def test_unleash_s_older_full_export_with_strategy_names_and_segment_links(ctx) -> None:
+    """Unleash's state export (version 4): `strategyName`, `projectId`, segments linked by
+    `featureStrategySegments`, `projects`, custom strategy definitions (named in the report)."""
+    doc = {
+        "version": 4, "projects": [{"id": "default", "name": "Default"}],
+        "strategies": [{"name": "custom-thing", "parameters": []}],
+        "environments": [{"name": "development", "type": "development"}, {"name": "production", "type": "production"}],
+        "features": [{"name": "my-feature", "description": "", "type": "release", "project": "default",
+                      "stale": False, "createdAt": "2021-09-17T07:06:40.925Z", "lastSeenAt": None}],
+        "featureStrategies": [{"id": "2ea91298", "featureName": "my-feature", "projectId": "default",
+                               "environment": "development", "strategyName": "flexibleRollout",
+                               "parameters": {"rollout": "100", "stickiness": "default", "groupId": "my-feature"},
+                               "constraints": [], "createdAt": "2021-09-17T07:23:39.374Z"}],
+        "featureEnvironments": [{"enabled": True, "featureName": "my-feature", "environment": "development"},
+                                {"enabled": False, "featureName": "my-feature", "environment": "production"}],
+        "segments": [{"id": 7, "name": "betas", "description": None,
+                      "constraints": [constraint("plan", "IN", ["beta"])]}],
+        "featureStrategySegments": [{"featureStrategyId": "2ea91298", "segmentId": 7}],
+    }
+    report = service.import_document(copy.deepcopy(doc), actor=ACTOR)
+    assert report.created == ["my-feature"] and report.environments == ["development", "production"]
+    assert report.ignored == ["strategies: 1 strategy definitions (NOUS knows Unleash's built-in strategies)"]
+    dev = service.get_flag("my-feature", environment="development")
+    assert dev.enabled is True and dev.strategies[0]["name"] == "flexibleRollout"
+    assert dev.strategies[0]["segments"] == [7]
+    assert evaluate_all({"userId": "u", "properties": {"plan": "beta"}}, environment="development")["my-feature"][
+        "enabled"] is True
+    assert evaluate_all({"userId": "u", "properties": {"plan": "free"}}, environment="development")["my-feature"][
+        "enabled"] is False
+    assert service.get_flag("my-feature").enabled is False
+    doc["projects"].append({"id": "payments"})
+    doc["featureStrategies"][0]["projectId"] = "payments"
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(doc, actor=ACTOR)
+    assert set(err.value.errors) == {"projects[1]", "featureStrategies[0].projectId"}
