@@ -190,8 +190,12 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+def _png_chunk(kind: bytes, *body: bytes) -> list[bytes]:
+    """A PNG chunk as pieces to join (a body of several parts is neither joined nor copied here)."""
+    crc = zlib.crc32(kind)
+    for part in body:
+        crc = zlib.crc32(part, crc)
+    return [sum(map(len, body)).to_bytes(4, "big"), kind, *body, crc.to_bytes(4, "big")]
 
 
 def _png(image: Image.Image) -> bytes:
@@ -211,8 +215,8 @@ def _png(image: Image.Image) -> bytes:
         parts.append(z.compress(b"\x00" + b"\x00".join([raw[i:i + stride] for i in rows])))  # filter 0 per row
     parts.append(z.flush())
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, colour_type, 0, 0, 0])
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", b"".join(parts))
-            + _png_chunk(b"IEND", b""))
+    return b"".join([b"\x89PNG\r\n\x1a\n", *_png_chunk(b"IHDR", header), *_png_chunk(b"IDAT", *parts),
+                     *_png_chunk(b"IEND")])  # the file copied once, here
 
 
 def _thumbnail(image: Image.Image) -> bytes:
