@@ -454,3 +454,24 @@ def test_a_file_over_the_consoles_byte_limit_is_named_and_not_sent(app, browser,
     page.get_by_role("heading", name="Thank you!").wait_for()
     assert len(_rows(app)) == 1
     page.context.close()
+
+
+def test_images_are_scaled_with_the_consoles_side_and_quality(app, browser, site, console, monkeypatch) -> None:
+    """The console says 500 px and quality 0.5 (its defaults changed here, as a setting would change them):
+    the widget, whose page says nothing about either, uploads a 1000×600 image as a 500×300 JPEG made at
+    that quality (a JPEG's quantisation tables tell: quality 0.85 starts at 5, quality 0.5 at 16)."""
+    _, recorder = console
+    monkeypatch.setattr(attachments, "IMAGE_MAX_SIDE", 500)
+    monkeypatch.setattr(attachments, "IMAGE_QUALITY", 0.5)
+    page = _open_page(browser, site)
+    _fill(page)
+    _hand_over(page, "drop", [("wide.png", "image/png", _picture((1000, 600), "PNG", "#2563eb"))])
+    page.get_by_role("button", name="Remove image 1: wide.png").wait_for()
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    _, files = recorder.parts()
+    [(name, data)] = files
+    sent = Image.open(io.BytesIO(data))
+    assert (name, sent.size) == ("wide.jpg", (500, 300))
+    assert sent.quantization[0][0] >= 12
+    page.context.close()
