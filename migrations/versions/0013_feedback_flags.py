@@ -40,8 +40,8 @@ def upgrade():
                             postgresql_include=['enabled', 'variant', 'rating', 'category'])
     )
     op.create_index('ix_feedback_flags_flag_env_created_at', 'feedback_flags',
-                    ['flag_key', 'environment', 'created_at'], unique=False,
-                    postgresql_include=['enabled', 'variant', 'rating', 'category', 'feedback_id'])
+                    ['flag_key', 'environment', 'created_at', 'feedback_id'], unique=False,
+                    postgresql_include=['enabled', 'variant', 'rating', 'category'])
 
     op.create_table('feedback_flag_days',
     sa.Column('flag_key', sa.String(length=200), nullable=False),

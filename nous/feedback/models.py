@@ -109,15 +109,16 @@ class FeedbackFlag(db.Model):
     It repeats what of the feedback never changes — created_at, rating, category — so comparing the
     feedback of testers with a flag on and off over a period reads one index and nothing else: the
     (flag_key, environment, created_at) index carries the rest (INCLUDE on PostgreSQL, index-only scan).
-    The feedback list's flag filter walks the same index newest first, as the tag filter walks its own."""
+    The feedback list's flag filter walks the same index newest first by (created_at, feedback_id), as the
+    tag filter walks its own."""
 
     __tablename__ = "feedback_flags"
     __table_args__ = (
         # Covering too: the comparison subtracts spam by probing it with the period's spam ids, index only.
         PrimaryKeyConstraint("feedback_id", "environment", "flag_key",
                              postgresql_include=["enabled", "variant", "rating", "category"]),
-        Index("ix_feedback_flags_flag_env_created_at", "flag_key", "environment", "created_at",
-              postgresql_include=["enabled", "variant", "rating", "category", "feedback_id"]),
+        Index("ix_feedback_flags_flag_env_created_at", "flag_key", "environment", "created_at", "feedback_id",
+              postgresql_include=["enabled", "variant", "rating", "category"]),
     )
 
     feedback_id: Mapped[int] = mapped_column(BigId, ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True)
