@@ -24,7 +24,7 @@ def budget(app: Flask) -> int:
     configured = app.config.get("HELD_THREADS_MAX")
     if configured:
         return int(configured)
-    threads = int(os.environ.get("GUNICORN_THREADS", "16") or 16)  # gunicorn.conf.py reads the same variable
+    threads = int(os.environ.get("GUNICORN_THREADS", "32") or 32)  # as gunicorn.conf.py reads it
     return max(1, threads - THREADS_KEPT_FOR_HTTP)
 
 

@@ -93,10 +93,13 @@ class Followed(Generic[T]):
         Other readers go on answering from the copy meanwhile."""
         return self.refresh(force=True)
 
-    def refresh(self, force: bool = False) -> T:
+    def refresh(self, force: bool = False, wait: bool = False) -> T:
+        """The copy after a look at the version (`force`: even within `check_every`). A reader that finds
+        another thread looking answers from the current copy meanwhile, unless it must `wait` for that look
+        (a reader that needs the copy of the version Redis holds now, like the flags' delta log)."""
         if self._before_check is not None:
             self._before_check()
-        if self.loaded and not self.stale and self.lock.locked():
+        if not wait and self.loaded and not self.stale and self.lock.locked():
             return self.value  # another thread is looking (Redis may be hanging): answer from the copy meanwhile
         with self.lock:
             now = time.monotonic()

@@ -101,7 +101,7 @@ def sync(environment: str, conn: redis.Redis | None = None, attempts: int = 3) -
     meta_key, state_key, log_key = (k.format(env=environment) for k in (META_KEY, STATE_KEY, LOG_KEY))
     for _ in range(attempts):
         cache = get_cache()
-        snap = cache.refresh(force=True)
+        snap = cache.refresh(force=True, wait=True)  # another thread's reload may be under way: its result
         version = _version_text(cache.version)
         epoch, seq, logged = conn.hmget(meta_key, "epoch", "seq", "version")
         if epoch is not None and logged is not None and logged.decode() == version:

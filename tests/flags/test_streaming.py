@@ -117,3 +117,53 @@ def test_a_stream_whose_log_redis_lost_sends_a_fresh_hydration(client, make_flag
         assert data["events"][0]["type"] == "hydration" and data["events"][0]["features"][0]["enabled"] is True
     finally:
         resp.close()
+
+
+def test_every_stream_of_a_process_gets_each_change(app, make_flag, token) -> None:
+    """A change made in another process wakes every stream at once and each brings the log up to date; one
+    that finds another thread reloading the flags waits for that reload rather than answer from the flags it
+    had (and so miss the change until the next one)."""
+    import contextlib
+    import queue
+    import threading
+    import time
+
+    from nous import create_app
+    from nous.extensions import db
+    from tests.flags.test_delta_sdk import SEEN_WITHIN_MS
+
+    make_flag("s.many", enabled=False)
+    arrived: queue.Queue = queue.Queue()
+    opened = threading.Barrier(7)
+    streams = []
+
+    def listen() -> None:
+        resp, chunks = _open(app.test_client(), token)
+        streams.append(resp)
+        next(chunks)  # the hydration
+        opened.wait(10)
+        for chunk in chunks:
+            for _name, _id, data in _events([chunk]):
+                if any(e.get("feature", {}).get("enabled") is True for e in data["events"]):
+                    arrived.put(time.monotonic())
+                    return
+
+    threads = [threading.Thread(target=listen, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    other = create_app()  # another process, as far as the flags go: its own copy, the same database and Redis
+    opened.wait(10)
+    changed = time.monotonic()
+    with other.app_context():
+        service.set_enabled("s.many", True, actor="t")
+        db.session.remove()
+        db.engine.dispose()  # (its connections would keep the test database from being dropped)
+    try:
+        delays = [arrived.get(timeout=SEEN_WITHIN_MS / 1000 + 1) - changed for _ in threads]
+    finally:
+        for t in threads:
+            t.join(timeout=0.1)
+        for resp in streams:
+            with contextlib.suppress(ValueError):  # a listener still waiting (the failure case)
+                resp.close()
+    assert max(delays) < SEEN_WITHIN_MS / 1000
