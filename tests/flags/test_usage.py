@@ -109,3 +109,19 @@ def test_the_usage_panel_without_redis_says_so(app, admin_client, ctx, make_flag
     monkeypatch.setitem(app.extensions, "nous.redis", dead)
     html = admin_client.get(f"{BASE}/checkout/usage", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert html.count("Unavailable: Redis cannot be reached.") == 3
+
+
+def test_the_flag_page_counts_the_environment_it_shows(admin_client, ctx, make_flag, redis_conn) -> None:
+    make_flag("checkout", enabled=True)
+    for _ in range(3):
+        flags.is_enabled("checkout", {"userId": "u"}, environment="staging")
+    flags.is_enabled("checkout", {"userId": "u"})
+    EVALS.flush(redis_conn)
+
+    def stat(page: str, label: str) -> str:
+        return page.split(f"{label}</div>", 1)[1].split('class="stat-value">', 1)[1].split("<", 1)[0]
+
+    staging = admin_client.get(f"{BASE}/checkout?env=staging").get_data(as_text=True)
+    production = admin_client.get(f"{BASE}/checkout").get_data(as_text=True)
+    assert stat(staging, "Evaluations in staging, 24 h") == "3"
+    assert stat(production, "Evaluations in production, 24 h") == "1"
