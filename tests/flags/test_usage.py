@@ -125,3 +125,46 @@ def test_the_flag_page_counts_the_environment_it_shows(admin_client, ctx, make_f
     production = admin_client.get(f"{BASE}/checkout").get_data(as_text=True)
     assert stat(staging, "Evaluations in staging, 24 h") == "3"
     assert stat(production, "Evaluations in production, 24 h") == "1"
+
+
+def test_the_usage_panel_in_a_browser(app, ctx, make_flag, redis_conn, tmp_path) -> None:
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    from nous.admin.service import create_login_link
+    from tests.support.live import LiveServer, launch_browser
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    make_flag("checkout", enabled=True, variants=[{"name": "blue", "weight": 1}])
+    _row, staging = service.create_token("staging sdk", actor="t", environment="staging")
+    for _ in range(5):
+        flags.is_enabled("checkout", {"userId": "u"})
+    EVALS.flush(redis_conn)
+    server = LiveServer(app)
+    shots = Path(os.environ.get("NOUS_SCREENSHOTS") or tmp_path)
+    problems: list[str] = []
+    try:
+        sdk = {"Authorization": staging, "Unleash-SDK": "unleash-node-sdk:6.12.2"}
+        app.test_client().post("/api/client/metrics", headers=sdk,
+                               json=_report({"checkout": {"yes": 8, "no": 2, "variants": {"blue": 8, "disabled": 2}}}))
+        with playwright_api.sync_playwright() as p:
+            browser = launch_browser(p)
+            page = browser.new_page(viewport={"width": 1360, "height": 1000})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.goto(f"{server.url}/admin/login/link/{create_login_link('admin@nous.test', actor='test')}")
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(f"{server.url}{BASE}/checkout")
+            table = page.locator("#flag-usage-table")
+            table.wait_for()
+            staging_row = table.locator('tr[data-environment="staging"]')
+            assert "80 % on" in staging_row.inner_text() and "checkout-web" in staging_row.inner_text()
+            assert "blue 8" in staging_row.inner_text() and "unleash-node-sdk:6.12.2" in staging_row.inner_text()
+            assert table.locator('tr[data-environment="production"] td').first.inner_text().startswith("5")
+            page.locator("#usage-h").scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / "flag-usage.png"), full_page=False)
+            browser.close()
+    finally:
+        server.stop()
+    assert problems == []

@@ -71,7 +71,7 @@ def rollout_summary(flag: Flag) -> str:
         parts.append(_strategy_text(s) + (f" if {cons} condition(s)" if cons else ""))
     summary = " or ".join(parts) or "everyone"
     if flag.variants:
-        summary += f" · {len(flag.variants)} variants"
+        summary += f" · {len(flag.variants)} variant{'' if len(flag.variants) == 1 else 's'}"
     parents = [str(d.get("feature")) for d in flag.dependencies or [] if isinstance(d, Mapping)]
     if parents:
         summary += " · needs " + ", ".join(parents)
