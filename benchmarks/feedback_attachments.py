@@ -11,8 +11,7 @@ Prints requests per second, p50/p95/p99 (target p95 < 300 ms), and checks that e
 has its file stored. Then times `attachments.thumbnails_for` for a 50-row list page.
 
 Two figures that change little with what else runs on the machine come with it: how long re-encoding
-the screenshot takes in this process alone (and with which deflate: ISA-L's when the package `isal` is
-installed, else zlib's), and the CPU time gunicorn's processes spent per request. On a machine whose
+the screenshot takes in this process alone, and the CPU time gunicorn's processes spent per request. On a machine whose
 cores the clients, PostgreSQL and gunicorn share, 8 clients wait for each other: p95 follows from the
 CPU per request times 8 divided by the cores.
 
@@ -64,8 +63,7 @@ def screenshot(target: int = 2_000_000, seed: int = 1) -> bytes:
 
 
 def in_process(png: bytes, runs: int = 15) -> str:
-    """One thread, no server: how long checking and re-encoding the screenshot takes (median), and with
-    which deflate (ISA-L when the package `isal` is installed, else zlib)."""
+    """One thread, no server: how long checking and re-encoding the screenshot takes (median)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from nous.feedback.service import attachments
 
@@ -75,8 +73,7 @@ def in_process(png: bytes, runs: int = 15) -> str:
         started = time.perf_counter()
         stored = attachments.prepare_one(attachments.Upload("screen.png", png), limits)
         times.append((time.perf_counter() - started) * 1000)
-    return (f"re-encoded in process: median {sorted(times)[runs // 2]:.0f} ms, {len(stored.data):,} bytes stored "
-            f"(deflate: {attachments.DEFLATE})")
+    return f"re-encoded in process: median {sorted(times)[runs // 2]:.0f} ms, {len(stored.data):,} bytes stored"
 
 
 def cpu_seconds(pid: int) -> float:

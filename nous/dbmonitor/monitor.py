@@ -150,6 +150,9 @@ def _jsonable(params: Any) -> Any:
         return [_jsonable(v) for v in params]
     if params is None or isinstance(params, (str, int, float, bool)):
         return params
+    data = getattr(params, "obj", params)  # (psycopg's Binary wraps the bytes in .obj)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return f"<{len(data):,} bytes>"  # not its repr: a 2 MB file would be an 8 MB string, with the GIL held
     return str(params)
 
 

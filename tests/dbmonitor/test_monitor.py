@@ -84,3 +84,14 @@ def test_pool_is_reported_in_plain_words(ctx) -> None:
     assert "Overflow: -" not in held["summary"]
     proc = run_cli("nous", "db", "report")
     assert proc.returncode == 0 and "pool: " in proc.stdout and " idle" in proc.stdout, (proc.stdout, proc.stderr)
+
+
+def test_binary_parameters_are_logged_by_size_not_by_their_bytes() -> None:
+    from psycopg import Binary  # how psycopg wraps bytes bound to a query
+
+    from nous.dbmonitor.monitor import _jsonable
+
+    two_mb = b"\x89PNG" + b"\x00" * 2_000_000
+    assert _jsonable((two_mb, memoryview(two_mb), Binary(two_mb), "text", 3)) == [
+        "<2,000,004 bytes>", "<2,000,004 bytes>", "<2,000,004 bytes>", "text", 3]
+    assert _jsonable({"data": bytearray(b"abc")}) == {"data": "<3 bytes>"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import jsonschema
 
-from nous.feedback.service import attachments
 from nous.openapi import document
 from tests.feedback.helpers import set_setting
 
@@ -18,7 +17,7 @@ def test_the_config_is_the_consoles_attachment_settings(app, client) -> None:
     assert resp.get_json() == {"attachments": {
         "max": 5, "max_file_bytes": 10_000_000, "max_total_bytes": 25_000_000, "max_text_bytes": 1_000_000,
         "accepted_types": ["image/png", "image/jpeg", "image/webp", "image/gif", "text/plain"],
-        "image_max_side": attachments.IMAGE_MAX_SIDE, "image_quality": attachments.IMAGE_QUALITY}}
+        "image_max_side": 1920, "image_quality": 0.85}}
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in resp.headers
     assert resp.headers["Cache-Control"] == "public, max-age=30"
@@ -26,8 +25,11 @@ def test_the_config_is_the_consoles_attachment_settings(app, client) -> None:
     set_setting(app, "feedback.attachments_max", 2)
     set_setting(app, "feedback.attachment_max_bytes", 2_000_000)
     set_setting(app, "feedback.attachments_max_total_bytes", 3_000_000)
+    set_setting(app, "feedback.image_max_side", 800)
+    set_setting(app, "feedback.image_quality", 0.6)
     changed = client.get(URL).get_json()["attachments"]
     assert (changed["max"], changed["max_file_bytes"], changed["max_total_bytes"]) == (2, 2_000_000, 3_000_000)
+    assert (changed["image_max_side"], changed["image_quality"]) == (800, 0.6)
     set_setting(app, "feedback.attachments_max", 0)
     assert client.get(URL).get_json()["attachments"]["max"] == 0  # the widget hides its attachments
 

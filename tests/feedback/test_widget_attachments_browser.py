@@ -457,12 +457,12 @@ def test_a_file_over_the_consoles_byte_limit_is_named_and_not_sent(app, browser,
 
 
 def test_images_are_scaled_with_the_consoles_side_and_quality(app, browser, site, console, monkeypatch) -> None:
-    """The console says 500 px and quality 0.5 (its defaults changed here, as a setting would change them):
+    """The console says 500 px and quality 0.5 (its settings):
     the widget, whose page says nothing about either, uploads a 1000×600 image as a 500×300 JPEG made at
     that quality (a JPEG's quantisation tables tell: quality 0.85 starts at 5, quality 0.5 at 16)."""
     _, recorder = console
-    monkeypatch.setattr(attachments, "IMAGE_MAX_SIDE", 500)
-    monkeypatch.setattr(attachments, "IMAGE_QUALITY", 0.5)
+    set_setting(app, "feedback.image_max_side", 500)
+    set_setting(app, "feedback.image_quality", 0.5)
     page = _open_page(browser, site)
     _fill(page)
     _hand_over(page, "drop", [("wide.png", "image/png", _picture((1000, 600), "PNG", "#2563eb"))])

@@ -44,12 +44,6 @@ from nous.feedback.service.common import ValidationFailed
 from nous.settings import service as settings
 from nous.text import clean_text
 
-try:  # ISA-L's deflate: the same zlib format, several times faster (see _png)
-    from isal import isal_zlib as _deflate
-except ImportError:  # pragma: no cover - depends on what is installed
-    _deflate = zlib
-DEFLATE = _deflate.__name__  # which one, as the benchmark reports it
-
 log = logging.getLogger("nous.feedback")
 
 FIELD = "attachments"
@@ -59,7 +53,7 @@ MAX_SIDE = 20_000
 THUMBNAIL_SIDE = 320
 CHUNK = 64 * 1024
 PNG_BAND = 64  # rows of pixels compressed per call (a 1920-wide RGB band is 360 kB)
-DEFLATE_LEVEL = 1  # fastest level of zlib; ISA-L's levels 1 and 2 are as fast (its 3 is 3 times slower)
+DEFLATE_LEVEL = 1  # zlib's fastest level
 EVENT_TEXT_MAX = 8000  # characters of each file's text in a workflow's input (which holds 64 000 in all)
 PENDING_AFTER = timedelta(minutes=15)  # OCR still pending after this: its job was lost, the sweep queues it again
 UNAVAILABLE_NOTE = ocr.UNAVAILABLE
@@ -130,18 +124,7 @@ class Limits:
         return self.total_bytes * 4 // 3 + 8192 * max(1, self.count)
 
 
-# How the widget prepares images before upload: their longest side in pixels and the JPEG quality. The
-# settings feedback.image_max_side and feedback.image_quality take over once they are defined.
-IMAGE_MAX_SIDE = 1920
-IMAGE_QUALITY = 0.85
 ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "text/plain")
-
-
-def _setting_or(key: str, default: Any) -> Any:
-    try:
-        return settings.get(key)
-    except settings.SettingError:  # not defined (yet) in this version
-        return default
 
 
 def widget_limits() -> dict[str, Any]:
@@ -150,8 +133,8 @@ def widget_limits() -> dict[str, Any]:
     limits = Limits.current()
     return {"max": limits.count, "max_file_bytes": limits.file_bytes, "max_total_bytes": limits.total_bytes,
             "max_text_bytes": limits.text_bytes, "accepted_types": list(ACCEPTED_TYPES),
-            "image_max_side": int(_setting_or("feedback.image_max_side", IMAGE_MAX_SIDE)),
-            "image_quality": float(_setting_or("feedback.image_quality", IMAGE_QUALITY))}
+            "image_max_side": settings.get("feedback.image_max_side"),
+            "image_quality": settings.get("feedback.image_quality")}
 
 
 def _megabytes(n: int) -> str:
@@ -203,12 +186,12 @@ def _png(image: Image.Image) -> bytes:
     PNG writer tries five filters on every row, which made a 2 MB screenshot's re-encoding 2-3 times
     slower; screenshots compress well unfiltered. The rows go to the compressor PNG_BAND rows at a time:
     each call releases the GIL for a few milliseconds (concurrent uploads overlap), and only one band is
-    copied at a time. ISA-L's deflate (`isal`) writes the same format about 4 times faster than zlib's
-    level 1 (files some 60 % larger); zlib is used where it is not installed."""
+    copied at a time. (ISA-L's deflate writes the same format about 4 times faster, but its files are some
+    60 % larger, and they are kept in the database.)"""
     colour_type, channels = _PNG_COLOUR_TYPES[image.mode]
     width, height = image.size
     raw, stride = image.tobytes(), width * channels
-    z = _deflate.compressobj(DEFLATE_LEVEL)
+    z = zlib.compressobj(DEFLATE_LEVEL)
     parts = []
     for top in range(0, height, PNG_BAND):
         rows = range(top * stride, min(height, top + PNG_BAND) * stride, stride)
