@@ -222,3 +222,19 @@ def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimit
     assert again.on.count == 19 and again.off.count == 25
     assert again.on.average == pytest.approx(
         (sum(r for r, _ in groups["on"]) - newest_on.rating) / 19, abs=1e-9)
+
+
+def test_a_tester_sending_their_id_gets_their_flags(app, client, make_flag) -> None:
+    """A submission naming its tester by id (the row and its flags in one statement on PostgreSQL)."""
+    first = client.post(API, json={"rating": 4, "message": "first", "category": "idea", "email": "kim@example.com"})
+    tester_id = feedback.get(first.get_json()["id"]).tester_id
+    make_flag({"key": "for-kim", "enabled": True,
+               "strategies": [{"name": "userWithId", "parameters": {"userIds": str(tester_id)}}]})
+    db.session.commit()
+    by_id = client.post(API, json={"rating": 2, "message": "by id", "category": "bug", "tester_id": str(tester_id)})
+    stranger = client.post(API, json={"rating": 2, "message": "someone", "category": "bug",
+                                      "tester_id": "0b7e3c1a-0000-4000-8000-000000000001"})
+    assert by_id.status_code == stranger.status_code == 201
+    assert recorded(by_id.get_json()["id"]) == {"for-kim": ("production", True, None)}
+    assert feedback.get(by_id.get_json()["id"]).tester_id == tester_id
+    assert recorded(stranger.get_json()["id"]) == {"for-kim": ("production", False, None)}

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import Boolean, String, bindparam, func, select, text, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous import flags, inputs
@@ -349,6 +350,19 @@ def _store_with_flags(by: str, params: dict[str, Any], sub: Submission,
     Should the flags not be written, the transaction is lost with them: the row is then stored again,
     alone (no savepoint on the hot path for a failure that should never happen)."""
     now = values["created_at"]
+    if by != "email" and db.engine.dialect.name == "postgresql":
+        # The tester id as sent, or none: the flags are known before the row, and both go in one statement.
+        rows = _flags_for(0, sub.tester_id, sub, values)
+        if rows:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                try:
+                    feedback_id, tester_id = conn.execute(_with_flags_statement(by), {**params, **_arrays(rows)}).one()
+                except SQLAlchemyError:
+                    log.exception("feedback stored without its flags: they could not be written")
+                    feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
+                if tester_id is not None:
+                    testers.touch_seen(tester_id, now, conn=conn)
+            return feedback_id, tester_id
     with db.engine.connect() as conn:
         feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
         if tester_id is not None:
@@ -394,6 +408,39 @@ _FLAGS_FROM_ARRAYS = text(
     "FROM unnest(CAST(:keys AS varchar[]), CAST(:enabled AS boolean[]), CAST(:variants AS varchar[])) "
     "AS f(key, enabled, variant)"
 ).bindparams(bindparam("created_at", type_=FeedbackFlag.__table__.c.created_at.type))
+
+
+def _arrays(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"flag_environment": rows[0]["environment"], "flag_keys": [r["flag_key"] for r in rows],
+            "flag_enabled": [r["enabled"] for r in rows], "flag_variants": [r["variant"] for r in rows]}
+
+
+_with_flags: dict[str, Any] = {}
+
+
+def _with_flags_statement(by: str) -> Any:
+    """PostgreSQL: WITH fb AS (INSERT INTO feedback … RETURNING …), fl AS (INSERT INTO feedback_flags SELECT
+    … FROM fb, unnest(keys, enabled, variants)) SELECT id, tester_id FROM fb — the row and its flags in one
+    statement and one commit, for a tester known by id (or none), built once per way of finding it."""
+    stmt = _with_flags.get(by)
+    if stmt is None:
+        table, ff = Feedback.__table__, FeedbackFlag.__table__
+        ref = bindparam("tester_ref", type_=table.c.tester_id.type)
+        fb = table.insert().values(
+            **{c: bindparam(c, type_=table.c[c].type) for c in _INSERT_COLUMNS},
+            tester_id=testers.tester_subquery_for(by, ref),
+        ).returning(table.c.id, table.c.tester_id, table.c.created_at, table.c.rating, table.c.category).cte("fb")
+        f = func.unnest(bindparam("flag_keys", type_=ARRAY(String())),
+                        bindparam("flag_enabled", type_=ARRAY(Boolean())),
+                        bindparam("flag_variants", type_=ARRAY(String()))).table_valued(
+            "key", "enabled", "variant").render_derived("f")
+        rows = select(fb.c.id, bindparam("flag_environment", type_=ff.c.environment.type), f.c.key, f.c.enabled,
+                      f.c.variant, fb.c.created_at, fb.c.rating, fb.c.category).select_from(fb).join(f, true())
+        flags_cte = ff.insert().from_select(
+            ["feedback_id", "environment", "flag_key", "enabled", "variant", "created_at", "rating", "category"],
+            rows).cte("fl")
+        stmt = _with_flags[by] = select(fb.c.id, fb.c.tester_id).add_cte(flags_cte)
+    return stmt
 
 
 def _insert_flags(conn: Any, rows: list[dict[str, Any]]) -> None:
