@@ -48,7 +48,7 @@ def test_every_command_names_its_environment(ctx, make_flag, tmp_path) -> None:
     token = run_cli("nous", "flags", "tokens", "create", "dev-app", "-e", "development")
     assert token.stdout.strip().startswith("default:development.")
     unknown = run_cli("nous", "flags", "enable", "per.env", "-e", "qa")
-    assert unknown.returncode == 1 and "environment: unknown environment" in unknown.stderr
+    assert unknown.returncode == 1 and "environment: unknown environment; one of development, staging, production" in unknown.stderr
 
 
 def test_refusals_exit_1_with_the_reason(ctx, make_flag) -> None:

@@ -125,7 +125,7 @@ def test_export_and_import_name_the_environment_and_keep_impression_data(ctx, cl
     assert service.get_flag("env.io").impression_data is False
     with pytest.raises(service.FlagError) as err:
         service.import_document({**doc, "environment": "qa"}, actor=ACTOR)
-    assert err.value.errors == {"environment": "unknown environment"}
+    assert err.value.errors == {"environment": "unknown environment; one of development, staging, production"}
     doc["features"][0]["project"] = "payments"
     with pytest.raises(service.FlagError) as err:
         service.import_document(doc, actor=ACTOR)

@@ -41,9 +41,11 @@ def environment_names() -> list[str]:
 
 def check_environment(name: object) -> str:
     """`name` when it is one of the environments, else a FlagError naming the field `environment`."""
-    if isinstance(name, str) and name in environment_names():
+    names = environment_names()
+    if isinstance(name, str) and name in names:
         return name
-    raise FlagError(f"There is no environment {name!r}.", {"environment": "unknown environment"}, status=404)
+    raise FlagError(f"There is no environment {name!r}; there are {', '.join(names)}.",
+                    {"environment": f"unknown environment; one of {', '.join(names)}"}, status=404)
 
 
 # --------------------------------------------------------------------------- changing the list

@@ -228,10 +228,9 @@ def _single_target(doc: Mapping[str, Any], environment: str | None) -> str:
         return check_environment(PRODUCTION)
     try:
         return check_environment(named)
-    except FlagError:
+    except FlagError as exc:
         raise FlagError(f"Nothing imported: the document is for the environment {named!r}, which does not "
-                        "exist here; name one to import into.", {"environment": "unknown environment"},
-                        status=422) from None
+                        "exist here; name one to import into.", exc.errors, status=422) from None
 
 
 def _mapping(sources: list[str], environment: str | None) -> dict[str, str]:
