@@ -332,13 +332,16 @@ def client_features() -> Any:
 
 
 def _features_answer(environ: dict[str, Any], here: EnvironmentFlags) -> Answer:
-    """Every flag of `here` for an SDK: 304 when it holds them (If-None-Match), else the bytes made once
-    per snapshot, gzip-compressed when the client accepts it."""
-    headers = [("ETag", f'"{here.etag}"'), ("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding")]
-    if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), here.etag):
+    """Every flag of `here` for an SDK: 304 when it holds them (If-None-Match, in either encoding), else the
+    bytes made once per snapshot, gzip-compressed when the client accepts it. The gzip bytes have an ETag of
+    their own (`<etag>-gz`): a strong ETag names one representation."""
+    compressed = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    etag = f"{here.etag}-gz" if compressed else here.etag
+    headers = [("ETag", f'"{etag}"'), ("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding")]
+    held = environ.get("HTTP_IF_NONE_MATCH", "")
+    if held and (etag_matches(held, here.etag) or etag_matches(held, f"{here.etag}-gz")):
         return Answer(304, headers, b"")
     headers.append(("Content-Type", "application/json"))
-    compressed = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
     if compressed:
         headers.append(("Content-Encoding", "gzip"))
     return Answer(200, headers, here.client_answer(compressed))
@@ -378,7 +381,7 @@ def client_metrics() -> Any:
     if errors:
         return _invalid(errors)
     environment = _client(request.environ)[2]  # type: ignore[index]
-    flags.record_metrics(toggles, snapshot().env(environment).keys, environment=environment,
+    flags.record_metrics(toggles, snapshot().env(environment).variants, environment=environment,
                          app_name=data["appName"], instance_id=str(data.get("instanceId") or ""),
                          sdk=flags.sdk_name(request.headers.get("Unleash-SDK", ""), data))
     return Response(status=202)

@@ -78,7 +78,8 @@ class EnvironmentFlags:
     """What one environment's clients get: its compiled engine and its Unleash client-API answer, whose
     bytes (plain and gzip) are made once per snapshot, on the first request that wants them."""
 
-    __slots__ = ("_answers", "engine", "environment", "etag", "features", "flag_enabled", "keys", "segments", "tally")
+    __slots__ = ("_answers", "engine", "environment", "etag", "features", "flag_enabled", "keys", "segments", "tally",
+                 "variants")
 
     def __init__(self, environment: str, engine: Engine, features: list[dict[str, Any]],
                  segments: list[dict[str, Any]], counted: bool = True) -> None:
@@ -90,6 +91,8 @@ class EnvironmentFlags:
         self.segments = segments
         self.flag_enabled = {f["name"]: f["enabled"] for f in features}  # the flags' own switches
         self.keys = frozenset(self.flag_enabled)
+        self.variants = {f["name"]: frozenset(v.get("name") for v in f["variants"] if isinstance(v, Mapping))
+                         for f in features}  # each flag's variant names
         body = json.dumps({"features": features, "segments": segments}, sort_keys=True, default=str)
         self.etag = hashlib.sha256(f"{environment}|{body}".encode()).hexdigest()[:32]
         self._answers: dict[bool, bytes] = {}
@@ -436,7 +439,8 @@ class EvalCounts:
                     if not found:
                         continue
                     total, this_hour = total_key(environment, answer), hour_key(environment, hour, answer)
-                    for key, n in found.items():
+                    # a copy made in one step: a thread that read the dict before the swap may still add to it
+                    for key, n in list(found.items()):
                         pipe.hincrby(total, key, n)
                         pipe.hincrby(this_hour, key, n)
                     pipe.expire(this_hour, HOURS_KEPT * 3600)

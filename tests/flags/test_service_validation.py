@@ -19,6 +19,8 @@ ACTOR = "admin@nous.test"
     ({"key": "ok", "strategies": {"name": "default"}}, "strategies", "must be a list"),
     ({"key": "ok", "strategies": [rollout(150)]}, "strategies[0].parameters.rollout", "from 0 to 100"),
     ({"key": "ok", "strategies": [{"name": "magic"}]}, "strategies[0].name", 'unknown strategy "magic"'),
+    ({"key": "ok", "strategies": [{"name": ["x"]}]}, "strategies[0].name", "unknown strategy"),  # not a 500
+    ({"key": "ok", "strategies": [{"name": {"x": 1}}]}, "strategies[0].name", "unknown strategy"),
     ({"key": "ok", "strategies": [rollout(5, constraint("v", "SEMVER_GT", "two"))]},
      "strategies[0].constraints[0].value", "not a semantic version"),
     ({"key": "ok", "strategies": [rollout(5, constraint("e", "REGEX", "(unclosed"))]},

@@ -168,3 +168,23 @@ def test_the_usage_panel_in_a_browser(app, ctx, make_flag, redis_conn, tmp_path)
     finally:
         server.stop()
     assert problems == []
+
+
+def test_what_one_token_can_make_redis_hold_is_bounded_by_the_flags(client, ctx, make_flag, token, redis_conn,
+                                                                   monkeypatch) -> None:
+    import importlib
+
+    clients = importlib.import_module("nous.flags.service.clients")  # (the package exports a function of that name)
+    make_flag("checkout", enabled=True, variants=[{"name": "blue", "weight": 1}])
+    made_up = {f"{'v' * 900}{i}": 1 for i in range(98)}  # with blue and disabled: the 100 allowed
+    monkeypatch.setattr(clients, "APPS_KEPT", 3)
+    for i in range(5):
+        report = _report({"checkout": {"yes": 1, "variants": {**made_up, "blue": 2, "disabled": 1}}}, app=f"app-{i}")
+        assert client.post("/api/client/metrics", json=report, headers={"Authorization": token}).status_code == 202
+    kept = service.sdk_usage("production", "checkout")
+    assert kept["variants"] == {"blue": 10, "disabled": 5}  # names the flag does not have are left out
+    assert sorted(a["app"] for a in kept["apps"]) == ["app-0", "app-1", "app-2"]  # no more until some expire
+    assert kept["yes"] == 5  # every report still counted
+    again = _report({"checkout": {"yes": 1}}, app="app-1")  # one already kept is still updated
+    client.post("/api/client/metrics", json=again, headers={"Authorization": token})
+    assert service.sdk_usage("production", "checkout")["apps"][0]["app"] == "app-1"

@@ -534,20 +534,31 @@ def byte_range(header: str | None, length: int) -> tuple[int, int] | str | None:
         m = _BYTE_RANGE.fullmatch(spec)
         if not m or not (m.group(1) or m.group(2)):
             return None
-        first, last = m.group(1), m.group(2)
-        if first and last and int(last) < int(first):
+        first, last = _position(m.group(1)), _position(m.group(2))
+        if first is not None and last is not None and last < first:
             return None  # an invalid range makes the whole header invalid: ignored
         ranges.append((first, last))
     if len(ranges) > 1:
         return None
     first, last = ranges[0]
-    if not first:  # the last N bytes; N = 0 asks for nothing
-        suffix = int(last)
+    if first is None:  # the last N bytes; N = 0 asks for nothing
+        suffix = last or 0
         return (max(0, length - suffix), length) if suffix > 0 and length > 0 else UNSATISFIABLE
-    start = int(first)
-    if start >= length:
+    if first >= length:
         return UNSATISFIABLE
-    return start, min(length, int(last) + 1) if last else length
+    return first, min(length, last + 1) if last is not None else length
+
+
+_BEYOND_ANY_FILE = 10**18
+
+
+def _position(digits: str) -> int | None:
+    """A byte position of a Range header; one of more than 18 digits is past the end of any file (and is
+    never converted: Python refuses integers of more than 4,300 digits)."""
+    if not digits:
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _BEYOND_ANY_FILE
 
 
 def _if_range_holds(etag: str) -> bool:

@@ -222,7 +222,7 @@ class Strategy:
             self.problems.append("strategy is not an object")
             return
         self.name = raw.get("name")
-        self.known = self.name in STRATEGIES
+        self.known = isinstance(self.name, str) and self.name in STRATEGIES
         if not self.known:
             at.add("name", f'unknown strategy "{self.name}"')
             self.problems.append(f'unknown strategy "{self.name}"')

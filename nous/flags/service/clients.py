@@ -72,32 +72,46 @@ def _registered_sdk(app_name: str, instance_id: str) -> str | None:
         return None
 
 
-def record_metrics(toggles: Mapping[str, Mapping[str, Any]], known: frozenset[str], *, environment: str,
-                   app_name: str, instance_id: str = "", sdk: str = "") -> int:
-    """Keep an SDK's report {flag: {yes, no, variants}} for `environment` (flags this server knows only),
-    per UTC hour, with the application and SDK that sent it. Kept apart from NOUS's own evaluation counts:
-    the SDKs evaluate in their own processes, and these are their figures. Returns the number of flags
-    kept; safe to lose (Redis down: dropped, with a warning)."""
-    ours = {key: c for key, c in toggles.items() if key in known}
+APPS_KEPT = 100  # applications remembered per flag and environment; more are not added until some expire
+# HSET the application unless the hash already holds APPS_KEPT others: one token cannot fill Redis with names
+_REMEMBER_APP = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('HLEN', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+def record_metrics(toggles: Mapping[str, Mapping[str, Any]], variants: Mapping[str, frozenset[str]], *,
+                   environment: str, app_name: str, instance_id: str = "", sdk: str = "") -> int:
+    """Keep an SDK's report {flag: {yes, no, variants}} for `environment` (flags this server knows only,
+    `variants`: each one's variant names), per UTC hour, with the application and SDK that sent it. Kept
+    apart from NOUS's own evaluation counts: the SDKs evaluate in their own processes, and these are their
+    figures. Variants the flag does not have are left out ("disabled", the SDKs' answer when it is off,
+    is kept), and at most APPS_KEPT applications per flag: what a client token can make Redis hold is
+    bounded by the flags. Returns the number of flags kept; safe to lose (Redis down: dropped, warned)."""
+    ours = {key: c for key, c in toggles.items() if key in variants}
     if not ours:
         return 0
     hour = int(time.time()) // 3600
     app = json.dumps({"app": app_name[:200], "sdk": sdk or _registered_sdk(app_name, instance_id) or "unknown",
                       "seen": utcnow().isoformat()})
     try:
-        pipe = get_redis().pipeline(transaction=False)
+        conn = get_redis()
+        remember = conn.register_script(_REMEMBER_APP)
+        pipe = conn.pipeline(transaction=False)
         for key, c in ours.items():
             counts_key = SDK_HOUR_KEY.format(environment=environment, hour=hour, flag=key)
             for answer in ("yes", "no"):
                 if c.get(answer):
                     pipe.hincrby(counts_key, answer, int(c[answer]))
             for variant, n in (c.get("variants") or {}).items():
-                if n:
+                if n and (variant in variants[key] or variant == "disabled"):
                     pipe.hincrby(counts_key, f"v|{variant}", int(n))
             pipe.expire(counts_key, HOURS_KEPT * 3600)
-            apps_key = APPS_KEY.format(environment=environment, flag=key)
-            pipe.hset(apps_key, app_name[:200], app)
-            pipe.expire(apps_key, HOURS_KEPT * 3600)
+            remember(keys=[APPS_KEY.format(environment=environment, flag=key)],
+                     args=[app_name[:200], app, APPS_KEPT, HOURS_KEPT * 3600], client=pipe)
         pipe.execute()
     except (redis.RedisError, OSError):
         current_app.logger.warning("flags: could not keep an SDK's metrics (Redis unreachable)")
