@@ -39,8 +39,11 @@ def test_export_import_round_trip_in_the_unleash_format(ctx, make_flag) -> None:
 def test_replace_archives_the_flags_missing_from_the_document(ctx, make_flag) -> None:
     make_flag("keep", enabled=True)
     make_flag("drop", enabled=True)
-    doc = {"version": 2, "features": [{"name": "keep", "enabled": True, "strategies": []},
-                                       {"name": "new.one", "enabled": False, "type": "kill-switch"}]}
+    doc = service.export_document(environment=None)  # replace needs a document of every environment
+    doc["features"] = [f for f in doc["features"] if f["name"] == "keep"]
+    doc["features"].append({"name": "new.one", "type": "kill-switch"})
+    doc["featureEnvironments"] = [s for s in doc["featureEnvironments"] if s["featureName"] == "keep"]
+    doc["featureStrategies"] = [s for s in doc["featureStrategies"] if s["featureName"] == "keep"]
     report = service.import_document(doc, mode="replace", actor=ACTOR)
     assert (report.created, report.unchanged, report.archived) == (["new.one"], ["keep"], ["drop"])
     assert sorted(f.key for f in service.list_flags()) == ["keep", "new.one"]

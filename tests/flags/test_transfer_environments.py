@@ -229,3 +229,86 @@ def test_unleash_s_older_full_export_with_strategy_names_and_segment_links(ctx) 
     with pytest.raises(service.FlagError) as err:
         service.import_document(doc, actor=ACTOR)
     assert set(err.value.errors) == {"projects[1]", "featureStrategies[0].projectId"}
+
+
+def _shared_world() -> int:
+    """A segment and a flag that production uses, and a flag that only staging's document would lack."""
+    seg = service.save_segment(None, "staff", [constraint("userId", "IN", ["u1"])], actor=ACTOR)
+    service.create_flag({"key": "p", "enabled": True}, actor=ACTOR, environment="production")
+    _set("p", "production", strategies=[{"name": "default", "segments": [seg.id]}])
+    service.create_flag({"key": "other", "enabled": True}, actor=ACTOR, environment="production")
+    return seg.id
+
+
+def _untouched(seg_id: int) -> None:
+    assert [s.id for s in service.list_segments()] == [seg_id]
+    assert sorted(f.key for f in service.list_flags()) == ["other", "p"]
+    assert service.get_flag("p").strategies == [{"name": "default", "segments": [seg_id]}]
+    assert service.get_flag("p", environment="staging").enabled is False
+
+
+STAGING_ONLY = {"version": 2, "features": [{"name": "p", "enabled": True}]}
+
+
+def test_replace_of_some_environments_only_is_refused_naming_the_mode(ctx) -> None:
+    """Flags and segments are shared by every environment: replace from a document of one environment would
+    archive production's flags and remove the segments its strategies use."""
+    seg_id = _shared_world()
+    for doc, environment in ((STAGING_ONLY, "staging"), ({**STAGING_ONLY, "environment": "staging"}, None)):
+        with pytest.raises(service.FlagError) as err:
+            service.import_document(copy.deepcopy(doc), mode="replace", actor=ACTOR, environment=environment)
+        assert err.value.status == 422 and set(err.value.errors) == {"mode"}
+        assert "replace needs a document of every environment" in err.value.message and "merge" in err.value.message
+        _untouched(seg_id)
+    full = service.export_document(environment=None)
+    # a full export whose part of one environment is imported, or that lacks an environment: refused too
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(copy.deepcopy(full), mode="replace", actor=ACTOR, environment="staging")
+    assert "mode" in err.value.errors
+    partial = copy.deepcopy(full)
+    partial["environments"] = [e for e in partial["environments"] if e["name"] != "development"]
+    partial["featureEnvironments"] = [s for s in partial["featureEnvironments"] if s["environment"] != "development"]
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(partial, mode="replace", actor=ACTOR)
+    assert "development" in err.value.errors["mode"]
+    # other problems of the document are named with it
+    broken = {"version": 2, "features": [{"name": "p", "enabled": "yes"}]}
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(broken, mode="replace", actor=ACTOR, environment="staging")
+    assert set(err.value.errors) == {"mode", 'features[0] "p".enabled'}
+    _untouched(seg_id)
+    # merge imports the one environment; replace of every environment still archives what the file lacks
+    assert service.import_document(copy.deepcopy(STAGING_ONLY), actor=ACTOR, environment="staging").updated == ["p"]
+    full["features"] = [f for f in full["features"] if f["name"] == "p"]
+    for name in ("featureEnvironments", "featureStrategies"):
+        full[name] = [s for s in full[name] if s["featureName"] == "p"]
+    report = service.import_document(full, mode="replace", actor=ACTOR)
+    assert report.archived == ["other"] and [s.id for s in service.list_segments()] == [seg_id]
+
+
+def test_the_replace_refusal_reaches_the_admin_api_the_cli_and_the_console(app, client, admin_client, runner,
+                                                                           ctx, tmp_path) -> None:
+    import io
+    import json
+
+    from nous.adminapi import tokens
+
+    seg_id = _shared_world()
+    _row, raw = tokens.create("import-bot", ["flags:write"], actor=ACTOR)
+    resp = client.post("/api/admin/v1/flag-import?environment=staging&mode=replace", json=STAGING_ONLY,
+                       headers={"Authorization": f"Bearer {raw}"})
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    problem = resp.get_json()
+    assert "mode" in problem["errors"] and "every environment" in problem["detail"]
+    _untouched(seg_id)
+    path = tmp_path / "staging.json"
+    path.write_text(json.dumps(STAGING_ONLY))
+    cli = runner.invoke(args=["nous", "flags", "import", str(path), "--mode", "replace", "-e", "staging"])
+    assert cli.exit_code == 1 and "replace needs a document of every environment" in cli.output
+    assert "Traceback" not in cli.output
+    _untouched(seg_id)
+    page = admin_client.post("/admin/beta/flags/-/import", content_type="multipart/form-data",
+                             data={"mode": "replace", "environment": "staging",
+                                   "file": (io.BytesIO(json.dumps(STAGING_ONLY).encode()), "f.json")})
+    assert page.status_code == 422 and "replace needs a document of every environment" in page.get_data(as_text=True)
+    _untouched(seg_id)

@@ -33,7 +33,7 @@ from nous.flags.models import PRODUCTION, Flag, FlagIn, Segment
 from nous.flags.service.environments import check_environment, environment_names
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import stale_days
-from nous.flags.service.validation import check_key, constraint_problems, normalize, validate
+from nous.flags.service.validation import check_key, children_of, constraint_problems, normalize, validate
 from nous.flags.service.versions import apply, commit, new_flag, record
 
 EXPORT_VERSION = 2
@@ -54,6 +54,8 @@ _SWITCH_FIELDS = {"name", "featureName", "environment", "enabled", "variants", "
 _FULL_KEYS = ("featureStrategies", "featureEnvironments")  # a document with either is a full one
 _UNDERSTOOD = {"version", "environment", "features", "segments", "featureStrategies", "featureEnvironments",
                "environments", "dependencies", "featureStrategySegments", "projects"}
+SEGMENT_ID_MAX = 2**31 - 1  # a segment id is a database integer (PostgreSQL's Integer)
+SORT_ORDER_MAX = 2**31 - 1
 _NO_PLACE = {"tagTypes": "tag types (NOUS has no tags)", "featureTags": "feature tags (NOUS has no tags)",
              "tags": "tags (NOUS has no tags)", "contextFields": "context field definitions (constraints name "
                                                                  "any context field here)",
@@ -263,7 +265,7 @@ def _check_document(doc: Mapping[str, Any], mode: str, environment: str | None) 
     errors: dict[str, str] = {}
     full = any(k in doc for k in _FULL_KEYS)
     version = doc.get("version", FULL_VERSION if full else EXPORT_VERSION)
-    if version not in ((2, 3, 4) if full else (1, 2)):
+    if isinstance(version, bool) or not isinstance(version, int) or version not in ((2, 3, 4) if full else (1, 2)):
         errors["version"] = ("this server reads versions 2 to 4 of Unleash's full export" if full
                              else "this server reads versions 1 and 2 of the format")
     features = doc.get("features")
@@ -287,10 +289,32 @@ def _check_document(doc: Mapping[str, Any], mode: str, environment: str | None) 
             if state is not None:
                 plan.entries.append(_Entry(state["key"], state.pop("label"), state.pop("archived"), {target: state}))
     _check_definitions(plan, errors)
+    refusal = _replace_refusal(plan) if mode == "replace" else None
+    if refusal is not None:
+        errors = {"mode": refusal[1], **errors}
+        others = len(errors) - 1
+        more = f" The document has {others} other problem(s)." if others else ""
+        raise FlagError(f"Nothing imported: {refusal[0]}{more}", errors, status=422)
     if errors:
         first = next(iter(errors))
         raise FlagError(f"Nothing imported: {len(errors)} problem(s), the first in {first}.", errors, status=422)
     return plan
+
+
+def _replace_refusal(plan: _Plan) -> tuple[str, str] | None:
+    """`replace` archives the flags and removes the segments the document lacks, and flags and segments are
+    shared by every environment: a document that sets only some environments cannot say what the others
+    keep. (message, field message) when the document does not set every environment here."""
+    here = environment_names()
+    missing = [name for name in here if name not in plan.environments]
+    if not missing:
+        return None
+    return (f"replace needs a document of every environment ({', '.join(here)}); this import sets only "
+            f"{', '.join(plan.environments) or 'none'}. Flags and segments are shared by every environment, "
+            "so replace would archive flags and remove segments that the others still use. Use merge to "
+            "import one environment, or import a full export of every environment.",
+            f"replace needs a document of every environment (this import does not set {', '.join(missing)}); "
+            "use merge to import one environment")
 
 
 def _check_segments(raw: Any, current: Mapping[int, Segment], errors: dict[str, str]) -> list[dict[str, Any]]:
@@ -306,8 +330,8 @@ def _check_segments(raw: Any, current: Mapping[int, Segment], errors: dict[str, 
             errors[p] = "must be an object"
             continue
         sid = s.get("id")
-        if isinstance(sid, bool) or not isinstance(sid, int) or sid < 1:
-            errors[f"{p}.id"] = "required whole number ≥ 1"
+        if isinstance(sid, bool) or not isinstance(sid, int) or not 1 <= sid <= SEGMENT_ID_MAX:
+            errors[f"{p}.id"] = f"required whole number from 1 to {SEGMENT_ID_MAX}"
             continue
         if sid in ids:
             errors[f"{p}.id"] = f"segment {sid} appears twice"
@@ -328,9 +352,14 @@ def _check_segments(raw: Any, current: Mapping[int, Segment], errors: dict[str, 
                 errors[f"{p}.constraints"] = (f'required: there is no segment {sid} here (Unleash\'s export names '
                                               "segments without their constraints; create it here first)")
             continue
+        description = s.get("description")
+        if description is None:
+            description = ""
+        elif not isinstance(description, str):
+            errors[f"{p}.description"] = "must be text"
         cons = s.get("constraints") or []
         constraint_problems(cons, errors, prefix=f"{p}.")
-        out.append({"id": sid, "name": name, "description": str(s.get("description") or ""), "constraints": cons})
+        out.append({"id": sid, "name": name, "description": description, "constraints": cons})
     return out
 
 
@@ -357,13 +386,49 @@ def _check_feature(i: int, raw: Any, seen: set[str], errors: dict[str, str]) -> 
              "enabled": raw.get("enabled"), "impression_data": raw.get("impressionData", False),
              "strategies": raw.get("strategies"), "variants": raw.get("variants"),
              "dependencies": raw.get("dependencies"), "enable_at": raw.get("enableAt"),
-             "disable_at": raw.get("disableAt"), "archived": raw.get("archived", False) is True,
+             "disable_at": raw.get("disableAt"), "archived": _archived(raw, label, errors),
              "label": label}
     own: dict[str, str] = {}
     normalize(state, own)
+    _segment_refs(state, own)
     for k, v in own.items():
         errors[f"{label}.{k}"] = v
     return None if own else state
+
+
+def _archived(raw: Mapping[str, Any], label: str, errors: dict[str, str]) -> bool:
+    """A feature's `archived`: absent (or null) is not archived; anything else must be true or false."""
+    value = raw.get("archived")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        errors[f"{label}.archived"] = "must be true or false"
+        return False
+    return value
+
+
+def _segment_refs(state: Mapping[str, Any], errors: dict[str, str]) -> None:
+    """The segment ids a state's strategies name must be ids a segment can have (1 to SEGMENT_ID_MAX)."""
+    strategies = state.get("strategies")
+    for i, strategy in enumerate(strategies if isinstance(strategies, list) else []):
+        refs = strategy.get("segments") if isinstance(strategy, Mapping) else None
+        for j, sid in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(sid, bool) or not isinstance(sid, int) or not 1 <= sid <= SEGMENT_ID_MAX:
+                if isinstance(sid, str) and sid.strip().isdecimal() and 1 <= int(sid.strip()) <= SEGMENT_ID_MAX:
+                    continue  # the engine reads a numeric string as the id
+                errors[f"strategies[{i}].segments[{j}]"] = f"a segment id from 1 to {SEGMENT_ID_MAX}"
+
+
+def _sort_order(raw: Mapping[str, Any], label: str, errors: dict[str, str]) -> int:
+    order = raw.get("sortOrder", 0)
+    if order is None:
+        return 0
+    if isinstance(order, float) and order.is_integer():
+        order = int(order)
+    if isinstance(order, bool) or not isinstance(order, int) or not -SORT_ORDER_MAX <= order <= SORT_ORDER_MAX:
+        errors[f"{label}.sortOrder"] = f"must be a whole number from {-SORT_ORDER_MAX} to {SORT_ORDER_MAX}"
+        return 0
+    return order
 
 
 def _list(doc: Mapping[str, Any], name: str, errors: dict[str, str]) -> list[Mapping[str, Any]]:
@@ -460,12 +525,12 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
         strategy = {k: v for k, v in raw.items() if k in _STRATEGY_FIELDS}
         if "name" not in strategy and "strategyName" in raw:  # Unleash's older exports
             strategy["name"] = raw["strategyName"]
-        order = raw.get("sortOrder", 0)
-        if isinstance(order, bool) or not isinstance(order, int | float):
-            errors[f"{label}.sortOrder"] = "must be a number"
-            order = 0
-        if isinstance(raw.get("id"), str | int):
-            by_id[raw["id"]] = strategy
+        order = _sort_order(raw, label, errors)
+        sid = raw.get("id")
+        if isinstance(sid, bool) or (sid is not None and not isinstance(sid, str | int)):
+            errors[f"{label}.id"] = "must be text or a whole number"
+        elif sid is not None:
+            by_id[sid] = strategy
         env = env_here(raw)
         if env is not None:
             target = part(key, env)
@@ -473,7 +538,7 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
             target["order"].append(order)
     for i, link in enumerate(_list(doc, "featureStrategySegments", errors)):
         sid = link.get("featureStrategyId")
-        strategy = by_id.get(sid) if isinstance(sid, str | int) else None
+        strategy = by_id.get(sid) if isinstance(sid, str | int) and not isinstance(sid, bool) else None
         if strategy is None:
             errors[f"featureStrategySegments[{i}].featureStrategyId"] = "no strategy of the document has this id"
             continue
@@ -532,11 +597,12 @@ def _check_full_feature(i: int, raw: Any, plan: _Plan, per_flag: Mapping[str, Ma
                  "enable_at": got.get("enable_at"), "disable_at": got.get("disable_at")}
         own: dict[str, str] = {}
         normalize(state, own)
+        _segment_refs(state, own)
         for k, v in own.items():
             errors[f"{label}.{k}" if k in ("description", "type", "impression_data", "variants", "dependencies")
                    else f"{label} in {env}.{k}"] = v
         envs[env] = state
-    plan.entries.append(_Entry(key, label, raw.get("archived", False) is True, envs))
+    plan.entries.append(_Entry(key, label, _archived(raw, label, errors), envs))
 
 
 def _check_definitions(plan: _Plan, errors: dict[str, str]) -> None:
@@ -549,12 +615,13 @@ def _check_definitions(plan: _Plan, errors: dict[str, str]) -> None:
         for key, f in plan.existing.items():
             if key not in after and key not in plan.seen and not f.archived:
                 after[key] = f.dependencies or []
+    children = children_of(after)  # built once: each flag's check looks its own key up
     for entry in plan.entries:
         if entry.archived:
             continue
         for env, state in entry.envs.items():
             own: dict[str, str] = {}
-            validate(state, segment_ids, {k: v for k, v in after.items() if k != entry.key}, own)
+            validate(state, segment_ids, after, own, children=children)
             where = entry.label if len(plan.environments) == 1 else f"{entry.label} in {env}"
             for k, v in own.items():
                 errors[f"{where}.{k}"] = v
