@@ -258,8 +258,8 @@ def test_feedback_of_only_control_characters_is_refused_and_mixed_text_is_kept(c
 def test_metrics_refuse_null_variants_as_their_schema_says(client, ctx, flags_token) -> None:
     body = {"appName": "a", "bucket": {"toggles": {"f": {"yes": 1, "no": 0, "variants": None}}}}
     resp = client.post("/api/client/metrics", json=body, headers={"Authorization": flags_token})
-    assert resp.status_code == 400 and resp.get_json()["errors"] == {
-        "bucket.toggles.f.variants": "must be an object {variant: count}"}
+    assert resp.status_code == 400 and list(resp.get_json()["errors"]) == ["bucket.toggles.f.variants"]
+    assert resp.get_json()["errors"]["bucket.toggles.f.variants"].startswith("must be an object {variant: count}")
     del body["bucket"]["toggles"]["f"]["variants"]
     assert client.post("/api/client/metrics", json=body, headers={"Authorization": flags_token}).status_code == 202
 

@@ -218,7 +218,9 @@ def export_flags() -> Response:
 
 @endpoint("POST", "/flag-import", scope="flags:write", tag="flags", summary="Import flags (Unleash format)",
           description="`merge` creates and updates the flags in the document and leaves the others; `replace` "
-                      "also archives the flags it does not name. Everything is checked first: any invalid part "
+                      "also archives the flags it does not name and deletes the segments it does not have, so it "
+                      "needs a document of every environment (422 naming `mode` otherwise). Everything is "
+                      "checked first: any invalid part "
                       "refuses the whole document (422, each problem named), nothing half-done. Without "
                       "`environment` (or with `*`) each environment the document has is set: a one-environment "
                       "document's, else production; each of a full export's, by name (an environment this server "

@@ -247,7 +247,8 @@ def export_command(output: str | None, archived: bool, environment: str | None, 
 @flags_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge", show_default=True,
-              help="merge: add and update; replace: also archive the flags not in the file.")
+              help="merge: add and update; replace: also archive the flags not in the file (the file must "
+                   "have every environment: flags and segments are shared).")
 @click.option("--environment", "-e", default=None, metavar="NAME",
               help="The environment to import into (default, or '*': as the file says: a one-environment "
                    "file's, else production; each environment of a full export to the one of its name).")

@@ -236,7 +236,14 @@ def test_unleash_export_and_import_all_or_nothing(ops) -> None:
                                                                              "parameters": {"rollout": "500"}}]}]}
     assert_problem(ops.post("flag-import", json=broken), 422)
     assert [f.key for f in flags.list_flags()] == ["a.flag", "b.flag", "c.flag"]  # nothing of it applied
-    replaced = ops.post("flag-import?mode=replace", json={"version": 2, "features": doc["features"][:1]})
+    assert_problem(ops.post("flag-import?mode=replace", json={"version": 2, "features": doc["features"][:1]}),
+                   422, "mode")  # one environment's document cannot replace flags every environment shares
+    everything = ops.get("flag-export?environment=*").get_json()
+    everything["features"] = everything["features"][:1]
+    for part in ("featureEnvironments", "featureStrategies"):
+        everything[part] = [e for e in everything[part] if e.get("featureName") == "a.flag"]
+    replaced = ops.post("flag-import?mode=replace", json=everything)
+    assert replaced.status_code == 200, replaced.get_json()
     assert replaced.get_json()["archived"] == ["b.flag", "c.flag"]
     assert_problem(ops.post("flag-import?mode=sideways", json=doc), 400, "mode")
 

@@ -238,3 +238,21 @@ def test_a_tester_sending_their_id_gets_their_flags(app, client, make_flag) -> N
     assert recorded(by_id.get_json()["id"]) == {"for-kim": ("production", True, None)}
     assert feedback.get(by_id.get_json()["id"]).tester_id == tester_id
     assert recorded(stranger.get_json()["id"]) == {"for-kim": ("production", False, None)}
+
+
+def test_an_unknown_tester_id_with_an_address_records_the_flags_once_for_the_new_tester(app, client, make_flag,
+                                                                                       caplog, monkeypatch) -> None:
+    """An id the server does not know, sent with an address: a new tester is made for the address and the
+    flags are recorded once, for that tester (not first for the unknown id and again: a duplicate key)."""
+    import logging
+
+    feedback_log = logging.getLogger("nous.feedback")  # (the nous loggers do not propagate to caplog's)
+    monkeypatch.setattr(feedback_log, "handlers", [*feedback_log.handlers, caplog.handler])
+    make_flag(email_flag())
+    resp = client.post(API, json={"rating": 4, "message": "hello", "category": "idea", "email": "ada@example.com",
+                                  "tester_id": "0b7e3c1a-0000-4000-8000-000000000002"})
+    assert resp.status_code == 201
+    made = feedback.get(resp.get_json()["id"]).tester_id
+    assert made is not None and str(made) != "0b7e3c1a-0000-4000-8000-000000000002"
+    assert recorded(resp.get_json()["id"]) == {"new-calendar": ("production", True, None)}
+    assert "could not be written" not in caplog.text

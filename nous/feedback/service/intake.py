@@ -350,8 +350,9 @@ def _store_with_flags(by: str, params: dict[str, Any], sub: Submission,
     Should the flags not be written, the transaction is lost with them: the row is then stored again,
     alone (no savepoint on the hot path for a failure that should never happen)."""
     now = values["created_at"]
-    if by != "email" and db.engine.dialect.name == "postgresql":
-        # The tester id as sent, or none: the flags are known before the row, and both go in one statement.
+    if not sub.email and db.engine.dialect.name == "postgresql":
+        # A tester id (or none) and no address: the flags are known before the row, and both go in one
+        # statement. (With an address, an unknown id makes a new tester: its flags wait for it, below.)
         rows = _flags_for(0, sub.tester_id, sub, values)
         if rows:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
