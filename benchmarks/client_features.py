@@ -96,7 +96,7 @@ def main() -> int:
         app = create_app()
         with app.app_context():
             upgrade(revision="heads")
-            service.import_document({"version": 2, "features": twenty_flags()}, mode="replace", actor="benchmark")
+            service.import_document({"version": 2, "features": twenty_flags()}, mode="merge", actor="benchmark")
             settings.set_value("api.rate_limit", "100000000/minute", actor="benchmark")
             _row, token = service.create_token("benchmark", actor="benchmark")
 
