@@ -104,19 +104,10 @@ def route(app: Flask, method: str, path: str, handler: Handler, endpoint: str | 
     app.extensions[EXTENSION].routes[(method, path)] = _Route(handler, endpoint)
 
 
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """Whether an If-None-Match header holds `etag` (weak comparison, as for GET; `*` matches)."""
-    if not if_none_match:
-        return False
-    for tag in if_none_match.split(","):
-        tag = tag.strip()
-        if tag == "*" or tag.removeprefix("W/").strip('"') == etag:
-            return True
-    return False
-
-
 def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding header accepts gzip (by name or `*`, with a q-value above 0)."""
+    """Whether an Accept-Encoding header accepts gzip (by name or `*`, with a q-value above 0). A named gzip
+    decides whatever `*` says (`gzip;q=0, *` refuses it), which werkzeug's Accept, ordered by quality, does
+    not."""
     wanted = False
     for item in accept_encoding.split(","):
         name, _, params = item.partition(";")

@@ -27,6 +27,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, jsonify, request
+from werkzeug.http import parse_etags
 
 from nous import inputs, openapi
 from nous.errors import error_response
@@ -35,7 +36,7 @@ from nous.flags import api_bp
 from nous.flags import service as flags
 from nous.flags.cache import EVALS, EnvironmentFlags, evaluate_all_json, snapshot
 from nous.flags.limits import LIMITER
-from nous.front import Answer, accepts_gzip, etag_matches
+from nous.front import Answer, accepts_gzip
 from nous.settings import service as settings
 
 TEXT_MAX = 1000
@@ -338,8 +339,8 @@ def _features_answer(environ: dict[str, Any], here: EnvironmentFlags) -> Answer:
     compressed = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
     etag = f"{here.etag}-gz" if compressed else here.etag
     headers = [("ETag", f'"{etag}"'), ("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding")]
-    held = environ.get("HTTP_IF_NONE_MATCH", "")
-    if held and (etag_matches(held, here.etag) or etag_matches(held, f"{here.etag}-gz")):
+    held = parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
+    if held.contains_weak(here.etag) or held.contains_weak(f"{here.etag}-gz"):
         return Answer(304, headers, b"")
     headers.append(("Content-Type", "application/json"))
     if compressed:

@@ -10,7 +10,7 @@ import pytest
 
 from nous.flags import service
 from nous.flags.cache import snapshot
-from nous.front import accepts_gzip, etag_matches
+from nous.front import accepts_gzip
 from tests.flags.conftest import constraint, rollout
 
 FEATURES = "/api/client/features"
@@ -73,6 +73,20 @@ def test_the_prepared_bytes_are_made_once_per_snapshot(client, ctx, token, two_f
     assert here.client_answer(True) is here.client_answer(True)
 
 
+def test_the_usual_poll_is_answered_in_front_of_flask(app, ctx, token, two_flags) -> None:
+    from nous.flags.api import client_features_in_front
+
+    assert app.extensions["nous.front"].routes[("GET", FEATURES)].handler is client_features_in_front
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": FEATURES, "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_AUTHORIZATION": token, "HTTP_ACCEPT_ENCODING": "gzip"}
+    answer = client_features_in_front(dict(environ))
+    assert answer.status == 200 and answer.body is snapshot().env("production").client_answer(True)
+    assert ("Content-Encoding", "gzip") in answer.headers
+    # anything else is Flask's to answer: a query, a bad token
+    assert client_features_in_front({**environ, "QUERY_STRING": "namePrefix=x"}) is None
+    assert client_features_in_front({**environ, "HTTP_AUTHORIZATION": "nope"}) is None
+
+
 def test_a_filtered_query_is_answered_by_flask_with_the_same_shape(client, ctx, token, two_flags) -> None:
     everything = client.get(FEATURES, headers={"Authorization": token}).get_json()
     filtered = client.get(FEATURES + "?namePrefix=pro", headers={"Authorization": token})
@@ -100,9 +114,12 @@ def test_accepts_gzip(header: str, expected: bool) -> None:
     assert accepts_gzip(header) is expected
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ('"abc"', True), ('W/"abc"', True), ('"x", "abc"', True), ("*", True), ("abc", True),
-    ('"abcd"', False), ("", False), ('"ab"', False),
+@pytest.mark.parametrize(("held", "same"), [
+    ("{etag}", True), ("W/{etag}", True), ('"x", {etag}', True), ("*", True), ("{bare}", True),
+    ("{gz}", True), ('"{bare}0"', False), ('"x"', False), ("W/", False),
 ])
-def test_etag_matches(header: str, expected: bool) -> None:
-    assert etag_matches(header, "abc") is expected
+def test_if_none_match_in_every_form(client, ctx, token, two_flags, held: str, same: bool) -> None:
+    etag = client.get(FEATURES, headers={"Authorization": token}).headers["ETag"]
+    header = held.format(etag=etag, bare=etag.strip('"'), gz=etag[:-1] + '-gz"')
+    resp = client.get(FEATURES, headers={"Authorization": token, "If-None-Match": header})
+    assert resp.status_code == (304 if same else 200), header
