@@ -454,17 +454,23 @@ class EvalCounts:
 EVALS = EvalCounts()
 
 
-def read_counts(conn: redis.Redis, hours: int = 24, environment: str = PRODUCTION) -> dict[str, dict[str, int]]:
+def read_counts(conn: redis.Redis, hours: int = 24, environment: str = PRODUCTION,
+                key: str | None = None) -> dict[str, dict[str, int]]:
     """{flag key: {yes, no, total, recent_yes, recent_no, recent}} of `environment` — all time and the last
-    `hours` hours."""
+    `hours` hours; only flag `key`'s when given (read alone, not with every flag's)."""
     now_hour = int(time.time()) // 3600
-    pipe = conn.pipeline(transaction=False)
-    pipe.hgetall(total_key(environment, "yes"))
-    pipe.hgetall(total_key(environment, "no"))
+    names = [total_key(environment, "yes"), total_key(environment, "no")]
     for h in range(hours):
-        pipe.hgetall(hour_key(environment, now_hour - h, "yes"))
-        pipe.hgetall(hour_key(environment, now_hour - h, "no"))
+        names += [hour_key(environment, now_hour - h, "yes"), hour_key(environment, now_hour - h, "no")]
+    pipe = conn.pipeline(transaction=False)
+    for name in names:
+        if key is None:
+            pipe.hgetall(name)
+        else:
+            pipe.hget(name, key)
     results = pipe.execute()
+    if key is not None:
+        results = [{} if n is None else {key.encode(): n} for n in results]
     out: dict[str, dict[str, int]] = {}
 
     def add(data: dict[bytes, bytes], field: str) -> None:

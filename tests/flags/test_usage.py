@@ -40,6 +40,10 @@ def test_evaluations_are_counted_for_the_environment_that_answered(client, ctx, 
         "yes": 0, "no": 3, "total": 3, "recent_yes": 0, "recent_no": 3, "recent": 3}
     assert read_counts(redis_conn, environment="development")["split"]["no"] == 1  # development starts off
     assert read_counts(redis_conn, environment="no-such-place") == {}
+    for name in ("production", "staging", "development"):  # one flag read alone: the same figures
+        assert read_counts(redis_conn, environment=name, key="split") == {
+            "split": read_counts(redis_conn, environment=name)["split"]}
+    assert read_counts(redis_conn, environment="staging", key="nothing") == {}
     rows = {r["environment"]: r for r in service.usage("split")}
     assert list(rows) == ["development", "staging", "production"]
     assert (rows["production"]["nous"]["recent"], rows["staging"]["nous"]["recent"]) == (2, 3)
@@ -109,6 +113,7 @@ def test_the_usage_panel_without_redis_says_so(app, admin_client, ctx, make_flag
     monkeypatch.setitem(app.extensions, "nous.redis", dead)
     html = admin_client.get(f"{BASE}/checkout/usage", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert html.count("Unavailable: Redis cannot be reached.") == 3
+    assert '<td class="num"' not in html  # no count shown as 0 when it cannot be read
 
 
 def test_the_flag_page_counts_the_environment_it_shows(admin_client, ctx, make_flag, redis_conn) -> None:

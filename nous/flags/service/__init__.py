@@ -63,7 +63,7 @@ from nous.flags.service.overrides import (
     tester_override_rows,
     tester_overrides,
 )
-from nous.flags.service.overview import counts, flag_is_stale, overview, rollout_summary, usage
+from nous.flags.service.overview import counts, flag_counts, flag_is_stale, overview, rollout_summary, usage
 from nous.flags.service.preview import preview
 from nous.flags.service.schedules import SCHEDULE_ACTOR, apply_schedules
 from nous.flags.service.segments import delete_segment, list_segments, save_segment
@@ -112,6 +112,7 @@ __all__ = [
     "environments",
     "export_document",
     "find_tester",
+    "flag_counts",
     "flag_is_stale",
     "flag_overrides",
     "get_flag",

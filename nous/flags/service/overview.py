@@ -28,11 +28,19 @@ def counts(environment: str = PRODUCTION) -> dict[str, dict[str, int]]:
         return {}
 
 
+def flag_counts(key: str, environment: str = PRODUCTION) -> dict[str, int] | None:
+    """Flag `key`'s evaluation counts in `environment` (as counts() has them); None when Redis cannot be reached."""
+    try:
+        return read_counts(get_redis(), environment=environment, key=key).get(key, {})
+    except (redis.RedisError, OSError):
+        return None
+
+
 def usage(key: str) -> list[dict[str, Any]]:
     """Per environment (the admin's order): NOUS's own evaluation counts of flag `key` (`nous`: all time and
     last 24 h) beside what the SDKs reported in the last 24 h (`sdk`: yes/no, variants, the applications and
-    SDKs that sent them; None when Redis cannot be reached)."""
-    return [{"environment": name, "nous": counts(name).get(key, {}), "sdk": sdk_usage(name, key)}
+    SDKs that sent them). Each is None when Redis cannot be reached."""
+    return [{"environment": name, "nous": flag_counts(key, name), "sdk": sdk_usage(name, key)}
             for name in environment_names()]
 
 
