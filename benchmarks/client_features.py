@@ -33,7 +33,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import Gunicorn, median, wrk
-from flags import setup_environment, twenty_flags
+from flags import app_with_twenty_flags, setup_environment, twenty_flags
 
 TARGET_MS = 0.35
 
@@ -87,18 +87,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="nous-bench-client-features-"))
     redis_proc = setup_environment(folder)
     try:
-        from flask_migrate import upgrade
-
-        from nous import create_app
-        from nous.flags import service
-        from nous.settings import service as settings
-
-        app = create_app()
-        with app.app_context():
-            upgrade(revision="heads")
-            service.import_document({"version": 2, "features": twenty_flags()}, mode="merge", actor="benchmark")
-            settings.set_value("api.rate_limit", "100000000/minute", actor="benchmark")
-            _row, token = service.create_token("benchmark", actor="benchmark")
+        app, token = app_with_twenty_flags()
 
         path = "/api/client/features"
         wsgi = app.wsgi_app

@@ -89,6 +89,24 @@ def setup_environment(folder: Path) -> object | None:
     return proc
 
 
+def app_with_twenty_flags() -> tuple[object, str]:
+    """The app on the benchmark's database (migrated), twenty_flags() loaded, no rate limit to speak of, and a
+    client token for them."""
+    from flask_migrate import upgrade
+
+    from nous import create_app
+    from nous.flags import service
+    from nous.settings import service as settings
+
+    app = create_app()
+    with app.app_context():
+        upgrade(revision="heads")
+        service.import_document({"version": 2, "features": twenty_flags()}, mode="merge", actor="benchmark")
+        settings.set_value("api.rate_limit", "100000000/minute", actor="benchmark")
+        _row, token = service.create_token("benchmark", actor="benchmark")
+    return app, token
+
+
 def sql_statements(conn: object) -> int:
     """Every statement every process has reported to the DB monitor so far."""
     from nous.dbmonitor.monitor import STATS_KEY
@@ -135,19 +153,10 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="nous-bench-flags-"))
     redis_proc = setup_environment(folder)
     try:
-        from flask_migrate import upgrade
-
-        from nous import create_app
         from nous.extensions import get_redis
-        from nous.flags import service
-        from nous.settings import service as settings
 
-        app = create_app()
-        with app.app_context():
-            upgrade(revision="heads")
-            service.import_document({"version": 2, "features": twenty_flags()}, mode="merge", actor="benchmark")
-            settings.set_value("api.rate_limit", "100000000/minute", actor="benchmark")
-            _row, token = service.create_token("benchmark", actor="benchmark")
+        app, token = app_with_twenty_flags()
+        with app.app_context():  # type: ignore[attr-defined]
             conn = get_redis()
 
         local = in_process(app, args.runs, args.calls)
