@@ -84,6 +84,7 @@ def test_a_range_past_the_end_is_a_416(fetch, stored, header: str) -> None:
     resp = fetch(Range=header)
     assert resp.status_code == 416
     assert resp.headers["Content-Range"] == f"bytes */{len(data)}"
+    assert resp.headers["Cache-Control"] == "no-store"  # about this request, not the file: never kept
     assert resp.get_data() == b""
     _inert(resp)
 
