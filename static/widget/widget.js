@@ -739,16 +739,21 @@
   // The console's limits, asked for once when the dialog first opens (GET <endpoint>/config, any origin, no
   // credentials). Until they are known, or when they cannot be had, the page's values and the defaults hold
   // (the console still refuses what it does not take, and says why).
-  var limitsLoaded = null;
+  // An answer is applied whenever it comes; the first images wait for it at most LIMITS_WAIT_MS, once (a
+  // console that is slow to answer delays nothing after that). One that failed is asked for again next time.
+  var limitsLoaded = null, limitsAwaited = null;
   function loadLimits() {
-    if (limitsLoaded) return limitsLoaded;
-    var asked = window.fetch ? fetch(CONFIG_URL, { mode: "cors", credentials: "omit", headers: { Accept: "application/json" } })
-      .then(function (resp) { return resp.ok ? resp.json() : null; }) : Promise.resolve(null);
-    var late = new Promise(function (resolve) { setTimeout(resolve, LIMITS_WAIT_MS, null); });
-    limitsLoaded = Promise.race([asked, late]).then(function (body) {
-      if (body && body.attachments) applyLimits(body.attachments); else limitsLoaded = null;  // asked again next time
-    }, function () { limitsLoaded = null; });
-    return limitsLoaded;
+    if (!limitsLoaded) {
+      var asked = window.fetch ? fetch(CONFIG_URL, { mode: "cors", credentials: "omit", headers: { Accept: "application/json" } })
+        .then(function (resp) { return resp.ok ? resp.json() : null; }) : Promise.resolve(null);
+      limitsLoaded = asked.then(function (body) {
+        if (body && body.attachments) applyLimits(body.attachments); else limitsLoaded = null;
+      }, function () { limitsLoaded = null; });
+    }
+    if (!limitsAwaited) {
+      limitsAwaited = Promise.race([limitsLoaded, new Promise(function (resolve) { setTimeout(resolve, LIMITS_WAIT_MS); })]);
+    }
+    return limitsAwaited;
   }
 
   function applyLimits(a) {
@@ -822,7 +827,7 @@
           setError(attachErr, null, fmt(t.attachNotImage, { name: file.name || t.attachPasted }));
         });
       });
-    }, loadLimits() || Promise.resolve());
+    }, loadLimits());
   }
 
   function filesIn(transfer) {

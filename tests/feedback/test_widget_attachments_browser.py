@@ -475,3 +475,42 @@ def test_images_are_scaled_with_the_consoles_side_and_quality(app, browser, site
     assert (name, sent.size) == ("wide.jpg", (500, 300))
     assert sent.quantization[0][0] >= 12
     page.context.close()
+
+
+def test_a_console_slow_to_say_its_limits_delays_the_first_image_only(app, browser) -> None:
+    """/api/feedback/config hangs: the first image waits for it (at most LIMITS_WAIT_MS, 4 s), the next ones
+    do not wait again, and the feedback is sent."""
+    import threading
+
+    release = threading.Event()
+    recorder = Recorder(app)
+
+    def console_without_config(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/api/feedback/config":
+            release.wait(30)
+            start_response("503 Service Unavailable", [("Access-Control-Allow-Origin", "*"), ("Content-Length", "0")])
+            return [b""]
+        return recorder(environ, start_response)
+
+    url, server = _serve(console_without_config)
+    host, host_server = _serve_host(*_host_page(url))
+    set_setting(app, "feedback.widget_origins", [host])
+    set_setting(app, "feedback.min_submit_ms", 0)
+    try:
+        page = _open_page(browser, host)
+        _fill(page)
+        took = []
+        for i, name in enumerate(["a.png", "b.png", "c.png"], 1):
+            started = time.monotonic()
+            _hand_over(page, "paste", [(name, "image/png", _picture((300, 200), "PNG", "#2563eb"))])
+            page.get_by_role("button", name=f"Remove image {i}: {name}").wait_for(timeout=15000)
+            took.append(time.monotonic() - started)
+        assert took[0] > 3 and max(took[1:]) < 2, took  # the wait is paid once
+        page.get_by_role("button", name="Send").click()
+        page.get_by_role("heading", name="Thank you!").wait_for(timeout=15000)
+        assert len(_rows(app)) == 1
+        page.context.close()
+    finally:
+        release.set()
+        server.shutdown()
+        host_server.shutdown()
