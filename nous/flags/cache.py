@@ -537,18 +537,20 @@ def get_variant(key: str, context: Mapping[str, Any] | None = None, environment:
     return variant
 
 
-def evaluate_all(context: Mapping[str, Any] | None = None,
-                 environment: str | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_all(context: Mapping[str, Any] | None = None, environment: str | None = None,
+                 counted: bool = True) -> dict[str, dict[str, Any]]:
     """{flag key: {"enabled": bool, "variant": {...}}} for every flag that is not archived, in
-    `environment` (as for is_enabled)."""
+    `environment` (as for is_enabled). `counted=False`: the answers are only recorded (feedback keeps the
+    flags its tester had), not asked for, and are not added to the evaluation counts."""
     snap = get_cache().get()
     here = snap.env(environment)
     out = here.engine.evaluate_all(context, snap.overrides_for(context))
     yes, no = here.tally.yes, here.tally.no
     for key, result in out.items():
         result["variant"].setdefault("payload", None)
-        counts = yes if result["enabled"] else no
-        counts[key] = counts.get(key, 0) + 1
+        if counted:
+            counts = yes if result["enabled"] else no
+            counts[key] = counts.get(key, 0) + 1
     return out
 
 
