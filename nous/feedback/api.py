@@ -178,7 +178,8 @@ def feedback_stats() -> Any:
     return resp
 
 
-CONFIG_CACHE_SECONDS = 30  # a changed limit reaches open widgets within this (the server enforces it anyway)
+CONFIG_CACHE_SECONDS = 30  # pages loaded this long after a change may still get the old limits (an open widget
+# keeps what it read until its page reloads); the server enforces the current ones either way
 
 
 @api_bp.route("/api/feedback/config", methods=["GET", "OPTIONS"], provide_automatic_options=False)
@@ -378,7 +379,7 @@ openapi.register(
         }},
         "/api/feedback/config": {"get": {
             "summary": "The limits the widget follows before uploading: files and bytes per feedback, how to "
-                       "scale images (public, any origin; cached for 30 seconds).",
+                       f"scale images (public, any origin; cached for {CONFIG_CACHE_SECONDS} seconds).",
             "operationId": "feedbackWidgetConfig", "tags": ["feedback"],
             "responses": {"200": {"description": "limits", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/FeedbackWidgetConfig"}}}}},

@@ -124,7 +124,7 @@ class Limits:
         return self.total_bytes * 4 // 3 + 8192 * max(1, self.count)
 
 
-ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "text/plain")
+ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "text/plain")  # _sniff() takes these
 
 
 def widget_limits() -> dict[str, Any]:
