@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from nous.feedback import service as feedback
 from tests.conftest import ADMIN_EMAIL
 from tests.jobs.helpers import run_jobs_here
-from tests.support.live import served_in_chromium
+from tests.support.live import served_in_chromium, signed_in_page
 from tests.test_console_a11y_browser import _axe, _blocking
 
 pytest.importorskip("playwright.sync_api")
@@ -75,18 +75,8 @@ def _seed(app: Any, client: Any) -> tuple[int, list[int]]:
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
 def test_lightbox_text_keyboard_and_delete(app, client, shots) -> None:
     fid, (first, second, log) = _seed(app, client)
-    from nous.admin.service import create_login_link
-
-    with app.app_context():
-        token = create_login_link(ADMIN_EMAIL, "test")
     with served_in_chromium(app) as (base, browser):
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        problems: list[str] = []
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(f"{base}/admin/login/link/{token}")
-        page.get_by_role("button").first.click()
-        page.wait_for_url(f"{base}/admin/beta/")
+        page, problems = signed_in_page(app, base, browser, width=1440)
 
         # the list: the feedback's row shows its screenshots, loaded from the thumbnail route
         page.goto(f"{base}{BASE}")

@@ -138,8 +138,7 @@ def test_the_usage_panel_in_a_browser(app, ctx, make_flag, redis_conn, tmp_path)
 
     import pytest
 
-    from nous.admin.service import create_login_link
-    from tests.support.live import LiveServer, launch_browser
+    from tests.support.live import LiveServer, launch_browser, signed_in_page
 
     playwright_api = pytest.importorskip("playwright.sync_api")
     make_flag("checkout", enabled=True, variants=[{"name": "blue", "weight": 1}])
@@ -149,17 +148,13 @@ def test_the_usage_panel_in_a_browser(app, ctx, make_flag, redis_conn, tmp_path)
     EVALS.flush(redis_conn)
     server = LiveServer(app)
     shots = Path(os.environ.get("NOUS_SCREENSHOTS") or tmp_path)
-    problems: list[str] = []
     try:
         sdk = {"Authorization": staging, "Unleash-SDK": "unleash-node-sdk:6.12.2"}
         app.test_client().post("/api/client/metrics", headers=sdk,
                                json=_report({"checkout": {"yes": 8, "no": 2, "variants": {"blue": 8, "disabled": 2}}}))
         with playwright_api.sync_playwright() as p:
             browser = launch_browser(p)
-            page = browser.new_page(viewport={"width": 1360, "height": 1000})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.goto(f"{server.url}/admin/login/link/{create_login_link('admin@nous.test', actor='test')}")
-            page.get_by_role("button", name="Sign in").click()
+            page, problems = signed_in_page(app, server.url, browser, width=1360)
             page.goto(f"{server.url}{BASE}/checkout")
             table = page.locator("#flag-usage-table")
             table.wait_for()

@@ -11,7 +11,7 @@ from tests.conftest import ADMIN_EMAIL
 from tests.jobs import tasks as test_tasks  # noqa: F401  (declares the test tasks)
 from tests.jobs.helpers import run_jobs_here
 from tests.live.conftest import wait_hub_idle
-from tests.support.live import served_in_chromium
+from tests.support.live import served_in_chromium, signed_in_page
 
 
 @pytest.fixture(scope="module")
@@ -21,21 +21,6 @@ def browser_stack(app):
     wait_hub_idle(app)
 
 
-def _signed_in_page(app, base: str, browser):
-    from nous.admin.service import create_login_link
-
-    with app.app_context():
-        token = create_login_link(ADMIN_EMAIL, "test")
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/admin/login/link/{token}")
-    page.get_by_role("button").first.click()
-    page.wait_for_url(f"{base}/admin/beta/")
-    return page, problems
-
-
 def _run_jobs(app) -> None:
     with app.app_context():
         run_jobs_here()
@@ -43,7 +28,7 @@ def _run_jobs(app) -> None:
 
 def test_failures_list_and_job_page_follow_live_job_events_without_reload(app, browser_stack, tmp_path):
     base, browser = browser_stack
-    page, problems = _signed_in_page(app, base, browser)
+    page, problems = signed_in_page(app, base, browser)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
     panel = page.locator("#job-failures")
     expect(panel).to_contain_text("No failed jobs", timeout=10_000)

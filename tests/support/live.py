@@ -76,6 +76,24 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def signed_in_page(app, base: str, browser, width: int = 1400, height: int = 1000) -> tuple[Any, list[str]]:
+    """A page of `browser` signed in as the admin (a sign-in link) at `base`, and the list its console errors
+    and page errors are added to."""
+    from nous.admin.service import create_login_link
+    from tests.conftest import ADMIN_EMAIL
+
+    with app.app_context():
+        token = create_login_link(ADMIN_EMAIL, "test")
+    page = browser.new_page(viewport={"width": width, "height": height})
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(f"{base}/admin/login/link/{token}")
+    page.get_by_role("button").first.click()
+    page.wait_for_url(f"{base}/admin/beta/")
+    return page, problems
+
+
 @contextmanager
 def served_in_chromium(app) -> Iterator[tuple[str, Any]]:
     """The app over HTTP and a Chromium to look at it with: yields (base url, browser)."""
