@@ -86,3 +86,13 @@ def test_the_environment_parameters_are_documented(client) -> None:
         assert "400" in paths[path][method]["responses"]
     token_body = paths["/api/admin/v1/flag-client-tokens"]["post"]["requestBody"]["content"]["application/json"]
     assert "environment" in token_body["schema"]["properties"]
+
+
+def test_dependencies_that_are_not_a_list_are_a_problem_not_a_crash(ops) -> None:
+    doc = {"version": 4, "environments": [{"name": "production"}], "features": [{"name": "a", "type": "release"}],
+           "featureEnvironments": [{"featureName": "a", "environment": "production", "enabled": True}],
+           "dependencies": [{"feature": "a", "dependencies": 5}]}
+    assert_problem(ops.post("flag-import", json=doc), 422, 'features[0] "a".dependencies')
+    doc["features"][0]["dependencies"], doc["dependencies"] = 5, []
+    assert_problem(ops.post("flag-import", json=doc), 422, 'features[0] "a".dependencies')
+    assert flags.list_flags() == []

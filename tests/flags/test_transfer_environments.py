@@ -312,3 +312,19 @@ def test_the_replace_refusal_reaches_the_admin_api_the_cli_and_the_console(app, 
                                    "file": (io.BytesIO(json.dumps(STAGING_ONLY).encode()), "f.json")})
     assert page.status_code == 422 and "replace needs a document of every environment" in page.get_data(as_text=True)
     _untouched(seg_id)
+
+
+@pytest.mark.parametrize("doc", [
+    {"features": [{"name": "a", "type": "release", "dependencies": 5}]},
+    {"features": [{"name": "a", "type": "release"}], "dependencies": [{"feature": "a", "dependencies": 5}]},
+    {"features": [{"name": "a", "type": "release", "dependencies": {"feature": "p"}}]},
+], ids=["in-feature", "top-level", "object"])
+def test_dependencies_that_are_not_a_list_are_refused_naming_the_field(ctx, doc) -> None:
+    doc = {"version": 4, "environments": [{"name": "production"}], **doc,
+           "featureEnvironments": [{"featureName": "a", "environment": "production", "enabled": True}]}
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(doc, actor=ACTOR)
+    assert err.value.status == 422
+    assert list(err.value.errors) == ['features[0] "a".dependencies']
+    assert service.list_flags() == []
+

@@ -590,6 +590,7 @@ def _check_full_feature(i: int, raw: Any, plan: _Plan, per_flag: Mapping[str, Ma
               "impression_data": raw.get("impressionData", False), "variants": lists[0][1] if lists else None,
               "dependencies": parents.get(key, raw.get("dependencies"))}
     envs: dict[str, dict[str, Any]] = {}
+    bad = False
     for env in plan.environments:
         got = per_flag.get(key, {}).get(env, {"enabled": False, "strategies": [], "order": []})
         ordered = [s for _, s in sorted(zip(got["order"], range(len(got["order"])), strict=True))]
@@ -601,8 +602,11 @@ def _check_full_feature(i: int, raw: Any, plan: _Plan, per_flag: Mapping[str, Ma
         for k, v in own.items():
             errors[f"{label}.{k}" if k in ("description", "type", "impression_data", "variants", "dependencies")
                    else f"{label} in {env}.{k}"] = v
+        bad = bad or bool(own)
         envs[env] = state
-    plan.entries.append(_Entry(key, label, _archived(raw, label, errors), envs))
+    archived = _archived(raw, label, errors)
+    if not bad:  # as in a one-environment document: a flag whose fields cannot be read is not checked further
+        plan.entries.append(_Entry(key, label, archived, envs))
 
 
 def _check_definitions(plan: _Plan, errors: dict[str, str]) -> None:
