@@ -81,7 +81,20 @@ def test_bad_input_is_a_problem_naming_the_field(app, api: Api, query, status, f
         db.session.commit()
     doc = assert_problem(api.get(f"{PATH}?{query}"), status, field)
     if query == "environment=moon":
-        assert "moon" in doc["detail"] and "moon" in doc["errors"]["environment"]
+        assert "moon" in doc["detail"] and doc["errors"]["environment"].startswith("unknown environment; one of")
+        assert "production" in doc["errors"]["environment"]
+
+
+def test_a_setting_naming_a_missing_environment_is_a_problem_not_a_crash(app, api: Api) -> None:
+    from nous.settings import service as settings
+
+    with app.app_context():
+        create_flag(email_flag())
+        settings.set_value("flags.environment", "moon", actor="test")
+        db.session.commit()
+    doc = assert_problem(api.get(PATH), 400, "environment")
+    assert "moon" in doc["detail"]
+    assert api.get(PATH + "?environment=production").status_code == 200  # one named still answers
 
 
 def test_an_unknown_flag_is_404(app, api: Api) -> None:

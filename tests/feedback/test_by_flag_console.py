@@ -109,5 +109,16 @@ def test_input_no_one_should_send(app, ctx, admin_client, query, status, words) 
     assert resp.status_code == status and words in resp.get_data(as_text=True)
 
 
+def test_a_setting_naming_a_missing_environment_is_a_400_not_a_500(app, ctx, admin_client) -> None:
+    from nous.settings import service as settings
+
+    create_flag(email_flag())
+    settings.set_value("flags.environment", "moon", actor="test")
+    db.session.commit()
+    resp = admin_client.get(f"{PREFIX}/by-flag/new-calendar")
+    assert resp.status_code == 400 and "moon" in resp.get_data(as_text=True)
+    assert admin_client.get(f"{PREFIX}/by-flag/new-calendar?env=production").status_code == 200
+
+
 def test_an_unknown_flag_is_404(app, admin_client) -> None:
     assert admin_client.get(f"{PREFIX}/by-flag/no-such-flag").status_code == 404
