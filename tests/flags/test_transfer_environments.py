@@ -328,3 +328,19 @@ def test_dependencies_that_are_not_a_list_are_refused_naming_the_field(ctx, doc)
     assert list(err.value.errors) == ['features[0] "a".dependencies']
     assert service.list_flags() == []
 
+
+def test_naming_one_environment_ignores_the_other_environments_variants(ctx, make_flag) -> None:
+    make_flag("a", variants=[{"name": "x", "weight": 1000}])
+    doc = service.export_document(environment=None)
+    for switch in doc["featureEnvironments"]:
+        switch["enabled"] = True
+        if switch["environment"] == "development":
+            switch["variants"] = [{"name": "y", "weight": 1000}]
+    report = service.import_document(doc, actor=ACTOR, environment="staging")
+    assert report.updated == ["a"] and report.environments == ["staging"]
+    assert [service.get_flag("a", environment=e).enabled for e in ENVS] == [False, True, False]
+    assert service.get_flag("a").variants == [{"name": "x", "weight": 1000}]
+    # importing every environment still refuses lists that differ
+    with pytest.raises(service.FlagError) as err:
+        service.import_document(doc, actor=ACTOR)
+    assert "NOUS keeps one list of variants per flag" in err.value.errors['features[0] "a".variants']

@@ -502,10 +502,10 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
         if not isinstance(key, str):
             errors[f"{label}.featureName"] = "required: the flag's name"
             continue
+        if env is None:  # an environment the admin did not name: not imported, its variants neither
+            continue
         if "variants" in raw:
             variants.setdefault(key, []).append((f"{label} ({raw.get('environment')})", raw.get("variants")))
-        if env is None:
-            continue
         target = part(key, env)
         if "switch" in target:
             errors[f"{label}"] = f'"{key}" has a second switch in {raw.get("environment") or env}'
