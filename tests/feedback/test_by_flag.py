@@ -109,6 +109,22 @@ def test_the_default_flag_environment_is_the_one_recorded(app, client, make_flag
     assert recorded(sent.get_json()["id"]) == {"new-calendar": ("staging", False, None)}
 
 
+def test_recording_the_flags_is_not_counted_as_evaluations(app, client, make_flag) -> None:
+    """The flags recorded with feedback were not asked for by an app: the flag page's usage stays as it was."""
+    from nous.flags.cache import EVALS
+
+    make_flag(email_flag())
+    make_flag({"key": "switched-off", "enabled": False, "strategies": [{"name": "default"}]})
+    db.session.commit()
+    tally = EVALS.tally("production")
+    before = (dict(tally.yes), dict(tally.no))
+    for email in (ON[0], OFF[0], None):
+        sent = client.post(API, json={"rating": 4, "message": "hi", "category": "idea", "email": email})
+        assert sent.status_code == 201 and recorded(sent.get_json()["id"])  # the flags are recorded
+    tally = EVALS.tally("production")
+    assert (dict(tally.yes), dict(tally.no)) == before
+
+
 # --- the comparison, against a computation of its own ----------------------------------------------
 
 T975 = {19: 2.093, 24: 2.064, 29: 2.045}  # Student's t, two-sided 95 %, from a printed table

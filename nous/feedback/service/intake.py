@@ -319,11 +319,12 @@ def flag_context(tester_id: uuid.UUID | None, email: str | None, app_version: st
 def flag_rows(feedback_id: int, tester_id: uuid.UUID | None, email: str | None, values: Mapping[str, Any],
               environment: str | None = None) -> list[dict[str, Any]]:
     """A feedback_flags row for every flag that is not archived, as the tester has it now in `environment`
-    (the setting `flags.environment` by default): evaluated in this process, no I/O of its own."""
+    (the setting `flags.environment` by default): evaluated in this process, no I/O of its own. The answers
+    are recorded, not asked for by an app: they are not added to the flags' evaluation counts."""
     environment = environment or str(settings.get("flags.environment"))
     context = flag_context(tester_id, email, values.get("app_version"), values.get("page_url"), environment)
     rows = []
-    for key, result in flags.evaluate_all(context, environment=environment).items():
+    for key, result in flags.evaluate_all(context, environment=environment, counted=False).items():
         variant = result.get("variant") or {}
         name = variant.get("name") if variant.get("enabled") else None
         rows.append({"feedback_id": feedback_id, "environment": environment, "flag_key": key[:200],
