@@ -72,6 +72,8 @@ def test_every_environment_through_the_full_export(ops) -> None:
         switch["enabled"] = switch["environment"] != "development"
     report = ops.post("flag-import", json=full).get_json()
     assert report["environments"] == list(ENVS) and _states("a.flag") == [False, True, True]
+    # switches that differ from the database's, so that a partly applied import would show
+    full["featureEnvironments"] = [{**s, "enabled": True} for s in full["featureEnvironments"]]
     full["featureEnvironments"].append({"featureName": "a.flag", "environment": "qa", "enabled": True})
     doc = assert_problem(ops.post("flag-import", json=full), 422, "environments")
     assert "qa" in doc["detail"] and "qa" in doc["errors"]["environments"]

@@ -50,6 +50,8 @@ def test_an_unknown_environment_exits_1_naming_it(ctx, runner, make_flag, tmp_pa
     path.write_text(json.dumps(doc))
     bad_import = runner.invoke(args=["nous", "flags", "import", str(path), "--environment", "qa"])
     assert bad_import.exit_code == 1 and "There is no environment 'qa'" in bad_import.output
+    # switches that differ from the database's, so that a partly applied import would show
+    doc["featureEnvironments"] = [{**s, "enabled": True} for s in doc["featureEnvironments"]]
     doc["featureEnvironments"].append({"featureName": "cli.flag", "environment": "qa", "enabled": True})
     path.write_text(json.dumps(doc))
     refused = runner.invoke(args=["nous", "flags", "import", str(path)])

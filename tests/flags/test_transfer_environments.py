@@ -122,6 +122,8 @@ def test_importing_a_full_export_sets_each_environment(ctx, make_flag) -> None:
 def test_an_environment_this_server_lacks_refuses_the_document_naming_it(ctx, make_flag) -> None:
     make_flag("a")
     doc = service.export_document(environment=None)
+    # switches that differ from the database's, so that a partly applied import would show
+    doc["featureEnvironments"] = [{**s, "enabled": True} for s in doc["featureEnvironments"]]
     doc["featureEnvironments"].append({"featureName": "a", "environment": "qa", "enabled": True})
     doc["environments"].append({"name": "canary", "type": "production"})
     with pytest.raises(service.FlagError) as err:
