@@ -6,10 +6,11 @@ import hmac
 import json
 import secrets
 from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, render_template, request, session
+from flask import Flask, Response, abort, current_app, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from jinja2_fragments.flask import render_block
 
@@ -18,6 +19,7 @@ from nous import humanize
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+F = TypeVar("F", bound=Callable[..., Any])
 # Public endpoints that take no cookies, so they cannot be forged across sites.
 CSRF_EXEMPT_PREFIXES = ("/api/", "/ofrep/")
 
@@ -80,6 +82,21 @@ def csrf_token() -> str:
     if not token:
         token = session["_csrf"] = secrets.token_urlsafe(32)
     return token
+
+
+def body_limit(max_bytes: int) -> Callable[[F], F]:
+    """A view that takes bodies larger than the app's MAX_CONTENT_LENGTH (a file upload): the limit applies
+    from the start of the request, as the CSRF check reads the form before the view. Put it next to the route."""
+    def mark(view: F) -> F:
+        view.max_content_length = max_bytes  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
+def _apply_body_limit() -> None:
+    limit = getattr(current_app.view_functions.get(request.endpoint or ""), "max_content_length", None)
+    if limit:
+        request.max_content_length = limit
 
 
 def _check_csrf() -> None:
@@ -158,6 +175,7 @@ def init_app(app: Flask) -> None:
         # refresh themselves) would otherwise put back an older cookie over a newer one, losing its message.
         SESSION_REFRESH_EACH_REQUEST=False,
     )
+    app.before_request(_apply_body_limit)
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -20,7 +20,7 @@ from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
 from nous.flags.models import FLAG_TYPES, PRODUCTION
 from nous.inputs import form_int, parse_int
-from nous.web import is_fragment_request, render
+from nous.web import body_limit, is_fragment_request, render
 
 CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -599,6 +599,7 @@ def export_flags() -> Response:
 
 
 @bp.post("/-/import")
+@body_limit(MAX_UPLOAD + 64 * 1024)  # the file and the form around it; the file's own limit is checked below
 @admin_required
 def import_flags() -> Any:
     upload = request.files.get("file")
