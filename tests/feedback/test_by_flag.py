@@ -241,7 +241,7 @@ def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimit
 
 
 def test_a_tester_sending_their_id_gets_their_flags(app, client, make_flag) -> None:
-    """A submission naming its tester by id (the row and its flags in one statement on PostgreSQL)."""
+    """A submission naming its tester by id: the flags are evaluated for that tester."""
     first = client.post(API, json={"rating": 4, "message": "first", "category": "idea", "email": "kim@example.com"})
     tester_id = feedback.get(first.get_json()["id"]).tester_id
     make_flag({"key": "for-kim", "enabled": True,
@@ -254,6 +254,53 @@ def test_a_tester_sending_their_id_gets_their_flags(app, client, make_flag) -> N
     assert recorded(by_id.get_json()["id"]) == {"for-kim": ("production", True, None)}
     assert feedback.get(by_id.get_json()["id"]).tester_id == tester_id
     assert recorded(stranger.get_json()["id"]) == {"for-kim": ("production", False, None)}
+
+
+def test_an_unknown_tester_id_without_an_address_is_evaluated_for_that_id(app, client, make_flag) -> None:
+    """The id the tester's app would send: the feedback is stored without a tester, but a userWithId flag
+    for that id is recorded on (the same on every engine)."""
+    unknown = "0b7e3c1a-0000-4000-8000-000000000003"
+    make_flag({"key": "for-unknown", "enabled": True,
+               "strategies": [{"name": "userWithId", "parameters": {"userIds": unknown}}]})
+    db.session.commit()
+    resp = client.post(API, json={"rating": 3, "message": "from an app", "category": "idea", "tester_id": unknown})
+    other = client.post(API, json={"rating": 3, "message": "no id", "category": "idea"})
+    assert resp.status_code == other.status_code == 201
+    assert feedback.get(resp.get_json()["id"]).tester_id is None
+    assert recorded(resp.get_json()["id"]) == {"for-unknown": ("production", True, None)}
+    assert recorded(other.get_json()["id"]) == {"for-unknown": ("production", False, None)}
+
+
+def test_a_new_address_is_stored_when_its_flags_cannot_be_written(app, client, make_flag) -> None:
+    """Once the feedback of a new address is stored, no failure to reach the database for its flags turns the
+    answer into an error: the connection for them is refused here (the database's own error)."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    make_flag(email_flag())
+    db.session.commit()
+    stored: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO FEEDBACK "):
+            stored.append(statement)
+
+    def refuse(conn) -> None:
+        if stored:  # a connection checked out after the row is stored
+            raise OperationalError("connect", {}, Exception("the database refuses connections"))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    event.listen(db.engine, "engine_connect", refuse)
+    try:
+        resp = client.post(API, json={"rating": 4, "message": "first time", "category": "idea",
+                                      "email": "new@example.com"})
+    finally:
+        event.remove(db.engine, "engine_connect", refuse)
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert stored and resp.status_code == 201
+    row = feedback.get(resp.get_json()["id"])
+    assert row is not None and row.message == "first time"
+    assert recorded(row.id) == {}
 
 
 def test_an_unknown_tester_id_with_an_address_records_the_flags_once_for_the_new_tester(app, client, make_flag,

@@ -282,15 +282,14 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
             if tester_id is not None:
                 testers.touch_seen(tester_id, now, conn=conn)
             if tester_id is not None or not sub.email:
-                _record_flags(conn, feedback_id, tester_id, sub, values, savepoint=True)
+                _record_flags(conn, feedback_id, tester_id, sub, values)
     else:
         feedback_id, tester_id = _store_with_flags(by, params, sub, values)
     if sub.tester_id is not None and tester_id is None:
         log.info("feedback names an unknown tester id; stored without it", extra={"tester_id": str(sub.tester_id)})
     if tester_id is None and sub.email:  # an address seen for the first time: a new tester, not invited
         tester_id = _link_new_tester(feedback_id, sub.email, now, with_files=bool(prepared))
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            _record_flags(conn, feedback_id, tester_id, sub, values)
+        _record_flags(None, feedback_id, tester_id, sub, values)
     tell_viewers("created", feedback_id, values)
     images = any(p.kind == "image" for p in prepared)
     if images and _queue_text_reading(feedback_id):
@@ -336,9 +335,11 @@ def flag_rows(feedback_id: int, tester_id: uuid.UUID | None, email: str | None, 
 
 def _flags_for(feedback_id: int, tester_id: uuid.UUID | None, sub: Submission,
                values: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """flag_rows(), or none when the flags cannot be evaluated (logged): that never costs a submission."""
+    """flag_rows(), or none when the flags cannot be evaluated (logged): that never costs a submission.
+    Evaluated for the tester's id, else for the id the submission named: one the server does not know is
+    stored without a tester, but it is the id the tester's apps ask for their flags with."""
     try:
-        return flag_rows(feedback_id, tester_id, sub.email, values)
+        return flag_rows(feedback_id, tester_id if tester_id is not None else sub.tester_id, sub.email, values)
     except Exception:  # evaluation must never cost a submission
         log.exception("feedback stored without its flags: they could not be evaluated",
                       extra={"feedback_id": feedback_id})
@@ -385,18 +386,20 @@ def _store_with_flags(by: str, params: dict[str, Any], sub: Submission,
 
 
 def _record_flags(conn: Any, feedback_id: int, tester_id: uuid.UUID | None, sub: Submission,
-                  values: Mapping[str, Any], savepoint: bool = False) -> None:
-    """Store the flags the tester has with the feedback already stored (with its files, or a new address's
-    once its tester exists). Flags that cannot be evaluated or stored cost the feedback nothing."""
+                  values: Mapping[str, Any]) -> None:
+    """Store the flags the tester has with the feedback already stored: in a savepoint of the transaction
+    that stored it with its files (`conn`), or, once a new address's tester exists, on a connection of their
+    own (`conn` None). Flags that cannot be evaluated or stored cost the feedback nothing (logged)."""
     rows = _flags_for(feedback_id, tester_id, sub, values)
     if not rows:
         return
     try:
-        if savepoint:  # inside the row's transaction: a failure here must not undo the row
-            with conn.begin_nested():
-                _insert_flags(conn, rows)
+        if conn is None:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+                _insert_flags(own, rows)
         else:
-            _insert_flags(conn, rows)
+            with conn.begin_nested():  # a failure here must not undo the row
+                _insert_flags(conn, rows)
     except SQLAlchemyError:
         log.exception("feedback stored without its flags: they could not be written",
                       extra={"feedback_id": feedback_id})
