@@ -38,7 +38,6 @@ from nous.flags.models import PRODUCTION, Segment
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _OBJECTS = {"type": "array", "items": {"type": "object"}}
-ALL_ENVIRONMENTS = "*"
 schemas(
     FlagSegment={"type": "object", "required": ["id", "name", "constraints"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "description": {"type": "string"},
@@ -193,10 +192,10 @@ def revoke_client_token(token_id: int) -> Response:
 
 def _transfer_environment(default: str | None) -> str | None:
     """The export's or import's `environment` query parameter: None for `*` (every environment)."""
-    raw = request.args.get("environment")
-    if raw is None:
-        return default
-    return None if raw == ALL_ENVIRONMENTS else environment_value(raw)
+    try:
+        return flags.transfer_environment(request.args.get("environment"), default)
+    except flags.FlagError as exc:
+        raise Problem(400, exc.message, exc.errors) from None
 
 
 @endpoint("GET", "/flag-export", scope="flags:read", tag="flags", summary="Export every flag (Unleash format)",

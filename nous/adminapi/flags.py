@@ -120,8 +120,7 @@ def environment_value(raw: Any, *, status: int = 400) -> str:
     try:
         return flags.check_environment(raw)
     except flags.FlagError as exc:
-        raise Problem(status, exc.message,
-                      {"environment": f"unknown environment; one of {', '.join(flags.environment_names())}"}) from None
+        raise Problem(status, exc.message, exc.errors) from None
 
 
 def _environment() -> str:

@@ -42,19 +42,28 @@ environment_option = click.option(
     help="The flag environment whose switch, strategies and schedule this reads or changes.")
 
 
-ALL_ENVIRONMENTS = "*"
-
-
-def _environment(name: str | None, all_allowed: bool = False) -> str | None:
-    """An environment named on the command line (None for `*`, every one, where allowed); an unknown one
-    stops the command (exit status 1) naming the ones there are."""
-    if name is None or (all_allowed and name == ALL_ENVIRONMENTS):
-        return None
+def _no_environment(name: object, every: bool) -> click.ClickException:
     names = service.environment_names()
-    if name not in names:
-        raise click.ClickException(f"There is no environment {name!r}; there are {', '.join(names)}"
-                                   + (" (or * for every one)." if all_allowed else "."))
-    return name
+    return click.ClickException(f"There is no environment {name!r}; there are {', '.join(names)}"
+                                + (f" (or {service.ALL_ENVIRONMENTS} for every one)." if every else "."))
+
+
+def _environment(name: str) -> str:
+    """An environment named on the command line; an unknown one stops the command (exit status 1) naming the
+    ones there are."""
+    try:
+        return service.check_environment(name)
+    except service.FlagError:
+        raise _no_environment(name, every=False) from None
+
+
+def _transfer_environment(name: str | None) -> str | None:
+    """The environment an export or import names on the command line (None for none or `*`: every one); an
+    unknown one stops the command (exit status 1) naming the ones there are."""
+    try:
+        return service.transfer_environment(name)
+    except service.FlagError:
+        raise _no_environment(name, every=True) from None
 
 
 def _echo_json(data: Any) -> None:
@@ -232,9 +241,9 @@ def export_command(output: str | None, archived: bool, environment: str | None, 
     """Write every flag and segment in the Unleash format: as one environment has them
     {"version": 2, "environment", "features", "segments"}, or every environment's switches and strategies
     {"version": 4, "environments", "features", "featureEnvironments", "featureStrategies", "segments", …}."""
-    if all_environments and environment not in (None, ALL_ENVIRONMENTS):
+    if all_environments and environment not in (None, service.ALL_ENVIRONMENTS):
         raise click.UsageError("Name one environment or --all-environments, not both.")
-    chosen = None if all_environments else _environment(environment or PRODUCTION, all_allowed=True)
+    chosen = None if all_environments else _transfer_environment(environment or PRODUCTION)
     doc = service.export_document(include_archived=archived, environment=chosen)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output:
@@ -256,7 +265,7 @@ def export_command(output: str | None, archived: bool, environment: str | None, 
 def import_command(path: str, mode: str, environment: str | None) -> None:
     """Apply an Unleash-format file; nothing changes when any part of it is invalid (nor when it names an
     environment this server lacks)."""
-    chosen = _environment(environment, all_allowed=True)
+    chosen = _transfer_environment(environment)
     raw = click.open_file(path, "rb").read()
     report = service.import_document(service.parse_document(raw), mode=mode, actor=_actor(), environment=chosen)
     click.echo(f"imported ({mode}) into {', '.join(report.environments)}: {len(report.created)} created, "
@@ -280,7 +289,7 @@ def tokens_group() -> None:
 @refusals
 def token_create_command(name: str, environment: str) -> None:
     """A new client token answering with one environment's flags; printed once (only its hash is stored)."""
-    row, raw = service.create_token(name, actor=_actor(), environment=_environment(environment) or PRODUCTION)
+    row, raw = service.create_token(name, actor=_actor(), environment=_environment(environment))
     click.echo(f"token {row.id} ({row.name}); keep it now, it is not shown again:", err=True)
     click.echo(raw)
 

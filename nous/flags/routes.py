@@ -552,9 +552,6 @@ def delete_segment(segment_id: int) -> Any:
 # --------------------------------------------------------------------------- import / export
 
 
-ALL_ENVIRONMENTS = "*"
-
-
 def _transfer_page(status: int = 200, **extra: Any) -> Any:
     ctx: dict[str, Any] = {"report": None, "errors": {}, "message": "", "environment_names": flags.environment_names(),
                            "chosen": "", "active": "flags"}
@@ -565,12 +562,8 @@ def _transfer_page(status: int = 200, **extra: Any) -> Any:
 def _transfer_environment(raw: str | None, default: str | None) -> str | None:
     """The environment the transfer page's export or import names: None for every one (`*`); an unknown
     one a FlagError naming the field."""
-    if raw is None or raw == "":
-        return default
-    if raw == ALL_ENVIRONMENTS:
-        return None
     try:
-        return flags.check_environment(raw)
+        return flags.transfer_environment(raw or None, default)  # the form's "" is none named
     except flags.FlagError:
         raise flags.FlagError(f"There is no environment {raw!r}.", {
             "environment": f"one of {', '.join(flags.environment_names())}, or all"}, 400) from None

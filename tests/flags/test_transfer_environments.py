@@ -346,3 +346,17 @@ def test_naming_one_environment_ignores_the_other_environments_variants(ctx, mak
     with pytest.raises(service.FlagError) as err:
         service.import_document(doc, actor=ACTOR)
     assert "NOUS keeps one list of variants per flag" in err.value.errors['features[0] "a".variants']
+
+
+def test_one_reading_of_the_environment_a_transfer_names(ctx) -> None:
+    """The CLI, the console and the admin API read `environment` through transfer_environment: none named is
+    the caller's default, `*` every environment (None), else one that exists here."""
+    assert service.transfer_environment(None) is None
+    assert service.transfer_environment(None, "production") == "production"
+    assert service.transfer_environment(service.ALL_ENVIRONMENTS, "production") is None
+    assert service.ALL_ENVIRONMENTS == "*"
+    assert service.transfer_environment("staging", "production") == "staging"
+    for raw in ("qa", "", "**", 7):
+        with pytest.raises(service.FlagError) as err:
+            service.transfer_environment(raw, "production")
+        assert err.value.errors == {"environment": "unknown environment; one of development, staging, production"}

@@ -69,7 +69,15 @@ from nous.flags.service.schedules import SCHEDULE_ACTOR, apply_schedules
 from nous.flags.service.segments import delete_segment, list_segments, save_segment
 from nous.flags.service.simple import SimpleModel, condition_from_form, simple_model, strategies_from_simple
 from nous.flags.service.tokens import TOKEN_PROJECT, create_token, list_tokens, revoke_token, token_hash
-from nous.flags.service.transfer import EXPORT_VERSION, ImportReport, export_document, import_document, parse_document
+from nous.flags.service.transfer import (
+    ALL_ENVIRONMENTS,
+    EXPORT_VERSION,
+    ImportReport,
+    export_document,
+    import_document,
+    parse_document,
+    transfer_environment,
+)
 from nous.flags.service.validation import check_key
 from nous.flags.service.versions import (
     changes_since,
@@ -82,6 +90,7 @@ from nous.flags.service.versions import (
 )
 
 __all__ = [
+    "ALL_ENVIRONMENTS",
     "EXPORT_VERSION",
     "FLAG_TYPES",
     "OVERRIDE_VALUES",
@@ -150,6 +159,7 @@ __all__ = [
     "tester_override_rows",
     "tester_overrides",
     "token_hash",
+    "transfer_environment",
     "unarchive_flag",
     "update_flag",
     "usage",

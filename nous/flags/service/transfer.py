@@ -61,6 +61,17 @@ _NO_PLACE = {"tagTypes": "tag types (NOUS has no tags)", "featureTags": "feature
                                                                  "any context field here)",
              "strategies": "strategy definitions (NOUS knows Unleash's built-in strategies)",
              "links": "feature links"}
+ALL_ENVIRONMENTS = "*"  # what an export or import names for every environment (Unleash's full export)
+
+
+def transfer_environment(raw: object, default: str | None = None) -> str | None:
+    """The environment an export or import names: `default` when it names none (None), None for every
+    environment (`*`), else one of the environments (an unknown one is check_environment's FlagError)."""
+    if raw is None:
+        return default
+    if raw == ALL_ENVIRONMENTS:
+        return None
+    return check_environment(raw)
 
 
 # --------------------------------------------------------------------------- export
