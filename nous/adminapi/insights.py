@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from nous.adminapi.conventions import Problem, endpoint, param, respond, schemas
+from nous.adminapi.conventions import Problem, endpoint, param, respond, rfc3339, schemas
 from nous.feedback import service as feedback
 
 _by_flag = feedback.by_flag
@@ -34,7 +34,7 @@ def feedback_comparison(key: str) -> Response:
         found = _by_flag.compare_flag(key, request.args.get("environment"), request.args.get("days"))
     except _by_flag.ComparisonRefused as exc:
         raise Problem(exc.status, exc.message, exc.errors if exc.status != 404 else {}) from None
-    return respond(found.as_dict())
+    return respond({**found.as_dict(), "since": rfc3339(found.since)})
 
 
 _NUMBER = {"type": ["number", "null"]}
@@ -56,7 +56,9 @@ schemas(
         "required": ["flag", "environment", "days", "since", "on", "off", "variants", "verdict", "reading"],
         "properties": {
             "flag": {"type": "string"}, "environment": {"type": "string"}, "days": {"type": "integer"},
-            "since": {"type": "string", "format": "date-time"}, "min_group": {"type": "integer"},
+            "since": {"type": "string", "format": "date-time",
+                      "description": "The start of the period: RFC 3339 in UTC with a `Z`, to the millisecond."},
+            "min_group": {"type": "integer"},
             "confidence_interval": {"type": "string"},
             "on": {"$ref": "#/components/schemas/FeedbackComparisonGroup"},
             "off": {"$ref": "#/components/schemas/FeedbackComparisonGroup"},
@@ -64,7 +66,7 @@ schemas(
             "verdict": {"enum": ["too-few", "no-clear-difference", "higher", "lower"]},
             "reading": {"type": "string"}, "variant_reading": {"type": "string"}},
         "example": {"flag": "checkout.new-flow", "environment": "production", "days": 30,
-                    "since": "2026-11-06T14:00:00+00:00", "min_group": 10,
+                    "since": "2026-11-06T14:00:00.000Z", "min_group": 10,
                     "confidence_interval": "95 %, Student's t with n - 1 degrees of freedom",
                     "on": {"label": "on", "state": "on", "variant": None, "count": 120, "average_rating": 4.3,
                            "stdev": 0.8, "ci95": [4.156, 4.444], "bug_reports": 12, "bug_share": 0.1,

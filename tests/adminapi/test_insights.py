@@ -3,6 +3,9 @@ service and database: the same figures as the console's card, and a problem nami
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from nous.extensions import db
@@ -48,6 +51,17 @@ def test_the_same_figures_as_the_service(app, api: Api, sent) -> None:
     assert doc["on"]["ci95"] == want["on"]["ci95"] and doc["verdict"] == want["verdict"] == "higher"
     assert doc["reading"] == "Testers with the flag on rated it 1.5 higher (4.5 vs 3.0)."
     assert api.get(PATH).get_json()["environment"] == "production"  # the default environment when absent
+
+
+def test_since_is_rfc3339_in_utc_to_the_millisecond(app, api: Api, sent) -> None:
+    """`since` is written as the API writes every time (2026-11-06T14:00:00.123Z), not with an offset."""
+    before = datetime.now(UTC)
+    doc = api.get(PATH + "?environment=production&days=7").get_json()
+    after = datetime.now(UTC)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", doc["since"]), doc["since"]
+    since = datetime.strptime(doc["since"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    week = timedelta(days=7)
+    assert before - week - timedelta(milliseconds=1) <= since <= after - week
 
 
 def test_list_filters_by_flag_and_state(app, api: Api, sent) -> None:
