@@ -199,6 +199,7 @@ class _Plan:
     current_segments: dict[int, Segment]  # the stored ones, by id
     environments: list[str]  # the environments here the document sets
     existing: dict[str, Flag]  # every stored flag, by key
+    here: list[str] = field(default_factory=list)  # the environments here, in order (read once per import)
     entries: list[_Entry] = field(default_factory=list)  # the document's flags, checked
     seen: set[str] = field(default_factory=set)  # every key the document names
     ignored: list[str] = field(default_factory=list)
@@ -246,7 +247,7 @@ def _single_target(doc: Mapping[str, Any], environment: str | None) -> str:
                         "exist here; name one to import into.", exc.errors, status=422) from None
 
 
-def _mapping(sources: list[str], environment: str | None) -> dict[str, str]:
+def _mapping(sources: list[str], environment: str | None, here: list[str]) -> dict[str, str]:
     """A full document's environments → the environments here they set (see the module's docstring)."""
     if environment is not None:
         if len(sources) <= 1:
@@ -256,7 +257,6 @@ def _mapping(sources: list[str], environment: str | None) -> dict[str, str]:
         raise FlagError(f"Nothing imported: the document has the environments {', '.join(sources)}, not "
                         f"{environment}; name one of them, or none to import every one.",
                         {"environment": f"one of {', '.join(sources)}, or none"}, status=422)
-    here = set(environment_names())
     unknown = [s for s in sources if s not in here]
     if unknown:
         raise FlagError(f"Nothing imported: the document's environment(s) {', '.join(unknown)} do not exist "
@@ -286,7 +286,7 @@ def _check_document(doc: Mapping[str, Any], mode: str, environment: str | None) 
     existing = {f.key: f for f in db.session.scalars(select(Flag).order_by(Flag.key))}
     current = {s.id: s for s in db.session.scalars(select(Segment))}
     plan = _Plan(mode, _check_segments(doc.get("segments"), current, errors), current_segments=current,
-                 environments=[], existing=existing)
+                 environments=[], existing=existing, here=environment_names())
     plan.ignored = [f"{k}: {len(v)} {_NO_PLACE[k]}" for k, v in doc.items()
                     if k in _NO_PLACE and isinstance(v, list) and v]
     plan.ignored += [f"{k}: not part of the format" for k in doc if k not in _UNDERSTOOD and k not in _NO_PLACE]
@@ -316,7 +316,7 @@ def _replace_refusal(plan: _Plan) -> tuple[str, str] | None:
     """`replace` archives the flags and removes the segments the document lacks, and flags and segments are
     shared by every environment: a document that sets only some environments cannot say what the others
     keep. (message, field message) when the document does not set every environment here."""
-    here = environment_names()
+    here = plan.here
     missing = [name for name in here if name not in plan.environments]
     if not missing:
         return None
@@ -484,7 +484,7 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
     unnamed = [i for i, s in enumerate(strategies) if s.get("environment") is None]
     if unnamed and len(sources) > 1:  # Unleash's own export of one environment leaves it out
         errors[f"featureStrategies[{unnamed[0]}].environment"] = "required: the document has several environments"
-    mapping = _mapping(sources, environment)
+    mapping = _mapping(sources, environment, plan.here)
     plan.environments = list(dict.fromkeys(mapping.values()))
     only = sources[0] if len(sources) == 1 else None
 
@@ -676,7 +676,7 @@ def _store_flags(plan: _Plan, report: ImportReport, actor: str, ip: str) -> None
         created = changed = False
         for env, state in entry.envs.items():
             if row is None:
-                f = new_flag(entry.key, env, state["strategies"])
+                f = new_flag(entry.key, env, state["strategies"], plan.here)
                 apply(f, state)
                 f.archived = entry.archived
                 db.session.flush()

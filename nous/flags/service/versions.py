@@ -101,12 +101,13 @@ def recent_changes(limit: int = 10) -> list[FlagVersion]:
     return list(db.session.scalars(select(FlagVersion).order_by(FlagVersion.id.desc()).limit(limit)))
 
 
-def new_flag(key: str, environment: str, strategies: list[Any]) -> FlagIn:
+def new_flag(key: str, environment: str, strategies: list[Any], names: list[str] | None = None) -> FlagIn:
     """A flag to be stored, looked at in `environment`; every other environment gets the same strategies
-    switched off, so switching it on there later does what it does here."""
+    switched off, so switching it on there later does what it does here. `names`: the environments, when
+    the caller has read them (an import creating many flags reads them once)."""
     row = Flag(key=key, archived=False, created_at=utcnow())
     row.states = [FlagState(environment=name, enabled=False, strategies=strategies)
-                  for name in environment_names() if name != environment]
+                  for name in (environment_names() if names is None else names) if name != environment]
     db.session.add(row)
     return row.in_(environment)
 
