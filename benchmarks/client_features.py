@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,18 +62,6 @@ def cpu_ms_per_request(app: object, environ: dict[str, object], calls: int, runs
         times.append((time.process_time() - started) * 1000 / calls)
         size = len(body)
     return median(times), size, status[-1]
-
-
-def server_cpu_ms(server: Gunicorn, url: str, seconds: int, script: str | None = None) -> tuple[float, float]:
-    workers = psutil.Process(server.proc.pid).children()
-
-    def cpu() -> float:
-        return sum(sum(w.cpu_times()[:2]) for w in workers)
-
-    before = cpu()
-    result = wrk(url, seconds=seconds, script=script)
-    spent = cpu() - before
-    return spent * 1000 / max(result["requests"], 1), result["rps"]
 
 
 def main() -> int:
@@ -131,7 +118,8 @@ def main() -> int:
                                               ("features, 304", path, str(lua_304)),
                                               ("baseline: the Flask route", f"{path}?project=default",
                                                str(lua_gzip))):
-                    remote[label], rps = server_cpu_ms(server, f"{url}{target}", args.seconds, script)
+                    run = wrk(f"{url}{target}", seconds=args.seconds, script=script, server=server)
+                    remote[label], rps = run["cpu_ms"], run["rps"]
                     print(f"  {label:<40}{remote[label]:>8.3f} ms   {rps:>10,.0f} req/s")
             finally:
                 server.stop()

@@ -187,8 +187,9 @@ def main() -> int:
             sql_before = sql_statements(conn)
             results: dict[str, list[dict[str, float]]] = {"healthz": [], "evaluate": []}
             for _ in range(args.rounds):
-                results["healthz"].append(wrk(f"{url}/healthz", seconds=args.seconds))
-                results["evaluate"].append(wrk(f"{url}/api/flags/evaluate", seconds=args.seconds, script=str(script)))
+                results["healthz"].append(wrk(f"{url}/healthz", seconds=args.seconds, server=server))
+                results["evaluate"].append(wrk(f"{url}/api/flags/evaluate", seconds=args.seconds, script=str(script),
+                                               server=server))
             flush_server_counts(url, token)
             sql_after = sql_statements(conn)
             rss = server.worker_rss_mb()
@@ -196,20 +197,24 @@ def main() -> int:
             server.stop()
 
         evaluated = sum(r["requests"] for r in results["evaluate"]) + 40
-        print(f"\n{'endpoint':<24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {args.rounds} runs of "
-              f"{args.seconds}s, wrk -t2 -c32, gunicorn gthread 2 workers)")
+        print(f"\n{'endpoint':<24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}   (median of {args.rounds} runs of "
+              f"{args.seconds}s, wrk -t2 -c32, gunicorn gthread 2 workers; CPU: the workers', per request)")
         med = {}
         for name, runs in results.items():
-            med[name] = {k: median([r[k] for r in runs]) for k in ("rps", "p50_ms", "p99_ms")}
+            med[name] = {k: median([r[k] for r in runs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms")}
             bad = sum(r["non2xx"] for r in runs)
             label = "/healthz" if name == "healthz" else f"/api/flags/evaluate ({FLAG_COUNT})"
             print(f"{label:<24} {med[name]['rps']:>10.0f} {med[name]['p50_ms']:>8.2f} {med[name]['p99_ms']:>8.2f}"
+                  f" {med[name]['cpu_ms']:>8.3f}"
                   f"{'   non-2xx: ' + str(bad) if bad else ''}")
         ratio = med["evaluate"]["rps"] / med["healthz"]["rps"]
         sql = sql_after - sql_before
         print(f"ratio evaluate/healthz: {ratio:.3f}  (target >= {REQUIRED_RATIO:.2f}); {load_note()}")
         rounds = [e["rps"] / h["rps"] for h, e in zip(results["healthz"], results["evaluate"], strict=True)]
         print("each round's ratio (the two runs back to back): " + ", ".join(f"{r:.3f}" for r in rounds))
+        print(f"the workers' CPU per request (psutil; wrk shares the cores but not this): /healthz "
+              f"{med['healthz']['cpu_ms']:.3f} ms, evaluate {med['evaluate']['cpu_ms']:.3f} ms: the rate those "
+              f"allow, evaluate/healthz {med['healthz']['cpu_ms'] / med['evaluate']['cpu_ms']:.3f}")
         print(f"SQL statements server-side during {evaluated:,} evaluate requests: {sql}  (target 0)")
         print(f"web worker RSS after the run: {rss:.1f} MB")
         worst = min(local["warm"], local["cold"])
