@@ -98,3 +98,11 @@ def test_dependencies_that_are_not_a_list_are_a_problem_not_a_crash(ops) -> None
     doc["features"][0]["dependencies"], doc["dependencies"] = 5, []
     assert_problem(ops.post("flag-import", json=doc), 422, 'features[0] "a".dependencies')
     assert flags.list_flags() == []
+
+
+def test_a_refused_import_names_the_first_problems_then_how_many_more(ops) -> None:
+    from nous.flags.service.transfer import ERRORS_MAX
+    doc = {"version": 2, "features": [{"name": f"f{i:04d}", "enabled": "yes"} for i in range(ERRORS_MAX + 900)]}
+    problem = assert_problem(ops.post("flag-import", json=doc), 422, 'features[0] "f0000".enabled')
+    assert len(problem["errors"]) == ERRORS_MAX + 1 and problem["errors"]["…"] == "and 900 more problem(s)"
+    assert f"{ERRORS_MAX + 900} problem(s)" in problem["detail"] and flags.list_flags() == []

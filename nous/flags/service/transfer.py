@@ -17,6 +17,7 @@ the whole document, with messages naming the feature and field — and then stor
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,7 @@ _FULL_KEYS = ("featureStrategies", "featureEnvironments")  # a document with eit
 _UNDERSTOOD = {"version", "environment", "features", "segments", "featureStrategies", "featureEnvironments",
                "environments", "dependencies", "featureStrategySegments", "projects"}
 SEGMENT_ID_MAX = 2**31 - 1  # a segment id is a database integer (PostgreSQL's Integer)
+ERRORS_MAX = 100  # problems a refused import names, then how many more (a huge bad document, a bounded answer)
 SORT_ORDER_MAX = 2**31 - 1
 _NO_PLACE = {"tagTypes": "tag types (NOUS has no tags)", "featureTags": "feature tags (NOUS has no tags)",
              "tags": "tags (NOUS has no tags)", "contextFields": "context field definitions (constraints name "
@@ -305,11 +307,21 @@ def _check_document(doc: Mapping[str, Any], mode: str, environment: str | None) 
         errors = {"mode": refusal[1], **errors}
         others = len(errors) - 1
         more = f" The document has {others} other problem(s)." if others else ""
-        raise FlagError(f"Nothing imported: {refusal[0]}{more}", errors, status=422)
+        raise FlagError(f"Nothing imported: {refusal[0]}{more}", _capped(errors), status=422)
     if errors:
         first = next(iter(errors))
-        raise FlagError(f"Nothing imported: {len(errors)} problem(s), the first in {first}.", errors, status=422)
+        raise FlagError(f"Nothing imported: {len(errors)} problem(s), the first in {first}.", _capped(errors),
+                        status=422)
     return plan
+
+
+def _capped(errors: dict[str, str]) -> dict[str, str]:
+    """The first ERRORS_MAX problems, then one entry "…" saying how many more there are."""
+    if len(errors) <= ERRORS_MAX:
+        return errors
+    kept = dict(itertools.islice(errors.items(), ERRORS_MAX))
+    kept["…"] = f"and {len(errors) - ERRORS_MAX} more problem(s)"
+    return kept
 
 
 def _replace_refusal(plan: _Plan) -> tuple[str, str] | None:
@@ -470,17 +482,18 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
     strategies = _list(doc, "featureStrategies", errors)
     switches = _list(doc, "featureEnvironments", errors)
     # the document's environments, in its order: its list, then any its switches and strategies name
-    sources: list[str] = []
+    named_envs: dict[str, None] = {}  # a dict keeps the order and looks each switch's and strategy's up at once
     for i, e in enumerate(_list(doc, "environments", errors)):
         if not isinstance(e.get("name"), str):
             errors[f"environments[{i}].name"] = "required text"
-        elif e["name"] not in sources:
-            sources.append(e["name"])
+        else:
+            named_envs.setdefault(e["name"])
     for name, items in (("featureEnvironments", switches), ("featureStrategies", strategies)):
         for i, item in enumerate(items):
             env = _env_of(item, f"{name}[{i}]", errors)
-            if env is not None and env not in sources:
-                sources.append(env)
+            if env is not None:
+                named_envs.setdefault(env)
+    sources = list(named_envs)
     unnamed = [i for i, s in enumerate(strategies) if s.get("environment") is None]
     if unnamed and len(sources) > 1:  # Unleash's own export of one environment leaves it out
         errors[f"featureStrategies[{unnamed[0]}].environment"] = "required: the document has several environments"
@@ -547,14 +560,16 @@ def _check_full(doc: Mapping[str, Any], features: list[Any], plan: _Plan, enviro
             target = part(key, env)
             target["strategies"].append(strategy)
             target["order"].append(order)
+    linked: dict[Any, list[Any]] = {}  # strategy id → the segment ids its links add, in the document's order
     for i, link in enumerate(_list(doc, "featureStrategySegments", errors)):
         sid = link.get("featureStrategyId")
-        strategy = by_id.get(sid) if isinstance(sid, str | int) and not isinstance(sid, bool) else None
-        if strategy is None:
+        if isinstance(sid, bool) or not isinstance(sid, str | int) or sid not in by_id:
             errors[f"featureStrategySegments[{i}].featureStrategyId"] = "no strategy of the document has this id"
             continue
-        had = strategy.get("segments")
-        strategy["segments"] = [*(had if isinstance(had, list) else []), link.get("segmentId")]
+        linked.setdefault(sid, []).append(link.get("segmentId"))
+    for sid, segment_ids in linked.items():  # each strategy's list built once, not copied per link
+        had = by_id[sid].get("segments")
+        by_id[sid]["segments"] = [*(had if isinstance(had, list) else []), *segment_ids]
     parents: dict[str, Any] = {}
     for i, dep in enumerate(_list(doc, "dependencies", errors)):
         if not isinstance(dep.get("feature"), str):
