@@ -211,7 +211,7 @@ def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimit
     day's stored sums, spam marked afterwards is subtracted, and a second look sums nothing again."""
     from datetime import timedelta
 
-    from sqlalchemy import func
+    from sqlalchemy import event, func
 
     from nous.clock import utcnow
     from nous.feedback.models import FeedbackFlagDay
@@ -229,7 +229,19 @@ def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimit
         assert group.ci_low == pytest.approx(want["low"], abs=5e-4)
     days = db.session.scalar(select(func.count()).select_from(FeedbackFlagDay))
     assert days >= 7  # every day of the period is marked as summed, with or without feedback
-    assert feedback.compare("new-calendar", "production", 7, now=later).on.count == 20
+
+    inserts: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO FEEDBACK_FLAG_DAYS"):
+            inserts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert feedback.compare("new-calendar", "production", 7, now=later).on.count == 20
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert inserts == []  # the closed days are read back, not summed again
     assert db.session.scalar(select(func.count()).select_from(FeedbackFlagDay)) == days
 
     newest_on = feedback.list_page(feedback.Filter(flag="new-calendar", flag_state="on")).items[0]
