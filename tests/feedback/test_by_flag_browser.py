@@ -4,12 +4,13 @@ reading, a period picked redraws it in place, and a group's count leads to the f
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from nous.extensions import db
-from tests.conftest import ADMIN_EMAIL
 from tests.feedback.test_by_flag import (
     OFF,
     ON,
@@ -17,15 +18,13 @@ from tests.feedback.test_by_flag import (
     create_flag,
     email_flag,
 )
-from tests.support.live import served_in_chromium
+from tests.support.live import served_in_chromium, signed_in_page
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
 
 
 def test_the_flag_page_shows_what_testers_felt(app, ctx, client, unlimited, tmp_path: Path) -> None:
-    from nous.admin.service import create_login_link
-
     create_flag(email_flag())
     db.session.commit()
     for i in range(12):
@@ -33,16 +32,8 @@ def test_the_flag_page_shows_what_testers_felt(app, ctx, client, unlimited, tmp_
             assert client.post("/api/feedback", json={"rating": rating, "message": f"The calendar is {word} {i}",
                                                       "category": "idea", "email": emails[i % len(emails)]}
                                ).status_code == 201
-    token = create_login_link(ADMIN_EMAIL, "test")
-    db.session.commit()
     with served_in_chromium(app) as (base, browser):
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        problems: list[str] = []
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(f"{base}/admin/login/link/{token}")
-        page.get_by_role("button").first.click()
-        page.wait_for_url(f"{base}/admin/beta/")
+        page, problems = signed_in_page(app, base, browser, width=1440)
 
         page.goto(f"{base}/admin/beta/flags/new-calendar")
         card = page.locator("#flag-insights")
@@ -55,8 +46,15 @@ def test_the_flag_page_shows_what_testers_felt(app, ctx, client, unlimited, tmp_
         page.screenshot(path=str(Path(os.environ.get("NOUS_SCREENSHOTS") or tmp_path) / "flag-insights.png"),
                         full_page=True)
 
-        card.get_by_label("Period").select_option("7")  # redrawn in place, the page stays
+        expect(table.locator("caption")).to_have_text("Feedback of the last 30 days by new-calendar in production")
+        with page.expect_response(lambda r: "/admin/beta/feedback/by-flag/new-calendar?" in r.url) as answer:
+            card.get_by_label("Period").select_option("7")  # redrawn in place, the page stays
+        asked = parse_qs(urlsplit(answer.value.url).query)
+        assert answer.value.status == 200 and asked["days"] == ["7"] and asked["env"] == ["production"]
         expect(card.get_by_label("Period")).to_have_value("7")
+        expect(table.locator("caption")).to_have_text("Feedback of the last 7 days by new-calendar in production")
+        week_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+        expect(card.locator(".hint")).to_contain_text(f"Since {week_ago} in production")
         expect(card.locator("#insights-reading")).to_contain_text("rated it 3.0 higher")
         assert page.url.endswith("/admin/beta/flags/new-calendar")
 
