@@ -62,7 +62,9 @@ def test_variants_have_rows_and_links(app, admin_client, sent) -> None:
 
 
 def _listed(admin_client, query: str) -> set[str]:
-    html = admin_client.get(f"{PREFIX}?{query}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    resp = admin_client.get(f"{PREFIX}?{query}", headers={"HX-Request": "true"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200, html[:500]
     return {word for word in ("on calendar", "off calendar") if word in html}
 
 
