@@ -3,7 +3,9 @@ service and database: the same figures as the console's card, and a problem nami
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,20 +39,48 @@ def sent(app, ctx, client) -> None:
                                                   "email": OFF[i % 2]}).status_code == 201
 
 
-def test_the_same_figures_as_the_service(app, api: Api, sent) -> None:
-    from nous.feedback import service as feedback
+def _interval(ratings: list[int], t: float) -> list[float]:
+    """The 95 % interval of the mean from statistics.mean/stdev and a critical value of Student's t."""
+    mean, half = statistics.mean(ratings), t * statistics.stdev(ratings) / math.sqrt(len(ratings))
+    return [max(1.0, mean - half), min(5.0, mean + half)]
 
+
+def test_the_figures_and_the_reading(app, api: Api, sent) -> None:
     resp = api.get(PATH + "?environment=production&days=7")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     doc = resp.get_json()
     assert doc["on"]["count"] == 11 and doc["off"]["count"] == 10
     assert doc["on"]["average_rating"] == pytest.approx(49 / 11, abs=1e-3)
     assert doc["off"]["average_rating"] == 3 and doc["off"]["bug_share"] == 1 and doc["on"]["bug_share"] == 0
-    with app.app_context():
-        want = feedback.compare("new-calendar", "production", 7).as_dict()
-    assert doc["on"]["ci95"] == want["on"]["ci95"] and doc["verdict"] == want["verdict"] == "higher"
+    # t(0.975, 10) = 2.228, from a printed table; the ten rated 3 have no spread: their interval is the point
+    assert doc["on"]["ci95"] == pytest.approx(_interval([4 + i % 2 for i in range(11)], 2.228), abs=1e-3)
+    assert doc["off"]["ci95"] == [3, 3] and doc["verdict"] == "higher"
     assert doc["reading"] == "Testers with the flag on rated it 1.5 higher (4.5 vs 3.0)."
     assert api.get(PATH).get_json()["environment"] == "production"  # the default environment when absent
+
+
+def test_large_groups_have_the_interval_of_students_t(app, ctx, api: Api) -> None:
+    """Past the printed table's 30 degrees of freedom: 41 and 121 feedback, against t(0.975, 40) = 2.021 and
+    t(0.975, 120) = 1.980 (known values, not computed as the service does)."""
+    from nous.feedback import service as feedback
+
+    create_flag(email_flag())
+    db.session.commit()
+    on = [(3, 4, 5, 5, 4, 2)[i % 6] for i in range(41)]
+    off = [(1, 2, 3, 4, 5, 3, 2)[i % 7] for i in range(121)]
+    for ratings, emails in ((on, ON), (off, OFF)):
+        for i, rating in enumerate(ratings):
+            feedback.submit({"rating": rating, "message": f"note {i}", "category": "idea",
+                             "email": emails[i % len(emails)]})
+    doc = api.get(PATH + "?environment=production&days=7").get_json()
+    assert (doc["on"]["count"], doc["off"]["count"]) == (41, 121)
+    assert doc["on"]["average_rating"] == pytest.approx(statistics.mean(on), abs=1e-3)
+    assert doc["on"]["stdev"] == pytest.approx(statistics.stdev(on), abs=1e-3)
+    assert doc["on"]["ci95"] == pytest.approx(_interval(on, 2.021), abs=1e-3)
+    assert doc["off"]["ci95"] == pytest.approx(_interval(off, 1.980), abs=1e-3)
+    # the answer is rounded to 3 places; the critical values themselves, closer
+    assert feedback.by_flag.t_critical(40) == pytest.approx(2.021, abs=6e-4)
+    assert feedback.by_flag.t_critical(120) == pytest.approx(1.980, abs=6e-4)
 
 
 def test_since_is_rfc3339_in_utc_to_the_millisecond(app, api: Api, sent) -> None:
