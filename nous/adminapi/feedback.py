@@ -52,11 +52,13 @@ _FILTERS = [
     param("tester", {"type": "string", "format": "uuid"}, "A tester's id."),
     param("since", {"type": "string", "format": "date"}, "From this day (UTC)."),
     param("until", {"type": "string", "format": "date"}, "To this day (UTC), included."),
-    param("flag", {"type": "string", "maxLength": 200},
+    param("flag", {"type": "string", "maxLength": feedback.FLAG_KEY_MAX},
           "Feedback whose tester had this flag recorded when sending it (see `flag_state`, `variant`)."),
-    param("flag_env", {"type": "string", "maxLength": 100}, "…recorded in this flag environment (any when absent)."),
+    param("flag_env", {"type": "string", "maxLength": feedback.ENVIRONMENT_MAX},
+          "…recorded in this flag environment (any when absent)."),
     param("flag_state", {"enum": list(feedback.FLAG_STATES)}, "…on or off (either when absent); needs `flag`."),
-    param("variant", {"type": "string", "maxLength": 200}, "…with this variant (so on); needs `flag`."),
+    param("variant", {"type": "string", "maxLength": feedback.VARIANT_MAX},
+          "…with this variant (so on); needs `flag`."),
 ]
 
 
@@ -68,7 +70,8 @@ def _filter() -> feedback.Filter:
     inputs.parse_date(request.args.get("since"), "since")
     inputs.parse_date(request.args.get("until"), "until")
     inputs.arg_choice("flag_state", feedback.FLAG_STATES)
-    for name, limit in (("flag", 200), ("flag_env", 100), ("variant", 200)):
+    for name, limit in (("flag", feedback.FLAG_KEY_MAX), ("flag_env", feedback.ENVIRONMENT_MAX),
+                        ("variant", feedback.VARIANT_MAX)):
         if len(request.args.get(name, "")) > limit:
             raise inputs.InputError(name, f"must be at most {limit} characters")
     if not request.args.get("flag", "").strip() and any(request.args.get(n) for n in ("flag_state", "variant")):

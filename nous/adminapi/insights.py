@@ -12,7 +12,7 @@ from nous.feedback import service as feedback
 _by_flag = feedback.by_flag
 
 _QUERY = [
-    param("environment", {"type": "string", "maxLength": 100},
+    param("environment", {"type": "string", "maxLength": feedback.ENVIRONMENT_MAX},
           "The flag environment the flags were recorded in (the setting `flags.environment` when absent)."),
     param("days", {"type": "integer", "minimum": 1, "maximum": _by_flag.MAX_DAYS, "default": _by_flag.DEFAULT_DAYS},
           "The period: feedback of the last this many days."),

@@ -124,6 +124,9 @@ def test_bad_input_is_a_problem_naming_the_field(app, api: Api, query, status, f
         create_flag(email_flag())
         db.session.commit()
     doc = assert_problem(api.get(f"{PATH}?{query}"), status, field)
+    if field == "days":
+        assert doc["detail"] == "days must be a whole number of days from 1 to 3650."
+        assert doc["errors"] == {"days": "must be a whole number from 1 to 3650"}
     if query == "environment=moon":
         assert "moon" in doc["detail"] and doc["errors"]["environment"].startswith("unknown environment; one of")
         assert "production" in doc["errors"]["environment"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from nous.feedback.models import CATEGORIES, STATUSES
 from nous.feedback.service import attachments, by_flag
 from nous.feedback.service.announce import excerpt, feedback_created
-from nous.feedback.service.by_flag import Comparison, compare
+from nous.feedback.service.by_flag import compare
 from nous.feedback.service.common import (
                                           APP_VERSION_MAX,
                                           BY_STATUS_KEY,
@@ -72,8 +72,11 @@ from nous.feedback.service.origins import (
                                           web_origin,
 )
 from nous.feedback.service.queries import (
+                                          ENVIRONMENT_MAX,
                                           EXPORT_HEADER,
+                                          FLAG_KEY_MAX,
                                           FLAG_STATES,
+                                          VARIANT_MAX,
                                           Filter,
                                           ListPage,
                                           export_rows,
@@ -107,9 +110,11 @@ __all__ = [
                                           "CHARTS_CACHE_SECONDS",
                                           "CHARTS_KEY",
                                           "EMAIL_MAX",
+                                          "ENVIRONMENT_MAX",
                                           "EXCERPT_MAX",
                                           "EXPORT_HEADER",
                                           "FEATURE_MAX",
+                                          "FLAG_KEY_MAX",
                                           "FLAG_STATES",
                                           "HONEYPOT_FIELD",
                                           "MESSAGE_MAX",
@@ -129,9 +134,9 @@ __all__ = [
                                           "TAGS_PER_FEEDBACK",
                                           "TAG_MAX",
                                           "USER_AGENT_MAX",
+                                          "VARIANT_MAX",
                                           "VIEWPORT_PATTERN",
                                           "BulkConflict",
-                                          "Comparison",
                                           "FeedbackConflict",
                                           "FeedbackError",
                                           "Filter",

@@ -23,7 +23,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -31,10 +31,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from nous import inputs
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback.models import Feedback, FeedbackFlag, FeedbackFlagDay, FeedbackTag
-from nous.feedback.service.common import FeedbackError
+from nous.feedback.service.common import FeedbackError, day_start
+from nous.feedback.service.queries import FLAG_KEY_MAX
 from nous.flags import service as flags
 from nous.settings import service as settings
 
@@ -110,10 +112,6 @@ class Group:
     def bug_share(self) -> float | None:
         return self.bugs / self.count if self.count else None
 
-    @property
-    def margin(self) -> float | None:
-        return None if self.ci_low is None or self.average is None else self.average - self.ci_low
-
     def as_dict(self) -> dict[str, Any]:
         def r(x: float | None, digits: int = 3) -> float | None:
             return None if x is None else round(x, digits)
@@ -172,10 +170,10 @@ def _overlap(a: Group, b: Group) -> bool:
     return not (a.ci_low > b.ci_high or b.ci_low > a.ci_high)  # type: ignore[operator]
 
 
-def _reading(on: Group, off: Group, min_group: int) -> tuple[str, str]:
-    if on.count < min_group or off.count < min_group:
+def _reading(on: Group, off: Group) -> tuple[str, str]:
+    if on.count < MIN_GROUP or off.count < MIN_GROUP:
         return ("too-few", f"Too few to tell: {on.count} with the flag on and {off.count} with it off "
-                           f"(at least {min_group} in each are needed).")
+                           f"(at least {MIN_GROUP} in each are needed).")
     assert on.average is not None and off.average is not None
     if _overlap(on, off):
         return ("no-clear-difference",
@@ -187,8 +185,8 @@ def _reading(on: Group, off: Group, min_group: int) -> tuple[str, str]:
                   f"({on.average:.1f} vs {off.average:.1f}).")
 
 
-def _variant_reading(variants: list[Group], min_group: int) -> str:
-    enough = [v for v in variants if v.count >= min_group and v.average is not None]
+def _variant_reading(variants: list[Group]) -> str:
+    enough = [v for v in variants if v.count >= MIN_GROUP and v.average is not None]
     if len(variants) < 2:
         return ""
     if len(enough) < 2:
@@ -263,10 +261,6 @@ def _live(into: Sums, flag_key: str, environment: str, start: datetime, end: dat
         _add(into, *row)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 def _day_of(column: Any) -> Any:
     """The UTC calendar day of a stored time, in the database's own terms."""
     if db.engine.dialect.name == "postgresql":
@@ -295,8 +289,8 @@ def _fill_days(flag_key: str, environment: str, first: date, last: date) -> None
     stmt = (select(day, FeedbackFlag.enabled, FeedbackFlag.variant, func.count(), func.sum(r), func.sum(r * r),
                    func.sum(_is_bug(FeedbackFlag.category)))
             .where(FeedbackFlag.flag_key == flag_key, FeedbackFlag.environment == environment,
-                   FeedbackFlag.created_at >= _midnight(missing[0]),
-                   FeedbackFlag.created_at < _midnight(missing[-1] + timedelta(days=1)))
+                   FeedbackFlag.created_at >= day_start(missing[0]),
+                   FeedbackFlag.created_at < day_start(missing[-1] + timedelta(days=1)))
             .group_by(day, FeedbackFlag.enabled, FeedbackFlag.variant))
     wanted = set(missing)
     rows: dict[tuple[date, bool, str], dict[str, Any]] = {
@@ -321,7 +315,7 @@ def _closed(into: Sums, flag_key: str, environment: str, first: date, last: date
     except SQLAlchemyError:  # cannot store them now (read-only replica, lock): sum the feedback itself
         log.warning("feedback by flag: days not summed, reading them whole", exc_info=True)
         db.session.rollback()
-        _live(into, flag_key, environment, _midnight(first), _midnight(last + timedelta(days=1)))
+        _live(into, flag_key, environment, day_start(first), day_start(last + timedelta(days=1)))
         return
     d = FeedbackFlagDay
     stmt = (select(d.enabled, d.variant, func.sum(d.n), func.sum(d.total), func.sum(d.squares), func.sum(d.bugs))
@@ -334,8 +328,8 @@ def _closed(into: Sums, flag_key: str, environment: str, first: date, last: date
     spam = (select(FeedbackFlag.enabled, FeedbackFlag.variant, func.count(), func.sum(r), func.sum(r * r),
                    func.sum(_is_bug(FeedbackFlag.category)))
             .join(Feedback, and_(Feedback.id == FeedbackFlag.feedback_id))
-            .where(Feedback.status == "spam", Feedback.created_at >= _midnight(first),
-                   Feedback.created_at < _midnight(last + timedelta(days=1)),
+            .where(Feedback.status == "spam", Feedback.created_at >= day_start(first),
+                   Feedback.created_at < day_start(last + timedelta(days=1)),
                    FeedbackFlag.flag_key == flag_key, FeedbackFlag.environment == environment)
             .group_by(FeedbackFlag.enabled, FeedbackFlag.variant))
     for row in db.session.execute(spam):
@@ -346,19 +340,18 @@ def _sums(flag_key: str, environment: str, since: datetime, now: datetime) -> Su
     """Sums per (enabled, variant) over [since, now): the whole UTC days closed CLOSED_AFTER ago from
     feedback_flag_days, the two open ends from feedback_flags."""
     out: Sums = {}
-    first = since.date() if since == _midnight(since.date()) else since.date() + timedelta(days=1)
+    first = since.date() if since == day_start(since.date()) else since.date() + timedelta(days=1)
     last = (now - CLOSED_AFTER).date() - timedelta(days=1)
     if first > last:
         _live(out, flag_key, environment, since, now)
         return out
-    _live(out, flag_key, environment, since, _midnight(first))
+    _live(out, flag_key, environment, since, day_start(first))
     _closed(out, flag_key, environment, first, last)
-    _live(out, flag_key, environment, _midnight(last + timedelta(days=1)), now)
+    _live(out, flag_key, environment, day_start(last + timedelta(days=1)), now)
     return out
 
 
-def compare(flag_key: str, environment: str, days: int = 30, *, min_group: int = MIN_GROUP,
-            now: datetime | None = None, texts: bool = True) -> Comparison:
+def compare(flag_key: str, environment: str, days: int = DEFAULT_DAYS, *, now: datetime | None = None) -> Comparison:
     """The feedback of the last `days` days from testers with `flag_key` on against off in
     `environment` (as recorded when each was sent), and per variant. Checking that the flag and the
     environment exist is the caller's (the flags service's)."""
@@ -379,12 +372,11 @@ def compare(flag_key: str, environment: str, days: int = 30, *, min_group: int =
                                   n, total, squares, bugs))
     on = _fill(Group(label="on", state="on"), *on_sums)
     off = _fill(Group(label="off", state="off"), *off_sums)
-    if texts:
-        _texts(flag_key, environment, since, [on, off, *variants])
-    verdict, reading = _reading(on, off, min_group)
+    _texts(flag_key, environment, since, [on, off, *variants])
+    verdict, reading = _reading(on, off)
     return Comparison(flag=flag_key, environment=environment, days=days, since=since, on=on, off=off,
                       variants=variants, reading=reading, verdict=verdict,
-                      variant_reading=_variant_reading(variants, min_group), min_group=min_group)
+                      variant_reading=_variant_reading(variants))
 
 
 class ComparisonRefused(FeedbackError):
@@ -395,25 +387,18 @@ class ComparisonRefused(FeedbackError):
         self.errors = errors
 
 
-def parse_days(raw: Any, default: int = DEFAULT_DAYS) -> int:
-    """A period in whole days, 1 to MAX_DAYS; anything else is refused naming `days`."""
-    if raw is None or raw == "":
-        return default
-    text = str(raw).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= MAX_DAYS:
-        raise ComparisonRefused(f"days must be a whole number of days from 1 to {MAX_DAYS}.",
-                                {"days": f"must be a whole number from 1 to {MAX_DAYS}"})
-    return int(text)
-
-
 def compare_flag(flag_key: str, environment: Any = None, days: Any = None) -> Comparison:
     """compare() for input as a client sends it: the environment and period checked (400 naming the
     field), the flag looked up (404 when there is none; an archived flag still has its history)."""
-    period = parse_days(days)
+    try:
+        period = inputs.parse_int(None if days is None else str(days), "days", default=DEFAULT_DAYS, minimum=1,
+                                 maximum=MAX_DAYS)
+    except inputs.InputError as exc:
+        raise ComparisonRefused(f"days must be a whole number of days from 1 to {MAX_DAYS}.", exc.errors) from None
     try:
         flag = flags.get_flag(flag_key, environment=environment or str(settings.get("flags.environment")))
     except flags.FlagNotFound:
-        raise ComparisonRefused(f"There is no flag {str(flag_key)[:200]!r}.", {"flag": "no such flag"},
+        raise ComparisonRefused(f"There is no flag {str(flag_key)[:FLAG_KEY_MAX]!r}.", {"flag": "no such flag"},
                                 status=404) from None
     except flags.FlagError as exc:  # an unknown environment, asked for or named by the setting
         raise ComparisonRefused(exc.message, exc.errors) from None
