@@ -55,10 +55,10 @@ _FILTERS = [
     param("flag", {"type": "string", "maxLength": feedback.FLAG_KEY_MAX},
           "Feedback whose tester had this flag recorded when sending it (see `flag_state`, `variant`)."),
     param("flag_env", {"type": "string", "maxLength": feedback.ENVIRONMENT_MAX},
-          "…recorded in this flag environment (any when absent)."),
+          "…recorded in this flag environment (any when absent); needs `flag`."),
     param("flag_state", {"enum": list(feedback.FLAG_STATES)}, "…on or off (either when absent); needs `flag`."),
     param("variant", {"type": "string", "maxLength": feedback.VARIANT_MAX},
-          "…with this variant (so on); needs `flag`."),
+          "…with this variant (so on: not with `flag_state=off`); needs `flag`."),
 ]
 
 
@@ -74,8 +74,7 @@ def _filter() -> feedback.Filter:
                         ("variant", feedback.VARIANT_MAX)):
         if len(request.args.get(name, "")) > limit:
             raise inputs.InputError(name, f"must be at most {limit} characters")
-    if not request.args.get("flag", "").strip() and any(request.args.get(n) for n in ("flag_state", "variant")):
-        raise inputs.InputError("flag", "is needed with flag_state or variant")
+    feedback.check_flag_filter(request.args)
     tester = request.args.get("tester", "").strip()
     if tester:
         try:

@@ -51,6 +51,7 @@ def _row_or_404(feedback_id: int) -> Any:
 
 
 def _list_context() -> dict[str, Any]:
+    feedback.check_flag_filter(request.args)
     f = feedback.parse_filter(request.args)
     page = feedback.list_page(f, before=request.args.get("before"), after=request.args.get("after"), limit=PAGE_SIZE)
     return {"f": f, "page": page, "thumbs": feedback.attachments.thumbnails_for([r.id for r in page.items]),
@@ -85,6 +86,7 @@ def admin_index() -> str:
 @bp.get("/export.csv")
 @admin_required
 def admin_export() -> Response:
+    feedback.check_flag_filter(request.args)
     f = feedback.parse_filter(request.args)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return csv_response(f"nous-feedback-{stamp}.csv", feedback.EXPORT_HEADER, feedback.export_rows(f))

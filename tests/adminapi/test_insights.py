@@ -108,6 +108,21 @@ def test_list_filters_by_flag_and_state(app, api: Api, sent) -> None:
     assert_problem(api.get("feedback?variant=teal"), 400, "flag")
 
 
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("flag_env=production", "flag", "is needed with flag_env"),
+    ("flag_env=production&flag=", "flag", "is needed with flag_env"),
+    ("flag_state=on&variant=teal", "flag", "is needed with flag_state and variant"),
+    ("flag=new-calendar&flag_state=off&variant=teal", "variant",
+     "means the flag was on: leave it out with flag_state=off"),
+])
+def test_list_flag_filters_that_cannot_go_together(app, api: Api, sent, query, field, message) -> None:
+    for path in ("feedback", "feedback/export"):
+        doc = assert_problem(api.get(f"{path}?{query}"), 400, field)
+        assert doc["errors"] == {field: message}
+    assert api.get("feedback?flag=new-calendar&flag_state=on&variant=teal").status_code == 200
+    assert api.get("feedback?flag=new-calendar&flag_env=production&flag_state=off").status_code == 200
+
+
 def test_tokens_are_needed(app, client, make_token, sent) -> None:
     assert_problem(Api(client, None).get(PATH), 401)
     assert_problem(Api(client, make_token("testers:read")).get(PATH), 403)

@@ -83,6 +83,20 @@ def test_the_list_filters_by_flag_state_and_variant(app, admin_client, sent) -> 
     assert '<option value="new-calendar" selected>' in page and '<option value="on" selected>' in page
 
 
+@pytest.mark.parametrize(("query", "message"), [
+    ("flag_env=production", "flag is needed with flag_env"),
+    ("flag=&flag_env=staging", "flag is needed with flag_env"),
+    ("flag=new-calendar&flag_state=off&variant=teal",
+     "variant means the flag was on: leave it out with flag_state=off"),
+])
+def test_flag_filters_that_cannot_go_together_are_a_400(app, admin_client, sent, query, message) -> None:
+    for path, headers in ((PREFIX, {"HX-Request": "true"}), (PREFIX, {}), (f"{PREFIX}/export.csv", {})):
+        resp = admin_client.get(f"{path}?{query}", headers=headers)
+        assert resp.status_code == 400 and message in resp.get_data(as_text=True), (path, resp.status_code)
+    assert _listed(admin_client, "flag=new-calendar&flag_env=production&flag_state=off") == {"off calendar"}
+    assert _listed(admin_client, "flag=&flag_env=&flag_state=&variant=") == {"on calendar", "off calendar"}
+
+
 def test_the_flag_filter_survives_paging(app, admin_client, sent, monkeypatch) -> None:
     from nous.feedback import routes
 

@@ -118,6 +118,21 @@ def parse_filter(args: Mapping[str, str]) -> Filter:
     )
 
 
+def check_flag_filter(args: Mapping[str, str]) -> None:
+    """The flag filters that cannot mean anything together, refused naming the field (InputError, a 400):
+    flag_env, flag_state or variant without a flag, and a variant with flag_state=off (a variant is only
+    ever served with the flag on)."""
+    def given(name: str) -> str:
+        value = args.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    needing = [name for name in ("flag_env", "flag_state", "variant") if given(name)]
+    if needing and not given("flag"):
+        raise inputs.InputError("flag", f"is needed with {' and '.join(needing)}")
+    if given("flag_state") == "off" and given("variant"):
+        raise inputs.InputError("variant", "means the flag was on: leave it out with flag_state=off")
+
+
 def _word(raw: Any, limit: int) -> str:
     return clean_text(raw if isinstance(raw, str) else "").strip()[:limit]
 
