@@ -12,13 +12,8 @@ import pytest
 
 from nous.extensions import db
 from tests.adminapi.conftest import Api, assert_problem
-from tests.feedback.test_by_flag import (
-    OFF,
-    ON,
-    _fresh_flag_cache,  # noqa: F401 - the autouse fixture, here too
-    create_flag,
-    email_flag,
-)
+from tests.feedback.conftest import _fresh_flag_snapshot  # noqa: F401 - the autouse fixture, here too
+from tests.feedback.helpers import OFF, ON, create_flag, email_flag
 
 PATH = "flags/new-calendar/feedback-comparison"
 

@@ -26,6 +26,14 @@ def _empty_cache(request: pytest.FixtureRequest) -> None:
             cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_flag_snapshot(request: pytest.FixtureRequest) -> None:
+    """Tables are emptied after every test; the process's flag snapshot must follow (the flags recorded
+    with feedback are evaluated from it). Test modules elsewhere that record flags import this fixture."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["nous.flags"].reset()
+
+
 @pytest.fixture
 def row_id(ctx: Any) -> int:
     """One stored feedback (GOOD), inside an app context."""

@@ -14,6 +14,9 @@ from nous.feedback.models import Feedback
 
 GOOD = {"rating": 4, "message": "The calendar view is lovely", "category": "praise"}
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# Testers whose feedback is sent with the flag of `email_flag()` on, and with it off.
+ON = ["ada@example.com", "grace@example.com", "hedy@example.com"]
+OFF = ["bob@example.com", "carl@example.com"]
 
 
 def set_setting(app: Any, key: str, value: Any) -> None:
@@ -70,3 +73,16 @@ def make(app: Any, n: int = 1, **fields: Any) -> list[int]:
 def ids(html: bytes) -> list[int]:
     """The feedback ids of the rows in a console list."""
     return [int(x) for x in re.findall(rb'<tr id="feedback-(\d+)"', html)]
+
+
+def email_flag(key: str = "new-calendar", emails: list[str] = ON, **fields: Any) -> dict[str, Any]:
+    """A flag on for the testers whose email property is one of `emails` (so on/off depends on the context)."""
+    return {"key": key, "enabled": True, "strategies": [{"name": "default", "parameters": {}, "constraints": [
+        {"contextName": "email", "operator": "IN", "values": emails}]}], **fields}
+
+
+def create_flag(data: dict[str, Any]) -> Any:
+    """A flag made through the flags service (inside an app context)."""
+    from nous.flags import service
+
+    return service.create_flag(data, actor="test@nous.test", ip="127.0.0.1")

@@ -15,30 +15,9 @@ from sqlalchemy import select
 from nous.extensions import db
 from nous.feedback import service as feedback
 from nous.feedback.models import FeedbackFlag
+from tests.feedback.helpers import OFF, ON, create_flag, email_flag
 
 API = "/api/feedback"
-ON = ["ada@example.com", "grace@example.com", "hedy@example.com"]
-OFF = ["bob@example.com", "carl@example.com"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_flag_cache(request: pytest.FixtureRequest) -> None:
-    """Tables are emptied after every test; the process's flag snapshot must follow."""
-    if "app" in request.fixturenames:
-        request.getfixturevalue("app").extensions["nous.flags"].reset()
-
-
-def email_flag(key: str = "new-calendar", emails: list[str] = ON, **fields: Any) -> dict[str, Any]:
-    """A flag on for the testers whose email property is one of `emails` (so on/off depends on the context)."""
-    return {"key": key, "enabled": True, "strategies": [{"name": "default", "parameters": {}, "constraints": [
-        {"contextName": "email", "operator": "IN", "values": emails}]}], **fields}
-
-
-def create_flag(data: dict[str, Any]) -> Any:
-    """A flag made through the flags service (inside an app context)."""
-    from nous.flags import service
-
-    return service.create_flag(data, actor="test@nous.test", ip="127.0.0.1")
 
 
 @pytest.fixture

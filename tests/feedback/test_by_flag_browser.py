@@ -11,13 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nous.extensions import db
-from tests.feedback.test_by_flag import (
-    OFF,
-    ON,
-    _fresh_flag_cache,  # noqa: F401 - the autouse fixture, here too
-    create_flag,
-    email_flag,
-)
+from tests.feedback.helpers import OFF, ON, create_flag, email_flag
 from tests.support.live import served_in_chromium, signed_in_page
 
 pytest.importorskip("playwright.sync_api")

@@ -9,13 +9,7 @@ from typing import Any
 import pytest
 
 from nous.extensions import db
-from tests.feedback.test_by_flag import (
-    OFF,
-    ON,
-    _fresh_flag_cache,  # noqa: F401 - the autouse fixture, here too
-    create_flag,
-    email_flag,
-)
+from tests.feedback.helpers import OFF, ON, create_flag, email_flag
 
 PREFIX = "/admin/beta/feedback"
 # Random stickiness: each of the 24 feedback draws its variant, so both turn up (all alike: 2 in 16 million).

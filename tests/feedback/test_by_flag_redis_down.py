@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.feedback.test_by_flag import ON, email_flag
+from tests.feedback.helpers import ON, email_flag
 from tests.feedback.test_redis_down import second_app, throwaway_redis  # noqa: F401 - fixtures used below
 
 API = "/api/feedback"
