@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from nous.extensions import db
+from nous.web import is_fragment_request
 
 log = logging.getLogger("nous.errors")
 JSON_PREFIXES = ("/api/", "/ofrep/", "/health", "/readyz", "/healthz", "/metrics", "/openapi.json", "/widget.js")
@@ -51,11 +52,12 @@ RENDERERS: dict[str, ErrorRenderer] = {}
 
 
 def error_response(status: int, title: str, message: str, errors: dict[str, str] | None = None) -> Response:
-    """The error as JSON ({error, message} and, for bad input, one message per field) or as a page."""
+    """The error as JSON ({error, message} and, for bad input, one message per field) or as a page. A console
+    fragment request (htmx) gets the JSON: its error toast shows the message (a page would not be swapped in)."""
     for prefix, render in RENDERERS.items():
         if request.path.startswith(prefix):
             return render(status, title, message, errors)
-    if wants_json():
+    if wants_json() or is_fragment_request():
         resp = jsonify({"error": title, "message": message, **({"errors": errors} if errors else {})})
     else:
         resp = Response(render_template("error.html", status=status, title=title, message=message))

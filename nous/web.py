@@ -5,8 +5,8 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 

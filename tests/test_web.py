@@ -45,3 +45,17 @@ def test_a_panel_fetching_itself_leaves_the_message_for_the_next_page(admin_clie
     assert panel.status_code == 200 and "Restored version 1" not in panel.get_data(as_text=True)
     page = admin_client.get("/admin/beta/")
     assert "Restored version 1 of k as version 3." in page.get_data(as_text=True)
+
+
+def test_a_console_fragment_refused_gets_its_message_as_json_a_page_gets_a_page(admin_client):
+    """The console's error toast reads the message from JSON: an htmx request refused (abort, bad input) gets
+    JSON; the same URL opened as a page (or boosted) gets the error page."""
+    url = "/admin/beta/feedback?flag_state=on"
+    fragment = admin_client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 400 and fragment.is_json
+    assert fragment.get_json()["message"] == "flag is needed with flag_state"
+    assert fragment.get_json()["errors"] == {"flag": "is needed with flag_state"}
+    for headers in ({}, {"HX-Request": "true", "HX-Boosted": "true"}):
+        page = admin_client.get(url, headers=headers)
+        assert page.status_code == 400 and page.mimetype == "text/html"
+        assert "flag is needed with flag_state" in page.get_data(as_text=True)

@@ -57,4 +57,11 @@ def test_the_flag_page_shows_what_testers_felt(app, ctx, client, unlimited, tmp_
         expect(page.locator("#feedback-results")).to_contain_text("confusing")
         expect(page.locator("#feedback-results")).not_to_contain_text("lovely")
         expect(page.locator("#f-flag")).to_have_value("new-calendar")
-        assert not problems, problems
+
+        # "Flag was: off" without a flag means nothing: the list stays as it was and the toast says why
+        page.locator("#f-flag").select_option("")
+        expect(page.locator("#toasts")).to_contain_text("flag is needed with flag_env and flag_state")
+        expect(page.locator("#feedback-results")).to_contain_text("confusing")
+        expect(page.locator("#feedback-results")).not_to_contain_text("lovely")
+        # the browser and htmx each log the 400; nothing else went wrong
+        assert [p for p in problems if "400" not in p] == [] and len(problems) == 2, problems
