@@ -250,9 +250,9 @@ SUBMISSION: dict[str, Any] = {
                                "description": "Width x height in CSS pixels, e.g. 1280x720."}),
         "app_version": {"type": ["string", "null"], "maxLength": feedback.APP_VERSION_MAX},
         "tester_id": _nullable({"type": "string", "format": "uuid"}),
-        "elapsed_ms": {"type": ["number", "null"], "minimum": 0,
-                       "description": "How long the form was open, in milliseconds. Faster than the setting "
-                                      "feedback.min_submit_ms: dropped as a bot (still 201)."},
+        "elapsed_ms": _nullable({"type": "number", "minimum": 0,
+                                 "description": "How long the form was open, in milliseconds. Faster than the "
+                                                "setting feedback.min_submit_ms: dropped as a bot (still 201)."}),
         feedback.HONEYPOT_FIELD: {"type": ["string", "null"],
                                   "description": "Honeypot: people leave it empty; when filled the submission is "
                                                  "dropped (still 201)."},
