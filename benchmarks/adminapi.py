@@ -14,12 +14,10 @@ benchmarks/adminapi_tokens.py.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import secrets
-import statistics
+import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +26,9 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feedback import (  # benchmarks/ is the script's folder, on the path when run
+from feedback import (
     Gunicorn,
+    app_env,  # benchmarks/ is the script's folder, on the path when run
     bulk_load,
     create_database,
     deep_cursor,
@@ -38,7 +37,7 @@ from feedback import (  # benchmarks/ is the script's folder, on the path when r
     free_port,
     libpq,
     log,
-    pct,
+    timed_gets,
 )
 
 from nous.adminapi.conventions import encode_cursor
@@ -61,23 +60,6 @@ def load_testers(url: str, n: int) -> float:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE beta_users")
     return time.perf_counter() - started
-
-
-def timed(base: str, path: str, token: str, n: int) -> dict[str, float]:
-    host, port = base.split("//")[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    times = []
-    for i in range(n + 3):
-        t0 = time.perf_counter()
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        resp.read()
-        if resp.status != 200:
-            raise SystemExit(f"GET {path} answered {resp.status}")
-        if i >= 3:  # warm-up
-            times.append(time.perf_counter() - t0)
-    conn.close()
-    return {"p50_ms": statistics.median(times) * 1000, "p95_ms": pct(times, 0.95) * 1000}
 
 
 def tester_cursor(url: str, offset: int) -> str:
@@ -105,11 +87,7 @@ def main() -> int:
             hide_password=False), args.reuse
     else:
         url, name = create_database(server)
-    workdir = Path(tempfile.mkdtemp(prefix="nous-bench-adminapi-"))
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "NOUS_ENV": "production",
-           "SESSION_SECRET": secrets.token_urlsafe(48), "NOUS_INSTANCE_PATH": str(workdir / "instance"),
-           "NOUS_ADMIN_EMAILS": "bench@nous.test", "LOG_LEVEL": "WARNING", "FLASK_APP": "wsgi.py"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    workdir, env = app_env(url, redis_url)
     log(f"scratch database {name}; redis {redis_url}; {os.cpu_count()} CPUs; "
         f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     web = None
@@ -142,7 +120,7 @@ def main() -> int:
         ]
         log(f"\n{'GET (50 a page unless said)':40} {'p50 ms':>8} {'p95 ms':>8}")
         for label, path in pages:
-            r = timed(web.url, path, token, args.samples)
+            r = timed_gets(web.url, path, None, args.samples, {"Authorization": f"Bearer {token}"})
             ok = r["p95_ms"] < TARGET_MS
             failed |= not ok
             log(f"{label:40} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}  {'PASS' if ok else 'FAIL'} (p95 < {TARGET_MS:.0f})")
@@ -150,6 +128,7 @@ def main() -> int:
     finally:
         if web is not None:
             web.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
         if args.keep or args.reuse:
             log(f"kept: --reuse {name}")
         else:

@@ -24,9 +24,8 @@ import argparse
 import io
 import os
 import random
-import secrets
+import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import psutil
 import psycopg
 import requests
-from feedback import Gunicorn, create_database, drop_database, flask, free_port, libpq, log, pct
+from feedback import Gunicorn, app_env, create_database, drop_database, flask, free_port, libpq, log, pct
 from PIL import Image, ImageDraw, ImageFont
 
 WORDS = ["calendar", "sync", "error", "the", "reminder", "failed", "user", "settings", "voice", "export"]
@@ -173,12 +172,7 @@ def main() -> int:
         return 2
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     url, name = create_database(server)
-    workdir = Path(tempfile.mkdtemp(prefix="nous-bench-"))
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "NOUS_ENV": "production",
-           "SESSION_SECRET": secrets.token_urlsafe(48), "NOUS_INSTANCE_PATH": str(workdir / "instance"),
-           "NOUS_ADMIN_EMAILS": "bench@nous.test", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-           "FLASK_APP": "wsgi.py"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    workdir, env = app_env(url, redis_url)
     png = screenshot()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     log(f"scratch database {name}; redis {redis_url}; {os.cpu_count()} CPUs; load average {load} at start")
@@ -210,6 +204,7 @@ def main() -> int:
     finally:
         if web is not None:
             web.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep:
             drop_database(server, name)
     return 0

@@ -26,10 +26,8 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from feedback import (
     ADMIN,
     Gunicorn,
     api_load,
+    app_env,
     bulk_load,
     create_database,
     drop_database,
@@ -45,7 +44,6 @@ from feedback import (
     free_port,
     libpq,
     log,
-    pct,
     raw_inserts,
     timed_gets,
     verify,
@@ -189,25 +187,6 @@ def admin_cookie_and_token(env: dict[str, str]) -> tuple[str, str]:
     return cookie, token
 
 
-def timed_api(base: str, path: str, token: str, n: int) -> dict[str, float]:
-    import http.client
-
-    host, port = base.split("//")[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    times = []
-    for i in range(n + 3):
-        t0 = time.perf_counter()
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        resp.read()
-        if resp.status != 200:
-            raise SystemExit(f"GET {path} answered {resp.status}")
-        if i >= 3:
-            times.append(time.perf_counter() - t0)
-    conn.close()
-    return {"p50_ms": statistics.median(times) * 1000, "p95_ms": pct(times, 0.95) * 1000, "max_ms": max(times) * 1000}
-
-
 def compare_phase(url: str, env: dict[str, str], args: argparse.Namespace) -> bool:
     log(f"\n== the comparison with {args.rows:,} feedback rows ==")
     with psycopg.connect(libpq(url), autocommit=True) as conn:
@@ -234,8 +213,8 @@ def compare_phase(url: str, env: dict[str, str], args: argparse.Namespace) -> bo
         for days in (30, 90):
             page = timed_gets(web.url, f"/admin/beta/feedback/by-flag/{FLAG}?env=production&days={days}", cookie,
                               args.samples, {"HX-Request": "true"})
-            api = timed_api(web.url, f"/api/admin/v1/flags/{FLAG}/feedback-comparison?days={days}", token,
-                            args.samples)
+            api = timed_gets(web.url, f"/api/admin/v1/flags/{FLAG}/feedback-comparison?days={days}", None,
+                             args.samples, {"Authorization": f"Bearer {token}"})
             for name, r in ((f"console fragment, {days} days", page), (f"admin API, {days} days", api)):
                 passed = r["p95_ms"] < 200
                 ok &= passed
@@ -274,11 +253,7 @@ def main() -> int:
         return 2
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
     url, name = create_database(server)
-    workdir = Path(tempfile.mkdtemp(prefix="nous-bench-"))
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "NOUS_ENV": "production",
-           "SESSION_SECRET": secrets.token_urlsafe(48), "NOUS_INSTANCE_PATH": str(workdir / "instance"),
-           "NOUS_ADMIN_EMAILS": ADMIN, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"), "FLASK_APP": "wsgi.py"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    workdir, env = app_env(url, redis_url)
     log(f"scratch database {name}; redis {redis_url}; {os.cpu_count()} CPUs; load average "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     ok = True

@@ -197,8 +197,9 @@ def main() -> int:
             server.stop()
 
         evaluated = sum(r["requests"] for r in results["evaluate"]) + 40
-        print(f"\n{'endpoint':<24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}   (median of {args.rounds} runs of "
-              f"{args.seconds}s, wrk -t2 -c32, gunicorn gthread 2 workers; CPU: the workers', per request)")
+        print(f"\n{'endpoint':<24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}   (median of "
+              f"{args.rounds} runs of {args.seconds}s, wrk -t2 -c32, gunicorn gthread 2 workers; CPU: the workers', "
+              "per request)")
         med = {}
         for name, runs in results.items():
             med[name] = {k: median([r[k] for r in runs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms")}
