@@ -135,12 +135,13 @@ def not_found(what: str) -> Problem:
 # --------------------------------------------------------------------------- reading and writing
 
 
-def body() -> dict[str, Any]:
-    """The request's JSON object; 415 unless it was sent as JSON."""
+def body(max_bytes: int = inputs.MAX_JSON_BYTES) -> dict[str, Any]:
+    """The request's JSON object; 415 unless it was sent as JSON, 413 over `max_bytes` (a view taking more than
+    the app's MAX_CONTENT_LENGTH says so with web.body_limit)."""
     mime = request.mimetype or ""
     if mime and mime != "application/json" and not mime.endswith("+json"):
         raise UnsupportedMediaType("Send the body as application/json.")
-    return inputs.json_object()
+    return inputs.json_object(max_bytes)
 
 
 def actor() -> str:

@@ -35,6 +35,7 @@ from nous.adminapi.conventions import if_match as sent_version
 from nous.adminapi.flags import environment_value, flags_call
 from nous.flags import service as flags
 from nous.flags.models import PRODUCTION, Segment
+from nous.web import body_limit
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _OBJECTS = {"type": "array", "items": {"type": "object"}}
@@ -224,16 +225,18 @@ def export_flags() -> Response:
                       "`environment` (or with `*`) each environment the document has is set: a one-environment "
                       "document's, else production; each of a full export's, by name (an environment this server "
                       "lacks refuses it: 422 naming it). With `environment` the document's only environment (or "
-                      "its part of that name) goes there.",
+                      "its part of that name) goes there. Documents up to 5 MB (413 above).",
           query=[param("mode", {"enum": ["merge", "replace"], "default": "merge"}),
                  param("environment", {"type": "string", "maxLength": 100},
                        "The environment to import into; absent or `*`: as the document says.", example="staging")],
           body="FlagDocument", response="FlagImportReport")
+@body_limit(flags.IMPORT_MAX_BYTES)
 def import_flags() -> Response:
     mode = inputs.arg_choice("mode", ("merge", "replace"), "merge")
     environment = _transfer_environment(None)
     try:
-        report = flags.import_document(body(), mode=mode, actor=actor(), ip=client_ip(), environment=environment)
+        report = flags.import_document(body(flags.IMPORT_MAX_BYTES), mode=mode, actor=actor(), ip=client_ip(),
+                                       environment=environment)
     except flags.FlagError as exc:
         raise refused(exc, "document") from None
     return respond(report.as_dict())

@@ -23,7 +23,7 @@ from nous.inputs import form_int, parse_int
 from nous.web import body_limit, is_fragment_request, render
 
 CONTEXT_NAMES = ("userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime")
-MAX_UPLOAD = 5 * 1024 * 1024
+MAX_UPLOAD = flags.IMPORT_MAX_BYTES
 
 
 

@@ -4,6 +4,8 @@ unknown environment is a problem naming the field — and all of it is in /opena
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nous.flags import service as flags
@@ -106,3 +108,18 @@ def test_a_refused_import_names_the_first_problems_then_how_many_more(ops) -> No
     problem = assert_problem(ops.post("flag-import", json=doc), 422, 'features[0] "f0000".enabled')
     assert len(problem["errors"]) == ERRORS_MAX + 1 and problem["errors"]["…"] == "and 900 more problem(s)"
     assert f"{ERRORS_MAX + 900} problem(s)" in problem["detail"] and flags.list_flags() == []
+
+
+def test_the_import_reads_documents_up_to_5_mb_as_the_console_and_cli_do(ops) -> None:
+    """A full export of ~1,700 flags is over 2 MB (the app's limit for other bodies): the import reads it
+    (fewer flags here, with long descriptions)."""
+    flags_ = [{"name": f"big-{i:04d}", "type": "release", "enabled": True, "strategies": [{"name": "default"}],
+               "description": "x" * 9_900} for i in range(320)]
+    doc = {"version": 2, "environment": "production", "features": flags_}
+    assert len(json.dumps(doc)) > 3_000_000
+    resp = ops.post("flag-import", json=doc)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.get_json()["created"][-1] == "big-0319"
+    assert flags.get_flag("big-0319").enabled
+    too_big = ops.post("flag-import", data=b" " * (flags.IMPORT_MAX_BYTES + 1), content_type="application/json")
+    assert_problem(too_big, 413, None)

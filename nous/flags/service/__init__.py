@@ -72,6 +72,7 @@ from nous.flags.service.tokens import TOKEN_PROJECT, create_token, list_tokens, 
 from nous.flags.service.transfer import (
     ALL_ENVIRONMENTS,
     EXPORT_VERSION,
+    IMPORT_MAX_BYTES,
     ImportReport,
     export_document,
     import_document,
@@ -92,6 +93,7 @@ from nous.flags.service.versions import (
 __all__ = [
     "ALL_ENVIRONMENTS",
     "EXPORT_VERSION",
+    "IMPORT_MAX_BYTES",
     "FLAG_TYPES",
     "OVERRIDE_VALUES",
     "SCHEDULE_ACTOR",

@@ -64,6 +64,7 @@ _NO_PLACE = {"tagTypes": "tag types (NOUS has no tags)", "featureTags": "feature
              "strategies": "strategy definitions (NOUS knows Unleash's built-in strategies)",
              "links": "feature links"}
 ALL_ENVIRONMENTS = "*"  # what an export or import names for every environment (Unleash's full export)
+IMPORT_MAX_BYTES = 5 * 1024 * 1024  # the largest document an import reads (a full export of ~1,700 flags: 2 MB)
 
 
 def transfer_environment(raw: object, default: str | None = None) -> str | None:
