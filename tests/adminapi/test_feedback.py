@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from tests.adminapi.conftest import Api, assert_problem
+from tests.support.sql import statements
 
 
 def _submit(app, n: int = 1, **fields) -> list[int]:
@@ -192,26 +193,12 @@ def test_feedback_lists_its_files(app, client, api: Api) -> None:
 
 
 def test_the_file_list_of_a_page_is_one_query(app, client, api: Api) -> None:
-    from sqlalchemy import event
-
-    from nous.extensions import db
-
     for _ in range(3):
         _with_files(app, client)
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        if "feedback_attachments" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(app) as sent:
         assert api.get("feedback").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert len(seen) == 1, seen
+    on_files = [s for s in sent if "feedback_attachments" in s]
+    assert len(on_files) == 1, on_files
 
 
 def test_download_is_the_stored_file_with_the_consoles_headers(app, client, api: Api, make_token) -> None:

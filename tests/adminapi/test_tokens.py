@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from nous.adminapi import tokens
 from nous.adminapi.models import AdminToken
@@ -19,6 +19,7 @@ from nous.extensions import db, get_redis
 from tests.adminapi.conftest import Api
 from tests.adminapi.paging import every_item
 from tests.conftest import ADMIN_EMAIL, run_cli
+from tests.support.sql import statements
 
 API = "/api/admin/v1/tokens"
 
@@ -29,21 +30,6 @@ def bearer(raw: str) -> dict[str, str]:
 
 def make(name: str = "script", scopes: list[str] | None = None, **kw) -> str:
     return tokens.create(name, scopes or ["admin"], actor="test", **kw)[1]
-
-
-class CountSQL:
-    """Statements the database was sent while the block ran."""
-
-    def __enter__(self) -> CountSQL:
-        self.statements: list[str] = []
-        event.listen(db.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def _seen(self, conn, cursor, statement, *args) -> None:
-        self.statements.append(statement)
-
-    def __exit__(self, *exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self._seen)
 
 
 # --------------------------------------------------------------------------- the service
@@ -163,23 +149,23 @@ def test_unknown_tokens_cost_a_version_look_at_most_every_few_milliseconds_and_n
         return int(get_redis().info("commandstats").get("cmdstat_get", {}).get("calls", 0))
 
     before, loads, start = gets(), tokens._copy().loads, time.monotonic()
-    with CountSQL() as sql:
+    with statements() as sent:
         for i in range(3000):
             assert tokens.check(f"nous_admin_{i:043d}").reason == "unknown"
     elapsed = time.monotonic() - start
-    assert sql.statements == [] and tokens._copy().loads == loads
+    assert sent == [] and tokens._copy().loads == loads
     assert gets() - before <= elapsed / tokens.MISS_RECHECK + elapsed / tokens.CHECK_EVERY + 2, (gets() - before, elapsed)
 
 
 def test_checking_a_token_sends_no_sql(ctx) -> None:
     raw = make("hot")
     tokens.check(raw)  # the first check loads the copy
-    with CountSQL() as sql:
+    with statements() as sent:
         start = time.perf_counter()
         for _ in range(2000):
             assert tokens.check(raw).token is not None
         per_check = (time.perf_counter() - start) / 2000
-    assert sql.statements == []
+    assert sent == []
     assert per_check < 0.0005, f"{per_check * 1e6:.1f} µs per check"
 
 
@@ -308,10 +294,10 @@ def test_last_use_is_written_at_most_once_a_minute_per_token(app) -> None:
         first = row.last_used_at
         assert first is not None and row.last_used_ip == "10.1.2.3"
     client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
-    with app.app_context(), CountSQL() as sql:
+    with app.app_context(), statements() as sent:
         for _ in range(5):
             assert served(client.get(API, headers=bearer(raw))).status_code == 200
-    assert not [s for s in sql.statements if s.lstrip().upper().startswith("UPDATE")]
+    assert not [s for s in sent if s.lstrip().upper().startswith("UPDATE")]
     with app.app_context():
         row = db.session.scalar(select(AdminToken).where(AdminToken.name == "ops"))
         assert row.last_used_ip == "10.1.2.3"

@@ -21,6 +21,7 @@ from nous.feedback import service as feedback
 from nous.feedback.models import FeedbackAttachment
 from nous.feedback.routes import content_disposition, served_name
 from tests.feedback.helpers import make
+from tests.support.sql import statements
 
 BASE = "/admin/beta/feedback"
 HX = {"HX-Request": "true"}
@@ -199,21 +200,9 @@ def test_list_and_panel_show_thumbnails_lazily(app, admin_client, with_files) ->
 def test_the_list_reads_thumbnails_in_one_query_without_blobs(app, admin_client, client) -> None:
     for i in range(3):
         submit_with(client, [(f"s{i}.png", png(200, 100))], message=f"with a file {i}")
-    statements: list[str] = []
-    from sqlalchemy import event
-
-    with app.app_context():
-        engine = db.engine
-
-    def seen(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(app) as sent:
         assert len(_thumb_ids(admin_client.get(BASE, headers=HX).data)) == 3
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    on_files = [s for s in statements if "feedback_attachments" in s]
+    on_files = [s for s in sent if "feedback_attachments" in s]
     assert len(on_files) == 1 and "thumbnail" not in on_files[0] and ".data" not in on_files[0]
 
 

@@ -3,30 +3,12 @@ per flag it creates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
-
-from nous.extensions import db
 from nous.flags import service
+from tests.support.sql import statements
 
 ACTOR = "admin@nous.test"
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def _import(prefix: str, n: int, full: bool = False, **kwargs: Any) -> tuple[int, int]:
@@ -44,7 +26,7 @@ def _import(prefix: str, n: int, full: bool = False, **kwargs: Any) -> tuple[int
                                        for i, k in enumerate(keys) for e in envs],
                "featureStrategies": [{"featureName": k, "environment": e, "name": "default"} for k in keys
                                      for e in envs]}
-    with _statements() as seen:
+    with statements() as seen:
         report = service.import_document(doc, actor=ACTOR, **kwargs)
     assert len(report.created) == n
     return len(seen), sum("flag_environments" in s for s in seen)

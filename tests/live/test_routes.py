@@ -7,6 +7,7 @@ import pytest
 from nous.clock import utcnow
 from nous.live import collector
 from nous.live.models import OPEN, Alert
+from tests.support.sql import statements
 
 PAGES = ["/admin/live/panel/charts", "/admin/live/panel/alerts", "/admin/live/alerts", "/admin/live/metrics.json"]
 
@@ -54,24 +55,12 @@ def test_open_alerts_are_listed_and_refresh_on_alert_events(admin_client, ctx) -
 
 def test_the_open_alerts_refresh_does_not_read_the_history(admin_client, ctx) -> None:
     """The list refreshes itself every minute and on each alert event: only the page reads the history."""
-    from sqlalchemy import event
-
-    from nous.extensions import db
-
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        if "FROM alerts" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as sent:
         assert admin_client.get("/admin/live/alerts", headers={"HX-Request": "true"}).status_code == 200
-        fragment, seen[:] = len(seen), []
+        fragment = sum("FROM alerts" in s for s in sent)
+        sent.clear()
         assert "History" in admin_client.get("/admin/live/alerts").text
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert (fragment, len(seen)) == (1, 2)
+    assert (fragment, sum("FROM alerts" in s for s in sent)) == (1, 2)
 
 
 def test_alert_history_shows_cleared_alerts_too(admin_client, ctx) -> None:

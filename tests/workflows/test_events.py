@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from nous.extensions import db, get_redis
 from nous.workflows import service
@@ -16,6 +12,7 @@ from nous.workflows.models import Workflow, WorkflowRun
 from nous.workflows.service import listeners
 from tests.conftest import ROOT, run_cli
 from tests.jobs.helpers import wait_for
+from tests.support.sql import statements
 from tests.workflows.conftest import ADMIN, HANDLER_ENV
 
 ON_JOIN = """\
@@ -28,21 +25,6 @@ steps:
 """
 ON_FEEDBACK = ON_JOIN.replace("Welcome testers", "On feedback").replace("tester.joined", "feedback.created")
 MANUAL = "name: By hand\nsteps:\n  - id: a\n    uses: test.record\n    with: {key: manual}\n"
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement this process sends while the block runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def runs_of(name: str) -> list[WorkflowRun]:
