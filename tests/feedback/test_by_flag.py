@@ -16,6 +16,7 @@ from nous.extensions import db
 from nous.feedback import service as feedback
 from nous.feedback.models import FeedbackFlag
 from tests.feedback.helpers import OFF, ON, create_flag, email_flag
+from tests.support.sql import statements
 
 API = "/api/feedback"
 
@@ -190,7 +191,7 @@ def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimit
     day's stored sums, spam marked afterwards is subtracted, and a second look sums nothing again."""
     from datetime import timedelta
 
-    from sqlalchemy import event, func
+    from sqlalchemy import func
 
     from nous.clock import utcnow
     from nous.feedback.models import FeedbackFlagDay
@@ -209,18 +210,10 @@ def test_closed_days_are_summed_once_and_read_back_alike(app, make_flag, unlimit
     days = db.session.scalar(select(func.count()).select_from(FeedbackFlagDay))
     assert days >= 7  # every day of the period is marked as summed, with or without feedback
 
-    inserts: list[str] = []
-
-    def note(conn, cursor, statement, *args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO FEEDBACK_FLAG_DAYS"):
-            inserts.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with statements() as sent:
         assert feedback.compare("new-calendar", "production", 7, now=later).on.count == 20
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    assert inserts == []  # the closed days are read back, not summed again
+    # the closed days are read back, not summed again
+    assert [s for s in sent if s.lstrip().upper().startswith("INSERT INTO FEEDBACK_FLAG_DAYS")] == []
     assert db.session.scalar(select(func.count()).select_from(FeedbackFlagDay)) == days
 
     newest_on = feedback.list_page(feedback.Filter(flag="new-calendar", flag_state="on")).items[0]
