@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from nous import humanize
@@ -94,8 +95,11 @@ def body_limit(max_bytes: int) -> Callable[[F], F]:
 
 
 def _apply_body_limit() -> None:
-    limit = getattr(current_app.view_functions.get(request.endpoint or ""), "max_content_length", None)
-    if limit:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "max_content_length", None)
+    # A console view's larger body is read for the signed-in admin only: the CSRF check reads the form before
+    # the view's guard, so anyone else keeps the app's limit (`admin_only` marks a view admin_required guards).
+    if limit and (not getattr(view, "admin_only", False) or current_user.is_authenticated):
         request.max_content_length = limit
 
 

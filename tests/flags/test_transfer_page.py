@@ -85,3 +85,14 @@ def test_a_file_over_the_app_s_2_mb_limit_reaches_the_import_s_own_checks(admin_
     assert resp.status_code == 422 and "Nothing imported" in text and "versions 1 and 2" in text
     resp = post(b" " * (5 * 1024 * 1024 + 1))
     assert resp.status_code == 413 and "the file is larger than 5 MB" in resp.get_data(as_text=True)
+
+
+def test_only_the_signed_in_admin_s_import_is_read_past_the_app_s_limit(client, ctx) -> None:
+    """The CSRF check reads the form before the view's guard: anyone else keeps the app's 2 MB limit."""
+    three_mb = b" " * 3_000_000
+    resp = client.post(f"{BASE}/-/import", content_type="multipart/form-data",
+                       data={"mode": "merge", "csrf_token": "x", "file": (io.BytesIO(three_mb), "f.json")})
+    assert resp.status_code == 413
+    small = client.post(f"{BASE}/-/import", content_type="multipart/form-data",
+                        data={"mode": "merge", "csrf_token": "x", "file": (io.BytesIO(b"{}"), "f.json")})
+    assert small.status_code == 400 and "security token" in small.get_data(as_text=True)
