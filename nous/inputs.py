@@ -68,6 +68,22 @@ def _parse_int(text: str) -> int | float:
     return int(text) if len(text.lstrip("-")) <= _MAX_INT_DIGITS else float(text)
 
 
+_DECODER = json.JSONDecoder(parse_int=_parse_int)  # made once: json.loads with an argument makes one per call
+
+
+def _text_of(data: bytes | bytearray) -> str:
+    """JSON bytes as text, in the encoding they are in (UTF-8, -16 or -32), as json.loads reads them
+    (UnicodeDecodeError, a ValueError, when they are not)."""
+    return data.decode(json.detect_encoding(data), "surrogatepass")
+
+
+def _openers(text: str | bytes) -> int:
+    """How many `{` and `[` the text holds, strings included: at least the depth of what it parses to."""
+    if isinstance(text, str):
+        return text.count("{") + text.count("[")
+    return text.count(b"{") + text.count(b"[")
+
+
 def depth(value: Any) -> int:
     """How deeply arrays and objects nest in `value` (0 for a scalar), without recursion."""
     deepest = 0
@@ -103,10 +119,10 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     for anything that is not JSON; lone surrogates and NULs become U+FFFD. Non-finite numbers (NaN, 1e309) are left
     to each field's check, so the answer names the field (`finite`)."""
     try:
-        value = json.loads(text, parse_int=_parse_int)
+        value = _DECODER.decode(text if isinstance(text, str) else _text_of(text))
     except RecursionError:
         raise ValueError(f"nested more than {max_depth} levels deep") from None
-    if depth(value) > max_depth:
+    if _openers(text) > max_depth and depth(value) > max_depth:  # fewer openers cannot nest deeper
         raise ValueError(f"nested more than {max_depth} levels deep")
     escaped = (_UNCLEAN_ESCAPE if isinstance(text, str) else _UNCLEAN_ESCAPE_BYTES).search(text)
     return _cleaned(value) if escaped else value

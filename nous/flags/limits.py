@@ -66,9 +66,10 @@ class LeaseLimiter:
             self._leases.clear()
             self._redis_down_until = 0.0
 
-    def hit(self, conn: redis.Redis, client: str, setting: str) -> tuple[int, str] | None:
+    def hit(self, conn: Callable[[], redis.Redis], client: str, setting: str) -> tuple[int, str] | None:
         """Count one request of `client` against every limit in `setting`. None when allowed, else
-        (seconds until the refusing window ends, that limit's description)."""
+        (seconds until the refusing window ends, that limit's description). `conn` gives the Redis
+        connection when a lease is due (most requests need none)."""
         now = self._clock()
         for amount, seconds, description in parse(setting):
             if not self._take(conn, client, amount, seconds, now):
@@ -76,7 +77,7 @@ class LeaseLimiter:
                 return max(1, math.ceil(window_end - now)), description
         return None
 
-    def _take(self, conn: redis.Redis, client: str, amount: int, seconds: int, now: float) -> bool:
+    def _take(self, conn: Callable[[], redis.Redis], client: str, amount: int, seconds: int, now: float) -> bool:
         window = int(now) // seconds
         slot = (client, amount, seconds)
         with self._lock:
@@ -104,14 +105,14 @@ class LeaseLimiter:
             lease.remaining += granted - 1
             return True
 
-    def _lease(self, conn: redis.Redis, client: str, amount: int, seconds: int, window: int,
+    def _lease(self, conn: Callable[[], redis.Redis], client: str, amount: int, seconds: int, window: int,
                now: float) -> int | None:
         """Take up to a block of this window's quota from Redis: how many requests were granted."""
         block = block_size(amount)
         key = KEY.format(client=client, amount=amount, seconds=seconds, window=window)
         try:
             self.redis_calls += 1
-            pipe = conn.pipeline(transaction=False)
+            pipe = conn().pipeline(transaction=False)
             pipe.incrby(key, block)
             pipe.expire(key, seconds + 1)
             total = int(pipe.execute()[0])

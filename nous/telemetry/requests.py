@@ -48,18 +48,18 @@ class RequestStats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._fields: Counter[str] = Counter()
+        self._seen: dict[tuple[str, int, int], int] = {}  # (endpoint, status class, latency bucket): requests
+        self._us: dict[str, int] = {}  # endpoint: microseconds spent
         self._last_flush = time.monotonic()
         self._pause_until = 0.0
 
     def record(self, endpoint: str, status: int, ms: float) -> None:
-        bucket = bisect_left(BUCKETS_MS, ms)
-        klass = f"{status // 100}xx"
+        key = (endpoint, status // 100, bisect_left(BUCKETS_MS, ms))
+        us = int(ms * 1000)  # microseconds, to stay an integer
         with self._lock:
-            f = self._fields
-            f[f"n|{endpoint}|{klass}"] += 1
-            f[f"h|{endpoint}|{bucket}"] += 1
-            f[f"s|{endpoint}|"] += int(ms * 1000)  # microseconds, to stay an integer
+            seen, spent = self._seen, self._us
+            seen[key] = seen.get(key, 0) + 1
+            spent[endpoint] = spent.get(endpoint, 0) + us
 
     def due(self) -> bool:
         now = time.monotonic()
@@ -67,12 +67,25 @@ class RequestStats:
 
     def reset(self) -> None:
         with self._lock:
-            self._fields = Counter()
+            self._seen, self._us = {}, {}
+
+    def _take(self) -> Counter[str]:
+        """The counts since the last flush as the Redis hash's fields (n|endpoint|2xx, h|endpoint|bucket,
+        s|endpoint|), and a fresh start."""
+        with self._lock:
+            seen, spent = self._seen, self._us
+            self._seen, self._us = {}, {}
+            self._last_flush = time.monotonic()
+        fields: Counter[str] = Counter()
+        for (endpoint, klass, bucket), n in seen.items():
+            fields[f"n|{endpoint}|{klass}xx"] += n
+            fields[f"h|{endpoint}|{bucket}"] += n
+        for endpoint, us in spent.items():
+            fields[f"s|{endpoint}|"] += us
+        return fields
 
     def flush(self, conn: redis.Redis) -> None:
-        with self._lock:
-            fields, self._fields = self._fields, Counter()
-            self._last_flush = time.monotonic()
+        fields = self._take()
         if not fields:
             return
         key = KEY.format(int(time.time()) // WINDOW * WINDOW)

@@ -20,13 +20,13 @@ class Clock:
 
 
 def allowed(limiter: LeaseLimiter, conn: redis.Redis, client: str, setting: str, n: int) -> int:
-    return sum(limiter.hit(conn, client, setting) is None for _ in range(n))
+    return sum(limiter.hit(lambda: conn, client, setting) is None for _ in range(n))
 
 
 def test_small_limits_are_exact_across_processes(redis_conn) -> None:
     clock = Clock(1_700_000_000.0)
     a, b = LeaseLimiter(clock), LeaseLimiter(clock)
-    answers = [(a if i % 2 else b).hit(redis_conn, "token:1", "10/minute") is None for i in range(14)]
+    answers = [(a if i % 2 else b).hit(lambda: redis_conn, "token:1", "10/minute") is None for i in range(14)]
     assert answers == [True] * 10 + [False] * 4
     assert block_size(10) == 1
 
@@ -35,7 +35,7 @@ def test_large_limits_lease_blocks_and_never_exceed_the_limit(redis_conn) -> Non
     clock = Clock(1_700_000_000.0)
     procs = [LeaseLimiter(clock), LeaseLimiter(clock), LeaseLimiter(clock)]
     rng = random.Random(5)
-    granted = sum(rng.choice(procs).hit(redis_conn, "token:2", "5000/minute") is None for _ in range(6000))
+    granted = sum(rng.choice(procs).hit(lambda: redis_conn, "token:2", "5000/minute") is None for _ in range(6000))
     block = block_size(5000)
     assert block == 50
     # never more than the limit; at most the unspent blocks held by the other processes less
@@ -51,7 +51,7 @@ def test_a_used_up_window_refuses_without_redis_then_the_next_window_allows(redi
     limiter = LeaseLimiter(clock)
     assert allowed(limiter, redis_conn, "token:3", "3/minute", 3) == 3
     calls = limiter.redis_calls
-    refused = limiter.hit(redis_conn, "token:3", "3/minute")
+    refused = limiter.hit(lambda: redis_conn, "token:3", "3/minute")
     assert refused is not None
     retry_after, description = refused
     window_end = (int(clock.now) // 60 + 1) * 60
@@ -69,7 +69,7 @@ def test_every_limit_of_the_setting_applies(redis_conn) -> None:
     limiter = LeaseLimiter(clock)
     assert allowed(limiter, redis_conn, "token:4", "2/second; 3/minute", 5) == 2
     clock.now += 1
-    answers = [limiter.hit(redis_conn, "token:4", "2/second; 3/minute") for _ in range(2)]
+    answers = [limiter.hit(lambda: redis_conn, "token:4", "2/second; 3/minute") for _ in range(2)]
     assert answers[0] is None  # the minute's third
     assert answers[1] is not None and answers[1][1] == "3 per 1 minute" and answers[1][0] > 1
 
