@@ -369,6 +369,14 @@ def hour_key(environment: str, hour: int, answer: str) -> str:
     return key if environment == PRODUCTION else f"{key}:env:{environment}"
 
 
+def count_keys(environment: str, now_hour: int) -> list[str]:
+    """Every Redis hash that can hold `environment`'s evaluation counts: all time, and each hour kept up
+    to `now_hour`, in an order that depends on nothing but `now_hour` (two environments' lists pair up)."""
+    keys = [total_key(environment, answer) for answer in ("yes", "no")]
+    return keys + [hour_key(environment, now_hour - h, answer)
+                   for h in range(HOURS_KEPT + 1) for answer in ("yes", "no")]
+
+
 class Tally:
     """Evaluations of one environment in this process since the last flush, per flag and answer."""
 

@@ -130,3 +130,62 @@ def test_export_and_import_name_the_environment_and_keep_impression_data(ctx, cl
     with pytest.raises(service.FlagError) as err:
         service.import_document(doc, actor=ACTOR)
     assert list(err.value.errors) == ['features[0] "env.io".project']
+
+
+def _metrics(client, token: str, yes: int, app: str) -> None:
+    body = {"appName": app, "instanceId": "host-1",
+            "bucket": {"start": "2026-12-01T09:00:00Z", "stop": "2026-12-01T09:01:00Z",
+                       "toggles": {"env.counted": {"yes": yes, "no": 1, "variants": {}}}}}
+    assert client.post("/api/client/metrics", json=body, headers={"Authorization": token}).status_code == 202
+
+
+def test_counts_and_sdk_metrics_follow_a_renamed_environment_and_go_with_a_removed_one(
+        ctx, client, make_flag, redis_conn) -> None:
+    from nous.flags.cache import EVALS, read_counts, total_key
+
+    make_flag("env.counted", enabled=True)
+    service.set_enabled("env.counted", True, actor=ACTOR, environment="staging")
+    for _ in range(3):
+        assert flags.is_enabled("env.counted", {"userId": "u"}, environment="staging")
+    flags.is_enabled("env.counted", {"userId": "u"})  # production's, which stay where they are
+    EVALS.flush(redis_conn)
+    _row, token = service.create_token("sdk", actor=ACTOR, environment="staging")
+    _metrics(client, token, 5, "shop-web")
+    redis_conn.hincrby(total_key("qa", "yes"), "env.counted", 2)  # counted under the new name meanwhile
+
+    service.rename_environment("staging", "qa", actor=ACTOR)
+
+    moved = read_counts(redis_conn, environment="qa")["env.counted"]
+    assert (moved["yes"], moved["recent_yes"]) == (5, 3)  # added to what the new name had, none lost
+    assert "env.counted" not in read_counts(redis_conn, environment="staging")
+    assert read_counts(redis_conn)["env.counted"]["yes"] == 1
+    usage = service.sdk_usage("qa", "env.counted")
+    assert (usage["yes"], usage["no"], [a["app"] for a in usage["apps"]]) == (5, 1, ["shop-web"])
+    assert service.sdk_usage("staging", "env.counted")["total"] == 0
+    hour_keys = redis_conn.keys("nous:flags:evals:*:yes:env:qa") + redis_conn.keys("nous:flags:sdk:qa:*")
+    assert hour_keys and all(redis_conn.ttl(k) > 0 for k in hour_keys)  # hours still expire
+    assert not redis_conn.keys("nous:flags:*staging*")
+
+    service.set_enabled("env.counted", False, actor=ACTOR, environment="qa")
+    service.revoke_token(_row.id, actor=ACTOR)
+    service.remove_environment("qa", actor=ACTOR)
+    service.add_environment("qa", actor=ACTOR)  # the same name again starts from nothing
+    assert "env.counted" not in read_counts(redis_conn, environment="qa")
+    assert service.sdk_usage("qa", "env.counted") == {"yes": 0, "no": 0, "total": 0, "variants": {}, "apps": []}
+
+
+def test_a_rename_while_redis_is_down_is_made_and_says_the_counts_stayed(ctx, monkeypatch, caplog) -> None:
+    import importlib
+
+    import redis
+
+    environments = importlib.import_module("nous.flags.service.environments")  # the module, not its function
+    monkeypatch.setattr(environments, "get_redis",
+                        lambda: redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    environments.log.addHandler(caplog.handler)  # the app's loggers do not pass records up to the root
+    try:
+        service.rename_environment("staging", "qa", actor=ACTOR)
+    finally:
+        environments.log.removeHandler(caplog.handler)
+    assert service.environment_names() == ["development", "qa", "production"]
+    assert "counts of environment staging could not be moved to qa" in caplog.text

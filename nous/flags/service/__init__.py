@@ -93,8 +93,8 @@ from nous.flags.service.versions import (
 __all__ = [
     "ALL_ENVIRONMENTS",
     "EXPORT_VERSION",
-    "IMPORT_MAX_BYTES",
     "FLAG_TYPES",
+    "IMPORT_MAX_BYTES",
     "OVERRIDE_VALUES",
     "SCHEDULE_ACTOR",
     "TOKEN_PROJECT",

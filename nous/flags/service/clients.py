@@ -52,8 +52,10 @@ def clients() -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: c.get("seen") or "", reverse=True)
 
 
-SDK_HOUR_KEY = "nous:flags:sdk:{environment}:{hour}:{flag}"  # hash {yes, no, v|variant: count}: one flag, one hour
-APPS_KEY = "nous:flags:sdk-apps:{environment}:{flag}"  # hash {application: JSON {app, sdk, seen}}
+SDK_PREFIX = "nous:flags:sdk:{environment}:"  # an environment's name holds no ':' (nor a glob character)
+APPS_PREFIX = "nous:flags:sdk-apps:{environment}:"
+SDK_HOUR_KEY = SDK_PREFIX + "{hour}:{flag}"  # hash {yes, no, v|variant: count}: one flag, one hour
+APPS_KEY = APPS_PREFIX + "{flag}"  # hash {application: JSON {app, sdk, seen}}
 APPS_PER_FLAG = 20  # applications shown per flag and environment (the ones seen last)
 
 

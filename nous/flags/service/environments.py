@@ -4,18 +4,42 @@ new install's tables emptied) gets the defaults back on first use."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from typing import Any
 
+import redis
 from sqlalchemy import delete, func, select, update
 
 from nous.audit import service as audit
 from nous.clock import utcnow
-from nous.extensions import db
-from nous.flags.cache import bump_version
+from nous.extensions import db, get_redis
+from nous.flags.cache import bump_version, count_keys
 from nous.flags.models import DEFAULT_ENVIRONMENTS, ClientToken, Environment, Flag, FlagState, FlagVersion
+from nous.flags.service.clients import APPS_PREFIX, SDK_PREFIX
 from nous.flags.service.errors import FlagError
 from nous.settings import service as settings
+
+log = logging.getLogger(__name__)
+
+# Moves one Redis hash into another: counts are added to what is there (ARGV[1] "sum"), other fields are
+# kept where the destination has them already ("keep"); the longer expiry of the two stays.
+_MERGE = """
+local data = redis.call('HGETALL', KEYS[1])
+if #data == 0 then return 0 end
+for i = 1, #data, 2 do
+  if ARGV[1] == 'sum' then redis.call('HINCRBY', KEYS[2], data[i], data[i + 1])
+  else redis.call('HSETNX', KEYS[2], data[i], data[i + 1]) end
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  local have = redis.call('PTTL', KEYS[2])
+  if have == -1 or have < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+redis.call('DEL', KEYS[1])
+return #data / 2
+"""
 
 
 def environments() -> list[Environment]:
@@ -93,6 +117,7 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
     for model in (FlagState, ClientToken, FlagVersion):
         db.session.execute(update(model).where(model.environment == old).values(environment=new))
     _changed(actor, "rename", new, {"name": old}, {"name": new}, ip)
+    _move_counts(old, new)
     return row
 
 
@@ -140,3 +165,31 @@ def remove_environment(name: Any, *, actor: str, ip: str = "") -> None:
     db.session.execute(delete(FlagState).where(FlagState.environment == name))
     db.session.delete(row)
     _changed(actor, "remove", name, row.as_dict(), None, ip)
+    _move_counts(name, None)  # an environment added later under this name starts from nothing
+
+
+def _move_counts(old: str, new: str | None) -> None:
+    """NOUS's evaluation counts and the SDKs' metrics live in Redis under the environment's name: a renamed
+    environment takes them along (added to whatever its new name holds already: a process that has not
+    reloaded yet may still be counting under the old name for a moment), a removed one's are dropped.
+    With Redis away they stay where they are, and a warning says so."""
+    try:
+        conn = get_redis()
+        now_hour = int(time.time()) // 3600
+        moves = [(source, target, "sum") for source, target in
+                 zip(count_keys(old, now_hour), count_keys(new or old, now_hour), strict=True)]
+        for prefix, mode in ((SDK_PREFIX, "sum"), (APPS_PREFIX, "keep")):
+            before, after = prefix.format(environment=old), prefix.format(environment=new or old)
+            found = (key.decode() for key in conn.scan_iter(match=f"{before}*", count=1000))
+            moves += [(key, after + key[len(before):], mode) for key in found]
+        merge = conn.register_script(_MERGE)
+        pipe = conn.pipeline(transaction=False)
+        for source, target, mode in moves:
+            if new is None:
+                pipe.delete(source)
+            else:
+                merge(keys=[source, target], args=[mode], client=pipe)
+        pipe.execute()
+    except (redis.RedisError, OSError):
+        log.warning("flags: the counts of environment %s could not be %s (Redis unreachable)", old,
+                    f"moved to {new}" if new else "removed")
