@@ -314,12 +314,12 @@ def generated_strategy(draw: st.DrawFn) -> dict:
 
 
 def closures_only(features: list, segments: list) -> Engine:
-    generate = codegen.generate
-    codegen.generate = None  # calling it fails: Strategy._combine falls back to chaining the closures
+    generate, generate_shared = codegen.generate, codegen.generate_shared
+    codegen.generate = codegen.generate_shared = None  # calling them fails: Strategy chains the closures
     try:
         return Engine(features, segments)
     finally:
-        codegen.generate = generate
+        codegen.generate, codegen.generate_shared = generate, generate_shared
 
 
 @settings(database=None, deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -340,6 +340,10 @@ def test_generated_strategies_answer_as_the_closures_do(strategies: list, single
     flags = [{"name": f"c{i}", "enabled": True, "strategies": [{"name": "default", "constraints": [
         {**c, "contextName": field}]}]} for i, (c, field) in enumerate(zip(singles, single_fields, strict=False))]
     flags.append({"name": "f", "enabled": True, "strategies": strategies})
+    # the same constraints again in other flags: evaluate_all tests each once per context and shares it
+    flags.append({"name": "f-again", "enabled": True, "strategies": strategies})
+    flags.append({"name": "every-single", "enabled": True, "strategies": [{"name": "default", "constraints": [
+        {**c, "contextName": field} for c, field in zip(singles, single_fields, strict=False)]}]})
     segments = [{"id": 1, "constraints": segment}]
     generated, chained = Engine(flags, segments), closures_only(flags, segments)
     for flag in generated._flags.values():
@@ -368,3 +372,13 @@ def test_evaluate_all_json_is_evaluate_all_as_json(features: list, parent_on: bo
         result["variant"].setdefault("payload", None)
     assert json.loads(text) == expected
     assert answers == [(k, v["enabled"]) for k, v in expected.items()]
+
+
+def test_shared_constraint_ids_are_never_given_to_another_constraint() -> None:
+    ids = codegen._SharedIds()
+    ids.LIMIT = 3
+    first = [ids.of(("plan", "v in K", frozenset({str(i)}), False, False)) for i in range(3)]
+    assert ids.of(("plan", "v in K", frozenset({"0"}), False, False)) == first[0]  # the same constraint, same id
+    later = [ids.of(("plan", "v in K", frozenset({str(i)}), False, False)) for i in range(3, 9)]
+    assert len(set(first + later)) == 9  # the table started again, under ids it never gave out
+    assert ids.of(("plan", "v in K", ["a list"], False, False)) is None  # not a key: not shared

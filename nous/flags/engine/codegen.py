@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from nous.flags.engine.context import Check, always_true, lookup_str, props_get, resolve_str, semver_key
+from nous.flags.engine.context import Check, SharedCheck, always_true, lookup_str, props_get, resolve_str, semver_key
 from nous.flags.engine.hashing import hash32, random_float
 
 _GENERATED_GLOBALS = {
@@ -39,6 +39,48 @@ def generate(checks: tuple[Check, ...], rule: Check) -> Check:
     return ns["check"]
 
 
+def generate_shared(checks: tuple[Check, ...], rule: Check) -> SharedCheck:
+    """The same function taking a second argument, a dict the caller makes per context and passes to
+    every flag it evaluates for that context (evaluate_all): each string constraint's answer is kept
+    there under the constraint's id, so a constraint that many flags carry (environment IN production,
+    plan IN pro) is tested once per context. Identical constraints share an id; the rollout is never
+    shared (it hashes with each flag's group)."""
+    ns: dict[str, Any] = dict(_GENERATED_GLOBALS)
+    lines = ["def check(ctx, m):"]
+    for i, c in enumerate(checks):
+        lines += _shared_constraint_lines(i, c, ns)
+    lines += _rule_lines(rule, ns)
+    exec(_compiled("\n".join(lines)), ns)  # noqa: S102 - fixed fragments only
+    return ns["check"]
+
+
+class _SharedIds:
+    """A short, never reused id per distinct string constraint (field, test, constant, missing, inverted).
+    Past LIMIT ids the table starts again under a new generation, so an id made before can never name
+    another constraint: functions made before merely stop sharing with those made after."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[Any, ...], str] = {}
+        self._generation = 0
+
+    def of(self, spec: tuple[Any, ...]) -> str | None:
+        try:
+            found = self._ids.get(spec)
+        except TypeError:  # a constant that cannot be a key: this constraint is not shared
+            return None
+        if found is None:
+            if len(self._ids) >= self.LIMIT:
+                self._ids.clear()
+                self._generation += 1
+            found = self._ids[spec] = f"{self._generation}:{len(self._ids)}"
+        return found
+
+
+_SHARED_IDS = _SharedIds()
+
+
 def _constraint_lines(i: int, c: Check, ns: dict[str, Any]) -> list[str]:
     spec = getattr(c, "inline", None)
     if spec is None or spec[0] != "string":
@@ -57,6 +99,30 @@ def _constraint_lines(i: int, c: Check, ns: dict[str, Any]) -> list[str]:
         "    if v is None:",
         "        pass" if missing_result else "        return False",
         f"    elif {'' if inv else 'not '}({expr}):",
+        "        return False",
+    ]
+
+
+def _shared_constraint_lines(i: int, c: Check, ns: dict[str, Any]) -> list[str]:
+    spec = getattr(c, "inline", None)
+    shared = _SHARED_IDS.of(spec[1:]) if spec is not None and spec[0] == "string" else None
+    if shared is None:
+        return _constraint_lines(i, c, ns)
+    _kind, name, expr, const, missing_result, inv = spec
+    ns[f"n{i}"], ns[f"k{i}"], ns[f"g{i}"], ns[f"m{i}"] = name, const, shared, missing_result
+    expr = _CONSTANT.sub(f"k{i}", expr)
+    return [
+        f"    r = m.get(g{i})",
+        "    if r is None:",
+        f"        v = ctx.get(n{i})",
+        "        if v is None:",
+        "            p = ctx.get('properties')",
+        f"            v = p.get(n{i}) if p.__class__ is _dict else _props_get(ctx, n{i})",
+        "        if v.__class__ is not _str or not v:",
+        f"            v = _resolve_str(ctx, n{i}, v)",
+        f"        r = m{i} if v is None else {'not' if inv else 'not not'} ({expr})",
+        f"        m[g{i}] = r",
+        "    if not r:",
         "        return False",
     ]
 

@@ -25,6 +25,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 Check = Callable[[dict], bool]
+# a Check that also takes the answers of constraints kept for this context (codegen.generate_shared)
+SharedCheck = Callable[[dict, dict], bool]
 
 
 def always_false(_ctx: dict) -> bool:

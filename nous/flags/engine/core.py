@@ -123,11 +123,12 @@ class Engine:
         """{key: {"enabled": bool, "variant": {...}}} for every flag, each evaluated once."""
         flags = self._flags
         ctx = normalize_context(context)
+        kept: dict[str, bool] = {}  # constraint answers for this context, shared by the flags (fn_shared)
         out: dict[str, dict] = {}
         for key, flag in flags.items():
             try:
                 if flag.simple and (overrides is None or override(overrides, key) is None):
-                    enabled = bool(flag.fn(ctx))
+                    enabled = bool(flag.fn_shared(ctx, kept))
                     variant = disabled(enabled)
                 else:
                     enabled, strategy = resolve(flags, flag, ctx, overrides)
@@ -144,12 +145,13 @@ class Engine:
         dict is built and nothing is encoded per call."""
         flags = self._flags
         ctx = normalize_context(context)
+        kept: dict[str, bool] = {}  # as in evaluate_all
         parts: list[str] = []
         answers: list[tuple[str, bool]] = []
         for key, flag in flags.items():
             try:
                 if flag.simple and (overrides is None or override(overrides, key) is None):
-                    enabled = bool(flag.fn(ctx))
+                    enabled = bool(flag.fn_shared(ctx, kept))
                     parts.append(flag.json_on if enabled else flag.json_off)
                 else:
                     enabled, strategy = resolve(flags, flag, ctx, overrides)

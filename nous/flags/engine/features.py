@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nous.flags.engine.context import Check, always_false, always_true
+from nous.flags.engine.context import Check, SharedCheck, always_false, always_true
 from nous.flags.engine.problems import Problems
 from nous.flags.engine.strategies import NO_SEGMENT_CHECKS, Strategy, seg_key
 from nous.flags.engine.variants import (
@@ -24,6 +24,10 @@ FLAG_TYPES = ("release", "experiment", "operational", "kill-switch", "permission
 Dependency = tuple[Any, bool, frozenset]  # (parent name or None when unreadable, expect enabled, variants)
 
 
+def _everyone(_ctx: dict, _m: dict) -> bool:
+    return True  # no strategies: on for everyone (Unleash)
+
+
 class Flag:
     """One compiled flag. Problems with its definition go to `at`; the flag still compiles, and what
     cannot be understood evaluates to off."""
@@ -34,6 +38,7 @@ class Flag:
         "enabled",
         "fast",
         "fn",
+        "fn_shared",
         "json_off",
         "json_on",
         "key_json",
@@ -67,6 +72,7 @@ class Flag:
         self.checks = tuple(s.check for s in self.strategies)
         self.no_strategies = not self.strategies
         self.fn = self._any(self.checks)
+        self.fn_shared = self._any_shared(tuple(s.shared for s in self.strategies))
         self.variants: Variants | None = compile_variants(raw.get("variants"), self.name, None, at.at("variants"))
         self.deps = _dependencies(raw.get("dependencies"), self.name, at.at("dependencies"))
         # is_enabled's short cut: the whole answer for a dict context, None when dependencies decide
@@ -90,6 +96,22 @@ class Flag:
         def any_strategy(ctx: dict) -> bool:
             for check in checks:
                 if check(ctx):
+                    return True
+            return False
+
+        return any_strategy
+
+    @staticmethod
+    def _any_shared(checks: tuple[SharedCheck, ...]) -> SharedCheck:
+        """`_any` for checks that share constraint answers per context (evaluate_all)."""
+        if not checks:
+            return _everyone
+        if len(checks) == 1:
+            return checks[0]
+
+        def any_strategy(ctx: dict, m: dict) -> bool:
+            for check in checks:
+                if check(ctx, m):
                     return True
             return False
 

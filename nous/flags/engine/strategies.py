@@ -11,6 +11,7 @@ from nous.flags.engine import codegen
 from nous.flags.engine.constraints import compile_constraint
 from nous.flags.engine.context import (
     Check,
+    SharedCheck,
     always_false,
     always_true,
     in_networks,
@@ -188,6 +189,10 @@ NO_SEGMENT_CHECKS = Segment({})  # stands for a segment that is known to exist, 
 # --------------------------------------------------------------------------- strategies
 
 
+def _never(_ctx: dict, _m: dict) -> bool:
+    return False
+
+
 class Strategy:
     """One compiled strategy. `segments` maps the known segment ids to their `Segment`; None when they
     are not known (validation without the ids), so that no segment is reported missing."""
@@ -204,6 +209,7 @@ class Strategy:
         "raw_constraints",
         "rule",
         "segments",
+        "shared",
         "variants",
     )
 
@@ -217,6 +223,7 @@ class Strategy:
         self.problems: list[str] = []  # why this strategy can never match; shown by explain()
         self.name, self.known, self.group = None, False, flag_name
         self.rule = self.check = always_false
+        self.shared: SharedCheck = _never
         if not isinstance(raw, Mapping):
             at.add("", "must be an object")
             self.problems.append("strategy is not an object")
@@ -236,6 +243,8 @@ class Strategy:
         at.boolean(raw, "disabled")
         checks = (*seg_checks, *self.constraints)
         self.check = always_false if self.problems else self._combine(checks, self.rule)
+        if not self.problems:
+            self.shared = self._combine_shared(checks, self.rule, self.check)
 
     def _read_rule(self, raw: Mapping, flag_name: str, at: Problems) -> None:
         params = raw.get("parameters")
@@ -286,6 +295,15 @@ class Strategy:
             return codegen.generate(checks, rule)
         except Exception:  # noqa: BLE001 - never expected; the closures give the same answers
             return Strategy._chain(checks, rule)
+
+    @staticmethod
+    def _combine_shared(checks: tuple[Check, ...], rule: Check, check: Check) -> SharedCheck:
+        """`check` taking the answers kept for this context too (codegen.generate_shared); `check` itself,
+        keeping nothing, when that cannot be generated."""
+        try:
+            return codegen.generate_shared(checks, rule)
+        except Exception:  # noqa: BLE001 - never expected; `check` gives the same answers
+            return lambda ctx, _m: check(ctx)
 
     @staticmethod
     def _chain(checks: tuple[Check, ...], rule: Check) -> Check:
