@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from nous.flags.engine.context import Check, SharedCheck, always_true, lookup_str, props_get, resolve_str, semver_key
+from nous.flags.engine.context import Check, always_true, lookup_str, props_get, resolve_str, semver_key
 from nous.flags.engine.hashing import hash32, random_float
 
 _GENERATED_GLOBALS = {
@@ -28,27 +28,18 @@ _GENERATED_GLOBALS = {
 _CONSTANT = re.compile(r"\bK\b")
 
 
-def generate(checks: tuple[Check, ...], rule: Check) -> Check:
-    """All `checks`, then `rule`, as one generated function."""
-    ns: dict[str, Any] = dict(_GENERATED_GLOBALS)
-    lines = ["def check(ctx):"]
-    for i, c in enumerate(checks):
-        lines += _constraint_lines(i, c, ns)
-    lines += _rule_lines(rule, ns)
-    exec(_compiled("\n".join(lines)), ns)  # noqa: S102 - fixed fragments only
-    return ns["check"]
+def generate(checks: tuple[Check, ...], rule: Check, shared: bool = False) -> Any:
+    """All `checks`, then `rule`, as one generated function `check(ctx)`.
 
-
-def generate_shared(checks: tuple[Check, ...], rule: Check) -> SharedCheck:
-    """The same function taking a second argument, a dict the caller makes per context and passes to
-    every flag it evaluates for that context (evaluate_all): each string constraint's answer is kept
-    there under the constraint's id, so a constraint that many flags carry (environment IN production,
-    plan IN pro) is tested once per context. Identical constraints share an id; the rollout is never
-    shared (it hashes with each flag's group)."""
+    With `shared`, `check(ctx, m)`: `m` is a dict the caller makes per context and passes to every flag it
+    evaluates for that context (evaluate_all). Each string constraint's answer is kept there under the
+    constraint's id, so a constraint that many flags carry (environment IN production, plan IN pro) is
+    tested once per context. Identical constraints share an id; the rollout is never shared (it hashes
+    with each flag's group)."""
     ns: dict[str, Any] = dict(_GENERATED_GLOBALS)
-    lines = ["def check(ctx, m):"]
+    lines = ["def check(ctx, m):" if shared else "def check(ctx):"]
     for i, c in enumerate(checks):
-        lines += _shared_constraint_lines(i, c, ns)
+        lines += _shared_constraint_lines(i, c, ns) if shared else _constraint_lines(i, c, ns)
     lines += _rule_lines(rule, ns)
     exec(_compiled("\n".join(lines)), ns)  # noqa: S102 - fixed fragments only
     return ns["check"]

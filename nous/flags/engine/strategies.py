@@ -298,10 +298,10 @@ class Strategy:
 
     @staticmethod
     def _combine_shared(checks: tuple[Check, ...], rule: Check, check: Check) -> SharedCheck:
-        """`check` taking the answers kept for this context too (codegen.generate_shared); `check` itself,
+        """`check` taking the answers kept for this context too (codegen.generate, shared); `check` itself,
         keeping nothing, when that cannot be generated."""
         try:
-            return codegen.generate_shared(checks, rule)
+            return codegen.generate(checks, rule, shared=True)
         except Exception:  # noqa: BLE001 - never expected; `check` gives the same answers
             return lambda ctx, _m: check(ctx)
 
