@@ -72,6 +72,18 @@ class _SharedIds:
 _SHARED_IDS = _SharedIds()
 
 
+def _lookup_lines(i: int, indent: str) -> list[str]:
+    """`v` = the string value of constraint i's field, or None (the closures' lookup, written out)."""
+    return [f"{indent}{line}" for line in (
+        f"v = ctx.get(n{i})",
+        "if v is None:",
+        "    p = ctx.get('properties')",
+        f"    v = p.get(n{i}) if p.__class__ is _dict else _props_get(ctx, n{i})",
+        "if v.__class__ is not _str or not v:",
+        f"    v = _resolve_str(ctx, n{i}, v)",
+    )]
+
+
 def _constraint_lines(i: int, c: Check, ns: dict[str, Any]) -> list[str]:
     spec = getattr(c, "inline", None)
     if spec is None or spec[0] != "string":
@@ -81,12 +93,7 @@ def _constraint_lines(i: int, c: Check, ns: dict[str, Any]) -> list[str]:
     ns[f"n{i}"], ns[f"k{i}"] = name, const
     expr = _CONSTANT.sub(f"k{i}", expr)
     return [
-        f"    v = ctx.get(n{i})",
-        "    if v is None:",
-        "        p = ctx.get('properties')",
-        f"        v = p.get(n{i}) if p.__class__ is _dict else _props_get(ctx, n{i})",
-        "    if v.__class__ is not _str or not v:",
-        f"        v = _resolve_str(ctx, n{i}, v)",
+        *_lookup_lines(i, "    "),
         "    if v is None:",
         "        pass" if missing_result else "        return False",
         f"    elif {'' if inv else 'not '}({expr}):",
@@ -105,12 +112,7 @@ def _shared_constraint_lines(i: int, c: Check, ns: dict[str, Any]) -> list[str]:
     return [
         f"    r = m.get(g{i})",
         "    if r is None:",
-        f"        v = ctx.get(n{i})",
-        "        if v is None:",
-        "            p = ctx.get('properties')",
-        f"            v = p.get(n{i}) if p.__class__ is _dict else _props_get(ctx, n{i})",
-        "        if v.__class__ is not _str or not v:",
-        f"            v = _resolve_str(ctx, n{i}, v)",
+        *_lookup_lines(i, "        "),
         f"        r = m{i} if v is None else {'not' if inv else 'not not'} ({expr})",
         f"        m[g{i}] = r",
         "    if not r:",
