@@ -42,7 +42,6 @@ MIN_DATE = date(1970, 1, 1)
 MAX_DATE = date(9000, 12, 31)
 _UNCLEAN = re.compile("[\x00\ud800-\udfff]")
 _UNCLEAN_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
-_UNCLEAN_ESCAPE_BYTES = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 _UNSIGNED = re.compile(r"[0-9]{1,19}")
 _SIGNED = re.compile(r"-?[0-9]{1,19}")
 _MAX_INT_DIGITS = 19
@@ -71,17 +70,22 @@ def _parse_int(text: str) -> int | float:
 _DECODER = json.JSONDecoder(parse_int=_parse_int)  # made once: json.loads with an argument makes one per call
 
 
-def _text_of(data: bytes | bytearray) -> str:
-    """JSON bytes as text, in the encoding they are in (UTF-8, -16 or -32), as json.loads reads them
-    (UnicodeDecodeError, a ValueError, when they are not)."""
+def _text_of(data: str | bytes | bytearray) -> str:
+    """JSON text, from bytes in the encoding they are in (UTF-8, -16 or -32), as json.loads reads them:
+    UnicodeDecodeError (a ValueError) when they are in none, the same refusal of a text that starts with a
+    byte order mark, TypeError for anything else."""
+    if isinstance(data, str):
+        if data.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+        return data
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"the JSON object must be str, bytes or bytearray, not {data.__class__.__name__}")
     return data.decode(json.detect_encoding(data), "surrogatepass")
 
 
-def _openers(text: str | bytes) -> int:
+def _openers(text: str) -> int:
     """How many `{` and `[` the text holds, strings included: at least the depth of what it parses to."""
-    if isinstance(text, str):
-        return text.count("{") + text.count("[")
-    return text.count(b"{") + text.count(b"[")
+    return text.count("{") + text.count("[")
 
 
 def depth(value: Any) -> int:
@@ -118,14 +122,16 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """`json.loads` with limits: ValueError (never RecursionError) for nesting deeper than `max_depth` and
     for anything that is not JSON; lone surrogates and NULs become U+FFFD. Non-finite numbers (NaN, 1e309) are left
     to each field's check, so the answer names the field (`finite`)."""
+    source = _text_of(text)
     try:
-        value = _DECODER.decode(text if isinstance(text, str) else _text_of(text))
+        value = _DECODER.decode(source)
     except RecursionError:
         raise ValueError(f"nested more than {max_depth} levels deep") from None
-    if _openers(text) > max_depth and depth(value) > max_depth:  # fewer openers cannot nest deeper
+    if _openers(source) > max_depth and depth(value) > max_depth:  # fewer openers cannot nest deeper
         raise ValueError(f"nested more than {max_depth} levels deep")
-    escaped = (_UNCLEAN_ESCAPE if isinstance(text, str) else _UNCLEAN_ESCAPE_BYTES).search(text)
-    return _cleaned(value) if escaped else value
+    # an escape of either, or (from bytes, which may carry them raw) a surrogate itself
+    unclean = _UNCLEAN_ESCAPE.search(source) or (source is not text and _UNCLEAN.search(source))
+    return _cleaned(value) if unclean else value
 
 
 def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> Any:

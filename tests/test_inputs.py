@@ -51,6 +51,22 @@ def test_lone_surrogates_become_the_replacement_character_and_pairs_stay() -> No
     assert inputs.loads(rb'"x\udfff"') == "x\ufffd"
 
 
+def test_surrogates_sent_raw_or_escaped_in_any_encoding_become_the_replacement_character() -> None:
+    assert inputs.loads(b'"a\xed\xa0\x80b"') == "a\ufffdb"  # a surrogate's own UTF-8 bytes
+    assert inputs.loads('"\\ud800"'.encode("utf-16-le")) == "\ufffd"  # the escape, in UTF-16
+    assert inputs.loads('"\\u0000x"'.encode("utf-32")) == "\ufffdx"
+
+
+def test_text_is_read_as_json_loads_reads_it() -> None:
+    assert inputs.loads('{"a": 1}'.encode("utf-8-sig")) == {"a": 1}  # bytes may start with a byte order mark
+    with pytest.raises(ValueError, match="Unexpected UTF-8 BOM"):  # text may not (json.loads says the same)
+        inputs.loads("\ufeff{}")
+    with pytest.raises(ValueError):
+        inputs.loads(b'"\xc3\x28"')  # not UTF-8
+    with pytest.raises(TypeError):
+        inputs.loads(memoryview(b"{}"))  # type: ignore[arg-type]
+
+
 def test_a_nul_in_a_json_string_becomes_the_replacement_character() -> None:
     """PostgreSQL refuses a NUL in text and in JSON, so one in a body must never reach a query."""
     assert inputs.loads(r'{"a\u0000": ["\u0000b", "c\\u0000"]}') == {"a\ufffd": ["\ufffdb", "c\\u0000"]}
