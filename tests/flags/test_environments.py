@@ -189,3 +189,33 @@ def test_a_rename_while_redis_is_down_is_made_and_says_the_counts_stayed(ctx, mo
         environments.log.removeHandler(caplog.handler)
     assert service.environment_names() == ["development", "qa", "production"]
     assert "counts of environment staging could not be moved to qa" in caplog.text
+
+
+def test_renaming_the_environment_nous_evaluates_in_moves_the_setting_and_counts_along(ctx, make_flag,
+                                                                                       redis_conn) -> None:
+    from nous.flags.cache import EVALS, read_counts
+    from nous.flags.service.clients import APPS_KEPT, APPS_KEY
+
+    make_flag("own.flag", enabled=True)
+    assert flags.is_enabled("own.flag", {"userId": "u"})  # the setting's environment: production
+    EVALS.flush(redis_conn)
+    full = APPS_KEY.format(environment="live", flag="own.flag")
+    redis_conn.hset(full, mapping={f"app-{i}": "{}" for i in range(APPS_KEPT)})
+    redis_conn.hset(APPS_KEY.format(environment="production", flag="own.flag"), "one-more", "{}")
+
+    service.rename_environment("production", "live", actor=ACTOR)
+
+    assert settings.get("flags.environment") == "live"
+    assert flags.is_enabled("own.flag", {"userId": "u"})  # still on for NOUS's own code, now in "live"
+    EVALS.flush(redis_conn)
+    assert read_counts(redis_conn, environment="live")["own.flag"]["yes"] == 2  # the one before and the one after
+    assert "own.flag" not in read_counts(redis_conn, environment="production")
+    assert redis_conn.hlen(full) == APPS_KEPT  # the applications stay within their bound
+
+
+def test_a_new_environment_starts_from_nothing_whatever_an_old_one_of_its_name_left(ctx, redis_conn) -> None:
+    from nous.flags.cache import read_counts, total_key
+
+    redis_conn.hincrby(total_key("qa", "yes"), "left.behind", 7)  # e.g. removed while Redis was away
+    service.add_environment("qa", actor=ACTOR)
+    assert read_counts(redis_conn, environment="qa") == {}

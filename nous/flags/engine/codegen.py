@@ -14,6 +14,7 @@ fragments from this module.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -55,18 +56,21 @@ class _SharedIds:
     def __init__(self) -> None:
         self._ids: dict[tuple[Any, ...], str] = {}
         self._generation = 0
+        self._lock = threading.Lock()  # flags compile in several threads at once (each process's reload)
 
     def of(self, spec: tuple[Any, ...]) -> str | None:
         try:
-            found = self._ids.get(spec)
+            hash(spec)
         except TypeError:  # a constant that cannot be a key: this constraint is not shared
             return None
-        if found is None:
-            if len(self._ids) >= self.LIMIT:
-                self._ids.clear()
-                self._generation += 1
-            found = self._ids[spec] = f"{self._generation}:{len(self._ids)}"
-        return found
+        with self._lock:
+            found = self._ids.get(spec)
+            if found is None:
+                if len(self._ids) >= self.LIMIT:
+                    self._ids.clear()
+                    self._generation += 1
+                found = self._ids[spec] = f"{self._generation}:{len(self._ids)}"
+            return found
 
 
 _SHARED_IDS = _SharedIds()

@@ -25,7 +25,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 Check = Callable[[dict], bool]
-# a Check that also takes the answers of constraints kept for this context (codegen.generate_shared)
+# a Check that also takes the answers of constraints kept for this context (codegen.generate, shared)
 SharedCheck = Callable[[dict, dict], bool]
 
 

@@ -17,20 +17,20 @@ from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.flags.cache import bump_version, count_keys
 from nous.flags.models import DEFAULT_ENVIRONMENTS, ClientToken, Environment, Flag, FlagState, FlagVersion
-from nous.flags.service.clients import APPS_PREFIX, SDK_PREFIX
+from nous.flags.service.clients import APPS_KEPT, APPS_PREFIX, SDK_PREFIX
 from nous.flags.service.errors import FlagError
 from nous.settings import service as settings
 
 log = logging.getLogger(__name__)
 
 # Moves one Redis hash into another: counts are added to what is there (ARGV[1] "sum"), other fields are
-# kept where the destination has them already ("keep"); the longer expiry of the two stays.
+# kept where the destination has them already, up to ARGV[2] fields ("keep"); the longer expiry stays.
 _MERGE = """
 local data = redis.call('HGETALL', KEYS[1])
 if #data == 0 then return 0 end
 for i = 1, #data, 2 do
   if ARGV[1] == 'sum' then redis.call('HINCRBY', KEYS[2], data[i], data[i + 1])
-  else redis.call('HSETNX', KEYS[2], data[i], data[i + 1]) end
+  elseif redis.call('HLEN', KEYS[2]) < tonumber(ARGV[2]) then redis.call('HSETNX', KEYS[2], data[i], data[i + 1]) end
 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
@@ -101,6 +101,7 @@ def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
     db.session.add(row)
     db.session.flush()
     _changed(actor, "add", name, None, row.as_dict(), ip)
+    _move_counts(name, None)  # counts an earlier environment of this name left (made while Redis was away)
     return row
 
 
@@ -117,6 +118,8 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
     for model in (FlagState, ClientToken, FlagVersion):
         db.session.execute(update(model).where(model.environment == old).values(environment=new))
     _changed(actor, "rename", new, {"name": old}, {"name": new}, ip)
+    if settings.get("flags.environment") == old:  # NOUS's own code goes on evaluating in it, by its new name
+        settings.set_value("flags.environment", new, actor=actor, ip=ip)
     _move_counts(old, new)
     return row
 
@@ -188,7 +191,7 @@ def _move_counts(old: str, new: str | None) -> None:
             if new is None:
                 pipe.delete(source)
             else:
-                merge(keys=[source, target], args=[mode], client=pipe)
+                merge(keys=[source, target], args=[mode, APPS_KEPT], client=pipe)
         pipe.execute()
     except (redis.RedisError, OSError):
         log.warning("flags: the counts of environment %s could not be %s (Redis unreachable)", old,
