@@ -152,8 +152,10 @@ def stream(app: Flask, environment: str, first: tuple[int, str, bytes]) -> Itera
     follow.join()
     try:
         last, epoch, out = first
+        # One look at the log straight after the first events (a change made since `first` was read, or one
+        # the follower saw before this generator ran again, would otherwise wait for the next change).
+        seen = follow.generation - 1
         yield out or b": connected\n\n"
-        seen = follow.generation
         quiet_since = time.monotonic()
         sent_offline: str | None = None  # the content hash last sent while Redis was away; None when up
         while not DRAINING.is_set():

@@ -126,3 +126,38 @@ def test_an_open_stream_carries_on_across_a_redis_outage_and_sends_each_change(o
         assert "." in event_id  # a position in the new log again
     finally:
         resp.close()
+
+
+def test_an_outage_the_follower_saw_before_the_stream_ran_again_still_sends_the_change(own_app) -> None:
+    """The follower looks at Redis in its own thread; an outage (and a change) it saw between two steps of
+    the stream, before the stream waited again, must not be lost until the heartbeat."""
+    from nous.flags.streaming import follower
+
+    make, server = own_app
+    web = make()
+    raw = _setup(web, **{"o.two": False})
+    resp = web.test_client().get(STREAM, headers={"Authorization": raw, "Accept": "text/event-stream"},
+                                 buffered=False)
+    chunks = iter(resp.response)
+    try:
+        ((name, _id, _data),) = _events([next(chunks)])
+        assert name == "unleash-connected"
+        follow = follower(web)
+
+        def follower_moves_past(generation: int) -> None:
+            deadline = time.monotonic() + 5
+            while follow.generation <= generation and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert follow.generation > generation
+
+        follower_moves_past(0)  # its first look at the version
+        before = follow.generation
+        server.stop()
+        with web.app_context():
+            service.set_enabled("o.two", True, actor="t")
+        follower_moves_past(before)  # it has seen Redis go, before the stream takes its next step
+        started = time.monotonic()
+        assert "." not in _state_sent(chunks, "o.two", True)
+        assert time.monotonic() - started < 5  # not the 20 s heartbeat
+    finally:
+        resp.close()
