@@ -43,6 +43,9 @@ def test_environments_in_a_browser(app, ctx, make_flag, tmp_path) -> None:
             page.goto(f"{server.url}/admin/beta/flags/")
             page.get_by_role("switch", name="search.ranking is off in staging; switch on").click()
             page.get_by_text("search.ranking is on in staging").wait_for()
+            # the list then follows the change (a refresh swaps its rows): a click on a row being swapped out
+            # is dropped by htmx, so wait for the refresh to land before following a link
+            page.wait_for_load_state("networkidle")
             page.screenshot(path=str(shots / "environments-list.png"), full_page=True)
 
             page.get_by_role("link", name="search.ranking").first.click()
