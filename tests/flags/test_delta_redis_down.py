@@ -102,17 +102,22 @@ def _state_sent(chunks, key: str, enabled: bool) -> str:
                     return event_id
 
 
+def _connected_stream(web, raw: str):
+    """A stream opened with token `raw`, its first event (unleash-connected) read: (response, chunks)."""
+    resp = web.test_client().get(STREAM, headers={"Authorization": raw, "Accept": "text/event-stream"},
+                                 buffered=False)
+    chunks = iter(resp.response)
+    ((name, _id, _data),) = _events([next(chunks)])
+    assert name == "unleash-connected"
+    return resp, chunks
+
+
 def test_an_open_stream_carries_on_across_a_redis_outage_and_sends_each_change(own_app) -> None:
     make, server = own_app
     web = make()
     raw = _setup(web, **{"o.one": False})
-    resp = web.test_client().get(STREAM, headers={"Authorization": raw, "Accept": "text/event-stream"},
-                                 buffered=False)
-    chunks = iter(resp.response)
+    resp, chunks = _connected_stream(web, raw)
     try:
-        ((name, _id, _data),) = _events([next(chunks)])
-        assert name == "unleash-connected"
-
         server.stop()
         with web.app_context():
             service.set_enabled("o.one", True, actor="t")  # made while the log cannot be written
@@ -136,12 +141,8 @@ def test_an_outage_the_follower_saw_before_the_stream_ran_again_still_sends_the_
     make, server = own_app
     web = make()
     raw = _setup(web, **{"o.two": False})
-    resp = web.test_client().get(STREAM, headers={"Authorization": raw, "Accept": "text/event-stream"},
-                                 buffered=False)
-    chunks = iter(resp.response)
+    resp, chunks = _connected_stream(web, raw)
     try:
-        ((name, _id, _data),) = _events([next(chunks)])
-        assert name == "unleash-connected"
         follow = follower(web)
 
         def follower_moves_past(generation: int) -> None:
