@@ -18,6 +18,7 @@ Why our own: the standard `json` module has no depth or number limits, and no Fl
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -37,6 +38,7 @@ from werkzeug.utils import cached_property
 INT64_MAX = 2**63 - 1
 MAX_DEPTH = 32  # arrays and objects inside each other; no API of this app needs more than a few
 MAX_JSON_BYTES = 1024 * 1024
+FILES_IN_MEMORY = 64 * 1024 * 1024  # a multipart body up to this keeps its files in memory (Request)
 MAX_NUMBER_DIGITS = 4300  # Python's own limit for reading an integer (sys.get_int_max_str_digits)
 MIN_DATE = date(1970, 1, 1)
 MAX_DATE = date(9000, 12, 31)
@@ -313,6 +315,15 @@ class Request(flask.Request):
     def _load_form_data(self) -> None:
         super()._load_form_data()
         self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> Any:
+        """A multipart body's file parts are held in memory when the body is at most FILES_IN_MEMORY bytes
+        (past the view's limit it was refused before this): each view that takes files reads them whole,
+        and the temporary file werkzeug spools a part over 500 kB to cost a write and a read of every byte."""
+        if total_content_length is not None and total_content_length <= FILES_IN_MEMORY:
+            return io.BytesIO()
+        return super()._get_file_stream(total_content_length, content_type, filename, content_length)
 
 
 class TextConverter(UnicodeConverter):

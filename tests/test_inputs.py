@@ -4,6 +4,7 @@ answers every route gives through them (400 naming the field, 404 for ids no row
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, date, datetime
 
@@ -80,6 +81,22 @@ def test_flask_get_json_uses_the_same_limits(app) -> None:
         assert request.get_json(silent=True) is None
     with pytest.raises(ValueError):
         app.json.loads("[" * 5000)
+
+
+def test_a_multipart_body_keeps_its_files_in_memory_up_to_the_bound_and_spools_past_it(app, monkeypatch) -> None:
+    """Werkzeug would write any file part over 500 kB to a temporary file and read it back; the views read
+    them whole anyway. Past FILES_IN_MEMORY the temporary file is back."""
+    import io
+
+    from flask import request
+
+    data = os.urandom(700_000)
+    for bound, in_memory in ((inputs.FILES_IN_MEMORY, True), (600_000, False)):
+        monkeypatch.setattr(inputs, "FILES_IN_MEMORY", bound)
+        with app.test_request_context("/", method="POST", data={"f": (io.BytesIO(data), "big.bin")}):
+            stream = request.files["f"].stream
+            assert isinstance(stream, io.BytesIO) is in_memory
+            assert stream.read() == data
 
 
 @pytest.mark.parametrize("path", JSON_APIS)

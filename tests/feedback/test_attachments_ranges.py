@@ -152,3 +152,24 @@ def test_the_range_parser_alone() -> None:
     assert parse("bytes=-5", 0) == feedback.attachments.UNSATISFIABLE
     assert parse(None, 10) is None and parse("bytes=3-1", 10) is None and parse("bytes=0-1,3-4", 10) is None
     assert parse("bytes=" + ",".join(["0-1"] * 200), 10) is None
+
+
+def test_postgresql_keeps_stored_files_uncompressed_so_slices_read_only_their_pieces(app, client) -> None:
+    """A log that compresses 100 to 1 is still stored as it came: pglz would compress it (and spent ~13 ms
+    trying on every re-encoded screenshot, for nothing), and a compressed value is decompressed from its
+    start for every slice of a download."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's storage of large values")
+    log_file = b"2026-12-07 00:00:00 INFO sync finished without error\n" * 4000
+    fid = submit_with(client, [("app.log", log_file)])
+    [aid] = attachment_ids(app, fid)
+    with app.app_context():
+        storage = dict(db.session.execute(db.text(
+            "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'feedback_attachments'::regclass "
+            "AND attname IN ('data', 'thumbnail')")).all())
+        compression, size, length = db.session.execute(db.text(
+            "SELECT pg_column_compression(data), pg_column_size(data), octet_length(data) "
+            "FROM feedback_attachments WHERE id = :id"), {"id": aid}).one()
+    assert storage == {"data": "e", "thumbnail": "e"}
+    assert compression is None and size >= length == len(log_file)
