@@ -120,8 +120,10 @@ def _body_limit() -> int:
 def _uploads_from_form() -> list[feedback.attachments.Upload]:
     limit = int(settings.get("feedback.attachment_max_bytes"))
     # One byte past the limit is enough to refuse a file as too large without reading all of it.
-    return [feedback.attachments.Upload(filename=f.filename or "", data=f.stream.read(limit + 1))
-            for f in request.files.getlist("attachments")]
+    uploads = [feedback.attachments.Upload(filename=f.filename or "", data=f.stream.read(limit + 1))
+               for f in request.files.getlist("attachments")]
+    # A file input left empty in an HTML form still sends a part: no name, no bytes. Nothing was attached.
+    return [u for u in uploads if u.filename or u.data]
 
 
 def _fields_too_large(data: dict[str, Any]) -> bool:

@@ -204,6 +204,24 @@ def test_a_bad_field_and_a_bad_file_are_both_named(app, client) -> None:
     assert resp.status_code == 400 and set(resp.get_json()["errors"]) == {"rating", "attachments[0]"}
 
 
+def _raw_multipart(parts: list[tuple[str, bytes]], boundary: str = "b0undary") -> bytes:
+    """A multipart body of (Content-Disposition and other header lines, content) parts, fields of GOOD first."""
+    fields = [(f'Content-Disposition: form-data; name="{k}"', str(v).encode()) for k, v in GOOD.items()]
+    out = b"".join(f"--{boundary}\r\n{head}\r\n\r\n".encode() + body + b"\r\n" for head, body in fields + parts)
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def test_an_html_forms_file_input_left_empty_attaches_nothing(app, client) -> None:
+    """A browser sends a part with an empty name and no bytes for a file input nobody used (and `attachments=`
+    in a form without files): the feedback is stored, with no file."""
+    empty = ('Content-Disposition: form-data; name="attachments"; filename=""\r\n'
+             "Content-Type: application/octet-stream", b"")
+    resp = client.post(API, data=_raw_multipart([empty]), content_type="multipart/form-data; boundary=b0undary")
+    assert resp.status_code == 201, resp.get_json()
+    assert client.post(API, data={**GOOD, "attachments": ""}).status_code == 201
+    assert _count(app) == 2 and _count(app, FeedbackAttachment) == 0
+
+
 def test_fields_larger_than_64_kib_are_still_413_in_json(app, client) -> None:
     resp = client.post(API, json={**GOOD, "app_version": "x" * 70_000,
                                   "attachments": [{"filename": "a.png", "data": data_url(png())}]})
