@@ -118,6 +118,9 @@ def _body_limit() -> int:
 
 
 def _uploads_from_form() -> list[feedback.attachments.Upload]:
+    if any(request.form.getlist("attachments")):  # a value, not a file: it would be lost without a word
+        raise feedback.ValidationFailed({"attachments": "send each file as a file part (with a filename), "
+                                                        "not as a text field"})
     limit = int(settings.get("feedback.attachment_max_bytes"))
     # One byte past the limit is enough to refuse a file as too large without reading all of it.
     uploads = [feedback.attachments.Upload(filename=f.filename or "", data=f.stream.read(limit + 1))
@@ -146,10 +149,9 @@ def _submit() -> Any:
             from_form = False
             uploads = feedback.attachments.from_json(data.pop("attachments", None))
         elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-            data = request.form.to_dict(flat=True)
-            data.pop("attachments", None)
-            from_form = True
             uploads = _uploads_from_form()
+            data = request.form.to_dict(flat=True)
+            from_form = True
         else:
             return error_response(415, "Unsupported Media Type",
                                   "Send application/json or a form (application/x-www-form-urlencoded, or "

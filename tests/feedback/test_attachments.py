@@ -222,6 +222,17 @@ def test_an_html_forms_file_input_left_empty_attaches_nothing(app, client) -> No
     assert _count(app) == 2 and _count(app, FeedbackAttachment) == 0
 
 
+def test_a_file_sent_as_a_text_field_is_refused_not_dropped(app, client) -> None:
+    """A part named `attachments` without a filename is a value, not a file: refused, naming the field."""
+    text_part = ('Content-Disposition: form-data; name="attachments"', png())
+    file_part = ('Content-Disposition: form-data; name="attachments"; filename="a.png"', png())
+    for parts in ([text_part], [text_part, file_part]):
+        resp = client.post(API, data=_raw_multipart(parts), content_type="multipart/form-data; boundary=b0undary")
+        assert resp.status_code == 400 and "file part" in resp.get_json()["errors"]["attachments"]
+    assert client.post(API, data={**GOOD, "attachments": "shot.png"}).status_code == 400
+    assert _count(app) == 0 and _count(app, FeedbackAttachment) == 0
+
+
 def test_fields_larger_than_64_kib_are_still_413_in_json(app, client) -> None:
     resp = client.post(API, json={**GOOD, "app_version": "x" * 70_000,
                                   "attachments": [{"filename": "a.png", "data": data_url(png())}]})
