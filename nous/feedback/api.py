@@ -149,6 +149,10 @@ def _submit() -> Any:
             from_form = False
             uploads = feedback.attachments.from_json(data.pop("attachments", None))
         elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+            if request.mimetype == "multipart/form-data" and request.content_length and not (request.form or
+                                                                                          request.files):
+                # The parser gives up silently (no boundary, a body cut short): say so, not "rating is required".
+                raise BadRequest("the multipart body cannot be read (no boundary, or it ends before its last part)")
             uploads = _uploads_from_form()
             data = request.form.to_dict(flat=True)
             from_form = True

@@ -233,6 +233,16 @@ def test_a_file_sent_as_a_text_field_is_refused_not_dropped(app, client) -> None
     assert _count(app) == 0 and _count(app, FeedbackAttachment) == 0
 
 
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=b0undary"])
+def test_a_multipart_body_that_cannot_be_read_says_so(app, client, content_type: str) -> None:
+    """No boundary, or a body cut short: the parser reads nothing; the answer names the body, not the fields."""
+    body = _raw_multipart([('Content-Disposition: form-data; name="attachments"; filename="a.png"', png())])
+    resp = client.post(API, data=body[:-40], content_type=content_type)
+    assert resp.status_code == 400 and list(resp.get_json()["errors"]) == ["body"]
+    assert "multipart" in resp.get_json()["errors"]["body"]
+    assert _count(app) == 0
+
+
 def test_fields_larger_than_64_kib_are_still_413_in_json(app, client) -> None:
     resp = client.post(API, json={**GOOD, "app_version": "x" * 70_000,
                                   "attachments": [{"filename": "a.png", "data": data_url(png())}]})
