@@ -90,7 +90,12 @@ def export_command(fmt: str, output: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default=None, help="Default: from the file name.")
 def import_command(path: str, fmt: str | None) -> None:
     """Apply a YAML/JSON file of settings: all of them, or none if any is invalid."""
-    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"nothing imported: {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
     try:
         changes = service.import_text(text, _fmt_for(path, fmt), actor=cli_actor())
     except (SettingError, ValueError) as exc:

@@ -32,3 +32,13 @@ def test_cli_import_export(ctx, tmp_path) -> None:
     path.write_text(json.dumps({"alerts.memory_percent": "many"}))
     refused = run_cli("nous", "settings", "import", str(path))
     assert refused.returncode == 1 and "nothing imported" in refused.stderr
+
+
+def test_cli_import_of_a_file_that_is_not_text(ctx, tmp_path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    refused = run_cli("nous", "settings", "import", str(path))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "nothing imported" in refused.stderr and "not UTF-8 text" in refused.stderr
+    path.write_bytes(b"\xef\xbb\xbfalerts.memory_percent: 70\n")  # a byte order mark, as some editors write
+    assert run_cli("nous", "settings", "import", str(path)).returncode == 0
