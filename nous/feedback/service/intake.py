@@ -291,9 +291,11 @@ def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str 
         tester_id = _link_new_tester(feedback_id, sub.email, now, with_files=bool(prepared))
         _record_flags(None, feedback_id, tester_id, sub, values)
     tell_viewers("created", feedback_id, values)
-    images = any(p.kind == "image" for p in prepared)
-    if images and _queue_text_reading(feedback_id):
-        return Outcome(id=feedback_id, stored=True)  # the workflows hear of it when the text is read
+    if any(p.kind == "image" for p in prepared):
+        # The workflows hear of it when the text is read: by this job, or by the one the sweep queues when
+        # this one cannot be queued now (telling them now as well would start their runs twice).
+        _queue_text_reading(feedback_id)
+        return Outcome(id=feedback_id, stored=True)
     if feedback_created.receivers:
         event = Feedback(id=feedback_id, tester_id=tester_id, **values).as_dict()
         event["attachments"] = files.for_event(feedback_id) if prepared else []
