@@ -18,7 +18,9 @@ Cost: a stream holds one gunicorn thread, like a live-dashboard socket. They are
 capped (`FLAGS_MAX_STREAMS`), and share one budget with the live sockets (nous.held: the gunicorn threads
 less four kept for pages and APIs): past either a
 503 with Retry-After, which the SDK retries with backoff. A comment line every 20 s keeps the SDK's read
-timeout (60 s) from firing. When the process drains (SIGTERM: `nous.health.service.DRAINING`) every
+timeout (60 s) from firing. A stream follows its token: it goes on in the environment's new name after a
+rename (a hydration of it) and ends when the token is revoked (the SDK's reconnect then gets a 401, on
+which it stops). When the process drains (SIGTERM: `nous.health.service.DRAINING`) every
 stream ends within a second and new ones get 503, so SDKs reconnect to another instance.
 
 Redis unreachable: a new stream gets 503 + Retry-After (its first event needs the log; the SDK retries,
@@ -41,7 +43,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from nous import held, openapi
 from nous.errors import error_response
 from nous.flags import api, delta
-from nous.flags.cache import VERSION_KEY
+from nous.flags.cache import VERSION_KEY, get_cache
 from nous.health.service import DRAINING
 
 log = logging.getLogger("nous.flags.streaming")
@@ -141,8 +143,16 @@ def _hydration(environment: str, event_id: str, last: int = 0) -> bytes:
     return sse("unleash-connected", {"events": [delta.hydration(environment, last)]}, event_id)
 
 
-def stream(app: Flask, environment: str, first: tuple[int, str, bytes]) -> Iterator[bytes]:
-    """The events of one SDK's connection, until it goes or the process drains.
+def _token_environment(token: str, fresh: bool) -> str | None:
+    """The environment the stream's token answers for now (it follows a rename), None once it is revoked.
+    `fresh`: after a look at the flags version (Redis up), else from the flags the process holds."""
+    cache = get_cache()
+    found = (cache.refresh(force=True, wait=True) if fresh else cache.get()).client(token)
+    return found[2] if found else None
+
+
+def stream(app: Flask, environment: str, first: tuple[int, str, bytes], token: str) -> Iterator[bytes]:
+    """The events of one SDK's connection, until it goes, its token is revoked or the process drains.
 
     Redis going away does not end it: the stream waits, sending a hydration (id: the snapshot's content
     hash, no log position) when the flags the process reloads from the database change, and once the
@@ -167,8 +177,12 @@ def stream(app: Flask, environment: str, first: tuple[int, str, bytes]) -> Itera
                 seen = seen_now
                 try:
                     with app.app_context():
+                        now_environment = _token_environment(token, fresh=True)
+                        if now_environment is None:
+                            break  # revoked: the SDK's reconnect is refused (401) and it stops
+                        moved, environment = now_environment != environment, now_environment  # renamed
                         now_epoch, now_last = delta.sync(environment)
-                        if sent_offline is not None or now_epoch != epoch:
+                        if moved or sent_offline is not None or now_epoch != epoch:
                             out = _hydration(environment, f"{now_epoch}.{now_last}", now_last)
                         elif now_last != last:
                             events = delta.events_after(environment, last)
@@ -185,6 +199,10 @@ def stream(app: Flask, environment: str, first: tuple[int, str, bytes]) -> Itera
                         sent_offline = ""
             if sent_offline is not None:  # Redis away: follow the flags the process reloads from the database
                 with app.app_context():
+                    now_environment = _token_environment(token, fresh=False)
+                    if now_environment is None:
+                        break
+                    environment = now_environment
                     tag = delta.offline_etag(environment).strip('"')
                     if tag != sent_offline:
                         out, sent_offline = _hydration(environment, tag), tag
@@ -223,7 +241,8 @@ def client_streaming() -> Any:
                                                           "connect again shortly.")
         resp.headers["Retry-After"] = "5"
         return resp
-    resp = Response(stream(app, environment, first), mimetype="text/event-stream")
+    token = api._presented_token(request.environ)
+    resp = Response(stream(app, environment, first, token), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["X-Accel-Buffering"] = "no"  # a proxy must pass each event on at once
     return resp
