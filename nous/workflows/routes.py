@@ -123,7 +123,8 @@ def _yaml(value: Any) -> str:
     """A step parameter shown the way it is written in the document."""
     if isinstance(value, str):
         return value
-    return yaml.dump(value, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100).strip()
+    text = yaml.dump(value, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+    return text.removesuffix("\n...\n").strip()  # a lone number, true or null ends with YAML's end marker
 
 
 def _fail(status: int, message: str) -> Any:

@@ -285,3 +285,15 @@ def test_a_run_that_has_not_started_says_so(admin_client, ctx):
     run_here()
     page = admin_client.get(f"/admin/workflows/runs/{ran}").get_data(as_text=True)
     assert "not yet" not in page and "never</span>" not in page
+
+
+def test_step_parameters_that_are_numbers_or_switches_are_shown_as_written(admin_client, ctx):
+    doc = ("name: Plain values\ntrigger: manual\nsteps:\n  - id: wait\n    uses: delay\n    with: {seconds: 3}\n"
+           "  - id: fetch\n    uses: http.request\n    continue_on_error: true\n"
+           "    with: {url: \"https://example.com/\", follow_redirects: false, headers: {x-n: \"1...\"}}\n")
+    preview = admin_client.post("/admin/workflows/validate", data={"document": doc}, headers=HX)
+    wf = service.create(doc, ADMIN)
+    page = admin_client.get(f"/admin/workflows/{wf.id}")
+    for html in (preview.get_data(as_text=True), page.get_data(as_text=True)):
+        assert '<dd class="mono">3</dd>' in html and '<dd class="mono">false</dd>' in html, html
+        assert "x-n: 1..." in html
