@@ -816,15 +816,20 @@
     var files = Array.prototype.slice.call(list || []);
     if (!files.length) return Promise.resolve();
     setError(attachErr, null, "");
+    var problems = [];  // every file not attached is named, not only the last one
+    function say(text) {
+      if (problems.indexOf(text) < 0) problems.push(text);
+      setError(attachErr, null, problems.join(" "));
+    }
     return files.reduce(function (chain, file) {  // after the console's limits are known (or given up on)
       return chain.then(function () {
-        if (items.length >= MAX_ATTACHMENTS) { setError(attachErr, null, fmt(t.attachTooMany, { max: MAX_ATTACHMENTS })); return; }
+        if (items.length >= MAX_ATTACHMENTS) { say(fmt(t.attachTooMany, { max: MAX_ATTACHMENTS })); return; }
         var name = file.name && !/^image\.(png|jpe?g|gif|webp)$/i.test(file.name) ? file.name : t.attachPasted;
         return (window.createImageBitmap ? createImageBitmap(file) : Promise.reject(new Error("no decoder"))).then(function (bitmap) {
           addImage(bitmap, bitmap.width, bitmap.height, name);
           if (bitmap.close) bitmap.close();
         }, function () {
-          setError(attachErr, null, fmt(t.attachNotImage, { name: file.name || t.attachPasted }));
+          say(fmt(t.attachNotImage, { name: file.name || t.attachPasted }));
         });
       });
     }, loadLimits());

@@ -373,6 +373,26 @@ def test_files_the_console_refuses_are_named_and_nothing_is_stored(app, browser,
         assert [a.filename for a in attachments.for_feedback(row.id)] == ["one.jpg"]
 
 
+def test_every_file_not_attached_is_named(app, browser, site, console) -> None:
+    """Three files picked at once, two of them no image: both are named, not only the last one."""
+    page = _open_page(browser, site)
+    _fill(page)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Add image").click()
+    chooser.value.set_files([
+        {"name": "report.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 not an image"},
+        {"name": "calendar.png", "mimeType": "image/png", "buffer": _picture((300, 200), "PNG", "#2563eb")},
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"E1234 at boot"},
+    ])
+    page.get_by_role("button", name="Edit image 1: calendar.png").wait_for()
+    said = page.get_by_text("can't be attached", exact=False)
+    said.wait_for()
+    assert "report.pdf can't be attached" in said.inner_text() and "notes.txt can't be attached" in said.inner_text()
+    page.get_by_role("button", name="Remove image 1: calendar.png").click()
+    assert not said.is_visible()  # what the tester did since, the message no longer stands
+    page.context.close()
+
+
 def test_the_pages_limits_count_and_size_and_capture_can_be_turned_off(app, browser, console) -> None:
     url, recorder = console
     html, csp = _host_page(url)
