@@ -709,8 +709,14 @@
     }));
   }
 
+  // Letters and digits of any script are kept (a name in Cyrillic or Japanese stays readable for the admin); a
+  // browser without Unicode property escapes keeps ASCII ones only.
+  var UNSAFE_NAME = (function () {
+    try { return new RegExp("[^\\p{L}\\p{M}\\p{N}_.\\- ]+", "gu"); } catch (e) { return /[^\w.\- ]+/g; }
+  })();
   function fileName(name, n) {  // what the server is told: the given name as .jpg (what is sent is JPEG)
-    var base = String(name || "").replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[^\w.\- ]+/g, "_").replace(/^[\s._]+/, "").slice(0, 80);
+    var base = String(name || "").replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(UNSAFE_NAME, "_").replace(/^[\s._]+/, "");
+    base = Array.from(base).slice(0, 80).join("");  // whole characters: a cut never splits a surrogate pair
     return (base || "image-" + n) + ".jpg";
   }
 

@@ -393,6 +393,26 @@ def test_every_file_not_attached_is_named(app, browser, site, console) -> None:
     page.context.close()
 
 
+def test_a_name_in_another_script_reaches_the_console_as_the_tester_sees_it(app, browser, site, console) -> None:
+    """Letters of any script are kept in the name sent (as .jpg: what the widget sends), not turned into _."""
+    _, recorder = console
+    page = _open_page(browser, site)
+    _fill(page)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Add image").click()
+    chooser.value.set_files([
+        {"name": "Übersicht 日本.png", "mimeType": "image/png", "buffer": _picture((300, 200), "PNG", "#2563eb")}])
+    page.get_by_role("button", name="Edit image 1: Übersicht 日本.png").wait_for()
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    _, files = recorder.parts()
+    assert [name for name, _ in files] == ["Übersicht 日本.jpg"]
+    [row] = _rows(app)
+    with app.app_context():
+        assert [a.filename for a in attachments.for_feedback(row.id)] == ["Übersicht 日本.jpg"]
+    page.context.close()
+
+
 def test_the_pages_limits_count_and_size_and_capture_can_be_turned_off(app, browser, console) -> None:
     url, recorder = console
     html, csp = _host_page(url)
