@@ -73,11 +73,15 @@ def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environmen
     return flag
 
 
+ARCHIVED_KEEP = ("strategies", "enable_at", "disable_at")  # what an archived flag keeps until unarchived
+
+
 def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "", action: str = "update",
                 expected_version: int | None = None, note: str = "", environment: str = PRODUCTION) -> FlagIn:
     """Change some of the editable fields (switch, strategies and schedule: `environment`'s); validated
     as a whole, stored as a new version (none when nothing changed). `expected_version` refuses the
-    change when someone else changed the flag since."""
+    change when someone else changed the flag since. An archived flag can be switched off and described,
+    not switched on nor given strategies or a schedule (409)."""
     if not isinstance(changes, Mapping):
         raise FlagError("Expected an object with the fields to change.", {"body": "expected an object"})
     unknown = sorted(set(changes) - set(EDITABLE))
@@ -95,9 +99,14 @@ def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "
     if errors:
         raise FlagError(f"The flag {key} is not valid.", errors, status=422)
     apply(flag, state)
-    if flag.state() == before:
+    after = flag.state()
+    if after == before:
         db.session.rollback()
         return get_flag(key, environment=environment)
+    if flag.archived and (after["enabled"] > before["enabled"] or any(after[k] != before[k] for k in ARCHIVED_KEEP)):
+        db.session.rollback()  # it would stay off for everyone, and an unarchived flag comes back off
+        raise FlagError(f"{key} is archived: unarchive it to switch it on or change its strategies or schedule.",
+                        {"key": "archived"}, status=409)
     record(flag, action, before, actor, ip, note)
     commit()
     return flag
