@@ -453,7 +453,7 @@ def change_environments() -> Any:
             raise flags.FlagError("Say add, rename, up, down or remove.", {"do": "add, rename, up, down or remove"})
     except flags.FlagError as exc:
         return _environments_page(exc.status if exc.status >= 400 else 400, errors=exc.errors, message=exc.message,
-                                  form={"do": action, "name": name})
+                                  form={"do": action, "name": name, "new_name": request.form.get("new_name", "")[:200]})
     return _go("flags.environments", message)
 
 

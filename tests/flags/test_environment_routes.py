@@ -86,3 +86,16 @@ def test_the_environments_page_adds_renames_moves_and_removes(admin_client, ctx,
     assert service.environment_names() == ["development", "staging", "production"]
     assert [e.action for e in audit.query(action="flags.environment")] == [
         "flags.environment.remove", "flags.environment.move", "flags.environment.rename", "flags.environment.add"]
+
+
+def test_a_refused_rename_is_said_on_its_row_and_keeps_what_was_typed(admin_client, ctx) -> None:
+    refused = admin_client.post(f"{BASE}/-/environments",
+                                data={"do": "rename", "name": "staging", "new_name": "production"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "There is already an environment production." in page
+    row = re.search(r'<tr id="env-staging">.*?</tr>', page, re.S).group(0)
+    assert 'value="production"' in row and 'aria-invalid="true"' in row and "already exists" in row
+    new = re.search(r'<section class="card" aria-labelledby="env-new-h">.*?</section>', page, re.S).group(0)
+    assert "already exists" not in new and "aria-invalid" not in new  # not the new environment's field
+    assert service.environment_names() == ["development", "staging", "production"]
+
