@@ -171,7 +171,8 @@ def _show_context(flag: Any, **extra: Any) -> dict[str, Any]:
            "summary": flags.rollout_summary(flag), "errors": {}, "active": "flags",
            "new_row_id": secrets.token_hex(3), "overriding": flags.overriding_testers(flag.key),
            "environment": flag.environment, "environments": [
-               {"name": name, "enabled": flag.flag.in_(name).enabled} for name in flags.environment_names()]}
+               {"name": name, "enabled": flag.flag.in_(name).enabled and not flag.archived}  # archived: off everywhere
+               for name in flags.environment_names()]}
     ctx.update(extra)
     return ctx
 

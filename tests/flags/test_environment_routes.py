@@ -99,3 +99,12 @@ def test_a_refused_rename_is_said_on_its_row_and_keeps_what_was_typed(admin_clie
     assert "already exists" not in new and "aria-invalid" not in new  # not the new environment's field
     assert service.environment_names() == ["development", "staging", "production"]
 
+
+
+def test_an_archived_flag_is_off_in_every_environment_of_its_page(admin_client, ctx, make_flag) -> None:
+    make_flag("old.flag", enabled=True)
+    service.set_enabled("old.flag", True, actor=ACTOR, environment="staging")
+    service.archive_flag("old.flag", actor=ACTOR)
+    page = admin_client.get(f"{BASE}/old.flag").get_data(as_text=True)
+    switcher = re.search(r'<nav class="env-switcher".*?</nav>', page, re.S).group(0)
+    assert re.findall(r'env-state">(\w+)<', switcher) == ["off", "off", "off"]
