@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
+from nous.workflows import schema
 from tests.workflows.documents import problems
 
 
@@ -141,3 +144,31 @@ def test_schema_problems_name_line_and_field(text, line, field, fragment):
 def test_missing_handler_parameter_is_reported():
     [p] = problems("name: x\nsteps:\n  - id: a\n    uses: delay\n    with: {}\n")
     assert p.field == "steps[0].with" and "missing parameter 'seconds'" in p.message
+
+
+def test_an_expression_written_without_its_dollar_is_refused_where_it_stands():
+    [p] = problems("""\
+        name: x
+        steps:
+          - id: a
+            uses: feedback.classify
+            with:
+              text: "{{ input.message }}"
+        """)
+    assert (p.line, p.field) == (6, "steps[0].with.text")
+    assert p.message == "{{ input.message }} would be passed on as text; an expression is written ${{ input.message }}"
+    [nested] = problems("""\
+        name: x
+        steps:
+          - id: a
+            uses: email.send
+            with: {template: test, context: {lines: ["ok", "rated {{feedback.rating}}"]}}
+        """)
+    assert nested.field == "steps[0].with.context.lines[1]" and "${{feedback.rating}}" in nested.message
+    schema.parse(textwrap.dedent("""\
+        name: x
+        steps:
+          - id: a
+            uses: feedback.classify
+            with: {text: "${{ input.message }} {{ not an expression }} {{}} ${{ input.extra }}"}
+        """))  # braces around text that is no expression are text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
@@ -14,6 +15,8 @@ from nous.workflows import handlers as handler_registry
 from nous.workflows.schema.positions import Path, ProblemBuilder
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from jsonschema.exceptions import ValidationError
 
 MAX_STEPS = 50
@@ -32,6 +35,7 @@ EVENTS: dict[str, str] = {
 CONTEXT_NAMES = ("input", "event", "trigger", "steps", "run", "workflow", "settings")
 NOTIFY_ON = ("never", "failure", "always")
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_BARE_TEMPLATE_RE = re.compile(r"(?<!\$)\{\{(.*?)\}\}", re.DOTALL)  # {{ … }} without the $ of ${{ … }}
 
 STEP_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -187,6 +191,24 @@ def _check_params(step: dict[str, Any], base: Path, handler: handler_registry.Ha
             break
 
 
+def _bare_templates(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
+    """Every `{{ expr }}` written without its `$` in a `with` value, where expr is a valid expression: the
+    step would get the braces as text, not the value it names."""
+    if isinstance(value, str):
+        for match in _BARE_TEMPLATE_RE.finditer(expressions.TEMPLATE_RE.sub(" ", value)):
+            try:
+                expressions.compile_expression(match.group(1))
+            except expressions.ExpressionError:
+                continue
+            yield path, match.group(1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _bare_templates(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _bare_templates(item, (*path, i))
+
+
 def _expression_problem(source: Any, path: Path, out: ProblemBuilder) -> expressions.Expression | None:
     try:
         return expressions.compile_expression(source)
@@ -280,6 +302,9 @@ def semantic_problems(data: dict[str, Any], out: ProblemBuilder) -> None:
         if isinstance(step.get("with"), dict):
             for path, src in expressions.template_parts(step["with"]):
                 _expression_problem(src, (*base, "with", *path), out)
+            for path, src in _bare_templates(step["with"]):
+                out.add((*base, "with", *path), f"{{{{{src}}}}} would be passed on as text; an expression is "
+                                                f"written ${{{{{src}}}}}")
         if handler is not None and isinstance(step.get("with", {}), dict):
             _check_params(step, base, handler, out)
         retry = step.get("retry")
