@@ -96,7 +96,8 @@ def list_command(archived: bool, as_json: bool, query: str, environment: str) ->
         state = "on" if r["enabled"] else "off"
         marks = " (stale)" if r["stale"] else ""
         when = r["updated_at"].strftime("%Y-%m-%d %H:%M") if r["updated_at"] else ""
-        click.echo(f"{r['key']:<32} {state:<5} {r['type']:<12} {r['evaluations_24h']:>9} {when:<17} "
+        evals = "?" if r["evaluations_24h"] is None else r["evaluations_24h"]  # Redis unreachable
+        click.echo(f"{r['key']:<32} {state:<5} {r['type']:<12} {evals:>9} {when:<17} "
                    f"{r['rollout']}{marks}")
 
 

@@ -162,7 +162,7 @@ def create_flag() -> Any:
 
 def _show_context(flag: Any, **extra: Any) -> dict[str, Any]:
     model = flags.simple_model(flag)
-    counts = flags.flag_counts(flag.key, flag.environment) or {}  # the environment shown
+    counts = flags.flag_counts(flag.key, flag.environment)  # the environment shown; None: Redis unreachable
     definition = {"strategies": flag.strategies or [], "variants": flag.variants or [],
                   "dependencies": flag.dependencies or []}
     ctx = {"flag": flag, "model": model, "counts": counts, "types": FLAG_TYPES, "operators": sorted(OPERATORS),

@@ -89,15 +89,18 @@ def rollout_summary(flag: Flag) -> str:
 def overview(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[dict[str, Any]]:
     """Rows for the console list and `flags list`: state (`environment`'s, and per environment in the
     list's order under "environments": name, on/off, who gets it, scheduled), type, last change, stale
-    marker, counts."""
+    marker, counts (None when Redis cannot be reached)."""
     flags = list_flags(q, archived, environment=environment)
     names = environment_names()
-    evals = counts(environment)
+    try:
+        evals: dict[str, dict[str, int]] | None = read_counts(get_redis(), environment=environment)
+    except (redis.RedisError, OSError):
+        evals = None  # not known: the counts are None, never a made-up 0
     days = stale_days()
     now = utcnow()
     rows = []
     for f in flags:
-        c = evals.get(f.key, {})
+        c = evals.get(f.key, {}) if evals is not None else dict.fromkeys(("total", "recent", "recent_yes"))
         rows.append({
             "flag": f, "key": f.key, "type": f.type, "enabled": f.enabled, "archived": f.archived,
             "description": f.description, "version": f.version, "updated_at": aware(f.updated_at),
