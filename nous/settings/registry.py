@@ -7,6 +7,7 @@ A parser takes what a person typed (or a value from YAML/JSON) and returns the t
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,10 +74,11 @@ def _origins(raw: Any) -> list[str]:
     return out
 
 
-def _name(raw: Any) -> str:
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not text or len(text) > 100:
-        raise ValueError("expected a name of 1 to 100 characters")
+def _environment(raw: Any) -> str:
+    """A flag environment's name, written as environments are (the flags service checks it exists)."""
+    text = raw.strip().lower() if isinstance(raw, str) else ""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", text):
+        raise ValueError("expected an environment name such as production (1 to 50 of a-z, 0-9, - and _)")
     return text
 
 
@@ -232,7 +234,7 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
        "Admin API calls allowed per token, such as 1200/minute."),
     _n("flags.stale_days", 30, int, 1, 3650, "Flags go stale after",
        "Flags unchanged for this many days are marked stale (kill switches never).", "days"),
-    _d("flags.environment", "production", _name, "text", "Environment of in-process flags",
+    _d("flags.environment", "production", _environment, "text", "Environment of in-process flags",
        "The flag environment NOUS's own code evaluates in when it names none, such as production."),
     _n("jobs.history_retention_days", 30, int, 1, 3650, "Keep finished jobs",
        "Days finished jobs stay in the history.", "days"),

@@ -101,6 +101,7 @@ def set_value(key: str, raw: Any, actor: str, ip: str = "", expected_version: st
     SettingConflict when `expected_version` (see version_of) is not the stored value's and the value
     asked for is not already the stored one."""
     value = parse(key, raw)
+    _check_names(key, value)
     old = get(key)
     if value == old:
         return value
@@ -111,6 +112,17 @@ def set_value(key: str, raw: Any, actor: str, ip: str = "", expected_version: st
     db.session.commit()
     _announce()
     return value
+
+
+def _check_names(key: str, value: Any) -> None:
+    """A setting naming a flag environment names one that exists: NOUS's own flags would all be off in
+    any other."""
+    if key == "flags.environment":
+        from nous.flags.service.environments import environment_names  # the flags service reads settings
+
+        names = environment_names()
+        if value not in names:
+            raise SettingError(key, f"there is no environment {value!r}; there are {', '.join(names)}")
 
 
 def _store(key: str, value: Any, actor: str) -> None:
@@ -143,6 +155,8 @@ def import_text(text: str, fmt: str, actor: str, ip: str = "") -> dict[str, tupl
     if not isinstance(data, dict):
         raise ValueError("expected a mapping of setting names to values")
     parsed = {str(k): parse(str(k), v) for k, v in data.items()}
+    for key, value in parsed.items():
+        _check_names(key, value)
     current = all_values()
     changes = {k: (current[k], v) for k, v in parsed.items() if current[k] != v}
     for key, (old, new) in changes.items():

@@ -39,3 +39,9 @@ def test_a_setting_saved_on_an_older_value_answers_409_with_the_stored_one(app, 
     assert ok.status_code == 200
     with app.app_context():
         assert settings.get("flags.stale_days") == 60
+
+
+def test_a_flag_environment_that_does_not_exist_is_refused_on_the_page(admin_client, ctx) -> None:
+    bad = admin_client.post("/admin/settings/flags.environment", data={"value": "prod"})
+    assert bad.status_code == 422 and b"there is no environment" in bad.data
+    assert settings.get("flags.environment") == "production"

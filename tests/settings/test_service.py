@@ -85,3 +85,20 @@ def test_a_change_in_one_process_reaches_another_within_a_second(ctx) -> None:
     watcher.wait(timeout=10)
     assert line.startswith("seen"), line
     assert float(line.split()[1]) < 1.0
+
+
+def test_the_flag_environment_of_nous_itself_must_be_one_that_exists(ctx) -> None:
+    from nous.flags.service.environments import add_environment
+
+    for raw, message in [("\x00", "expected an environment name"), ('{"a": 1}', "expected an environment name"),
+                         ("prod", "there is no environment 'prod'; there are development, staging, production")]:
+        with pytest.raises(SettingError) as err:
+            settings.set_value("flags.environment", raw, actor="t")
+        assert message in str(err.value)
+        with pytest.raises(SettingError):  # an import is refused whole
+            settings.import_text(json.dumps({"alerts.cpu_percent": 70, "flags.environment": raw}), "json", actor="t")
+    assert (settings.get("flags.environment"), settings.get("alerts.cpu_percent")) == ("production", 95.0)
+    assert settings.set_value("flags.environment", " Staging ", actor="t") == "staging"
+    add_environment("eu-live", actor="t")
+    assert settings.import_text("flags.environment: eu-live\n", "yaml", actor="t") == {
+        "flags.environment": ("staging", "eu-live")}
