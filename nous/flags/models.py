@@ -53,6 +53,7 @@ class Environment(db.Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    counts_moved = True  # not stored: False after a rename that could not take the counts along (Redis away)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "position": self.position}

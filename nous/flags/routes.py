@@ -436,6 +436,7 @@ def environments() -> Any:
 def change_environments() -> Any:
     """Add, rename, move or remove one environment (the button pressed says which: `do`)."""
     action, name = request.form.get("do", ""), request.form.get("name", "")
+    kind = "success"
     try:
         if action == "add":
             flags.add_environment(name, actor=current_actor(), ip=client_ip())
@@ -444,6 +445,10 @@ def change_environments() -> Any:
             new = flags.rename_environment(name, request.form.get("new_name", ""), actor=current_actor(),
                                            ip=client_ip())
             message = f"Renamed {name} to {new.name}."
+            if not new.counts_moved:
+                message += (f" Its evaluation counts and SDK metrics could not be moved (Redis cannot be reached):"
+                            f" they stay under {name}.")
+                kind = "warning"
         elif action in ("up", "down"):
             flags.move_environment(name, -1 if action == "up" else 1, actor=current_actor(), ip=client_ip())
             message = f"Moved {name} {action}."
@@ -455,7 +460,7 @@ def change_environments() -> Any:
     except flags.FlagError as exc:
         return _environments_page(exc.status if exc.status >= 400 else 400, errors=exc.errors, message=exc.message,
                                   form={"do": action, "name": name, "new_name": request.form.get("new_name", "")[:200]})
-    return _go("flags.environments", message)
+    return _go("flags.environments", message, kind)
 
 
 # --------------------------------------------------------------------------- tokens

@@ -45,3 +45,17 @@ def test_counts_are_unavailable_not_zero_while_redis_is_away(own_app) -> None:
     with web.app_context():
         result = web.test_cli_runner().invoke(args=["nous", "flags", "list"])
     assert result.exit_code == 0 and re.search(r"o\.busy\s+on\s+release\s+\?", result.output), result.output
+
+
+def test_a_rename_while_redis_is_away_says_the_counts_stayed(own_app) -> None:
+    make, server = own_app
+    web = make()
+    console = _signed_in(web)
+    server.stop()
+    done = console.post("/admin/beta/flags/-/environments", data={"do": "rename", "name": "staging", "new_name": "qa"})
+    assert done.status_code == 303
+    page = console.get(done.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'notice-warning[^>]*>Renamed staging to qa\. Its evaluation counts and SDK metrics could not '
+                     r'be moved \(Redis cannot be reached\): they stay under staging\.', page)
+    with web.app_context():
+        assert service.environment_names() == ["development", "qa", "production"]

@@ -120,7 +120,7 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
     _changed(actor, "rename", new, {"name": old}, {"name": new}, ip)
     if settings.get("flags.environment") == old:  # NOUS's own code goes on evaluating in it, by its new name
         settings.set_value("flags.environment", new, actor=actor, ip=ip)
-    _move_counts(old, new)
+    row.counts_moved = _move_counts(old, new)
     return row
 
 
@@ -171,11 +171,11 @@ def remove_environment(name: Any, *, actor: str, ip: str = "") -> None:
     _move_counts(name, None)  # an environment added later under this name starts from nothing
 
 
-def _move_counts(old: str, new: str | None) -> None:
+def _move_counts(old: str, new: str | None) -> bool:
     """NOUS's evaluation counts and the SDKs' metrics live in Redis under the environment's name: a renamed
     environment takes them along (added to whatever its new name holds already: a process that has not
     reloaded yet may still be counting under the old name for a moment), a removed one's are dropped.
-    With Redis away they stay where they are, and a warning says so."""
+    With Redis away they stay where they are, and a warning says so (False)."""
     try:
         conn = get_redis()
         now_hour = int(time.time()) // 3600
@@ -196,3 +196,5 @@ def _move_counts(old: str, new: str | None) -> None:
     except (redis.RedisError, OSError):
         log.warning("flags: the counts of environment %s could not be %s (Redis unreachable)", old,
                     f"moved to {new}" if new else "removed")
+        return False
+    return True
