@@ -23,10 +23,18 @@ class SettingError(ValueError):
         self.message = message
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _number(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
+    written = _WHOLE if kind is int else _DECIMAL  # ASCII digits, as every number the app reads
+
     def parse(raw: Any) -> Any:
         if isinstance(raw, bool):
             raise ValueError(f"expected a {'whole ' if kind is int else ''}number")
+        if isinstance(raw, str) and not written.fullmatch(raw.strip()):
+            raise ValueError(f"expected a {'whole ' if kind is int else ''}number, got {raw!r}")
         try:
             value = kind(str(raw).strip()) if isinstance(raw, str) else kind(raw)
         except (TypeError, ValueError):

@@ -18,6 +18,10 @@ from tests.conftest import ROOT
     ("alerts.cpu_percent", "lots", "expected a number"),
     ("alerts.cpu_percent", "150", "must be between 1 and 100"),
     ("alerts.queue_backlog", "1.5", "expected a whole number"),
+    ("alerts.queue_backlog", "1_000", "expected a whole number"),  # Python's int() reads these; people don't
+    ("alerts.queue_backlog", "\uff15", "expected a whole number"),  # a full-width 5
+    ("alerts.cpu_percent", "\u0663", "expected a number"),  # an Arabic-Indic 3
+    ("alerts.cpu_percent", "nan", "expected a number"),
     ("alerts.email", "perhaps", "expected true or false"),
     ("feedback.widget_origins", "not a url", "is not an origin"),
     ("feedback.widget_origins", "https://app.example.com/path", "is not an origin"),
@@ -40,6 +44,8 @@ def test_a_change_is_typed_stored_and_audited(ctx) -> None:
     assert (event.target, event.before, event.after, event.ip) == ("alerts.cpu_percent", 95.0, 80.0, "10.0.0.1")
     origins = settings.set_value("feedback.widget_origins", "https://App.example.com\nhttp://localhost:3000", actor="t")
     assert origins == ["https://app.example.com", "http://localhost:3000"]
+    for raw, value in [(" 81 ", 81.0), ("+82.5", 82.5), (".5e2", 50.0), ("8e1", 80.0), (83, 83.0)]:
+        assert settings.set_value("alerts.cpu_percent", raw, actor="t") == value
 
 
 def test_import_is_all_or_nothing(ctx) -> None:
