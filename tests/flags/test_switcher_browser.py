@@ -1,0 +1,35 @@
+"""The flag page's environment switcher follows the flag in Chromium: saving "who gets it" or switching in
+the environment shown changes that environment's on/off in the switcher at once (it kept what the page was
+loaded with, saying "off" beside a flag just switched on)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.live import LiveServer, launch_browser, signed_in_page
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def test_the_switcher_follows_a_switch_in_the_environment_shown(app, ctx, make_flag) -> None:
+    make_flag("search.ranking", description="New ranking")
+    server = LiveServer(app)
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = launch_browser(p)
+            page, problems = signed_in_page(app, server.url, browser)
+            page.goto(f"{server.url}/admin/beta/flags/search.ranking?env=staging")
+            switcher = page.get_by_role("navigation", name="Environment")
+            expect = playwright_api.expect
+            expect(switcher.get_by_role("link", name="staging")).to_contain_text("off")
+            page.locator("#simple-form input[name=enabled]").check()
+            page.locator("#simple-form").get_by_role("button", name="Save").click()
+            expect(switcher.get_by_role("link", name="staging")).to_contain_text("on")
+            page.locator("#flag-switch").click()
+            expect(page.locator("#flag-switch")).to_have_text("Switch on")
+            expect(switcher.get_by_role("link", name="staging")).to_contain_text("off")
+            expect(switcher.get_by_role("link", name="production")).to_contain_text("off")
+            assert problems == []
+            browser.close()
+    finally:
+        server.stop()
