@@ -271,6 +271,8 @@ def save_details(key: str) -> Any:
     changes = {"description": request.form.get("description", ""), "type": request.form.get("type", ""),
                "enable_at": request.form.get("enable_at", "").strip() or None,
                "disable_at": request.form.get("disable_at", "").strip() or None}
+    if request.form.get("impression_data_shown"):  # the form has the box (a form without it leaves it alone)
+        changes["impression_data"] = request.form.get("impression_data") == "on"
     try:
         flag = flags.update_flag(key, changes, actor=current_actor(), ip=client_ip(),
                                  expected_version=_expected_version(), environment=_env())

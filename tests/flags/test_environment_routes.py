@@ -100,7 +100,6 @@ def test_a_refused_rename_is_said_on_its_row_and_keeps_what_was_typed(admin_clie
     assert service.environment_names() == ["development", "staging", "production"]
 
 
-
 def test_an_archived_flag_is_off_in_every_environment_of_its_page(admin_client, ctx, make_flag) -> None:
     make_flag("old.flag", enabled=True)
     service.set_enabled("old.flag", True, actor=ACTOR, environment="staging")

@@ -297,3 +297,19 @@ def test_overrides_of_an_unknown_tester_are_404(admin_client, ctx) -> None:
     url = f"{BASE}/-/testers/7d8f4c4e-0000-4000-8000-000000000000"
     assert admin_client.get(url).status_code == 404
     assert admin_client.post(url, data={"flag": "x", "value": "on"}).status_code == 404
+
+
+def test_impression_data_is_set_on_the_flag_page(admin_client, ctx, make_flag) -> None:
+    make_flag("seen.flag", enabled=True, description="kept")
+    page = admin_client.get(f"{BASE}/seen.flag").get_data(as_text=True)
+    assert 'name="impression_data"' in page and "checked aria-describedby" not in page
+    form = {"description": "kept", "type": "release", "impression_data_shown": "1", "impression_data": "on"}
+    assert admin_client.post(f"{BASE}/seen.flag/details", data=form).status_code == 303
+    assert service.get_flag("seen.flag").impression_data is True
+    features = {f["name"]: f for f in service.export_document()["features"]}
+    assert features["seen.flag"]["impressionData"] is True
+    admin_client.post(f"{BASE}/seen.flag/details", data={"description": "kept", "type": "release"})
+    assert service.get_flag("seen.flag").impression_data is True  # a form without the box leaves it
+    del form["impression_data"]
+    admin_client.post(f"{BASE}/seen.flag/details", data=form)
+    assert service.get_flag("seen.flag").impression_data is False
