@@ -43,7 +43,7 @@ def create_token() -> Any:
         row, raw = tokens.create(form["name"], form["scopes"], expires_in_days=form["expires_in_days"] or None,
                                  actor=current_actor(), ip=client_ip())
     except tokens.TokenError as exc:
-        return _page(exc.status if exc.status != 404 else 422, errors=exc.errors, form=form)
+        return _page(422, errors=exc.errors, form=form)  # each refusal names its field: shown in the form
     return _page(created={"name": row.name, "token": raw})
 
 

@@ -399,6 +399,9 @@ def test_the_console_page_creates_shows_once_and_revokes(app, admin_client) -> N
         assert audit.query(action="adminapi.token.revoke")[0].actor == ADMIN_EMAIL
 
 
+HX = {"HX-Request": "true"}
+
+
 def test_the_console_page_shows_refusals_in_place(app, admin_client) -> None:
     resp = admin_client.post("/admin/api-tokens/", data={"name": "no-scope"}, headers={"HX-Request": "true"})
     assert resp.status_code == 422 and "at least one of" in resp.text
@@ -406,6 +409,9 @@ def test_the_console_page_shows_refusals_in_place(app, admin_client) -> None:
     with app.app_context():
         assert tokens.list_tokens() == []
     assert admin_client.post("/admin/api-tokens/nobody/revoke").status_code == 404
+    assert admin_client.post("/admin/api-tokens/", data={"name": "bot", "scope": "admin"}).status_code == 200
+    taken = admin_client.post("/admin/api-tokens/", data={"name": "bot", "scope": "admin"}, headers=HX)
+    assert taken.status_code == 422 and "already used by another token" in taken.text  # swapped in place, as any
 
 
 def test_the_console_page_needs_the_admin_and_a_csrf_token(app, client, admin_client) -> None:

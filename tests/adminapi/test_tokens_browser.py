@@ -73,6 +73,13 @@ def test_create_see_once_use_and_revoke_in_a_browser(app, live, tmp_path) -> Non
         page.screenshot(path=str(shots / "api-tokens-revoked.png"), full_page=True)
         refused = requests.get(api, headers=bearer, timeout=10)
         assert refused.status_code == 401 and refused.json()["reason"] == "revoked"
+
+        # a name in use (revoked tokens keep theirs) is said at the field, not as a bare failed request
+        page.get_by_label("Name (who uses it)").fill("incident-bot")
+        page.get_by_label("flags:read").check()
+        page.get_by_role("button", name="Create token").click()
+        page.get_by_text("already used by another token").wait_for()
+        assert page.get_by_label("Name (who uses it)").input_value() == "incident-bot"
         browser.close()
     # the refused creation above answered 422 on purpose; anything else (a CSP refusal, a script error) fails
     assert [m for m in problems if "status of 422" not in m] == []
