@@ -40,6 +40,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
+ID_MAX = 2**31 - 1  # ids and version numbers are database integers (PostgreSQL's Integer): past it, none exists
 PRODUCTION = "production"  # where every definition made before environments existed lives, and tokens default
 
 

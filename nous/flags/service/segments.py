@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
-from nous.flags.models import Flag, FlagState, Segment
+from nous.flags.models import ID_MAX, Flag, FlagState, Segment
 from nous.flags.service.errors import FlagConflict, FlagError
 from nous.flags.service.validation import DESCRIPTION_MAX, constraint_problems
 from nous.flags.service.versions import commit
@@ -59,7 +59,7 @@ def save_segment(segment_id: int | None, name: Any, constraints: Any, *, descrip
         db.session.add(row)
         before = None
     else:
-        row = db.session.get(Segment, segment_id)
+        row = db.session.get(Segment, segment_id) if 1 <= segment_id <= ID_MAX else None
         if row is None:
             raise FlagError(f"no segment {segment_id}", status=404)
         before = row.as_dict()
@@ -75,7 +75,7 @@ def save_segment(segment_id: int | None, name: Any, constraints: Any, *, descrip
 
 
 def delete_segment(segment_id: int, *, actor: str, ip: str = "") -> None:
-    row = db.session.get(Segment, segment_id)
+    row = db.session.get(Segment, segment_id) if 1 <= segment_id <= ID_MAX else None
     if row is None:
         raise FlagError(f"no segment {segment_id}", status=404)
     users = _segment_users(segment_id)

@@ -15,7 +15,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.flags.cache import TOKEN_SEEN_KEY
-from nous.flags.models import PRODUCTION, ClientToken
+from nous.flags.models import ID_MAX, PRODUCTION, ClientToken
 from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.versions import commit
@@ -62,7 +62,7 @@ def list_tokens() -> list[dict[str, Any]]:
 
 
 def revoke_token(token_id: int, *, actor: str, ip: str = "") -> ClientToken:
-    row = db.session.get(ClientToken, token_id)
+    row = db.session.get(ClientToken, token_id) if 1 <= token_id <= ID_MAX else None
     if row is None:
         raise FlagError(f"no token {token_id}", {"token": "not found"}, status=404)
     if row.revoked_at is None:

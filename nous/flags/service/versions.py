@@ -20,7 +20,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
-from nous.flags.models import PRODUCTION, Flag, FlagIn, FlagState, FlagVersion
+from nous.flags.models import ID_MAX, PRODUCTION, Flag, FlagIn, FlagState, FlagVersion
 from nous.flags.service.environments import check_environment, environment_names
 from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
 from nous.flags.service.validation import EDITABLE
@@ -74,8 +74,8 @@ def history(key: str, limit: int = 100) -> list[FlagVersion]:
 
 def get_version(key: str, version: int) -> FlagVersion:
     flag = get_flag(key)
-    row = db.session.scalar(select(FlagVersion).where(FlagVersion.flag_id == flag.id,
-                                                      FlagVersion.version == version))
+    row = db.session.scalar(select(FlagVersion).where(
+        FlagVersion.flag_id == flag.id, FlagVersion.version == version)) if 1 <= version <= ID_MAX else None
     if row is None:
         raise FlagError(f"{key} has no version {version}", {"version": "no such version"}, status=404)
     return row
