@@ -363,7 +363,7 @@ def unarchive_flag(key: str) -> Any:
     try:
         flags.unarchive_flag(key, actor=current_actor(), ip=client_ip())
     except flags.FlagError as exc:
-        return _go("flags.show_flag", str(exc), "error", key=key)
+        return _go("flags.show_flag", exc.message, "error", key=key)
     return _go("flags.show_flag", f"{key} is back, switched off.", key=key)
 
 
@@ -387,7 +387,7 @@ def restore_version(key: str, version: int) -> Any:
         return render("flags/history.html", "flags/_history.html", flag=current, conflict=exc,
                       versions=flags.history(key, limit=500), active="flags"), 409
     except flags.FlagError as exc:
-        return _go("flags.flag_history", str(exc), "error", key=key)
+        return _go("flags.flag_history", exc.message, "error", key=key)
     return _go("flags.flag_history", f"Restored version {version} of {key} as version {flag.version}.", key=key)
 
 

@@ -107,3 +107,15 @@ def test_an_archived_flag_is_off_in_every_environment_of_its_page(admin_client, 
     page = admin_client.get(f"{BASE}/old.flag").get_data(as_text=True)
     switcher = re.search(r'<nav class="env-switcher".*?</nav>', page, re.S).group(0)
     assert re.findall(r'env-state">(\w+)<', switcher) == ["off", "off", "off"]
+
+
+def test_restoring_a_version_of_a_removed_environment_says_so_once(admin_client, ctx, make_flag) -> None:
+    service.add_environment("qa", actor=ACTOR)
+    make_flag("f1", strategies=[rollout(20)])
+    service.set_rollout("f1", 40, actor=ACTOR, environment="qa")
+    service.remove_environment("qa", actor=ACTOR)
+    done = admin_client.post(f"{BASE}/f1/restore/2")
+    page = admin_client.get(done.headers["Location"]).get_data(as_text=True)
+    notice = re.search(r'notice-error[^>]*>(.*?)</div>', page, re.S).group(1)
+    assert notice == "There is no environment &#39;qa&#39;; there are development, staging, production."
+    assert [v.version for v in service.history("f1")] == [2, 1]
