@@ -47,7 +47,7 @@ from rq.scheduler import RQScheduler
 from rq.scripts import ACQUIRE_OR_REFRESH_LOCK_SCRIPT, acquire_or_refresh_lock, release_lock
 from rq.utils import now as rq_now
 from rq.utils import utcformat
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Engine
 
 from nous import events
@@ -78,6 +78,7 @@ CRON_LOCK = "nous:cron:leader"
 ERROR_LOG_INTERVAL = 60  # seconds between two reports of the same scheduler failure
 PR_SET_PDEATHSIG = 1
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+DB_ERRORS = (exc.OperationalError, exc.InterfaceError)  # what a database that went away raises
 
 T = TypeVar("T")
 
@@ -132,6 +133,17 @@ def guard_connections_across_fork(engine: Engine) -> None:
 
     _guarded_engines.add(engine)
     engine.dispose()  # connections made before the guard carry no pid: close them here, in their process
+
+
+def _database_answers() -> bool:
+    """Whether the database answers a round trip now (a step's database error may be the step's own)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except exc.SQLAlchemyError:
+        return False
+    finally:
+        db.session.rollback()
 
 
 def until_redis(what: str, fn: Callable[[], T], stopping: Callable[[], bool] = lambda: False) -> T:
@@ -271,6 +283,9 @@ class NousScheduler(RQScheduler):
                 self._reported[key] = time.monotonic()
                 if isinstance(exc, REDIS_ERRORS):
                     log.warning("scheduler step waits for Redis", extra={"step": what, "error": str(exc)[:200]})
+                elif isinstance(exc, DB_ERRORS) and not _database_answers():
+                    log.warning("scheduler step waits for the database",
+                                extra={"step": what, "error": str(exc).splitlines()[0][:200]})
                 else:
                     log.error("scheduler step failed", exc_info=True, extra={"step": what})
 

@@ -265,3 +265,47 @@ def test_a_scheduler_that_lost_its_lock_tries_again_within_seconds(ctx) -> None:
     get_redis().delete(holder.get_locking_key("default"))  # the holder died; its lock expired
     assert waiting.acquire_locks() == {"default"}
     assert not waiting.should_reacquire_locks
+
+
+def test_a_scheduler_step_stopped_by_a_database_outage_is_a_warning_not_an_error(app, caplog, monkeypatch) -> None:
+    """Like a Redis outage: the operator reads that the step waits for the database, once a minute, with no
+    traceback; a failure of the step itself while the database answers stays an error with its traceback."""
+    import logging
+
+    from sqlalchemy import text
+
+    from nous.jobs.worker import NousScheduler
+
+    worker_log = logging.getLogger("nous.worker")  # the nous loggers do not propagate to the root's capture
+    monkeypatch.setattr(worker_log, "handlers", [*worker_log.handlers, caplog.handler])
+    pg = ThrowawayPostgres()
+    own = create_app({"SQLALCHEMY_DATABASE_URI": pg.url, "SQLALCHEMY_ENGINE_OPTIONS": {
+        "pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}})
+    try:
+        with own.app_context():
+            upgrade(revision="heads")
+            scheduler = NousScheduler([Queue("default", connection=get_redis())], connection=get_redis(), app=own)
+            db.session.remove()
+            pg.stop()
+            caplog.clear()
+            scheduler._guarded("cron", service.run_due_schedules)
+            scheduler._guarded("cron", service.run_due_schedules)  # the same failure a second later
+            [record] = [r for r in caplog.records if r.name == "nous.worker"]
+            assert (record.levelname, record.getMessage()) == ("WARNING", "scheduler step waits for the database")
+            assert record.exc_info is None and "connection" in record.error
+
+            pg.start()
+            caplog.clear()
+            def too_slow() -> None:  # an OperationalError of the step's own (statement timeout)
+                db.session.execute(text("SET LOCAL statement_timeout = 1"))
+                db.session.execute(text("SELECT pg_sleep(0.5)"))
+
+            scheduler._guarded("reconcile", too_slow)
+            [record] = [r for r in caplog.records if r.name == "nous.worker"]
+            assert (record.levelname, record.getMessage()) == ("ERROR", "scheduler step failed")
+            assert record.exc_info is not None
+    finally:
+        with own.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        pg.remove()
