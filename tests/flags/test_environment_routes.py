@@ -119,3 +119,14 @@ def test_restoring_a_version_of_a_removed_environment_says_so_once(admin_client,
     notice = re.search(r'notice-error[^>]*>(.*?)</div>', page, re.S).group(1)
     assert notice == "There is no environment &#39;qa&#39;; there are development, staging, production."
     assert [v.version for v in service.history("f1")] == [2, 1]
+
+
+def test_an_archived_flag_s_page_offers_no_copy_nor_schedule(admin_client, ctx, make_flag) -> None:
+    make_flag("old.flag", description="kept")
+    service.archive_flag("old.flag", actor=ACTOR)
+    page = admin_client.get(f"{BASE}/old.flag").get_data(as_text=True)
+    assert "Copy this environment" not in page and 'name="enable_at"' not in page
+    assert "Archived flags have no schedule" in page
+    form = {"description": "still kept", "type": "release"}  # the details form as it is then
+    assert admin_client.post(f"{BASE}/old.flag/details", data=form).status_code == 303
+    assert service.get_flag("old.flag").description == "still kept"
