@@ -261,3 +261,14 @@ def test_with_redis_unreachable_the_queues_panel_says_so_instead_of_failing(app,
         text = resp.get_data(as_text=True)
         assert resp.status_code == 200 and "Redis is not reachable" in text
         assert "No worker is running" not in text and "<table" not in text
+
+
+def test_retries_left_are_told_only_while_the_job_may_still_use_them(admin_client, ctx):
+    waiting = service.enqueue("tests.policy")  # 3 retries
+    done = service.enqueue("jobs.sleep", seconds=0, steps=1)  # 1 retry, not needed
+    assert "(3 retries left)" in admin_client.get(f"/admin/jobs/{waiting}").get_data(as_text=True)
+    one = service.enqueue("jobs.sleep", seconds=0, steps=1)
+    assert "(1 retry left)" in admin_client.get(f"/admin/jobs/{one}").get_data(as_text=True)
+    run_jobs_here()
+    html = admin_client.get(f"/admin/jobs/{done}").get_data(as_text=True)
+    assert _status(done) == "finished" and "left)" not in html
