@@ -158,7 +158,7 @@ def parse_etag(raw: str, epoch: str) -> int | None:
     """The event id an SDK holds, from the ETag we gave it; None when it is not one of this log's."""
     text = raw.strip().removeprefix("W/").strip('"')
     head, _, tail = text.partition(".")
-    if head != epoch or not tail.isdigit() or len(tail) > 18:
+    if head != epoch or not (tail.isascii() and tail.isdigit()) or len(tail) > 18:  # not "²", "①" nor "٣"
         return None
     return int(tail)
 
