@@ -216,6 +216,17 @@
       .catch(function () { self.status("History unavailable; retrying…"); setTimeout(function () { if (range === self.range) self.load(); }, 5000); });
   };
 
+  // Points are not drawn (a line joins the samples), except a sample with no neighbour to join: the first one,
+  // or one between gaps, would otherwise not show at all.
+  function lonePoints(u, seriesIdx, show) {
+    if (show) return null;
+    var s = u.data[seriesIdx], lone = [];
+    for (var i = 0; i < s.length; i++) {
+      if (s[i] != null && (i === 0 || s[i - 1] == null) && (i === s.length - 1 || s[i + 1] == null)) lone.push(i);
+    }
+    return lone.length ? lone : null;
+  }
+
   Board.prototype.build = function () {
     var self = this, C = window.NousCharts;
     this.charts.forEach(function (c) { c.plot.destroy(); });
@@ -235,7 +246,7 @@
       var series = [C.timeSeries("second")];  // legend values show while the pointer is on the chart
       keys.forEach(function (k, i) {
         series.push({label: self.labels[k], scale: self.units[k], stroke: C.PALETTE[i], fill: i === 0 ? C.FILLS[i] : undefined,
-                     width: 1.75, points: {show: false}, spanGaps: false,
+                     width: 1.75, points: {show: false, filter: lonePoints}, spanGaps: false,
                      value: function (u, v) { return v === null || v === undefined ? "" : fmt(v, self.units[k]); }});
       });
       var axes = [C.timeAxis()];

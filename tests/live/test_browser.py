@@ -103,3 +103,31 @@ def test_the_page_reconnects_by_itself_when_the_socket_drops(app, browser_stack)
     record(app, cpu_percent=44.4)  # and it is live again
     expect(page.locator("#chart-resources [data-now]")).to_contain_text("44.4 %")
     page.close()
+
+
+# Pixels of the first series' colour (#4f46e5) the chart's canvas holds.
+ACCENT_PIXELS = """(canvas) => {
+  const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 200 && Math.abs(d[i] - 79) < 12 && Math.abs(d[i + 1] - 70) < 12 && Math.abs(d[i + 2] - 229) < 12) {
+      n++;
+    }
+  }
+  return n;
+}"""
+
+
+def test_a_lone_sample_is_drawn_as_a_point(app, browser_stack) -> None:
+    """A first sample (or one between gaps) has no neighbour to draw a line to: it is a dot, not nothing."""
+    from tests.support.live import signed_in_page
+
+    base, browser = browser_stack
+    record(app, cpu_percent=40.0)
+    page, problems = signed_in_page(app, base, browser)
+    chart = page.locator("#chart-resources")
+    expect(chart).to_have_attribute("data-points", "1", timeout=10_000)
+    page.wait_for_timeout(300)  # the first frame of the canvas
+    assert chart.locator("canvas").evaluate(ACCENT_PIXELS) > 0
+    assert problems == []
+    page.close()
