@@ -29,10 +29,11 @@ def settings_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def get_command(key: str | None, as_json: bool) -> None:
     """Show one setting, or all of them with their meaning."""
-    try:
-        values = {key: service.get(key)} if key else service.all_values()
-    except SettingError as exc:
-        raise click.ClickException(str(exc)) from None
+    if key is not None and key not in DEFINITIONS:
+        raise click.ClickException(str(SettingError(key, "no such setting")))
+    values = service.stored_values()  # from the database: a default is never shown for a setting it cannot read
+    if key is not None:
+        values = {key: values[key]}
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return

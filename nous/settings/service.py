@@ -29,7 +29,7 @@ CHECK_EVERY = 0.5
 OFFLINE_RELOAD = 5.0
 
 __all__ = ["SettingConflict", "SettingError", "all_values", "export", "get", "history", "import_text", "set_value",
-           "version_of"]
+           "stored_values", "version_of"]
 
 
 class SettingConflict(Conflict, ValueError):
@@ -78,6 +78,12 @@ def get(key: str) -> Any:
     if key not in DEFINITIONS:
         raise SettingError(key, "no such setting")
     return _fresh()[key]
+
+
+def stored_values() -> dict[str, Any]:
+    """Every setting as the database holds it now, not this process's copy (which keeps the defaults, or what
+    it last read, while the database is away): raises Unavailable when the database cannot be read."""
+    return _load()
 
 
 def peek(key: str) -> Any:

@@ -42,3 +42,13 @@ def test_cli_import_of_a_file_that_is_not_text(ctx, tmp_path) -> None:
     assert "nothing imported" in refused.stderr and "not UTF-8 text" in refused.stderr
     path.write_bytes(b"\xef\xbb\xbfalerts.memory_percent: 70\n")  # a byte order mark, as some editors write
     assert run_cli("nous", "settings", "import", str(path)).returncode == 0
+
+
+def test_cli_get_with_the_database_away_says_so_instead_of_showing_defaults(ctx) -> None:
+    from tests.conftest import free_port
+
+    down = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"}  # nothing listens
+    for args in (["alerts.cpu_percent"], []):
+        got = run_cli("nous", "settings", "get", *args, env=down)
+        assert got.returncode == 1 and got.stdout == "", got.stdout
+        assert "Error: the database (DATABASE_URL) is unreachable" in got.stderr and "Traceback" not in got.stderr
