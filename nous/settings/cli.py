@@ -79,7 +79,7 @@ def history_command(key: str, limit: int) -> None:
               help="File (default: stdout).")
 def export_command(fmt: str, output: str | None) -> None:
     """Write every setting as YAML or JSON."""
-    text = service.export(fmt)
+    text = service.export(fmt, stored=True)  # never the defaults in place of settings it cannot read
     if output:
         Path(output).write_text(text)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -120,15 +121,22 @@ def set_value(key: str, raw: Any, actor: str, ip: str = "", expected_version: st
     return value
 
 
-def _check_names(key: str, value: Any) -> None:
-    """A setting naming a flag environment names one that exists: NOUS's own flags would all be off in
-    any other."""
-    if key == "flags.environment":
-        from nous.flags.service.environments import environment_names  # the flags service reads settings
+_NAME_CHECKS: dict[str, Callable[[Any], None]] = {}
 
-        names = environment_names()
-        if value not in names:
-            raise SettingError(key, f"there is no environment {value!r}; there are {', '.join(names)}")
+
+def check_names_with(key: str, check: Callable[[Any], None]) -> None:
+    """`check(value)` raises ValueError (its text the message) when a value of the setting `key` names
+    nothing that exists; the area that owns what it names registers it (settings import no area)."""
+    _NAME_CHECKS[key] = check
+
+
+def _check_names(key: str, value: Any) -> None:
+    check = _NAME_CHECKS.get(key)
+    if check is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise SettingError(key, str(exc)) from None
 
 
 def _store(key: str, value: Any, actor: str) -> None:
@@ -139,8 +147,10 @@ def _store(key: str, value: Any, actor: str) -> None:
         row.value, row.updated_by = value, actor
 
 
-def export(fmt: str = "yaml") -> str:
-    values = all_values()
+def export(fmt: str = "yaml", stored: bool = False) -> str:
+    """Every setting as YAML or JSON: this process's copy, or with `stored` what the database holds now
+    (raises Unavailable when it cannot be read)."""
+    values = stored_values() if stored else all_values()
     if fmt == "json":
         return json.dumps(values, indent=2, sort_keys=True) + "\n"
     return yaml.safe_dump(values, sort_keys=True, allow_unicode=True)

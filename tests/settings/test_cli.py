@@ -44,11 +44,11 @@ def test_cli_import_of_a_file_that_is_not_text(ctx, tmp_path) -> None:
     assert run_cli("nous", "settings", "import", str(path)).returncode == 0
 
 
-def test_cli_get_with_the_database_away_says_so_instead_of_showing_defaults(ctx) -> None:
+def test_cli_get_and_export_with_the_database_away_say_so_instead_of_showing_defaults(ctx) -> None:
     from tests.conftest import free_port
 
     down = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"}  # nothing listens
-    for args in (["alerts.cpu_percent"], []):
-        got = run_cli("nous", "settings", "get", *args, env=down)
+    for args in (["get", "alerts.cpu_percent"], ["get"], ["export"], ["export", "--format", "json"]):
+        got = run_cli("nous", "settings", *args, env=down)
         assert got.returncode == 1 and got.stdout == "", got.stdout
         assert "Error: the database (DATABASE_URL) is unreachable" in got.stderr and "Traceback" not in got.stderr
