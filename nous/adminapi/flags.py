@@ -177,7 +177,8 @@ def get_flag(key: str) -> Response:
 @endpoint("PATCH", f"/flags/{KEY}", scope="flags:write", tag="flags", summary="Change a flag (the full model)",
           query=[ENVIRONMENT],
           description="Any of the definition's fields; checked as a whole, stored as a new version (none when "
-                      "nothing changed).", body="FlagUpdate", response="Flag", if_match=True)
+                      "nothing changed). 409 when it would switch an archived flag on or change its strategies "
+                      "or schedule.", body="FlagUpdate", response="Flag", if_match=True, errors=(409,))
 def update_flag(key: str) -> Response:
     _flag(key)
     return _change(flags.update_flag, key, body(), environment=_environment())
@@ -186,8 +187,8 @@ def update_flag(key: str) -> Response:
 @endpoint("PUT", f"/flags/{KEY}/simple", scope="flags:write", tag="flags", summary="Change a flag (the simple form)",
           query=[ENVIRONMENT],
           description="The console's simple form: the listed testers always get it, a per cent of everyone else "
-                      "does, optionally only where the conditions hold. Replaces the flag's strategies.",
-          body="FlagSimple", response="Flag", if_match=True)
+                      "does, optionally only where the conditions hold. Replaces the flag's strategies. 409 on an "
+                      "archived flag.", body="FlagSimple", response="Flag", if_match=True, errors=(409,))
 def update_flag_simple(key: str) -> Response:
     f = _flag(key)
     data = body()
@@ -208,8 +209,8 @@ def _switch(key: str, on: bool) -> Response:
 
 @endpoint("POST", f"/flags/{KEY}/enable", scope="flags:write", tag="flags", summary="Switch a flag on",
           query=[ENVIRONMENT],
-          description="Asking for the state it has changes nothing, whatever If-Match says.", response="Flag",
-          if_match=True)
+          description="Asking for the state it has changes nothing, whatever If-Match says. 409 on an archived "
+                      "flag.", response="Flag", if_match=True, errors=(409,))
 def enable_flag(key: str) -> Response:
     return _switch(key, True)
 
@@ -224,7 +225,8 @@ def disable_flag(key: str) -> Response:
 
 @endpoint("PUT", f"/flags/{KEY}/rollout", scope="flags:write", tag="flags", summary="Set the rollout percentage",
           query=[ENVIRONMENT],
-          description="Of the flag's first gradual rollout (one is added when it has none).",
+          description="Of the flag's first gradual rollout (one is added when it has none). 409 on an archived "
+                      "flag.", errors=(409,),
           body={"type": "object", "required": ["rollout"], "properties": {
               "rollout": {"type": "integer", "minimum": 0, "maximum": 100, "example": 25}}},
           response="Flag", if_match=True)
