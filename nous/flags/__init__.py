@@ -34,12 +34,15 @@ from nous.flags import (  # noqa: E402,F401 - the routes register on the bluepri
     usage,
 )
 from nous.flags.cli import flags_group  # noqa: E402
+from nous.flags.service.environments import check_setting  # noqa: E402
+from nous.settings import service as settings  # noqa: E402
 
 __all__ = ["api_bp", "bp", "bump_version", "evaluate_all", "get_variant", "init_app", "is_enabled"]
 
 
 def init_app(app: Flask) -> None:
     install(app)
+    settings.check_names_with("flags.environment", check_setting)
     app.jinja_env.globals["flag_notices"] = notices  # the flag page's notices about its definition
     app.jinja_env.globals["exact_operators"] = CASE_SENSITIVE  # the condition editor offers no "ignore case" on them
     front.route(app, "POST", "/api/flags/evaluate", api.evaluate_in_front, endpoint="flags_api.evaluate")

@@ -63,6 +63,14 @@ def environment_names() -> list[str]:
     return [e.name for e in environments()]
 
 
+def check_setting(value: str) -> None:
+    """The setting flags.environment names an environment that exists: NOUS's own flags would all be off
+    in any other (registered with the settings in nous.flags.init_app)."""
+    names = environment_names()
+    if value not in names:
+        raise ValueError(f"there is no environment {value!r}; there are {', '.join(names)}")
+
+
 def check_environment(name: object) -> str:
     """`name` when it is one of the environments, else a FlagError naming the field `environment`."""
     names = environment_names()
