@@ -1046,6 +1046,10 @@
 
   function closeEditor(focusBack) {
     if (editor.hidden) return;
+    // A box placed but not yet kept (Enter) is on the image the tester sees: it is kept, never dropped
+    // unseen, so a black-out box placed with the keyboard is not lost by going to Done.
+    if (pending && editing) keep(pending);
+    dragFrom = null;
     var item = editing;
     editing = null;
     pending = null;

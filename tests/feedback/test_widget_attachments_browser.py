@@ -291,6 +291,32 @@ def test_keyboard_attaches_edits_and_removes(app, browser, site, console) -> Non
     page.context.close()
 
 
+def test_a_box_placed_with_the_keyboard_is_kept_when_the_tester_goes_to_done(app, browser, site, console) -> None:
+    """Enter places a black-out box; going to Done with Tab (no second Enter) keeps it: the image sent is
+    the one the tester saw, its private part blacked out."""
+    _, recorder = console
+    page = _open_page(browser, site)
+    _fill(page)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Add image").click()
+    chooser.value.set_files([{"name": "calendar.png", "mimeType": "image/png",
+                              "buffer": _picture((600, 400), "PNG", "#ffffff")}])
+    page.get_by_role("button", name="Edit image 1: calendar.png").click()
+    assert _focused(page) == "canvas:Image 1, boxes drawn: 0"
+    page.keyboard.press("Enter")  # a box in the middle: x 225..375, y 150..250
+    page.keyboard.press("Tab")
+    assert _focused(page) == "button:Done"
+    page.keyboard.press("Enter")
+    assert _focused(page) == "button:Edit image 1: calendar.png"
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    _, [(_, data)] = recorder.parts()
+    image = _decoded(data)
+    assert _brightest(image, (235, 160, 365, 240)) <= 24  # blacked out, as it was shown
+    assert _darkest(image, (20, 20, 60, 60)) >= 235
+    page.context.close()
+
+
 def test_a_page_that_allows_data_images_is_drawn_from_its_dom(app, browser, console) -> None:
     """With data: in img-src, html-to-image (from the console, loaded on demand) draws the page: no tab prompt."""
     url, _ = console
