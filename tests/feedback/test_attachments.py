@@ -185,6 +185,17 @@ def test_too_many_too_large_and_too_much_are_refused_with_the_limit(app, client)
     assert _count(app) == 0 and _count(app, FeedbackAttachment) == 0
 
 
+@pytest.mark.parametrize(("allowed", "said"), [(1, "at most 1 file per feedback (got 2)"),
+                                               (0, "files are not accepted with feedback (got 2)")])
+def test_too_many_files_is_said_in_words(app, client, allowed: int, said: str) -> None:
+    set_setting(app, "feedback.attachments_max", allowed)
+    resp = client.post(API, **multipart([(png(), "a.png"), (png(), "b.png")]))
+    assert resp.status_code == 400 and resp.get_json()["errors"]["attachments"] == said
+    resp = client.post(API, json={**GOOD, "attachments": [{"data": data_url(png())}] * 2})
+    assert resp.status_code == 400 and resp.get_json()["errors"]["attachments"] == said
+    assert _count(app) == 0
+
+
 @pytest.mark.parametrize(("attachments", "message"), [
     ("shot.png", "must be a list"),
     ([{"filename": "a.png", "data": "iVBORw0KGgo="}], "data: URL"),

@@ -385,7 +385,7 @@ def test_files_the_console_refuses_are_named_and_nothing_is_stored(app, browser,
     # The admin lowers the limit while the tester's dialog is open: the widget read 5, the console takes 1.
     set_setting(app, "feedback.attachments_max", 1)
     page.get_by_role("button", name="Send").click()
-    page.get_by_role("alert").filter(has_text="at most 1 files per feedback (got 2)").wait_for()
+    page.get_by_role("alert").filter(has_text="at most 1 file per feedback (got 2)").wait_for()
     assert page.get_by_role("alert").filter(has_text="Please check the highlighted fields.").is_visible()
     assert _focused(page) == "button:Edit image 1: one.png"  # where the tester can act on it
     assert page.get_by_label("Your message").input_value() == "The week view hides my third meeting"

@@ -288,6 +288,12 @@ def prepare_one(upload: Upload, limits: Limits | None = None) -> Prepared:
     return _image(upload, fmt) if fmt else _text(upload, limits)
 
 
+def _too_many(allowed: int, got: int) -> str:
+    if allowed < 1:
+        return f"files are not accepted with feedback (got {got})"
+    return f"at most {allowed} file{'s' if allowed != 1 else ''} per feedback (got {got})"
+
+
 def _shown_name(upload: Upload, index: int) -> str:
     name = clean_text(str(upload.filename or "")).replace("\\", "/").rsplit("/", 1)[-1].strip()
     return name[:FILENAME_MAX] or f"file {index + 1}"
@@ -300,7 +306,7 @@ def prepare(uploads: Sequence[Upload], limits: Limits | None = None) -> list[Pre
         return []
     limits = limits or Limits.current()
     if len(uploads) > limits.count:
-        raise ValidationFailed({FIELD: f"at most {limits.count} files per feedback (got {len(uploads)})"})
+        raise ValidationFailed({FIELD: _too_many(limits.count, len(uploads))})
     total = sum(len(u.data) for u in uploads)
     if total > limits.total_bytes:
         raise ValidationFailed({FIELD: f"the files come to {_megabytes(total)}; at most "
@@ -326,7 +332,7 @@ def from_json(value: Any, limits: Limits | None = None) -> list[Upload]:
     if not isinstance(value, list):
         raise ValidationFailed({FIELD: 'must be a list of {"filename": …, "data": "data:…;base64,…"}'})
     if len(value) > limits.count:
-        raise ValidationFailed({FIELD: f"at most {limits.count} files per feedback (got {len(value)})"})
+        raise ValidationFailed({FIELD: _too_many(limits.count, len(value))})
     errors: dict[str, str] = {}
     out: list[Upload] = []
     for i, item in enumerate(value):
