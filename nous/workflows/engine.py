@@ -64,7 +64,7 @@ from nous.workflows.models import (
     WorkflowRun,
     WorkflowStepRun,
 )
-from nous.workflows.schema import CONTEXT_NAMES
+from nous.workflows.schema import CONTEXT_NAMES, in_words
 
 log = logging.getLogger("nous.workflows")
 
@@ -391,9 +391,8 @@ def _params(spec: dict[str, Any], handler: registry.Handler, context: dict[str, 
     params = json_safe(params)
     errors = sorted(Draft202012Validator(handler.schema).iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
-        e = errors[0]
-        where = ".".join(str(p) for p in e.absolute_path)
-        raise StepError(f"with{'.' + where if where else ''}: {e.message[:300]}", retryable=False)
+        words = in_words(errors[0])
+        raise StepError(f"with{'.' if errors[0].absolute_path else ': '}{words}", retryable=False)
     return params
 
 

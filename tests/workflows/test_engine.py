@@ -132,7 +132,10 @@ def test_templated_parameters_are_checked_when_the_step_runs(make_workflow):
     run_here()
     s = steps(run_id)["wait"]
     assert s.status == "failed" and s.attempts == 1
-    assert s.error.startswith("with.seconds: 'soon' is not of type 'number'")
+    assert s.error == "with.seconds: must be a number, not text"  # in the editor's words
+    run_id = service.run_now(wf.id, {}, ADMIN)  # input.seconds missing: null
+    run_here()
+    assert steps(run_id)["wait"].error == "with.seconds: must be a number, not null"
 
 
 def test_a_step_over_its_timeout_fails_with_a_timeout(make_workflow):

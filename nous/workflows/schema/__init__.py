@@ -32,9 +32,10 @@ from nous.workflows.schema.validate import (
     NOTIFY_ON,
     STEP_ID_PATTERN,
     STEP_SCHEMA,
+    in_words,
 )
 
 __all__ = ["CONTEXT_NAMES", "DEFAULT_TIMEOUT", "DOCUMENT_SCHEMA", "EVENTS", "MAX_BACKOFF", "MAX_NODES", "MAX_SOURCE",
            "MAX_STEPS", "MAX_TIMEOUT", "NOTIFY_ON", "STEP_ID_PATTERN", "STEP_SCHEMA", "Document", "DocumentInvalid",
-           "Path", "Problem", "detect_format", "dump", "field_name", "iter_problems", "normalize", "parse",
+           "Path", "Problem", "detect_format", "dump", "field_name", "in_words", "iter_problems", "normalize", "parse",
            "to_document"]

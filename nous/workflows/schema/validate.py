@@ -154,6 +154,12 @@ def _schema_message(error: ValidationError) -> tuple[Path, str, bool]:
     return path, error.message[:300], False
 
 
+def in_words(error: ValidationError) -> str:
+    """One JSON Schema error as the editor words it, its path first (for a step's filled-in parameters)."""
+    path, message, _key = _schema_message(error)
+    return f"{'.'.join(map(str, path))}: {message}" if path else message
+
+
 def schema_problems(data: Any, out: ProblemBuilder) -> None:
     errors = sorted(_validator().iter_errors(data),
                     key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
