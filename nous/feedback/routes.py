@@ -303,7 +303,14 @@ def attachment_thumbnail(attachment_id: int) -> Response:
 @bp.post("/attachments/<int:attachment_id>/delete")
 @admin_required
 def delete_attachment(attachment_id: int) -> Response:
-    att = _attachment_or_404(attachment_id)
+    att = feedback.attachments.get(attachment_id)
+    if att is None:  # deleted meanwhile (another tab): the page it was asked from says so, as it is now
+        owner = request.form.get("feedback_id", "")
+        if owner.isascii() and owner.isdigit() and len(owner) < 19 and feedback.get(int(owner)) is not None:
+            flash("That file had already been deleted.", "info")
+            return redirect(url_for("feedback.admin_show", feedback_id=int(owner), _anchor="attachments"),
+                            303)  # type: ignore[return-value]
+        abort(404, description="There is no such attachment.")
     if feedback.attachments.delete(att.id, actor=current_actor(), ip=client_ip()) is not None:
         flash(f"Deleted {att.filename}.", "success")
     target = url_for("feedback.admin_show", feedback_id=att.feedback_id, _anchor="attachments")

@@ -168,6 +168,22 @@ def test_delete_is_audited_and_removes_the_file(app, admin_client, with_files) -
     assert admin_client.post(f"{BASE}/attachments/{image_id}/delete").status_code == 404
 
 
+def test_a_file_deleted_meanwhile_is_said_on_its_feedbacks_page(app, admin_client, with_files) -> None:
+    """Two tabs show the feedback; the file is deleted in one, then Delete is pressed in the other: the
+    admin is back on the feedback, told the file was already gone, not on a bare 404 page."""
+    fid, image_id, log_id = with_files
+    page = admin_client.get(f"{BASE}/{fid}").get_data(as_text=True)
+    assert f'name="feedback_id" value="{fid}"' in page  # the delete forms say where they were sent from
+    assert admin_client.post(f"{BASE}/attachments/{image_id}/delete", data={"feedback_id": fid}).status_code == 303
+    resp = admin_client.post(f"{BASE}/attachments/{image_id}/delete", data={"feedback_id": fid})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{BASE}/{fid}#attachments")
+    assert "That file had already been deleted." in admin_client.get(f"{BASE}/{fid}").get_data(as_text=True)
+    assert attachment_ids(app, fid) == [log_id]
+    for hostile in ["", "x", "-1", "99999999999999999999999", "٣", str(fid + 999)]:
+        resp = admin_client.post(f"{BASE}/attachments/{image_id}/delete", data={"feedback_id": hostile})
+        assert resp.status_code == 404, hostile
+
+
 def test_delete_needs_the_csrf_token(app, admin_client, with_files) -> None:
     fid, image_id, _ = with_files
     del admin_client.environ_base["HTTP_X_CSRF_TOKEN"]
