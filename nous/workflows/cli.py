@@ -160,9 +160,10 @@ def runs_command(name: str | None, limit: int, as_json: bool) -> None:
         emit([service.run_as_dict(r) for r in page.rows], True)
         return
     failed = service.failed_step_counts([r.id for r in page.rows])
-    for r in page.rows:
-        status = humanize.run_status_text(r.status, failed.get(r.id, 0))
-        click.echo(f"#{r.id:<6} {r.workflow_name[:32]:<32} {status:<10} {r.trigger:<7} {engine_iso(r.created_at)}"
+    statuses = [humanize.run_status_text(r.status, failed.get(r.id, 0)) for r in page.rows]
+    width = max([10, *map(len, statuses)])  # "succeeded with 2 failed steps" keeps the columns after it in line
+    for r, status in zip(page.rows, statuses, strict=True):
+        click.echo(f"#{r.id:<6} {r.workflow_name[:32]:<32} {status:<{width}} {r.trigger:<7} {engine_iso(r.created_at)}"
                    + (f"  {r.error[:80]}" if r.error else ""))
 
 

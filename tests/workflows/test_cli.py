@@ -108,3 +108,24 @@ def test_list_and_runs_show_the_last_run_and_json(runner, tmp_path, ctx):
     assert waited.exit_code == 1 and "still queued after 1 s" in waited.output  # no worker in this test
     missing = runner.invoke(args=["nous", "workflows", "runs", "nope"])
     assert missing.exit_code == 1 and "no workflow named 'nope'" in missing.output
+
+
+def test_runs_keep_their_columns_whatever_the_status_says(runner, make_workflow):
+    from tests.workflows.conftest import ADMIN, run_here
+
+    partly = make_workflow("""\
+        name: Partly
+        steps:
+          - id: call
+            uses: http.request
+            with: {url: "http://10.0.0.1/"}
+            continue_on_error: true
+        """)
+    plain = make_workflow("name: Plain\nsteps:\n  - id: wait\n    uses: delay\n    with: {seconds: 0}\n")
+    service.run_now(partly.id, {}, ADMIN)
+    run_here()
+    service.run_now(plain.id, {}, ADMIN)
+    lines = invoke(runner, "runs").output.splitlines()
+    assert [line.split()[1] for line in lines] == ["Plain", "Partly"]
+    assert "succeeded with 1 failed step" in lines[1]
+    assert len({line.index(" manual ") for line in lines}) == 1, lines  # the trigger column lines up
