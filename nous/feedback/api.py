@@ -118,9 +118,11 @@ def _body_limit() -> int:
 
 
 def _uploads_from_form() -> list[feedback.attachments.Upload]:
-    if any(request.form.getlist("attachments")):  # a value, not a file: it would be lost without a word
-        raise feedback.ValidationFailed({"attachments": "send each file as a file part (with a filename), "
-                                                        "not as a text field"})
+    values = [v for v in request.form.getlist("attachments") if v]  # not files: they would be lost without a word
+    if values:
+        first = len(request.files.getlist("attachments"))  # named after the files, as each is one refused
+        raise feedback.ValidationFailed({f"attachments[{first + i}]": "sent as a text field, not a file: send each "
+                                         "file as a file part (with a filename)" for i in range(len(values))})
     limit = int(settings.get("feedback.attachment_max_bytes"))
     # One byte past the limit is enough to refuse a file as too large without reading all of it.
     uploads = [feedback.attachments.Upload(filename=f.filename or "", data=f.stream.read(limit + 1))

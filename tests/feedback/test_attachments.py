@@ -237,9 +237,10 @@ def test_a_file_sent_as_a_text_field_is_refused_not_dropped(app, client) -> None
     """A part named `attachments` without a filename is a value, not a file: refused, naming the field."""
     text_part = ('Content-Disposition: form-data; name="attachments"', png())
     file_part = ('Content-Disposition: form-data; name="attachments"; filename="a.png"', png())
-    for parts in ([text_part], [text_part, file_part]):
+    for parts, key in (([text_part], "attachments[0]"), ([text_part, file_part], "attachments[1]")):
         resp = client.post(API, data=_raw_multipart(parts), content_type="multipart/form-data; boundary=b0undary")
-        assert resp.status_code == 400 and "file part" in resp.get_json()["errors"]["attachments"]
+        assert resp.status_code == 400 and list(resp.get_json()["errors"]) == [key]
+        assert "file part" in resp.get_json()["errors"][key]
     assert client.post(API, data={**GOOD, "attachments": "shot.png"}).status_code == 400
     assert _count(app) == 0 and _count(app, FeedbackAttachment) == 0
 
