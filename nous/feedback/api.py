@@ -131,6 +131,15 @@ def _uploads_from_form() -> list[feedback.attachments.Upload]:
     return [u for u in uploads if u.filename or u.data]
 
 
+def _form_too_large() -> str:
+    """Which limit a form body went past (the form parser's own 413 names none)."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        return f"The body is larger than {limit} bytes (the fields, and the files the attachment settings allow)."
+    return (f"The form has more than {request.max_form_parts} parts, or a field that is not a file is larger "
+            f"than {request.max_form_memory_size} bytes.")
+
+
 def _fields_too_large(data: dict[str, Any]) -> bool:
     """The JSON body without its files' data is over MAX_BODY (as a body without files may not be)."""
     files = data.get("attachments")
@@ -168,6 +177,10 @@ def _submit() -> Any:
         return _invalid({"body": exc.description or "the body cannot be read"}, "The body cannot be read.")
     except feedback.ValidationFailed as exc:  # attachments that are not a list of files
         return _invalid(exc.errors)
+    except RequestEntityTooLarge as exc:
+        if exc.description != RequestEntityTooLarge.description:  # already says which limit
+            raise
+        return error_response(413, "Request Entity Too Large", _form_too_large())
     try:
         outcome = feedback.submit(data, from_form=from_form, user_agent=request.headers.get("User-Agent", ""),
                                   uploads=uploads)

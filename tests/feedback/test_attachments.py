@@ -255,6 +255,20 @@ def test_a_multipart_body_that_cannot_be_read_says_so(app, client, content_type:
     assert _count(app) == 0
 
 
+def test_a_form_past_the_parsers_limits_is_told_which(app, client) -> None:
+    """The form parser's own 413 names no limit; the answer does, and nothing is stored."""
+    many = [(f'Content-Disposition: form-data; name="x{i}"', b"1") for i in range(1001)]
+    resp = client.post(API, data=_raw_multipart(many), content_type="multipart/form-data; boundary=b0undary")
+    assert resp.status_code == 413 and "more than 1000 parts" in resp.get_json()["message"]
+    resp = client.post(API, data={**GOOD, "message": "x" * 70_000})
+    assert resp.status_code == 413 and "larger than 65536 bytes" in resp.get_json()["message"]
+    set_setting(app, "feedback.attachments_max_total_bytes", 50_000)
+    big = _raw_multipart([('Content-Disposition: form-data; name="attachments"; filename="a.png"', b"x" * 200_000)])
+    resp = client.post(API, data=big, content_type="multipart/form-data; boundary=b0undary")
+    assert resp.status_code == 413 and "bytes (the fields, and the files" in resp.get_json()["message"]
+    assert _count(app) == 0
+
+
 def test_fields_larger_than_64_kib_are_still_413_in_json(app, client) -> None:
     resp = client.post(API, json={**GOOD, "app_version": "x" * 70_000,
                                   "attachments": [{"filename": "a.png", "data": data_url(png())}]})
