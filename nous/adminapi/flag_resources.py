@@ -1,6 +1,7 @@
-"""What the flags share: segments (/flag-segments), client tokens for the SDKs (/flag-client-tokens) and the
-import/export of every flag in the Unleash format (/flag-export, /flag-import) — through
-nous.flags.service, as the console's segment, token and transfer pages do. (Their own collections, so
+"""What the flags share: segments (/flag-segments), client tokens for the SDKs (/flag-client-tokens), the
+environments (/flag-environments: list, add, rename, move, remove) and the import/export of every flag in
+the Unleash format (/flag-export, /flag-import) — through nous.flags.service, as the console's segment,
+token, environments and transfer pages do. (Their own collections, so
 no flag key can hide them.)
 
 Tokens, the export and the import name an environment as the flag operations do (`environment`, in the
@@ -186,6 +187,81 @@ def create_client_token() -> Response:
 def revoke_client_token(token_id: int) -> Response:
     row = flags_call(flags.revoke_token, token_id, actor=actor(), ip=client_ip())
     return respond(client_token_json({**row.as_dict(), "last_used_at": None}))
+
+
+# --------------------------------------------------------------------------- environments
+
+
+ENVIRONMENT_NAME = "<environment_name>"
+_ENVIRONMENT_NAME = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                     "example": "qa"}
+schemas(FlagEnvironment={"type": "object", "required": ["name", "position", "flags_on", "tokens"], "properties": {
+    "name": {"type": "string"}, "position": {"type": "integer", "description": "Its place in the list, from 0."},
+    "flags_on": {"type": "integer", "description": "Flags (not archived) switched on there."},
+    "tokens": {"type": "integer", "description": "Client tokens (not revoked) that answer with its flags."},
+    "counts_moved": {"type": "boolean", "description": "After a rename: false when Redis could not take its "
+                                                       "evaluation counts and SDK metrics along (they stay under "
+                                                       "the old name)."}}})
+
+
+def _environment_json(name: str) -> dict[str, Any]:
+    names = flags.environment_names()
+    return {"name": name, "position": names.index(name), **flags.environment_use(name)}
+
+
+def _environment_name(data: dict[str, Any], field: str = "name") -> str:
+    return text(field, data.get(field), required=True, max_length=100)
+
+
+@endpoint("GET", "/flag-environments", scope="flags:read", tag="flags", summary="List the flag environments",
+          description="In the admin's order (the console's columns). Every flag has its own switch, strategies "
+                      "and schedule in each; a client token answers with one environment's flags.",
+          response=_items("FlagEnvironment"))
+def list_environments() -> Response:
+    return respond({"items": [_environment_json(name) for name in flags.environment_names()]})
+
+
+@endpoint("POST", "/flag-environments", scope="flags:write", tag="flags", summary="Add a flag environment",
+          description="At the end of the list; every flag is off there until switched on.",
+          body={"type": "object", "required": ["name"], "properties": {"name": _ENVIRONMENT_NAME}},
+          response="FlagEnvironment", status=201, errors=(409,))
+def add_environment() -> Response:
+    row = flags_call(flags.add_environment, _environment_name(body()), actor=actor(), ip=client_ip())
+    return respond(_environment_json(row.name), 201)
+
+
+@endpoint("PATCH", f"/flag-environments/{ENVIRONMENT_NAME}", scope="flags:write", tag="flags",
+          summary="Rename a flag environment",
+          description="Its flag states, client tokens and versions follow (tokens made before keep working: their "
+                      "text keeps the old name); open flag streams go on under the new name.",
+          body={"type": "object", "required": ["name"], "properties": {"name": _ENVIRONMENT_NAME}},
+          response="FlagEnvironment", errors=(409,))
+def rename_environment(environment_name: str) -> Response:
+    row = flags_call(flags.rename_environment, environment_name, _environment_name(body()), actor=actor(),
+                     ip=client_ip())
+    return respond({**_environment_json(row.name), "counts_moved": row.counts_moved})
+
+
+@endpoint("POST", f"/flag-environments/{ENVIRONMENT_NAME}/move", scope="flags:write", tag="flags",
+          summary="Move a flag environment one place up or down the list",
+          body={"type": "object", "required": ["direction"], "properties": {"direction": {"enum": ["up", "down"]}}},
+          response=_items("FlagEnvironment"))
+def move_environment(environment_name: str) -> Response:
+    direction = inputs.parse_choice(text("direction", body().get("direction"), required=True), "direction",
+                                    ("up", "down"))
+    flags_call(flags.move_environment, environment_name, -1 if direction == "up" else 1, actor=actor(),
+               ip=client_ip())
+    return respond({"items": [_environment_json(name) for name in flags.environment_names()]})
+
+
+@endpoint("DELETE", f"/flag-environments/{ENVIRONMENT_NAME}", scope="flags:write", tag="flags",
+          summary="Remove a flag environment",
+          description="Only an unused one: 409 while a flag is on there, a client token answers for it, it is the "
+                      "only one or NOUS's own code evaluates in it (the setting flags.environment).",
+          status=204, errors=(409,))
+def remove_environment(environment_name: str) -> Response:
+    flags_call(flags.remove_environment, environment_name, actor=actor(), ip=client_ip())
+    return Response(status=204)
 
 
 # --------------------------------------------------------------------------- import / export

@@ -1,7 +1,7 @@
 """/api/admin/v1/flags: list, read, create, change (the full model, or the console's simple form), switch,
-roll out, archive and bring back, the history with restoring a version, a preview for a context, and
+roll out, copy one environment's rules to another, archive and bring back, the history with restoring a version, a preview for a context, and
 the per-tester overrides — through nous.flags.service, as the console's flag pages and `flask nous
-flags` do. Segments, client tokens and import/export are in `flag_resources`.
+flags` do. Segments, client tokens, environments and import/export are in `flag_resources`.
 
 A flag's ETag is its version; `If-Match` hands it to the service's own check (the console's), and a
 stale one is answered 412 with the current ETag."""
@@ -32,6 +32,7 @@ from nous.adminapi.conventions import (
     rfc3339,
     schemas,
     stale,
+    text,
 )
 from nous.flags import service as flags
 from nous.flags.api import parse_context
@@ -237,6 +238,22 @@ def set_rollout(key: str) -> Response:
         raise Problem(422, "Send the rollout: a whole number from 0 to 100.",
                       {"rollout": "a whole number from 0 to 100"})
     return _change(flags.set_rollout, key, pct, environment=_environment())
+
+
+@endpoint("POST", f"/flags/{KEY}/copy", scope="flags:write", tag="flags", query=[ENVIRONMENT],
+          summary="Copy one environment's strategies to another",
+          description="The strategies of `environment` (production when absent), with their conditions, segments "
+                      "and variants, replace those of `to`; the switch and schedule of `to` stay. The answer is "
+                      "the flag in `to`. 409 on an archived flag.", errors=(409,),
+          body={"type": "object", "required": ["to"], "properties": {
+              "to": {"type": "string", "maxLength": 100, "example": "production"}}},
+          response="Flag", if_match=True)
+def copy_flag_rules(key: str) -> Response:
+    source = _flag(key).environment
+    target = environment_value(text("to", body().get("to"), required=True, max_length=1000), status=422)
+    flags_call(flags.copy_rules, key, source, target, actor=actor(), ip=client_ip(),
+               expected_version=if_match_version())
+    return _answer(flags_call(flags.get_flag, key, environment=target))
 
 
 @endpoint("POST", f"/flags/{KEY}/archive", scope="flags:write", tag="flags", summary="Archive a flag",
