@@ -1,7 +1,8 @@
 """/api/admin/v1/flags: list, read, create, change (the full model, or the console's simple form), switch,
-roll out, copy one environment's rules to another, archive and bring back, the history with restoring a version, a preview for a context, and
-the per-tester overrides — through nous.flags.service, as the console's flag pages and `flask nous
-flags` do. Segments, client tokens, environments and import/export are in `flag_resources`.
+roll out, copy one environment's rules to another, archive and bring back, the history with restoring a
+version, a preview for a context, and the per-tester overrides — through nous.flags.service, as the
+console's flag pages and `flask nous flags` do. Segments, client tokens, environments and import/export
+are in `flag_resources`.
 
 A flag's ETag is its version; `If-Match` hands it to the service's own check (the console's), and a
 stale one is answered 412 with the current ETag."""
