@@ -33,3 +33,27 @@ def test_the_switcher_follows_a_switch_in_the_environment_shown(app, ctx, make_f
             browser.close()
     finally:
         server.stop()
+
+
+def test_impression_data_is_a_switch_beside_its_label(app, ctx, make_flag) -> None:
+    make_flag("search.ranking", description="New ranking")
+    server = LiveServer(app)
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = launch_browser(p)
+            page, problems = signed_in_page(app, server.url, browser)
+            page.goto(f"{server.url}/admin/beta/flags/search.ranking")
+            box, card = (page.locator(s).bounding_box() for s in ("#d-impression-data", "#details-card"))
+            assert box["x"] - card["x"] < 20 and box["width"] < 60  # at the start of its line, not stretched
+            page.get_by_role("switch", name="Impression data").check()
+            page.locator("#details-card").get_by_role("button", name="Save details").click()
+            playwright_api.expect(page.get_by_text("Saved: version 2.")).to_be_visible()
+            assert problems == []
+            browser.close()
+    finally:
+        server.stop()
+    from nous.extensions import db
+    from nous.flags import service
+
+    db.session.rollback()
+    assert service.get_flag("search.ranking").impression_data is True
