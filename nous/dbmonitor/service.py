@@ -207,8 +207,17 @@ def pool_stats(pool: Any) -> dict[str, Any]:
 
 
 def report(conn: redis.Redis, limit: int = 20) -> dict[str, Any]:
-    capture_plans(conn)
-    rows = statement_stats(conn, limit=limit)
+    """The report; with Redis unreachable, what the database holds (pool, slow queries) and `unavailable`
+    saying why the statement counts, which Redis holds, are missing."""
+    unavailable = ""
+    try:
+        capture_plans(conn)
+        rows = statement_stats(conn, limit=limit)
+        by_type = type_stats(statement_stats(conn, limit=1000))
+    except (redis.RedisError, OSError):
+        rows, by_type = [], {}
+        unavailable = ("Redis cannot be reached: the statement counts it keeps are not shown until it is back. "
+                       "The slow queries below come from the database.")
     slow = list(db.session.scalars(db.select(SlowQuery).order_by(SlowQuery.id.desc()).limit(limit)))
     suggestions = sorted({s for q in slow for s in (q.suggestions or [])})
     pool = db.engine.pool
@@ -216,8 +225,9 @@ def report(conn: redis.Redis, limit: int = 20) -> dict[str, Any]:
         "dialect": db.engine.dialect.name,
         "pool": pool_stats(pool),
         "slow_query_ms": settings.get("db.slow_query_ms"),
-        "by_type": type_stats(statement_stats(conn, limit=1000)),
+        "by_type": by_type,
         "statements": rows,
+        "unavailable": unavailable,
         "slow_queries": [{"at": q.at.isoformat(), "statement": q.statement, "duration_ms": q.duration_ms,
                           "plan": q.plan, "plan_error": q.plan_error, "suggestions": q.suggestions or []}
                          for q in slow],
