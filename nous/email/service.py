@@ -286,8 +286,11 @@ def send_now(outbox_id: int) -> OutboxMessage:
 
 # --- outbox ------------------------------------------------------------------------------------
 
+OUTBOX_ID_MAX = 2**31 - 1  # the ids are database integers: past this none exists (PostgreSQL refuses to look)
+
+
 def get_message(outbox_id: int) -> OutboxMessage | None:
-    return db.session.get(OutboxMessage, outbox_id)
+    return db.session.get(OutboxMessage, outbox_id) if 1 <= outbox_id <= OUTBOX_ID_MAX else None
 
 
 def list_outbox(status: str = "", q: str = "", before: int | None = None, limit: int = 50
