@@ -11,9 +11,9 @@ Prints requests per second, p50/p95/p99 (target p95 < 300 ms), and checks that e
 has its file stored. Then times `attachments.thumbnails_for` for a 50-row list page.
 
 Two figures that change little with what else runs on the machine come with it: how long re-encoding
-the screenshot takes in this process alone, and the CPU time gunicorn's processes spent per request. On a machine whose
-cores the clients, PostgreSQL and gunicorn share, 8 clients wait for each other: p95 follows from the
-CPU per request times 8 divided by the cores.
+the screenshot takes in this process alone, and the CPU time gunicorn's processes (and a local
+PostgreSQL's) spent per request. On a machine whose cores the clients, PostgreSQL and gunicorn share,
+8 clients wait for each other: p95 follows from the CPU per request times 8 divided by the cores.
 
 Everything happens in a scratch database created next to DATABASE_URL's and dropped at the end.
 """
@@ -86,6 +86,21 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU time used so far by this machine's PostgreSQL processes (those run by the user postgres), or None
+    when there are none to see (a server elsewhere). A backend that ends takes its time with it: the web
+    processes keep theirs open through the run."""
+    total, seen = 0.0, False
+    for proc in psutil.process_iter(["username"]):
+        if proc.info["username"] == "postgres":
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total, seen = total + times.user + times.system, True
+    return total if seen else None
 
 
 def post_load(base: str, png: bytes, seconds: float, clients: int) -> dict[str, object]:
@@ -188,9 +203,10 @@ def main() -> int:
         web = Gunicorn(env, free_port())
         post_load(web.url, png, 3, 2)  # warm-up
         for clients in (int(c) for c in args.clients.split(",")):
-            cpu_before = cpu_seconds(web.proc.pid)
+            cpu_before, pg_before = cpu_seconds(web.proc.pid), postgres_cpu_seconds()
             run = post_load(web.url, png, args.duration, clients)
             cpu_ms = (cpu_seconds(web.proc.pid) - cpu_before) * 1000 / max(1, run["n"])  # type: ignore[arg-type]
+            pg_after = postgres_cpu_seconds()
             found = stored_files(url, run["ids"])  # type: ignore[arg-type]
             ok = found == len(run["ids"])  # type: ignore[arg-type]
             log(f"\nPOST /api/feedback + one {len(png) / 1e6:.1f} MB screenshot, {clients} client(s): "
@@ -198,8 +214,10 @@ def main() -> int:
                 f"  ({run['n']} requests, {len(run['other'])} not 201)")  # type: ignore[arg-type]
             log(f"  p95 target < 300 ms: {'PASS' if run['p95'] < 300 else 'FAIL'};  every 201 has its file: "
                 f"{found} of {len(run['ids'])} {'PASS' if ok else 'FAIL'}")  # type: ignore[arg-type]
-            log(f"  web processes' CPU per request: {cpu_ms:.0f} ms (the machine's load does not change it much);"
-                f"  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            pg = "" if pg_before is None or pg_after is None else \
+                f"; PostgreSQL's: {(pg_after - pg_before) * 1000 / max(1, run['n']):.0f} ms"  # type: ignore[arg-type]
+            log(f"  web processes' CPU per request: {cpu_ms:.0f} ms (the machine's load does not change it much)"
+                f"{pg};  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         log("\n" + thumbnails_timing(env, args.samples))
     finally:
         if web is not None:
