@@ -11,9 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from nous import events
 from tests.feedback.helpers import GOOD
-from tests.feedback.test_attachments_ocr import screenshot
+from tests.feedback.test_attachments_ocr import heard, screenshot  # noqa: F401 - heard is a fixture
 from tests.support.live import ThrowawayRedis, another_app
 
 API = "/api/feedback"
@@ -33,19 +32,7 @@ def other_app(app, server):
         yield other
 
 
-@pytest.fixture
-def heard() -> Iterator[list[dict]]:
-    told: list[dict] = []
-
-    def receiver(sender, feedback=None, **_):
-        told.append(feedback)
-
-    events.feedback_created.connect(receiver)
-    yield told
-    events.feedback_created.disconnect(receiver)
-
-
-def test_a_screenshot_sent_while_redis_is_down_has_its_text_read_once_it_is_back(other_app, server, heard) -> None:
+def test_a_screenshot_sent_while_redis_is_down_has_its_text_read_once_it_is_back(other_app, server, heard) -> None:  # noqa: F811
     from nous.clock import utcnow
     from nous.extensions import db
     from nous.feedback import service as feedback
