@@ -204,9 +204,14 @@ schemas(FlagEnvironment={"type": "object", "required": ["name", "position", "fla
                                                        "the old name)."}}})
 
 
-def _environment_json(name: str) -> dict[str, Any]:
-    names = flags.environment_names()
+def _environment_json(name: str, names: list[str] | None = None) -> dict[str, Any]:
+    names = names if names is not None else flags.environment_names()
     return {"name": name, "position": names.index(name), **flags.environment_use(name)}
+
+
+def _environments_json() -> dict[str, Any]:
+    names = flags.environment_names()  # once for the list, not once per environment
+    return {"items": [_environment_json(name, names) for name in names]}
 
 
 def _environment_name(data: dict[str, Any], field: str = "name") -> str:
@@ -218,7 +223,7 @@ def _environment_name(data: dict[str, Any], field: str = "name") -> str:
                       "and schedule in each; a client token answers with one environment's flags.",
           response=_items("FlagEnvironment"))
 def list_environments() -> Response:
-    return respond({"items": [_environment_json(name) for name in flags.environment_names()]})
+    return respond(_environments_json())
 
 
 @endpoint("POST", "/flag-environments", scope="flags:write", tag="flags", summary="Add a flag environment",
@@ -251,7 +256,7 @@ def move_environment(environment_name: str) -> Response:
                                     ("up", "down"))
     flags_call(flags.move_environment, environment_name, -1 if direction == "up" else 1, actor=actor(),
                ip=client_ip())
-    return respond({"items": [_environment_json(name) for name in flags.environment_names()]})
+    return respond(_environments_json())
 
 
 @endpoint("DELETE", f"/flag-environments/{ENVIRONMENT_NAME}", scope="flags:write", tag="flags",

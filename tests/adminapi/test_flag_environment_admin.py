@@ -28,7 +28,8 @@ def test_environments_are_listed_added_renamed_moved_and_removed(ops) -> None:
     assert_problem(ops.post("flag-environments", json={"name": "no/slash"}), 422, "name")
     assert_problem(ops.post("flag-environments", json={"name": 5}), 400, "name")
     moved = ops.post("flag-environments/qa/move", json={"direction": "up"})
-    assert [e["name"] for e in moved.get_json()["items"]] == ["development", "staging", "qa", "production"]
+    assert [(e["name"], e["position"]) for e in moved.get_json()["items"]] == [
+        ("development", 0), ("staging", 1), ("qa", 2), ("production", 3)]
     assert_problem(ops.post("flag-environments/qa/move", json={"direction": "sideways"}), 400, "direction")
     flags.create_flag({"key": "f1", "enabled": True}, actor="t", environment="qa")
     renamed = ops.patch("flag-environments/qa", json={"name": "test"})
