@@ -10,11 +10,13 @@ from nous.cli import nous
 from nous.feedback.api import api_bp
 from nous.feedback.cli import feedback_group
 from nous.feedback.routes import bp
+from nous.feedback.service import attachments
 
 __all__ = ["api_bp", "bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
+    attachments.keep_image_memory()
     if "feedback" not in app.blueprints:
         app.register_blueprint(bp)
         app.register_blueprint(api_bp)

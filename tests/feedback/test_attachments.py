@@ -367,14 +367,54 @@ def test_the_retention_sweep_deletes_old_files_only(ctx, app) -> None:
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1"])
 def test_a_png_is_re_encoded_without_losing_a_pixel(ctx, mode: str) -> None:
-    original = Image.effect_noise((97, 41), 90).convert(mode)
+    """Rows are compressed PNG_BAND at a time: 141 rows are two whole bands and part of a third."""
+    assert feedback.attachments.PNG_BAND * 2 < 141 < feedback.attachments.PNG_BAND * 3
+    original = Image.effect_noise((97, 141), 90).convert(mode)
     out = io.BytesIO()
     original.save(out, "PNG")
     fid = _submit_with(ctx, [(out.getvalue(), "noise.png")])
     [row] = feedback.attachments.for_feedback(fid)
     again = Image.open(io.BytesIO(feedback.attachments.data_of(row.id)))
-    assert again.format == "PNG" and again.size == (97, 41)
+    assert again.format == "PNG" and again.size == (97, 141)
     assert again.convert("RGBA").tobytes() == original.convert("RGBA").tobytes()
+
+
+@pytest.mark.parametrize(("size", "thumb_size"), [((1920, 1080), (320, 180)), ((1000, 1500), (213, 320)),
+                                                  ((200, 100), (200, 100))])
+def test_a_thumbnail_is_the_picture_scaled_to_fit(ctx, size, thumb_size) -> None:
+    """A box reduction then a resample: the longest side is THUMBNAIL_SIDE, the proportions and the colours
+    are kept (a red left half and a blue right half stay so)."""
+    picture = Image.new("RGB", size, (220, 20, 20))
+    picture.paste((20, 20, 220), (size[0] // 2, 0, size[0], size[1]))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    fid = _submit_with(ctx, [(out.getvalue(), "halves.png")])
+    [row] = feedback.attachments.for_feedback(fid)
+    thumb = Image.open(io.BytesIO(feedback.attachments.thumbnail_bytes(row.id)))
+    assert thumb.format == "WEBP" and thumb.size == thumb_size
+    left, right = thumb.convert("RGB").getpixel((2, 2)), thumb.convert("RGB").getpixel((thumb.width - 3, 2))
+    assert left[0] > 180 > left[2] and right[2] > 180 > right[0], (left, right)
+
+
+def test_the_app_lets_pillow_keep_freed_pixel_memory(monkeypatch) -> None:
+    """Decoded screenshots reuse a few freed blocks instead of fresh pages; PILLOW_BLOCKS_MAX, Pillow's own
+    setting, wins when an operator sets it."""
+    before = Image.core.get_blocks_max()
+    try:
+        Image.core.set_blocks_max(0)
+        monkeypatch.delenv("PILLOW_BLOCKS_MAX", raising=False)
+        feedback.attachments.keep_image_memory()
+        assert Image.core.get_blocks_max() == feedback.attachments.IMAGE_BLOCKS_KEPT
+        Image.core.set_blocks_max(0)
+        monkeypatch.setenv("PILLOW_BLOCKS_MAX", "0")
+        feedback.attachments.keep_image_memory()
+        assert Image.core.get_blocks_max() == 0
+    finally:
+        Image.core.set_blocks_max(before)
+
+
+def test_create_app_keeps_pixel_memory(app) -> None:
+    assert Image.core.get_blocks_max() >= feedback.attachments.IMAGE_BLOCKS_KEPT
 
 
 def test_a_screenshot_of_megabytes_is_accepted_in_both_forms(app, client) -> None:

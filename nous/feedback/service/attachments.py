@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import io
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -54,6 +55,7 @@ THUMBNAIL_SIDE = 320
 CHUNK = 64 * 1024
 PNG_BAND = 64  # rows of pixels compressed per call (a 1920-wide RGB band is 360 kB)
 DEFLATE_LEVEL = 1  # ISA-L's levels go from 0 to 3
+IMAGE_BLOCKS_KEPT = 4  # freed blocks of decoded pixels (at most 16 MB each) a process keeps for the next image
 EVENT_TEXT_MAX = 8000  # characters of each file's text in a workflow's input (which holds 64 000 in all)
 PENDING_AFTER = timedelta(minutes=15)  # OCR still pending after this: its job was lost, the sweep queues it again
 UNAVAILABLE_NOTE = ocr.UNAVAILABLE
@@ -158,6 +160,15 @@ def _claimed_extension(raw: str | None) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
+def keep_image_memory(blocks: int = IMAGE_BLOCKS_KEPT) -> None:
+    """Let Pillow keep a few freed blocks of pixel memory for the next image instead of handing every
+    decoded screenshot's 8 MB back to the system and faulting in fresh pages for the next one: at 8
+    uploads at a time those page faults cost a tenth of each request's CPU. An operator's
+    PILLOW_BLOCKS_MAX (Pillow's own setting) wins."""
+    if "PILLOW_BLOCKS_MAX" not in os.environ:
+        Image.core.set_blocks_max(max(blocks, Image.core.get_blocks_max()))
+
+
 # --- deciding what a file is --------------------------------------------------------------------
 
 def _sniff(data: bytes) -> str | None:
@@ -186,16 +197,28 @@ def _png(image: Image.Image) -> bytes:
     PNG writer tries five filters on every row, which made a 2 MB screenshot's re-encoding 2-3 times
     slower; screenshots compress well unfiltered. The compressor is ISA-L's deflate (the zlib format):
     on real screenshots it wrote files within a few per cent of zlib's fastest level, 8-10 times faster
-    (a 3000×1600 page: 2 ms, 233 kB, against 23 ms, 221 kB). The rows go to it PNG_BAND rows at a time, so
-    that only one band is copied at a time (once: the rows are views of the pixels)."""
+    (a 3000×1600 page: 2 ms, 233 kB, against 23 ms, 221 kB). Pillow's raw encoder hands the rows over
+    PNG_BAND at a time (tobytes() would build the whole picture, 6 MB for a 1920×1080 page, as one more
+    copy in fresh memory), and each band goes to the compressor once, with each row's filter byte."""
     colour_type, channels = _PNG_COLOUR_TYPES[image.mode]
     width, height = image.size
-    raw, stride = memoryview(image.tobytes()), width * channels
+    stride = width * channels
+    encoder = Image._getencoder(image.mode, "raw", image.mode)  # what tobytes() uses, one band at a time
+    encoder.setimage(image.im, (0, 0, width, height))
     z = isal_zlib.compressobj(DEFLATE_LEVEL)
     parts = []
-    for top in range(0, height, PNG_BAND):  # each row starts with its filter, 0
-        rows = range(top * stride, min(height, top + PNG_BAND) * stride, stride)
-        parts += (z.compress(b"\x00"), z.compress(b"\x00".join([raw[i:i + stride] for i in rows])))
+    try:
+        while True:
+            _, status, band = encoder.encode(PNG_BAND * stride)  # whole rows, PNG_BAND of them or the last ones
+            rows = memoryview(band)
+            parts += (z.compress(b"\x00"), z.compress(b"\x00".join([rows[i:i + stride]
+                                                                     for i in range(0, len(band), stride)])))
+            if status:
+                break
+    finally:
+        encoder.cleanup()
+    if status < 0:
+        raise ValueError(f"the pixels could not be read (encoder error {status})")
     parts.append(z.flush())
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, colour_type, 0, 0, 0])
     return b"".join([b"\x89PNG\r\n\x1a\n", *_png_chunk(b"IHDR", header), *_png_chunk(b"IDAT", *parts),
@@ -204,14 +227,15 @@ def _png(image: Image.Image) -> bytes:
 
 def _thumbnail(image: Image.Image) -> bytes:
     """A WebP of at most THUMBNAIL_SIDE on a side, scaled from the decoded image (no copy of it, no second
-    decode): resize() first reduces by whole factors, then resamples the small image."""
+    decode): a box reduction by the whole factor first (a 1920×1080 page: by 6, to 320×180 exactly), then
+    a bilinear resample of the small image for what remains; WebP's fastest method (0)."""
     ratio = min(1.0, THUMBNAIL_SIDE / max(image.size))
     size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
-    thumb = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0) if ratio < 1 else image
+    thumb = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=1.0) if ratio < 1 else image
     if thumb.mode not in ("RGB", "RGBA"):
         thumb = thumb.convert("RGBA" if "A" in thumb.getbands() or "transparency" in thumb.info else "RGB")
     out = io.BytesIO()
-    thumb.save(out, "WEBP", quality=70, method=2)
+    thumb.save(out, "WEBP", quality=70, method=0)
     return out.getvalue()
 
 
@@ -237,18 +261,20 @@ def _image(upload: Upload, fmt: str) -> Prepared:
         if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA") or (write_as == "JPEG" and image.mode not in
                                                                         ("L", "RGB")):
             image = image.convert("RGBA" if write_as != "JPEG" and "A" in image.getbands() else "RGB")
-        out = io.BytesIO()
         # No `exif`, `icc_profile`, `comment` or text chunks are passed on: the new file carries pixels only.
         if write_as == "PNG" and image.mode in _PNG_COLOUR_TYPES:
-            out.write(_png(image))
-        elif write_as == "PNG":
-            image.save(out, "PNG", compress_level=1)
-        elif write_as == "JPEG":
-            image.save(out, "JPEG", quality=90, optimize=False)
+            data = _png(image)
         else:
-            image.save(out, "WEBP", quality=90, method=3)
+            out = io.BytesIO()
+            if write_as == "PNG":
+                image.save(out, "PNG", compress_level=1)
+            elif write_as == "JPEG":
+                image.save(out, "JPEG", quality=90, optimize=False)
+            else:
+                image.save(out, "WEBP", quality=90, method=3)
+            data = out.getvalue()
         return Prepared(filename=safe_filename(upload.filename, extension), content_type=content_type,
-                        kind="image", data=out.getvalue(), width=image.width, height=image.height,
+                        kind="image", data=data, width=image.width, height=image.height,
                         thumbnail=_thumbnail(image), text="", text_status="pending")
     except (OSError, ValueError) as exc:
         raise Refused(f"the image could not be re-encoded ({str(exc)[:120]})") from None
