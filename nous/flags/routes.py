@@ -45,12 +45,18 @@ def _go(endpoint: str, message: str = "", kind: str = "success", **values: Any) 
 
 
 def _env() -> str:
-    """The environment a flag page shows and edits: `?env=` (production when absent), an unknown one 404."""
+    """The environment a flag page shows and edits: `?env=` (production when absent). An unknown one (a tab
+    left open on an environment since renamed or removed, an old bookmark) takes a page to the same page in
+    production with a notice; anything else is a 404 that names the environments there are."""
     raw = request.args.get("env") or PRODUCTION
     try:
         return flags.check_environment(raw)
-    except flags.FlagError:
-        abort(404, description=f"There is no environment {raw!r}.")
+    except flags.FlagError as exc:
+        if request.method == "GET" and not is_fragment_request():
+            flash(f"{exc.message} It may have been renamed or removed; this is {PRODUCTION}.", "warning")
+            values = {**request.args.to_dict(), **(request.view_args or {}), "env": None}  # None: left out
+            abort(redirect(url_for(request.endpoint or "flags.index", **values), 303))
+        abort(404, description=exc.message)
 
 
 @bp.url_defaults

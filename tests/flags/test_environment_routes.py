@@ -40,7 +40,20 @@ def test_the_flag_page_edits_the_environment_it_shows(admin_client, ctx, make_fl
     assert service.get_flag("paged").enabled is False
     history = admin_client.get(f"{BASE}/paged/history").get_data(as_text=True)
     assert '<span class="badge">staging</span>' in history
-    assert admin_client.get(f"{BASE}/paged?env=nowhere").status_code == 404
+
+    # a tab left open on an environment since renamed: the page in production, with a notice; no 404
+    service.rename_environment("staging", "qa", actor="t")
+    stale = admin_client.get(f"{BASE}/paged?env=staging&tab=rules")
+    assert stale.status_code == 303 and stale.headers["Location"].endswith("/paged?tab=rules")
+    shown = admin_client.get(stale.headers["Location"]).get_data(as_text=True)
+    assert "There is no environment &#39;staging&#39;" in shown and "renamed or removed" in shown
+    assert "There is no environment" not in admin_client.get(f"{BASE}/paged").get_data(as_text=True)  # said once
+    # a form or a fragment of the old environment is refused, naming the environments there are
+    refused = admin_client.post(f"{BASE}/paged/simple?env=staging", data={"enabled": "on", "version": "2"})
+    assert refused.status_code == 404 and "development, qa, production" in refused.get_data(as_text=True)
+    fragment = admin_client.get(f"{BASE}/paged?env=staging", headers={"HX-Request": "true"})
+    assert fragment.status_code == 404
+    assert service.get_flag("paged", environment="qa").enabled is True  # nothing was changed
 
 
 def test_copying_rules_shows_the_difference_first(admin_client, ctx, make_flag) -> None:
