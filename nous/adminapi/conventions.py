@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import re
@@ -48,12 +47,11 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
-import redis
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
 
-from nous import inputs, openapi
+from nous import idempotency, inputs, openapi
 from nous.adminapi.auth import require_scope
 from nous.clock import rfc3339 as rfc3339  # re-exported: the endpoint modules take their times from here
 from nous.exports import csv_response
@@ -69,9 +67,6 @@ aliases_bp = Blueprint("adminapi_aliases", __name__)  # the seeds' paths: same h
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-IDEMPOTENCY_TTL = 24 * 3600
-IDEMPOTENCY_RUNNING_TTL = 120  # a request still running after this long is taken as lost
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 # --------------------------------------------------------------------------- problems
@@ -289,67 +284,50 @@ def page(items: list[Any], next_cursor: str | None, **extra: Any) -> Response:
 
 
 def _idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """The first answer to a creating POST with an `Idempotency-Key` is kept; a retry gets it back."""
+    """The first answer to a creating POST with an `Idempotency-Key` is kept; a retry gets it back
+    (nous.idempotency)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get(idempotency.HEADER)
         if key is None:
             return view(*args, **kwargs)
-        if not _IDEMPOTENCY_KEY.fullmatch(key):
-            raise Problem(400, "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                          {"Idempotency-Key": "1 to 255 visible ASCII characters"})
-        scope = f"{g.api_token}\n{key}\n{request.method}\n{request.path}".encode()
-        redis_key = "nous:adminapi:idem:" + hashlib.sha256(scope).hexdigest()
+        if not idempotency.valid_key(key):
+            raise Problem(400, f"Idempotency-Key must be {idempotency.KEY_RULE}.",
+                          {"Idempotency-Key": idempotency.KEY_RULE})
         fingerprint = request_fingerprint(request.query_string, request.mimetype, request.get_data(cache=True))
-        conn = get_redis()
-        if not conn.set(redis_key, json.dumps({"fp": fingerprint}), nx=True, ex=IDEMPOTENCY_RUNNING_TTL):
-            return _replay(conn.get(redis_key), fingerprint)
+        try:
+            claim = idempotency.Claim.take(get_redis(), "nous:adminapi:idem:",
+                                           f"{g.api_token}\n{key}\n{request.method}\n{request.path}", fingerprint)
+        except idempotency.Reused:
+            raise Problem(422, "This Idempotency-Key was used with another body; use a new key for a new request.",
+                          {"Idempotency-Key": "already used with another body"}) from None
+        except idempotency.InProgress:
+            raise Problem(409, "A request with this Idempotency-Key is still running; retry in a moment.",
+                          {"Idempotency-Key": "in progress"}) from None
+        if claim.kept:
+            resp = Response(claim.kept["body"], status=claim.kept["status"], headers=claim.kept["headers"])
+            resp.headers[idempotency.REPLAYED_HEADER] = "true"
+            return resp
         try:
             resp = current_app.make_response(view(*args, **kwargs))
         except Exception:
-            _keep(conn, redis_key, None)  # nothing was made: the same key may try again
+            claim.forget()
             raise
         if resp.status_code >= 500 or resp.status_code in (409, 429) or resp.is_streamed:
-            _keep(conn, redis_key, None)
+            claim.forget()
             return resp
-        kept = {"fp": fingerprint, "status": resp.status_code, "body": resp.get_data(as_text=True),
-                "headers": {h: resp.headers[h] for h in ("Content-Type", "Location", "ETag") if h in resp.headers}}
-        _keep(conn, redis_key, kept)
+        claim.keep({"status": resp.status_code, "body": resp.get_data(as_text=True),
+                    "headers": {h: resp.headers[h] for h in ("Content-Type", "Location", "ETag") if h in resp.headers}})
         return resp
 
     return wrapper
 
 
-def _keep(conn: Any, redis_key: str, kept: dict[str, Any] | None) -> None:
-    """Keep the answer for replays (None: forget the key). Once the handler has run, Redis going away must
-    not turn what it did into an error: the answer is given without being kept."""
-    try:
-        if kept is None:
-            conn.delete(redis_key)
-        else:
-            conn.set(redis_key, json.dumps(kept), ex=IDEMPOTENCY_TTL)
-    except redis.RedisError as exc:
-        log.warning("idempotency key not kept", extra={"dependency": "Redis", "error": str(exc)})
-
-
 def request_fingerprint(query: bytes, mimetype: str, data: bytes) -> str:
     """What a request asked for, to tell a retry from another request under the same key: its query (import's
     `invite`, say) and content type as well as its body."""
-    return hashlib.sha256(b"\n".join((query, mimetype.encode(), data))).hexdigest()
-
-
-def _replay(stored: bytes | None, fingerprint: str) -> Response:
-    kept = json.loads(stored) if stored else {}
-    if kept.get("fp") != fingerprint:
-        raise Problem(422, "This Idempotency-Key was used with another body; use a new key for a new request.",
-                      {"Idempotency-Key": "already used with another body"})
-    if "status" not in kept:
-        raise Problem(409, "A request with this Idempotency-Key is still running; retry in a moment.",
-                      {"Idempotency-Key": "in progress"})
-    resp = Response(kept["body"], status=kept["status"], headers=kept["headers"])
-    resp.headers["Idempotent-Replayed"] = "true"
-    return resp
+    return idempotency.fingerprint(query, mimetype.encode(), data)
 
 
 # --------------------------------------------------------------------------- rate limit

@@ -19,6 +19,8 @@ each one is from its bytes (nous.feedback.service.attachments).
 from __future__ import annotations
 
 import copy
+import json
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +29,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from nous import inputs, openapi
+from nous import idempotency, inputs, openapi
 from nous.errors import error_response
 from nous.feedback import ratelimit
 from nous.feedback import service as feedback
@@ -37,7 +39,7 @@ from nous.settings import service as settings
 MAX_BODY = 64 * 1024  # a full 4000-character message in any script fits many times over (files come on top)
 CORS_ENDPOINTS = frozenset({"feedback_api.submit_feedback", "feedback_api.feedback_stats"})
 EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
-ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, Accept-Language"
+ALLOWED_REQUEST_HEADERS = f"Content-Type, Accept, Accept-Language, {idempotency.HEADER}"
 
 api_bp = Blueprint("feedback_api", __name__)
 
@@ -86,8 +88,15 @@ def _cors(resp: Response) -> Response:
     return resp
 
 
-def _invalid(errors: dict[str, str], message: str = "Some fields need attention.") -> tuple[Response, int]:
-    return jsonify({"error": "Bad Request", "message": message, "errors": errors}), 400
+def _invalid(errors: dict[str, str], message: str = "Some fields need attention.",
+             status: int = 400) -> tuple[Response, int]:
+    return jsonify({"error": HTTPStatus(status).phrase, "message": message, "errors": errors}), status
+
+
+def _fingerprint(data: dict[str, Any], uploads: list[Any]) -> str:
+    """What a submission holds, fields and files, however it was sent (JSON or a form)."""
+    return idempotency.fingerprint(json.dumps(data, sort_keys=True, default=str).encode(),
+                                   *(u.data for u in uploads))
 
 
 @api_bp.route("/api/feedback", methods=["POST", "OPTIONS"], provide_automatic_options=False)
@@ -149,6 +158,9 @@ def _fields_too_large(data: dict[str, Any]) -> bool:
 
 
 def _submit() -> Any:
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None and not idempotency.valid_key(key):
+        return _invalid({idempotency.HEADER: idempotency.KEY_RULE})
     # Files may come in JSON and multipart bodies; a plain form holds fields only.
     request.max_content_length = MAX_BODY if request.mimetype == "application/x-www-form-urlencoded" \
         else _body_limit()
@@ -183,11 +195,22 @@ def _submit() -> Any:
         return error_response(413, "Request Entity Too Large", _form_too_large())
     try:
         outcome = feedback.submit(data, from_form=from_form, user_agent=request.headers.get("User-Agent", ""),
-                                  uploads=uploads)
+                                  uploads=uploads, idempotency_key=key,
+                                  fingerprint=_fingerprint(data, uploads) if key is not None else "")
     except feedback.ValidationFailed as exc:
         return _invalid(exc.errors)
+    except idempotency.InProgress:
+        resp = error_response(409, "Conflict", f"The submission with this {idempotency.HEADER} is still being "
+                                               "stored; send it again in a moment.")
+        resp.headers["Retry-After"] = "2"
+        return resp
+    except idempotency.Reused:
+        return _invalid({idempotency.HEADER: "already used with another submission; send a new key with a new one"},
+                        status=422)
     resp = jsonify({"id": outcome.id})
     resp.status_code = 201
+    if outcome.reason == "resent":
+        resp.headers[idempotency.REPLAYED_HEADER] = "true"
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -378,6 +401,15 @@ openapi.register(
         "/api/feedback": {"post": {
             "summary": "Send feedback (the widget uses this). Public; CORS for the configured widget origins only.",
             "operationId": "submitFeedback", "tags": ["feedback"],
+            "parameters": [{
+                "name": idempotency.HEADER, "in": "header", "required": False,
+                "description": "Any text of your own, new for each submission and the same when you send it "
+                               "again after its answer was lost: a submission with the key of one stored in the "
+                               "last 24 hours is answered with that one's id (header Idempotent-Replayed) and "
+                               f"not stored twice. {idempotency.KEY_RULE[0].upper()}"
+                               f"{idempotency.KEY_RULE[1:]}.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX,
+                           "pattern": "^[!-~]+$"}}],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/FeedbackSubmission"}},
                 "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/FeedbackForm"}},
@@ -386,6 +418,10 @@ openapi.register(
             }},
             "responses": {
                 "201": {"description": "Stored (or dropped as a bot, which looks the same).",
+                        "headers": {"Idempotent-Replayed": {
+                            "description": f"true: a submission with this {idempotency.HEADER} was stored before; "
+                                           "this is its id and nothing more was stored.",
+                            "schema": {"type": "string", "enum": ["true"]}}},
                         "content": {"application/json": {"schema": {
                             "type": "object", "required": ["id"], "additionalProperties": False,
                             "properties": {"id": {"type": "integer", "minimum": 1}}}}}},
@@ -394,7 +430,12 @@ openapi.register(
                 "403": _error("Sent from a web page whose origin is not allowed."),
                 "413": _error("The body without its files is larger than 64 KiB, or the files make it larger than "
                               "the attachment settings allow."),
+                "409": _error(f"The submission with this {idempotency.HEADER} is still being stored.", headers={
+                    "Retry-After": {"required": True, "description": "Seconds to wait before sending it again.",
+                                    "schema": {"type": "integer", "minimum": 0}}}),
                 "415": _error("Neither JSON nor a form."),
+                "422": {"description": f"The {idempotency.HEADER} was sent before with another submission.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}}},
                 "429": _error("Too many submissions from this address; try again later.", headers={
                     "Retry-After": {"required": True, "description": "Seconds until a submission is accepted again.",
                                     "schema": {"type": "integer", "minimum": 0}}}),

@@ -721,6 +721,7 @@
   }
 
   function updateAttachments() {
+    changed();
     thumbs.textContent = "";
     items.forEach(function (item, i) {
       var n = i + 1;
@@ -1046,6 +1047,7 @@
 
   function closeEditor(focusBack) {
     if (editor.hidden) return;
+    changed();  // boxes drawn or removed: another picture
     // A box placed but not yet kept (Enter) is on the image the tester sees: it is kept, never dropped
     // unseen, so a black-out box placed with the keyboard is not lost by going to Done.
     if (pending && editing) keep(pending);
@@ -1176,11 +1178,25 @@
     return body;
   }
 
+  // One key per submission, sent again with each retry of it (ours after a lost answer, the tester's "Try
+  // again"): the server stores a submission once per key. Anything the tester changes makes it another one.
+  var submissionKey = null;
+  function changed() { submissionKey = null; }
+  function keyOfThisSubmission() {
+    if (!submissionKey) {
+      var bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);  // also on http: pages, where crypto.randomUUID is missing
+      submissionKey = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+    }
+    return submissionKey;
+  }
+
   function post(body, files) {
     if (files && files.length) return postMultipart(body, files);
     return fetch(endpoint, {
       method: "POST", mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "strict-origin-when-cross-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": keyOfThisSubmission() },
+      body: JSON.stringify(body),
     });
   }
 
@@ -1194,6 +1210,7 @@
       xhr.open("POST", endpoint);
       xhr.withCredentials = false;
       xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Idempotency-Key", keyOfThisSubmission());
       showProgress(0);
       xhr.upload.addEventListener("progress", function (evt) { if (evt.lengthComputable) showProgress(evt.loaded / evt.total); });
       xhr.upload.addEventListener("load", function () { showProgress(1); });
@@ -1254,6 +1271,8 @@
     statusBox.textContent = "";
   }
 
+  form.addEventListener("input", changed);  // whatever the tester edits after a failed try is another submission
+  form.addEventListener("change", changed);
   form.addEventListener("submit", function (evt) {
     evt.preventDefault();
     if (sending || !validate()) return;
@@ -1269,6 +1288,7 @@
       return sendWithRetry(body, files);
     }).then(function (resp) {
       if (resp.status === 201) {
+        changed();  // the next feedback is another submission
         finish(true);
         form.hidden = true;
         done.hidden = false;

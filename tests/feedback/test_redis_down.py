@@ -118,3 +118,16 @@ def test_triage_stands_while_redis_is_down(second_app, throwaway_redis) -> None:
         assert audited == 1 + 3 + 3 + 1
         db.session.remove()
     assert time.monotonic() - started < 10  # no long hangs on the dead server
+
+
+def test_a_submission_with_an_idempotency_key_is_stored_while_redis_is_down(app, second_app, throwaway_redis) -> None:
+    """Keys cannot be checked without Redis: the submission is stored as without one (never a 500)."""
+    _url, server = throwaway_redis
+    client = second_app.test_client()
+    before = _stored(second_app)
+    assert client.post(API, json=GOOD, headers={"Idempotency-Key": "up"}).status_code == 201
+    server.terminate()
+    server.wait(timeout=10)
+    first = client.post(API, json={**GOOD, "message": "while down"}, headers={"Idempotency-Key": "down"})
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    assert _stored(second_app) == before + 2

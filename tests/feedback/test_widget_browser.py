@@ -249,6 +249,52 @@ def test_one_retry_after_a_network_failure(app, page) -> None:
     assert [r.message for r in _rows(app)] == ["Sent through a flaky network"]
 
 
+def test_a_retry_after_a_lost_answer_stores_the_feedback_once(app, page) -> None:
+    """The first request reaches the server and is stored, its answer never reaches the page (a dropped
+    connection): the widget's retry carries the same Idempotency-Key and is answered with the same id."""
+    keys: list[str] = []
+
+    def answer_lost(route, request):
+        if request.method != "POST":
+            return route.continue_()
+        keys.append(request.headers.get("idempotency-key", ""))
+        if len(keys) == 1:
+            route.fetch()  # the server stores it …
+            return route.abort("connectionreset")  # … and the page never hears back
+        return route.continue_()
+
+    page.route("**/api/feedback", answer_lost)
+    _fill(page)
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    assert len(keys) == 2 and keys[0] == keys[1] and re.fullmatch(r"[0-9a-f]{32}", keys[0])
+    assert [r.message for r in _rows(app)] == ["Sent through a flaky network"]
+
+
+def test_a_changed_submission_after_a_failure_is_sent_with_a_new_key(app, page) -> None:
+    keys: list[str] = []
+
+    def down_twice(route, request):
+        if request.method != "POST":
+            return route.continue_()
+        keys.append(request.headers.get("idempotency-key", ""))
+        if len(keys) <= 2:  # the first try and the widget's own retry
+            route.fetch()
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    page.route("**/api/feedback", down_twice)
+    _fill(page)
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Try again").wait_for()
+    page.get_by_label("Your message").fill("Sent through a flaky network, then corrected")
+    page.get_by_role("button", name="Try again").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    assert len(keys) == 3 and keys[0] == keys[1] != keys[2]
+    assert [r.message for r in _rows(app)] == ["Sent through a flaky network",
+                                               "Sent through a flaky network, then corrected"]
+
+
 def test_failure_is_shown_after_the_retry_and_nothing_typed_is_lost(app, page) -> None:
     calls: list[str] = []
 

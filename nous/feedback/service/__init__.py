@@ -20,7 +20,7 @@ plain values. Admin changes are audited in the same transaction as the change.
 from __future__ import annotations
 
 from nous.feedback.models import CATEGORIES, STATUSES
-from nous.feedback.service import attachments, by_flag
+from nous.feedback.service import attachments, by_flag, resends
 from nous.feedback.service.announce import excerpt, feedback_created
 from nous.feedback.service.by_flag import compare
 from nous.feedback.service.common import (
@@ -178,6 +178,7 @@ __all__ = [
                                           "replies",
                                           "reply",
                                           "reply_address",
+                                          "resends",
                                           "set_status",
                                           "set_tags",
                                           "stats",

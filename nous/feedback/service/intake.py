@@ -22,6 +22,7 @@ from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback.models import CATEGORIES, Feedback, FeedbackAttachment, FeedbackFlag
 from nous.feedback.service import attachments as files
+from nous.feedback.service import resends
 from nous.feedback.service.announce import announce_created, feedback_created, tell_viewers
 from nous.feedback.service.common import (
     APP_VERSION_MAX,
@@ -236,7 +237,28 @@ def _bot_reason(sub: Submission, min_submit_ms: int) -> str:
 
 
 def submit(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str = "",
-           uploads: Sequence[files.Upload] = ()) -> Outcome:
+           uploads: Sequence[files.Upload] = (), idempotency_key: str | None = None,
+           fingerprint: str = "") -> Outcome:
+    """`store` once per `idempotency_key` (see `resends`): a submission sent again with the key of one that
+    was stored is answered with that one's id (reason "resent") and stores nothing. `fingerprint` tells it
+    from another submission under the same key (idempotency.Reused). Raises idempotency.InProgress while
+    the first is being stored."""
+    claim = resends.take(idempotency_key, fingerprint) if idempotency_key is not None else None
+    if claim is None:
+        return store(data, from_form=from_form, user_agent=user_agent, uploads=uploads)
+    if claim.kept:
+        return Outcome(id=claim.kept["id"], stored=False, reason="resent")
+    try:
+        outcome = store(data, from_form=from_form, user_agent=user_agent, uploads=uploads)
+    except BaseException:
+        claim.forget()  # refused (or failed): the same key with corrected fields is a new try
+        raise
+    claim.keep({"id": outcome.id})
+    return outcome
+
+
+def store(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str = "",
+          uploads: Sequence[files.Upload] = ()) -> Outcome:
     """Validate and store one submission, with its files (`uploads`). Bots (honeypot filled, sent faster
     than the setting `feedback.min_submit_ms`) get an Outcome that looks the same but stores nothing.
 
