@@ -466,6 +466,8 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "feedback.tags": lambda e: _feedback(e, "Tagged", ", ".join(_after(e).get("tags") or []) or "no tags"),
     "feedback.reply": lambda e: _feedback(e, "Replied to", f"to {_after(e).get('to', '')}"),
     "feedback.attachment.delete": lambda e: _feedback(e, "Deleted a file of", _before(e).get("filename", "")),
+    "feedback.attachment.read_again": lambda e: _feedback(e, "Had the text read again in a file of",
+                                                          _before(e).get("filename", "")),
     "demo.seed": lambda e: Sentence("Added the demo data"),
     "workflows.create": lambda e: _workflow(e, "Created"),
     "workflows.update": lambda e: _workflow(e, "Changed"),

@@ -259,6 +259,26 @@ def delete_feedback_attachment(feedback_id: int, attachment_id: int) -> Response
     return Response(status=204)
 
 
+@endpoint("POST", "/feedback/<bigint:feedback_id>/attachments/<bigint:attachment_id>/read-again",
+          scope="feedback:write", tag="feedback", summary="Read the text in an image again",
+          description="For an image whose reading ended without its text (`text_status` `failed`: Tesseract could "
+                      "not read it or ran out of time; `unavailable`: it was not installed then): the text is read "
+                      "again in the background (`text_status` `pending`). Audited on the feedback "
+                      "(`feedback.attachment.read_again`); the workflows are not told of the feedback again. 409 "
+                      "when the file's text is read or being read, or it is not an image; 503 when the job cannot "
+                      "be queued now.", response="FeedbackAttachment", status=202, errors=[409, 503])
+def read_feedback_attachment_again(feedback_id: int, attachment_id: int) -> Response:
+    att = _attachment_of(feedback_id, attachment_id)
+    if not att.can_read_again:
+        raise Problem(409, f"The text of this file is not waiting to be read again (its text_status is "
+                           f"{att.text_status}{', and it is not an image' if att.kind != 'image' else ''}).",
+                      {"text_status": att.text_status})
+    att = _call(feedback.read_text_again, att.id, actor=actor(), ip=client_ip())
+    if att is None:
+        raise not_found("file of this feedback")  # deleted meanwhile
+    return respond(attachment_json(att), 202)
+
+
 @endpoint("GET", "/feedback/export", scope="feedback:read", tag="feedback", summary="Export feedback",
           description="Streamed, with the list's filters: CSV or JSON lines.",
           query=[*_FILTERS, param("format", {"enum": ["csv", "jsonl"], "default": "csv"})],

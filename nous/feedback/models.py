@@ -36,6 +36,7 @@ CATEGORIES = ("bug", "idea", "praise", "other")
 STATUSES = ("new", "triaged", "planned", "resolved", "spam")
 ATTACHMENT_KINDS = ("image", "text")
 TEXT_STATUSES = ("pending", "done", "unavailable", "failed")
+READ_AGAIN = ("failed", "unavailable")  # readings that ended without the text: the admin may ask again
 TEXT_NOTES = {"pending": "the text is being read", "unavailable": "text recognition not available",
               "failed": "the text could not be read"}
 
@@ -199,6 +200,11 @@ class FeedbackAttachment(db.Model):
     text: Mapped[str] = mapped_column(Text, default="")
     text_status: Mapped[str] = mapped_column(String(12), default="pending")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def can_read_again(self) -> bool:
+        """An image whose reading ended without its text (Tesseract failed, timed out, or was missing then)."""
+        return self.kind == "image" and self.text_status in READ_AGAIN
 
     @property
     def text_note(self) -> str:

@@ -317,6 +317,26 @@ def delete_attachment(attachment_id: int) -> Response:
     return redirect(target, 303)  # type: ignore[return-value]
 
 
+@bp.post("/attachments/<int:attachment_id>/read-again")
+@admin_required
+def read_attachment_text_again(attachment_id: int) -> Response:
+    """Read an image's text again (its reading failed, or Tesseract was missing then)."""
+    try:
+        att = feedback.read_text_again(attachment_id, actor=current_actor(), ip=client_ip())
+    except feedback.FeedbackError as exc:
+        att = feedback.attachments.get(attachment_id)
+        flash(exc.message, "error")
+    else:
+        if att is not None and att.text_status == "pending":
+            flash(f"Reading the text of {att.filename} again.", "success")
+        elif att is not None:
+            flash(f"The text of {att.filename} is not waiting to be read again.", "info")
+    if att is None:
+        abort(404, description="There is no such attachment.")
+    return redirect(url_for("feedback.admin_show", feedback_id=att.feedback_id, _anchor="attachments"),
+                    303)  # type: ignore[return-value]
+
+
 # --- sites the widget was refused on (shown on the Settings page) -------------------------------
 
 def _refused_view(error: str = "", origin: str = "") -> str:

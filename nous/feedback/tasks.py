@@ -12,9 +12,10 @@ from nous.settings import service as settings
 
 
 @task("feedback.read_attachment_text", retry=(2, [30, 300]), priority=6, timeout=900)
-def read_attachment_text(feedback_id: int) -> dict[str, int]:
-    """Reads the text in a feedback's images with Tesseract, then tells the workflows of the feedback."""
-    return feedback.read_attachment_text(feedback_id)
+def read_attachment_text(feedback_id: int, announce: bool = True) -> dict[str, int]:
+    """Reads the text in a feedback's images with Tesseract, then tells the workflows of the feedback (not when
+    an admin asked for a reading again: `announce` False)."""
+    return feedback.read_attachment_text(feedback_id, announce)
 
 
 @task("feedback.attachments_sweep", retry=(2, [60, 600]), priority=9, timeout=900, cron="23 * * * *")

@@ -259,3 +259,30 @@ def test_delete_is_audited_with_the_token_as_actor(app, client, make_token) -> N
     with app.app_context():
         (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.attachment.delete"))
         assert event.actor == "token:triage-bot" and event.target == f"feedback:{fid}"
+
+
+def test_an_image_whose_reading_failed_is_read_again(app, client, make_token) -> None:
+    from sqlalchemy import select, update
+
+    from nous.audit.models import AuditEvent
+    from nous.extensions import db
+    from nous.feedback.models import FeedbackAttachment
+
+    fid, image_id, log_id = _with_files(app, client)
+    writer = Api(client, make_token("feedback:write", "feedback:read", name="ocr-bot"))
+    path = f"feedback/{fid}/attachments/{image_id}/read-again"
+    with app.app_context():
+        db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.id == image_id)
+                           .values(text_status="failed"))
+        db.session.commit()
+    reader = Api(client, make_token("feedback:read"))
+    assert_problem(reader.post(path), 403)
+    resp = writer.post(path)
+    assert resp.status_code == 202 and resp.get_json()["id"] == image_id
+    assert resp.get_json()["text_status"] == "pending"
+    assert_problem(writer.post(path), 409, "text_status")  # being read now
+    assert_problem(writer.post(f"feedback/{fid}/attachments/{log_id}/read-again"), 409)  # a log is not read
+    assert_problem(writer.post(f"feedback/999999/attachments/{image_id}/read-again"), 404)
+    with app.app_context():
+        (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.attachment.read_again"))
+        assert event.actor == "token:ocr-bot" and event.before["text_status"] == "failed"

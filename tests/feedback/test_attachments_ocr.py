@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import update
 
 from nous import events, ocr
+from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback import service as feedback
@@ -119,3 +120,51 @@ def test_submissions_while_the_text_cannot_be_queued_are_picked_up_by_the_sweep(
     run_jobs_here()
     db.session.expire_all()
     assert feedback.attachments.for_feedback(fid)[0].text_status != "pending"
+
+
+def _set_status(fid: int, status: str) -> None:
+    db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.feedback_id == fid)
+                       .values(text_status=status, text=""))
+    db.session.commit()
+
+
+@needs_tesseract
+@pytest.mark.parametrize("ended", ["failed", "unavailable"])
+def test_the_admin_can_have_the_text_read_again(app, admin_client, client, ctx, unlimited, heard, ended) -> None:
+    """A reading that ended without the text (Tesseract timed out, or was installed since) is read again from
+    the feedback page; the workflows, told when the feedback came, are not told again."""
+    fid = post_with_screenshot(client)
+    run_jobs_here()
+    assert len(heard) == 1
+    _set_status(fid, ended)
+    [row] = feedback.attachments.for_feedback(fid)
+    page = admin_client.get(f"/admin/beta/feedback/{fid}").get_data(as_text=True)
+    assert "Read the text again" in page
+    resp = admin_client.post(f"/admin/beta/feedback/attachments/{row.id}/read-again")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/admin/beta/feedback/{fid}#attachments")
+    page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Reading the text of error.png again." in page and "Read the text again" not in page
+    db.session.expire_all()
+    assert feedback.attachments.for_feedback(fid)[0].text_status == "pending"
+    run_jobs_here()
+    db.session.expire_all()
+    [row] = feedback.attachments.for_feedback(fid)
+    assert row.text_status == "done" and "QUIXOTIC" in row.text
+    assert len(heard) == 1  # no second feedback.created
+    entries = audit.query(action="feedback.attachment.read_again", target=f"feedback:{fid}")
+    assert len(entries) == 1 and entries[0].before["text_status"] == ended and entries[0].actor
+    # a reading that ended with the text is not read again
+    again = admin_client.post(f"/admin/beta/feedback/attachments/{row.id}/read-again")
+    assert "is not waiting to be read again" in admin_client.get(again.headers["Location"]).get_data(as_text=True)
+    assert admin_client.post("/admin/beta/feedback/attachments/999999/read-again").status_code == 404
+
+
+def test_reading_again_needs_an_admin(client, ctx, unlimited) -> None:
+    fid = feedback.submit(GOOD, uploads=[feedback.attachments.Upload("a.png", screenshot())]).id
+    _set_status(fid, "failed")
+    [row] = feedback.attachments.for_feedback(fid)
+    resp = client.post(f"/admin/beta/feedback/attachments/{row.id}/read-again")
+    assert resp.status_code in (302, 303, 400, 401, 403)  # no session: refused (CSRF or sign-in)
+    db.session.expire_all()
+    assert feedback.attachments.for_feedback(fid)[0].text_status == "failed"
+

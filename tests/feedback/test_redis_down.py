@@ -131,3 +131,31 @@ def test_a_submission_with_an_idempotency_key_is_stored_while_redis_is_down(app,
     first = client.post(API, json={**GOOD, "message": "while down"}, headers={"Idempotency-Key": "down"})
     assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
     assert _stored(second_app) == before + 2
+
+
+def test_reading_a_text_again_with_redis_down_changes_nothing_and_says_why(app, second_app, throwaway_redis) -> None:
+    from sqlalchemy import update
+
+    from nous.extensions import db
+    from nous.feedback import service as feedback
+    from nous.feedback.models import FeedbackAttachment
+    from tests.feedback.test_attachments_ocr import screenshot
+
+    _url, server = throwaway_redis
+    with second_app.app_context():
+        fid = feedback.submit(GOOD, uploads=[feedback.attachments.Upload("a.png", screenshot())]).id
+        db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.feedback_id == fid)
+                           .values(text_status="failed"))
+        db.session.commit()
+        [row] = feedback.attachments.for_feedback(fid)
+        server.terminate()
+        server.wait(timeout=10)
+        with pytest.raises(feedback.FeedbackError) as refused:
+            feedback.read_text_again(row.id, actor="admin@example.com")
+        assert refused.value.status == 503 and "job queue" in refused.value.message
+        db.session.expire_all()
+        assert feedback.attachments.for_feedback(fid)[0].text_status == "failed"  # still offered again
+        from nous.audit import service as audit
+
+        assert audit.query(action="feedback.attachment.read_again") == []  # nothing was done
+        db.session.remove()

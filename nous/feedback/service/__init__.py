@@ -56,6 +56,7 @@ from nous.feedback.service.intake import (
                                           flag_context,
                                           flag_rows,
                                           read_attachment_text,
+                                          read_text_again,
                                           submit,
                                           validate,
 )
@@ -173,6 +174,7 @@ __all__ = [
                                           "parse_filter",
                                           "parse_tags",
                                           "read_attachment_text",
+                                          "read_text_again",
                                           "record_refused_origin",
                                           "refused_origins",
                                           "replies",

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous import flags, inputs
+from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback.models import CATEGORIES, Feedback, FeedbackAttachment, FeedbackFlag
@@ -34,6 +35,7 @@ from nous.feedback.service.common import (
     PAGE_URL_PATTERN,
     USER_AGENT_MAX,
     VIEWPORT_PATTERN,
+    FeedbackError,
     ValidationFailed,
 )
 from nous.jobs import service as jobs
@@ -483,11 +485,41 @@ def _insert_flags(conn: Any, rows: list[dict[str, Any]]) -> None:
         "enabled": [r["enabled"] for r in rows], "variants": [r["variant"] for r in rows]})
 
 
-def _queue_text_reading(feedback_id: int) -> bool:
+def read_text_again(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment | None:
+    """Read an image's text again when its reading ended without it ("failed": Tesseract could not read it
+    or ran out of time; "unavailable": Tesseract was not installed then). Audited on its feedback; the
+    workflows are not told again. Returns the row as it is now (None when there is no such file); its
+    status stays as it was, and nothing is changed, when it need not be read again or the job cannot be
+    queued now (Redis down: FeedbackError)."""
+    row = files.get(attachment_id)
+    if row is None or not row.can_read_again:
+        return row
+    before = row.text_status
+    db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.id == row.id,
+                                                        FeedbackAttachment.text_status == before)
+                       .values(text_status="pending"))
+    db.session.commit()  # pending before the job can run, or it would find nothing to read
+    if not _queue_text_reading(row.feedback_id, announce=False):
+        db.session.execute(update(FeedbackAttachment).where(FeedbackAttachment.id == row.id,
+                                                            FeedbackAttachment.text_status == "pending")
+                           .values(text_status=before))
+        db.session.commit()
+        raise FeedbackError("The text cannot be read again now: the job queue (Redis) is unavailable. "
+                            "Try again in a moment.", status=503)
+    audit.record(actor, "feedback.attachment.read_again", f"feedback:{row.feedback_id}",
+                 {"attachment": row.id, "filename": row.filename, "text_status": before}, None, ip=ip)
+    db.session.refresh(row)
+    return row
+
+
+def _queue_text_reading(feedback_id: int, announce: bool = True) -> bool:
     """Queue the job that reads the text in the feedback's images; False when it cannot be queued now
     (Redis down): the feedback stands, and the hourly sweep queues it later."""
     try:
-        jobs.enqueue("feedback.read_attachment_text", feedback_id)
+        if announce:
+            jobs.enqueue("feedback.read_attachment_text", feedback_id)
+        else:
+            jobs.enqueue("feedback.read_attachment_text", feedback_id, False)
         return True
     except (redis.RedisError, OSError, SQLAlchemyError) as exc:
         db.session.rollback()
@@ -496,11 +528,12 @@ def _queue_text_reading(feedback_id: int) -> bool:
         return False
 
 
-def read_attachment_text(feedback_id: int) -> dict[str, int]:
+def read_attachment_text(feedback_id: int, announce: bool = True) -> dict[str, int]:
     """The background job's work: read the text in the feedback's images, then tell the workflows that
-    the feedback was created, with `feedback.attachments[*].text` (unless another job already did)."""
+    the feedback was created, with `feedback.attachments[*].text` (unless another job already did, or
+    this is a reading again, `announce=False`: they were told when the feedback came)."""
     counts = files.read_text(feedback_id)
-    if sum(counts.values()) and not files.has_pending(feedback_id) and feedback_created.receivers:
+    if announce and sum(counts.values()) and not files.has_pending(feedback_id) and feedback_created.receivers:
         row = db.session.get(Feedback, feedback_id)
         if row is not None:
             event = row.as_dict()
