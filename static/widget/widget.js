@@ -1235,13 +1235,21 @@
     progress.value = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
   }
 
+  function later(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
   function sendWithRetry(body, files) {  // one retry, after a pause, when the network or a gateway failed
     return post(body, files).then(function (resp) {
       if ([502, 503, 504].indexOf(resp.status) >= 0) throw { retryable: true, resp: resp };
       return resp;
     }).catch(function (err) {
       if (err && err.resp === undefined && !(err instanceof TypeError)) throw err;
-      return new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAY_MS); }).then(function () { return post(body, files); });
+      return later(RETRY_DELAY_MS).then(function () { return post(body, files); }).then(function (resp) {
+        if (resp.status !== 409) return resp;
+        // 409: the first try is still being stored (a gateway gave up on it, the console did not): once it is,
+        // the same key is answered with its id.
+        var wait = parseInt(resp.headers.get("Retry-After") || "2", 10);
+        return later(Math.min(10, isNaN(wait) ? 2 : wait) * 1000).then(function () { return post(body, files); });
+      });
     });
   }
 
