@@ -21,7 +21,7 @@ from nous.adminapi import tokens
 from nous.adminapi.models import AdminToken
 from nous.extensions import db, limiter
 from tests.adminapi.test_tokens import served
-from tests.support.live import ThrowawayPostgres, ThrowawayRedis
+from tests.support.live import ThrowawayPostgres, ThrowawayRedis, another_app
 
 PATH = "/api/admin/v1/tokens"
 
@@ -157,34 +157,32 @@ def test_random_tokens_while_redis_hangs_do_not_hold_up_valid_ones(own_app) -> N
 
 def test_postgres_down_a_valid_token_is_answered_and_its_last_use_write_fails_quietly() -> None:
     server = ThrowawayPostgres()
-    saved = dict(limiter.__dict__)
-    own = create_app({"SQLALCHEMY_DATABASE_URI": server.url,
-                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}})
     try:
-        with own.app_context():
-            upgrade(revision="heads")
-            raw = tokens.create("pg-outage", ["system:read"], actor="test")[1]
-        client = own.test_client()
-        assert client.get("/api/admin/v1/tokens", headers=bearer(raw)).status_code == 403  # copy loaded
-        with own.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        server.stop()
-        # the first use of the token in this process: its last use is due, and cannot be written
-        own.extensions.pop("nous.adminapi.touched", None)
-        resp = served(client.get("/api/admin/v1/system/integrations", headers=bearer(raw)))  # written on close
-        assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-        assert raw and tokens.hash_token(raw) in own.extensions["nous.adminapi.touched"]  # the write was tried
-        server.start()
-        with own.app_context():
-            assert db.session.scalar(select(AdminToken.last_used_at).where(AdminToken.name == "pg-outage")) is None
+        with another_app(SQLALCHEMY_DATABASE_URI=server.url, SQLALCHEMY_ENGINE_OPTIONS={
+                "pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}) as own:
+            _postgres_goes_away(own, server)
     finally:
-        with own.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
         server.remove()
+
+
+def _postgres_goes_away(own, server) -> None:
+    with own.app_context():
+        upgrade(revision="heads")
+        raw = tokens.create("pg-outage", ["system:read"], actor="test")[1]
+    client = own.test_client()
+    assert client.get("/api/admin/v1/tokens", headers=bearer(raw)).status_code == 403  # copy loaded
+    with own.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    server.stop()
+    # the first use of the token in this process: its last use is due, and cannot be written
+    own.extensions.pop("nous.adminapi.touched", None)
+    resp = served(client.get("/api/admin/v1/system/integrations", headers=bearer(raw)))  # written on close
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert raw and tokens.hash_token(raw) in own.extensions["nous.adminapi.touched"]  # the write was tried
+    server.start()
+    with own.app_context():
+        assert db.session.scalar(select(AdminToken.last_used_at).where(AdminToken.name == "pg-outage")) is None
 
 
 def test_revoking_from_the_shell_while_redis_is_unreachable_says_so_and_again_tells_every_server(own_app) -> None:

@@ -516,10 +516,7 @@ def _queue_text_reading(feedback_id: int, announce: bool = True) -> bool:
     """Queue the job that reads the text in the feedback's images; False when it cannot be queued now
     (Redis down): the feedback stands, and the hourly sweep queues it later."""
     try:
-        if announce:
-            jobs.enqueue("feedback.read_attachment_text", feedback_id)
-        else:
-            jobs.enqueue("feedback.read_attachment_text", feedback_id, False)
+        jobs.enqueue("feedback.read_attachment_text", feedback_id, *(() if announce else (False,)))
         return True
     except (redis.RedisError, OSError, SQLAlchemyError) as exc:
         db.session.rollback()
