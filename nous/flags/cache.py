@@ -378,13 +378,45 @@ def count_keys(environment: str, now_hour: int) -> list[str]:
 
 
 class Tally:
-    """Evaluations of one environment in this process since the last flush, per flag and answer."""
+    """Evaluations of one environment in this process since the last flush, per flag and answer.
 
-    __slots__ = ("no", "yes")
+    evaluate_all_json answers every flag at once; its answers are counted whole, as one set (the flags'
+    keys, then their answers in the same order: {keys: {answers: times}}), and spread over the flags when
+    read — one dict update per request instead of one per flag."""
+
+    __slots__ = ("no", "sets", "yes")
 
     def __init__(self) -> None:
         self.yes: defaultdict[str, int] = defaultdict(int)
         self.no: defaultdict[str, int] = defaultdict(int)
+        self.sets: dict[tuple[str, ...], dict[tuple[bool, ...], int]] = {}
+
+    def count_all(self, keys: tuple[str, ...], answers: tuple[bool, ...]) -> None:
+        found = self.sets.get(keys)
+        if found is None:
+            found = self.sets.setdefault(keys, {})
+        found[answers] = found.get(answers, 0) + 1
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(yes, no) per flag so far, the sets spread over their flags (a copy; nothing is reset)."""
+        return _spread(dict(self.yes), dict(self.no), self.sets)
+
+    def take(self) -> tuple[dict[str, int], dict[str, int]]:
+        """counts(), and this tally starts again from 0."""
+        yes, no, sets = self.yes, self.no, self.sets
+        self.yes, self.no, self.sets = defaultdict(int), defaultdict(int), {}
+        return _spread(yes, no, sets)
+
+
+def _spread(yes: dict[str, int], no: dict[str, int],
+            sets: dict[tuple[str, ...], dict[tuple[bool, ...], int]]) -> tuple[dict[str, int], dict[str, int]]:
+    # copies made in one step: a thread that read a dict before the swap may still add to it
+    for keys, seen in list(sets.items()):
+        for answers, n in list(seen.items()):
+            for key, on in zip(keys, answers, strict=False):
+                counts = yes if on else no
+                counts[key] = counts.get(key, 0) + n
+    return yes, no
 
 
 class EvalCounts:
@@ -419,7 +451,7 @@ class EvalCounts:
         """Forget the counts, and any pause after a failed flush (tests start afresh)."""
         with self._lock:
             for tally in self.environments.values():
-                tally.yes, tally.no = defaultdict(int), defaultdict(int)
+                tally.take()
             self.tokens = {}
             self._pause_until = 0.0
 
@@ -428,9 +460,8 @@ class EvalCounts:
         with self._lock:
             counts = {}
             for name, tally in self.environments.items():
-                if tally.yes or tally.no:
-                    counts[name] = (tally.yes, tally.no)
-                    tally.yes, tally.no = defaultdict(int), defaultdict(int)
+                if tally.yes or tally.no or tally.sets:
+                    counts[name] = tally.take()
             tokens, self.tokens = self.tokens, {}
             self._last_flush = time.monotonic()
         return counts, tokens
@@ -566,11 +597,8 @@ def evaluate_all_json(context: Mapping[str, Any] | None = None, environment: str
     """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
     snap = get_cache().get()
     here = snap.env(environment)
-    text, answers = here.engine.evaluate_all_json(context, snap.overrides_for(context))
-    yes, no = here.tally.yes, here.tally.no
-    for key, on in answers:
-        counts = yes if on else no
-        counts[key] = counts.get(key, 0) + 1
+    text, keys, answers = here.engine.evaluate_all_json(context, snap.overrides_for(context))
+    here.tally.count_all(keys, answers)
     return text
 
 

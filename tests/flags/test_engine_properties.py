@@ -354,6 +354,11 @@ def test_generated_strategies_answer_as_the_closures_do(strategies: list, single
         ours = [generated.is_enabled(f["name"], ctx) for f in flags], generated.evaluate_all(ctx)
         random.seed(seed)
         assert ours == ([chained.is_enabled(f["name"], ctx) for f in flags], chained.evaluate_all(ctx)), ctx
+        # every flag at once, by the function generate_all wrote, and by the loop over the chained closures
+        random.seed(seed)
+        fused = generated.evaluate_all_json(ctx)
+        random.seed(seed)
+        assert fused == chained.evaluate_all_json(ctx, {}), ctx  # overrides (even none) take the loop
 
 
 @settings(database=None, deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -366,12 +371,67 @@ def test_evaluate_all_json_is_evaluate_all_as_json(features: list, parent_on: bo
     for i, f in enumerate(features):
         f["name"] = f"f{i}" if i else "f"
     e = Engine([*features, {"name": "p", "enabled": parent_on}, {"name": "ünïcode \"quoted\"", "enabled": True}])
-    text, answers = e.evaluate_all_json(ctx, overrides)
+    text, keys, answers = e.evaluate_all_json(ctx, overrides)
     expected = e.evaluate_all(ctx, overrides)
     for result in expected.values():
         result["variant"].setdefault("payload", None)
     assert json.loads(text) == expected
-    assert answers == [(k, v["enabled"]) for k, v in expected.items()]
+    assert list(zip(keys, answers, strict=True)) == [(k, v["enabled"]) for k, v in expected.items()]
+
+
+class RaisingProperties(dict):
+    def get(self, *_args: Any) -> Any:
+        raise RuntimeError("unreadable")
+
+
+def test_evaluate_all_json_answers_many_flags_through_generated_functions_as_the_loop_does() -> None:
+    """More flags than one generated function takes (codegen.FUSED_MAX), of every kind evaluate_all_json
+    meets: on for everyone, rollouts, shared and unshared constraints, several strategies, a disabled and
+    an unusable strategy, variants, a dependency, a flag switched off. A context whose properties raise
+    when read turns off the flags that read them, and only those."""
+    import json
+    import random
+
+    kinds = [
+        {"enabled": True},
+        {"enabled": True, "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "50"},
+                                          "constraints": [{"contextName": "plan", "operator": "IN",
+                                                           "values": ["pro"]}]}]},
+        {"enabled": True, "strategies": [
+            {"name": "default", "constraints": [{"contextName": "plan", "operator": "IN", "values": ["team"]}]},
+            {"name": "default", "disabled": True},
+            {"name": "no such strategy"},
+            {"name": "userWithId", "parameters": {"userIds": "u1,u3,u5"}}]},
+        {"enabled": True, "strategies": [{"name": "default", "constraints": [
+            {"contextName": "version", "operator": "SEMVER_GT", "value": "1.2.0"},
+            {"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@example.com"], "inverted": True}]}]},
+        {"enabled": True, "strategies": [{"name": "default"}],
+         "variants": [{"name": "a", "weight": 500}, {"name": "b", "weight": 500}]},
+        {"enabled": True, "dependencies": [{"feature": "k0"}], "strategies": [{"name": "default"}]},
+        {"enabled": False, "strategies": [{"name": "default"}]},
+    ]
+    flags = [{"name": f"k{i}", **kinds[i % len(kinds)]} for i in range(codegen.FUSED_MAX * 2 + 5)]
+    e = Engine(flags)
+    assert len(e._fused) == 3 and e._fused[0].__code__.co_filename == "<nous.flags evaluate_all>"
+    contexts_ = [{}, {"userId": "u1", "properties": {"plan": "pro", "version": "1.3.0"}},
+                 {"userId": "u3", "plan": "team", "properties": {"email": "a@example.com", "version": "2.0.0"}},
+                 {"sessionId": "s9", "properties": {"plan": "pro", "email": "b@elsewhere.org"}},
+                 {"userId": "u2", "properties": RaisingProperties(plan="pro")}]
+    for ctx in contexts_:
+        random.seed(7)  # without userId or sessionId, rollouts and variants draw at random: the same draws
+        fused = e.evaluate_all_json(ctx)
+        random.seed(7)
+        assert fused == e.evaluate_all_json(ctx, {}), ctx
+        text = fused[0]
+        random.seed(7)
+        expected = e.evaluate_all(ctx)
+        for result in expected.values():
+            result["variant"].setdefault("payload", None)
+        assert json.loads(text) == expected
+    _text, keys, answers = e.evaluate_all_json(contexts_[-1])
+    answers = dict(zip(keys, answers, strict=True))
+    assert answers["k0"] is True and answers["k2"] is False  # k2 reads plan from the raising properties
+    assert answers["k1"] is False and answers["k4"] is True
 
 
 def test_shared_constraint_ids_are_never_given_to_another_constraint() -> None:

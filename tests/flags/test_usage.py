@@ -49,6 +49,29 @@ def test_evaluations_are_counted_for_the_environment_that_answered(client, ctx, 
     assert (rows["production"]["nous"]["recent"], rows["staging"]["nous"]["recent"]) == (2, 3)
 
 
+def test_evaluations_counted_whole_are_spread_over_the_flags_of_their_snapshot(client, ctx, make_flag,
+                                                                              redis_conn) -> None:
+    """POST /api/flags/evaluate counts each request's answers as one set, spread over the flags when
+    flushed: a flag added between requests (another snapshot, other keys) is counted only for the
+    requests that had it, and the others' counts add up across both."""
+    make_flag("first", enabled=True, strategies=[rollout(100)])
+    make_flag("never", enabled=True, strategies=[rollout(0)])
+    _row, token = service.create_token("app", actor="t")
+    EVALS.reset()
+    for user in ("u1", "u2"):
+        assert client.post(EVALUATE, json={"userId": user}, headers={"Authorization": token}).status_code == 200
+    make_flag("later", enabled=True, strategies=[rollout(100)])
+    flags.cache.snapshot()  # the new snapshot, with the new flag
+    for user in ("u3", "u4", "u5"):
+        answered = client.post(EVALUATE, json={"userId": user}, headers={"Authorization": token}).json["flags"]
+        assert set(answered) == {"first", "never", "later"}
+    assert EVALS.tally("production").counts() == ({"first": 5, "later": 3}, {"never": 5})
+    EVALS.flush(redis_conn)
+    counts = read_counts(redis_conn)
+    assert [(counts[k]["yes"], counts[k]["no"]) for k in ("first", "never", "later")] == [(5, 0), (0, 5), (3, 0)]
+    assert EVALS.tally("production").counts() == ({}, {})  # taken by the flush
+
+
 def test_sdk_reports_are_kept_per_environment_with_their_application(client, ctx, make_flag) -> None:
     make_flag("checkout", enabled=True, variants=[{"name": "blue", "weight": 1}])
     _row, staging = service.create_token("staging sdk", actor="t", environment="staging")

@@ -205,6 +205,7 @@ class Strategy:
         "known",
         "name",
         "params",
+        "parts",
         "problems",
         "raw_constraints",
         "rule",
@@ -224,6 +225,7 @@ class Strategy:
         self.name, self.known, self.group = None, False, flag_name
         self.rule = self.check = always_false
         self.shared: SharedCheck = _never
+        self.parts: tuple[tuple[Check, ...], Check] = ((), always_false)  # what codegen.generate_all writes out
         if not isinstance(raw, Mapping):
             at.add("", "must be an object")
             self.problems.append("strategy is not an object")
@@ -245,6 +247,7 @@ class Strategy:
         self.check = always_false if self.problems else self._combine(checks, self.rule)
         if not self.problems:
             self.shared = self._combine_shared(checks, self.rule, self.check)
+            self.parts = (checks, self.rule)
 
     def _read_rule(self, raw: Mapping, flag_name: str, at: Problems) -> None:
         params = raw.get("parameters")
