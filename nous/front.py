@@ -34,6 +34,7 @@ log = logging.getLogger("nous.front")
 
 EXTENSION = "nous.front"
 _NO_BODY = frozenset({204, 304})
+_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 class Answer(NamedTuple):
@@ -75,7 +76,7 @@ class Front:
         headers = [*answer.headers, *length, *SECURITY_HEADERS, ("X-Request-ID", rid)]
         if environ.get("wsgi.url_scheme") == "https":
             headers.append(HSTS)
-        start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
+        start_response(_STATUS_LINES[answer.status], headers)
         if endpoint is not None:
             observe(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""), endpoint, answer.status,
                     (time.perf_counter() - started) * 1000, rid)
