@@ -103,7 +103,7 @@ def test_multipart_and_json_both_store_their_files(app, client) -> None:
     assert log[1] == b"2026-12-06 ERROR boom\n" and log[0].text_status == "done" and "ERROR boom" in log[0].text
     with app.app_context():
         thumb = feedback.attachments.thumbnail_bytes(shot[0].id)
-    assert Image.open(io.BytesIO(thumb)).format == "WEBP"
+    assert Image.open(io.BytesIO(thumb)).format == "JPEG"  # an opaque picture's
 
 
 def test_a_jpeg_is_stored_without_its_exif_and_gps(app, client) -> None:
@@ -391,9 +391,27 @@ def test_a_thumbnail_is_the_picture_scaled_to_fit(ctx, size, thumb_size) -> None
     fid = _submit_with(ctx, [(out.getvalue(), "halves.png")])
     [row] = feedback.attachments.for_feedback(fid)
     thumb = Image.open(io.BytesIO(feedback.attachments.thumbnail_bytes(row.id)))
-    assert thumb.format == "WEBP" and thumb.size == thumb_size
+    assert thumb.format == "JPEG" and thumb.size == thumb_size
     left, right = thumb.convert("RGB").getpixel((2, 2)), thumb.convert("RGB").getpixel((thumb.width - 3, 2))
     assert left[0] > 180 > left[2] and right[2] > 180 > right[0], (left, right)
+
+
+@pytest.mark.parametrize(("mode", "alpha", "written"), [("RGBA", 255, "JPEG"), ("RGBA", 0, "WEBP"),
+                                                        ("LA", 255, "JPEG"), ("LA", 40, "WEBP")])
+def test_a_thumbnail_keeps_transparency_as_webp_and_is_a_jpeg_otherwise(ctx, mode, alpha, written) -> None:
+    """A browser's canvas gives RGBA pixels that are all opaque: a JPEG thumbnail. A picture with see-through
+    parts keeps them, in a WebP: its clear corner stays clear and its opaque square stays as it was."""
+    picture = Image.new(mode, (640, 480), (0, alpha) if mode == "LA" else (0, 0, 0, alpha))
+    picture.paste((200, 255) if mode == "LA" else (30, 160, 60, 255), (160, 120, 480, 360))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    fid = _submit_with(ctx, [(out.getvalue(), "canvas.png")])
+    [row] = feedback.attachments.for_feedback(fid)
+    thumb = Image.open(io.BytesIO(feedback.attachments.thumbnail_bytes(row.id)))
+    assert thumb.format == written and thumb.size == (320, 240)
+    middle, corner = thumb.convert("RGBA").getpixel((160, 120)), thumb.convert("RGBA").getpixel((2, 2))
+    assert middle[3] == 255 and (abs(middle[0] - 200) < 12 if mode == "LA" else middle[1] > 130 > middle[0])
+    assert corner[3] == alpha if written == "WEBP" else corner[3] == 255
 
 
 def test_the_app_lets_pillow_keep_freed_pixel_memory(monkeypatch) -> None:

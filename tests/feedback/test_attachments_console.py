@@ -118,16 +118,31 @@ def test_view_and_thumbnail_are_inline_and_sandboxed(app, admin_client, with_fil
 
     thumb = admin_client.get(f"{BASE}/attachments/{image_id}/thumbnail")
     body = thumb.get_data()
-    assert thumb.status_code == 200 and body[:4] == b"RIFF" and body[8:12] == b"WEBP"
+    assert thumb.status_code == 200 and body[:3] == b"\xff\xd8\xff"  # an opaque picture's thumbnail: a JPEG
     with app.app_context():
         assert body == feedback.attachments.thumbnail_bytes(image_id)
-    assert thumb.headers["Content-Type"] == "image/webp"
+    assert thumb.headers["Content-Type"] == "image/jpeg"
     assert thumb.headers["Content-Disposition"] == (
-        "inline; filename=\"screen_shot-thumbnail.webp\"; filename*=UTF-8''screen%20shot-thumbnail.webp")
+        "inline; filename=\"screen_shot-thumbnail.jpg\"; filename*=UTF-8''screen%20shot-thumbnail.jpg")
     assert (thumb.headers["Content-Security-Policy"], thumb.headers["X-Content-Type-Options"]) == ("sandbox", "nosniff")
     assert Image.open(io.BytesIO(body)).size[0] <= 320
     # a text file has no thumbnail: a 404, not an error
     assert admin_client.get(f"{BASE}/attachments/{log_id}/thumbnail").status_code == 404
+
+
+def test_a_thumbnail_is_served_as_the_type_its_bytes_are(app, admin_client, client) -> None:
+    """A picture with transparency has a WebP thumbnail (as every thumbnail stored before JPEG ones were):
+    served as image/webp under a .webp name, however the file itself is named."""
+    clear = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
+    clear.paste((200, 30, 30, 255), (100, 100, 300, 200))
+    out = io.BytesIO()
+    clear.save(out, "PNG")
+    [image_id] = attachment_ids(app, submit_with(client, [("logo.png", out.getvalue())]))
+    thumb = admin_client.get(f"{BASE}/attachments/{image_id}/thumbnail")
+    assert thumb.status_code == 200 and thumb.get_data()[8:12] == b"WEBP"
+    assert thumb.headers["Content-Type"] == "image/webp"
+    assert thumb.headers["Content-Disposition"] == (
+        "inline; filename=\"logo-thumbnail.webp\"; filename*=UTF-8''logo-thumbnail.webp")
 
 
 def test_a_browser_that_holds_the_file_gets_304_without_the_bytes(app, admin_client, with_files) -> None:
