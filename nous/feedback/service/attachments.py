@@ -636,7 +636,7 @@ def thumbnail_response(att: FeedbackAttachment) -> Response | None:
     data = thumbnail_bytes(att.id)
     if data is None:
         return None
-    content_type = THUMBNAIL_TYPES.get(_sniff(data) or "", "image/webp")  # read from the bytes: files of before are WebP
+    content_type = THUMBNAIL_TYPES.get(_sniff(data) or "", "image/webp")  # from the bytes: older ones are WebP
     return _served(data, content_type=content_type, etag=etag, length=len(data),
                    disposition=content_disposition("inline", served_name(att.filename, content_type, "-thumbnail")))
 
