@@ -38,11 +38,12 @@ from nous.adminapi.conventions import (
 from nous.flags import service as flags
 from nous.flags.api import parse_context
 from nous.flags.models import FLAG_TYPES, PRODUCTION, FlagIn, FlagVersion
+from nous.flags.service.validation import DESCRIPTION_MAX
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _LIST = {"type": "array", "items": {"type": "object"}}
 _DEFINITION = {
-    "description": {"type": "string", "maxLength": 2000}, "type": {"enum": list(FLAG_TYPES)},
+    "description": {"type": "string", "maxLength": DESCRIPTION_MAX}, "type": {"enum": list(FLAG_TYPES)},
     "enabled": {"type": "boolean"},
     "strategies": {**_LIST, "description": "Unleash activation strategies, in order."},
     "variants": _LIST, "dependencies": {**_LIST, "description": "Parent flags: [{feature, enabled, variants}]."},

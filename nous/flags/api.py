@@ -45,6 +45,7 @@ PROPERTY_NAME_MAX = 200
 TOGGLES_MAX = 10_000
 VARIANTS_MAX = 100
 COUNT_MAX = 10**12
+INTERVAL_MAX = 2**31 - 1  # an SDK's refresh interval in ms: the longest a JavaScript timer can wait (24.8 days)
 CONTEXT_FIELDS = ("userId", "sessionId", "remoteAddress", "environment", "appName")
 _BODY_FIELDS = frozenset({*CONTEXT_FIELDS, "currentTime", "properties"})
 # RFC 3339 date-time, as JSON Schema's "date-time" format (leap seconds and lower-case t/z included)
@@ -249,8 +250,8 @@ def parse_registration(data: dict[str, Any]) -> dict[str, str]:
         errors["strategies"] = "must be a list of strategy names"
     interval = data.get("interval", _ABSENT)
     if interval is not _ABSENT and (isinstance(interval, bool) or not isinstance(interval, (int, float))
-                                 or not math.isfinite(interval) or interval < 0):
-        errors["interval"] = "must be a number of milliseconds ≥ 0"
+                                 or not math.isfinite(interval) or not 0 <= interval <= INTERVAL_MAX):
+        errors["interval"] = f"must be a number of milliseconds from 0 to {INTERVAL_MAX}"
     return errors
 
 
@@ -469,7 +470,8 @@ REGISTRATION = {
     "properties": {"appName": _NAME, "instanceId": _TEXT, "connectionId": _TEXT, "sdkVersion": _TEXT,
                    "environment": _TEXT, "started": _TEXT,
                    "strategies": {"type": "array", "maxItems": 1000, "items": _TEXT},
-                   "interval": {"type": "number", "minimum": 0, "description": "Milliseconds."}},
+                   "interval": {"type": "number", "minimum": 0, "maximum": INTERVAL_MAX,
+                                "description": "Milliseconds."}},
 }
 _COUNT = {"type": "integer", "minimum": 0, "maximum": COUNT_MAX}
 METRICS = {

@@ -215,6 +215,8 @@ class ClientToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     environment: Mapped[str] = mapped_column(String(100), default=PRODUCTION)  # the flags it answers with
+    # how its text begins, `default:<environment>.<8 hex>` as made: a rename of the environment leaves the text
+    text_start: Mapped[str | None] = mapped_column(String(120), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -225,9 +227,11 @@ class ClientToken(db.Model):
 
     @property
     def start(self) -> str:
-        """How the token begins, to recognise it: `default:<environment>.<8 hex>`, or for a token made
-        before environments the stored start of its text (`nous_…`)."""
-        return self.prefix if self.prefix.startswith("nous_") else f"default:{self.environment}.{self.prefix}"
+        """How the token begins, to recognise it: `default:<environment it was made for>.<8 hex>`, or for a
+        token made before environments the stored start of its text (`nous_…`)."""
+        if self.prefix.startswith("nous_"):
+            return self.prefix
+        return self.text_start or f"default:{self.environment}.{self.prefix}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "prefix": self.start, "environment": self.environment,

@@ -167,6 +167,9 @@ def test_register_and_metrics_accept_the_sdk_payloads(client, ctx, token, flags_
     bad = client.post("/api/client/metrics", json={"appName": "x", "bucket": {"toggles": {"a": {"yes": -1}}}},
                       headers=headers)
     assert bad.status_code == 400 and "bucket.toggles.a.yes" in bad.json["errors"]
+    for interval in (2**70, 1e308, -1, True):  # not an interval any SDK keeps
+        far = client.post("/api/client/register", json={**registration, "interval": interval}, headers=headers)
+        assert far.status_code == 400 and "interval" in far.json["errors"], interval
     missing = client.post("/api/client/register", json={"strategies": "all"}, headers=headers)
     assert missing.status_code == 400 and set(missing.json["errors"]) == {"appName", "strategies"}
 

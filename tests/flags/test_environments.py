@@ -53,6 +53,9 @@ def test_an_unknown_environment_is_refused_with_its_field(ctx, make_flag) -> Non
     assert err.value.status == 404 and "environment" in err.value.errors
     with pytest.raises(service.FlagError):
         service.create_token("t", actor=ACTOR, environment="qa")
+    # names are lower case and trimmed when made: asked for as written otherwise, they are found
+    assert service.set_enabled("env.x", True, actor=ACTOR, environment=" STAGING ").environment == "staging"
+    assert service.create_token("t", actor=ACTOR, environment="Staging")[0].environment == "staging"
 
 
 def test_schedules_run_in_their_own_environment(ctx, make_flag) -> None:
@@ -219,3 +222,111 @@ def test_a_new_environment_starts_from_nothing_whatever_an_old_one_of_its_name_l
     redis_conn.hincrby(total_key("qa", "yes"), "left.behind", 7)  # e.g. removed while Redis was away
     service.add_environment("qa", actor=ACTOR)
     assert read_counts(redis_conn, environment="qa") == {}
+
+
+# --- changes of the list at the same moment as other writes (several processes of the web app at once)
+
+
+def _at_once(app, count: int, work) -> list[object]:
+    """`work(i)` in `count` threads at once, each in an app context of its own (its own database session, as
+    separate requests have): what each returned, or the FlagError it raised."""
+    import threading
+
+    from nous.extensions import db
+    from nous.flags.service.errors import FlagError
+
+    start, results = threading.Barrier(count), [None] * count
+
+    def run(i: int) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                results[i] = work(i)
+            except FlagError as exc:
+                results[i] = exc
+            except Exception as exc:  # noqa: BLE001 - what the test reports: anything else is a defect
+                results[i] = ("unexpected", repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_renames_at_once_leave_one_name_that_the_tokens_and_switches_follow(app, ctx, client, make_flag) -> None:
+    """Six renames of one environment at the same moment: one is made, the others are told the environment
+    is not there any more (404), and its token, switch and history all carry the name it ended with."""
+    from nous.flags.service.errors import FlagError
+
+    make_flag("race.flag", enabled=False)
+    service.add_environment("race", actor=ACTOR)
+    service.set_enabled("race.flag", True, actor=ACTOR, environment="race")
+    _row, token = service.create_token("race app", actor=ACTOR, environment="race")
+    results = _at_once(app, 6, lambda i: service.rename_environment("race", f"race-{i}", actor=ACTOR).name)
+    made = [r for r in results if isinstance(r, str)]
+    assert len(made) == 1 and all(isinstance(r, FlagError) and r.status == 404 for r in results if r not in made), \
+        results
+    [name] = made
+    assert "race" not in service.environment_names() and name in service.environment_names()
+    assert [t["environment"] for t in service.list_tokens()] == [name]
+    assert service.get_flag("race.flag", environment=name).enabled is True
+    answered = client.post(EVALUATE, json={"userId": "u"}, headers={"Authorization": token})
+    assert answered.status_code == 200 and answered.json["flags"]["race.flag"]["enabled"] is True
+    assert service.environment_use(name) == {"flags_on": 1, "tokens": 1}  # so it cannot be removed
+
+
+def test_the_same_environment_added_or_removed_at_once_is_made_or_refused_cleanly(app, ctx) -> None:
+    from nous.flags.service.errors import FlagError
+
+    added = _at_once(app, 6, lambda i: service.add_environment("twice", actor=ACTOR).name)
+    assert added.count("twice") == 1, added
+    assert all(isinstance(r, FlagError) and r.status == 409 for r in added if r != "twice"), added
+    removed = _at_once(app, 6, lambda i: service.remove_environment("twice", actor=ACTOR))
+    assert removed.count(None) == 1, removed
+    assert all(isinstance(r, FlagError) and r.status == 404 for r in removed if r is not None), removed
+    assert "twice" not in service.environment_names()
+
+
+def test_a_token_or_a_switch_made_while_its_environment_is_renamed_follows_the_rename(app, ctx, make_flag) -> None:
+    """Writes in an environment and its rename at the same moment: each write lands before the rename (and is
+    renamed with it) or after (and is told the name is gone) — never under a name no environment has."""
+    from nous.flags.service.errors import FlagError
+
+    make_flag("race.switch", enabled=False)
+    for attempt in range(3):
+        old, new = f"moving-{attempt}", f"moved-{attempt}"
+        service.add_environment(old, actor=ACTOR)
+
+        def work(i: int, old: str = old, new: str = new) -> object:
+            if i == 0:
+                return service.rename_environment(old, new, actor=ACTOR).name
+            if i == 2:  # one switch (two edits of one flag at once are a conflict of their own)
+                return service.set_enabled("race.switch", True, actor=ACTOR, environment=old).environment
+            return service.create_token(f"t{attempt}-{i}", actor=ACTOR, environment=old)[0].environment
+
+        results = _at_once(app, 5, work)
+        assert results[0] == new, results
+        # made before the rename (the row, read again after its commit, may already show the new name), or
+        # refused after it
+        assert all(r in (old, new) or (isinstance(r, FlagError) and r.status == 404) for r in results[1:]), results
+        names = set(service.environment_names())
+        assert {t["environment"] for t in service.list_tokens()} <= names
+        from nous.extensions import db
+        from nous.flags.models import FlagState
+
+        assert {s.environment for s in db.session.scalars(db.select(FlagState))} <= names
+
+
+def test_a_token_is_listed_by_the_start_of_its_text_after_its_environment_is_renamed(ctx, client) -> None:
+    """The text keeps the name it was made with (and keeps working); the lists show that start, so the
+    token an SDK holds can be found in them, with the environment it answers for now beside it."""
+    _row, token = service.create_token("staging app", actor=ACTOR, environment="staging")
+    service.rename_environment("staging", "stage", actor=ACTOR)
+    [listed] = service.list_tokens()
+    assert token.startswith("default:staging.") and token.startswith(listed["prefix"])
+    assert len(listed["prefix"]) == len("default:staging.") + 8 and listed["environment"] == "stage"
+    assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 200

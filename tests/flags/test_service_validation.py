@@ -14,6 +14,8 @@ ACTOR = "admin@nous.test"
     ({"key": "bad key"}, "key", "no spaces"),
     ({"key": "a/b"}, "key", "no spaces, control characters or /"),
     ({"key": "x" * 201}, "key", "at most 200"),
+    ({"key": "."}, "key", "not . or .. alone"),  # /admin/beta/flags/. would be the list, not the flag
+    ({"key": ".."}, "key", "not . or .. alone"),
     ({"key": "ok", "type": "toggle"}, "type", "one of release"),
     ({"key": "ok", "enabled": "yes"}, "enabled", "true or false"),
     ({"key": "ok", "strategies": {"name": "default"}}, "strategies", "must be a list"),

@@ -41,7 +41,7 @@ def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environmen
     disable_at}; missing fields get defaults (release, off, no strategies: on for everyone once enabled).
     The switch, strategies and schedule are `environment`'s; every other environment gets the same
     strategies switched off (versions.new_flag)."""
-    environment = check_environment(environment)
+    environment = check_environment(environment, writing=True)
     if not isinstance(data, Mapping):
         raise FlagError("Expected an object with the flag's fields.", {"body": "expected an object"})
     key = check_key(data.get("key"))
@@ -239,7 +239,7 @@ def copy_rules(key: str, source: str, target: str, *, actor: str, ip: str = "",
                expected_version: int | None = None) -> FlagIn:
     """Give `target` the rules `source` has (its switch and schedule stay as they are): one new version
     in `target`, noting where the rules came from."""
-    if check_environment(source) == check_environment(target):
+    if check_environment(source, writing=True) == check_environment(target):
         raise FlagError("Choose another environment to copy the rules to.", {"to": "the same environment"},
                         status=422)
     strategies = json.loads(json.dumps(get_flag(key, environment=source).strategies or []))

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import redis
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from nous.audit import service as audit
 from nous.clock import utcnow
@@ -71,11 +71,33 @@ def check_setting(value: str) -> None:
         raise ValueError(f"there is no environment {value!r}; there are {', '.join(names)}")
 
 
-def check_environment(name: object) -> str:
-    """`name` when it is one of the environments, else a FlagError naming the field `environment`."""
+_LOCK = 0x6E6F75735F656E76  # the PostgreSQL advisory lock of the list of environments ("nous_env")
+
+
+def hold(exclusive: bool = False) -> None:
+    """Until this session's transaction ends, nobody else changes the list of environments (`exclusive`:
+    nor writes in any environment): a change of the list takes it exclusively, a write in one environment
+    (a flag's rules, a token) shares it, so a rename can never land between a writer's check of the name
+    and its write. PostgreSQL: an advisory lock; SQLite: the database's write lock (BEGIN IMMEDIATE), taken
+    before the transaction reads anything, so what it reads is what it changes."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(text(f"SELECT {lock}(:k)"), {"k": _LOCK})
+    elif conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:  # in one that has written already, it holds the write lock
+            raw.execute("BEGIN IMMEDIATE")
+
+
+def check_environment(name: object, *, writing: bool = False) -> str:
+    """`name` when it is one of the environments, else a FlagError naming the field `environment`.
+    `writing`: for a write in it, which the list then cannot change under (hold)."""
+    if writing:
+        hold()
     names = environment_names()
-    if isinstance(name, str) and name in names:
-        return name
+    if isinstance(name, str) and name.strip().lower() in names:  # names are kept as _check_name makes them
+        return name.strip().lower()
     raise FlagError(f"There is no environment {name!r}; there are {', '.join(names)}.",
                     {"environment": f"unknown environment; one of {', '.join(names)}"}, status=404)
 
@@ -103,6 +125,7 @@ def _changed(actor: str, action: str, target: str, before: Any, after: Any, ip: 
 
 def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
     """A new environment at the end of the list; every flag is off there until switched on."""
+    hold(exclusive=True)
     rows = _stored()
     name = _check_name(name, [e.name for e in rows])
     row = Environment(name=name, position=max((e.position for e in rows), default=-1) + 1, created_at=utcnow())
@@ -116,6 +139,7 @@ def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
 def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Environment:
     """Rename an environment, with the flag states, tokens and versions that name it (tokens made
     before keep working: they are found by their hash, and their text keeps the old name)."""
+    hold(exclusive=True)
     old = check_environment(old)
     rows = _stored()
     new = _check_name(new, [e.name for e in rows if e.name != old])
@@ -134,6 +158,7 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
 
 def move_environment(name: Any, step: int, *, actor: str, ip: str = "") -> list[str]:
     """Move an environment one place earlier (step -1) or later (+1) in the list; the new order."""
+    hold(exclusive=True)
     name = check_environment(name)
     rows = _stored()
     i = next(i for i, e in enumerate(rows) if e.name == name)
@@ -159,6 +184,7 @@ def environment_use(name: str) -> dict[str, int]:
 def remove_environment(name: Any, *, actor: str, ip: str = "") -> None:
     """Remove an unused environment (no flag switched on there, no client token for it, not the last
     one, not the one NOUS's own code evaluates in); its flag states go with it, versions stay."""
+    hold(exclusive=True)
     name = check_environment(name)
     use = environment_use(name)
     problems = []

@@ -35,11 +35,12 @@ def create_token(name: Any, *, actor: str, ip: str = "", environment: str = PROD
     the environment from a token read it from ours; the server goes by the stored row, not the text."""
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > TOKEN_NAME_MAX:
         raise FlagError("The token needs a name.", {"name": f"1 to {TOKEN_NAME_MAX} characters"})
-    environment = check_environment(environment)
+    environment = check_environment(environment, writing=True)
     secret = secrets.token_hex(32)
     raw = f"{TOKEN_PROJECT}:{environment}.{secret}"
     row = ClientToken(name=clean_text(name.strip()), token_hash=token_hash(raw), prefix=secret[:8],
-                      environment=environment, created_at=utcnow(), created_by=actor[:320])
+                      text_start=raw[:raw.index(".") + 9], environment=environment, created_at=utcnow(),
+                      created_by=actor[:320])
     db.session.add(row)
     db.session.flush()
     audit.record(actor, "flags.token.create", row.name, None, row.as_dict(), ip=ip, commit=False)

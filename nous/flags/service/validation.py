@@ -37,6 +37,8 @@ def check_key(raw: Any) -> str:
             shown = repr(ch) if unicodedata.category(ch)[0] in "CZ" else ch
             raise FlagError("The key has a character it cannot have.",
                             {"key": f"no spaces, control characters or / \\ ? # % (found {shown})"})
+    if raw in (".", ".."):  # a path segment browsers and HTTP clients resolve away: its pages could not be reached
+        raise FlagError("The key cannot be . or .. alone.", {"key": "not . or .. alone"})
     return raw
 
 

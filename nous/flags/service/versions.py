@@ -46,7 +46,7 @@ WORKFLOW_EVENTS = "nous.flags.workflow_events"
 
 def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTION) -> FlagIn:
     """The flag `key`, looked at (and edited) in `environment` (an unknown one is a FlagError)."""
-    environment = check_environment(environment)
+    environment = check_environment(environment, writing=for_update)
     stmt = select(Flag).where(Flag.key == key)
     if for_update:
         stmt = stmt.with_for_update()
