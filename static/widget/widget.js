@@ -1191,17 +1191,17 @@
     return submissionKey;
   }
 
-  function post(body, files) {
-    if (files && files.length) return postMultipart(body, files);
+  function post(body, files, key) {
+    if (files && files.length) return postMultipart(body, files, key);
     return fetch(endpoint, {
       method: "POST", mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "strict-origin-when-cross-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": keyOfThisSubmission() },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": key },
       body: JSON.stringify(body),
     });
   }
 
   // A fetch-like answer from XMLHttpRequest: fetch has no upload progress.
-  function postMultipart(body, files) {
+  function postMultipart(body, files, key) {
     return new Promise(function (resolve, reject) {
       var formData = new FormData();
       Object.keys(body).forEach(function (k) { formData.append(k, String(body[k])); });
@@ -1210,7 +1210,7 @@
       xhr.open("POST", endpoint);
       xhr.withCredentials = false;
       xhr.setRequestHeader("Accept", "application/json");
-      xhr.setRequestHeader("Idempotency-Key", keyOfThisSubmission());
+      xhr.setRequestHeader("Idempotency-Key", key);
       showProgress(0);
       xhr.upload.addEventListener("progress", function (evt) { if (evt.lengthComputable) showProgress(evt.loaded / evt.total); });
       xhr.upload.addEventListener("load", function () { showProgress(1); });
@@ -1238,17 +1238,20 @@
   function later(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
   function sendWithRetry(body, files) {  // one retry, after a pause, when the network or a gateway failed
-    return post(body, files).then(function (resp) {
+    // The retries resend this body, so they send its key, whatever the tester edits meanwhile (that edit
+    // makes the next submission another one).
+    var key = keyOfThisSubmission();
+    return post(body, files, key).then(function (resp) {
       if ([502, 503, 504].indexOf(resp.status) >= 0) throw { retryable: true, resp: resp };
       return resp;
     }).catch(function (err) {
       if (err && err.resp === undefined && !(err instanceof TypeError)) throw err;
-      return later(RETRY_DELAY_MS).then(function () { return post(body, files); }).then(function (resp) {
+      return later(RETRY_DELAY_MS).then(function () { return post(body, files, key); }).then(function (resp) {
         if (resp.status !== 409) return resp;
         // 409: the first try is still being stored (a gateway gave up on it, the console did not): once it is,
         // the same key is answered with its id.
         var wait = parseInt(resp.headers.get("Retry-After") || "2", 10);
-        return later(Math.min(10, isNaN(wait) ? 2 : wait) * 1000).then(function () { return post(body, files); });
+        return later(Math.min(10, isNaN(wait) ? 2 : wait) * 1000).then(function () { return post(body, files, key); });
       });
     });
   }

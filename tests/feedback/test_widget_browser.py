@@ -299,6 +299,30 @@ def test_a_retry_told_the_first_is_still_being_stored_asks_again_for_its_id(app,
     assert [r.message for r in _rows(app)] == ["Sent through a flaky network"]
 
 
+def test_typing_while_it_sends_leaves_the_retry_with_the_key_of_what_it_resends(app, page) -> None:
+    """The tester goes on typing while the first try is on its way; that try is stored but its answer is lost.
+    The widget's retry resends the same body, so it carries the same key (stored once); what was typed meanwhile
+    is still in the form, for another submission."""
+    keys: list[str] = []
+
+    def typed_meanwhile(route, request):
+        if request.method != "POST":
+            return route.continue_()
+        keys.append(request.headers.get("idempotency-key", ""))
+        if len(keys) == 1:
+            page.get_by_label("Your message").press_sequentially(" (more)")  # while the request is out
+            route.fetch()
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    page.route("**/api/feedback", typed_meanwhile)
+    _fill(page)
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    assert [r.message for r in _rows(app)] == ["Sent through a flaky network"]
+
+
 def test_a_changed_submission_after_a_failure_is_sent_with_a_new_key(app, page) -> None:
     keys: list[str] = []
 
