@@ -95,7 +95,8 @@ def _invalid(errors: dict[str, str], message: str = "Some fields need attention.
 
 def _fingerprint(data: dict[str, Any], uploads: list[Any]) -> str:
     """What a submission holds, fields and files, however it was sent (JSON or a form)."""
-    return idempotency.fingerprint(json.dumps(data, sort_keys=True, default=str).encode(),
+    names = [u.filename for u in uploads]  # a file sent again under another name is another submission
+    return idempotency.fingerprint(json.dumps([data, names], sort_keys=True, default=str).encode(),
                                    *(u.data for u in uploads))
 
 
@@ -103,6 +104,9 @@ def _fingerprint(data: dict[str, Any], uploads: list[Any]) -> str:
 def submit_feedback() -> Any:
     if request.method == "OPTIONS":
         return Response(status=204)
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # the rate limit counts a submission's bytes before reading them: it must know how many there are
+        return error_response(411, "Length Required", "Send the body with a Content-Length (not chunked).")
     origin = request.headers.get("Origin")
     if origin and not origin_allowed(origin):  # before the rate limit: a refusal costs the tester nothing
         feedback.record_refused_origin(origin)
@@ -128,6 +132,9 @@ def _body_limit() -> int:
 
 def _uploads_from_form() -> list[feedback.attachments.Upload]:
     values = [v for v in request.form.getlist("attachments") if v]  # not files: they would be lost without a word
+    elsewhere = sorted({name for name in request.files if name != "attachments"})
+    if elsewhere:  # a file under another name (`attachments[]`, `screenshot`) would be lost without a word too
+        raise feedback.ValidationFailed({name: "files are sent in the field attachments" for name in elsewhere})
     if values:
         first = len(request.files.getlist("attachments"))  # named after the files, as each is one refused
         raise feedback.ValidationFailed({f"attachments[{first + i}]": "sent as a text field, not a file: send each "
@@ -433,6 +440,7 @@ openapi.register(
                 "409": _error(f"The submission with this {idempotency.HEADER} is still being stored.", headers={
                     "Retry-After": {"required": True, "description": "Seconds to wait before sending it again.",
                                     "schema": {"type": "integer", "minimum": 0}}}),
+                "411": _error("The body was sent chunked, without a Content-Length."),
                 "415": _error("Neither JSON nor a form."),
                 "422": {"description": f"The {idempotency.HEADER} was sent before with another submission.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}}},

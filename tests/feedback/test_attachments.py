@@ -475,3 +475,83 @@ def test_a_files_bytes_are_never_turned_into_text_for_the_statement_log(app, cli
         [stored] = feedback.attachments.for_feedback(resp.get_json()["id"])
         data = feedback.attachments.data_of(stored.id)
     assert f"<{len(data):,} bytes>" in sizes and Image.open(io.BytesIO(data)).tobytes() == image.tobytes()
+
+
+# --- found by trying the API as a client would, and as an attacker ------------------------------
+
+def test_a_chunked_body_is_refused_as_its_bytes_cannot_be_counted_first(app, client) -> None:
+    """The byte rate limit counts a submission's Content-Length before reading it; a chunked body has none,
+    so it went uncounted (any number of large uploads): 411, and nothing is stored."""
+    fields = multipart([(png(), "a.png")])
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=API, method="POST", data=fields["data"],
+                             content_type=fields["content_type"]).get_environ()
+    body, content_type = environ["wsgi.input"].read(), environ["CONTENT_TYPE"]
+    resp = client.post(API, input_stream=io.BytesIO(body), headers={"Content-Type": content_type,
+                                                                     "Transfer-Encoding": "chunked"})
+    assert resp.status_code == 411 and "Content-Length" in resp.json["message"]
+    assert stored(app) == []
+    assert client.post(API, data=body, content_type=content_type).status_code == 201  # the same, with its length
+
+
+def test_a_file_under_another_field_name_is_refused_not_dropped(app, client) -> None:
+    for name in ("attachments[]", "screenshot"):
+        resp = client.post(API, data={**{k: str(v) for k, v in GOOD.items()}, name: (io.BytesIO(png()), "a.png")},
+                           content_type="multipart/form-data")
+        assert resp.status_code == 400 and resp.json["errors"] == {name: "files are sent in the field attachments"}
+    assert stored(app) == [] and _count(app) == 0
+
+
+def test_a_text_file_of_a_byte_order_mark_alone_is_empty(app, client) -> None:
+    resp = client.post(API, **multipart([(b"\xef\xbb\xbf", "log.txt")]))
+    assert resp.status_code == 400 and resp.json["errors"] == {"attachments[0]": "log.txt: the file is empty"}
+
+
+def test_the_same_file_sent_again_under_another_name_is_another_submission(app, client) -> None:
+    headers = {"Idempotency-Key": "k-renamed-file"}
+    first = client.post(API, headers=headers, **multipart([(png(), "before.png")]))
+    again = client.post(API, headers=headers, **multipart([(png(), "after.png")]))
+    assert first.status_code == 201 and again.status_code == 422  # a key reused with another submission
+    assert [a.filename for a, _ in stored(app)] == ["before.png"]
+
+
+def test_the_images_of_one_submission_have_a_pixel_budget(app, client) -> None:
+    """Each image may be as large as MAX_PIXELS; together they may come to SUBMISSION_PIXELS — read from the
+    headers, before anything is decoded (five large images made a request hold gigabytes)."""
+    big = png((4000, 4500))  # 18 million pixels each, as solid colour a small file
+    resp = client.post(API, **multipart([(big, f"big{i}.png") for i in range(5)]))
+    assert resp.status_code == 400 and "90 million pixels; at most 80 million" in resp.json["errors"]["attachments"]
+    assert stored(app) == [] and _count(app) == 0
+
+
+def test_decoding_waits_for_its_share_of_the_process_pixels() -> None:
+    """Images decoded at once in one process hold at most PROCESS_PIXELS: one that does not fit waits until
+    another is done."""
+    import threading
+    import time
+
+    from nous.feedback.service.attachments import _PixelBudget
+
+    budget = _PixelBudget(100)
+    order: list[str] = []
+    done = threading.Event()
+
+    def second() -> None:
+        with budget.share(50):
+            order.append("second in")
+            done.wait(5)
+
+    with budget.share(70):
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        time.sleep(0.2)
+        assert order == [] and budget.free == 30  # 50 do not fit beside 70
+        order.append("first out")
+    time.sleep(0.2)
+    assert order == ["first out", "second in"] and budget.free == 50
+    done.set()
+    waiting.join(5)
+    assert budget.free == 100
+    with budget.share(10**9):  # larger than the whole budget: it waits for all of it, not for ever
+        assert budget.free == 0

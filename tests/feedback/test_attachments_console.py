@@ -275,7 +275,8 @@ def test_a_text_unread_for_long_waits_for_a_worker_and_the_page_stops_asking(app
 def test_detail_page_without_files(app, admin_client) -> None:
     [fid] = make(app, 1)
     page = admin_client.get(f"{BASE}/{fid}")
-    assert b"No files came with this feedback." in page.data and b'id="attachment-viewer"' not in page.data
+    assert b"No files with this feedback: none were sent, or they have been deleted since." in page.data
+    assert b'id="attachment-viewer"' not in page.data
     panel = admin_client.get(f"{BASE}/panel/latest", headers=HX).data
     assert b"message 0" in panel and b"thumb" not in panel  # nor the thumbnails' stylesheet
 

@@ -168,3 +168,17 @@ def test_reading_again_needs_an_admin(client, ctx, unlimited) -> None:
     db.session.expire_all()
     assert feedback.attachments.for_feedback(fid)[0].text_status == "failed"
 
+
+
+def test_the_workflows_hear_of_feedback_whose_waiting_image_is_deleted_before_it_is_read(app, client, ctx,
+                                                                                         unlimited, heard) -> None:
+    """The only image waiting for its text is deleted before the job reads it: the job finds nothing to read,
+    so the deletion tells the workflows of the feedback (once, with no files), as the job would have."""
+    fid = post_with_screenshot(client)
+    [row] = feedback.attachments.for_feedback(fid)
+    assert heard == []
+    feedback.attachments.delete(row.id, actor="admin@nous.test")
+    [event] = heard
+    assert event["id"] == fid and event["attachments"] == []
+    run_jobs_here()  # the reading job comes after: nothing to read, nothing told again
+    assert len(heard) == 1

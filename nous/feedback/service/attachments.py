@@ -22,8 +22,10 @@ import io
 import logging
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -40,7 +42,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback.models import Feedback, FeedbackAttachment
-from nous.feedback.service.announce import live_fields, tell_viewers
+from nous.feedback.service.announce import announce_created, feedback_created, live_fields, tell_viewers
 from nous.feedback.service.common import ValidationFailed
 from nous.settings import service as settings
 from nous.text import clean_text
@@ -248,22 +250,53 @@ def _thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+class _PixelBudget:
+    """The pixels this process decodes at once: an image waits for its share (its width × height) of
+    PROCESS_PIXELS. Without it, ten submissions of large images at a time held gigabytes of pixels."""
+
+    def __init__(self, pixels: int) -> None:
+        self.total = self.free = pixels
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def share(self, pixels: int) -> Iterator[None]:
+        pixels = min(pixels, self.total)
+        with self._changed:
+            self._changed.wait_for(lambda: self.free >= pixels)
+            self.free -= pixels
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.free += pixels
+                self._changed.notify_all()
+
+
+PROCESS_PIXELS = 2 * MAX_PIXELS  # two of the largest images at once, or forty 2-megapixel screenshots
+_DECODING = _PixelBudget(PROCESS_PIXELS)
+
+
 def _image(upload: Upload, fmt: str) -> Prepared:
-    content_type, extension, write_as = _IMAGE_FORMATS[fmt]
     try:
         image = Image.open(io.BytesIO(upload.data), formats=[fmt])
         width, height = image.size  # from the header: nothing decoded yet
         if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
             raise Refused(f"the image is {width}×{height} pixels; at most {MAX_PIXELS // 1_000_000} million "
                           f"pixels and {MAX_SIDE} on a side are accepted")
-        image.seek(0)
-        image.load()  # the whole first frame: a truncated or corrupt file fails here
+        with _DECODING.share(width * height):
+            image.seek(0)
+            image.load()  # the whole first frame: a truncated or corrupt file fails here
+            return _reencoded(upload, fmt, image)
     except Refused:
         raise
     except Image.DecompressionBombError:
         raise Refused("the image would decode to too many pixels (a decompression bomb)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise Refused(f"not a valid {fmt} image ({str(exc)[:120] or type(exc).__name__})") from None
+
+
+def _reencoded(upload: Upload, fmt: str, image: Image.Image) -> Prepared:
+    content_type, extension, write_as = _IMAGE_FORMATS[fmt]
     try:
         if fmt == "JPEG":
             image = ImageOps.exif_transpose(image)  # keep the picture upright once its EXIF is dropped
@@ -306,6 +339,8 @@ def _text(upload: Upload, limits: Limits) -> Prepared:
     if len(data) > limits.text_bytes:
         raise Refused(f"a text file may be at most {_megabytes(limits.text_bytes)} (this one is "
                       f"{_megabytes(len(data))})")
+    if not text:  # a byte-order mark and nothing after it
+        raise Refused("the file is empty")
     stored = text.encode("utf-8")
     return Prepared(filename=safe_filename(upload.filename, "txt"), content_type="text/plain; charset=utf-8",
                     kind="text", data=stored, width=None, height=None, thumbnail=None,
@@ -346,6 +381,10 @@ def prepare(uploads: Sequence[Upload], limits: Limits | None = None) -> list[Pre
     if total > limits.total_bytes:
         raise ValidationFailed({FIELD: f"the files come to {_megabytes(total)}; at most "
                                        f"{_megabytes(limits.total_bytes)} per feedback"})
+    pixels = sum(_pixels(u) for u in uploads)  # from the headers, before anything is decoded
+    if pixels > SUBMISSION_PIXELS:
+        raise ValidationFailed({FIELD: f"the images come to {pixels / 1e6:.0f} million pixels; at most "
+                                       f"{SUBMISSION_PIXELS // 1_000_000} million per feedback"})
     errors: dict[str, str] = {}
     out: list[Prepared] = []
     for i, upload in enumerate(uploads):
@@ -356,6 +395,21 @@ def prepare(uploads: Sequence[Upload], limits: Limits | None = None) -> list[Pre
     if errors:
         raise ValidationFailed(errors)
     return out
+
+
+SUBMISSION_PIXELS = 2 * MAX_PIXELS  # five 4K screenshots are 41 million
+
+
+def _pixels(upload: Upload) -> int:
+    """An image's width × height from its header (0 for anything that is not one: prepare_one decides)."""
+    fmt = _sniff(upload.data)
+    if fmt is None:
+        return 0
+    try:
+        width, height = Image.open(io.BytesIO(upload.data), formats=[fmt]).size
+    except Exception:  # noqa: BLE001 - unreadable here: prepare_one refuses it with its reason
+        return 0
+    return width * height if width * height <= MAX_PIXELS else 0  # larger: refused as one file, by name
 
 
 def from_json(value: Any, limits: Limits | None = None) -> list[Upload]:
@@ -650,6 +704,7 @@ def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment |
     row = get(attachment_id)
     if row is None:
         return None
+    waited = row.text_status == "pending"  # the workflows hear of its feedback once no image waits
     audit.record(actor, "feedback.attachment.delete", f"feedback:{row.feedback_id}",
                  {"attachment": row.id, "filename": row.filename, "content_type": row.content_type,
                   "size": row.size, "sha256": row.sha256}, None, ip=ip, commit=False)
@@ -659,6 +714,8 @@ def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment |
     db.session.commit()
     if fields is not None:
         tell_viewers("updated", row.feedback_id, fields, at=utcnow(), versioned=False)
+    if waited:  # the last image waiting to be read is gone before its job came: nobody else would tell them
+        announce_when_read(row.feedback_id)
     return row
 
 
@@ -724,6 +781,19 @@ def _ocr_one(attachment_id: int) -> tuple[str, str]:
     except ocr.OcrError as exc:
         log.warning("text of an attachment not read", extra={"attachment_id": attachment_id, "error": str(exc)})
         return "failed", ""
+
+
+def announce_when_read(feedback_id: int) -> None:
+    """Tell the workflows the feedback was created, with `feedback.attachments[*].text`, once none of its
+    images waits to be read (by the reading job, or when the last waiting one is deleted)."""
+    if not feedback_created.receivers or has_pending(feedback_id):
+        return
+    row = db.session.get(Feedback, feedback_id)
+    if row is not None:
+        event = row.as_dict()
+        event["attachments"] = for_event(feedback_id)
+        db.session.rollback()
+        announce_created(event)
 
 
 def has_pending(feedback_id: int) -> bool:

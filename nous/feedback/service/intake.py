@@ -530,13 +530,8 @@ def read_attachment_text(feedback_id: int, announce: bool = True) -> dict[str, i
     the feedback was created, with `feedback.attachments[*].text` (unless another job already did, or
     this is a reading again, `announce=False`: they were told when the feedback came)."""
     counts = files.read_text(feedback_id)
-    if announce and sum(counts.values()) and not files.has_pending(feedback_id) and feedback_created.receivers:
-        row = db.session.get(Feedback, feedback_id)
-        if row is not None:
-            event = row.as_dict()
-            event["attachments"] = files.for_event(feedback_id)
-            db.session.rollback()
-            announce_created(event)
+    if announce and sum(counts.values()):
+        files.announce_when_read(feedback_id)
     return counts
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 import redis
 from sqlalchemy import delete, func, select, text, update
@@ -22,6 +24,7 @@ from nous.flags.service.errors import FlagError
 from nous.settings import service as settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Moves one Redis hash into another: counts are added to what is there (ARGV[1] "sum"), other fields are
 # kept where the destination has them already, up to ARGV[2] fields ("keep"); the longer expiry stays.
@@ -74,29 +77,54 @@ def check_setting(value: str) -> None:
 _LOCK = 0x6E6F75735F656E76  # the PostgreSQL advisory lock of the list of environments ("nous_env")
 
 
+WRITTEN = "nous.flags.environments_written"  # session.info: the environments this transaction writes in
+
+
 def hold(exclusive: bool = False) -> None:
-    """Until this session's transaction ends, nobody else changes the list of environments (`exclusive`:
-    nor writes in any environment): a change of the list takes it exclusively, a write in one environment
-    (a flag's rules, a token) shares it, so a rename can never land between a writer's check of the name
-    and its write. PostgreSQL: an advisory lock; SQLite: the database's write lock (BEGIN IMMEDIATE), taken
-    before the transaction reads anything, so what it reads is what it changes."""
+    """The list of environments cannot change under this transaction's writes.
+
+    A change of the list (add, rename, move, remove) holds it exclusively until its transaction ends: on
+    PostgreSQL an advisory lock, on SQLite the database's write lock taken before the change reads anything
+    (BEGIN IMMEDIATE). A write in one environment (a flag's rules or switch, a token, an import) shares it:
+    on PostgreSQL the same lock, shared; on SQLite, whose writers take turns, `recheck_written` looks again
+    before the commit, once the transaction writes (a rename cannot commit in between)."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         conn.execute(text(f"SELECT {lock}(:k)"), {"k": _LOCK})
-    elif conn.dialect.name == "sqlite":
+    elif conn.dialect.name == "sqlite" and exclusive:
         raw = conn.connection.driver_connection
         if not raw.in_transaction:  # in one that has written already, it holds the write lock
             raw.execute("BEGIN IMMEDIATE")
 
 
+def writing_in(names: Any) -> None:
+    """This transaction writes in the environments `names` (looked at again before its commit)."""
+    db.session.info.setdefault(WRITTEN, set()).update(names)
+
+
+def recheck_written() -> None:
+    """Before a commit that writes in environments (flags.service.versions.commit), after its first write:
+    each must still be there, else nothing is written (a FlagError, 404)."""
+    names = db.session.info.pop(WRITTEN, None)
+    if not names:
+        return
+    gone = sorted(set(names) - set(environment_names()))
+    if gone:
+        db.session.rollback()
+        raise FlagError(f"There is no environment {gone[0]!r} any more: it was renamed or removed meanwhile.",
+                        {"environment": "renamed or removed meanwhile"}, status=404)
+
+
 def check_environment(name: object, *, writing: bool = False) -> str:
     """`name` when it is one of the environments, else a FlagError naming the field `environment`.
-    `writing`: for a write in it, which the list then cannot change under (hold)."""
+    `writing`: for a write in it, which the list then cannot change under (hold, writing_in)."""
     if writing:
         hold()
     names = environment_names()
     if isinstance(name, str) and name.strip().lower() in names:  # names are kept as _check_name makes them
+        if writing:
+            writing_in([name.strip().lower()])
         return name.strip().lower()
     raise FlagError(f"There is no environment {name!r}; there are {', '.join(names)}.",
                     {"environment": f"unknown environment; one of {', '.join(names)}"}, status=404)
@@ -123,9 +151,24 @@ def _changed(actor: str, action: str, target: str, before: Any, after: Any, ip: 
     bump_version()
 
 
+def _changes_the_list(change: Callable[..., T]) -> Callable[..., T]:
+    """A change of the list of environments, holding it exclusively (hold); whatever stops the change
+    rolls its transaction back, which lets go of the list at once."""
+    @wraps(change)
+    def changing(*args: Any, **kwargs: Any) -> T:
+        hold(exclusive=True)
+        try:
+            return change(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return changing
+
+
+@_changes_the_list
 def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
     """A new environment at the end of the list; every flag is off there until switched on."""
-    hold(exclusive=True)
     rows = _stored()
     name = _check_name(name, [e.name for e in rows])
     row = Environment(name=name, position=max((e.position for e in rows), default=-1) + 1, created_at=utcnow())
@@ -136,10 +179,10 @@ def add_environment(name: Any, *, actor: str, ip: str = "") -> Environment:
     return row
 
 
+@_changes_the_list
 def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Environment:
     """Rename an environment, with the flag states, tokens and versions that name it (tokens made
     before keep working: they are found by their hash, and their text keeps the old name)."""
-    hold(exclusive=True)
     old = check_environment(old)
     rows = _stored()
     new = _check_name(new, [e.name for e in rows if e.name != old])
@@ -156,9 +199,9 @@ def rename_environment(old: Any, new: Any, *, actor: str, ip: str = "") -> Envir
     return row
 
 
+@_changes_the_list
 def move_environment(name: Any, step: int, *, actor: str, ip: str = "") -> list[str]:
     """Move an environment one place earlier (step -1) or later (+1) in the list; the new order."""
-    hold(exclusive=True)
     name = check_environment(name)
     rows = _stored()
     i = next(i for i, e in enumerate(rows) if e.name == name)
@@ -181,10 +224,10 @@ def environment_use(name: str) -> dict[str, int]:
     return {"flags_on": on, "tokens": tokens}
 
 
+@_changes_the_list
 def remove_environment(name: Any, *, actor: str, ip: str = "") -> None:
     """Remove an unused environment (no flag switched on there, no client token for it, not the last
     one, not the one NOUS's own code evaluates in); its flag states go with it, versions stay."""
-    hold(exclusive=True)
     name = check_environment(name)
     use = environment_use(name)
     problems = []

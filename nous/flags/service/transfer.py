@@ -31,7 +31,7 @@ from nous.clock import aware, utcnow
 from nous.extensions import db
 from nous.flags.cache import client_feature, is_stale
 from nous.flags.models import PRODUCTION, Flag, FlagIn, Segment
-from nous.flags.service.environments import check_environment, environment_names, hold
+from nous.flags.service.environments import check_environment, environment_names, hold, writing_in
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import stale_days
 from nous.flags.service.validation import check_key, children_of, constraint_problems, normalize, validate
@@ -224,6 +224,7 @@ def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, 
     if environment is not None:
         environment = check_environment(environment)
     plan = _check_document(doc, mode, environment)
+    writing_in(plan.environments)
     report = ImportReport(mode, environments=list(plan.environments), ignored=plan.ignored)
     _store_segments(plan, report)
     _store_flags(plan, report, actor, ip)

@@ -21,7 +21,7 @@ from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
 from nous.flags.models import ID_MAX, PRODUCTION, Flag, FlagIn, FlagState, FlagVersion
-from nous.flags.service.environments import check_environment, environment_names
+from nous.flags.service.environments import check_environment, environment_names, recheck_written
 from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
 from nous.flags.service.validation import EDITABLE
 
@@ -225,8 +225,11 @@ def _tell_workflows(changes: list[dict[str, Any]]) -> None:
 
 
 def commit() -> None:
-    """Commit the change and announce it; a concurrent change of the same rows is a FlagConflict."""
+    """Commit the change and announce it; a concurrent change of the same rows is a FlagConflict, an
+    environment renamed or removed meanwhile a FlagError (environments.recheck_written)."""
     try:
+        db.session.flush()
+        recheck_written()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
