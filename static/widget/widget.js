@@ -952,9 +952,13 @@
       var bg = getComputedStyle(document.documentElement).backgroundColor;
       if (!bg || bg === "rgba(0, 0, 0, 0)" || bg === "transparent") bg = getComputedStyle(page).backgroundColor;
       if (!bg || bg === "rgba(0, 0, 0, 0)" || bg === "transparent") bg = "#fff";
-      return lib.toCanvas(page, { pixelRatio: 1, backgroundColor: bg, filter: function (node) { return node !== host; } })
+      var sx = Math.max(0, -box.left), sy = Math.max(0, -box.top);
+      // At least the window's size from where it is scrolled to: a body shorter than the window (an app
+      // whose content is fixed-position dialogs and bars) is drawn down to the window's bottom edge.
+      var size = { width: Math.max(box.width, sx + window.innerWidth), height: Math.max(box.height, sy + window.innerHeight) };
+      return lib.toCanvas(page, { pixelRatio: 1, backgroundColor: bg, width: size.width, height: size.height,
+        filter: function (node) { return node !== host; } })
         .then(function (full) {
-          var sx = Math.max(0, -box.left), sy = Math.max(0, -box.top);
           var w = Math.min(window.innerWidth, full.width - sx), h = Math.min(window.innerHeight, full.height - sy);
           if (w < 1 || h < 1) throw new Error("nothing to capture");
           var view = canvasOf(w, h);

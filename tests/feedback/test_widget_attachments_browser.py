@@ -345,6 +345,35 @@ def test_a_page_that_allows_data_images_is_drawn_from_its_dom(app, browser, cons
         server.shutdown()
 
 
+def test_a_page_drawn_from_its_dom_is_drawn_to_the_windows_edges(app, browser, console) -> None:
+    """A body shorter than the window, with a fixed-position error box in the lower half (an app whose content
+    is a dialog): the capture is the window the tester sees, the box in it — not the body's strip alone."""
+    url, _ = console
+    html, csp = _host_page(url)
+    html = html.replace(b"<main>", b'<div style="position:fixed;left:100px;bottom:100px;width:400px;height:120px;'
+                                   b'background:#dc2626">ERROR 500</div><main>')
+    host, server = _serve_host(html, csp.replace("img-src 'none'", "img-src data:")
+                               .replace("style-src 'none'", "style-src 'unsafe-inline'"))
+    set_setting(app, "feedback.widget_origins", [host])
+    try:
+        page = _open_page(browser, host)
+        page.evaluate("() => { navigator.mediaDevices.getDisplayMedia = () => Promise.reject(new Error('no')); }")
+        assert page.evaluate("document.body.getBoundingClientRect().height") < 200
+        _fill(page)
+        page.get_by_role("button", name="Capture this page").click()
+        page.get_by_role("application", name="Image 1, boxes drawn: 0").wait_for()
+        size, red = page.evaluate("""() => {
+            const c = document.querySelector('nous-feedback').shadowRoot.querySelector('.stage canvas');
+            const d = c.getContext('2d').getImageData(150, c.height - 180, 300, 60).data;
+            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 180 && d[i + 1] < 80 && d[i + 2] < 80) n++;
+            return [[c.width, c.height], n];
+        }""")
+        assert size == [1280, 800] and red > 300 * 60 * 0.9, (size, red)
+        page.context.close()
+    finally:
+        server.shutdown()
+
+
 def _axe(page, console_url: str) -> list[str]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(url=f"{console_url}/static/{AXE_CORE}")
