@@ -239,7 +239,7 @@ def copy_rules(key: str, source: str, target: str, *, actor: str, ip: str = "",
                expected_version: int | None = None) -> FlagIn:
     """Give `target` the rules `source` has (its switch and schedule stay as they are): one new version
     in `target`, noting where the rules came from."""
-    if check_environment(source, writing=True) == check_environment(target):
+    if check_environment(source) == check_environment(target):  # the write in target holds the list (get_flag)
         raise FlagError("Choose another environment to copy the rules to.", {"to": "the same environment"},
                         status=422)
     strategies = json.loads(json.dumps(get_flag(key, environment=source).strategies or []))

@@ -107,7 +107,7 @@ def recheck_written() -> None:
     """Before a commit that writes in environments (flags.service.versions.commit), after its first write:
     each must still be there, else nothing is written (a FlagError, 404)."""
     names = db.session.info.pop(WRITTEN, None)
-    if not names:
+    if not names or db.session.get_bind().dialect.name != "sqlite":  # PostgreSQL's writers share hold's lock
         return
     gone = sorted(set(names) - set(environment_names()))
     if gone:
@@ -122,10 +122,11 @@ def check_environment(name: object, *, writing: bool = False) -> str:
     if writing:
         hold()
     names = environment_names()
-    if isinstance(name, str) and name.strip().lower() in names:  # names are kept as _check_name makes them
+    found = name.strip().lower() if isinstance(name, str) else None  # names are kept as _check_name makes them
+    if found in names:
         if writing:
-            writing_in([name.strip().lower()])
-        return name.strip().lower()
+            writing_in([found])
+        return found
     raise FlagError(f"There is no environment {name!r}; there are {', '.join(names)}.",
                     {"environment": f"unknown environment; one of {', '.join(names)}"}, status=404)
 
