@@ -107,3 +107,25 @@ def test_bad_configuration_stops_gunicorn_with_one_line(tmp_path) -> None:
     assert proc.stderr.strip() == ("configuration error: DATABASE_URL: scheme must be one of sqlite, postgresql, "
                                    "postgresql+psycopg, postgres, got 'mysql'")
     assert proc.stdout == ""
+
+
+def test_requests_are_parsed_by_gunicorns_c_parser():
+    """gunicorn.conf.py with the pinned gunicorn_h1c: gunicorn's "auto" parser is the C one (a flag in the
+    config that it does not support would silently bring back the Python parser, a tenth of each request)."""
+    from gunicorn.app.base import Application
+    from gunicorn.http.message import _check_fast_parser
+
+    class _Config(Application):
+        def init(self, parser, opts, args):
+            return None
+
+        def load(self):
+            return None
+
+    app = _Config.__new__(_Config)
+    app.usage, app.prog, app.callable = None, None, None
+    app.cfg = None
+    app.load_default_config()
+    app.load_config_from_file(str(ROOT / "gunicorn.conf.py"))
+    assert app.cfg.http_parser == "auto"
+    assert _check_fast_parser(app.cfg) is True
