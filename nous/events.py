@@ -10,6 +10,7 @@ to tell it something:
 | `feedback.updated`   | feedback: created, status, tags, replied | `event` (live shape)   | live (topic feedback) |
 | `tester.joined`      | testers                                  | `tester` (as_dict)     | workflows         |
 | `tester.changed`     | testers (added, changed, removed, invited…); flags (an override) | `event` (live shape) | live (topic testers) |
+| `tester.removing`    | testers, before the commit (below)      | `tester_id`, `actor`, `ip` | feedback (files) |
 | `flag.changed`       | flags, once per change                   | `data` (flag, actor…)  | workflows         |
 | `flags.announced`    | flags, once per change, for viewers      | `event` (live shape)   | live (topic flags) |
 | `run.changed`        | workflows: a run moved on                | `event` (live shape)   | live (topic workflows) |
@@ -17,6 +18,9 @@ to tell it something:
 | `job.changed`        | jobs: queued, started, progress, ended   | `event` (live shape)   | live (topic jobs) |
 | `job.failed`         | jobs, for a task with notify_on_failure  | `job_id`, `task`, `error` | email          |
 | `jobs.housekeeping`  | the jobs scheduler, every few minutes    | —                      | email (stuck outbox) |
+
+`tester.removing` is the one event sent before a commit, inside the removal's transaction: a listener
+deletes (audited) what goes with the tester and returns what to do once that is committed, or None.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ tester_joined = _events.signal("tester.joined")
 flag_changed = _events.signal("flag.changed")
 feedback_updated = _events.signal("feedback.updated")
 tester_changed = _events.signal("tester.changed")
+tester_removing = _events.signal("tester.removing")
 flags_announced = _events.signal("flags.announced")
 run_changed = _events.signal("run.changed")
 alert_raised = _events.signal("alert.raised")

@@ -349,6 +349,27 @@ def test_deleting_the_feedback_or_the_tester_deletes_their_files(ctx) -> None:
     assert kept
 
 
+def test_removing_a_tester_audits_each_of_their_files_and_tells_the_open_pages(ctx) -> None:
+    """The files go with the tester (their feedback stays): each deletion is in the audit log like one by
+    hand, on its feedback, and pages showing those feedback refresh."""
+    first = _submit_with(ctx, [(png(), "one.png"), (b"a log line", "app.log")], email="ada@example.com")
+    second = _submit_with(ctx, [(png(), "two.png")], email="ada@example.com")
+    other = _submit_with(ctx, [(png(), "other.png")], email="bob@example.com")
+    tester_id = db.session.get(Feedback, first).tester_id
+    heard: list[dict] = []
+    with events.feedback_updated.connected_to(lambda _s, event: heard.append(event)):
+        testers.remove(tester_id, actor="admin@nous.test", ip="10.0.0.2")
+    entries = audit.query(action="feedback.attachment.delete")
+    assert sorted((e.target, e.before["filename"], e.before["why"], e.actor, e.ip) for e in entries) == sorted([
+        (f"feedback:{first}", "one.png", "its tester was removed", "admin@nous.test", "10.0.0.2"),
+        (f"feedback:{first}", "app.txt", "its tester was removed", "admin@nous.test", "10.0.0.2"),
+        (f"feedback:{second}", "two.png", "its tester was removed", "admin@nous.test", "10.0.0.2")])
+    assert sorted((e["id"], e["action"]) for e in heard) == [(first, "updated"), (second, "updated")]
+    assert [r.filename for r in feedback.attachments.for_feedback(other)] == ["other.png"]
+    assert feedback.attachments.for_feedback(first) == [] and db.session.get(Feedback, first) is not None
+    assert len(audit.query(action="testers.remove")) == 1
+
+
 def test_the_retention_sweep_deletes_old_files_only(ctx, app) -> None:
     from nous.feedback import tasks
 
@@ -555,3 +576,64 @@ def test_decoding_waits_for_its_share_of_the_process_pixels() -> None:
     assert budget.free == 100
     with budget.share(10**9):  # larger than the whole budget: it waits for all of it, not for ever
         assert budget.free == 0
+
+
+@pytest.mark.parametrize(("level", "stored_as"), [(30000, 117), (65535, 255), (0x1000, 16), (0, 0)])
+def test_a_16_bit_grey_png_is_scaled_to_8_bits_not_cut_off(ctx, level: int, stored_as: int) -> None:
+    """Pillow opens 16-bit grey as I;16: converted straight to RGB, every level above 255 came out white."""
+    picture = Image.new("I;16", (40, 30))
+    picture.putdata([level] * 1200)
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    fid = _submit_with(ctx, [(out.getvalue(), "grey16.png")])
+    [row] = feedback.attachments.for_feedback(fid)
+    again = Image.open(io.BytesIO(feedback.attachments.data_of(row.id)))
+    assert again.mode == "L" and set(again.getdata()) == {stored_as}
+    thumb = Image.open(io.BytesIO(feedback.attachments.thumbnail_bytes(row.id))).convert("L")
+    assert abs(thumb.getpixel((5, 5)) - stored_as) <= 2
+
+
+def test_a_refusal_names_the_fault_not_pythons_objects(app, client) -> None:
+    """A PNG whose header says 0×0 could not be identified: Pillow's message held `<_io.BytesIO object at
+    0x…>`; a text chunk past Pillow's limit named PngImagePlugin.MAX_TEXT_CHUNK."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    zero = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", bytes(8) + bytes([8, 2, 0, 0, 0])) + chunk(b"IEND", b"")
+    huge_text = png()[:33] + chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"x" * 20_000_000)) + png()[33:]
+    for data, said in ((zero, "its data could not be read as an image"),
+                       (huge_text, "a text chunk in it is too large")):
+        resp = client.post(API, **multipart([(data, "odd.png")]))
+        assert resp.status_code == 400
+        message = resp.json["errors"]["attachments[0]"]
+        assert message == f"odd.png: not a valid PNG image ({said})", message
+    assert stored(app) == []
+
+
+def test_json_attachments_may_wrap_their_base64_in_lines(app, client) -> None:
+    """base64 as MIME tools write it (lines of 76 characters) is the same data."""
+    picture = png((300, 200))
+    wrapped = "data:image/png;base64," + base64.encodebytes(picture).decode()
+    assert "\n" in wrapped
+    resp = client.post(API, json={**GOOD, "attachments": [{"filename": "wrapped.png", "data": wrapped}]})
+    assert resp.status_code == 201, resp.json
+    [(row, data)] = stored(app)
+    assert Image.open(io.BytesIO(data)).size == (300, 200)
+
+
+@pytest.mark.parametrize(("sent", "named"), [(".png", "attachment.png"), ("....png", "attachment.png"),
+                                             (".PNG", "attachment.png"), (".bashrc.png", "bashrc.png")])
+def test_a_name_that_is_an_extension_alone_is_stored_as_attachment(app, client, sent: str, named: str) -> None:
+    assert client.post(API, **multipart([(png(), sent)])).status_code == 201
+    [(row, _)] = stored(app)
+    assert row.filename == named
+
+
+def test_a_text_files_control_characters_are_stored_inert(app, client) -> None:
+    """A log's terminal escapes (ESC, BEL, BS) are stored as U+FFFD, as the console shows them, so a
+    downloaded file cannot drive the terminal it is read in; tabs and line ends stay."""
+    resp = client.post(API, **multipart([(b"line\x1b[31mred\x07\x08\r\n\tnext", "app.log")]))
+    assert resp.status_code == 201
+    [(row, data)] = stored(app)
+    assert data.decode() == "line\ufffd[31mred\ufffd\ufffd\r\n\tnext"
+    assert row.text == data.decode()

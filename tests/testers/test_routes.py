@@ -174,7 +174,8 @@ def test_remove_with_htmx_delete_and_detail_page_form(app, admin_client) -> None
 def test_list_has_remove_with_confirmation(app, admin_client) -> None:
     _add(app, "ada@example.com")
     html = admin_client.get(BASE).data.decode()
-    assert 'hx-confirm="Remove ada@example.com from the beta? Their feedback is kept."' in html
+    assert ('hx-confirm="Remove ada@example.com from the beta? Their feedback is kept; '
+            'the files they sent with it are deleted."') in html
 
 
 def test_invite_from_the_list_queues_the_email_and_updates_the_row(app, admin_client) -> None:

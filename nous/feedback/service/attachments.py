@@ -24,7 +24,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,6 +72,7 @@ _IMAGE_FORMATS = {
 _PNG_COLOUR_TYPES = {"L": (0, 1), "RGB": (2, 3), "LA": (4, 2), "RGBA": (6, 4)}  # mode → (colour type, channels)
 _IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff", "svg", "svgz", "ico",
                                "heic", "heif", "avif"})
+_KNOWN_EXTENSIONS = _IMAGE_EXTENSIONS | {"txt", "log", "text"}
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|svg|\?xml|iframe|object|embed|meta|style|a\s|img)",
                      re.IGNORECASE)
 _DATA_URL = re.compile(r"data:[^,;]{0,100}(?:;[^,;]{1,100}){0,5};base64,", re.IGNORECASE)
@@ -152,7 +153,11 @@ def safe_filename(raw: str | None, extension: str) -> str:
     most FILENAME_MAX characters, ending in the extension of what is stored (not what was claimed)."""
     name = unicodedata.normalize("NFKC", clean_text(str(raw or ""))).replace("\ufffd", "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    bare = name.lstrip(".")
+    if "." in bare:
+        stem = name.rsplit(".", 1)[0]
+    else:  # `.png` or `...txt` is an extension alone, not a name; `.bashrc` keeps its name
+        stem = "" if bare != name and bare.lower() in _KNOWN_EXTENSIONS else name
     stem = _UNSAFE_NAME.sub("_", stem).strip(" ._") or "attachment"
     return f"{stem[:FILENAME_MAX - len(extension) - 1]}.{extension}"
 
@@ -292,7 +297,22 @@ def _image(upload: Upload, fmt: str) -> Prepared:
     except Image.DecompressionBombError:
         raise Refused("the image would decode to too many pixels (a decompression bomb)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise Refused(f"not a valid {fmt} image ({str(exc)[:120] or type(exc).__name__})") from None
+        raise Refused(f"not a valid {fmt} image ({_reason(exc)})") from None
+
+
+_OBJECT_REPR = re.compile(r"\s*<[^<>]{0,200} at 0x[0-9a-fA-F]+>")
+
+
+def _reason(exc: Exception) -> str:
+    """What was wrong with an image, in words for the person who sent it: Pillow's message without the
+    Python objects and names some of them carry."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "its data could not be read as an image"
+    message = str(exc)
+    if "MAX_TEXT_CHUNK" in message:
+        return "a text chunk in it is too large"
+    message = _OBJECT_REPR.sub("", message).strip()
+    return message[:120] or "it could not be decoded"
 
 
 def _reencoded(upload: Upload, fmt: str, image: Image.Image) -> Prepared:
@@ -300,6 +320,8 @@ def _reencoded(upload: Upload, fmt: str, image: Image.Image) -> Prepared:
     try:
         if fmt == "JPEG":
             image = ImageOps.exif_transpose(image)  # keep the picture upright once its EXIF is dropped
+        if image.mode.startswith("I"):  # 16-bit grey (I;16, or I): scaled to 8 bits, not cut off at 255
+            image = image.convert("I").point(lambda v: v * (1 / 257) + 0.5).convert("L")  # rounded
         if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA") or (write_as == "JPEG" and image.mode not in
                                                                         ("L", "RGB")):
             image = image.convert("RGBA" if write_as != "JPEG" and "A" in image.getbands() else "RGB")
@@ -341,10 +363,10 @@ def _text(upload: Upload, limits: Limits) -> Prepared:
                       f"{_megabytes(len(data))})")
     if not text:  # a byte-order mark and nothing after it
         raise Refused("the file is empty")
-    stored = text.encode("utf-8")
+    text = clean_text(text)  # control characters (a terminal's escapes) as U+FFFD, as the console shows them
     return Prepared(filename=safe_filename(upload.filename, "txt"), content_type="text/plain; charset=utf-8",
-                    kind="text", data=stored, width=None, height=None, thumbnail=None,
-                    text=clean_text(text), text_status="done")
+                    kind="text", data=text.encode("utf-8"), width=None, height=None, thumbnail=None,
+                    text=text, text_status="done")
 
 
 def prepare_one(upload: Upload, limits: Limits | None = None) -> Prepared:
@@ -442,7 +464,7 @@ def from_json(value: Any, limits: Limits | None = None) -> list[Upload]:
             errors[key] = f"{shown}: larger than {_megabytes(limits.file_bytes)}"
             continue
         try:
-            raw = base64.b64decode(encoded.strip(), validate=True)
+            raw = base64.b64decode("".join(encoded.split()), validate=True)  # lines of 76, as MIME tools wrap
         except (binascii.Error, ValueError):
             errors[key] = f"{shown}: the data is not valid base64"
             continue
@@ -705,9 +727,7 @@ def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment |
     if row is None:
         return None
     waited = row.text_status == "pending"  # the workflows hear of its feedback once no image waits
-    audit.record(actor, "feedback.attachment.delete", f"feedback:{row.feedback_id}",
-                 {"attachment": row.id, "filename": row.filename, "content_type": row.content_type,
-                  "size": row.size, "sha256": row.sha256}, None, ip=ip, commit=False)
+    _audit_deleted(row, actor, ip)
     db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.id == row.id))
     owner = db.session.get(Feedback, row.feedback_id)
     fields = live_fields(owner) if owner is not None else None
@@ -717,6 +737,41 @@ def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment |
     if waited:  # the last image waiting to be read is gone before its job came: nobody else would tell them
         announce_when_read(row.feedback_id)
     return row
+
+
+def _audit_deleted(row: Any, actor: str, ip: str, why: str | None = None) -> None:
+    before = {"attachment": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.size,
+              "sha256": row.sha256}
+    audit.record(actor, "feedback.attachment.delete", f"feedback:{row.feedback_id}",
+                 before if why is None else {**before, "why": why}, None, ip=ip, commit=False)
+
+
+def delete_of_tester(tester_id: int, actor: str, ip: str = "") -> Callable[[], None] | None:
+    """Inside the removal of a tester (`events.tester_removing`): the files they sent deleted, each audited
+    as a delete by `actor` on its feedback, in the caller's transaction. Returns what to do once that is
+    committed (tell the pages showing those feedback; the workflows of one whose last unread image went),
+    None when they sent no file."""
+    rows = list(db.session.execute(select(
+        FeedbackAttachment.id, FeedbackAttachment.feedback_id, FeedbackAttachment.filename,
+        FeedbackAttachment.content_type, FeedbackAttachment.size, FeedbackAttachment.sha256,
+        FeedbackAttachment.text_status).where(FeedbackAttachment.tester_id == tester_id)
+        .order_by(FeedbackAttachment.id)))
+    if not rows:
+        return None
+    for row in rows:
+        _audit_deleted(row, actor, ip, why="its tester was removed")
+    db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.tester_id == tester_id))
+    waited = sorted({row.feedback_id for row in rows if row.text_status == "pending"})
+    shown = {fid: live_fields(owner) for fid in sorted({row.feedback_id for row in rows})
+             if (owner := db.session.get(Feedback, fid)) is not None}
+
+    def committed() -> None:
+        for fid, fields in shown.items():
+            tell_viewers("updated", fid, fields, at=utcnow(), versioned=False)
+        for fid in waited:
+            announce_when_read(fid)
+
+    return committed
 
 
 def delete_older_than(days: int, batch: int = 500) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from nous import events
 from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
@@ -88,14 +89,19 @@ def set_active(user_id: Any, active: bool, *, actor: str, ip: str = "",
 
 
 def remove(user_id: Any, *, actor: str, ip: str = "") -> str:
-    """Delete the tester; their feedback stays (its tester link is cleared). Returns the email."""
+    """Delete the tester; their feedback stays (its tester link is cleared), the files they sent with it
+    go (`tester.removing`: each audited by the area that keeps them). Returns the email."""
     user = require(user_id)
     email = user.email
     had_overrides = bool(user.flag_set)
     audit.record(actor, "testers.remove", email, user.as_dict(), None, ip=ip, commit=False)
     user_id = user.id
+    committed = [done for _, done in events.tester_removing.send(None, tester_id=user_id, actor=actor, ip=ip)
+                 if done is not None]
     db.session.delete(user)
     db.session.commit()
+    for done in committed:
+        done()
     announce(user_id, "removed")
     if had_overrides:
         overrides_changed()
