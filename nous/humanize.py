@@ -415,8 +415,21 @@ def _tester(e: Any, verb: str, detail: str = "") -> Sentence:
         Sentence(verb, "a tester", detail=detail)
 
 
-def _flag(e: Any, verb: str, detail: str = "") -> Sentence:
-    return Sentence(verb, f"flag {e.target}", "flags.show_flag", {"key": e.target}, detail)
+# what a flag has per environment (nous.flags.models.FlagIn.HERE): a change of one of them names its environment
+_FLAG_HERE = ("enabled", "strategies", "enable_at", "disable_at")
+
+
+def _flag(e: Any, verb: str, detail: str = "", here: bool | None = None) -> Sentence:
+    """A flag's change, with the environment it was made in when it changed something of that environment's
+    (switch, strategies, schedule; `here` says so without looking), linked to the flag's page there."""
+    before, after = _before(e), _after(e)
+    environment = after.get("environment") or before.get("environment")
+    if here is None:
+        here = not before or any(before.get(k) != after.get(k) for k in _FLAG_HERE)
+    if not here or not isinstance(environment, str) or not environment:
+        return Sentence(verb, f"flag {e.target}", "flags.show_flag", {"key": e.target}, detail)
+    return Sentence(verb, f"flag {e.target} in {environment}", "flags.show_flag",
+                    {"key": e.target, "env": environment}, detail)
 
 
 def _job(e: Any, verb: str) -> Sentence:
@@ -497,8 +510,8 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
                                                 detail="works" if _after(e).get("ok") else "failed"),
     "flags.create": lambda e: _flag(e, "Created"),
     "flags.update": lambda e: _flag(e, "Changed", "; ".join(flag_changes(e.before, e.after)[:3])),
-    "flags.archive": lambda e: _flag(e, "Archived"),
-    "flags.unarchive": lambda e: _flag(e, "Unarchived"),
+    "flags.archive": lambda e: _flag(e, "Archived", here=False),
+    "flags.unarchive": lambda e: _flag(e, "Unarchived", here=False),
     "flags.restore": lambda e: _flag(e, "Restored an earlier version of"),
     "flags.import": lambda e: Sentence("Imported flags", "", "flags.index"),
     "flags.segment": lambda e: Sentence("Saved segment", e.target, "flags.segments"),

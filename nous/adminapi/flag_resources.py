@@ -35,7 +35,7 @@ from nous.adminapi.conventions import (
 from nous.adminapi.conventions import if_match as sent_version
 from nous.adminapi.flags import environment_value, flags_call
 from nous.flags import service as flags
-from nous.flags.models import PRODUCTION, Segment
+from nous.flags.models import Segment
 from nous.web import body_limit
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -166,15 +166,16 @@ def list_client_tokens() -> Response:
           description="The answer holds the token itself, this once: only its hash is stored.",
           body={"type": "object", "required": ["name"], "properties": {
               "name": {"type": "string", "minLength": 1, "maxLength": 100, "example": "nous-web production"},
-              "environment": {"type": "string", "maxLength": 100, "default": PRODUCTION, "example": "staging",
+              "environment": {"type": "string", "maxLength": 100, "example": "staging",
                               "description": "The environment whose flags the token answers with; its text "
-                                             "then starts `default:<environment>.`"}}},
+                                             "then starts `default:<environment>.` (when absent, the setting "
+                                             "flags.environment: production at first)"}}},
           response="FlagClientToken", status=201, idempotent=True,
           links={"revoke_client_token": {"token_id": "$response.body#/id"}})
 def create_client_token() -> Response:
     data = body()
     name = text("name", data.get("name"), required=True, max_length=1000)
-    environment = environment_value(data.get("environment", PRODUCTION), status=422)
+    environment = environment_value(data.get("environment"), status=422)
     row, raw = flags_call(flags.create_token, name, actor=actor(), ip=client_ip(), environment=environment)
     resp = respond({**client_token_json({**row.as_dict(), "last_used_at": None}), "token": raw}, 201)
     resp.headers["Cache-Control"] = "no-store"
@@ -282,16 +283,18 @@ def _transfer_environment(default: str | None) -> str | None:
 
 @endpoint("GET", "/flag-export", scope="flags:read", tag="flags", summary="Export every flag (Unleash format)",
           description="Flags and segments as Unleash exports them; `POST /flag-import` takes it back. One "
-                      "environment's switches and strategies (production unless `environment` names another), "
+                      "environment's switches and strategies (`environment`; when absent, the setting "
+                      "flags.environment: production at first), "
                       "or with `environment=*` every environment's, in Unleash's full export.",
           query=[param("archived", {"type": "boolean", "default": False}, "Include archived flags."),
-                 param("environment", {"type": "string", "maxLength": 100, "default": PRODUCTION},
-                       "The environment whose switches and strategies are exported, or `*` for every one.",
+                 param("environment", {"type": "string", "maxLength": 100},
+                       "The environment whose switches and strategies are exported, or `*` for every one "
+                       "(when absent, the setting flags.environment).",
                        example="staging")],
           response="FlagDocument")
 def export_flags() -> Response:
     archived = inputs.arg_choice("archived", ("true", "false"), "false") == "true"
-    environment = _transfer_environment(PRODUCTION)
+    environment = _transfer_environment(flags.default_environment())
     resp = respond(flags.export_document(include_archived=archived, environment=environment))
     resp.headers["Content-Disposition"] = 'attachment; filename="nous-flags.json"'
     return resp
@@ -304,7 +307,8 @@ def export_flags() -> Response:
                       "checked first: any invalid part "
                       "refuses the whole document (422, each problem named), nothing half-done. Without "
                       "`environment` (or with `*`) each environment the document has is set: a one-environment "
-                      "document's, else production; each of a full export's, by name (an environment this server "
+                      "document's, else the default one (the setting flags.environment); each of a full "
+                      "export's, by name (an environment this server "
                       "lacks refuses it: 422 naming it). With `environment` the document's only environment (or "
                       "its part of that name) goes there. Documents up to 5 MB (413 above).",
           query=[param("mode", {"enum": ["merge", "replace"], "default": "merge"}),

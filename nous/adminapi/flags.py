@@ -37,7 +37,7 @@ from nous.adminapi.conventions import (
 )
 from nous.flags import service as flags
 from nous.flags.api import parse_context
-from nous.flags.models import FLAG_TYPES, PRODUCTION, FlagIn, FlagVersion
+from nous.flags.models import FLAG_TYPES, FlagIn, FlagVersion
 from nous.flags.service.validation import DESCRIPTION_MAX
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -79,9 +79,10 @@ schemas(
         "tester_id": {"type": "string", "format": "uuid"}, "email": {"type": "string"}, "on": {"type": "boolean"}}},
 )
 KEY = "<key>"
-ENVIRONMENT = param("environment", {"type": "string", "maxLength": 100, "default": PRODUCTION},
+ENVIRONMENT = param("environment", {"type": "string", "maxLength": 100},
                     "The flag environment whose switch, strategies and schedule are read or changed "
-                    "(the key, description, type, variants and parents are shared).")
+                    "(the key, description, type, variants and parents are shared); when absent, the setting "
+                    "flags.environment (production at first, by its name now if it was renamed).")
 FLAG_PAGE = {"type": "object", "required": ["items", "next_cursor"], "properties": {
     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Flag"}},
     "next_cursor": {"type": ["string", "null"]}}}
@@ -127,8 +128,8 @@ def environment_value(raw: Any, *, status: int = 400) -> str:
 
 
 def _environment() -> str:
-    """The `environment` query parameter (production when absent); an unknown one is a 400 naming it."""
-    return environment_value(request.args.get("environment", PRODUCTION))
+    """The `environment` query parameter (the default environment when absent); an unknown one is a 400."""
+    return environment_value(request.args.get("environment"))
 
 
 def _flag(key: str) -> FlagIn:
@@ -244,9 +245,9 @@ def set_rollout(key: str) -> Response:
 
 @endpoint("POST", f"/flags/{KEY}/copy", scope="flags:write", tag="flags", query=[ENVIRONMENT],
           summary="Copy one environment's strategies to another",
-          description="The strategies of `environment` (production when absent), with their conditions, segments "
-                      "and variants, replace those of `to`; the switch and schedule of `to` stay. The answer is "
-                      "the flag in `to`. 409 on an archived flag.", errors=(409,),
+          description="The strategies of `environment` (the setting flags.environment when absent), with their "
+                      "conditions, segments and variants, replace those of `to`; the switch and schedule of `to` "
+                      "stay. The answer is the flag in `to`. 409 on an archived flag.", errors=(409,),
           body={"type": "object", "required": ["to"], "properties": {
               "to": {"type": "string", "maxLength": 100, "example": "production"}}},
           response="Flag", if_match=True)

@@ -4,6 +4,7 @@ package they share (`service`)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -28,5 +29,5 @@ def init_app(app: Flask) -> None:
         nous.add_command(feedback_group)
 
 
-def _on_tester_removing(_sender: Any, *, tester_id: int, actor: str, ip: str = "") -> Any:
+def _on_tester_removing(_sender: Any, *, tester_id: uuid.UUID, actor: str, ip: str = "") -> Any:
     return attachments.delete_of_tester(tester_id, actor, ip)

@@ -16,7 +16,6 @@ import click
 
 from nous.cli import cli_actor
 from nous.flags import service
-from nous.flags.models import PRODUCTION
 
 
 def _actor() -> str:
@@ -38,8 +37,9 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 environment_option = click.option(
-    "--environment", "-e", default="production", show_default=True, metavar="NAME",
-    help="The flag environment whose switch, strategies and schedule this reads or changes.")
+    "--environment", "-e", default=None, metavar="NAME",
+    help="The flag environment whose switch, strategies and schedule this reads or changes (default: the "
+         "setting flags.environment, production at first).")
 
 
 def _no_environment(name: object, every: bool) -> click.ClickException:
@@ -233,8 +233,8 @@ def restore_command(key: str, version: int) -> None:
               help="File (default: stdout).")
 @click.option("--archived", is_flag=True, help="Include archived flags.")
 @click.option("--environment", "-e", default=None, metavar="NAME",
-              help="The environment whose switches and strategies are written (default: production); "
-                   "'*' for every environment.")
+              help="The environment whose switches and strategies are written (default: the setting "
+                   "flags.environment); '*' for every environment.")
 @click.option("--all-environments", "all_environments", is_flag=True,
               help="Every environment, in Unleash's full export (the same as -e '*').")
 @refusals
@@ -244,7 +244,7 @@ def export_command(output: str | None, archived: bool, environment: str | None, 
     {"version": 4, "environments", "features", "featureEnvironments", "featureStrategies", "segments", …}."""
     if all_environments and environment not in (None, service.ALL_ENVIRONMENTS):
         raise click.UsageError("Name one environment or --all-environments, not both.")
-    chosen = None if all_environments else _transfer_environment(environment or PRODUCTION)
+    chosen = None if all_environments else _transfer_environment(environment or service.default_environment())
     doc = service.export_document(include_archived=archived, environment=chosen)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output:
@@ -261,7 +261,8 @@ def export_command(output: str | None, archived: bool, environment: str | None, 
                    "have every environment: flags and segments are shared).")
 @click.option("--environment", "-e", default=None, metavar="NAME",
               help="The environment to import into (default, or '*': as the file says: a one-environment "
-                   "file's, else production; each environment of a full export to the one of its name).")
+                   "file's, else the default one (the setting flags.environment); each environment of a full export "
+                   "to the one of its name).")
 @refusals
 def import_command(path: str, mode: str, environment: str | None) -> None:
     """Apply an Unleash-format file; nothing changes when any part of it is invalid (nor when it names an

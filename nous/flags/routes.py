@@ -10,7 +10,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Response, abort, flash, has_request_context, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, has_request_context, jsonify, redirect, render_template, request, url_for
 
 from nous import inputs, web
 from nous.auth import admin_required, client_ip, current_actor
@@ -18,7 +18,7 @@ from nous.changes import mark_changed
 from nous.flags import bp
 from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
-from nous.flags.models import FLAG_TYPES, PRODUCTION
+from nous.flags.models import FLAG_TYPES
 from nous.inputs import form_int, parse_int
 from nous.web import body_limit, is_fragment_request, render
 
@@ -44,19 +44,32 @@ def _go(endpoint: str, message: str = "", kind: str = "success", **values: Any) 
     return redirect(url, 303)  # type: ignore[return-value]
 
 
+def _default_env() -> str:
+    """flags.default_environment(), once per request (every link of a page asks: _keep_env)."""
+    if "flags_default_env" not in g:
+        g.flags_default_env = flags.default_environment()
+    return g.flags_default_env
+
+
 def _env() -> str:
-    """The environment a flag page shows and edits: `?env=` (production when absent). An unknown one (a tab
-    left open on an environment since renamed or removed, an old bookmark) takes a page to the same page in
-    production with a notice; anything else is a 404 that names the environments there are."""
-    raw = request.args.get("env") or PRODUCTION
+    """The environment a flag page shows and edits: `?env=` (when absent, the default one: production at
+    first, by its name now if it was renamed). An unknown one (a tab left open on an environment since
+    renamed or removed, an old bookmark) takes a page to the same page in the default environment with a
+    notice; anything else is a 404 that names the environments there are."""
+    raw = request.args.get("env") or _default_env()
     try:
         return flags.check_environment(raw)
     except flags.FlagError as exc:
         if request.method == "GET" and not is_fragment_request():
-            flash(f"{exc.message} It may have been renamed or removed; this is {PRODUCTION}.", "warning")
+            flash(f"{exc.message} It may have been renamed or removed; this is {_default_env()}.", "warning")
             values = {**request.args.to_dict(), **(request.view_args or {}), "env": None}  # None: left out
             abort(redirect(url_for(request.endpoint or "flags.index", **values), 303))
         abort(404, description=exc.message)
+
+
+def _env_arg(name: str) -> str | None:
+    """`?env=` for a link to `name`'s page: left out for the default environment (None), as _keep_env does."""
+    return None if name == _default_env() else name
 
 
 @bp.url_defaults
@@ -64,7 +77,7 @@ def _keep_env(endpoint: str, values: dict[str, Any]) -> None:
     """Every link and form of the flag pages stays in the environment being looked at (`?env=`)."""
     if "env" not in values and has_request_context() and request.blueprint == "flags":
         env = request.args.get("env")
-        if env and env != PRODUCTION:
+        if env and env != _default_env():
             values["env"] = env
 
 
@@ -88,7 +101,8 @@ def index() -> str:
     q = request.args.get("q", "").strip()[:200]
     archived = request.args.get("archived") == "1"
     rows = flags.overview(q, archived)
-    return render("flags/index.html", "flags/_rows.html", rows=rows, q=q, archived=archived, active="flags")
+    return render("flags/index.html", "flags/_rows.html", rows=rows, q=q, archived=archived, active="flags",
+                  counted_in=_default_env())
 
 
 def _changed(resp: Response, flag: Any) -> Response:
@@ -394,7 +408,8 @@ def restore_version(key: str, version: int) -> Any:
                       versions=flags.history(key, limit=500), active="flags"), 409
     except flags.FlagError as exc:
         return _go("flags.flag_history", exc.message, "error", key=key)
-    return _go("flags.flag_history", f"Restored version {version} of {key} as version {flag.version}.", key=key)
+    return _go("flags.flag_history", f"Restored version {version} of {key} in {flag.environment} as version "
+               f"{flag.version}.", key=key, env=_env_arg(flag.environment))
 
 
 @bp.get("/<key>/copy")
@@ -402,9 +417,9 @@ def restore_version(key: str, version: int) -> Any:
 def copy_preview(key: str) -> Any:
     """What copying this environment's rules to `to` would change there, before doing it."""
     flag = _flag_or_404(key)
-    target = request.args.get("to", "")
     try:
-        changes = flags.rules_difference(key, flag.environment, flags.check_environment(target))
+        target = flags.check_environment(request.args.get("to", ""))
+        changes = flags.rules_difference(key, flag.environment, target)
     except flags.FlagError as exc:
         return _go("flags.show_flag", exc.message, "error", key=key)
     return render_template("flags/copy.html", flag=flag, target=target, changes=changes, active="flags")
@@ -416,11 +431,12 @@ def copy_rules(key: str) -> Any:
     flag = _flag_or_404(key)
     target = request.form.get("to", "")
     try:
-        flags.copy_rules(key, flag.environment, target, actor=current_actor(), ip=client_ip(),
-                         expected_version=_expected_version())
+        copied = flags.copy_rules(key, flag.environment, target, actor=current_actor(), ip=client_ip(),
+                                  expected_version=_expected_version())
     except flags.FlagError as exc:
         return _go("flags.show_flag", exc.message, "error", key=key)
-    return _go("flags.show_flag", f"Copied the rules of {flag.environment} to {target}.", key=key, env=target)
+    return _go("flags.show_flag", f"Copied the rules of {flag.environment} to {copied.environment}.", key=key,
+               env=_env_arg(copied.environment))
 
 
 # --------------------------------------------------------------------------- environments
@@ -474,12 +490,16 @@ def change_environments() -> Any:
 # --------------------------------------------------------------------------- tokens
 
 
+def _tokens_page(created: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
+    return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
+                  environment_names=flags.environment_names(), default_environment=_default_env(),
+                  clients=flags.clients(), created=created, errors=errors or {}, active="flags")
+
+
 @bp.get("/-/tokens")
 @admin_required
 def tokens() -> str:
-    return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
-                  environment_names=flags.environment_names(), clients=flags.clients(),
-                  created=None, errors={}, active="flags")
+    return _tokens_page()
 
 
 @bp.post("/-/tokens")
@@ -487,15 +507,11 @@ def tokens() -> str:
 def create_token() -> Any:
     try:
         row, raw = flags.create_token(request.form.get("name", ""), actor=current_actor(), ip=client_ip(),
-                                      environment=request.form.get("environment") or PRODUCTION)
+                                      environment=request.form.get("environment") or None)
     except flags.FlagError as exc:
-        return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
-                      environment_names=flags.environment_names(), clients=flags.clients(),
-                      created=None, errors=exc.errors, active="flags"), 422
+        return _tokens_page(errors=exc.errors), 422
     # The token is shown in this response only: it is stored hashed.
-    resp = Response(render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
-                           environment_names=flags.environment_names(), clients=flags.clients(),
-                           created={"name": row.name, "token": raw}, errors={}, active="flags"))
+    resp = Response(_tokens_page(created={"name": row.name, "token": raw}))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -592,11 +608,11 @@ def transfer() -> Any:
 @bp.get("/-/export.json")
 @admin_required
 def export_flags() -> Response:
-    """The export: `?environment=` one environment's (production when absent), `*` every one's in Unleash's
+    """The export: `?environment=` one environment's (the default one when absent), `*` every one's in Unleash's
     full export."""
     raw = request.args.get("environment")
     try:
-        environment = _transfer_environment(raw, PRODUCTION)
+        environment = _transfer_environment(raw, _default_env())
     except flags.FlagError:
         abort(404, description=f"There is no environment {raw!r}.")
     doc = flags.export_document(include_archived=request.args.get("archived") == "1", environment=environment)

@@ -42,10 +42,15 @@ def _number(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
         if kind is int and isinstance(raw, float) and raw != int(raw):
             raise ValueError(f"expected a whole number, got {raw!r}")
         if not lo <= value <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g}")
+            raise ValueError(f"must be between {_figure(lo)} and {_figure(hi)}")
         return value
 
     return parse
+
+
+def _figure(n: float) -> str:
+    """A bound as people write it: 50,000,000 rather than 5e+07, 0.5 as 0.5."""
+    return f"{int(n):,}" if float(n).is_integer() else f"{n:,g}"
 
 
 def _bool(raw: Any) -> bool:

@@ -55,3 +55,20 @@ def test_copying_one_environment_s_rules_to_another(ops) -> None:
     assert_problem(ops.post("flags/f1/copy?environment=staging", json={"to": "nowhere"}), 422, "environment")
     assert_problem(ops.post("flags/f1/copy", json={"to": "production"}), 422, "to")
     assert_problem(ops.post("flags/f1/copy", json={}), 400, "to")
+
+
+def test_after_production_is_renamed_the_flags_read_and_change_in_it_by_its_new_name(ops) -> None:
+    """Calls that name no environment use the setting flags.environment, which follows a rename: they
+    answered 400/404 ("There is no environment 'production'") once production was called prod."""
+    flags.create_flag({"key": "f1", "strategies": [rollout(20)]}, actor="t")
+    assert ops.patch("flag-environments/production", json={"name": "prod"}).status_code == 200
+    listed = ops.get("flags")
+    assert listed.status_code == 200 and [f["key"] for f in listed.get_json()["items"]] == ["f1"]
+    one = ops.get("flags/f1")
+    assert one.status_code == 200 and one.get_json()["environment"] == "prod"
+    assert ops.get("flags/f1/versions").status_code == 200
+    exported = ops.get("flag-export")
+    assert exported.status_code == 200 and exported.get_json()["environment"] == "prod"
+    made = ops.post("flag-client-tokens", json={"name": "web"})
+    assert made.status_code == 201 and made.get_json()["token"].startswith("default:prod.")
+    assert_problem(ops.get("flags/f1", query_string={"environment": "production"}), 400, "environment")

@@ -617,7 +617,7 @@ def test_json_attachments_may_wrap_their_base64_in_lines(app, client) -> None:
     assert "\n" in wrapped
     resp = client.post(API, json={**GOOD, "attachments": [{"filename": "wrapped.png", "data": wrapped}]})
     assert resp.status_code == 201, resp.json
-    [(row, data)] = stored(app)
+    [(_row, data)] = stored(app)
     assert Image.open(io.BytesIO(data)).size == (300, 200)
 
 
@@ -637,3 +637,27 @@ def test_a_text_files_control_characters_are_stored_inert(app, client) -> None:
     [(row, data)] = stored(app)
     assert data.decode() == "line\ufffd[31mred\ufffd\ufffd\r\n\tnext"
     assert row.text == data.decode()
+
+
+def test_wrapped_base64_is_measured_without_its_line_breaks(app, client) -> None:
+    """A file just under the limit, wrapped in lines with CRLF (2.6 % longer), is within the limit."""
+    set_setting(app, "feedback.attachment_max_bytes", "20000")
+    noisy = Image.effect_noise((92, 71), 100).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "PNG", compress_level=0)
+    data = out.getvalue()
+    assert 19_500 < len(data) < 20_000
+    wrapped = base64.encodebytes(data).decode().replace("\n", "\r\n")
+    assert len(wrapped) > 20_000 * 4 // 3 + 8
+    resp = client.post(API, json={**GOOD, "attachments": [{"filename": "n.png", "data": "data:image/png;base64,"
+                                                           + wrapped}]})
+    assert resp.status_code == 201, resp.json
+
+
+def test_a_text_file_is_within_its_limit_as_stored(app, client) -> None:
+    """Each control character is stored as U+FFFD, three bytes: a file of them may not grow past the limit."""
+    set_setting(app, "feedback.text_attachment_max_bytes", "1000")
+    resp = client.post(API, **multipart([(b"\x1b" * 900, "esc.log")]))
+    assert resp.status_code == 400
+    assert "comes to 3 kB with its control characters replaced" in resp.json["errors"]["attachments[0]"]
+    assert stored(app) == []

@@ -228,6 +228,17 @@ def test_list_and_panel_show_thumbnails_lazily(app, admin_client, with_files) ->
     assert _thumb_ids(redrawn.data) == [image_id]
 
 
+def test_a_wide_screenshot_s_thumbnail_in_the_list_is_not_a_sliver(app, admin_client, client) -> None:
+    """A 900 × 200 picture fitted into the 56-pixel box was 56 × 12: it keeps half the box in height and
+    takes up to one and a half boxes in width, cropped (object-fit); a tall one likewise."""
+    wide = submit_with(client, [("wide.png", png(900, 200))], message="a wide one")
+    tall = submit_with(client, [("tall.png", png(200, 1600))], message="a tall one")
+    page = admin_client.get(BASE).data
+    for fid, size in ((wide, b'width="84" height="28"'), (tall, b'width="28" height="84"')):
+        row = re.search(rb'<tr id="feedback-%d".*?</tr>' % fid, page, re.S).group(0)
+        assert size in row, row
+
+
 def test_the_list_reads_thumbnails_in_one_query_without_blobs(app, admin_client, client) -> None:
     for i in range(3):
         submit_with(client, [(f"s{i}.png", png(200, 100))], message=f"with a file {i}")

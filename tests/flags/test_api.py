@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from unittest.mock import ANY
 
@@ -314,3 +315,28 @@ def test_evaluations_answered_in_front_are_counted_under_the_route(client, ctx, 
     for i in range(5):
         assert client.post(EVALUATE, json={"userId": f"u{i}"}, headers={"Authorization": token}).status_code == 200
     assert answered() - before == 5
+
+
+def test_registrations_are_kept_whole_and_bounded(client, ctx, token, monkeypatch) -> None:
+    """Fields at their documented limits came out as JSON cut at 4,000 characters, which the tokens page could
+    not read (the SDK never showed); and one token could fill Redis with as many instances as it liked. At most
+    CLIENTS_MAX are kept, a newcomer taking the place of the one seen longest ago."""
+    registered = importlib.import_module("nous.flags.service.clients")  # the package's `clients` is its function
+    headers = {"Authorization": token}
+    long = {"appName": "a" * 1000, "instanceId": "i" * 1000, "sdkVersion": "s" * 1000, "environment": "e" * 1000,
+            "strategies": ["x" * 1000] * 3, "interval": 1000, "started": "2026-11-22T05:00:00Z"}
+    assert client.post("/api/client/register", json=long, headers=headers).status_code == 202
+    [shown] = service.clients()
+    assert shown["appName"] == "a" * 200 and shown["sdkVersion"] == "s" * 100
+    assert shown["strategies"] == ["x" * 100] * 3
+    clean = client.post("/api/client/register", json={"appName": "x\u0000y", "instanceId": "1"}, headers=headers)
+    assert clean.status_code == 202 and {c["appName"] for c in service.clients()} == {"a" * 200, "x\ufffdy"}
+    monkeypatch.setattr(registered, "CLIENTS_MAX", 5)
+    for i in range(8):
+        assert client.post("/api/client/register", json={"appName": f"flood-{i}"}, headers=headers).status_code == 202
+    assert {c["appName"] for c in service.clients()} == {f"flood-{i}" for i in range(3, 8)}  # the latest five
+    again = client.post("/api/client/register", json={"appName": "x\u0000y", "instanceId": "1", "sdkVersion": "v2"},
+                        headers=headers)  # back: it takes the place of the one seen longest ago
+    assert again.status_code == 202
+    assert {c["appName"] for c in service.clients()} == {"x\ufffdy", *(f"flood-{i}" for i in range(4, 8))}
+    assert [c["sdkVersion"] for c in service.clients() if c["appName"] == "x\ufffdy"] == ["v2"]

@@ -93,7 +93,7 @@ def test_console_flow_in_a_browser(live, ctx, tmp_path) -> None:
         assert "strategies[1]" in page.content()
         page.screenshot(path=str(shots / "history.png"), full_page=True)
         page.locator("#v1-h").get_by_role("button", name="Restore").click()
-        page.get_by_text("Restored version 1 of checkout.new-flow as version 3.").wait_for()
+        page.get_by_text("Restored version 1 of checkout.new-flow in production as version 3.").wait_for()
         assert fresh("checkout.new-flow").enabled is False
 
         # tokens: shown once

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from nous.audit import service as audit
+from nous.extensions import db
 from nous.flags import service
 from tests.flags.conftest import rollout
 
@@ -64,7 +65,7 @@ def test_copying_rules_shows_the_difference_first(admin_client, ctx, make_flag) 
     assert preview.status_code == 200 and "strategies[0].parameters.rollout" in text and '"60"' in text
     assert service.get_flag("copied").strategies == [rollout(10)]  # a preview changes nothing
     done = admin_client.post(f"{BASE}/copied/copy?env=staging", data={"to": "production", "version": "2"})
-    assert done.status_code == 303 and done.headers["Location"].endswith("/copied?env=production")
+    assert done.status_code == 303 and done.headers["Location"].endswith("/copied")
     production = service.get_flag("copied")
     assert production.strategies[0]["parameters"]["rollout"] == "60" and production.enabled is True
     latest = service.history("copied")[0]
@@ -143,3 +144,71 @@ def test_an_archived_flag_s_page_offers_no_copy_nor_schedule(admin_client, ctx, 
     form = {"description": "still kept", "type": "release"}  # the details form as it is then
     assert admin_client.post(f"{BASE}/old.flag/details", data=form).status_code == 303
     assert service.get_flag("old.flag").description == "still kept"
+
+
+def test_after_production_is_renamed_the_pages_and_commands_use_its_new_name(admin_client, ctx, runner,
+                                                                            make_flag) -> None:
+    """A page or a command that names no environment shows the one the setting flags.environment names, which
+    follows a rename: renamed production, the flag page redirected to itself forever, the list, a flag's
+    page in the new name and its history answered 500, and `flags list` stopped."""
+    make_flag("f1", enabled=True, strategies=[rollout(30)])
+    service.rename_environment("production", "prod", actor=ACTOR)
+    listed = admin_client.get(f"{BASE}/")
+    assert listed.status_code == 200 and "30 %" in listed.get_data(as_text=True)
+    page = admin_client.get(f"{BASE}/f1")
+    assert page.status_code == 200 and 'aria-current="page">prod' in page.get_data(as_text=True)
+    assert admin_client.get(f"{BASE}/f1?env=prod").status_code == 200
+    assert admin_client.get(f"{BASE}/f1/history?env=prod").status_code == 200
+    stale = admin_client.get(f"{BASE}/f1?env=production")  # a tab left open: the page in prod, with a notice
+    assert stale.status_code == 303 and "this is prod" in admin_client.get(stale.headers["Location"]).get_data(
+        as_text=True)
+    result = runner.invoke(args=["nous", "flags", "list"])
+    assert result.exit_code == 0 and "f1" in result.output, result.output
+    assert "<option selected>prod</option>" in admin_client.get(f"{BASE}/-/tokens").get_data(as_text=True)
+    assert "Evaluations in prod, 24 h" in listed.get_data(as_text=True)
+    # the copy form is a GET form, whose action loses its query: the environment goes as a field
+    assert '<input type="hidden" name="env" value="prod">' in page.get_data(as_text=True)
+
+
+def test_a_restore_names_the_environment_it_changes(admin_client, ctx, make_flag) -> None:
+    """A version belongs to the environment it was made in: restoring it from another environment's page
+    changes that environment, and the button, the question and the notice say which."""
+    make_flag("f2", strategies=[rollout(20)])
+    service.set_rollout("f2", 60, actor=ACTOR, environment="staging")
+    service.set_rollout("f2", 35, actor=ACTOR)
+    page = admin_client.get(f"{BASE}/f2/history?env=development").get_data(as_text=True)
+    assert "Make f2 in production what it was at version 1?" in page and ">Restore in production</button>" in page
+    done = admin_client.post(f"{BASE}/f2/restore/1?env=development", data={"version": "3"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/f2/history")
+    shown = admin_client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Restored version 1 of f2 in production as version 4." in shown
+    db.session.expire_all()
+    assert service.get_flag("f2").strategies[0]["parameters"]["rollout"] == "20"
+    assert service.get_flag("f2", environment="staging").strategies[0]["parameters"]["rollout"] == "60"
+
+
+def test_copying_to_the_same_environment_is_refused_at_the_preview_and_names_are_normalised(
+        admin_client, ctx, make_flag) -> None:
+    make_flag("f3", strategies=[rollout(20)])
+    service.set_rollout("f3", 50, actor=ACTOR, environment="staging")
+    same = admin_client.get(f"{BASE}/f3/copy?env=staging&to=staging")
+    assert same.status_code == 303
+    assert "Choose another environment" in admin_client.get(same.headers["Location"]).get_data(as_text=True)
+    preview = admin_client.get(f"{BASE}/f3/copy?env=staging&to=%20Production%20").get_data(as_text=True)
+    assert '<input type="hidden" name="to" value="production">' in preview
+    copied = admin_client.post(f"{BASE}/f3/copy?env=staging", data={"to": " Production ", "version": "2"})
+    assert copied.status_code == 303 and copied.headers["Location"].endswith("/f3")
+    assert "Copied the rules of staging to production." in admin_client.get(copied.headers["Location"]).get_data(
+        as_text=True)
+
+
+def test_the_audit_log_and_the_changes_panel_say_which_environment(admin_client, ctx, make_flag) -> None:
+    make_flag("f4", strategies=[rollout(20)])
+    service.set_rollout("f4", 45, actor=ACTOR, environment="staging")
+    audit_page = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "flag f4 in staging" in audit_page and "flag f4 in production" in audit_page
+    assert f'href="{BASE}/f4?env=staging"' in audit_page
+    panel = admin_client.get(f"{BASE}/-/panel/changes").get_data(as_text=True)
+    assert re.search(r"f4</a>\s+in staging", panel) and re.search(r"f4</a>\s+in production", panel)
+    service.archive_flag("f4", actor=ACTOR)  # the flag's own, in no one environment
+    assert re.search(r"Archived <a [^>]*>flag f4</a>", admin_client.get("/admin/audit").get_data(as_text=True))

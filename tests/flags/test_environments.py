@@ -330,3 +330,20 @@ def test_a_token_is_listed_by_the_start_of_its_text_after_its_environment_is_ren
     assert token.startswith("default:staging.") and token.startswith(listed["prefix"])
     assert len(listed["prefix"]) == len("default:staging.") + 8 and listed["environment"] == "stage"
     assert client.post(EVALUATE, json={}, headers={"Authorization": token}).status_code == 200
+
+
+def test_the_default_environment_a_moment_after_a_rename_elsewhere(ctx, make_flag, monkeypatch) -> None:
+    """Another process renamed production a moment ago and this one's copy of the setting still says
+    production: the stored setting names the new name. Were no environment of that name to be found at all, a
+    page would show the first environment, but a write naming none is refused instead of made there."""
+    make_flag("f1", strategies=[rollout(10)])
+    service.rename_environment("production", "prod", actor="t")
+    real_get = settings.get
+    monkeypatch.setattr(settings, "get", lambda key: "production" if key == "flags.environment" else real_get(key))
+    assert service.default_environment() == "prod" and service.get_flag("f1").environment == "prod"
+    monkeypatch.setattr(settings, "stored_values", lambda: {"flags.environment": "gone"})
+    assert service.default_environment() == "development"
+    with pytest.raises(service.FlagError) as refused:
+        service.set_rollout("f1", 50, actor="t")
+    assert refused.value.status == 409 and "name the environment" in refused.value.message
+    assert service.get_flag("f1", environment="development").strategies[0]["parameters"]["rollout"] == "10"

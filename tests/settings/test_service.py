@@ -17,6 +17,7 @@ from tests.conftest import ROOT
 @pytest.mark.parametrize(("key", "raw", "message"), [
     ("alerts.cpu_percent", "lots", "expected a number"),
     ("alerts.cpu_percent", "150", "must be between 1 and 100"),
+    ("feedback.attachment_max_bytes", "5", "must be between 10,000 and 50,000,000"),  # not 5e+07
     ("alerts.queue_backlog", "1.5", "expected a whole number"),
     ("alerts.queue_backlog", "1_000", "expected a whole number"),  # Python's int() reads these; people don't
     ("alerts.queue_backlog", "\uff15", "expected a whole number"),  # a full-width 5

@@ -24,6 +24,7 @@ import os
 import re
 import threading
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,10 +126,12 @@ class Limits:
                    text_bytes=int(settings.get("feedback.text_attachment_max_bytes")))
 
     def body_bytes(self) -> int:
-        """The largest request body the uploads can make: base64 in JSON (4/3) and some room per file."""
-        return self.total_bytes * 4 // 3 + 8192 * max(1, self.count)
+        """The largest request body the uploads can make: base64 in JSON (4/3, in lines: WRAPPED) and some
+        room per file."""
+        return self.total_bytes * 4 // 3 * WRAPPED // 100 + 8192 * max(1, self.count)
 
 
+WRAPPED = 103  # per cent: base64 in lines of 76 characters with CRLF takes 78 for 76 (2.6 % more)
 ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "text/plain")  # _sniff() takes these
 
 
@@ -364,8 +367,11 @@ def _text(upload: Upload, limits: Limits) -> Prepared:
     if not text:  # a byte-order mark and nothing after it
         raise Refused("the file is empty")
     text = clean_text(text)  # control characters (a terminal's escapes) as U+FFFD, as the console shows them
+    if len(stored := text.encode("utf-8")) > limits.text_bytes:  # U+FFFD takes 3 bytes for the 1 it replaces
+        raise Refused(f"a text file may be at most {_megabytes(limits.text_bytes)} (this one comes to "
+                      f"{_megabytes(len(stored))} with its control characters replaced)")
     return Prepared(filename=safe_filename(upload.filename, "txt"), content_type="text/plain; charset=utf-8",
-                    kind="text", data=text.encode("utf-8"), width=None, height=None, thumbnail=None,
+                    kind="text", data=stored, width=None, height=None, thumbnail=None,
                     text=text, text_status="done")
 
 
@@ -460,11 +466,12 @@ def from_json(value: Any, limits: Limits | None = None) -> list[Upload]:
             errors[key] = f"{shown}: data must be a data: URL with base64 content (data:image/png;base64,…)"
             continue
         encoded = data[match.end():]
-        if len(encoded) > limits.file_bytes * 4 // 3 + 8:
+        largest = limits.file_bytes * 4 // 3 + 8
+        if len(encoded) > largest * WRAPPED // 100 or len(encoded := "".join(encoded.split())) > largest:
             errors[key] = f"{shown}: larger than {_megabytes(limits.file_bytes)}"
             continue
         try:
-            raw = base64.b64decode("".join(encoded.split()), validate=True)  # lines of 76, as MIME tools wrap
+            raw = base64.b64decode(encoded, validate=True)  # without the line breaks MIME tools wrap it in
         except (binascii.Error, ValueError):
             errors[key] = f"{shown}: the data is not valid base64"
             continue
@@ -746,27 +753,26 @@ def _audit_deleted(row: Any, actor: str, ip: str, why: str | None = None) -> Non
                  before if why is None else {**before, "why": why}, None, ip=ip, commit=False)
 
 
-def delete_of_tester(tester_id: int, actor: str, ip: str = "") -> Callable[[], None] | None:
+def delete_of_tester(tester_id: uuid.UUID, actor: str, ip: str = "") -> Callable[[], None] | None:
     """Inside the removal of a tester (`events.tester_removing`): the files they sent deleted, each audited
-    as a delete by `actor` on its feedback, in the caller's transaction. Returns what to do once that is
-    committed (tell the pages showing those feedback; the workflows of one whose last unread image went),
-    None when they sent no file."""
-    rows = list(db.session.execute(select(
-        FeedbackAttachment.id, FeedbackAttachment.feedback_id, FeedbackAttachment.filename,
-        FeedbackAttachment.content_type, FeedbackAttachment.size, FeedbackAttachment.sha256,
-        FeedbackAttachment.text_status).where(FeedbackAttachment.tester_id == tester_id)
-        .order_by(FeedbackAttachment.id)))
+    as a delete by `actor` on its feedback, in the caller's transaction (the rows the DELETE took, so a file
+    stored meanwhile is not deleted unsaid). Returns what to do once that is committed (tell the pages
+    showing those feedback; the workflows of one whose last unread image went), None when they sent none."""
+    rows = list(db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.tester_id == tester_id)
+                                   .returning(FeedbackAttachment.id, FeedbackAttachment.feedback_id,
+                                              FeedbackAttachment.filename, FeedbackAttachment.content_type,
+                                              FeedbackAttachment.size, FeedbackAttachment.sha256,
+                                              FeedbackAttachment.text_status)))
     if not rows:
         return None
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r.id):
         _audit_deleted(row, actor, ip, why="its tester was removed")
-    db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.tester_id == tester_id))
     waited = sorted({row.feedback_id for row in rows if row.text_status == "pending"})
-    shown = {fid: live_fields(owner) for fid in sorted({row.feedback_id for row in rows})
-             if (owner := db.session.get(Feedback, fid)) is not None}
+    owners = db.session.scalars(select(Feedback).where(Feedback.id.in_({row.feedback_id for row in rows})))
+    shown = {owner.id: live_fields(owner) for owner in owners}
 
     def committed() -> None:
-        for fid, fields in shown.items():
+        for fid, fields in sorted(shown.items()):
             tell_viewers("updated", fid, fields, at=utcnow(), versioned=False)
         for fid in waited:
             announce_when_read(fid)

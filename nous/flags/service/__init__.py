@@ -43,6 +43,7 @@ from nous.flags.service.editing import (
 from nous.flags.service.environments import (
     add_environment,
     check_environment,
+    default_environment,
     environment_names,
     environment_use,
     environments,
@@ -116,6 +117,7 @@ __all__ = [
     "counts",
     "create_flag",
     "create_token",
+    "default_environment",
     "delete_segment",
     "diff",
     "environment_names",

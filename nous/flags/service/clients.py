@@ -14,26 +14,68 @@ from flask import current_app
 from nous.clock import utcnow
 from nous.extensions import get_redis
 from nous.flags.cache import HOURS_KEPT
+from nous.text import clean_text
 
 CLIENTS_KEY = "nous:flags:clients"
 CLIENTS_KEPT = 7 * 86400
 
 
-def record_client(info: Mapping[str, Any], token_name: str, flag_environment: str = "production") -> None:
+APPS_KEPT = 100  # applications remembered per flag and environment; more are not added until some expire
+# HSET the field unless the hash already holds ARGV[3] others: one token cannot fill Redis with names
+_REMEMBER_APP = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('HLEN', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+CLIENTS_MAX = 500  # SDK instances remembered: a token cannot fill Redis; the one seen longest ago makes room
+CLIENTS_SEEN_KEY = "nous:flags:clients:seen"  # sorted set {field: when it last registered}
+_CLIENT_FIELDS = {"appName": 200, "instanceId": 200, "sdkVersion": 100, "environment": 100, "started": 64}
+# KEYS: the hash, the sorted set; ARGV: field, entry, CLIENTS_MAX, CLIENTS_KEPT, now (ms). Instances not seen for
+# CLIENTS_KEPT seconds go; a new one past CLIENTS_MAX takes the place of the one seen longest ago.
+_REMEMBER_CLIENT = """
+local now, kept = tonumber(ARGV[5]), tonumber(ARGV[4])
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - kept * 1000)) do
+  redis.call('HDEL', KEYS[1], gone)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - kept * 1000)
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  while redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) do
+    local oldest = redis.call('ZPOPMIN', KEYS[2])
+    local victim = oldest[1] or redis.call('HRANDFIELD', KEYS[1])
+    redis.call('HDEL', KEYS[1], victim)
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('EXPIRE', KEYS[1], kept)
+redis.call('EXPIRE', KEYS[2], kept)
+return 1
+"""
+
+
+def _shown(value: Any, limit: int) -> Any:
+    return clean_text(value)[:limit] if isinstance(value, str) else value
+
+
+def record_client(info: Mapping[str, Any], token_name: str, flag_environment: str) -> None:
     """Remember an SDK that registered (shown on the tokens page), with the flag environment its token
-    answers for; safe to lose."""
-    entry = {k: info.get(k) for k in ("appName", "instanceId", "sdkVersion", "environment", "interval", "started")}
-    entry["strategies"] = list(info.get("strategies") or [])[:50]
+    answers for; safe to lose. Each text is cut to what the page shows (so the entry is always whole JSON);
+    at most CLIENTS_MAX instances, each for CLIENTS_KEPT seconds after it last registered."""
+    entry = {k: _shown(info.get(k), limit) for k, limit in _CLIENT_FIELDS.items()}
+    entry["interval"] = info.get("interval")
+    entry["strategies"] = [_shown(str(s), 100) for s in list(info.get("strategies") or [])[:50]]
     entry["token"] = token_name
     entry["flag_environment"] = flag_environment
     entry["seen"] = utcnow().isoformat()
     try:
         conn = get_redis()
-        field = f"{entry['appName']}|{entry.get('instanceId') or ''}"[:300]
-        pipe = conn.pipeline(transaction=False)
-        pipe.hset(CLIENTS_KEY, field, json.dumps(entry, default=str)[:4000])
-        pipe.expire(CLIENTS_KEY, CLIENTS_KEPT)
-        pipe.execute()
+        field = f"{info.get('appName')}|{info.get('instanceId') or ''}"[:300]  # as _registered_sdk looks it up
+        conn.register_script(_REMEMBER_CLIENT)(keys=[CLIENTS_KEY, CLIENTS_SEEN_KEY], args=[
+            field, json.dumps(entry, default=str), CLIENTS_MAX, CLIENTS_KEPT, time.time_ns() // 1_000_000])
     except (redis.RedisError, OSError):
         current_app.logger.warning("flags: could not record a client registration (Redis unreachable)")
 
@@ -72,17 +114,6 @@ def _registered_sdk(app_name: str, instance_id: str) -> str | None:
         return (json.loads(raw).get("sdkVersion") or None) if raw else None
     except (redis.RedisError, OSError, ValueError, AttributeError):
         return None
-
-
-APPS_KEPT = 100  # applications remembered per flag and environment; more are not added until some expire
-# HSET the application unless the hash already holds APPS_KEPT others: one token cannot fill Redis with names
-_REMEMBER_APP = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('HLEN', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
 
 
 def record_metrics(toggles: Mapping[str, Mapping[str, Any]], variants: Mapping[str, frozenset[str]], *,

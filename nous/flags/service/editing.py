@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nous.extensions import db
-from nous.flags.models import PRODUCTION, Flag, FlagIn
+from nous.flags.models import Flag, FlagIn
 from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.simple import SIMPLE_STICKINESS
@@ -36,7 +36,7 @@ from nous.flags.service.versions import (
 )
 
 
-def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environment: str = PRODUCTION) -> FlagIn:
+def create_flag(data: Mapping[str, Any], *, actor: str, ip: str = "", environment: str | None = None) -> FlagIn:
     """A new flag from {key, description, type, enabled, strategies, variants, dependencies, enable_at,
     disable_at}; missing fields get defaults (release, off, no strategies: on for everyone once enabled).
     The switch, strategies and schedule are `environment`'s; every other environment gets the same
@@ -77,7 +77,7 @@ ARCHIVED_KEEP = ("strategies", "enable_at", "disable_at")  # what an archived fl
 
 
 def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "", action: str = "update",
-                expected_version: int | None = None, note: str = "", environment: str = PRODUCTION) -> FlagIn:
+                expected_version: int | None = None, note: str = "", environment: str | None = None) -> FlagIn:
     """Change some of the editable fields (switch, strategies and schedule: `environment`'s); validated
     as a whole, stored as a new version (none when nothing changed). `expected_version` refuses the
     change when someone else changed the flag since. An archived flag can be switched off and described,
@@ -113,7 +113,7 @@ def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "
 
 
 def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_version: int | None = None,
-                environment: str = PRODUCTION) -> FlagIn:
+                environment: str | None = None) -> FlagIn:
     """Switch the flag on or off: the state asked for, never the opposite of the stored one. Asking for
     the state it already has changes nothing and succeeds, whatever version the caller saw; asking for
     the other one on a view of an older version is refused (409), since the caller decided on old facts."""
@@ -125,7 +125,7 @@ def set_enabled(key: str, on: bool, *, actor: str, ip: str = "", expected_versio
 
 
 def set_rollout(key: str, percentage: Any, *, actor: str, ip: str = "", expected_version: int | None = None,
-                environment: str = PRODUCTION) -> FlagIn:
+                environment: str | None = None) -> FlagIn:
     """Set the percentage of the flag's first flexibleRollout strategy. A flag without one gets one
     (replacing a lone `default` strategy, which would otherwise let everyone in). `expected_version`
     refuses it (409) when the flag changed since that version."""
@@ -202,7 +202,7 @@ def restore_version(key: str, version: int, *, actor: str, ip: str = "", expecte
     here (a parent or segment it needs is gone)."""
     old = get_version(key, version)
     snapshot = dict(old.after or {})
-    flag = get_flag(key, for_update=True, environment=environment or old.environment or PRODUCTION)
+    flag = get_flag(key, for_update=True, environment=environment or old.environment)
     check_seen(flag, expected_version)
     before = flag.state()
     state = {"key": flag.key, **{k: snapshot.get(k, before[k]) for k in EDITABLE}}
@@ -228,9 +228,16 @@ def restore_version(key: str, version: int, *, actor: str, ip: str = "", expecte
     return flag
 
 
+def _other_environment(source: str, target: str) -> None:
+    if check_environment(source) == check_environment(target):
+        raise FlagError("Choose another environment to copy the rules to.", {"to": "the same environment"},
+                        status=422)
+
+
 def rules_difference(key: str, source: str, target: str) -> list[dict[str, Any]]:
     """What copying `source`'s rules (strategies, with their constraints, segments and variants) to
     `target` would change there, as a diff of `target`'s strategies."""
+    _other_environment(source, target)
     here, there = get_flag(key, environment=source), get_flag(key, environment=target)
     return diff({"strategies": list(there.strategies or [])}, {"strategies": list(here.strategies or [])})
 
@@ -239,9 +246,7 @@ def copy_rules(key: str, source: str, target: str, *, actor: str, ip: str = "",
                expected_version: int | None = None) -> FlagIn:
     """Give `target` the rules `source` has (its switch and schedule stay as they are): one new version
     in `target`, noting where the rules came from."""
-    if check_environment(source) == check_environment(target):  # the write in target holds the list (get_flag)
-        raise FlagError("Choose another environment to copy the rules to.", {"to": "the same environment"},
-                        status=422)
+    _other_environment(source, target)  # the write in target holds the list (get_flag)
     strategies = json.loads(json.dumps(get_flag(key, environment=source).strategies or []))
     return update_flag(key, {"strategies": strategies}, actor=actor, ip=ip, action="copy",
                        expected_version=expected_version, note=f"rules copied from {source}", environment=target)

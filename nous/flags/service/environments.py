@@ -66,6 +66,27 @@ def environment_names() -> list[str]:
     return [e.name for e in environments()]
 
 
+def default_environment(*, writing: bool = False) -> str:
+    """The environment a page, a command or a call shows and changes when it names none: the one NOUS's own
+    code evaluates in (the setting flags.environment, which a rename changes in its own transaction:
+    production at first). Should this process's copy of the setting name none of the environments (renamed
+    a moment ago elsewhere), the stored setting decides; failing that a page shows the first environment,
+    and a write (`writing`) is refused rather than made somewhere the caller did not mean."""
+    names = environment_names()
+    chosen = settings.get("flags.environment")
+    if chosen not in names:
+        try:
+            chosen = settings.stored_values().get("flags.environment", chosen)
+        except settings.Unavailable:
+            pass
+    if chosen in names:
+        return chosen
+    if writing:
+        raise FlagError(f"The default environment {chosen!r} (the setting flags.environment) does not exist; "
+                        "name the environment to change.", {"environment": "required here"}, status=409)
+    return names[0]
+
+
 def check_setting(value: str) -> None:
     """The setting flags.environment names an environment that exists: NOUS's own flags would all be off
     in any other (registered with the settings in nous.flags.init_app)."""
@@ -117,11 +138,14 @@ def recheck_written() -> None:
 
 
 def check_environment(name: object, *, writing: bool = False) -> str:
-    """`name` when it is one of the environments, else a FlagError naming the field `environment`.
-    `writing`: for a write in it, which the list then cannot change under (hold, writing_in)."""
+    """`name` when it is one of the environments (None: default_environment()), else a FlagError naming the
+    field `environment`. `writing`: for a write in it, which the list then cannot change under (hold,
+    writing_in)."""
     if writing:
         hold()
     names = environment_names()
+    if name is None:
+        name = default_environment(writing=writing)
     found = name.strip().lower() if isinstance(name, str) else None  # names are kept as _check_name makes them
     if found in names:
         if writing:

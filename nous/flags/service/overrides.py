@@ -15,7 +15,8 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
-from nous.flags.models import PRODUCTION, Flag, forced, tester_flags
+from nous.flags.models import Flag, forced, tester_flags
+from nous.flags.service.environments import default_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.overview import rollout_summary
 from nous.flags.service.validation import KEY_MAX
@@ -62,8 +63,10 @@ def tester_override_rows(chosen: Mapping[str, bool]) -> list[dict[str, Any]]:
     """A tester's overrides (its `flag_set`) for the console, by flag key: forced on/off, and for each
     flag that still exists who gets it otherwise (a flag deleted or archived since keeps its override
     until cleared)."""
-    known = {f.key: f.in_(PRODUCTION) for f in db.session.scalars(select(Flag).where(Flag.key.in_(list(chosen))))
-             } if chosen else {}
+    known: dict[str, Any] = {}
+    if chosen:
+        here = default_environment()
+        known = {f.key: f.in_(here) for f in db.session.scalars(select(Flag).where(Flag.key.in_(list(chosen))))}
     return [{"key": key, "on": on, "flag": known.get(key),
              "others": rollout_summary(known[key]) if key in known and not known[key].archived else None}
             for key, on in sorted(chosen.items()) if isinstance(on, bool)]

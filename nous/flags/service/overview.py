@@ -11,27 +11,27 @@ import redis
 from nous.clock import aware, utcnow
 from nous.extensions import get_redis
 from nous.flags.cache import is_stale, read_counts
-from nous.flags.models import PRODUCTION, Flag
+from nous.flags.models import Flag
 from nous.flags.service.clients import sdk_usage
-from nous.flags.service.environments import environment_names
+from nous.flags.service.environments import check_environment, default_environment, environment_names
 from nous.flags.service.versions import list_flags
 from nous.settings import service as settings
 
 PERCENT_STRATEGIES = ("gradualRolloutUserId", "gradualRolloutSessionId", "gradualRolloutRandom")
 
 
-def counts(environment: str = PRODUCTION) -> dict[str, dict[str, int]]:
+def counts(environment: str | None = None) -> dict[str, dict[str, int]]:
     """`environment`'s evaluation counts per flag (all time and last 24 h); {} when Redis cannot be reached."""
     try:
-        return read_counts(get_redis(), environment=environment)
+        return read_counts(get_redis(), environment=environment or default_environment())
     except (redis.RedisError, OSError):
         return {}
 
 
-def flag_counts(key: str, environment: str = PRODUCTION) -> dict[str, int] | None:
+def flag_counts(key: str, environment: str | None = None) -> dict[str, int] | None:
     """Flag `key`'s evaluation counts in `environment` (as counts() has them); None when Redis cannot be reached."""
     try:
-        return read_counts(get_redis(), environment=environment, key=key).get(key, {})
+        return read_counts(get_redis(), environment=environment or default_environment(), key=key).get(key, {})
     except (redis.RedisError, OSError):
         return None
 
@@ -86,10 +86,11 @@ def rollout_summary(flag: Flag) -> str:
     return summary
 
 
-def overview(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[dict[str, Any]]:
+def overview(q: str = "", archived: bool = False, environment: str | None = None) -> list[dict[str, Any]]:
     """Rows for the console list and `flags list`: state (`environment`'s, and per environment in the
     list's order under "environments": name, on/off, who gets it, scheduled), type, last change, stale
     marker, counts (None when Redis cannot be reached)."""
+    environment = check_environment(environment)
     flags = list_flags(q, archived, environment=environment)
     names = environment_names()
     try:

@@ -9,14 +9,16 @@ from sqlalchemy import select
 
 from nous.extensions import db
 from nous.flags.engine import Engine
-from nous.flags.models import PRODUCTION, Flag, Segment
+from nous.flags.models import Flag, Segment
+from nous.flags.service.environments import check_environment
 from nous.flags.service.overrides import tester_overrides
 from nous.flags.service.versions import get_flag
 
 
-def preview(key: str, context: Mapping[str, Any], environment: str = PRODUCTION) -> dict[str, Any]:
+def preview(key: str, context: Mapping[str, Any], environment: str | None = None) -> dict[str, Any]:
     """The engine's explanation over the stored flags of `environment` (read fresh from the database)
     and the tester's overrides."""
+    environment = check_environment(environment)
     flag = get_flag(key, environment=environment)
     features = [f.in_(environment).feature() for f in db.session.scalars(select(Flag).where(Flag.archived.is_(False)))]
     segments = [s.as_dict() for s in db.session.scalars(select(Segment))]

@@ -15,7 +15,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db, get_redis
 from nous.flags.cache import TOKEN_SEEN_KEY
-from nous.flags.models import ID_MAX, PRODUCTION, ClientToken
+from nous.flags.models import ID_MAX, ClientToken
 from nous.flags.service.environments import check_environment
 from nous.flags.service.errors import FlagError
 from nous.flags.service.versions import commit
@@ -29,7 +29,7 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(name: Any, *, actor: str, ip: str = "", environment: str = PRODUCTION) -> tuple[ClientToken, str]:
+def create_token(name: Any, *, actor: str, ip: str = "", environment: str | None = None) -> tuple[ClientToken, str]:
     """A new client token for the flags of `environment`; returns the row and the token itself, which is
     shown this once. Its text has Unleash's shape, `default:<environment>.<secret>`, so tools that read
     the environment from a token read it from ours; the server goes by the stored row, not the text."""

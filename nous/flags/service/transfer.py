@@ -146,8 +146,9 @@ def export_environments(include_archived: bool = False) -> dict[str, Any]:
             switches.append(switch)
             strategies += [{**s, "featureName": flag.key, "environment": name, "sortOrder": i}
                            for i, s in enumerate(f.strategies or [])]
+    default = check_environment(None)  # Unleash's type "production": the one NOUS runs in (production at first)
     return {"version": FULL_VERSION,
-            "environments": [{"name": name, "type": "production" if name == PRODUCTION else "development",
+            "environments": [{"name": name, "type": "production" if name == default else "development",
                               "sortOrder": i, "enabled": True, "protected": False} for i, name in enumerate(names)],
             "features": features, "featureStrategies": strategies, "featureEnvironments": switches,
             "segments": _segments(), "dependencies": dependencies, "tagTypes": []}
@@ -213,7 +214,8 @@ def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, 
     """Apply an export: `merge` creates and updates the flags in it and leaves the others; `replace`
     also archives the flags that are not in it (and removes segments not in it). Switches, strategies
     and schedules go to `environment` when one is named; else a one-environment document's go to the
-    environment it names (else production) and a full document's each to the environment of its name.
+    environment it names (else the default one, default_environment()) and a full document's each to the
+    environment of its name.
     Everything is checked first: any invalid part refuses the whole document, with messages naming the
     feature and field."""
     if mode not in ("merge", "replace"):
@@ -239,12 +241,13 @@ def import_document(doc: Mapping[str, Any], *, mode: str = "merge", actor: str, 
 
 
 def _single_target(doc: Mapping[str, Any], environment: str | None) -> str:
-    """Where a one-environment document goes: the environment named, else the document's, else production."""
+    """Where a one-environment document goes: the environment named, else the document's, else the default
+    one (default_environment)."""
     if environment is not None:
         return environment
     named = doc.get("environment")
     if named is None:
-        return check_environment(PRODUCTION)
+        return check_environment(None)
     try:
         return check_environment(named)
     except FlagError as exc:
@@ -268,7 +271,7 @@ def _mapping(sources: list[str], environment: str | None, here: list[str]) -> di
                         "here. Add them first, or name one environment to import into.",
                         {"environments": f"unknown here: {', '.join(unknown)}"}, status=422)
     if not sources:
-        return {PRODUCTION: check_environment(PRODUCTION)}
+        return {(here := check_environment(None)): here}
     return {s: s for s in sources}
 
 

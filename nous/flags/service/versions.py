@@ -20,7 +20,7 @@ from nous.audit import service as audit
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.flags.cache import bump_version
-from nous.flags.models import ID_MAX, PRODUCTION, Flag, FlagIn, FlagState, FlagVersion
+from nous.flags.models import ID_MAX, Flag, FlagIn, FlagState, FlagVersion
 from nous.flags.service.environments import check_environment, environment_names, recheck_written
 from nous.flags.service.errors import FlagConflict, FlagError, FlagNotFound
 from nous.flags.service.validation import EDITABLE
@@ -44,7 +44,7 @@ WORKFLOW_EVENTS = "nous.flags.workflow_events"
 # --------------------------------------------------------------------------- reading
 
 
-def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTION) -> FlagIn:
+def get_flag(key: str, *, for_update: bool = False, environment: str | None = None) -> FlagIn:
     """The flag `key`, looked at (and edited) in `environment` (an unknown one is a FlagError)."""
     environment = check_environment(environment, writing=for_update)
     stmt = select(Flag).where(Flag.key == key)
@@ -56,7 +56,7 @@ def get_flag(key: str, *, for_update: bool = False, environment: str = PRODUCTIO
     return flag.in_(environment)
 
 
-def list_flags(q: str = "", archived: bool = False, environment: str = PRODUCTION) -> list[FlagIn]:
+def list_flags(q: str = "", archived: bool = False, environment: str | None = None) -> list[FlagIn]:
     environment = check_environment(environment)
     stmt = select(Flag).where(Flag.archived.is_(archived)).order_by(Flag.key)
     q = (q or "").strip()

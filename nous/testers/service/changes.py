@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -24,6 +25,8 @@ from nous.testers.service.common import (
     require,
     version_of,
 )
+
+log = logging.getLogger("nous.testers")
 
 
 def add(email: Any, *, actor: str, role: Any = "TESTER", notes: Any = "", ip: str = "", source: str = "admin",
@@ -96,13 +99,20 @@ def remove(user_id: Any, *, actor: str, ip: str = "") -> str:
     had_overrides = bool(user.flag_set)
     audit.record(actor, "testers.remove", email, user.as_dict(), None, ip=ip, commit=False)
     user_id = user.id
-    committed = [done for _, done in events.tester_removing.send(None, tester_id=user_id, actor=actor, ip=ip)
-                 if done is not None]
-    db.session.delete(user)
-    db.session.commit()
-    for done in committed:
-        done()
+    try:
+        committed = [done for _, done in events.tester_removing.send(None, tester_id=user_id, actor=actor, ip=ip)
+                     if done is not None]
+        db.session.delete(user)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()  # nothing of the removal stays, what a listener deleted included
+        raise
     announce(user_id, "removed")
     if had_overrides:
         overrides_changed()
+    for done in committed:  # what listeners do once it stands (tell pages): never worth failing the removal
+        try:
+            done()
+        except Exception:
+            log.exception("after removing a tester", extra={"tester": str(user_id)})
     return email
