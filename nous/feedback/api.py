@@ -123,6 +123,14 @@ def submit_feedback() -> Any:
     return resp
 
 
+def _uncount_bytes() -> None:
+    """A resend answered from what its Idempotency-Key already stored (or is storing) stores nothing new: its
+    bytes do not count against feedback.upload_rate_limit (a widget resending a large screenshot after a lost
+    answer would lock the tester out for the window). Its request still counts against feedback.rate_limit."""
+    ratelimit.give_back(settings.get("feedback.upload_rate_limit"), get_remote_address(),
+                        request.content_length or 0)
+
+
 def _body_limit() -> int:
     """The largest body accepted: the fields, plus what the attachment settings allow."""
     if int(settings.get("feedback.attachments_max")) < 1:
@@ -210,6 +218,7 @@ def _submit() -> Any:
         resp = error_response(409, "Conflict", f"The submission with this {idempotency.HEADER} is still being "
                                                "stored; send it again in a moment.")
         resp.headers["Retry-After"] = "2"
+        _uncount_bytes()  # the first try's bytes are being stored, not these
         return resp
     except idempotency.Reused:
         return _invalid({idempotency.HEADER: "already used with another submission; send a new key with a new one"},
@@ -218,6 +227,7 @@ def _submit() -> Any:
     resp.status_code = 201
     if outcome.reason == "resent":
         resp.headers[idempotency.REPLAYED_HEADER] = "true"
+        _uncount_bytes()  # stored once, by the first try
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

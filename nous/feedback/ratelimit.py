@@ -48,6 +48,16 @@ return out
 """
 
 
+# KEYS: the byte windows; ARGV[1]: the bytes to give back. A window that has ended is left alone.
+_GIVE_BACK_LUA = """
+for _, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('GET', key) or '-1')
+  if n >= 0 then redis.call('SET', key, math.max(0, n - tonumber(ARGV[1])), 'KEEPTTL') end
+end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
@@ -70,6 +80,14 @@ class _Memory:
         self.lock = threading.Lock()
         self.windows: dict[str, tuple[float, int]] = {}
 
+    def give_back(self, keys: list[str], cost: int) -> None:
+        now = time.monotonic()
+        with self.lock:
+            for key in keys:
+                end, n = self.windows.get(key, (0.0, 0))
+                if end > now:
+                    self.windows[key] = (end, max(0, n - cost))
+
     def hit(self, key: str, seconds: int, cost: int = 1) -> tuple[int, int]:
         now = time.monotonic()
         with self.lock:
@@ -88,6 +106,7 @@ class _State:
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
         self.script = conn.register_script(_HIT_LUA)
+        self.give_back = conn.register_script(_GIVE_BACK_LUA)
         self.paused_until = 0.0
         self.memory = _Memory()
         self.parsed: dict[str, list[RateLimitItem]] = {}
@@ -142,3 +161,21 @@ def hit(raw_limits: str, address: str, *, raw_byte_limits: str = "", size: int =
     (n, ttl), item = min(zip(counted, items, strict=True), key=lambda r: (r[1].amount - r[0][0], -r[0][1]))
     reset_in = max([ttl, *bytes_over]) if bytes_over else ttl
     return Verdict(allowed, item.amount, max(0, item.amount - n), max(1, reset_in))
+
+
+def give_back(raw_byte_limits: str, address: str, size: int) -> None:
+    """Uncount `size` bytes that `hit` counted for a request that stored nothing new: a retry answered from
+    the submission its Idempotency-Key already made (or is making). The widget resends a large screenshot
+    when an answer is lost; counting each resend would lock the tester out for the window."""
+    state = _state()
+    byte_items = state.limits(raw_byte_limits) if size > 0 and raw_byte_limits else []
+    keys = [item.key_for("feedback-bytes", address) for item in byte_items]
+    if not keys:
+        return
+    if time.monotonic() >= state.paused_until:
+        try:
+            state.give_back(keys=keys, args=[size])
+            return
+        except (redis.RedisError, OSError):
+            state.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+    state.memory.give_back(keys, size)

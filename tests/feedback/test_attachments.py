@@ -288,6 +288,26 @@ def test_the_upload_rate_limit_counts_bytes(app, client) -> None:
     assert _count(app, FeedbackAttachment) == 1 and _count(app) == 1
 
 
+def test_a_resend_of_a_stored_submission_does_not_count_its_bytes_again(app, client) -> None:
+    """A widget resends a screenshot when the answer is lost; the resends are answered from the stored
+    submission and stored nothing, so they do not use up the address's bytes (they still count as requests)."""
+    set_setting(app, "feedback.upload_rate_limit", "100000/hour")
+    noisy = Image.effect_noise((120, 120), 100).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    assert 30_000 < len(out.getvalue()) < 48_000
+    headers = {"Idempotency-Key": "k-resent-screenshot"}
+    first = client.post(API, headers=headers, **multipart([(out.getvalue(), "a.png")]))
+    assert first.status_code == 201
+    for _ in range(3):
+        again = client.post(API, headers=headers, **multipart([(out.getvalue(), "a.png")]))
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json["id"] == first.json["id"]
+    other = client.post(API, **multipart([(out.getvalue(), "b.png")]))  # 2 × 40 kB of the 100 kB
+    assert other.status_code == 201, other.json
+    assert client.post(API, **multipart([(out.getvalue(), "c.png")])).status_code == 429  # and now it is used up
+
+
 # --- reading back, deleting, retention ----------------------------------------------------------
 
 def _submit_with(ctx_app, files: list[tuple[bytes, str]], **fields: Any) -> int:
