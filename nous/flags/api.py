@@ -377,8 +377,8 @@ def client_register() -> Any:
     errors = parse_registration(data)
     if errors:
         return _invalid(errors)
-    _id, name, environment = _client(request.environ)  # type: ignore[misc]
-    flags.record_client(data, name, environment)
+    token_id, name, environment = _client(request.environ)  # type: ignore[misc]
+    flags.record_client(data, name, environment, token_id=token_id)
     return Response(status=202)
 
 

@@ -491,9 +491,13 @@ def change_environments() -> Any:
 
 
 def _tokens_page(created: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
-    return render("flags/tokens.html", "flags/_tokens.html", tokens=flags.list_tokens(),
+    tokens = flags.list_tokens()
+    now_in = {t["id"]: t["environment"] for t in tokens}  # an SDK's token's environment now (renamed since)
+    clients = [{**c, "flag_environment": now_in.get(c.get("token_id"), c.get("flag_environment"))}
+               for c in flags.clients()]
+    return render("flags/tokens.html", "flags/_tokens.html", tokens=tokens,
                   environment_names=flags.environment_names(), default_environment=_default_env(),
-                  clients=flags.clients(), created=created, errors=errors or {}, active="flags")
+                  clients=clients, created=created, errors=errors or {}, active="flags")
 
 
 @bp.get("/-/tokens")

@@ -212,3 +212,12 @@ def test_the_audit_log_and_the_changes_panel_say_which_environment(admin_client,
     assert re.search(r"f4</a>\s+in staging", panel) and re.search(r"f4</a>\s+in production", panel)
     service.archive_flag("f4", actor=ACTOR)  # the flag's own, in no one environment
     assert re.search(r"Archived <a [^>]*>flag f4</a>", admin_client.get("/admin/audit").get_data(as_text=True))
+
+
+def test_an_sdk_that_registered_is_shown_in_its_token_s_environment_as_it_is_now(admin_client, client, ctx) -> None:
+    _row, token = service.create_token("web", actor=ACTOR, environment="staging")
+    assert client.post("/api/client/register", json={"appName": "web-app", "instanceId": "pod-1"},
+                       headers={"Authorization": token}).status_code == 202
+    service.rename_environment("staging", "qa", actor=ACTOR)
+    page = admin_client.get(f"{BASE}/-/tokens").get_data(as_text=True)
+    assert re.search(r"web-app</strong>.*?token web · qa</span>", page, re.S), page[page.find("web-app"):][:300]

@@ -61,7 +61,8 @@ def _shown(value: Any, limit: int) -> Any:
     return clean_text(value)[:limit] if isinstance(value, str) else value
 
 
-def record_client(info: Mapping[str, Any], token_name: str, flag_environment: str) -> None:
+def record_client(info: Mapping[str, Any], token_name: str, flag_environment: str,
+                  token_id: int | None = None) -> None:
     """Remember an SDK that registered (shown on the tokens page), with the flag environment its token
     answers for; safe to lose. Each text is cut to what the page shows (so the entry is always whole JSON);
     at most CLIENTS_MAX instances, each for CLIENTS_KEPT seconds after it last registered."""
@@ -69,6 +70,7 @@ def record_client(info: Mapping[str, Any], token_name: str, flag_environment: st
     entry["interval"] = info.get("interval")
     entry["strategies"] = [_shown(str(s), 100) for s in list(info.get("strategies") or [])[:50]]
     entry["token"] = token_name
+    entry["token_id"] = token_id  # the tokens page shows its environment as it is now (a rename since)
     entry["flag_environment"] = flag_environment
     entry["seen"] = utcnow().isoformat()
     try:
