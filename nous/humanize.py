@@ -518,6 +518,12 @@ SENTENCES: dict[str, Callable[[Any], Sentence]] = {
     "flags.segment.delete": lambda e: Sentence("Deleted segment", e.target),
     "flags.token.create": lambda e: Sentence("Created the client token", e.target, "flags.tokens"),
     "flags.token.revoke": lambda e: Sentence("Revoked the client token", e.target, "flags.tokens"),
+    "flags.environment.add": lambda e: Sentence("Added the flag environment", e.target, "flags.environments"),
+    "flags.environment.rename": lambda e: Sentence(f"Renamed the flag environment {_before(e).get('name', '')} to",
+                                                   e.target, "flags.environments"),
+    "flags.environment.move": lambda e: Sentence("Moved the flag environment", e.target, "flags.environments",
+                                                 detail=", ".join(map(str, _after(e).get("order") or []))),
+    "flags.environment.remove": lambda e: Sentence("Removed the flag environment", e.target),
     "adminapi.token.create": lambda e: Sentence("Created the admin API token", e.target, "api_tokens.index"),
     "adminapi.token.revoke": lambda e: Sentence("Revoked the admin API token", e.target, "api_tokens.index"),
 }

@@ -19,6 +19,7 @@ from nous.flags import bp
 from nous.flags import service as flags
 from nous.flags.engine import OPERATORS
 from nous.flags.models import FLAG_TYPES
+from nous.humanize import flag_changes
 from nous.inputs import form_int, parse_int
 from nous.web import body_limit, is_fragment_request, render
 
@@ -420,9 +421,11 @@ def copy_preview(key: str) -> Any:
     try:
         target = flags.check_environment(request.args.get("to", ""))
         changes = flags.rules_difference(key, flag.environment, target)
+        there = flags.get_flag(key, environment=target).strategies or []
     except flags.FlagError as exc:
         return _go("flags.show_flag", exc.message, "error", key=key)
-    return render_template("flags/copy.html", flag=flag, target=target, changes=changes, active="flags")
+    return render_template("flags/copy.html", flag=flag, target=target, changes=changes, active="flags",
+                           words=flag_changes({"strategies": there}, {"strategies": flag.strategies or []}))
 
 
 @bp.post("/<key>/copy")

@@ -63,6 +63,8 @@ def test_copying_rules_shows_the_difference_first(admin_client, ctx, make_flag) 
     preview = admin_client.get(f"{BASE}/copied/copy?env=staging&to=production")
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "strategies[0].parameters.rollout" in text and '"60"' in text
+    words = re.search(r'<ul class="changes" id="copy-words">(.*?)</ul>', text, re.S).group(1)
+    assert "10 % → 60 %" in words, words  # in words first, as the history says it; field by field below
     assert service.get_flag("copied").strategies == [rollout(10)]  # a preview changes nothing
     done = admin_client.post(f"{BASE}/copied/copy?env=staging", data={"to": "production", "version": "2"})
     assert done.status_code == 303 and done.headers["Location"].endswith("/copied")
@@ -221,3 +223,15 @@ def test_an_sdk_that_registered_is_shown_in_its_token_s_environment_as_it_is_now
     service.rename_environment("staging", "qa", actor=ACTOR)
     page = admin_client.get(f"{BASE}/-/tokens").get_data(as_text=True)
     assert re.search(r"web-app</strong>.*?token web · qa</span>", page, re.S), page[page.find("web-app"):][:300]
+
+
+def test_the_audit_log_says_what_was_done_to_the_environments(admin_client, ctx) -> None:
+    service.add_environment("qa", actor=ACTOR)
+    service.rename_environment("qa", "test", actor=ACTOR)
+    service.move_environment("test", -1, actor=ACTOR)
+    service.remove_environment("test", actor=ACTOR)
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", admin_client.get("/admin/audit").get_data(as_text=True)))
+    for said in ("Added the flag environment qa", "Renamed the flag environment qa to test",
+                 "Moved the flag environment test (development, staging, test, production)",
+                 "Removed the flag environment test"):
+        assert said in page, said
