@@ -61,8 +61,12 @@ def test_environments_in_a_browser(app, ctx, make_flag, tmp_path) -> None:
 
             page.get_by_label("Copy staging's strategies to").select_option("production")
             page.get_by_role("button", name="Show the difference").click()
+            page.locator("#copy-words").wait_for()
+            assert "Rollout 20 % → 70 %" in page.locator("#copy-words").inner_text()  # in words first
+            assert not page.locator("#copy-diff").is_visible()  # field by field, folded below
+            page.get_by_text("Field by field").click()
             page.locator("#copy-diff").wait_for()
-            assert "strategies[0].parameters.rollout" in page.content()
+            assert "strategies[0].parameters.rollout" in page.locator("#copy-diff").inner_text()
             page.screenshot(path=str(shots / "environments-copy.png"), full_page=True)
             page.get_by_role("button", name="Copy to production").click()
             page.get_by_text("Copied the rules of staging to production.").wait_for()
