@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from flask import current_app
@@ -138,19 +139,13 @@ def hit(raw_limits: str, address: str, *, raw_byte_limits: str = "", size: int =
     if not items and not byte_items:
         return Verdict(True, 0, 0, 0)
     keys = [item.key_for("feedback", address) for item in items]  # LIMITER/feedback/<address>/2/1/hour
-    keys += [item.key_for("feedback-bytes", address) for item in byte_items]
+    keys += _byte_keys(byte_items, address)
     seconds = [item.get_expiry() for item in (*items, *byte_items)]
     costs = [1] * len(items) + [size] * len(byte_items)
-    results: list[tuple[int, int]] | None = None
-    if time.monotonic() >= state.paused_until:
-        try:
-            flat = state.script(keys=keys, args=[*seconds, *costs])
-            results = [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
-        except (redis.RedisError, OSError) as exc:
-            state.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
-            log.warning("feedback rate limit counted in memory: Redis unreachable",
-                        extra={"error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})
-    if results is None:
+    flat = _in_redis(state, state.script, keys, [*seconds, *costs])
+    if flat is not None:
+        results = [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+    else:
         results = [state.memory.hit(k, s, c) for k, s, c in zip(keys, seconds, costs, strict=True)]
     counted, byte_counted = results[:len(items)], results[len(items):]
     bytes_over = [ttl for (n, ttl), item in zip(byte_counted, byte_items, strict=True) if n > item.amount]
@@ -168,14 +163,24 @@ def give_back(raw_byte_limits: str, address: str, size: int) -> None:
     the submission its Idempotency-Key already made (or is making). The widget resends a large screenshot
     when an answer is lost; counting each resend would lock the tester out for the window."""
     state = _state()
-    byte_items = state.limits(raw_byte_limits) if size > 0 and raw_byte_limits else []
-    keys = [item.key_for("feedback-bytes", address) for item in byte_items]
-    if not keys:
-        return
-    if time.monotonic() >= state.paused_until:
-        try:
-            state.give_back(keys=keys, args=[size])
-            return
-        except (redis.RedisError, OSError):
-            state.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
-    state.memory.give_back(keys, size)
+    keys = _byte_keys(state.limits(raw_byte_limits) if size > 0 and raw_byte_limits else [], address)
+    if keys and _in_redis(state, state.give_back, keys, [size]) is None:
+        state.memory.give_back(keys, size)
+
+
+def _byte_keys(byte_items: list[RateLimitItem], address: str) -> list[str]:
+    return [item.key_for("feedback-bytes", address) for item in byte_items]
+
+
+def _in_redis(state: _State, script: Any, keys: list[str], args: list[int]) -> Any:
+    """`script` run in Redis, or None while Redis is unreachable (then for PAUSE_AFTER_FAILURE seconds the
+    windows are counted in this process's memory instead)."""
+    if time.monotonic() < state.paused_until:
+        return None
+    try:
+        return script(keys=keys, args=args)
+    except (redis.RedisError, OSError) as exc:
+        state.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+        log.warning("feedback rate limit counted in memory: Redis unreachable",
+                    extra={"error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})
+        return None

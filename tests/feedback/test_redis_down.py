@@ -159,3 +159,21 @@ def test_reading_a_text_again_with_redis_down_changes_nothing_and_says_why(app, 
 
         assert audit.query(action="feedback.attachment.read_again") == []  # nothing was done
         db.session.remove()
+
+
+def test_bytes_are_given_back_in_memory_while_redis_is_down(second_app, throwaway_redis) -> None:
+    """Redis goes away between counting a resend's bytes and giving them back: no error, and while it is
+    away the windows counted in memory get their bytes back too (a resend never refused for its own bytes)."""
+    from nous.feedback import ratelimit
+
+    _url, server = throwaway_redis
+    with second_app.app_context():
+        assert ratelimit.hit("", "198.51.100.7", raw_byte_limits="100/hour", size=60).allowed  # in Redis
+        server.terminate()
+        server.wait(timeout=10)
+        ratelimit.give_back("100/hour", "198.51.100.7", 60)  # Redis unreachable: nothing raised
+        for _ in range(3):  # in memory now: 60 counted, 60 given back, each time
+            assert ratelimit.hit("", "198.51.100.7", raw_byte_limits="100/hour", size=60).allowed
+            ratelimit.give_back("100/hour", "198.51.100.7", 60)
+        assert ratelimit.hit("", "198.51.100.7", raw_byte_limits="100/hour", size=60).allowed
+        assert not ratelimit.hit("", "198.51.100.7", raw_byte_limits="100/hour", size=60).allowed  # 120 > 100

@@ -72,7 +72,10 @@ def default_environment(*, writing: bool = False) -> str:
     production at first). Should this process's copy of the setting name none of the environments (renamed
     a moment ago elsewhere), the stored setting decides; failing that a page shows the first environment,
     and a write (`writing`) is refused rather than made somewhere the caller did not mean."""
-    names = environment_names()
+    return _default_among(environment_names(), writing)
+
+
+def _default_among(names: list[str], writing: bool) -> str:
     chosen = settings.get("flags.environment")
     if chosen not in names:
         try:
@@ -145,7 +148,7 @@ def check_environment(name: object, *, writing: bool = False) -> str:
         hold()
     names = environment_names()
     if name is None:
-        name = default_environment(writing=writing)
+        name = _default_among(names, writing)  # the list just read, not read again
     found = name.strip().lower() if isinstance(name, str) else None  # names are kept as _check_name makes them
     if found in names:
         if writing:
