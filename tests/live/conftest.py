@@ -34,11 +34,18 @@ def sign_in(app, base: str) -> requests.Session:
 
 
 class _Client(Client):
-    """simple_websocket's client sends `Host` without the port; browsers (and RFC 6455) send it with."""
+    """simple_websocket's client as a browser behaves: `Host` with the port (it sends it without, RFC 6455
+    wants it with), and the frames that came in one read with the handshake's answer are received
+    (its client leaves them in the parser until more bytes come — on a busy machine the server's hello
+    and replay travel with the 101 and were not seen before the next ping, 20 s later)."""
 
     def handshake(self) -> None:
         self.host = f"{self.host}:{self.port}"
         super().handshake()
+
+    def _thread(self) -> None:
+        self.connected = self._handle_events()  # what came with the 101
+        super()._thread()
 
 
 def cookie_header(http: requests.Session) -> str:

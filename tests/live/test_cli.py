@@ -19,14 +19,17 @@ def test_collect_takes_a_sample_now(runner, ctx) -> None:
 
 
 def test_prune_rolls_up_then_deletes_what_is_past_retention(runner, ctx) -> None:
-    collector.record({"cpu_percent": 40}, at=utcnow() - timedelta(days=10), evaluate=False)
-    collector.record({"cpu_percent": 60}, at=utcnow() - timedelta(minutes=1), evaluate=False)
-    result = runner.invoke(args=["nous", "metrics", "prune"])
+    # Half past an hour: a sample a minute old is in the current hour whatever the clock says (at a
+    # minute past, "a minute ago" is the hour before, complete, and it would be rolled up too).
+    now = utcnow().replace(minute=30, second=0, microsecond=0)
+    collector.record({"cpu_percent": 40}, at=now - timedelta(days=10), evaluate=False)
+    collector.record({"cpu_percent": 60}, at=now - timedelta(minutes=1), evaluate=False)
+    result = runner.invoke(args=["nous", "metrics", "prune", "--now", now.isoformat()])
     assert result.exit_code == 0, result.output
     assert "deleted 1 raw sample(s) older than 7 days" in result.output
     assert [s.cpu_percent for s in MetricSample.query.all()] == [60]
     assert MetricRollup.query.one().cpu_percent_avg == 40
-    again = json.loads(runner.invoke(args=["nous", "metrics", "prune", "--json"]).output)
+    again = json.loads(runner.invoke(args=["nous", "metrics", "prune", "--json", "--now", now.isoformat()]).output)
     assert again == {"hours_rolled_up": 0, "raw_deleted": 0, "hourly_deleted": 0, "alerts_deleted": 0}
 
 
