@@ -203,8 +203,9 @@ def main() -> int:
         web = Gunicorn(env, free_port())
         post_load(web.url, png, 3, 2)  # warm-up
         for clients in (int(c) for c in args.clients.split(",")):
-            cpu_before, pg_before = cpu_seconds(web.proc.pid), postgres_cpu_seconds()
+            cpu_before, pg_before, mine = cpu_seconds(web.proc.pid), postgres_cpu_seconds(), time.process_time()
             run = post_load(web.url, png, args.duration, clients)
+            mine = (time.process_time() - mine) * 1000 / max(1, run["n"])  # type: ignore[arg-type]
             cpu_ms = (cpu_seconds(web.proc.pid) - cpu_before) * 1000 / max(1, run["n"])  # type: ignore[arg-type]
             pg_after = postgres_cpu_seconds()
             found = stored_files(url, run["ids"])  # type: ignore[arg-type]
@@ -217,7 +218,8 @@ def main() -> int:
             pg = "" if pg_before is None or pg_after is None else \
                 f"; PostgreSQL's: {(pg_after - pg_before) * 1000 / max(1, run['n']):.0f} ms"  # type: ignore[arg-type]
             log(f"  web processes' CPU per request: {cpu_ms:.0f} ms (the machine's load does not change it much)"
-                f"{pg};  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+                f"{pg}; the clients' (this process): {mine:.0f} ms;  load average now: "
+                f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         log("\n" + thumbnails_timing(env, args.samples))
     finally:
         if web is not None:

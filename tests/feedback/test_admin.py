@@ -141,9 +141,13 @@ def test_export_streams_the_current_filter_formula_safe(app, admin_client) -> No
     assert by_id[ids[0]]["tags"] == "'=cmd, ok"
 
 
-def test_charts_and_panel(app, admin_client) -> None:
-    _make(app, 1, rating=5, feature="calendar", created_at=datetime.now(UTC))
-    _make(app, 1, rating=3, feature="calendar", created_at=datetime.now(UTC))
+def test_charts_and_panel(app, admin_client, monkeypatch) -> None:
+    from nous.feedback.service import figures
+
+    now = datetime.now(UTC)
+    monkeypatch.setattr(figures, "utcnow", lambda: now)  # the chart's last day is the rows' day
+    _make(app, 1, rating=5, feature="calendar", created_at=now)
+    _make(app, 1, rating=3, feature="calendar", created_at=now)
     data = admin_client.get(f"{BASE}/charts.json?days=30").get_json()
     assert len(data["days"]) == len(data["count"]) == len(data["average"]) == 30
     assert data["count"][-1] == 2 and data["average"][-1] == 4.0

@@ -181,9 +181,11 @@ def test_token_use_is_recorded_without_sql(client, ctx, token, flags_set, redis_
     assert service.list_tokens()[0]["last_used_at"] is not None
 
 
-def test_rate_limit_from_the_setting_per_token(client, ctx, token, flags_set) -> None:
+def test_rate_limit_from_the_setting_per_token(client, ctx, token, flags_set, monkeypatch) -> None:
+    from nous.flags.limits import LIMITER
     from nous.settings import service as settings
 
+    monkeypatch.setattr(LIMITER, "_clock", lambda: 1_700_000_010.0)  # half a minute in: one window for all
     settings.set_value("api.rate_limit", "3/minute", actor="t")
     headers = {"Authorization": token}
     codes = [client.post(EVALUATE, json={}, headers=headers).status_code for _ in range(4)]
@@ -286,10 +288,12 @@ def test_evaluations_are_answered_in_front_of_flask_exactly_as_flask_answers_the
     assert seen == [EVALUATE] * len(contexts)  # only the requests sent to Flask itself ran its hooks
 
 
-def test_what_the_front_layer_leaves_to_flask_is_answered_by_flask_and_limited_once(client, ctx, token,
-                                                                                    flags_set) -> None:
+def test_what_the_front_layer_leaves_to_flask_is_answered_by_flask_and_limited_once(client, ctx, token, flags_set,
+                                                                                    monkeypatch) -> None:
+    from nous.flags.limits import LIMITER
     from nous.settings import service as settings
 
+    monkeypatch.setattr(LIMITER, "_clock", lambda: 1_700_000_010.0)  # half a minute in: one window for all
     settings.set_value("api.rate_limit", "4/minute", actor="t")
     headers = {"Authorization": token}
     bad = client.post(EVALUATE, json={"userId": 42}, headers=headers)  # read in front, answered by Flask

@@ -36,7 +36,8 @@ def test_environments_in_a_browser(app, ctx, make_flag, tmp_path) -> None:
         with playwright_api.sync_playwright() as p:
             browser = launch_browser(p)
             page = browser.new_page(viewport={"width": 1360, "height": 900})
-            page.on("console", lambda m: problems.append(f"{page.url}: {m.location} {m.text}") if m.type == "error" else None)
+            page.on("console", lambda m: problems.append(f"{page.url}: {m.location} {m.text}")
+                    if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
             page.goto(f"{server.url}/admin/login/link/{token}")
             page.get_by_role("button", name="Sign in").click()

@@ -15,10 +15,11 @@ from tests.jobs.helpers import run_row, store_oversized_schedule
 
 
 def test_cron_schedule_enqueues_once_per_slot(ctx):
+    before = utcnow()
     s = service.schedule_cron("nightly-echo", "*/5 * * * *", "tests.echo", "tick", n=1)
     nxt = datetime.fromisoformat(s["next_run_at"])
-    assert nxt > utcnow() and nxt.minute % 5 == 0 and nxt.second == 0
-    assert service.run_due_schedules() == []  # not due yet
+    assert nxt > before and nxt.minute % 5 == 0 and nxt.second == 0
+    assert service.run_due_schedules(now=nxt - timedelta(seconds=1)) == []  # not due yet
     started = service.run_due_schedules(now=nxt + timedelta(seconds=1))
     assert len(started) == 1
     run = run_row(started[0])

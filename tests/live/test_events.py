@@ -225,7 +225,10 @@ def test_a_client_that_falls_behind_is_told_to_resync(app, ctx, monkeypatch) -> 
     thread, result = serve_in_thread(app, ws, topics=("feedback",))
     for n in range(10):
         events.publish("feedback", {"n": n})
-    time.sleep(0.5)
+    the_hub = app.extensions["nous.live.hub"]
+    deadline = time.monotonic() + 10
+    while not any(sub.lost for sub in list(the_hub._subs)) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the hub has offered more than the socket's queue holds
     gate.set()
     thread.join(timeout=5)
     assert result["why"] == "fell behind" and ws.closed[0] == 1013
