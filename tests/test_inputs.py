@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from simple_websocket import ConnectionClosed
 
 from nous import inputs
@@ -66,6 +71,48 @@ def test_text_is_read_as_json_loads_reads_it() -> None:
         inputs.loads(b'"\xc3\x28"')  # not UTF-8
     with pytest.raises(TypeError):
         inputs.loads(memoryview(b"{}"))  # type: ignore[arg-type]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10**25), max_value=10**25)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+_EDGES = [b'{"a":-9223372036854775809}', b'{"a":-9223372036854775808}', b'{"a":9999999999999999999}',
+          b'{"a":18446744073709551615}', b'{"a":18446744073709551616}', b'{"a":1e400}', b'{"a":NaN}',
+          b'{"a":-Infinity}', b'{"a":1,"a":2}', b'{"a":"\\u0000"}', b'{"a":"\\ud800"}', b'{"\xed\xa0\x80":1}',
+          b'{"a":1} x', b" \t\r\n[1] ", b"\xef\xbb\xbf[1]", b'{"a":"\x7f"}', b'{"a":"\x1f"}', b"[" * 33 + b"]" * 33,
+          b"[" * 32 + b"]" * 32, b'"' + b"[" * 40 + b'"', b"1.0000000000000000000001", b"-0", b"-0.0", b"1E2"]
+
+
+def _read(raw: bytes, standard: bool = False) -> str:
+    """What `loads` gives (its repr, so NaN equals NaN and 1 differs from 1.0), or the kind of refusal;
+    `standard`: with every text sent to the standard parser."""
+    try:
+        with mock.patch.object(inputs, "_NOT_FOR_ORJSON", re.compile(b"")) if standard else nullcontext():
+            return repr(inputs.loads(raw))
+    except ValueError:
+        return "ValueError"
+
+
+@settings(database=None, deadline=None, max_examples=300)  # no deadline: a busy machine is not a failure
+@given(value=_JSON_VALUES, compact=st.booleans())
+def test_bodies_read_by_orjson_give_what_the_standard_parser_gives(value, compact) -> None:
+    raw = json.dumps(value, separators=(",", ":") if compact else None, ensure_ascii=compact).encode()
+    assert _read(raw) == _read(raw, standard=True)
+
+
+@pytest.mark.parametrize("raw", _EDGES)
+def test_edge_bodies_read_by_orjson_give_what_the_standard_parser_gives(raw: bytes) -> None:
+    assert _read(raw) == _read(raw, standard=True)
+
+
+def test_orjson_reads_plain_bodies(monkeypatch) -> None:
+    """The fast path is taken (the tests above would pass without it)."""
+    calls = []
+    monkeypatch.setattr(inputs.orjson, "loads", lambda raw: calls.append(raw) or {"read": "by orjson"})
+    assert inputs.loads(b'{"userId": "u-1"}') == {"read": "by orjson"} and calls == [b'{"userId": "u-1"}']
+    assert inputs.loads(b'{"userId": "\\u00e9"}') == {"userId": "\u00e9"} and len(calls) == 1  # an escape
 
 
 def test_a_nul_in_a_json_string_becomes_the_replacement_character() -> None:
