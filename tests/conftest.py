@@ -137,6 +137,9 @@ def _clean(application) -> None:
                 if table.name in existing:
                     conn.execute(table.delete())
         get_redis().flushdb()
+        from nous.feedback import service as feedback
+
+        feedback.invalidate()  # this process's figures of the rows just deleted
     application.extensions.pop("nous.settings", None)
     from nous.dbmonitor.monitor import STATS as query_stats
     from nous.health import service

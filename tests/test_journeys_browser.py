@@ -258,10 +258,16 @@ def test_new_feedback_appears_on_the_dashboard_and_in_the_list_within_2_seconds(
     for page in (dashboard, listing):
         expect(page.locator("#live-status")).to_have_attribute("data-state", "on", timeout=10_000)
 
+    figures = listing.locator("#feedback-figures")
+    total = figures.locator(".stat").filter(has_text="Feedback").locator(".stat-value")
+    waiting = figures.locator(".stat").filter(has_text="Waiting for triage").locator(".stat-value")
+    expect(total).to_have_text("0")
     send_feedback(base, "Sync lost my notes after the update")
     sent = time.monotonic()
     expect(dashboard.locator("#panel-latest-feedback")).to_contain_text("Sync lost my notes", timeout=FOLLOW_MS)
     expect(listing.locator("#feedback-results")).to_contain_text("Sync lost my notes", timeout=FOLLOW_MS)
+    expect(total).to_have_text("1", timeout=FOLLOW_MS)  # the header's figures follow too
+    expect(waiting).to_have_text("1", timeout=FOLLOW_MS)
     print(f"new feedback shown after {time.monotonic() - sent:.2f} s")
     assert admin.problems == []
     admin.close()
@@ -285,6 +291,8 @@ def test_triage_keeps_badge_history_and_list_in_agreement(app, stack) -> None:
     expect(detail.locator("#feedback-history")).to_contain_text("triaged")
     expect(detail.locator("#status-box [role=status]")).to_be_focused()  # the message, not the page top
     expect(status_in_list).to_have_value("triaged", timeout=FOLLOW_MS)  # the other tab follows
+    waiting = listing.locator("#feedback-figures .stat").filter(has_text="Waiting for triage").locator(".stat-value")
+    expect(waiting).to_have_text("0", timeout=FOLLOW_MS)  # and its header
 
     # from the list, the detail page follows
     status_in_list.select_option("planned")

@@ -78,9 +78,17 @@ def admin_index() -> str:
     if is_fragment_request():
         return render_template("feedback/_results.html", **ctx)
     stats = feedback.stats()
-    return render_template("feedback/index.html", **ctx, stats=stats, by_status=feedback.counts_by_status(),
+    figures, ask_again = feedback.header_figures()
+    return render_template("feedback/index.html", **ctx, stats=stats, figures=figures, ask_again=ask_again,
                            features=[p["feature"] for p in stats["per_feature"] if p["feature"]],
                            tags=feedback.known_tags(), **_flag_choices(ctx["f"]), active="feedback")
+
+
+@bp.get("/figures")
+@admin_required
+def panel_figures() -> str:
+    figures, ask_again = feedback.header_figures()
+    return render_template("feedback/_figures.html", figures=figures, ask_again=ask_again)
 
 
 @bp.get("/export.csv")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from nous.audit.models import AuditEvent
 from nous.extensions import db
 from nous.feedback import service as feedback
+from nous.feedback.models import Feedback
 from nous.testers import service as testers
 from tests.feedback.helpers import ids as _ids
 from tests.feedback.helpers import make as _make
@@ -157,6 +160,52 @@ def test_charts_and_panel(app, admin_client, monkeypatch) -> None:
     frag = admin_client.get(f"{BASE}/panel/latest", headers=HX)
     assert b"<html" not in frag.data and frag.data.count(b"<li>") == 2
     assert b"<html" in admin_client.get(f"{BASE}/panel/latest").data
+
+
+def _figures(html: bytes) -> dict[str, str]:
+    """The header's figures as the page shows them: label → value."""
+    block = html[html.index(b'id="feedback-figures"'):].split(b"</div>\n</div>")[0].decode()
+    return dict(re.findall(r'stat-label">([^<]+)</div><div class="stat-value">([^<]+)<', block))
+
+
+def test_the_header_figures_follow_every_change_at_once(app, admin_client) -> None:
+    """Counted for every page that asks (a small table): a new feedback, a status change (another process
+    has no way to clear this one's figures) and spam show in the header the next time it asks."""
+    now = datetime.now(UTC)
+    first, _ = _make(app, 2, rating=4, created_at=now)
+    page = admin_client.get(BASE)
+    assert _figures(page.data) == {"Feedback": "2", "Average rating": "4.0", "Waiting for triage": "2",
+                                   "Last 30 days": "2"}
+    assert b"feedback-changed from:body" in page.data and b"load delay" not in page.data  # asks on changes only
+    _make(app, 1, rating=1, created_at=now, status="triaged")
+    with app.app_context():  # as another process would: nothing here is told
+        db.session.execute(Feedback.__table__.update().where(Feedback.id == first).values(status="spam"))
+        db.session.commit()
+    frag = admin_client.get(f"{BASE}/figures", headers=HX)
+    assert b"<html" not in frag.data
+    assert _figures(frag.data) == {"Feedback": "2", "Average rating": "2.5", "Waiting for triage": "1",
+                                   "Last 30 days": "2"}
+
+
+def test_a_large_tables_header_answers_at_once_and_asks_again_while_new_figures_are_computed(
+        app, admin_client, monkeypatch) -> None:
+    from nous.feedback.service import figures
+
+    _make(app, 1, rating=5, created_at=datetime.now(UTC))
+    admin_client.get(f"{BASE}/figures", headers=HX)
+    monkeypatch.setattr(figures, "HEADER_INLINE_SECONDS", 0)  # as if that computation had been slow
+    monkeypatch.setattr(figures, "HEADER_REUSE_SECONDS", 0)
+    _make(app, 1, rating=1, created_at=datetime.now(UTC))
+    frag = admin_client.get(f"{BASE}/figures", headers=HX)
+    assert _figures(frag.data)["Feedback"] == "1"  # this process's latest, at once
+    assert b"load delay:1000ms" in frag.data  # ... and the page asks again
+    deadline = time.monotonic() + 10
+    while _figures(admin_client.get(f"{BASE}/figures", headers=HX).data)["Feedback"] != "2":
+        assert time.monotonic() < deadline, "the figures were never computed again"
+        time.sleep(0.05)
+    monkeypatch.setattr(figures, "HEADER_REUSE_SECONDS", 60)
+    frag = admin_client.get(f"{BASE}/figures", headers=HX)
+    assert _figures(frag.data)["Feedback"] == "2" and b"load delay:2000ms" in frag.data  # reused, asks later
 
 
 def test_dashboard_links_the_latest_feedback_panel(admin_client) -> None:

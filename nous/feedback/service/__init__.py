@@ -49,7 +49,7 @@ from nous.feedback.service.common import (
                                           ValidationFailed,
                                           version_of,
 )
-from nous.feedback.service.figures import charts, compute_stats, counts_by_status, invalidate, stats
+from nous.feedback.service.figures import charts, compute_stats, counts_by_status, header_figures, invalidate, stats
 from nous.feedback.service.intake import (
                                           Outcome,
                                           Submission,
@@ -163,6 +163,7 @@ __all__ = [
                                           "flag_context",
                                           "flag_rows",
                                           "get",
+                                          "header_figures",
                                           "invalidate",
                                           "iter_filtered",
                                           "known_tags",

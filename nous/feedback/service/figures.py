@@ -136,6 +136,8 @@ def _refresh_stats(app: Any) -> None:
 def invalidate() -> None:
     """Status changes move rows in or out of the statistics (spam) and the status counts."""
     cache.delete_many(STATS_KEY, BY_STATUS_KEY)
+    with _HEADER.lock:
+        _HEADER.at = float("-inf")  # (a large table's) next page here has them computed again
 
 
 def charts(days: int = 90) -> dict[str, Any]:
@@ -164,6 +166,90 @@ def charts(days: int = 90) -> dict[str, Any]:
 
     cache.set(key, result, timeout=CHARTS_CACHE_SECONDS)
     return result
+
+
+HEADER_INLINE_SECONDS = 0.25  # figures that took less to compute are computed for every page that asks
+HEADER_REUSE_SECONDS = 1.0  # larger tables: figures this fresh are answered as they are
+HEADER_POLL_SECONDS = 2.0  # ... and the page asks again after this
+HEADER_RETRY_SECONDS = 1.0  # ... or after this, while new ones are computed
+
+
+class _Header:
+    """This process's latest header figures: when they were computed, how long that took, and whether a
+    background thread is computing new ones."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.at = float("-inf")
+        self.took = 0.0
+        self.value: dict[str, Any] | None = None
+        self.computing = False
+
+
+_HEADER = _Header()
+
+
+def _compute_header() -> dict[str, Any]:
+    """Three aggregates: everything but spam, the last 30 days of it (on the created_at index), and what
+    waits for triage."""
+    total, rating_sum = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Feedback.rating), 0)).where(_VISIBLE)).one()
+    start = utcnow().date() - timedelta(days=29)
+    recent, recent_sum = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Feedback.rating), 0))
+        .where(_VISIBLE, Feedback.created_at >= day_start(start))).one()
+    waiting = db.session.scalar(select(func.count()).select_from(Feedback).where(Feedback.status == "new"))
+    return {"total": total, "average_rating": _avg(int(rating_sum), total), "waiting": waiting or 0,
+            "last_30_days": {"total": recent, "average_rating": _avg(int(recent_sum), recent)}}
+
+
+def _store_header() -> dict[str, Any]:
+    started = time.monotonic()
+    value = _compute_header()
+    with _HEADER.lock:
+        _HEADER.at, _HEADER.took, _HEADER.value = started, time.monotonic() - started, value
+    return value
+
+
+def _refresh_header(app: Any) -> None:
+    """Runs in its own thread, started by header_figures() with `computing` set, which it clears."""
+    try:
+        with app.app_context():
+            try:
+                _store_header()
+            except Exception:  # the old figures stay; the page's next look tries again
+                log.exception("feedback header figures not refreshed")
+            finally:
+                db.session.remove()
+    finally:
+        with _HEADER.lock:
+            _HEADER.computing = False
+
+
+def header_figures() -> tuple[dict[str, Any], float | None]:
+    """The console header's figures (everything but spam: how many, their average, the last 30 days; what
+    waits for triage), and after how many seconds the page should ask again (None: when feedback changes).
+
+    They are computed for every page that asks (the page asks whenever feedback changes), unless that
+    took HEADER_INLINE_SECONDS or more last time (a million rows): then a page gets this process's
+    latest figures at once while a thread computes new ones when they are older than
+    HEADER_REUSE_SECONDS, and asks again a moment later, so the header follows within a few seconds
+    without a page ever waiting for the computation."""
+    with _HEADER.lock:
+        value, age, took = _HEADER.value, time.monotonic() - _HEADER.at, _HEADER.took
+        if value is None or took < HEADER_INLINE_SECONDS:
+            value = None
+        elif age < HEADER_REUSE_SECONDS:
+            return value, HEADER_POLL_SECONDS
+        start = value is not None and not _HEADER.computing
+        if start:
+            _HEADER.computing = True
+    if value is None:
+        return _store_header(), None
+    if start:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        threading.Thread(target=_refresh_header, args=(app,), name="feedback-header", daemon=True).start()
+    return value, HEADER_RETRY_SECONDS
 
 
 def counts_by_status() -> dict[str, int]:
