@@ -168,10 +168,10 @@ def charts(days: int = 90) -> dict[str, Any]:
     return result
 
 
-HEADER_INLINE_SECONDS = 0.25  # figures that took less to compute are computed for every page that asks
-HEADER_REUSE_SECONDS = 1.0  # larger tables: figures this fresh are answered as they are
-HEADER_POLL_SECONDS = 2.0  # ... and the page asks again after this
-HEADER_RETRY_SECONDS = 1.0  # ... or after this, while new ones are computed
+HEADER_INLINE_SECONDS = 0.05  # figures that took less to compute are computed for every page that asks
+HEADER_REUSE_SECONDS = 1.0  # larger tables: figures this fresh are answered as they are (or ten times as long as
+HEADER_REUSE_FACTOR = 10  # they took to compute: the counting takes at most a tenth of one thread's time)
+HEADER_RETRY_SECONDS = 1.0  # the page asks again after this while new ones are computed
 
 
 class _Header:
@@ -232,15 +232,16 @@ def header_figures() -> tuple[dict[str, Any], float | None]:
 
     They are computed for every page that asks (the page asks whenever feedback changes), unless that
     took HEADER_INLINE_SECONDS or more last time (a million rows): then a page gets this process's
-    latest figures at once while a thread computes new ones when they are older than
-    HEADER_REUSE_SECONDS, and asks again a moment later, so the header follows within a few seconds
-    without a page ever waiting for the computation."""
+    latest figures at once, a thread computes new ones when they are older than HEADER_REUSE_SECONDS (or
+    ten times what the last computation took), and the page asks again once those are due, so the header
+    follows within a few seconds without a page ever waiting for the computation."""
     with _HEADER.lock:
         value, age, took = _HEADER.value, time.monotonic() - _HEADER.at, _HEADER.took
+        reuse = max(HEADER_REUSE_SECONDS, HEADER_REUSE_FACTOR * took)
         if value is None or took < HEADER_INLINE_SECONDS:
             value = None
-        elif age < HEADER_REUSE_SECONDS:
-            return value, HEADER_POLL_SECONDS
+        elif age < reuse:
+            return value, reuse - age + HEADER_RETRY_SECONDS
         start = value is not None and not _HEADER.computing
         if start:
             _HEADER.computing = True
