@@ -2,7 +2,8 @@
 
 1. `nous.flags.is_enabled` (the cache, the override lookup and the evaluation counter included) on a
    flag with a flexibleRollout and three constraints — the flag and contexts of benchmarks/flags_engine.py,
-   loaded through the flag store. Target: >= 200,000 evaluations/s; and no SQL statement meanwhile.
+   loaded through the flag store. Targets: >= 200,000 evaluations/s (the spec), >= 700,000 with flag
+   environments (their issue: environments cost nothing measurable); and no SQL statement meanwhile.
 2. `POST /api/flags/evaluate` answering 20 flags, against `/healthz`, on the same gunicorn (2 gthread
    workers), side by side with wrk (-t2 -c32), rounds alternated. Target: >= 70 % of /healthz's rate
    and zero SQL statements per request, counted server-side by the DB monitor (its per-statement counts,
@@ -33,6 +34,7 @@ from _common import Gunicorn, median, wrk
 from flags_engine import HEADLINE, OTHERS, contexts, load_note, median_rates
 
 REQUIRED_RATE = 200_000
+ENVIRONMENTS_RATE = 700_000
 REQUIRED_RATIO = 0.70
 FLAG_COUNT = 20
 
@@ -232,6 +234,7 @@ def main() -> int:
                           "healthz_rps": round(med["healthz"]["rps"]), "evaluate_rps": round(med["evaluate"]["rps"]),
                           "ratio": round(ratio, 3), "sql_per_request": sql / evaluated}))
         print(f"in process >= {REQUIRED_RATE:,}/s with no SQL: {'MET' if ok_local else 'NOT MET'}; "
+              f">= {ENVIRONMENTS_RATE:,}/s: {'MET' if worst >= ENVIRONMENTS_RATE else 'NOT MET'}; "
               f"HTTP >= {REQUIRED_RATIO:.0%} of /healthz with no SQL: {'MET' if ok_http else 'NOT MET'}")
         return 0 if ok_local and ok_http else 1
     finally:
