@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -102,9 +103,9 @@ def stats() -> dict[str, Any]:
     if entry is not None and time.monotonic() - entry[0] < STATS_CACHE_SECONDS:
         return entry[1]
     if entry is not None:
-        if _computing.acquire(blocking=False):
-            app = current_app._get_current_object()  # type: ignore[attr-defined]
-            threading.Thread(target=_refresh_stats, args=(app,), name="feedback-stats", daemon=True).start()
+        if _computing.acquire(blocking=False):  # released by the thread when it is done
+            _in_background("stats", current_app._get_current_object(),  # type: ignore[attr-defined]
+                           _store_stats, _computing.release)
         return entry[1]  # seconds old: the new figures follow in a moment
     with _computing:
         latest = cache.get(STATS_KEY)  # another request may have computed them while this one waited
@@ -119,18 +120,23 @@ def _store_stats() -> dict[str, Any]:
     return figures
 
 
-def _refresh_stats(app: Any) -> None:
-    """Runs in its own thread, holding `_computing`, which it releases."""
-    try:
-        with app.app_context():
-            try:
-                _store_stats()
-            except Exception:  # the old figures stay; the next request after them tries again
-                log.exception("feedback statistics not refreshed")
-            finally:
-                db.session.remove()
-    finally:
-        _computing.release()
+def _in_background(name: str, app: Any, compute: Callable[[], Any], finished: Callable[[], None]) -> None:
+    """Start a thread that runs `compute` in `app` (its failure is logged: the old figures stay, and the next
+    request after them tries again), then `finished`."""
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                try:
+                    compute()
+                except Exception:
+                    log.exception("feedback figures not refreshed", extra={"figures": name})
+                finally:
+                    db.session.remove()
+        finally:
+            finished()
+
+    threading.Thread(target=run, name=f"feedback-{name}", daemon=True).start()
 
 
 def invalidate() -> None:
@@ -211,19 +217,9 @@ def _store_header() -> dict[str, Any]:
     return value
 
 
-def _refresh_header(app: Any) -> None:
-    """Runs in its own thread, started by header_figures() with `computing` set, which it clears."""
-    try:
-        with app.app_context():
-            try:
-                _store_header()
-            except Exception:  # the old figures stay; the page's next look tries again
-                log.exception("feedback header figures not refreshed")
-            finally:
-                db.session.remove()
-    finally:
-        with _HEADER.lock:
-            _HEADER.computing = False
+def _header_computed() -> None:
+    with _HEADER.lock:
+        _HEADER.computing = False
 
 
 def header_figures() -> tuple[dict[str, Any], float | None]:
@@ -248,8 +244,8 @@ def header_figures() -> tuple[dict[str, Any], float | None]:
     if value is None:
         return _store_header(), None
     if start:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        threading.Thread(target=_refresh_header, args=(app,), name="feedback-header", daemon=True).start()
+        _in_background("header", current_app._get_current_object(),  # type: ignore[attr-defined]
+                       _store_header, _header_computed)
     return value, HEADER_RETRY_SECONDS
 
 
