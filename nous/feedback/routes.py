@@ -88,7 +88,7 @@ def admin_index() -> str:
 @admin_required
 def panel_figures() -> str:
     figures, ask_again = feedback.header_figures()
-    return render_template("feedback/_figures.html", figures=figures, ask_again=ask_again)
+    return render("feedback/figures.html", block="panel", figures=figures, ask_again=ask_again, active="feedback")
 
 
 @bp.get("/export.csv")
