@@ -9,7 +9,7 @@ to tell it something:
 | `feedback.created`   | feedback (sender: the app)               | `feedback` (as_dict)   | workflows         |
 | `feedback.updated`   | feedback: created, status, tags, replied | `event` (live shape)   | live (topic feedback) |
 | `tester.joined`      | testers                                  | `tester` (as_dict)     | workflows         |
-| `tester.changed`     | testers (added, removed, invited…); flags | `event` (live shape)   | live (topic testers) |
+| `tester.changed`     | testers (any change); flags (overrides)  | `event` (live shape)   | live (topic testers) |
 | `tester.removing`    | testers, before the commit (below)      | `tester_id`, `actor`, `ip` | feedback (files) |
 | `flag.changed`       | flags, once per change                   | `data` (flag, actor…)  | workflows         |
 | `flags.announced`    | flags, once per change, for viewers      | `event` (live shape)   | live (topic flags) |

@@ -93,13 +93,11 @@ def _text_of(data: str | bytes | bytearray) -> str:
     return data.decode(json.detect_encoding(data), "surrogatepass")
 
 
-def _openers(text: str) -> int:
+def _openers(text: str | bytes) -> int:
     """How many `{` and `[` the text holds, strings included: at least the depth of what it parses to."""
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[")
     return text.count("{") + text.count("[")
-
-
-def _openers_in(data: bytes) -> int:
-    return data.count(b"{") + data.count(b"[")
 
 
 def depth(value: Any) -> int:
@@ -142,7 +140,7 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         except orjson.JSONDecodeError:
             pass  # the standard parser reads it below, and says what is wrong in its own words
         else:
-            if _openers_in(text) > max_depth and depth(value) > max_depth:
+            if _openers(text) > max_depth and depth(value) > max_depth:
                 raise ValueError(f"nested more than {max_depth} levels deep")
             return value
     source = _text_of(text)

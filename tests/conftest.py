@@ -139,7 +139,7 @@ def _clean(application) -> None:
         get_redis().flushdb()
         from nous.feedback import service as feedback
 
-        feedback.invalidate()  # this process's figures of the rows just deleted
+        feedback.invalidate()  # this process's cached figures of the rows just deleted
     application.extensions.pop("nous.settings", None)
     from nous.dbmonitor.monitor import STATS as query_stats
     from nous.health import service

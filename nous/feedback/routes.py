@@ -88,7 +88,8 @@ def admin_index() -> str:
 @admin_required
 def panel_figures() -> str:
     figures, ask_again = feedback.header_figures()
-    return render("feedback/figures.html", block="panel", figures=figures, ask_again=ask_again, active="feedback")
+    return render("feedback/figures.html", "feedback/_figures_inner.html", figures=figures, ask_again=ask_again,
+                  active="feedback")
 
 
 @bp.get("/export.csv")

@@ -3,19 +3,22 @@ rows per status. Spam never counts."""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import redis
 from flask import current_app
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous.clock import utcnow
-from nous.extensions import cache, db
+from nous.extensions import cache, db, get_redis
 from nous.feedback.models import STATUSES, Feedback
 from nous.feedback.service.common import (
     BY_STATUS_KEY,
@@ -122,7 +125,7 @@ def _store_stats() -> dict[str, Any]:
 
 def _in_background(name: str, app: Any, compute: Callable[[], Any], finished: Callable[[], None]) -> None:
     """Start a thread that runs `compute` in `app` (its failure is logged: the old figures stay, and the next
-    request after them tries again), then `finished`."""
+    request after them tries again), then `finished` (at once when no thread can be started)."""
 
     def run() -> None:
         try:
@@ -136,14 +139,25 @@ def _in_background(name: str, app: Any, compute: Callable[[], Any], finished: Ca
         finally:
             finished()
 
-    threading.Thread(target=run, name=f"feedback-{name}", daemon=True).start()
+    try:
+        threading.Thread(target=run, name=f"feedback-{name}", daemon=True).start()
+    except RuntimeError:  # no thread to be had: the old figures stay, and the next request tries again
+        log.exception("feedback figures not refreshed", extra={"figures": name})
+        finished()
 
 
 def invalidate() -> None:
     """Status changes move rows in or out of the statistics (spam) and the status counts."""
     cache.delete_many(STATS_KEY, BY_STATUS_KEY)
-    with _HEADER.lock:
-        _HEADER.at = float("-inf")  # (a large table's) next page here has them computed again
+    header_changed()
+
+
+def header_changed() -> None:
+    """Feedback came or changed: the header's figures (of a large table, kept for every process) are old."""
+    try:
+        get_redis().incr(HEADER_GENERATION_KEY)
+    except (redis.RedisError, OSError):
+        pass  # they are counted again within HEADER_REUSE_SECONDS or so anyway
 
 
 def charts(days: int = 90) -> dict[str, Any]:
@@ -174,25 +188,14 @@ def charts(days: int = 90) -> dict[str, Any]:
     return result
 
 
-HEADER_INLINE_SECONDS = 0.05  # figures that took less to compute are computed for every page that asks
+HEADER_INLINE_SECONDS = 0.05  # figures that took less to count are counted for every page that asks
 HEADER_REUSE_SECONDS = 1.0  # larger tables: figures this fresh are answered as they are (or ten times as long as
-HEADER_REUSE_FACTOR = 10  # they took to compute: the counting takes at most a tenth of one thread's time)
-HEADER_RETRY_SECONDS = 1.0  # the page asks again after this while new ones are computed
-
-
-class _Header:
-    """This process's latest header figures: when they were computed, how long that took, and whether a
-    background thread is computing new ones."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.at = float("-inf")
-        self.took = 0.0
-        self.value: dict[str, Any] | None = None
-        self.computing = False
-
-
-_HEADER = _Header()
+HEADER_REUSE_FACTOR = 10  # their counting took: it takes at most a tenth of one process's time)
+HEADER_KEY = "nous:feedback:header"  # JSON {"value", "at" (epoch s), "took" (s), "generation"}, for every process
+HEADER_GENERATION_KEY = "nous:feedback:header:generation"  # invalidate() adds one: older figures are not fresh
+HEADER_COUNTING_KEY = "nous:feedback:header:counting"  # one process counts a large table at a time
+HEADER_KEEP_SECONDS = 3600
+HEADER_RECOUNT_LOOK_SECONDS = 0.5  # a page whose figures are being counted again looks again after this
 
 
 def _compute_header() -> dict[str, Any]:
@@ -209,48 +212,68 @@ def _compute_header() -> dict[str, Any]:
             "last_30_days": {"total": recent, "average_rating": _avg(int(recent_sum), recent)}}
 
 
-def _store_header() -> dict[str, Any]:
-    started = time.monotonic()
+def _count_header(generation: int, last: dict[str, Any] | None) -> dict[str, Any]:
+    """Count, and keep the figures for every process (as of `generation`, read before counting). What the
+    counting takes is kept as an average with the last ones (one slow count, on a cold start, does not make
+    a small table count in the background)."""
+    started = time.time()
     value = _compute_header()
-    with _HEADER.lock:
-        _HEADER.at, _HEADER.took, _HEADER.value = started, time.monotonic() - started, value
+    took = time.time() - started
+    if last is not None:
+        took = (took + last["took"]) / 2
+    entry = {"value": value, "at": started, "took": took, "generation": generation}
+    try:
+        get_redis().set(HEADER_KEY, json.dumps(entry), ex=HEADER_KEEP_SECONDS)
+    except (redis.RedisError, OSError):
+        pass  # the next page counts again
     return value
-
-
-def _header_computed() -> None:
-    with _HEADER.lock:
-        _HEADER.computing = False
 
 
 def header_figures() -> tuple[dict[str, Any], float | None]:
     """The console header's figures (everything but spam: how many, their average, the last 30 days; what
     waits for triage), and after how many seconds the page should ask again (None: when feedback changes).
 
-    They are computed for every page that asks (the page asks whenever feedback changes), unless that
-    took HEADER_INLINE_SECONDS or more last time (a million rows): then a page gets this process's
-    latest figures at once, a thread computes new ones when they are older than HEADER_REUSE_SECONDS (or
-    ten times what the last computation took), and the page asks again once those are due, so the header
-    follows within a few seconds without a page ever waiting for the computation."""
-    with _HEADER.lock:
-        value, age, took = _HEADER.value, time.monotonic() - _HEADER.at, _HEADER.took
-        reuse = max(HEADER_REUSE_SECONDS, HEADER_REUSE_FACTOR * took)
-        if value is None or took < HEADER_INLINE_SECONDS:
-            value = None
-        elif age < reuse:
-            return value, reuse - age + HEADER_RETRY_SECONDS
-        start = value is not None and not _HEADER.computing
-        if start:
-            _HEADER.computing = True
-    if value is None:
-        return _store_header(), None
-    if start:
+    They are counted for every page that asks (the page asks whenever feedback changes), unless that took
+    HEADER_INLINE_SECONDS or more last time (a million rows). Then a page gets the latest figures any
+    process counted (kept in Redis: every process answers the same) at once, and asks again every
+    HEADER_REUSE_SECONDS, or ten times what the counting took; when they are older than that, or than a
+    new feedback or a status change (header_changed), one process counts again in a thread and the page
+    looks again in half a second. So the header follows within a second or two, and no page waits for the
+    counting but the first one after a start (or while Redis is away)."""
+    try:
+        conn = get_redis()
+        raw, generation_text = conn.mget(HEADER_KEY, HEADER_GENERATION_KEY)
+    except (redis.RedisError, OSError):
+        return _compute_header(), None
+    generation = int(generation_text or 0)
+    entry = json.loads(raw) if raw else None
+    if entry is None or entry["took"] < HEADER_INLINE_SECONDS:
+        return _count_header(generation, entry), None
+    reuse = max(HEADER_REUSE_SECONDS, HEADER_REUSE_FACTOR * entry["took"])
+    if time.time() - entry["at"] < reuse and entry["generation"] == generation:
+        return entry["value"], reuse
+    try:  # held while counting; it expires on its own if the process ends or the counting fails
+        counting = conn.set(HEADER_COUNTING_KEY, "1", nx=True, ex=max(5, math.ceil(reuse)))
+    except (redis.RedisError, OSError):
+        counting = False
+    if counting:
         _in_background("header", current_app._get_current_object(),  # type: ignore[attr-defined]
-                       _store_header, _header_computed)
-    return value, HEADER_RETRY_SECONDS
+                       lambda: _recount(conn, generation, entry), lambda: None)
+    return entry["value"], max(HEADER_RECOUNT_LOOK_SECONDS, entry["took"])
+
+
+def _recount(conn: redis.Redis, generation: int, last: dict[str, Any]) -> None:
+    """Count in the background, then let the next count start. A count that fails (the database is away)
+    keeps the others waiting until the lock expires, so it is not tried again at every page's look."""
+    _count_header(generation, last)
+    try:
+        conn.delete(HEADER_COUNTING_KEY)
+    except (redis.RedisError, OSError):
+        pass  # it expires on its own
 
 
 def counts_by_status() -> dict[str, int]:
-    """Rows per status for the console header, cached like the statistics."""
+    """Rows per status (the admin API's statistics), cached like the statistics."""
     key = BY_STATUS_KEY
     cached = cache.get(key)
     if cached is not None:

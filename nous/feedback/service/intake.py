@@ -38,6 +38,7 @@ from nous.feedback.service.common import (
     FeedbackError,
     ValidationFailed,
 )
+from nous.feedback.service.figures import header_changed
 from nous.jobs import service as jobs
 from nous.settings import service as settings
 from nous.testers import service as testers
@@ -315,6 +316,7 @@ def store(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str =
         tester_id = _link_new_tester(feedback_id, sub.email, now, with_files=bool(prepared))
         _record_flags(None, feedback_id, tester_id, sub, values)
     tell_viewers("created", feedback_id, values)
+    header_changed()
     if any(p.kind == "image" for p in prepared):
         # The workflows hear of it when the text is read: by this job, or by the one the sweep queues when
         # this one cannot be queued now (telling them now as well would start their runs twice).
