@@ -141,6 +141,12 @@ def _clean(application) -> None:
 
         feedback.invalidate()  # this process's cached figures of the rows just deleted
     application.extensions.pop("nous.settings", None)
+    # This process's copy of the sign-outs follows a version in Redis; the rows were deleted behind its back.
+    # A copy loaded while a test had emptied Redis (version None) would never see that they went, and would
+    # refuse every new session as signed out everywhere for the rest of the run.
+    sessions = application.extensions.get("nous.admin.sessions")
+    if sessions is not None:
+        sessions.reset()
     from nous.dbmonitor.monitor import STATS as query_stats
     from nous.health import service
     from nous.telemetry.requests import STATS as request_stats
