@@ -72,3 +72,17 @@ def test_after_production_is_renamed_the_flags_read_and_change_in_it_by_its_new_
     made = ops.post("flag-client-tokens", json={"name": "web"})
     assert made.status_code == 201 and made.get_json()["token"].startswith("default:prod.")
     assert_problem(ops.get("flags/f1", query_string={"environment": "production"}), 400, "environment")
+
+
+
+def test_if_match_names_the_version_a_change_was_decided_on(ops) -> None:
+    """As in the console (tests/flags/test_intent.py): a change decided on an older version is a 412 when what
+    it saw changed since (its environment, or what every environment shares), not when only another
+    environment did."""
+    flags.create_flag({"key": "envs.api"}, actor="t")
+    flags.set_enabled("envs.api", True, actor="prod@nous.test")  # version 2, production
+    done = ops.post("flags/envs.api/enable?environment=staging", json={}, headers={"If-Match": '"1"'})
+    assert done.status_code == 200 and done.get_json()["enabled"] is True and done.headers["ETag"] == '"3"'
+    stale = ops.post("flags/envs.api/disable?environment=staging", json={}, headers={"If-Match": '"2"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"3"'
+    assert flags.get_flag("envs.api", environment="staging").enabled is True

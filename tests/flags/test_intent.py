@@ -123,3 +123,67 @@ def test_live_flag_events_name_the_flag_by_id(ctx, make_flag, redis_conn) -> Non
     frames = [json.loads(text) for _, text in replay(redis_conn, ("flags",))]
     assert [(f["data"]["id"], f["data"]["version"], f["data"]["action"]) for f in frames] == [
         (flag.id, 1, "created"), (flag.id, 2, "enabled")]
+
+
+def test_a_change_in_another_environment_does_not_make_a_view_stale(ctx, make_flag) -> None:
+    """A view of staging drawn from version 1 stays good after production was switched and rolled out: what it
+    showed (staging, and what every environment shares) did not change. It used to be refused as stale."""
+    make_flag("envs.apart", description="shared", strategies=[{"name": "default"}])
+    service.set_enabled("envs.apart", True, actor="prod@nous.test")  # production, version 2
+    service.set_rollout("envs.apart", 30, actor="prod@nous.test")  # production, version 3
+    flag = service.set_enabled("envs.apart", True, actor="t", expected_version=1, environment="staging")
+    assert flag.version == 4 and flag.enabled is True
+    flag = service.set_rollout("envs.apart", 5, actor="t", expected_version=1, environment="development")
+    assert flag.version == 5
+    # production's page drawn at version 3 missed only staging's and development's changes: a description
+    # edit (shared by every environment) from there goes in too
+    flag = service.update_flag("envs.apart", {"description": "edited"}, actor="t", expected_version=3)
+    assert flag.version == 6 and flag.enabled is True and flag.description == "edited"
+    assert service.get_flag("envs.apart", environment="development").strategies[0]["parameters"]["rollout"] == "5"
+
+
+@pytest.mark.parametrize("since", ["same environment", "shared field", "archived and back"])
+def test_a_view_is_stale_when_what_it_showed_changed(ctx, make_flag, since) -> None:
+    make_flag("envs.seen", description="shared")
+    if since == "same environment":
+        service.set_rollout("envs.seen", 40, actor="other", environment="staging")
+    elif since == "shared field":
+        service.set_enabled("envs.seen", True, actor="other")  # production: not what staging showed …
+        service.update_flag("envs.seen", {"type": "experiment"}, actor="other")  # … but the type is shared
+    else:
+        service.archive_flag("envs.seen", actor="other")
+        service.unarchive_flag("envs.seen", actor="other")
+    version = stored("envs.seen").version
+    with pytest.raises(service.FlagConflict) as caught:
+        service.set_enabled("envs.seen", True, actor="t", expected_version=1, environment="staging")
+    assert caught.value.current.version == version and len(caught.value.changes) == version - 1
+    assert stored("envs.seen").version == version
+    assert service.get_flag("envs.seen", environment="staging").enabled is False
+
+
+def test_copying_rules_is_stale_when_the_source_changed_and_archiving_when_anything_did(ctx, make_flag) -> None:
+    make_flag("envs.copy", strategies=[{"name": "default"}])
+    service.set_rollout("envs.copy", 20, actor="t", environment="staging")  # version 2: the copy page shows it
+    service.set_rollout("envs.copy", 60, actor="other", environment="staging")  # version 3: the source changed
+    with pytest.raises(service.FlagConflict):  # copying would not copy what the preview showed
+        service.copy_rules("envs.copy", "staging", "production", actor="t", expected_version=2)
+    service.set_enabled("envs.copy", True, actor="other", environment="development")  # version 4: elsewhere
+    copied = service.copy_rules("envs.copy", "staging", "production", actor="t", expected_version=3)
+    assert copied.version == 5 and copied.strategies[0]["parameters"]["rollout"] == "60"
+    service.set_enabled("envs.copy", False, actor="other", environment="development")  # version 6
+    with pytest.raises(service.FlagConflict):  # archiving acts on every environment: any change counts
+        service.archive_flag("envs.copy", actor="t", expected_version=5)
+    assert stored("envs.copy").archived is False
+
+
+def test_the_console_switches_staging_from_a_page_drawn_before_production_changed(admin_client, ctx,
+                                                                                   make_flag) -> None:
+    make_flag("envs.page")
+    service.set_enabled("envs.page", True, actor="prod@nous.test")  # version 2, production
+    resp = admin_client.post(f"{BASE}/envs.page/switch?env=staging", data={"to": "on", "version": "1"},
+                             headers=HX)
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'value="3"' in html and "Switch off" in html and "changed since you opened it" not in html
+    assert service.get_flag("envs.page", environment="staging").enabled is True
+

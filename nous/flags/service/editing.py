@@ -77,18 +77,20 @@ ARCHIVED_KEEP = ("strategies", "enable_at", "disable_at")  # what an archived fl
 
 
 def update_flag(key: str, changes: Mapping[str, Any], *, actor: str, ip: str = "", action: str = "update",
-                expected_version: int | None = None, note: str = "", environment: str | None = None) -> FlagIn:
+                expected_version: int | None = None, note: str = "", environment: str | None = None,
+                also_seen: tuple[str, ...] = ()) -> FlagIn:
     """Change some of the editable fields (switch, strategies and schedule: `environment`'s); validated
     as a whole, stored as a new version (none when nothing changed). `expected_version` refuses the
-    change when someone else changed the flag since. An archived flag can be switched off and described,
-    not switched on nor given strategies or a schedule (409)."""
+    change when someone else changed the flag since, in this environment, in those of `also_seen` (what
+    the change was decided on besides) or in what every environment shares. An archived flag can be switched
+    off and described, not switched on nor given strategies or a schedule (409)."""
     if not isinstance(changes, Mapping):
         raise FlagError("Expected an object with the fields to change.", {"body": "expected an object"})
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise FlagError("Some fields cannot be changed.", {k: "unknown field" for k in unknown}, status=422)
     flag = get_flag(key, for_update=True, environment=environment)
-    check_seen(flag, expected_version)
+    check_seen(flag, expected_version, also_seen)
     before = flag.state()
     state = {"key": flag.key, **{k: getattr(flag, k) for k in EDITABLE}, **dict(changes)}
     errors: dict[str, str] = {}
@@ -154,7 +156,7 @@ def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | 
     flag = get_flag(key, for_update=True)
     if flag.archived:
         return flag
-    check_seen(flag, expected_version)
+    check_seen(flag, expected_version, also=None)  # it acts on every environment: a change in any counts
     children = sorted(k for k, deps in db.session.execute(select(Flag.key, Flag.dependencies)
                                                           .where(Flag.archived.is_(False)))
                       if any(isinstance(d, Mapping) and d.get("feature") == key for d in deps or []))
@@ -176,7 +178,7 @@ def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int 
     flag = get_flag(key, for_update=True)
     if not flag.archived:
         return flag
-    check_seen(flag, expected_version)
+    check_seen(flag, expected_version, also=None)
     before = flag.state()
     state = {**before, "archived": False, "enabled": False}
     errors: dict[str, str] = {}
@@ -249,4 +251,5 @@ def copy_rules(key: str, source: str, target: str, *, actor: str, ip: str = "",
     _other_environment(source, target)  # the write in target holds the list (get_flag)
     strategies = json.loads(json.dumps(get_flag(key, environment=source).strategies or []))
     return update_flag(key, {"strategies": strategies}, actor=actor, ip=ip, action="copy",
-                       expected_version=expected_version, note=f"rules copied from {source}", environment=target)
+                       expected_version=expected_version, note=f"rules copied from {source}", environment=target,
+                       also_seen=(source,))

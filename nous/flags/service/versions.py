@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -31,6 +31,7 @@ log = logging.getLogger("nous.flags")
 # nor imports, which may change hundreds of flags at once)
 WORKFLOW_ACTIONS = frozenset({"update", "enable", "disable", "rollout", "restore", "archive", "unarchive", "schedule",
                               "copy"})
+ELSEWHERE_MAX = 500  # versions missed by a view that check_seen reads to tell whether they concern it
 WORKFLOW_CHANGES_MAX = 50  # diff entries passed to a workflow; `changed` always names every field
 
 # what the console's live view (/ws/live, topic "flags") calls each kind of version
@@ -88,13 +89,38 @@ def changes_since(flag: Flag, version: int, limit: int = 20) -> list[FlagVersion
                                    .order_by(FlagVersion.version).limit(limit)))
 
 
-def check_seen(flag: Flag, expected_version: int | None) -> None:
-    """Refuse (409) a change made on a view of an older version than the stored one."""
+def check_seen(flag: FlagIn, expected_version: int | None, also: Collection[str] | None = ()) -> None:
+    """Refuse (409) a change made on a view of an older version than the stored one, unless every version
+    stored since changed only the switch, strategies or schedule of other environments than the view's and
+    those in `also` (what the change depends on besides: a copy's source): those are not what the view showed
+    nor what the change acts on. `also=None`: a change anywhere refuses it (archiving acts on every
+    environment)."""
     if expected_version is None or flag.version == expected_version:
+        return
+    if also is not None and 1 <= expected_version < flag.version and _only_elsewhere(
+            flag, expected_version, {flag.environment, *also}):
         return
     raise FlagConflict(f"{flag.key} changed since you opened it (version {expected_version} → {flag.version}); "
                        "nothing was changed. It is shown as it is now.", current=flag,
                        changes=changes_since(flag, expected_version))
+
+
+def _only_elsewhere(flag: FlagIn, version: int, environments: set[str]) -> bool:
+    """Whether every version of `flag` after `version` was made outside `environments` and changed nothing
+    all environments share (its diff names only FlagIn.HERE's fields)."""
+    missed = flag.version - version
+    if missed > ELSEWHERE_MAX:
+        return False
+    rows = db.session.execute(select(FlagVersion.environment, FlagVersion.diff).where(
+        FlagVersion.flag_id == flag.id, FlagVersion.version > version, FlagVersion.version <= flag.version)).all()
+    return len(rows) == missed and all(
+        environment not in environments and all(changed_field(c) in FlagIn.HERE for c in changes or ())
+        for environment, changes in rows)
+
+
+def changed_field(change: Mapping[str, Any]) -> str:
+    """The flag field a diff entry is in: `strategies` for `strategies[0].parameters.rollout`."""
+    return str(change.get("path", "")).split(".")[0].split("[")[0]
 
 
 def recent_changes(limit: int = 10) -> list[FlagVersion]:
@@ -190,7 +216,7 @@ def record(flag: Flag, action: str, before: dict[str, Any] | None, actor: str, i
 
 def _flag_changed_data(flag: Flag, action: str, actor: str, note: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
     """The data of a `flag.changed` event: the flag, what was done, by whom, and what changed."""
-    fields = sorted({str(c["path"]).split(".")[0].split("[")[0] for c in changes})
+    fields = sorted({changed_field(c) for c in changes})
     return {"flag": {"key": flag.key, "enabled": bool(flag.enabled), "type": flag.type,
                      "archived": bool(flag.archived), "version": flag.version, "environment": flag.environment},
             "action": action, "actor": actor, "note": note, "changed": fields,
