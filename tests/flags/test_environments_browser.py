@@ -73,6 +73,19 @@ def test_environments_in_a_browser(app, ctx, make_flag, tmp_path) -> None:
             page.get_by_text("Copied the rules of staging to production.").wait_for()
             assert fresh("search.ranking", "production").strategies[0]["parameters"]["rollout"] == "70"
 
+            # staging's rollout half edited while someone switches production off: the save goes in (it was
+            # refused as "changed since you opened it", the edit lost, though staging had not changed)
+            page.goto(f"{server.url}/admin/beta/flags/search.ranking?env=staging")
+            page.locator("#simple-rollout").fill("45")
+            service.set_enabled("search.ranking", False, actor="other@nous.test")  # version 5, production
+            page.locator("#flag-header").get_by_text("by other@nous.test").wait_for()  # the page heard of it
+            page.locator("#simple-form").get_by_role("button", name="Save").click()
+            page.get_by_text("Saved: version 6.").wait_for()
+            assert page.get_by_text("changed since you opened it").count() == 0
+            assert fresh("search.ranking", "staging").strategies[0]["parameters"]["rollout"] == "45"
+            production = fresh("search.ranking", "production")
+            assert production.enabled is False and production.strategies[0]["parameters"]["rollout"] == "70"
+
             page.goto(f"{server.url}/admin/beta/flags/-/environments")
             page.get_by_label("Name", exact=True).fill("qa")
             page.get_by_role("button", name="Add environment").click()
