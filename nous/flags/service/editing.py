@@ -156,7 +156,7 @@ def archive_flag(key: str, *, actor: str, ip: str = "", expected_version: int | 
     flag = get_flag(key, for_update=True)
     if flag.archived:
         return flag
-    check_seen(flag, expected_version, also=None)  # it acts on every environment: a change in any counts
+    check_seen(flag, expected_version, also_seen=None)  # it acts on every environment: a change in any counts
     children = sorted(k for k, deps in db.session.execute(select(Flag.key, Flag.dependencies)
                                                           .where(Flag.archived.is_(False)))
                       if any(isinstance(d, Mapping) and d.get("feature") == key for d in deps or []))
@@ -178,7 +178,7 @@ def unarchive_flag(key: str, *, actor: str, ip: str = "", expected_version: int 
     flag = get_flag(key, for_update=True)
     if not flag.archived:
         return flag
-    check_seen(flag, expected_version, also=None)
+    check_seen(flag, expected_version, also_seen=None)
     before = flag.state()
     state = {**before, "archived": False, "enabled": False}
     errors: dict[str, str] = {}

@@ -89,16 +89,16 @@ def changes_since(flag: Flag, version: int, limit: int = 20) -> list[FlagVersion
                                    .order_by(FlagVersion.version).limit(limit)))
 
 
-def check_seen(flag: FlagIn, expected_version: int | None, also: Collection[str] | None = ()) -> None:
+def check_seen(flag: FlagIn, expected_version: int | None, also_seen: Collection[str] | None = ()) -> None:
     """Refuse (409) a change made on a view of an older version than the stored one, unless every version
     stored since changed only the switch, strategies or schedule of other environments than the view's and
-    those in `also` (what the change depends on besides: a copy's source): those are not what the view showed
-    nor what the change acts on. `also=None`: a change anywhere refuses it (archiving acts on every
+    those in `also_seen` (what the change depends on besides: a copy's source): those are not what the view showed
+    nor what the change acts on. `also_seen=None`: a change anywhere refuses it (archiving acts on every
     environment)."""
     if expected_version is None or flag.version == expected_version:
         return
-    if also is not None and 1 <= expected_version < flag.version and _only_elsewhere(
-            flag, expected_version, {flag.environment, *also}):
+    if also_seen is not None and 1 <= expected_version < flag.version and _only_elsewhere(
+            flag, expected_version, {flag.environment, *also_seen}):
         return
     raise FlagConflict(f"{flag.key} changed since you opened it (version {expected_version} → {flag.version}); "
                        "nothing was changed. It is shown as it is now.", current=flag,
