@@ -187,3 +187,17 @@ def test_the_console_switches_staging_from_a_page_drawn_before_production_change
     assert 'value="3"' in html and "Switch off" in html and "changed since you opened it" not in html
     assert service.get_flag("envs.page", environment="staging").enabled is True
 
+
+
+@pytest.mark.parametrize("sent", ["0", "-1", "3", "99999999999999999999", "1e1"])
+def test_a_version_never_stored_is_stale_even_when_only_another_environment_changed(admin_client, ctx, make_flag,
+                                                                                    sent) -> None:
+    """Only versions the flag had count as seen: 0 (before its creation) would otherwise pass, its versions
+    since all being production's; one past the current version, or not a number, is never current."""
+    make_flag("envs.hostile")
+    service.set_enabled("envs.hostile", True, actor="prod@nous.test")  # version 2, production
+    resp = admin_client.post(f"{BASE}/envs.hostile/switch?env=staging", data={"to": "on", "version": sent},
+                             headers=HX)
+    assert resp.status_code in (400, 409), (sent, resp.status_code)
+    assert service.get_flag("envs.hostile", environment="staging").enabled is False
+    assert stored("envs.hostile").version == 2
