@@ -255,6 +255,41 @@ def test_a_large_tables_header_does_not_count_again_at_every_look_while_counting
     assert len(tried) == 1  # one try; the next waits for the lock to expire (5 s)
 
 
+@pytest.mark.parametrize("kept", [
+    b"not json", b"[]", b"null", b'{"value": 7, "at": 0, "took": 9, "generation": 0}',
+    b'{"value": {"total": 5}, "at": 0, "took": 9, "generation": 0}',  # another version's shape
+    b'{"value": {"total": 5, "waiting": 1, "last_30_days": {"total": 5}}, "at": 0, "took": "9", "generation": 0}',
+    b'{"value": {"total": 5, "waiting": 1, "last_30_days": {"total": 5}}, "at": 0, "took": NaN, "generation": 0}',
+])
+def test_figures_kept_in_another_shape_are_counted_again_and_written_over(app, admin_client, redis_conn,
+                                                                          kept: bytes) -> None:
+    """Figures in Redis that are damaged, or written by another version, are not read: the header is
+    counted (not a 500 for as long as they are kept) and what it keeps is in this version's shape."""
+    from nous.feedback.service import figures
+
+    _make(app, 2, rating=4, created_at=datetime.now(UTC))
+    redis_conn.set(figures.HEADER_KEY, kept, ex=60)
+    frag = admin_client.get(f"{BASE}/figures", headers=HX)
+    assert frag.status_code == 200 and _figures(frag.data)["Feedback"] == "2"
+    assert figures._kept_entry(redis_conn.get(figures.HEADER_KEY))["value"]["total"] == 2
+
+
+def test_a_damaged_generation_is_removed_so_new_feedback_makes_the_figures_old_again(app, admin_client, redis_conn,
+                                                                                   monkeypatch) -> None:
+    from nous.feedback.service import figures
+
+    monkeypatch.setattr(figures, "HEADER_INLINE_SECONDS", 0)
+    monkeypatch.setattr(figures, "HEADER_REUSE_SECONDS", 30)
+    monkeypatch.setattr(figures, "HEADER_REUSE_FACTOR", 0)
+    redis_conn.set(figures.HEADER_GENERATION_KEY, b"damaged")
+    assert admin_client.get(f"{BASE}/figures", headers=HX).status_code == 200
+    assert redis_conn.get(figures.HEADER_GENERATION_KEY) is None
+    _make(app, 1, rating=5, created_at=datetime.now(UTC))
+    with app.app_context():
+        feedback.invalidate()  # counts the generation up again (INCR failed on the damaged value)
+    assert redis_conn.get(figures.HEADER_GENERATION_KEY) == b"1"
+
+
 def test_dashboard_links_the_latest_feedback_panel(admin_client) -> None:
     page = admin_client.get("/admin/beta/")
     assert page.status_code == 200 and b"/admin/beta/feedback/panel/latest" in page.data

@@ -245,8 +245,8 @@ def header_figures() -> tuple[dict[str, Any], float | None]:
         raw, generation_text = conn.mget(HEADER_KEY, HEADER_GENERATION_KEY)
     except (redis.RedisError, OSError):
         return _compute_header(), None
-    generation = int(generation_text or 0)
-    entry = json.loads(raw) if raw else None
+    generation = _generation(conn, generation_text)
+    entry = _kept_entry(raw)
     if entry is None or entry["took"] < HEADER_INLINE_SECONDS:
         return _count_header(generation, entry), None
     reuse = max(HEADER_REUSE_SECONDS, HEADER_REUSE_FACTOR * entry["took"])
@@ -260,6 +260,39 @@ def header_figures() -> tuple[dict[str, Any], float | None]:
         _in_background("header", current_app._get_current_object(),  # type: ignore[attr-defined]
                        lambda: _recount(conn, generation, entry), lambda: None)
     return entry["value"], max(HEADER_RECOUNT_LOOK_SECONDS, entry["took"])
+
+
+def _kept_entry(raw: bytes | None) -> dict[str, Any] | None:
+    """The figures kept in Redis, or None when there are none or they are not in the shape _count_header
+    writes (damaged, or written by another version): then they are counted again and written over."""
+    try:
+        entry = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or not all(_number(entry.get(k)) for k in ("at", "took", "generation")):
+        return None
+    value = entry.get("value")
+    if not isinstance(value, dict) or not all(_number(value.get(k)) for k in ("total", "waiting")) \
+            or not isinstance(value.get("last_30_days"), dict) or not _number(value["last_30_days"].get("total")):
+        return None
+    return entry
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _generation(conn: redis.Redis, text: bytes | None) -> int:
+    """The generation header_changed counts up; one that is not a number (damaged) is removed, since INCR
+    would fail on it for good and the figures would no longer follow new feedback."""
+    try:
+        return int(text or 0)
+    except ValueError:
+        try:
+            conn.delete(HEADER_GENERATION_KEY)
+        except (redis.RedisError, OSError):
+            pass
+        return 0
 
 
 def _recount(conn: redis.Redis, generation: int, last: dict[str, Any]) -> None:
