@@ -3,16 +3,21 @@
 Liveness probes (`GET /healthz`) and flag evaluations (`POST /api/flags/evaluate`) need nothing of
 what Flask does per request for the console — request context, session, CSRF, sign-in, templates —
 and that machinery costs several times the work they do. An area registers a handler for a method and
-a path (`route`); the handler gets the WSGI environ and returns an `Answer`, or None to pass the
-request on to Flask as usual. So Flask's route stays the one authority for everything a handler does
+a path (`route`); the handler gets the app and the WSGI environ and returns an `Answer`, or None to pass
+the request on to Flask as usual. So Flask's route stays the one authority for everything a handler does
 not take on (errors above all: 400, 401, 413, 429 and their messages), and a handler only takes the
 common case.
 
 Every answer carries what every Flask response carries: the security headers (HSTS over HTTPS) and
-the `X-Request-ID` echo. A handler registered with an `endpoint` name runs inside the app context and
-is counted, logged and timed under that name exactly like a request Flask answered (telemetry); one
-without is neither (liveness: no I/O, nothing to count). A handler that raises passes the request on
-to Flask, which answers it in its own way.
+the `X-Request-ID` echo. A handler registered with an `endpoint` name is counted, logged and timed
+under that name exactly like a request Flask answered (telemetry); one without is not (liveness: no
+I/O, nothing to count). A handler that raises passes the request on to Flask, which answers it in its
+own way.
+
+Handlers run outside the app context: pushing and popping one (its signals, the database session's
+teardown) costs about as much as the evaluation a handler exists for. So a handler reads what it needs
+from the app it is given — its Redis, its caches by name — and the caches that load from the database
+push the app's context themselves when a load is due (nous.versioned).
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
@@ -43,7 +47,7 @@ class Answer(NamedTuple):
     body: bytes
 
 
-Handler = Callable[[dict[str, Any]], Answer | None]
+Handler = Callable[[Flask, dict[str, Any]], Answer | None]
 
 
 class _Route(NamedTuple):
@@ -63,10 +67,9 @@ class Front:
         route = self.routes.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
         if route is not None:
             started = time.perf_counter()
-            with self.flask.app_context() if route.endpoint is not None else nullcontext():
-                answer = _ask(route.handler, environ)
-                if answer is not None:
-                    return self._send(environ, start_response, answer, route.endpoint, started)
+            answer = _ask(route.handler, self.flask, environ)
+            if answer is not None:
+                return self._send(environ, start_response, answer, route.endpoint, started)
         return self.app(environ, start_response)
 
     def _send(self, environ: dict[str, Any], start_response: Callable[..., Any], answer: Answer,
@@ -84,9 +87,9 @@ class Front:
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [answer.body]
 
 
-def _ask(handler: Handler, environ: dict[str, Any]) -> Answer | None:
+def _ask(handler: Handler, app: Flask, environ: dict[str, Any]) -> Answer | None:
     try:
-        return handler(environ)
+        return handler(app, environ)
     except Exception:
         log.exception("front handler failed; passing the request to Flask", extra={"path": environ.get("PATH_INFO")})
         return None

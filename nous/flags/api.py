@@ -23,10 +23,11 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
+from functools import partial, wraps
+from operator import getitem
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.http import parse_etags
 
 from nous import inputs, openapi
@@ -62,21 +63,23 @@ def _presented_token(environ: dict[str, Any]) -> str:
     return raw
 
 
-def _client(environ: dict[str, Any]) -> tuple[int, str, str] | None:
-    """The (id, name, environment) of the valid token sent with this request, or None (remembered per request)."""
+def _client(environ: dict[str, Any], app: Flask | None = None) -> tuple[int, str, str] | None:
+    """The (id, name, environment) of the valid token sent with this request, or None (remembered per request).
+    `app`: the app answering in front of Flask, outside its context (else the current app)."""
     if "nous.flags.client" not in environ:
         raw = _presented_token(environ)
-        environ["nous.flags.client"] = snapshot().client(raw) if raw and len(raw) <= 512 else None
+        environ["nous.flags.client"] = snapshot(app).client(raw) if raw and len(raw) <= 512 else None
     return environ["nous.flags.client"]
 
 
-def _refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
+def _refusal(environ: dict[str, Any], app: Flask | None = None) -> tuple[int, str] | None:
     """Count this request against the setting `api.rate_limit`, per token (per IP without a valid one),
     once, whether it is answered in front of Flask or by it: None when allowed, else (Retry-After, limit)."""
     if "nous.flags.limit" not in environ:
-        client = _client(environ)
+        client = _client(environ, app)
         key = f"flags-token:{client[0]}" if client else f"flags-ip:{environ.get('REMOTE_ADDR') or '127.0.0.1'}"
-        environ["nous.flags.limit"] = LIMITER.hit(get_redis, key, settings.get("api.rate_limit"))
+        conn = get_redis if app is None else partial(getitem, app.extensions, "nous.redis")
+        environ["nous.flags.limit"] = LIMITER.hit(conn, key, settings.get("api.rate_limit", app))
     return environ["nous.flags.limit"]
 
 
@@ -258,9 +261,9 @@ def parse_registration(data: dict[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- routes
 
 
-def _evaluation(context: dict[str, Any], environment: str) -> bytes:
+def _evaluation(context: dict[str, Any], environment: str, app: Flask | None = None) -> bytes:
     # the engine writes the JSON from pieces made when the flags were loaded (no dicts, no encoding)
-    return ('{"flags":' + evaluate_all_json(context, environment) + "}").encode()
+    return ('{"flags":' + evaluate_all_json(context, environment, app) + "}").encode()
 
 
 @api_bp.post("/api/flags/evaluate")
@@ -279,12 +282,12 @@ EVALUATION_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "n
 FRONT_BODY_MAX = 64 * 1024
 
 
-def evaluate_in_front(environ: dict[str, Any]) -> Answer | None:
+def evaluate_in_front(app: Flask, environ: dict[str, Any]) -> Answer | None:
     """`POST /api/flags/evaluate` before Flask (nous.front) when the answer is the evaluation: a valid
     token under its limit and a valid context in a body of known length. Anything else goes on to
     `evaluate` above, which says what is wrong (the token and the limit are not counted twice)."""
-    client = _client(environ)
-    if client is None or _refusal(environ) is not None:
+    client = _client(environ, app)
+    if client is None or _refusal(environ, app) is not None:
         return None
     try:
         length = int(environ.get("CONTENT_LENGTH") or "")
@@ -304,7 +307,7 @@ def evaluate_in_front(environ: dict[str, Any]) -> Answer | None:
     if errors:
         return None
     EVALS.token_used(client[0])
-    return Answer(200, EVALUATION_HEADERS, _evaluation(context, client[2]))
+    return Answer(200, EVALUATION_HEADERS, _evaluation(context, client[2], app))
 
 
 @api_bp.get("/api/client/features")
@@ -357,16 +360,16 @@ def _features_answer(environ: dict[str, Any], here: EnvironmentFlags) -> Answer:
     return Answer(200, headers, here.client_answer(compressed))
 
 
-def client_features_in_front(environ: dict[str, Any]) -> Answer | None:
+def client_features_in_front(app: Flask, environ: dict[str, Any]) -> Answer | None:
     """`GET /api/client/features` before Flask (nous.front) in the SDKs' common case: a valid token under
     its limit and no query. Anything else goes on to `client_features` above."""
     if environ.get("QUERY_STRING"):
         return None
-    client = _client(environ)
-    if client is None or _refusal(environ) is not None:
+    client = _client(environ, app)
+    if client is None or _refusal(environ, app) is not None:
         return None
     EVALS.token_used(client[0])
-    return _features_answer(environ, snapshot().env(client[2]))
+    return _features_answer(environ, snapshot(app).env(client[2]))
 
 
 @api_bp.post("/api/client/register")

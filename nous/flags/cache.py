@@ -339,8 +339,10 @@ def install(app: Flask) -> FlagCache:
     return cache
 
 
-def get_cache() -> FlagCache:
-    """The cache of the current app (or of the app set up last, outside any app context)."""
+def get_cache(app: Flask | None = None) -> FlagCache:
+    """The cache of `app`, else of the current app (or of the app set up last, outside any app context)."""
+    if app is not None:
+        return app.extensions["nous.flags"]
     ctx = _cv_app.get(None) if _cv_app is not None else None
     if ctx is not None:
         return ctx.app.extensions["nous.flags"]
@@ -593,15 +595,17 @@ def evaluate_all(context: Mapping[str, Any] | None = None, environment: str | No
     return out
 
 
-def evaluate_all_json(context: Mapping[str, Any] | None = None, environment: str | None = None) -> str:
-    """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts."""
-    snap = get_cache().get()
+def evaluate_all_json(context: Mapping[str, Any] | None = None, environment: str | None = None,
+                      app: Flask | None = None) -> str:
+    """evaluate_all() as compact JSON text, the same answers (and counts) without building dicts (`app`: as
+    get_cache's)."""
+    snap = get_cache(app).get()
     here = snap.env(environment)
     text, keys, answers = here.engine.evaluate_all_json(context, snap.overrides_for(context))
     here.tally.count_all(keys, answers)
     return text
 
 
-def snapshot() -> Snapshot:
-    """The current snapshot (checked against the version like an evaluation)."""
-    return get_cache().get()
+def snapshot(app: Flask | None = None) -> Snapshot:
+    """The current snapshot (checked against the version like an evaluation; `app`: as get_cache's)."""
+    return get_cache(app).get()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
+
 from nous.front import Answer
 
 BODY = b'{"status":"pass"}\n'
 ANSWER = Answer(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], BODY)
 
 
-def healthz(_environ: dict[str, Any]) -> Answer:
+def healthz(_app: Flask, _environ: dict[str, Any]) -> Answer:
     return ANSWER

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from nous import inputs
@@ -62,12 +62,14 @@ def _load() -> dict[str, Any]:
     return values
 
 
-def _cache() -> Followed[dict[str, Any]]:
-    cache = current_app.extensions.get("nous.settings")
+def _cache(app: Flask | None = None) -> Followed[dict[str, Any]]:
+    """The copy of the current app's settings, or of `app`'s (outside its context: it loads in its own)."""
+    owner = current_app._get_current_object() if app is None else app  # type: ignore[attr-defined]
+    cache = owner.extensions.get("nous.settings")
     if cache is None:
-        cache = current_app.extensions.setdefault("nous.settings", Followed(
+        cache = owner.extensions.setdefault("nous.settings", Followed(
             VERSION_KEY, _load, {k: d.default for k, d in DEFINITIONS.items()},
-            check_every=CHECK_EVERY, offline_reload=OFFLINE_RELOAD))
+            check_every=CHECK_EVERY, offline_reload=OFFLINE_RELOAD, app=owner))
     return cache
 
 
@@ -75,10 +77,11 @@ def _fresh() -> dict[str, Any]:
     return _cache().get()
 
 
-def get(key: str) -> Any:
+def get(key: str, app: Flask | None = None) -> Any:
+    """The value of setting `key` for the current app, or for `app` without its context (nous.front)."""
     if key not in DEFINITIONS:
         raise SettingError(key, "no such setting")
-    return _fresh()[key]
+    return _cache(app).get()[key]
 
 
 def stored_values() -> dict[str, Any]:

@@ -344,3 +344,41 @@ def test_registrations_are_kept_whole_and_bounded(client, ctx, token, monkeypatc
     assert again.status_code == 202
     assert {c["appName"] for c in service.clients()} == {"x\ufffdy", *(f"flood-{i}" for i in range(4, 8))}
     assert [c["sdkVersion"] for c in service.clients() if c["appName"] == "x\ufffdy"] == ["v2"]
+
+
+def test_the_front_layer_answers_outside_any_app_context_and_follows_changes(app, monkeypatch) -> None:
+    """In a server no app context is active when a request comes, and the layer in front of Flask pushes
+    none: what it reads (the flags, the tokens, the rate limit) loads in its app's own context when it
+    changed. A flag switched off and a lower limit apply to the next request, still answered in front."""
+    from flask import has_app_context
+
+    from nous.flags.limits import LIMITER
+    from nous.settings import service as settings
+
+    monkeypatch.setattr(LIMITER, "_clock", lambda: 1_700_000_010.0)  # half a minute in: one window for all
+    with app.app_context():
+        settings.set_value("api.rate_limit", "1000/minute", actor="t")
+        _row, token = service.create_token("outside", actor="t")
+        service.create_flag({"key": "outside.flag", "enabled": True, "strategies": [rollout(100)]}, actor="t")
+    flask_saw: list[str] = []
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks.append(lambda: flask_saw.append("request"))
+    client = app.test_client()
+    headers = {"Authorization": token}
+    try:
+        assert not has_app_context()
+        first = client.post(EVALUATE, json={"userId": "u"}, headers=headers)
+        assert first.status_code == 200 and first.json["flags"]["outside.flag"]["enabled"] is True
+        with app.app_context():
+            service.set_enabled("outside.flag", False, actor="t")
+            settings.set_value("api.rate_limit", "2/minute", actor="t")
+        LIMITER.reset()  # the leases taken under the old limit
+        second = client.post(EVALUATE, json={"userId": "u"}, headers=headers)
+        assert second.status_code == 200 and second.json["flags"]["outside.flag"]["enabled"] is False
+        assert flask_saw == []  # both answered in front of Flask
+        assert client.post(EVALUATE, json={}, headers=headers).status_code == 200
+        refused = client.post(EVALUATE, json={}, headers=headers)  # the third under 2/minute: Flask says why
+        assert refused.status_code == 429 and flask_saw == ["request"]
+        assert client.get(FEATURES, headers=headers).status_code == 429
+    finally:
+        hooks.pop()

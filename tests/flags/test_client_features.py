@@ -79,12 +79,12 @@ def test_the_usual_poll_is_answered_in_front_of_flask(app, ctx, token, two_flags
     assert app.extensions["nous.front"].routes[("GET", FEATURES)].handler is client_features_in_front
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": FEATURES, "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
                "HTTP_AUTHORIZATION": token, "HTTP_ACCEPT_ENCODING": "gzip"}
-    answer = client_features_in_front(dict(environ))
+    answer = client_features_in_front(app, dict(environ))
     assert answer.status == 200 and answer.body is snapshot().env("production").client_answer(True)
     assert ("Content-Encoding", "gzip") in answer.headers
     # anything else is Flask's to answer: a query, a bad token
-    assert client_features_in_front({**environ, "QUERY_STRING": "namePrefix=x"}) is None
-    assert client_features_in_front({**environ, "HTTP_AUTHORIZATION": "nope"}) is None
+    assert client_features_in_front(app, {**environ, "QUERY_STRING": "namePrefix=x"}) is None
+    assert client_features_in_front(app, {**environ, "HTTP_AUTHORIZATION": "nope"}) is None
 
 
 def test_a_filtered_query_is_answered_by_flask_with_the_same_shape(client, ctx, token, two_flags) -> None:
