@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 
 from nous import events
 from nous.audit import service as audit
+from nous.audit.models import AuditEvent
 from nous.clock import utcnow
 from nous.extensions import db
 from nous.feedback import service as feedback
@@ -404,6 +405,9 @@ def test_the_retention_sweep_deletes_old_files_only(ctx, app) -> None:
     assert [a.filename for a in feedback.attachments.for_feedback(new)] == ["new.png"]
     assert feedback.attachments.for_feedback(old) == [] and db.session.get(Feedback, old) is not None
     assert db.session.scalar(select(func.count()).select_from(FeedbackAttachment)) == 1
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "feedback.attachment.delete"))
+    assert event.actor == "system" and event.target == f"feedback:{old}"
+    assert event.before["filename"] == "old.png" and "retention of 30 days" in event.before["why"]
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1"])

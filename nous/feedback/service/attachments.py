@@ -746,6 +746,11 @@ def delete(attachment_id: int, actor: str, ip: str = "") -> FeedbackAttachment |
     return row
 
 
+# what the audit of a delete names (the columns a DELETE … RETURNING gives _audit_deleted)
+_AUDITED = (FeedbackAttachment.id, FeedbackAttachment.feedback_id, FeedbackAttachment.filename,
+            FeedbackAttachment.content_type, FeedbackAttachment.size, FeedbackAttachment.sha256)
+
+
 def _audit_deleted(row: Any, actor: str, ip: str, why: str | None = None) -> None:
     before = {"attachment": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.size,
               "sha256": row.sha256}
@@ -759,10 +764,7 @@ def delete_of_tester(tester_id: uuid.UUID, actor: str, ip: str = "") -> Callable
     stored meanwhile is not deleted unsaid). Returns what to do once that is committed (tell the pages
     showing those feedback; the workflows of one whose last unread image went), None when they sent none."""
     rows = list(db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.tester_id == tester_id)
-                                   .returning(FeedbackAttachment.id, FeedbackAttachment.feedback_id,
-                                              FeedbackAttachment.filename, FeedbackAttachment.content_type,
-                                              FeedbackAttachment.size, FeedbackAttachment.sha256,
-                                              FeedbackAttachment.text_status)))
+                                   .returning(*_AUDITED, FeedbackAttachment.text_status)))
     if not rows:
         return None
     for row in sorted(rows, key=lambda r: r.id):
@@ -781,17 +783,23 @@ def delete_of_tester(tester_id: uuid.UUID, actor: str, ip: str = "") -> Callable
 
 
 def delete_older_than(days: int, batch: int = 500) -> int:
-    """The retention sweep: delete files older than `days`, in batches (short transactions). Returns how many."""
+    """The retention sweep: delete files older than `days`, in batches (short transactions), each file audited
+    as a delete by the system on its feedback, saying why (the rows the DELETE took: a file an admin deleted
+    meanwhile is audited once). Returns how many."""
     cutoff = utcnow() - timedelta(days=days)
+    why = f"older than the retention of {days} days (feedback.attachment_retention_days)"
     deleted = 0
     while True:
         ids = list(db.session.scalars(select(FeedbackAttachment.id).where(FeedbackAttachment.created_at < cutoff)
                                       .order_by(FeedbackAttachment.id).limit(batch)))
         if not ids:
             return deleted
-        db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.id.in_(ids)))
+        rows = list(db.session.execute(sql_delete(FeedbackAttachment).where(FeedbackAttachment.id.in_(ids))
+                                       .returning(*_AUDITED)))
+        for row in sorted(rows, key=lambda r: r.id):
+            _audit_deleted(row, "system", "", why=why)
         db.session.commit()
-        deleted += len(ids)
+        deleted += len(rows)
 
 
 def feedback_waiting_for_text(older_than: timedelta = PENDING_AFTER, limit: int = 200) -> list[int]:
