@@ -15,7 +15,7 @@ I/O, nothing to count). A handler that raises passes the request on to Flask, wh
 own way.
 
 Handlers run outside the app context: pushing and popping one (its signals, the database session's
-teardown) costs about as much as the evaluation a handler exists for. So a handler reads what it needs
+teardown) on every request is work none of them needs. So a handler reads what it needs
 from the app it is given — its Redis, its caches by name — and the caches that load from the database
 push the app's context themselves when a load is due (nous.versioned).
 """
