@@ -202,9 +202,8 @@ ADMIN_EMAIL = "admin@nous.test"
 CSRF = "test-csrf-token"
 
 
-@pytest.fixture
-def admin_client(app):
-    """A test client signed in as the admin, sending the CSRF header on every request."""
+def signed_in_client(app):
+    """A test client of `app` signed in as the admin, sending the CSRF header on every request."""
     import time
 
     c = app.test_client()
@@ -213,3 +212,9 @@ def admin_client(app):
         s.update({"_user_id": ADMIN_EMAIL, "_fresh": True, "signed_in_at": now, "seen_at": now, "_csrf": CSRF})
     c.environ_base["HTTP_X_CSRF_TOKEN"] = CSRF
     return c
+
+
+@pytest.fixture
+def admin_client(app):
+    """A test client signed in as the admin, sending the CSRF header on every request."""
+    return signed_in_client(app)

@@ -64,10 +64,11 @@ def _load() -> dict[str, Any]:
 
 def _cache(app: Flask | None = None) -> Followed[dict[str, Any]]:
     """The copy of the current app's settings, or of `app`'s (outside its context: it loads in its own)."""
-    owner = current_app._get_current_object() if app is None else app  # type: ignore[attr-defined]
-    cache = owner.extensions.get("nous.settings")
-    if cache is None:
-        cache = owner.extensions.setdefault("nous.settings", Followed(
+    extensions = (current_app if app is None else app).extensions
+    cache = extensions.get("nous.settings")
+    if cache is None:  # once per app: the copy is bound to its app (its Redis, its context for loads)
+        owner = current_app._get_current_object() if app is None else app  # type: ignore[attr-defined]
+        cache = extensions.setdefault("nous.settings", Followed(
             VERSION_KEY, _load, {k: d.default for k, d in DEFINITIONS.items()},
             check_every=CHECK_EVERY, offline_reload=OFFLINE_RELOAD, app=owner))
     return cache

@@ -10,19 +10,11 @@ from flask_migrate import upgrade
 
 from nous.extensions import db, get_redis
 from nous.feedback.service import figures
-from tests.conftest import ADMIN_EMAIL, CSRF
+from tests.conftest import signed_in_client
 from tests.feedback.helpers import make
 from tests.support.live import ThrowawayPostgres, another_app
 
 HX = {"HX-Request": "true"}
-
-
-def _signed_in(app):
-    client = app.test_client()
-    with client.session_transaction() as s:
-        now = int(time.time())
-        s.update({"_user_id": ADMIN_EMAIL, "_fresh": True, "signed_in_at": now, "seen_at": now, "_csrf": CSRF})
-    return client
 
 
 def test_the_header_and_the_list_answer_503_while_postgres_is_away_and_recover() -> None:
@@ -34,7 +26,7 @@ def test_the_header_and_the_list_answer_503_while_postgres_is_away_and_recover()
                 upgrade(revision="heads")
                 get_redis().delete(figures.HEADER_KEY)
             make(own, 1, rating=4, message="Stored before the outage", created_at=datetime.now(UTC))
-            client = _signed_in(own)
+            client = signed_in_client(own)
             before = client.get("/admin/beta/feedback/figures", headers=HX)
             assert before.status_code == 200 and b"stat-value\">1<" in before.data
             with own.app_context():
