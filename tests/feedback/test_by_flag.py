@@ -3,6 +3,7 @@ against off — figures checked against a computation of their own (statistics.m
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import statistics
@@ -10,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from nous.extensions import db
 from nous.feedback import service as feedback
-from nous.feedback.models import FeedbackFlag
+from nous.feedback.models import Feedback, FeedbackFlag
 from tests.feedback.helpers import OFF, ON, create_flag, email_flag
 from tests.support.sql import statements
 
@@ -286,6 +287,39 @@ def test_a_new_address_is_stored_when_its_flags_cannot_be_written(app, client, m
     row = feedback.get(resp.get_json()["id"])
     assert row is not None and row.message == "first time"
     assert recorded(row.id) == {}
+
+
+def test_a_known_testers_feedback_is_stored_when_its_flags_cannot_be_written(app, client, make_flag, caplog,
+                                                                           monkeypatch) -> None:
+    """A known address: the row goes first, then its flags (on PostgreSQL each statement commits by itself).
+    The database refusing the flags' statement answers 201 with the row stored and a log line, and the
+    tester's next note records its flags again."""
+    from sqlalchemy.exc import OperationalError
+
+    from nous.feedback.service import intake
+
+    feedback_log = logging.getLogger("nous.feedback")
+    monkeypatch.setattr(feedback_log, "handlers", [*feedback_log.handlers, caplog.handler])
+    make_flag(email_flag())
+    db.session.commit()
+    first = client.post(API, json={"rating": 4, "message": "first", "category": "idea", "email": "ada@example.com"})
+    assert first.status_code == 201
+    real = intake._insert_flags
+
+    def refused(conn, rows) -> None:
+        raise OperationalError("INSERT INTO feedback_flags", {}, Exception("the database refuses the statement"))
+
+    monkeypatch.setattr(intake, "_insert_flags", refused)
+    resp = client.post(API, json={"rating": 2, "message": "second", "category": "bug", "email": "ada@example.com"})
+    assert resp.status_code == 201
+    row, before = feedback.get(resp.get_json()["id"]), feedback.get(first.get_json()["id"])
+    assert row is not None and row.message == "second" and row.tester_id == before.tester_id
+    assert recorded(row.id) == {}
+    assert "could not be written" in caplog.text
+    monkeypatch.setattr(intake, "_insert_flags", real)
+    third = client.post(API, json={"rating": 5, "message": "third", "category": "praise", "email": "ada@example.com"})
+    assert recorded(third.get_json()["id"]) == {"new-calendar": ("production", True, None)}
+    assert db.session.scalar(select(func.count()).select_from(Feedback)) == 3  # stored once each
 
 
 def test_an_unknown_tester_id_with_an_address_records_the_flags_once_for_the_new_tester(app, client, make_flag,

@@ -293,9 +293,9 @@ def store(data: Mapping[str, Any], *, from_form: bool = False, user_agent: str =
               "feature": sub.feature, "category": sub.category, "status": "new", "email": sub.email,
               "page_url": sub.page_url, "user_agent": clean_text(user_agent[:USER_AGENT_MAX]) or None,
               "viewport": sub.viewport, "app_version": sub.app_version}
-    # One Core INSERT … RETURNING that also finds the tester (a subquery), and the flags the tester has
-    # in one more INSERT, committed together: the public API's hot path costs one commit (one WAL flush,
-    # what a write costs most), three round trips, and skips the ORM's unit of work.
+    # One Core INSERT … RETURNING that also finds the tester (a subquery), and the flags the tester has:
+    # the public API's hot path costs one commit (one WAL flush, what a write costs most), one or two
+    # statements on PostgreSQL (`_store_with_flags`), and skips the ORM's unit of work.
     by = "id" if sub.tester_id is not None else "email" if sub.email else ""
     params = {**values, "tester_ref": sub.tester_id if by == "id" else sub.email}
     # The flags the tester has are recorded with the row; a new address's are recorded once its tester
@@ -376,24 +376,51 @@ def _flags_for(feedback_id: int, tester_id: uuid.UUID | None, sub: Submission,
 
 def _store_with_flags(by: str, params: dict[str, Any], sub: Submission,
                       values: Mapping[str, Any]) -> tuple[int, uuid.UUID | None]:
-    """The row and the flags its tester has, one transaction on a connection of its own (one commit).
-    Should the flags not be written, the transaction is lost with them: the row is then stored again,
-    alone (no savepoint on the hot path for a failure that should never happen)."""
+    """The row and the flags its tester has, on a connection of its own.
+
+    PostgreSQL: each statement commits by itself (autocommit), so the hot path sends no BEGIN and no
+    COMMIT: one statement when the flags are known before the row (a tester id, or no tester), else the
+    row, then its flags. Once the row is stored, what follows (the flags, the tester's last visit) can
+    only be lost with a log line: failing the request then would have the widget send a stored note again.
+    SQLite: one transaction (a commit there is a write to the disk, not a round trip)."""
+    if db.engine.dialect.name != "postgresql":
+        return _store_in_transaction(by, params, sub, values)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        stored = _store_with_known_flags(conn, by, params, sub, values) if not sub.email else None
+        feedback_id, tester_id = stored or conn.execute(_insert_statement(by), params).one()
+        try:
+            if tester_id is not None:
+                testers.touch_seen(tester_id, values["created_at"], conn=conn)
+            if sub.email and tester_id is not None:  # without an address they were evaluated before the row
+                rows = _flags_for(feedback_id, tester_id, sub, values)
+                if rows:
+                    _insert_flags(conn, rows)
+        except SQLAlchemyError:
+            log.exception("feedback stored without its flags or its tester's last visit: they could not be "
+                          "written", extra={"feedback_id": feedback_id})
+    return feedback_id, tester_id
+
+
+def _store_with_known_flags(conn: Any, by: str, params: dict[str, Any], sub: Submission,
+                            values: Mapping[str, Any]) -> tuple[int, uuid.UUID | None] | None:
+    """A tester id (or none) and no address: the flags are known before the row, and both go in one
+    statement (None when there are no flags to record, or they could not be written: the row goes alone).
+    With an address, an unknown id makes a new tester: its flags wait for it (`store`)."""
+    rows = _flags_for(0, sub.tester_id, sub, values)
+    if not rows:
+        return None
+    try:
+        return conn.execute(_with_flags_statement(by), {**params, **_arrays(rows)}).one()
+    except SQLAlchemyError:
+        log.exception("feedback stored without its flags: they could not be written")
+        return None
+
+
+def _store_in_transaction(by: str, params: dict[str, Any], sub: Submission,
+                          values: Mapping[str, Any]) -> tuple[int, uuid.UUID | None]:
+    """The row and its flags in one transaction. Should the flags not be written, the transaction is lost
+    with them: the row is then stored again, alone (no savepoint for a failure that should never happen)."""
     now = values["created_at"]
-    if not sub.email and db.engine.dialect.name == "postgresql":
-        # A tester id (or none) and no address: the flags are known before the row, and both go in one
-        # statement. (With an address, an unknown id makes a new tester: its flags wait for it, below.)
-        rows = _flags_for(0, sub.tester_id, sub, values)
-        if rows:
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                try:
-                    feedback_id, tester_id = conn.execute(_with_flags_statement(by), {**params, **_arrays(rows)}).one()
-                except SQLAlchemyError:
-                    log.exception("feedback stored without its flags: they could not be written")
-                    feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
-                if tester_id is not None:
-                    testers.touch_seen(tester_id, now, conn=conn)
-            return feedback_id, tester_id
     with db.engine.connect() as conn:
         feedback_id, tester_id = conn.execute(_insert_statement(by), params).one()
         if tester_id is not None:
