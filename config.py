@@ -134,9 +134,11 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         raise ConfigError("REDIS_URL: required when NOUS_ENV=production (the embedded Redis is for one machine)")
 
     database_url = _database_url(env, instance)
-    engine_options: dict[str, Any] = {"pool_pre_ping": _bool(env, "DB_POOL_PRE_PING", True)}
+    pre_ping = _bool(env, "DB_POOL_PRE_PING", True)
+    engine_options: dict[str, Any] = {"pool_pre_ping": pre_ping}
     if not database_url.startswith("sqlite"):
         engine_options.update(
+            pool_pre_ping=False,  # nous.dbping checks each connection instead: a round trip only when needed
             pool_size=_int(env, "DB_POOL_SIZE", 10, 1, 1000),
             max_overflow=_int(env, "DB_MAX_OVERFLOW", 10, 0, 1000),
             pool_timeout=_int(env, "DB_POOL_TIMEOUT", 10, 1, 600),
@@ -151,6 +153,7 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         "SECRET_KEY": _session_secret(env, instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "DB_POOL_PRE_PING": pre_ping,
         "REDIS_URL": redis_url,
         "GOOGLE_CLIENT_ID": env.get("GOOGLE_CLIENT_ID", "").strip(),
         "GOOGLE_CLIENT_SECRET": env.get("GOOGLE_CLIENT_SECRET", "").strip(),

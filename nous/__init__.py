@@ -14,7 +14,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, load_config
-from nous import front
+from nous import dbping, front
 from nous.extensions import cache, db, init_redis, limiter, migrate, sock
 
 __version__ = "1.0.0"
@@ -128,7 +128,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_database(app: Flask) -> None:
-    """Every table known, SQLite's pragmas, and each query timed for the database report."""
+    """Every table known, SQLite's pragmas (or PostgreSQL's connections checked before use, nous.dbping), and
+    each query timed for the database report."""
     import_models()
     # Imported when an app is built, not with this package: `import nous.<module>` alone must not load
     # every area (areas read this package's __version__ and AREAS while they load).
@@ -139,6 +140,8 @@ def _init_database(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif app.config.get("DB_POOL_PRE_PING") and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+            dbping.install(db.engine)
         instrument(db.engine)
     if query_stats not in FLUSHERS:
         FLUSHERS.append(query_stats)

@@ -125,7 +125,7 @@ def guard_connections_across_fork(engine: Engine) -> None:
     def _connect(dbapi_connection: Any, record: Any) -> None:
         record.info["pid"] = os.getpid()
 
-    @event.listens_for(engine, "checkout")
+    @event.listens_for(engine, "checkout", insert=True)  # before any listener that would use the connection
     def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         if record.info.get("pid") != os.getpid():
             record.dbapi_connection = proxy.dbapi_connection = None
