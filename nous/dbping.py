@@ -18,6 +18,7 @@ from __future__ import annotations
 import select
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
@@ -40,8 +41,6 @@ def install(engine: Engine) -> None:
 def quiet(dbapi_connection: Any) -> bool:
     """The psycopg connection is open, outside any transaction, and nothing has come on it since it was
     last used (False when that cannot be told)."""
-    from psycopg import pq
-
     try:
         pgconn = dbapi_connection.pgconn
         if (dbapi_connection.closed or pgconn.status != pq.ConnStatus.OK
